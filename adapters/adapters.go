@@ -1,0 +1,165 @@
+// Package adapters holds the contracts between the reconciler and the real
+// targets it converges: runtime adapters run infra-sets, traffic adapters
+// split a service's traffic across infra-sets, health sources report how an
+// infra-set is doing.
+//
+// An adapter receives typed instructions and reports what it observes. It must
+// never import Git, CUE or OPA code, nor anything under reconcile: it knows
+// nothing of revisions, policies or the journal. Every call is idempotent (a
+// call repeated after a crash has the same result) and honours its context
+// deadline.
+package adapters
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors an adapter wraps so that callers can tell the cases apart.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("conflict")
+	ErrUnavailable = errors.New("unavailable")
+	ErrInvalid     = errors.New("invalid")
+)
+
+// InfraSetSpec is everything a runtime adapter needs to run one infra-set:
+// the immutable set of instances that runs one release on one target.
+type InfraSetSpec struct {
+	// ID names the infra-set; it is stable across reconciler restarts and is
+	// the only key an adapter uses to find what it already runs.
+	ID      string
+	Service string
+	Release string
+	// Artifact is an OCI reference pinned by digest (repo@sha256:…).
+	Artifact string
+	Args     []string
+	Env      map[string]string
+	// Port is the port the service listens on inside its artifact. Adapters
+	// that choose the port themselves (process) pass it in the PORT
+	// environment variable instead.
+	Port     int
+	Replicas int
+	Health   HealthCheck
+}
+
+// HealthCheck is an HTTP check an adapter runs against each instance.
+type HealthCheck struct {
+	Path         string
+	ExpectStatus int
+	Timeout      time.Duration
+}
+
+// Instance is one observed member of an infra-set.
+type Instance struct {
+	// Index is the instance's ordinal within its set (0..Replicas-1).
+	Index int
+	// Endpoint is the host:port where the instance serves, reachable by the
+	// traffic adapter.
+	Endpoint string
+	PID      int
+	Healthy  bool
+	// Reason says why an instance is not healthy.
+	Reason string
+}
+
+// InfraSetStatus is what a runtime adapter observes of one infra-set.
+type InfraSetStatus struct {
+	ID        string
+	Service   string
+	Release   string
+	Instances []Instance
+}
+
+// Healthy reports whether the set has at least want instances that pass
+// their health check.
+func (s InfraSetStatus) Healthy(want int) bool {
+	return len(s.Endpoints()) >= want
+}
+
+// Endpoints lists the endpoints of the healthy instances, ordered by index.
+func (s InfraSetStatus) Endpoints() []string {
+	var out []string
+	for _, in := range s.Instances {
+		if in.Healthy {
+			out = append(out, in.Endpoint)
+		}
+	}
+	return out
+}
+
+// Runtime runs infra-sets on a target.
+type Runtime interface {
+	// Ensure makes the infra-set exist with spec.Replicas instances, starting
+	// the missing ones and replacing dead ones, and returns what it observes
+	// after doing so. It does not wait for instances to become healthy.
+	Ensure(ctx context.Context, spec InfraSetSpec) (InfraSetStatus, error)
+	// Observe lists every infra-set this adapter really runs, found from the
+	// target itself (labels, environment), never from a memory of its own.
+	Observe(ctx context.Context) ([]InfraSetStatus, error)
+	// Remove stops and deletes every instance of the infra-set, letting each
+	// finish its in-flight work within grace. Removing what is absent is not
+	// an error.
+	Remove(ctx context.Context, id string, grace time.Duration) error
+}
+
+// Backend is one infra-set's share of a service's traffic.
+type Backend struct {
+	Set       string   `json:"set"`
+	Release   string   `json:"release,omitempty"`
+	Weight    int      `json:"weight"`
+	Endpoints []string `json:"endpoints"`
+}
+
+// Split is the traffic of one service across its infra-sets. Weights are
+// percentages summing to 100 (or all zero when the service has no traffic).
+type Split struct {
+	Service  string    `json:"service"`
+	Backends []Backend `json:"backends"`
+}
+
+// Weight returns the weight of set in the split, 0 when absent.
+func (s Split) Weight(set string) int {
+	for _, b := range s.Backends {
+		if b.Set == set {
+			return b.Weight
+		}
+	}
+	return 0
+}
+
+// Traffic splits a service's traffic across infra-sets.
+type Traffic interface {
+	// SetSplit replaces the service's split atomically: once it returns, no
+	// new request reaches a set at weight 0 or absent from the split.
+	SetSplit(ctx context.Context, split Split) error
+	// Split reports the split the traffic adapter really applies.
+	Split(ctx context.Context, service string) (Split, error)
+	// InFlight reports how many requests a set still has in flight, so that
+	// a caller can wait for a set to drain before removing it.
+	InFlight(ctx context.Context, service, set string) (int, error)
+}
+
+// SetMetrics are counters a health source reports for one infra-set.
+type SetMetrics struct {
+	Requests     uint64 `json:"requests"`
+	ServerErrors uint64 `json:"serverErrors"`
+	// LatencyBuckets maps an upper bound in seconds (as in Prometheus
+	// histograms, "+Inf" last) to the cumulative count of requests at or
+	// below it.
+	LatencyBuckets []LatencyBucket `json:"latencyBuckets"`
+}
+
+// LatencyBucket is one cumulative bucket of a latency histogram.
+type LatencyBucket struct {
+	UpperBound float64 `json:"le"`
+	Count      uint64  `json:"count"`
+}
+
+// HealthSource reports health signals for infra-sets.
+type HealthSource interface {
+	// SetMetrics returns the cumulative counters of one infra-set of a
+	// service since the source started observing it.
+	SetMetrics(ctx context.Context, service, set string) (SetMetrics, error)
+}

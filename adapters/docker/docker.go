@@ -1,0 +1,347 @@
+// Package docker is the runtime adapter that runs infra-sets as containers
+// on a Docker engine. Each container carries labels naming its infra-set,
+// service, release and instance index, so observation and re-adoption after
+// a reconciler restart work from the engine's labels alone. Images are
+// pulled by digest, ports are published on 127.0.0.1 only.
+//
+// It knows nothing of Git, CUE, policies or the journal.
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/httpcheck"
+)
+
+// Labels every container of this adapter carries.
+const (
+	labelOwner    = "io.durable.owner"
+	labelSet      = "io.durable.infra-set"
+	labelService  = "io.durable.service"
+	labelRelease  = "io.durable.release"
+	labelInstance = "io.durable.instance"
+)
+
+func init() {
+	adapters.RegisterRuntime("docker", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
+		var cfg Config
+		if err := adapters.DecodeConfig(config, &cfg); err != nil {
+			return nil, fmt.Errorf("docker: %w", err)
+		}
+		return New(cfg)
+	})
+}
+
+// Config configures the adapter; it is decoded strictly from the target's
+// runtime settings.
+type Config struct {
+	// Host is the engine address (unix:///var/run/docker.sock when empty:
+	// DOCKER_HOST or the default).
+	Host string `json:"host,omitempty"`
+	// Network is the network containers join (the engine's default bridge
+	// when empty).
+	Network string `json:"network,omitempty"`
+	// Owner tells this reconciler's containers from any other's on the same
+	// engine ("durable" when empty).
+	Owner string `json:"owner,omitempty"`
+	// Labels are added to every container.
+	Labels map[string]string `json:"labels,omitempty"`
+
+	Logger *slog.Logger `json:"-"`
+}
+
+// Runtime runs infra-sets as containers.
+type Runtime struct {
+	cfg    Config
+	engine *client.Client
+	log    *slog.Logger
+	mu     sync.Mutex // one Ensure or Remove at a time
+}
+
+var _ adapters.Runtime = (*Runtime)(nil)
+
+// New connects to the engine.
+func New(cfg Config) (*Runtime, error) {
+	opts := []client.Opt{client.FromEnv}
+	if cfg.Host != "" {
+		opts = append(opts, client.WithHost(cfg.Host))
+	}
+	engine, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker: engine client: %w", err)
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = "durable"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Runtime{cfg: cfg, engine: engine, log: cfg.Logger}, nil
+}
+
+// Close releases the engine connection; containers keep running.
+func (r *Runtime) Close() error { return r.engine.Close() }
+
+// instance is one of this adapter's containers as the engine reports it.
+type instance struct {
+	id      string
+	set     string
+	service string
+	release string
+	index   int
+	running bool
+	created int64
+	port    uint16
+	pid     int
+}
+
+func (in instance) endpoint() string {
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), in.port).String()
+}
+
+// list returns this adapter's containers, running or not, oldest first.
+func (r *Runtime) list(ctx context.Context, set string) ([]instance, error) {
+	f := make(client.Filters).Add("label", labelOwner+"="+r.cfg.Owner)
+	if set != "" {
+		f.Add("label", labelSet+"="+set)
+	}
+	res, err := r.engine.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("docker: list containers: %w: %w", adapters.ErrUnavailable, err)
+	}
+	var out []instance
+	for _, c := range res.Items {
+		index, err := strconv.Atoi(c.Labels[labelInstance])
+		if err != nil {
+			continue
+		}
+		in := instance{id: c.ID, set: c.Labels[labelSet], service: c.Labels[labelService], release: c.Labels[labelRelease],
+			index: index, running: c.State == container.StateRunning, created: c.Created}
+		for _, p := range c.Ports {
+			if p.PublicPort != 0 && p.IP.Is4() {
+				in.port = p.PublicPort
+			}
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].created < out[j].created })
+	return out, nil
+}
+
+// Ensure makes the set run spec.Replicas running containers and reports them.
+func (r *Runtime) Ensure(ctx context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
+	status := adapters.InfraSetStatus{ID: spec.ID, Service: spec.Service, Release: spec.Release}
+	if _, err := name.NewDigest(spec.Artifact); err != nil {
+		return status, fmt.Errorf("docker: artifact %q must be pinned by digest (REPOSITORY@sha256:…): %w", spec.Artifact, adapters.ErrInvalid)
+	}
+	if spec.ID == "" || spec.Port <= 0 {
+		return status, fmt.Errorf("docker: infra-set id and port are required: %w", adapters.ErrInvalid)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	current, err := r.list(ctx, spec.ID)
+	if err != nil {
+		return status, err
+	}
+	byIndex := map[int]instance{}
+	for _, in := range current {
+		_, dup := byIndex[in.index]
+		if !in.running || dup || in.index >= spec.Replicas {
+			// Dead, a duplicate of an index, or beyond the replicas: removed
+			// (a crashed container is replaced, not left half-alive).
+			if err := r.removeContainer(ctx, in.id, 5*time.Second); err != nil {
+				return status, err
+			}
+			continue
+		}
+		byIndex[in.index] = in
+	}
+	if len(byIndex) < spec.Replicas {
+		if err := r.pull(ctx, spec.Artifact); err != nil {
+			return status, err
+		}
+	}
+	for i := range spec.Replicas {
+		if _, ok := byIndex[i]; ok {
+			continue
+		}
+		in, err := r.start(ctx, spec, i)
+		if err != nil {
+			return status, err
+		}
+		byIndex[i] = in
+	}
+	for i := range spec.Replicas {
+		in := byIndex[i]
+		status.Instances = append(status.Instances, adapters.Instance{Index: i, Endpoint: in.endpoint(), PID: in.pid})
+	}
+	httpcheck.Run(ctx, status.Instances, spec.Health)
+	return status, nil
+}
+
+// pull fetches the image by digest; an image already present is not pulled.
+func (r *Runtime) pull(ctx context.Context, artifact string) error {
+	if _, err := r.engine.ImageInspect(ctx, artifact); err == nil {
+		return nil
+	}
+	resp, err := r.engine.ImagePull(ctx, artifact, client.ImagePullOptions{})
+	if err != nil {
+		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+	}
+	defer resp.Close()
+	if err := resp.Wait(ctx); err != nil {
+		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// start creates and starts instance index of the set, its port published on
+// 127.0.0.1 at a port the engine chooses.
+func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, index int) (instance, error) {
+	port, err := network.ParsePort(strconv.Itoa(spec.Port) + "/tcp")
+	if err != nil {
+		return instance{}, fmt.Errorf("docker: port %d: %w", spec.Port, adapters.ErrInvalid)
+	}
+	labels := map[string]string{}
+	for k, v := range r.cfg.Labels {
+		labels[k] = v
+	}
+	labels[labelOwner], labels[labelSet], labels[labelService] = r.cfg.Owner, spec.ID, spec.Service
+	labels[labelRelease], labels[labelInstance] = spec.Release, strconv.Itoa(index)
+	env := []string{"PORT=" + strconv.Itoa(spec.Port), "HOST=0.0.0.0"}
+	keys := make([]string, 0, len(spec.Env))
+	for k := range spec.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	stopTimeout := 10
+	cfg := &container.Config{Image: spec.Artifact, Env: env, Labels: labels,
+		ExposedPorts: network.PortSet{port: {}}, StopTimeout: &stopTimeout}
+	if len(spec.Args) > 0 {
+		cfg.Cmd = spec.Args
+	}
+	host := &container.HostConfig{
+		PortBindings:  network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+	}
+	if r.cfg.Network != "" {
+		host.NetworkMode = container.NetworkMode(r.cfg.Network)
+	}
+	created, err := r.engine.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	if err != nil {
+		return instance{}, fmt.Errorf("docker: create %s instance %d: %w", spec.ID, index, err)
+	}
+	if _, err := r.engine.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		_ = r.removeContainer(ctx, created.ID, 0)
+		return instance{}, fmt.Errorf("docker: start %s instance %d: %w", spec.ID, index, err)
+	}
+	res, err := r.engine.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		return instance{}, fmt.Errorf("docker: inspect %s instance %d: %w", spec.ID, index, err)
+	}
+	in := instance{id: created.ID, set: spec.ID, service: spec.Service, release: spec.Release, index: index, running: true}
+	if st := res.Container.State; st != nil {
+		in.pid = st.Pid
+	}
+	if ns := res.Container.NetworkSettings; ns != nil {
+		for _, b := range ns.Ports[port] {
+			if p, err := strconv.Atoi(b.HostPort); err == nil && b.HostIP.Is4() {
+				in.port = uint16(p)
+			}
+		}
+	}
+	if in.port == 0 {
+		return in, fmt.Errorf("docker: %s instance %d has no port published on 127.0.0.1", spec.ID, index)
+	}
+	r.log.Info("container started", "set", spec.ID, "instance", index, "container", created.ID[:12], "endpoint", in.endpoint())
+	return in, nil
+}
+
+// Observe lists the sets whose containers run on the engine.
+func (r *Runtime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
+	all, err := r.list(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	bySet := map[string]*adapters.InfraSetStatus{}
+	var order []string
+	for _, in := range all {
+		if !in.running {
+			continue
+		}
+		s := bySet[in.set]
+		if s == nil {
+			s = &adapters.InfraSetStatus{ID: in.set, Service: in.service, Release: in.release}
+			bySet[in.set] = s
+			order = append(order, in.set)
+		}
+		s.Instances = append(s.Instances, adapters.Instance{Index: in.index, Endpoint: in.endpoint(), Reason: "health not checked by observe"})
+	}
+	out := make([]adapters.InfraSetStatus, 0, len(order))
+	for _, id := range order {
+		out = append(out, *bySet[id])
+	}
+	return out, nil
+}
+
+// Remove stops the set's containers (SIGTERM, SIGKILL after grace) and
+// deletes them.
+func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	current, err := r.list(ctx, id)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(current))
+	for _, in := range current {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- r.removeContainer(ctx, in.id, grace)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runtime) removeContainer(ctx context.Context, id string, grace time.Duration) error {
+	secs := int(grace.Seconds())
+	if _, err := r.engine.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("docker: stop %s: %w", id[:12], err)
+	}
+	if _, err := r.engine.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("docker: remove %s: %w", id[:12], err)
+	}
+	return nil
+}
+
+var _ io.Closer = (*Runtime)(nil)
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

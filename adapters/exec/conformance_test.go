@@ -1,0 +1,100 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/adaptertest"
+	"github.com/durable-delivery/durable/adapters/router"
+	"github.com/durable-delivery/durable/examples"
+)
+
+// example is the path of an example executable from docs/adapters.md.
+func example(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "examples", "exec", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRuntimeConformance runs the runtime suite against the example
+// executable that runs containers through the docker CLI.
+func TestRuntimeConformance(t *testing.T) {
+	script := example(t, "docker_runtime.py")
+	owner := fmt.Sprintf("durable-exec-test-%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		if ref, err := examples.SharedImage(context.Background(), "v1"); err == nil {
+			_ = exec.Command("docker", "image", "rm", "-f", ref).Run()
+		}
+	})
+	adaptertest.RunRuntime(t, adaptertest.RuntimeHarness{
+		New: func(t *testing.T) adapters.Runtime {
+			return NewRuntime([]string{script, "--owner", owner}, time.Minute)
+		},
+		Spec: func(t *testing.T, id string, replicas int) adapters.InfraSetSpec {
+			ref, err := examples.SharedImage(context.Background(), "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return adapters.InfraSetSpec{ID: id, Service: "web", Release: "r1", Artifact: ref, Port: 8080,
+				Replicas: replicas, Health: adapters.HealthCheck{Path: "/healthz", ExpectStatus: 200, Timeout: time.Second}}
+		},
+		KillInstance: func(t *testing.T, in adapters.Instance) {
+			// Removed by hand, as an operator would: docker rm -f.
+			ids, err := exec.Command("docker", "ps", "-q", "--filter", "label=io.durable.exec.owner="+owner).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range strings.Fields(string(ids)) {
+				ports, _ := exec.Command("docker", "port", id).Output()
+				if slices.Contains(strings.Fields(string(ports)), in.Endpoint) {
+					if err := exec.Command("docker", "rm", "-f", id).Run(); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+			}
+			t.Fatalf("no container serves %s", in.Endpoint)
+		},
+	})
+}
+
+// TestTrafficConformance runs the traffic suite against the example
+// executable that drives a router's admin API.
+func TestTrafficConformance(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	listen, admin, wait, err := router.Start(ctx, router.Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = wait()
+	})
+	script := example(t, "router_traffic.py")
+	proxy := "http://" + listen.String() + "/"
+	adaptertest.RunTraffic(t, adaptertest.TrafficHarness{
+		New: func(t *testing.T) adapters.Traffic { return NewTraffic([]string{script, admin.String()}, time.Minute) },
+		Send: func(t *testing.T, service string) (string, error) {
+			req, err := http.NewRequest(http.MethodGet, proxy, nil)
+			if err != nil {
+				return "", err
+			}
+			req.Host = service + ".localhost"
+			return adaptertest.ReadAll(http.DefaultClient.Do(req))
+		},
+	})
+}

@@ -1,0 +1,95 @@
+package exec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+)
+
+// script writes an executable shell script and returns its path.
+func script(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "adapter.sh")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestHostileExecutables: whatever the executable does, a call ends within
+// its timeout with a typed error that says what went wrong.
+func TestHostileExecutables(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want string
+		kind             error
+	}{
+		{"hangs", "sleep 60", "no answer within", adapters.ErrUnavailable},
+		{"hangs in a child", "sleep 60 & wait", "no answer within", adapters.ErrUnavailable},
+		{"prints too much", "head -c 2000000 /dev/zero | tr '\\0' x", "printed more than", adapters.ErrUnavailable},
+		{"prints garbage", "echo hello", "not a response", adapters.ErrUnavailable},
+		{"unknown field", `echo '{"result": 1, "extra": 2}'`, "not a response", adapters.ErrUnavailable},
+		{"fails", "echo broken >&2; exit 3", "broken", adapters.ErrUnavailable},
+		{"says invalid", `echo '{"error": {"kind": "invalid", "message": "no such set"}}'`, "no such set", adapters.ErrInvalid},
+		{"says not found", `echo '{"error": {"kind": "not-found", "message": "gone"}}'`, "gone", adapters.ErrNotFound},
+		{"says an unknown kind", `echo '{"error": {"kind": "weird", "message": "odd"}}'`, "odd", adapters.ErrUnavailable},
+		{"wrong result type", `echo '{"result": "seven"}'`, "result", adapters.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTraffic([]string{script(t, tc.body)}, 500*time.Millisecond)
+			done := make(chan error, 1)
+			go func() {
+				_, err := tr.InFlight(context.Background(), "web", "a")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v; want %v containing %q", err, tc.kind, tc.want)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the call did not end after its timeout")
+			}
+		})
+	}
+}
+
+func TestRequestCarriesVersionAndOperation(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "request.json")
+	tr := NewTraffic([]string{script(t, "cat > "+out+"; echo '{\"result\": null}'")}, 10*time.Second)
+	if err := tr.SetSplit(context.Background(), adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: "a", Weight: 100, Endpoints: []string{"127.0.0.1:1"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req struct {
+		Version int             `json:"version"`
+		Op      string          `json:"op"`
+		Split   json.RawMessage `json:"split"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil || req.Version != ProtocolVersion || req.Op != "set-split" || !strings.Contains(string(req.Split), `"weight":100`) {
+		t.Fatalf("request %s (%v)", b, err)
+	}
+}
+
+func TestConfigIsStrict(t *testing.T) {
+	for _, cfg := range []string{`{}`, `{"command": []}`, `{"command": ["x"], "timeout": "soon"}`, `{"command": ["x"], "timeout": "-1s"}`, `{"command": ["x"], "cmd": 1}`} {
+		if _, err := adapters.NewRuntime("exec", json.RawMessage(cfg), adapters.Host{}); err == nil {
+			t.Errorf("runtime config %s accepted", cfg)
+		}
+		if _, err := adapters.NewTraffic("exec", json.RawMessage(cfg), adapters.Host{}); err == nil {
+			t.Errorf("traffic config %s accepted", cfg)
+		}
+	}
+	if _, err := adapters.NewRuntime("exec", json.RawMessage(`{"command": ["/bin/true"], "timeout": "5s"}`), adapters.Host{}); err != nil {
+		t.Fatal(err)
+	}
+}

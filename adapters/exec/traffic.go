@@ -1,0 +1,35 @@
+package exec
+
+import (
+	"context"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+)
+
+// Traffic is a traffic adapter implemented by an executable.
+type Traffic struct{ c caller }
+
+var _ adapters.Traffic = (*Traffic)(nil)
+
+// NewTraffic returns a traffic adapter that runs command for each call.
+func NewTraffic(command []string, timeout time.Duration) *Traffic {
+	return &Traffic{c: caller{command: command, timeout: timeout}}
+}
+
+// SetSplit asks the executable to apply the split atomically.
+func (t *Traffic) SetSplit(ctx context.Context, split adapters.Split) error {
+	return t.c.call(ctx, request{Op: "set-split", Split: &split}, nil)
+}
+
+// Split asks the executable for the split it applies.
+func (t *Traffic) Split(ctx context.Context, service string) (adapters.Split, error) {
+	var s adapters.Split
+	return s, t.c.call(ctx, request{Op: "split", Service: service}, &s)
+}
+
+// InFlight asks the executable how many requests a set still serves.
+func (t *Traffic) InFlight(ctx context.Context, service, set string) (int, error) {
+	var n int
+	return n, t.c.call(ctx, request{Op: "in-flight", Service: service, Set: set}, &n)
+}

@@ -1,0 +1,304 @@
+// Package process is the runtime adapter that runs an artifact as local
+// processes: it fetches the image by digest, unpacks it into a
+// content-addressed directory and starts each instance on a free 127.0.0.1
+// port given in PORT.
+//
+// Instances outlive the reconciler (each leads a session of its own). What
+// runs is found from reality alone: every instance carries marker variables
+// in its environment, read back from /proc, so a restarted reconciler
+// re-adopts its instances instead of starting duplicates. The adapter must
+// never keep a list of what it runs as the truth, never write outside its
+// root, and never run an image that is not pinned by digest; it knows
+// nothing of Git, CUE, policies or the journal.
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/httpcheck"
+)
+
+// DefaultMaxUnpackBytes bounds an image's unpacked size.
+const DefaultMaxUnpackBytes = 1 << 30
+
+// scaleDownGrace is how long an instance beyond the wanted replicas, or a
+// duplicate, has to finish its work after SIGTERM.
+const scaleDownGrace = 5 * time.Second
+
+func init() {
+	adapters.RegisterRuntime("process", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
+		var cfg struct {
+			MaxUnpackBytes int64 `json:"maxUnpackBytes"`
+		}
+		if err := adapters.DecodeConfig(config, &cfg); err != nil {
+			return nil, fmt.Errorf("process runtime: %w: %w", adapters.ErrInvalid, err)
+		}
+		if cfg.MaxUnpackBytes < 0 {
+			return nil, fmt.Errorf("process runtime: maxUnpackBytes is %d: give a positive byte count, or leave it out for 1 GiB: %w", cfg.MaxUnpackBytes, adapters.ErrInvalid)
+		}
+		if host.StateDir == "" {
+			return nil, fmt.Errorf("process runtime: the host gives no state directory: %w", adapters.ErrInvalid)
+		}
+		return New(Config{Root: filepath.Join(host.StateDir, "process"), MaxUnpackBytes: cfg.MaxUnpackBytes})
+	})
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// Root is the directory the runtime owns: unpacked images, instance
+	// logs. It also tells this runtime's instances from any other's.
+	Root string
+	// MaxUnpackBytes bounds the unpacked size of one image; 0 means
+	// DefaultMaxUnpackBytes.
+	MaxUnpackBytes int64
+	// Logger receives the runtime's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Runtime runs infra-sets as local processes. Its methods are safe for
+// concurrent use; Close stops its background work.
+type Runtime struct {
+	root           string
+	maxUnpackBytes int64
+	log            *slog.Logger
+
+	images keyedLocks // one fetch and unpack per digest at a time
+	sets   keyedLocks // one Ensure or Remove per set at a time
+
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+
+	reaperMu   sync.Mutex
+	children   chan child    // to the reaper; nil until the first start
+	reaperDone chan struct{} // closed when the reaper returns
+}
+
+var _ adapters.Runtime = (*Runtime)(nil)
+
+// New returns a runtime rooted at cfg.Root, creating the directory. Call
+// Close when done with it: a runtime that has started instances reaps them
+// in the background until then.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.Root == "" {
+		return nil, fmt.Errorf("process runtime: no root directory given: %w", adapters.ErrInvalid)
+	}
+	root, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("process runtime root %s: %w", cfg.Root, err)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("process runtime root: %w", err)
+	}
+	// The markers are compared as written, so the root is the one path of
+	// this directory, symlinks resolved.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return nil, fmt.Errorf("process runtime root: %w", err)
+	}
+	if cfg.MaxUnpackBytes <= 0 {
+		cfg.MaxUnpackBytes = DefaultMaxUnpackBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Runtime{
+		root:           root,
+		maxUnpackBytes: cfg.MaxUnpackBytes,
+		log:            cfg.Logger.With("runtime", "process", "root", root),
+		closed:         make(chan struct{}),
+	}
+	r.removeAbandonedUnpacks()
+	return r, nil
+}
+
+// Close stops reaping the instances this runtime started. It never stops
+// an instance: they keep running, and a new runtime on the same root
+// re-adopts them. Ensure fails after Close; Observe and Remove still work.
+func (r *Runtime) Close() error {
+	r.closeOnce.Do(func() { close(r.closed) })
+	r.reaperMu.Lock()
+	done := r.reaperDone
+	r.reaperMu.Unlock()
+	if done != nil {
+		<-done
+	}
+	return nil
+}
+
+// track hands a started child to the reaper, starting the reaper with the
+// first child. After Close the child is not tracked.
+func (r *Runtime) track(c child) {
+	r.reaperMu.Lock()
+	if r.children == nil {
+		select {
+		case <-r.closed:
+			r.reaperMu.Unlock()
+			return
+		default:
+		}
+		r.children, r.reaperDone = make(chan child), make(chan struct{})
+		go func(children <-chan child, done chan<- struct{}) {
+			defer close(done)
+			reap(r.closed, children, r.log)
+		}(r.children, r.reaperDone)
+	}
+	children := r.children
+	r.reaperMu.Unlock()
+	select {
+	case children <- c:
+	case <-r.closed:
+	}
+}
+
+// Ensure makes the set run spec.Replicas instances and reports them, with
+// the verdict of one health check each. It does not wait for health.
+func (r *Runtime) Ensure(ctx context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
+	status := adapters.InfraSetStatus{ID: spec.ID, Service: spec.Service, Release: spec.Release}
+	if err := checkSpec(spec); err != nil {
+		return status, err
+	}
+	select {
+	case <-r.closed:
+		return status, fmt.Errorf("process: ensure %s: the runtime is closed: %w", spec.ID, adapters.ErrUnavailable)
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return status, fmt.Errorf("process: ensure %s: %w", spec.ID, err)
+	}
+	img, err := r.image(ctx, spec.Artifact)
+	if err != nil {
+		return status, fmt.Errorf("process: ensure %s: %w", spec.ID, err)
+	}
+	instances, err := r.converge(ctx, spec, img)
+	if err != nil {
+		return status, fmt.Errorf("process: ensure %s: %w", spec.ID, err)
+	}
+	httpcheck.Run(ctx, instances, spec.Health)
+	status.Instances = instances
+	return status, nil
+}
+
+// converge starts the missing instance indexes of the set and stops the
+// extra ones, holding the set's lock.
+func (r *Runtime) converge(ctx context.Context, spec adapters.InfraSetSpec, img unpacked) ([]adapters.Instance, error) {
+	unlock, err := r.sets.lock(ctx, spec.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	procs, err := scan(r.root)
+	if err != nil {
+		return nil, err
+	}
+	byIndex := map[int]proc{}
+	var extra []proc
+	for _, p := range procs { // oldest first: the oldest of duplicates is kept
+		if p.set != spec.ID {
+			continue
+		}
+		if _, dup := byIndex[p.index]; dup || p.index >= spec.Replicas {
+			extra = append(extra, p)
+			continue
+		}
+		byIndex[p.index] = p
+	}
+	if len(extra) > 0 {
+		r.log.Info("stopping extra instances", "set", spec.ID, "count", len(extra), "replicas", spec.Replicas)
+		stopAll(ctx, extra, scaleDownGrace)
+	}
+	instances := make([]adapters.Instance, 0, spec.Replicas)
+	for i := range spec.Replicas {
+		p, ok := byIndex[i]
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if p, err = r.start(ctx, spec, img, i); err != nil {
+				return nil, err
+			}
+		}
+		instances = append(instances, adapters.Instance{Index: i, Endpoint: p.endpoint(), PID: p.pid})
+	}
+	return instances, nil
+}
+
+// Observe lists every set this runtime's root runs, read from /proc. It
+// does not check health (it does not know the checks): every instance says
+// so in its Reason.
+func (r *Runtime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("process: observe: %w", err)
+	}
+	procs, err := scan(r.root)
+	if err != nil {
+		return nil, err
+	}
+	bySet := map[string]*adapters.InfraSetStatus{}
+	var order []string
+	for _, p := range procs {
+		s := bySet[p.set]
+		if s == nil {
+			s = &adapters.InfraSetStatus{ID: p.set, Service: p.service, Release: p.release}
+			bySet[p.set] = s
+			order = append(order, p.set)
+		}
+		s.Instances = append(s.Instances, adapters.Instance{Index: p.index, Endpoint: p.endpoint(), PID: p.pid, Reason: "health not checked by observe"})
+	}
+	out := make([]adapters.InfraSetStatus, 0, len(order))
+	for _, id := range order {
+		out = append(out, *bySet[id])
+	}
+	return out, nil
+}
+
+// Remove stops every process of the set, its instances and what they
+// started (SIGTERM, SIGKILL after grace or when ctx ends), and deletes the
+// set's directory. Removing an absent set is not an error.
+func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) error {
+	if err := checkSetID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("process: remove %s: %w", id, err)
+	}
+	unlock, err := r.sets.lock(ctx, id)
+	if err != nil {
+		return fmt.Errorf("process: remove %s: %w", id, err)
+	}
+	defer unlock()
+	// Every process carrying the set's marker: the instances, and what they
+	// started, even orphans of an instance that crashed.
+	procs, err := scanMarked(r.root)
+	if err != nil {
+		return err
+	}
+	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id })
+	stopAll(ctx, mine, grace)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("process: remove %s: %w", id, err)
+	}
+	if left, err := scanMarked(r.root); err == nil {
+		for _, p := range left {
+			if p.set == id {
+				return fmt.Errorf("process: remove %s: pid %d of instance %d survived SIGKILL: %w", id, p.pid, p.index, adapters.ErrUnavailable)
+			}
+		}
+	}
+	if err := os.RemoveAll(r.setDir(id)); err != nil {
+		return fmt.Errorf("process: remove %s: %w", id, err)
+	}
+	if len(mine) > 0 {
+		r.log.Info("infra-set removed", "set", id, "processes", len(mine))
+	}
+	return nil
+}
+
+func (r *Runtime) setDir(id string) string { return filepath.Join(r.root, "sets", setDirName(id)) }

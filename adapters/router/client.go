@@ -1,0 +1,129 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+)
+
+func init() {
+	adapters.RegisterTraffic("router", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
+		var cfg struct {
+			Admin string `json:"admin"`
+		}
+		if err := adapters.DecodeConfig(config, &cfg); err != nil {
+			return nil, fmt.Errorf("router: %w", err)
+		}
+		if cfg.Admin == "" {
+			return nil, fmt.Errorf("router: admin address is required: %w", adapters.ErrInvalid)
+		}
+		return NewClient(cfg.Admin), nil
+	})
+}
+
+// Client drives a router through its admin API. It is the "router" traffic
+// adapter and a health source.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+var (
+	_ adapters.Traffic      = (*Client)(nil)
+	_ adapters.HealthSource = (*Client)(nil)
+)
+
+// NewClient returns a client of the admin API at addr (host:port).
+func NewClient(addr string) *Client {
+	return &Client{base: "http://" + addr, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// SetSplit replaces the service's split.
+func (c *Client) SetSplit(ctx context.Context, split adapters.Split) error {
+	// The router validates the split; only a name that cannot be part of
+	// the path is caught here.
+	if !serviceName.MatchString(split.Service) {
+		return fmt.Errorf("router: service %q: a service name is 1 to 63 lowercase letters, digits or '-': %w", split.Service, adapters.ErrInvalid)
+	}
+	body, err := json.Marshal(split)
+	if err != nil {
+		return fmt.Errorf("router: encode split of %s: %w", split.Service, err)
+	}
+	return c.do(ctx, http.MethodPut, "/v1/splits/"+split.Service, body, nil)
+}
+
+// Split reports the split the router applies; ErrNotFound when the service
+// is not routed.
+func (c *Client) Split(ctx context.Context, service string) (adapters.Split, error) {
+	var s adapters.Split
+	return s, c.do(ctx, http.MethodGet, "/v1/splits/"+url.PathEscape(service), nil, &s)
+}
+
+// InFlight reports the requests a set still has in flight; 0 for a set the
+// router never sent a request to.
+func (c *Client) InFlight(ctx context.Context, service, set string) (int, error) {
+	all, err := c.Metrics(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int(all[service][set].InFlight), nil
+}
+
+// SetMetrics returns a set's cumulative counters.
+func (c *Client) SetMetrics(ctx context.Context, service, set string) (adapters.SetMetrics, error) {
+	all, err := c.Metrics(ctx)
+	if err != nil {
+		return adapters.SetMetrics{}, err
+	}
+	s, ok := all[service][set]
+	if !ok {
+		return adapters.SetMetrics{}, fmt.Errorf("router: no metrics for %s/%s: %w", service, set, adapters.ErrNotFound)
+	}
+	return s.SetMetrics, nil
+}
+
+// Metrics returns every set's counters.
+func (c *Client) Metrics(ctx context.Context) (map[string]map[string]SetStats, error) {
+	var m map[string]map[string]SetStats
+	return m, c.do(ctx, http.MethodGet, "/v1/metrics", nil, &m)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("router admin API %s%s: %w", c.base, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("router admin API %s: %w: %w", c.base, adapters.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("router admin API %s: %w: %w", c.base, adapters.ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return &apiError{status: resp.StatusCode, msg: e.Error, path: method + " " + path}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("router admin API %s%s: %w", c.base, path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+// Package router is the data plane of Durable's embedded default: a weighted
+// HTTP reverse proxy, run as its own process (`durable router`) with a small
+// admin API on loopback, so that restarting the reconciler drops no request.
+// It also holds the client the reconciler drives it with, registered as the
+// "router" traffic adapter, and reports per-infra-set metrics, the first
+// health signal.
+//
+// A split change is atomic: once the admin call returns, no new request
+// reaches a set at weight 0. In-flight requests on a set that left complete.
+// The router must never know about Git, CUE, policies or the journal.
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+)
+
+// Router proxies requests to the infra-sets of each service by weight.
+type Router struct {
+	table     atomic.Pointer[table]
+	metrics   *metrics
+	proxy     *httputil.ReverseProxy
+	stateFile string
+	log       *slog.Logger
+	// writeMu serialises split changes (and their persistence).
+	writeMu sync.Mutex
+}
+
+// New returns a router with the splits kept in stateFile, if any.
+func New(stateFile string, log *slog.Logger) (*Router, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Router{metrics: newMetrics(), stateFile: stateFile, log: log}
+	t, err := loadState(stateFile, r.metrics)
+	if err != nil {
+		return nil, err
+	}
+	r.table.Store(t)
+	transport := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	r.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
+		},
+		Transport:  &retryTransport{base: transport},
+		BufferPool: newBufferPool(),
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set(setHeader, exchangeOf(resp.Request).served.id)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			ex := exchangeOf(req)
+			r.log.Warn("no instance answered", "service", ex.route.split.Service, "set", ex.picked.id, "err", err)
+			w.Header().Set(setHeader, ex.picked.id)
+			http.Error(w, fmt.Sprintf("bad gateway: no instance of service %s answered", ex.route.split.Service), http.StatusBadGateway)
+		},
+	}
+	return r, nil
+}
+
+// setHeader names, in every proxied answer, the infra-set that served it.
+const setHeader = "X-Durable-Set"
+
+// exchange follows one proxied request: the route and set it was given, and
+// the set that really answered (another one when the picked set could not
+// be reached).
+type exchange struct {
+	route  *route
+	picked *setRoute
+	served *setRoute
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(req *http.Request) *exchange {
+	return req.Context().Value(exchangeKey{}).(*exchange)
+}
+
+// ServeHTTP routes one request.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	rt := r.table.Load().lookup(req.Host)
+	if rt == nil {
+		http.Error(w, "no service is routed for host "+req.Host, http.StatusServiceUnavailable)
+		return
+	}
+	set := rt.pick()
+	if set == nil {
+		http.Error(w, "service "+rt.split.Service+" has no infra-set with traffic", http.StatusServiceUnavailable)
+		return
+	}
+	ex := &exchange{route: rt, picked: set}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	// Deferred, because ReverseProxy aborts with a panic when the client
+	// goes away mid-answer; the counters must still come out right.
+	defer func() {
+		if ex.served == nil {
+			// No instance answered: the 502 counts against the picked set.
+			set.counters.observe(sw.status, time.Since(start))
+			return
+		}
+		ex.served.counters.inFlight.Add(-1)
+		ex.served.counters.observe(sw.status, time.Since(start))
+	}()
+	r.proxy.ServeHTTP(sw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex)))
+}
+
+// statusWriter remembers the status of the answer for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection, for flushing
+// streamed answers and for protocol upgrades.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Split returns the split of a service and whether it is routed.
+func (r *Router) Split(service string) (adapters.Split, bool) {
+	rt, ok := r.table.Load().routes[service]
+	if !ok {
+		return adapters.Split{}, false
+	}
+	return rt.split, true
+}
+
+// SetSplit validates and applies a split atomically, then persists the table.
+func (r *Router) SetSplit(split adapters.Split) error {
+	if err := validateSplit(split); err != nil {
+		return err
+	}
+	return r.update(split.Service, &split)
+}
+
+// DeleteSplit stops routing a service.
+func (r *Router) DeleteSplit(service string) error {
+	return r.update(service, nil)
+}
+
+func (r *Router) update(service string, split *adapters.Split) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	next := r.table.Load().with(service, split, r.metrics)
+	if err := saveState(r.stateFile, next); err != nil {
+		return err
+	}
+	r.table.Store(next)
+	return nil
+}

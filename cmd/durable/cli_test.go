@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+func TestExitCodes(t *testing.T) {
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "bad.cue"), []byte("package x\n\nservices: web: {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"version", []string{"version"}, exitOK},
+		{"help", []string{"--help"}, exitOK},
+		{"run help", []string{"run", "--help"}, exitOK},
+		{"validate help", []string{"validate", "--help"}, exitOK},
+		{"status help", []string{"status", "--help"}, exitOK},
+		{"demo help", []string{"demo", "--help"}, exitOK},
+		{"router help", []string{"router", "--help"}, exitOK},
+		{"validate example", []string{"validate", "../../examples/quickstart"}, exitOK},
+		{"validate broken", []string{"validate", broken}, exitFailed},
+		{"validate missing dir", []string{"validate", filepath.Join(broken, "nope")}, exitFailed},
+		{"unknown command", []string{"bogus"}, exitUsage},
+		{"unknown flag", []string{"status", "--bogus"}, exitUsage},
+		{"validate without dir", []string{"validate"}, exitUsage},
+		{"validate two dirs", []string{"validate", "a", "b"}, exitUsage},
+		{"run without repo", []string{"run"}, exitUsage},
+		{"run interval too short", []string{"run", "--repo", broken, "--interval", "1ms"}, exitUsage},
+		{"run bad log format", []string{"run", "--repo", broken, "--log-format", "xml"}, exitUsage},
+		{"status bad output", []string{"status", "-o", "yaml"}, exitUsage},
+		{"demo bad output", []string{"demo", "-o", "xml"}, exitUsage},
+		{"status no reconciler", []string{"status", "--server", "127.0.0.1:1"}, exitFailed},
+		{"bad duration", []string{"run", "--repo", broken, "--interval", "soon"}, exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := execute(tc.args); got != tc.want {
+				t.Errorf("durable %v: exit %d, want %d", tc.args, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStatusReadsAStoppedReconcilersJournal(t *testing.T) {
+	state := t.TempDir()
+	st, err := store.OpenBolt(filepath.Join(state, "journal.db"), store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := store.Revision{Commit: "0123456789abcdef", Verdict: store.RevisionRejected, SeenAt: time.Now(),
+		Errors: []string{"a.cue:1:2: broken"}}
+	if err := st.PutRevision(context.Background(), rev); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if got := execute([]string{"status", "--server", "127.0.0.1:1", "--state", state}); got != exitOK {
+		t.Fatalf("status from the journal: exit %d", got)
+	}
+	if got := execute([]string{"status", "--server", "127.0.0.1:1", "--state", state, "-o", "json"}); got != exitOK {
+		t.Fatalf("status -o json from the journal: exit %d", got)
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/server"
+)
+
+func newStatusCmd() *cobra.Command {
+	var serverAddr, stateDir, output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what the reconciler runs, what it is doing, and why",
+		Long: `Asks the running reconciler's API (--server). When no reconciler answers and --state is
+given, reads its journal directly.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: use text or json", output)}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+			defer cancel()
+			st, err := server.NewClient(serverAddr).Status(ctx)
+			if err != nil && stateDir != "" {
+				st, err = statusFromJournal(ctx, stateDir)
+			}
+			if err != nil {
+				if stateDir == "" {
+					return fmt.Errorf("%w\n(is `durable run` running with --listen %s? to read a stopped reconciler's journal, pass --state DIR)", err, serverAddr)
+				}
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			printStatus(cmd.OutOrStdout(), st)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&serverAddr, "server", "127.0.0.1:7070", "address of the reconciler's API")
+	cmd.Flags().StringVar(&stateDir, "state", "", "the reconciler's state directory, read when its API does not answer")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func statusFromJournal(ctx context.Context, stateDir string) (reconcile.Status, error) {
+	st, err := store.OpenBolt(filepath.Join(stateDir, "journal.db"), store.BoltOptions{ReadOnly: true})
+	if err != nil {
+		return reconcile.Status{}, err
+	}
+	defer st.Close()
+	return reconcile.ReadStatus(ctx, st)
+}
+
+func printStatus(w io.Writer, st reconcile.Status) {
+	ready := "False"
+	if st.Ready.Status {
+		ready = "True"
+	}
+	fmt.Fprintf(w, "Ready: %s (%s) %s", ready, st.Ready.Reason, st.Ready.Message)
+	if !st.Ready.Since.IsZero() {
+		fmt.Fprintf(w, " — since %s", st.Ready.Since.Local().Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if st.Source.Error != "" {
+		fmt.Fprintf(w, "Source: unreachable since %s: %s\n", st.Source.Since.Local().Format(time.RFC3339), st.Source.Error)
+	}
+	for _, r := range []struct {
+		label string
+		rev   *reconcile.RevisionStatus
+	}{{"Head", st.Head}, {"Applied", st.Applied}} {
+		if r.rev == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s %s %q (seen %s)\n", r.label, abbrev(r.rev.Commit), r.rev.Verdict, r.rev.Message, r.rev.SeenAt.Local().Format(time.RFC3339))
+		for _, e := range r.rev.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		if st.Head != nil && st.Applied != nil && st.Head.Commit == st.Applied.Commit {
+			break
+		}
+	}
+	for _, svc := range st.Services {
+		fmt.Fprintf(w, "\nService %s: release %s (%s)\n", svc.Name, abbrev(svc.Release), svc.Artifact)
+		for _, pl := range svc.Placements {
+			fmt.Fprintf(w, "  stage %s, target %s: serving %s\n", pl.Stage, pl.Target, orNone(pl.Serving))
+			for _, s := range pl.Sets {
+				weight := ""
+				if pl.Split != nil {
+					weight = fmt.Sprintf(" %3d%%", pl.Split.Weight(s.ID))
+				}
+				served := ""
+				if m := s.Metrics; m != nil {
+					served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
+				}
+				fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
+				if s.Reason != "" && s.State != store.SetServing {
+					fmt.Fprintf(w, "              %s\n", s.Reason)
+				}
+			}
+			if ro := pl.Rollout; ro != nil {
+				kind := "rollout"
+				if ro.Rollback {
+					kind = "rollback"
+				}
+				fmt.Fprintf(w, "    last %s: %s of %s (%s) %s\n", kind, ro.Phase, abbrev(ro.Release), ro.UpdatedAt.Local().Format(time.RFC3339), strings.TrimSpace(ro.Message))
+			}
+		}
+	}
+}
+
+func abbrev(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

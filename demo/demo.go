@@ -1,0 +1,251 @@
+// Package demo tells Durable's core story on this machine alone: a desired
+// state committed to Git is rolled out make-before-break under steady load,
+// and `git revert` switches the traffic back to the still-warm previous
+// infra-set at once, with no failed request.
+//
+// It drives the real pieces as a user would (the durable binary's router and
+// reconciler as their own processes, a real Git repository, a real OCI
+// registry) and never reaches into the reconciler's internals.
+package demo
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters/process"
+	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/server"
+)
+
+// Options configure a demo run.
+type Options struct {
+	// Executable is the durable binary to run the router and the
+	// reconciler with.
+	Executable string
+	// Dir is the working directory; a temporary one when empty, removed at
+	// the end unless Keep.
+	Dir  string
+	Keep bool
+	// Headless runs the story and returns; otherwise the demo keeps
+	// running until ctx is done.
+	Headless bool
+	// Out receives the narrative.
+	Out io.Writer
+	// ConvergeTimeout bounds each phase.
+	ConvergeTimeout time.Duration
+}
+
+// Summary is the demo's result.
+type Summary struct {
+	// Converged is true when every phase converged with the right version
+	// served and no request failed.
+	Converged      bool    `json:"converged"`
+	FailedRequests int     `json:"failedRequests"`
+	TotalRequests  int     `json:"totalRequests"`
+	LastError      string  `json:"lastError,omitempty"`
+	RollbackSecond float64 `json:"rollbackSeconds"`
+	Phases         []Phase `json:"phases"`
+	RouterURL      string  `json:"routerURL"`
+	StatusURL      string  `json:"statusURL"`
+	Dir            string  `json:"dir"`
+	// Artifacts maps each version to its pinned reference.
+	Artifacts map[string]string `json:"artifacts"`
+}
+
+// Phase is one step of the story.
+type Phase struct {
+	Name      string  `json:"name"`
+	Commit    string  `json:"commit"`
+	Version   string  `json:"version"`
+	Converged bool    `json:"converged"`
+	Seconds   float64 `json:"seconds"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Run tells the story. It returns the summary (also on failure, as far as it
+// got) and an error when something prevented the story from being told.
+func Run(ctx context.Context, opts Options) (sum Summary, err error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.ConvergeTimeout <= 0 {
+		opts.ConvergeTimeout = 2 * time.Minute
+	}
+	n := &narrator{w: opts.Out}
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "durable-demo-"); err != nil {
+			return sum, err
+		}
+	}
+	sum.Dir = dir
+	var cleanups []func()
+	defer func() {
+		n.say("Cleaning up: stopping the reconciler, the service's instances, the router and the registry.")
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		// A failed run keeps its directory: the logs there say why.
+		if opts.Dir == "" && !opts.Keep && sum.Converged {
+			os.RemoveAll(dir)
+		}
+	}()
+
+	// 1. A registry on 127.0.0.1 and the demo service in three versions.
+	regHost, stopRegistry, err := examples.StartRegistry()
+	if err != nil {
+		return sum, err
+	}
+	cleanups = append(cleanups, stopRegistry)
+	n.step("Building the demo service (examples/quickstart/app) in three versions and pushing them to the OCI registry at %s", regHost)
+	sum.Artifacts, err = examples.BuildAndPush(ctx, regHost, filepath.Join(dir, "build"), "v1", "v2", "v3")
+	if err != nil {
+		return sum, err
+	}
+	for _, v := range []string{"v1", "v2", "v3"} {
+		n.say("  %s → %s", v, sum.Artifacts[v])
+	}
+
+	// 2. The router, the repository and the reconciler.
+	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
+	if err != nil {
+		return sum, err
+	}
+	sum.RouterURL, sum.StatusURL = "http://"+routerAddr+"/", "http://"+apiAddr+"/v1/status"
+	n.step("Starting the router (the data plane, its own process) on %s, admin API on %s", routerAddr, adminAddr)
+	router, err := startChild("router", opts.Executable, filepath.Join(dir, "router.log"),
+		"router", "--listen", routerAddr, "--admin", adminAddr, "--state", filepath.Join(dir, "router-state.json"))
+	if err != nil {
+		return sum, err
+	}
+	cleanups = append(cleanups, func() { router.stop(5 * time.Second) })
+	if err := router.waitHealthy(ctx, "http://"+adminAddr+"/healthz"); err != nil {
+		return sum, err
+	}
+
+	repoDir := filepath.Join(dir, "repo")
+	n.step("Creating the desired-state Git repository %s from examples/quickstart", repoDir)
+	rp, err := newRepo(ctx, repoDir, adminAddr)
+	if err != nil {
+		return sum, err
+	}
+	if err := rp.setArtifact(sum.Artifacts["v1"]); err != nil {
+		return sum, err
+	}
+	commit, err := rp.commit(ctx, "Deploy web v1")
+	if err != nil {
+		return sum, err
+	}
+	n.say("  committed v1: %s \"Deploy web v1\"", short(commit))
+
+	stateDir := filepath.Join(dir, "state")
+	n.step("Starting the reconciler on the repository (journal in %s, API on %s)", stateDir, apiAddr)
+	reconciler, err := startChild("reconciler", opts.Executable, filepath.Join(dir, "reconciler.log"),
+		"run", "--repo", repoDir, "--state", stateDir, "--listen", apiAddr)
+	if err != nil {
+		return sum, err
+	}
+	cleanups = append(cleanups, func() { removeInstances(filepath.Join(stateDir, "process")) })
+	cleanups = append(cleanups, func() { reconciler.stop(10 * time.Second) })
+	if err := reconciler.waitHealthy(ctx, "http://"+apiAddr+"/healthz"); err != nil {
+		return sum, err
+	}
+	api := server.NewClient(apiAddr)
+	follow := startFollowing(ctx, api, n)
+	cleanups = append(cleanups, follow.stop)
+
+	st := &story{api: api, n: n, timeout: opts.ConvergeTimeout, router: sum.RouterURL, follow: follow}
+	defer func() { st.summarise(&sum) }()
+
+	// 3. v1, then steady load, then v2, then git revert.
+	if !st.phase(ctx, "deploy v1", commit, "v1") {
+		return sum, nil
+	}
+	n.step("Starting a steady stream of requests through the router at %s", sum.RouterURL)
+	st.load = startLoad(ctx, sum.RouterURL, 4, 5*time.Millisecond)
+	cleanups = append(cleanups, st.load.stop)
+
+	if err := rp.setArtifact(sum.Artifacts["v2"]); err != nil {
+		return sum, err
+	}
+	if commit, err = rp.commit(ctx, "Deploy web v2"); err != nil {
+		return sum, err
+	}
+	n.step("Committed v2 (%s): Durable makes a new infra-set, waits until it is healthy, then switches the traffic; v1 stays warm", short(commit))
+	if err := api.Trigger(ctx); err != nil {
+		return sum, err
+	}
+	if !st.phase(ctx, "deploy v2", commit, "v2") {
+		return sum, nil
+	}
+
+	if commit, err = rp.revert(ctx); err != nil {
+		return sum, err
+	}
+	n.step("Ran `git revert HEAD` (%s): the release it declares is v1's, still warm, so this is a rollback: a traffic switch", short(commit))
+	if err := api.Trigger(ctx); err != nil {
+		return sum, err
+	}
+	if !st.phase(ctx, "git revert to v1", commit, "v1") {
+		return sum, nil
+	}
+	st.measureRollback(ctx, commit)
+
+	if opts.Headless {
+		time.Sleep(500 * time.Millisecond) // let the load see the settled state
+		return sum, nil
+	}
+	st.load.stop() // the story is measured; the demo keeps serving whoever calls
+	st.summarise(&sum)
+	n.step("The story is told: %d requests, %d failed, rollback took %.3fs from the commit being seen to all traffic on v1.",
+		sum.TotalRequests, sum.FailedRequests, sum.RollbackSecond)
+	n.say("Durable keeps running. Try:")
+	n.say("  curl %s                       # served by the router", sum.RouterURL)
+	n.say("  curl %s         # the reconciler's status", sum.StatusURL)
+	n.say("  durable status --server %s", apiAddr)
+	n.say("  deploy v3: edit %s/release.cue to %s, git commit -am v3,", repoDir, sum.Artifacts["v3"])
+	n.say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", apiAddr)
+	n.say("Press Ctrl-C to stop.")
+	<-ctx.Done()
+	return sum, nil
+}
+
+func threeFreeAddrs() (string, string, string, error) {
+	var out [3]string
+	for i := range out {
+		a, err := freeAddr()
+		if err != nil {
+			return "", "", "", err
+		}
+		out[i] = a
+	}
+	return out[0], out[1], out[2], nil
+}
+
+// removeInstances stops every instance the demo's process runtime started:
+// instances outlive the reconciler by design, so the demo cleans up itself.
+func removeInstances(root string) {
+	rt, err := process.New(process.Config{Root: root})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sets, err := rt.Observe(ctx)
+	if err != nil {
+		return
+	}
+	for _, s := range sets {
+		_ = rt.Remove(ctx, s.ID, 5*time.Second)
+	}
+}
+
+func short(commit string) string {
+	if len(commit) > 10 {
+		return commit[:10]
+	}
+	return commit
+}

@@ -1,0 +1,131 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// sample is one request of the load, as its client saw it.
+type sample struct {
+	start   time.Time
+	version string
+	err     string
+}
+
+// load sends a steady stream of requests through the router from a few
+// workers and records what served each one.
+type load struct {
+	url     string
+	workers int
+
+	mu      sync.Mutex
+	samples []sample
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startLoad(ctx context.Context, url string, workers int, pause time.Duration) *load {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &load{url: url, workers: workers, cancel: cancel}
+	transport := &http.Transport{MaxIdleConnsPerHost: workers}
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for ctx.Err() == nil {
+				l.record(l.once(ctx, client))
+				select {
+				case <-ctx.Done():
+				case <-time.After(pause):
+				}
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) once(ctx context.Context, client *http.Client) sample {
+	s := sample{start: time.Now()}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return sample{} // stopped, not failed
+		}
+		s.err = err.Error()
+		return s
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.err = resp.Status
+		return s
+	}
+	s.version = resp.Header.Get("X-App-Version")
+	return s
+}
+
+func (l *load) record(s sample) {
+	if s.start.IsZero() {
+		return
+	}
+	l.mu.Lock()
+	l.samples = append(l.samples, s)
+	l.mu.Unlock()
+}
+
+func (l *load) stop() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+// stats counts requests and failures so far.
+func (l *load) stats() (total, failed int, lastErr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.samples {
+		total++
+		if s.err != "" {
+			failed++
+			lastErr = s.err
+		}
+	}
+	return total, failed, lastErr
+}
+
+// lastServedBy returns the start of the newest request served by version,
+// and whether there was one.
+func (l *load) lastServedBy(version string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last time.Time
+	for _, s := range l.samples {
+		if s.version == version && s.start.After(last) {
+			last = s.start
+		}
+	}
+	return last, !last.IsZero()
+}
+
+// servingOnly reports whether every request started after since was served
+// by version, and at least one was.
+func (l *load) servingOnly(version string, since time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := false
+	for _, s := range l.samples {
+		if s.start.Before(since) || s.err != "" {
+			continue
+		}
+		if s.version != version {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}

@@ -1,0 +1,104 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/server"
+)
+
+// narrator prints the story for a person, one line at a time.
+type narrator struct {
+	mu    sync.Mutex
+	w     io.Writer
+	steps int
+}
+
+func (n *narrator) step(format string, args ...any) {
+	n.mu.Lock()
+	n.steps++
+	fmt.Fprintf(n.w, "\n%s %d. %s\n", time.Now().Format("15:04:05.000"), n.steps, fmt.Sprintf(format, args...))
+	n.mu.Unlock()
+}
+
+func (n *narrator) say(format string, args ...any) {
+	n.mu.Lock()
+	fmt.Fprintf(n.w, "%s %s\n", strings.Repeat(" ", 12), fmt.Sprintf(format, args...))
+	n.mu.Unlock()
+}
+
+// follower prints the reconciler's journal as it grows: what it decided,
+// did and why.
+type follower struct {
+	api *server.Client
+	n   *narrator
+
+	mu    sync.Mutex
+	after uint64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startFollowing(ctx context.Context, api *server.Client, n *narrator) *follower {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &follower{api: api, n: n, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for ctx.Err() == nil {
+			f.catchUp(ctx)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return f
+}
+
+// catchUp prints every entry not printed yet.
+func (f *follower) catchUp(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	entries, err := f.api.Journal(ctx, f.after, 200)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		f.after = e.Seq
+		if line := describe(e); line != "" {
+			f.n.say("journal #%d %s", e.Seq, line)
+		}
+	}
+}
+
+func (f *follower) stop() {
+	f.cancel()
+	<-f.done
+}
+
+// describe renders a journal entry as one line, or "" for entries a person
+// following the story does not need (outcomes of successful actions).
+func describe(e store.Entry) string {
+	switch e.Kind {
+	case store.EntryDecision:
+		return fmt.Sprintf("decision [%s] %s: %s", e.Policy, e.Result, e.Message)
+	case store.EntryIntent:
+		return fmt.Sprintf("intent %s", e.Action)
+	case store.EntryOutcome:
+		if e.Error != "" {
+			return fmt.Sprintf("outcome %s FAILED: %s", e.Action, e.Error)
+		}
+		return fmt.Sprintf("outcome %s ok", e.Action)
+	default:
+		if e.Error != "" {
+			return fmt.Sprintf("%s: %s", e.Message, e.Error)
+		}
+		return e.Message
+	}
+}

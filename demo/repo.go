@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/durable-delivery/durable/examples"
+)
+
+// exampleRouterAdmin is the router admin address the quickstart example
+// names; the demo points it at the router it started.
+const exampleRouterAdmin = "127.0.0.1:7071"
+
+// repo is the demo's desired-state repository, driven with the git CLI as a
+// person would.
+type repo struct {
+	dir string
+}
+
+// newRepo lays out the quickstart example's desired state in dir as a fresh
+// Git repository, pointing its target at routerAdmin.
+func newRepo(ctx context.Context, dir, routerAdmin string) (*repo, error) {
+	return newRepoFrom(ctx, dir, examples.Quickstart(), map[string][][2]string{
+		"targets.cue": {{exampleRouterAdmin, routerAdmin}},
+	})
+}
+
+// newRepoFrom lays out the root .cue files of an example in dir as a fresh
+// Git repository, replacing in each named file the one occurrence of each
+// given string (an address that differs on this machine).
+func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[string][][2]string) (*repo, error) {
+	r := &repo{dir: dir}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(example, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".cue" {
+			continue
+		}
+		b, err := fs.ReadFile(example, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		text := string(b)
+		for _, rep := range replace[e.Name()] {
+			if strings.Count(text, rep[0]) != 1 {
+				return nil, fmt.Errorf("example %s must name %s exactly once", e.Name(), rep[0])
+			}
+			text = strings.Replace(text, rep[0], rep[1], 1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := r.git(ctx, "init", "-q", "-b", "main"); err != nil {
+		return nil, err
+	}
+	for _, kv := range [][2]string{{"user.name", "Durable Demo"}, {"user.email", "demo@durable.invalid"}, {"commit.gpgsign", "false"}} {
+		if _, err := r.git(ctx, "config", kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// setArtifact writes the release file naming artifact.
+func (r *repo) setArtifact(artifact string) error {
+	text := fmt.Sprintf("package %s\n\n// The application release: the artifact, pinned by digest.\nservices: web: artifact: %q\n", r.pkg(), artifact)
+	return os.WriteFile(filepath.Join(r.dir, "release.cue"), []byte(text), 0o644)
+}
+
+// pkg is the CUE package of the repository's files, read from release.cue.
+func (r *repo) pkg() string {
+	b, err := os.ReadFile(filepath.Join(r.dir, "release.cue"))
+	if err != nil {
+		return "quickstart"
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimPrefix(first, "package ")
+}
+
+// commit commits everything and returns the new head.
+func (r *repo) commit(ctx context.Context, message string) (string, error) {
+	if _, err := r.git(ctx, "add", "-A"); err != nil {
+		return "", err
+	}
+	if _, err := r.git(ctx, "commit", "-q", "-m", message); err != nil {
+		return "", err
+	}
+	return r.head(ctx)
+}
+
+// revert reverts the head commit, as a person rolling back would.
+func (r *repo) revert(ctx context.Context) (string, error) {
+	if _, err := r.git(ctx, "revert", "--no-edit", "HEAD"); err != nil {
+		return "", err
+	}
+	return r.head(ctx)
+}
+
+func (r *repo) head(ctx context.Context) (string, error) {
+	out, err := r.git(ctx, "rev-parse", "HEAD")
+	return strings.TrimSpace(out), err
+}
+
+func (r *repo) git(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}

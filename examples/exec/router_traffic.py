@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""A Durable traffic adapter as an executable: drives a load balancer's HTTP
+API (here Durable's own router admin API, standing in for a cloud load
+balancer). It shows the exec protocol (docs/adapters.md).
+
+Usage in a target:  traffic: {kind: "exec", command: ["examples/exec/router_traffic.py", "127.0.0.1:7071"]}
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+class AdapterError(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+def call(admin, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s%s" % (admin, path), data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as e:
+        message = e.read().decode(errors="replace")
+        kind = {400: "invalid", 404: "not-found", 409: "conflict"}.get(e.code, "unavailable")
+        raise AdapterError(kind, "%s %s: %d %s" % (method, path, e.code, message.strip()))
+    except (urllib.error.URLError, OSError) as e:
+        raise AdapterError("unavailable", "%s %s: %s" % (method, path, e))
+
+
+def main():
+    if len(sys.argv) != 2:
+        json.dump({"error": {"kind": "invalid", "message": "usage: router_traffic.py ADMIN_HOST:PORT"}}, sys.stdout)
+        return
+    admin = sys.argv[1]
+    try:
+        req = json.load(sys.stdin)
+        if req.get("version") != 1:
+            raise AdapterError("invalid", "protocol version %r: this adapter speaks 1" % req.get("version"))
+        op = req.get("op")
+        if op == "set-split":
+            split = req["split"]
+            call(admin, "PUT", "/v1/splits/" + split["service"], split)
+            result = None
+        elif op == "split":
+            result = call(admin, "GET", "/v1/splits/" + req["service"])
+        elif op == "in-flight":
+            metrics = call(admin, "GET", "/v1/metrics")
+            result = metrics.get(req["service"], {}).get(req["set"], {}).get("inFlight", 0)
+        else:
+            raise AdapterError("invalid", "operation %r is not a traffic operation" % op)
+        json.dump({"result": result}, sys.stdout)
+    except AdapterError as e:
+        json.dump({"error": {"kind": e.kind, "message": str(e)}}, sys.stdout)
+    except (ValueError, KeyError) as e:
+        json.dump({"error": {"kind": "invalid", "message": "bad request: %s" % e}}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

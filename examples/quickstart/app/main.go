@@ -1,0 +1,65 @@
+// Command app is the quickstart's demo web service: it answers every request
+// with its version, so that a person (and the end-to-end tests) can see which
+// release served it. Durable's adapters give it its port in PORT.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// version is set at build time: -ldflags "-X main.version=v2".
+var version = "dev"
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	// HOST is the address to listen on: loopback for a process on a shared
+	// host, all interfaces inside a container (the Docker adapter sets it).
+	host := os.Getenv("HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	// STARTUP_DELAY makes the health check fail for a while after start, as
+	// a service warming its caches would.
+	delay, _ := time.ParseDuration(os.Getenv("STARTUP_DELAY"))
+	started := time.Now()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if time.Since(started) < delay || os.Getenv("FAIL_HEALTH") != "" {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-App-Version", version)
+		fmt.Fprintf(w, "hello from quickstart %s\n", version)
+	})
+
+	srv := &http.Server{Addr: net.JoinHostPort(host, port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// Finish in-flight requests before exiting: the router has already
+		// stopped sending new ones when Durable removes an instance.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	log.Printf("quickstart %s listening on %s", version, srv.Addr)
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Durable's tests and demo need on a bare Debian machine of this
+# project's kind: the git CLI (go-git shells out to it for file:// and the
+# tests drive real repositories with it), python3 (the example exec adapters)
+# and haproxy (the HAProxy adapter's tests run a real one). Go and the Docker
+# engine come with the machine.
+set -euo pipefail
+
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+if [ "${#need[@]}" -gt 0 ]; then
+	echo "install-deps: installing ${need[*]} with apt-get" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "install-deps: the Go toolchain (1.26 or later) must be on PATH" >&2
+	exit 1
+fi
+if ! docker info >/dev/null 2>&1; then
+	echo "install-deps: the Docker engine is not reachable; the Docker adapter's tests will fail" >&2
+fi
+go mod download

@@ -1,0 +1,143 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// collect removes the placement's sets that are no longer wanted: warm sets
+// beyond keepWarm (oldest-served first), failed sets, and sets created for a
+// release that a newer revision pre-empted. The serving set is never removed.
+func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []store.InfraSet) error {
+	want := p.service.ReleaseID()
+	var warm []store.InfraSet
+	for _, s := range sets {
+		if s.State == store.SetWarm && s.Release != want {
+			warm = append(warm, s)
+		}
+	}
+	slices.SortFunc(warm, func(a, b store.InfraSet) int { return b.ServedAt.Compare(a.ServedAt) })
+
+	for _, s := range sets {
+		var why string
+		switch {
+		case s.State == store.SetServing:
+			continue
+		case s.State == store.SetRemoving:
+			why = "finish removing " + s.ID
+		case s.State == store.SetFailed:
+			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
+		case (s.State == store.SetCreating || s.State == store.SetReady) && s.Release != want:
+			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
+		case s.State == store.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w store.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
+			why = fmt.Sprintf("keepWarm is %d and %s is older than the warm sets kept", p.service.Strategy.KeepWarm, s.ID)
+		default:
+			continue
+		}
+		if err := r.removeSet(ctx, p, rt, tr, s, policyKeepWarm, why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeSet takes a set out of the traffic, waits for its in-flight requests
+// to drain, stops its instances and records it removed.
+func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s store.InfraSet, policy, why string) error {
+	s.State, s.UpdatedAt = store.SetRemoving, time.Now().UTC()
+	if s.Reason == "" {
+		s.Reason = why
+	}
+	return r.act(ctx, p.entry(s.ID, s.Release), "remove-set", policy, why, nil, func() error {
+		if err := r.store.PutInfraSet(ctx, s); err != nil {
+			return err
+		}
+		if tr != nil {
+			if err := r.leaveTraffic(ctx, p.service.Name, tr, s.ID); err != nil {
+				return err
+			}
+		}
+		if err := rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
+			return err
+		}
+		s.State, s.UpdatedAt = store.SetRemoved, time.Now().UTC()
+		return r.store.PutInfraSet(ctx, s)
+	})
+}
+
+// leaveTraffic drops a set from its service's split (refusing if it still
+// has weight) and waits, bounded, until its in-flight requests are done.
+func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapters.Traffic, set string) error {
+	split, err := tr.Split(ctx, service)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("read traffic split: %w", err)
+	}
+	if split.Weight(set) > 0 {
+		return fmt.Errorf("infra-set %s still has %d%% of the traffic: refusing to remove it", set, split.Weight(set))
+	}
+	kept := split.Backends[:0:0]
+	for _, b := range split.Backends {
+		if b.Set != set {
+			kept = append(kept, b)
+		}
+	}
+	if len(kept) != len(split.Backends) {
+		split.Backends = kept
+		if err := tr.SetSplit(ctx, split); err != nil {
+			return fmt.Errorf("take %s out of the traffic: %w", set, err)
+		}
+	}
+	deadline := time.Now().Add(r.cfg.DrainTimeout)
+	for {
+		n, err := tr.InFlight(ctx, service, set)
+		if err != nil || n == 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// collectOrphans removes instances the runtimes run that the journal does
+// not know or knows as removed: the journal is the record of what should be.
+func (r *Reconciler) collectOrphans(ctx context.Context) error {
+	all, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]string{}
+	for _, s := range all {
+		known[s.ID] = s.State
+	}
+	for _, rt := range r.targets.allRuntimes() {
+		observed, err := rt.Observe(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range observed {
+			if state, ok := known[o.ID]; ok && state != store.SetRemoved {
+				continue
+			}
+			why := fmt.Sprintf("infra-set %s runs but the journal has no live record of it: remove it", o.ID)
+			base := store.Entry{Service: o.Service, Set: o.ID, Release: o.Release}
+			err := r.act(ctx, base, "remove-set", policyOrphan, why, nil, func() error {
+				return rt.Remove(ctx, o.ID, r.cfg.StopGrace)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

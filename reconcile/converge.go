@@ -1,0 +1,376 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// placement is one service on one target of one stage: the unit a rollout
+// converges.
+type placement struct {
+	service  schema.Service
+	stage    string
+	target   schema.Target
+	revision string
+}
+
+func (p placement) rolloutID(release string) string {
+	return strings.Join([]string{p.service.Name, p.stage, p.target.Name, release}, "/")
+}
+
+var plainName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+
+// infraSetID names the infra-set that runs release on a target. It is derived
+// from its content so that an intent journaled before a crash and the retry
+// after it name the same set: a crash never makes a duplicate.
+func infraSetID(service, target, release string) string {
+	if !plainName.MatchString(target) {
+		sum := sha256.Sum256([]byte(target))
+		target = hex.EncodeToString(sum[:4])
+	}
+	return fmt.Sprintf("%s-%s-%s", service, release[:12], target)
+}
+
+// live reports whether a set's instances should be running.
+func live(state string) bool {
+	switch state {
+	case store.SetCreating, store.SetReady, store.SetServing, store.SetWarm:
+		return true
+	}
+	return false
+}
+
+// converge moves one placement one step towards its desired release and
+// reports whether it is still in flight.
+func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
+	rt, err := r.targets.runtime(p.target)
+	if err != nil {
+		return false, err
+	}
+	tr, err := r.targets.traffic(p.target)
+	if err != nil {
+		return false, err
+	}
+	want := p.service.ReleaseID()
+
+	sets, err := r.setsOf(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	// Keep every live set running: a crashed instance is replaced here. An
+	// adapter's error is kept, for a failed rollout to say why.
+	statuses := map[string]adapters.InfraSetStatus{}
+	problems := map[string]string{}
+	for _, s := range sets {
+		if !live(s.State) {
+			continue
+		}
+		spec, err := r.specOf(ctx, s)
+		if err != nil {
+			return false, err
+		}
+		st, err := rt.Ensure(ctx, spec)
+		if err != nil {
+			r.log.Warn("ensure infra-set", "set", s.ID, "err", err)
+			problems[s.ID] = err.Error()
+			continue
+		}
+		statuses[s.ID] = st
+	}
+
+	busy := false
+	if serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }); serving == nil || serving.Release != want {
+		busy, err = r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
+		if err != nil {
+			return true, err
+		}
+		if sets, err = r.setsOf(ctx, p); err != nil {
+			return busy, err
+		}
+	} else if err := r.finishRollout(ctx, p, want); err != nil {
+		return false, err
+	}
+
+	if err := r.syncSplit(ctx, p, tr, sets, statuses); err != nil {
+		return true, err
+	}
+	return busy, r.collect(ctx, p, rt, tr, sets)
+}
+
+// rollForward drives the rollout of the desired release: create its
+// infra-set, wait until every instance is healthy, then switch the traffic.
+// A release that is still warm is switched to at once: that is a rollback.
+func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic,
+	sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus, problems map[string]string) (bool, error) {
+	want := p.service.ReleaseID()
+	id := infraSetID(p.service.Name, p.target.Name, want)
+	set := find(sets, func(s store.InfraSet) bool { return s.ID == id })
+	serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing })
+
+	ro, proceed, err := r.startRollout(ctx, p, serving, set)
+	if err != nil || !proceed {
+		return false, err
+	}
+
+	now := time.Now().UTC()
+	switch {
+	case set == nil || set.State == store.SetRemoved:
+		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+			Release: want, State: store.SetCreating, CreatedAt: now, UpdatedAt: now}
+		why := fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
+		err := r.act(ctx, p.entry(id, want), "create-set", policyMakeBeforeBreak, why, nil, func() error {
+			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
+				return err
+			}
+			st, err := rt.Ensure(ctx, specFor(fresh, p.service))
+			statuses[id] = st
+			return err
+		})
+		return true, err
+
+	case set.State == store.SetFailed || set.State == store.SetRemoving:
+		// Being removed by collect; made anew on a later pass.
+		return true, nil
+	}
+
+	st := statuses[id]
+	if !st.Healthy(p.service.Run.Replicas) {
+		if time.Since(ro.StartedAt) > p.service.Strategy.ProgressDeadline.Duration {
+			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
+		}
+		return true, nil
+	}
+	if set.State == store.SetCreating {
+		set.State, set.UpdatedAt = store.SetReady, now
+		if err := r.store.PutInfraSet(ctx, *set); err != nil {
+			return true, err
+		}
+		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+			Set: id, Release: want, Rollout: ro.ID,
+			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
+	}
+	return false, r.switchTo(ctx, p, tr, sets, *set, serving, statuses, ro)
+}
+
+// startRollout finds or starts the rollout record of the desired release,
+// abandoning any other in flight on the placement. It returns proceed=false
+// when the release already failed at this revision: a failed release is not
+// retried until a new revision.
+func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set *store.InfraSet) (store.Rollout, bool, error) {
+	want := p.service.ReleaseID()
+	ro, err := r.store.Rollout(ctx, p.rolloutID(want))
+	switch {
+	case err == nil && !ro.Done():
+		return ro, true, nil
+	case err == nil && ro.Phase == store.RolloutFailed && ro.Revision == p.revision:
+		return ro, false, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return ro, false, err
+	}
+	if err := r.abandonOthers(ctx, p, want); err != nil {
+		return ro, false, err
+	}
+	now := time.Now().UTC()
+	ro = store.Rollout{ID: p.rolloutID(want), Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+		Release: want, Revision: p.revision, Set: infraSetID(p.service.Name, p.target.Name, want),
+		Phase: store.RolloutCreating, StartedAt: now, UpdatedAt: now}
+	if serving != nil {
+		ro.FromRelease = serving.Release
+	}
+	if set != nil && set.State == store.SetWarm {
+		ro.Rollback = true
+		ro.Phase = store.RolloutSwitching
+		ro.Message = "release is warm: switching traffic back at once"
+	}
+	return ro, true, r.store.PutRollout(ctx, ro)
+}
+
+// abandonOthers marks every other rollout in flight on the placement as
+// pre-empted; its infra-set, which never served, is collected.
+func (r *Reconciler) abandonOthers(ctx context.Context, p placement, want string) error {
+	all, err := r.store.Rollouts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.Done() || o.Release == want || o.Service != p.service.Name || o.Stage != p.stage || o.Target != p.target.Name {
+			continue
+		}
+		o.Phase, o.UpdatedAt = store.RolloutAbandoned, time.Now().UTC()
+		o.Message = "pre-empted by release " + short(want)
+		if err := r.store.PutRollout(ctx, o); err != nil {
+			return err
+		}
+		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: o.Service, Stage: o.Stage, Target: o.Target,
+			Release: o.Release, Rollout: o.ID, Message: fmt.Sprintf("rollout of %s abandoned: a newer revision wants %s", short(o.Release), short(want))})
+	}
+	return nil
+}
+
+func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, st adapters.InfraSetStatus, problem string) error {
+	var reasons []string
+	for _, in := range st.Instances {
+		if !in.Healthy {
+			reasons = append(reasons, fmt.Sprintf("instance %d: %s", in.Index, in.Reason))
+		}
+	}
+	if problem != "" {
+		reasons = append(reasons, problem)
+	}
+	if len(reasons) == 0 {
+		reasons = append(reasons, fmt.Sprintf("%d of %d instances running", len(st.Instances), p.service.Run.Replicas))
+	}
+	msg := fmt.Sprintf("release %s did not become healthy within %s (%s); traffic stays on the current set; not retried until a new revision",
+		short(ro.Release), p.service.Strategy.ProgressDeadline.Duration, strings.Join(reasons, "; "))
+	now := time.Now().UTC()
+	ro.Phase, ro.Message, ro.UpdatedAt = store.RolloutFailed, msg, now
+	if err := r.store.PutRollout(ctx, ro); err != nil {
+		return err
+	}
+	if set.State != store.SetWarm {
+		set.State, set.Reason, set.UpdatedAt = store.SetFailed, msg, now
+		if err := r.store.PutInfraSet(ctx, *set); err != nil {
+			return err
+		}
+	}
+	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+		Set: set.ID, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
+	r.log.Warn("rollout failed", "service", p.service.Name, "target", p.target.Name, "release", short(ro.Release), "reason", msg)
+	return nil
+}
+
+// switchTo moves all of the service's traffic to next, keeping the set that
+// served until now routable at weight 0 (warm).
+func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
+	next store.InfraSet, serving *store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout) error {
+	st := statuses[next.ID]
+	policy, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
+	if next.State == store.SetWarm {
+		policy, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
+	}
+	if serving != nil {
+		why += fmt.Sprintf("; %s stays warm", serving.ID)
+	}
+	now := time.Now().UTC()
+	next.State, next.ServedAt, next.UpdatedAt = store.SetServing, now, now
+	split, err := desiredSplit(p, replace(sets, next, serving, now), statuses)
+	if err != nil {
+		return err
+	}
+	if err := r.act(ctx, p.entry(next.ID, next.Release), "set-split", policy, why, split, func() error { return tr.SetSplit(ctx, split) }); err != nil {
+		return fmt.Errorf("switch traffic to %s: %w", next.ID, err)
+	}
+	if serving != nil {
+		s := *serving
+		s.State, s.UpdatedAt = store.SetWarm, now
+		if err := r.store.PutInfraSet(ctx, s); err != nil {
+			return err
+		}
+	}
+	if err := r.store.PutInfraSet(ctx, next); err != nil {
+		return err
+	}
+	ro.Phase, ro.UpdatedAt = store.RolloutSucceeded, now
+	if ro.Message == "" || ro.Rollback {
+		ro.Message = why
+	}
+	return r.store.PutRollout(ctx, ro)
+}
+
+// finishRollout marks the desired release's rollout succeeded once its set
+// serves (after a crash between the switch and the journal write, say).
+func (r *Reconciler) finishRollout(ctx context.Context, p placement, want string) error {
+	ro, err := r.store.Rollout(ctx, p.rolloutID(want))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ro.Done()) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ro.Phase, ro.UpdatedAt = store.RolloutSucceeded, time.Now().UTC()
+	return r.store.PutRollout(ctx, ro)
+}
+
+// replace returns sets with next in place of its old record and the set that
+// served until now marked warm.
+func replace(sets []store.InfraSet, next store.InfraSet, serving *store.InfraSet, now time.Time) []store.InfraSet {
+	out := make([]store.InfraSet, 0, len(sets))
+	for _, s := range sets {
+		switch {
+		case s.ID == next.ID:
+			s = next
+		case serving != nil && s.ID == serving.ID:
+			s.State, s.UpdatedAt = store.SetWarm, now
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// setsOf lists the journal's infra-sets of a placement that are not removed.
+func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]store.InfraSet, error) {
+	all, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.InfraSet
+	for _, s := range all {
+		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != store.SetRemoved {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// specOf rebuilds the runtime instructions of a journaled set from its
+// release, which the journal keeps whole.
+func (r *Reconciler) specOf(ctx context.Context, s store.InfraSet) (adapters.InfraSetSpec, error) {
+	rel, err := r.store.Release(ctx, s.Release)
+	if err != nil {
+		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: %w", s.ID, err)
+	}
+	var svc schema.Service
+	if err := json.Unmarshal(rel.Spec, &svc); err != nil {
+		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: release %s: %w", s.ID, short(s.Release), err)
+	}
+	return specFor(s, svc), nil
+}
+
+func specFor(s store.InfraSet, svc schema.Service) adapters.InfraSetSpec {
+	return adapters.InfraSetSpec{
+		ID: s.ID, Service: s.Service, Release: s.Release, Artifact: svc.Artifact,
+		Args: svc.Run.Args, Env: svc.Run.Env, Port: svc.Run.Port, Replicas: svc.Run.Replicas,
+		Health: adapters.HealthCheck{Path: svc.Health.Path, ExpectStatus: svc.Health.ExpectStatus, Timeout: svc.Health.Timeout.Duration},
+	}
+}
+
+func find(sets []store.InfraSet, pred func(store.InfraSet) bool) *store.InfraSet {
+	for i := range sets {
+		if pred(sets[i]) {
+			s := sets[i]
+			return &s
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

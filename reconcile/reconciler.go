@@ -1,0 +1,198 @@
+// Package reconcile is the controller: it turns revisions of the
+// desired-state repository into journaled actions on targets, and keeps the
+// targets converged on the last accepted revision.
+//
+// Every pass is level-triggered: it derives what to do from the desired state,
+// the journal and what the adapters observe, so a reconciler killed at any
+// instant resumes by simply running its next pass. Every action is preceded by
+// a decision and an intent in the journal and followed by an outcome.
+// Bad input (a revision that does not load) is journaled and shown; it never
+// changes what is running.
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/source"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// Config tunes a Reconciler.
+type Config struct {
+	// ActiveInterval is the pause between passes while a rollout is in
+	// flight; IdleInterval between passes otherwise (drift repair).
+	ActiveInterval time.Duration
+	IdleInterval   time.Duration
+	// DrainTimeout bounds how long a set leaving the traffic may keep
+	// in-flight requests before its instances are stopped.
+	DrainTimeout time.Duration
+	// StopGrace is how long instances get to exit after SIGTERM.
+	StopGrace time.Duration
+	Host      adapters.Host
+	Logger    *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.ActiveInterval <= 0 {
+		c.ActiveInterval = 200 * time.Millisecond
+	}
+	if c.IdleInterval <= 0 {
+		c.IdleInterval = 2 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 30 * time.Second
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Fetcher is what the reconciler needs of a source.
+type Fetcher interface {
+	Watch(ctx context.Context, fn func(source.Snapshot, error))
+	Trigger()
+	Branch() string
+}
+
+// Reconciler watches a source and converges targets on its head.
+type Reconciler struct {
+	cfg     Config
+	store   store.Store
+	source  Fetcher
+	targets *targetSet
+	log     *slog.Logger
+
+	mu sync.Mutex
+	// desired is the last accepted revision's desired state; nil before
+	// any revision was accepted.
+	desired  *schema.DesiredState
+	revision store.Revision
+	// sourceErr is the last error fetching the repository, shown in status.
+	sourceErr   error
+	sourceErrAt time.Time
+
+	snapshots chan snapshotResult
+}
+
+type snapshotResult struct {
+	snap source.Snapshot
+	err  error
+}
+
+// New builds a reconciler. It resumes from the journal: the last accepted
+// revision is the desired state until the source says otherwise.
+func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconciler, error) {
+	cfg.defaults()
+	r := &Reconciler{
+		cfg:       cfg,
+		store:     st,
+		source:    src,
+		targets:   newTargetSet(cfg.Host),
+		log:       cfg.Logger,
+		snapshots: make(chan snapshotResult, 1),
+	}
+	revs, err := st.Revisions(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	for _, rev := range revs {
+		if rev.Verdict != store.RevisionAccepted {
+			continue
+		}
+		var ds schema.DesiredState
+		if err := json.Unmarshal(rev.DesiredState, &ds); err != nil {
+			return nil, fmt.Errorf("journal: revision %s: desired state: %w", short(rev.Commit), err)
+		}
+		r.desired, r.revision = &ds, rev
+		r.log.Info("resuming from journal", "revision", short(rev.Commit))
+		break
+	}
+	return r, nil
+}
+
+// Trigger asks the source to fetch at once (a webhook calls it).
+func (r *Reconciler) Trigger() { r.source.Trigger() }
+
+// Run watches the source and reconciles until ctx is done.
+func (r *Reconciler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.source.Watch(ctx, func(s source.Snapshot, err error) {
+			// Keep only the newest result: a pass always works on the head.
+			select {
+			case <-r.snapshots:
+			default:
+			}
+			r.snapshots <- snapshotResult{s, err}
+		})
+	}()
+	defer wg.Wait()
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case res := <-r.snapshots:
+			r.handleSnapshot(ctx, res.snap, res.err)
+		case <-timer.C:
+		}
+		active := r.pass(ctx)
+		next := r.cfg.IdleInterval
+		if active {
+			next = r.cfg.ActiveInterval
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// pass converges every service on every target of the desired state and
+// reports whether a rollout is still in flight.
+func (r *Reconciler) pass(ctx context.Context) bool {
+	r.mu.Lock()
+	ds, rev := r.desired, r.revision
+	r.mu.Unlock()
+	if ds == nil {
+		return false
+	}
+	active := false
+	for _, stage := range ds.Pipeline.Stages {
+		for _, targetName := range stage.Targets {
+			target := ds.Targets[targetName]
+			for _, name := range sortedKeys(ds.Services) {
+				p := placement{service: ds.Services[name], stage: stage.Name, target: target, revision: rev.Commit}
+				busy, err := r.converge(ctx, p)
+				if err != nil {
+					// Retried on the next pass, at the idle pace: an error
+					// that lasts (a router down) must not flood the log.
+					r.log.Error("converge", "service", name, "stage", stage.Name, "target", targetName, "err", err)
+					busy = false
+				}
+				active = active || busy
+			}
+		}
+	}
+	if err := r.collectOrphans(ctx); err != nil {
+		r.log.Error("collect orphans", "err", err)
+	}
+	return active
+}

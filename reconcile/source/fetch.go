@@ -1,0 +1,106 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+const remoteName = "origin"
+
+// Fetch brings the branch head into the cache (a shallow, single-branch
+// fetch) and returns it as a Snapshot. When the repository cannot be reached
+// the error names the URL and the cache keeps what it had.
+func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, err := s.cache()
+	if err != nil {
+		return Snapshot{}, err
+	}
+	tracking := plumbing.NewRemoteReferenceName(remoteName, s.cfg.Branch)
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(s.cfg.Branch), tracking))
+	err = repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Depth:      1,
+		Auth:       s.cfg.Auth,
+		Tags:       git.NoTags,
+		Force:      true,
+	})
+	if errors.Is(err, git.NoMatchingRefSpecError{}) {
+		return Snapshot{}, fmt.Errorf("fetch from %s: branch %s does not exist there; push it or configure the right branch: %w", s.shown, s.cfg.Branch, err)
+	}
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return Snapshot{}, fmt.Errorf("fetch branch %s from %s: %w", s.cfg.Branch, s.shown, err)
+	}
+	ref, err := repo.Reference(tracking, true)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("branch %s of %s: resolve fetched head: %w", s.cfg.Branch, s.shown, err)
+	}
+	snap, err := s.snapshot(repo, ref.Hash())
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("%s branch %s commit %s: %w", s.shown, s.cfg.Branch, ref.Hash(), err)
+	}
+	return snap, nil
+}
+
+// cache opens the bare repository in Dir, creating it on first use, and
+// points its remote at the configured URL. Callers hold s.mu.
+func (s *Source) cache() (*git.Repository, error) {
+	if s.repo == nil {
+		repo, err := git.PlainOpen(s.cfg.Dir)
+		if errors.Is(err, git.ErrRepositoryNotExists) {
+			repo, err = s.initCache()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("source cache %s: %w", s.cfg.Dir, err)
+		}
+		cfg, err := repo.Config()
+		if err != nil {
+			return nil, fmt.Errorf("source cache %s: read config: %w", s.cfg.Dir, err)
+		}
+		if !cfg.Core.IsBare {
+			return nil, fmt.Errorf("source cache %s is a repository with a worktree, not a source cache; give the source a directory of its own", s.cfg.Dir)
+		}
+		s.repo = repo
+	}
+	remote, err := s.repo.Remote(remoteName)
+	switch {
+	case err == nil && len(remote.Config().URLs) == 1 && remote.Config().URLs[0] == s.url:
+		return s.repo, nil
+	case err == nil:
+		// The cache followed another URL before: follow the new one.
+		if err := s.repo.DeleteRemote(remoteName); err != nil {
+			return nil, fmt.Errorf("source cache %s: replace remote: %w", s.cfg.Dir, err)
+		}
+	case !errors.Is(err, git.ErrRemoteNotFound):
+		return nil, fmt.Errorf("source cache %s: read remote: %w", s.cfg.Dir, err)
+	}
+	if _, err := s.repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{s.url}}); err != nil {
+		return nil, fmt.Errorf("source cache %s: set remote: %w", s.cfg.Dir, err)
+	}
+	return s.repo, nil
+}
+
+// initCache makes a bare repository in Dir, refusing a directory that holds
+// anything else: the source owns Dir and must not mix with a user's files.
+func (s *Source) initCache() (*git.Repository, error) {
+	entries, err := os.ReadDir(s.cfg.Dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(s.cfg.Dir, 0o700); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case len(entries) > 0:
+		return nil, errors.New("directory is not empty and is not a source cache; give the source a directory of its own")
+	}
+	return git.PlainInit(s.cfg.Dir, true)
+}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bounds on what one record may hold. Ids are hashes, commits or short
+// slash-joined names; a record is a desired state at most. Anything larger
+// is a bug or hostile input, refused before it reaches the file.
+const (
+	maxIDBytes     = 1024
+	maxRecordBytes = 16 << 20
+)
+
+// putRecord stores v as JSON under id in bucket.
+func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v any) error {
+	if id == "" {
+		return fmt.Errorf("put %s: empty id", kind)
+	}
+	if len(id) > maxIDBytes {
+		return fmt.Errorf("put %s %.40q…: id is %d bytes, more than the %d allowed", kind, id, len(id), maxIDBytes)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("put %s %s: encode: %w", kind, id, err)
+	}
+	if len(data) > maxRecordBytes {
+		return fmt.Errorf("put %s %s: record is %d bytes, more than the %d allowed", kind, id, len(data), maxRecordBytes)
+	}
+	err = b.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).Put([]byte(id), data)
+	})
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// getRecord decodes the record stored under id in bucket into v, or returns
+// ErrNotFound wrapped with the id.
+func (b *Bolt) getRecord(ctx context.Context, bucket []byte, kind, id string, v any) error {
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		data := tx.Bucket(bucket).Get([]byte(id))
+		if data == nil {
+			return ErrNotFound
+		}
+		// data is only valid inside the transaction; Unmarshal copies.
+		return json.Unmarshal(data, v)
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// listRecords decodes every record of bucket.
+func listRecords[T any](ctx context.Context, b *Bolt, bucket []byte, kind string) ([]T, error) {
+	var out []T
+	err := b.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, data []byte) error {
+			var v T
+			if err := json.Unmarshal(data, &v); err != nil {
+				return fmt.Errorf("decode %s %s: %w", kind, bytes.Clone(k), err)
+			}
+			out = append(out, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", kind, err)
+	}
+	return out, nil
+}
+
+// PutRevision records a revision, keyed by its commit.
+func (b *Bolt) PutRevision(ctx context.Context, r Revision) error {
+	return b.putRecord(ctx, bucketRevisions, "revision", r.Commit, r)
+}
+
+// Revision returns the revision of commit.
+func (b *Bolt) Revision(ctx context.Context, commit string) (Revision, error) {
+	var r Revision
+	err := b.getRecord(ctx, bucketRevisions, "revision", commit, &r)
+	return r, err
+}
+
+// Revisions lists revisions newest-seen first, at most limit (0: all).
+func (b *Bolt) Revisions(ctx context.Context, limit int) ([]Revision, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("list revisions: limit %d is negative; use 0 for all", limit)
+	}
+	revs, err := listRecords[Revision](ctx, b, bucketRevisions, "revision")
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(revs, func(a, b Revision) int {
+		return cmp.Or(b.SeenAt.Compare(a.SeenAt), cmp.Compare(a.Commit, b.Commit))
+	})
+	if limit > 0 && len(revs) > limit {
+		revs = revs[:limit]
+	}
+	return revs, nil
+}
+
+// PutRelease records a release, keyed by its id.
+func (b *Bolt) PutRelease(ctx context.Context, r Release) error {
+	return b.putRecord(ctx, bucketReleases, "release", r.ID, r)
+}
+
+// Release returns the release with id.
+func (b *Bolt) Release(ctx context.Context, id string) (Release, error) {
+	var r Release
+	err := b.getRecord(ctx, bucketReleases, "release", id, &r)
+	return r, err
+}
+
+// PutInfraSet records an infra-set, keyed by its id.
+func (b *Bolt) PutInfraSet(ctx context.Context, s InfraSet) error {
+	return b.putRecord(ctx, bucketInfraSets, "infra-set", s.ID, s)
+}
+
+// InfraSet returns the infra-set with id.
+func (b *Bolt) InfraSet(ctx context.Context, id string) (InfraSet, error) {
+	var s InfraSet
+	err := b.getRecord(ctx, bucketInfraSets, "infra-set", id, &s)
+	return s, err
+}
+
+// InfraSets lists every infra-set ever recorded, ordered by CreatedAt.
+func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
+	sets, err := listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set")
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(sets, func(a, b InfraSet) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return sets, nil
+}
+
+// PutRollout records a rollout, keyed by its id.
+func (b *Bolt) PutRollout(ctx context.Context, r Rollout) error {
+	return b.putRecord(ctx, bucketRollouts, "rollout", r.ID, r)
+}
+
+// Rollout returns the rollout with id.
+func (b *Bolt) Rollout(ctx context.Context, id string) (Rollout, error) {
+	var r Rollout
+	err := b.getRecord(ctx, bucketRollouts, "rollout", id, &r)
+	return r, err
+}
+
+// Rollouts lists rollouts ordered by StartedAt.
+func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
+	rs, err := listRecords[Rollout](ctx, b, bucketRollouts, "rollout")
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rs, func(a, b Rollout) int {
+		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return rs, nil
+}

@@ -1,0 +1,113 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// desiredSplit is the traffic a placement should have given its journaled
+// sets: the serving set takes everything; warm sets stay routable at weight 0
+// so that a rollback is one atomic weight change.
+func desiredSplit(p placement, sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus) (adapters.Split, error) {
+	split := adapters.Split{Service: p.service.Name}
+	for _, s := range sets {
+		var weight int
+		switch s.State {
+		case store.SetServing:
+			weight = 100
+		case store.SetWarm:
+		default:
+			continue
+		}
+		endpoints := routableEndpoints(statuses[s.ID])
+		if len(endpoints) == 0 {
+			if weight > 0 {
+				return split, fmt.Errorf("infra-set %s serves but has no instance running", s.ID)
+			}
+			continue // a warm set with no instance yet is not routable
+		}
+		split.Backends = append(split.Backends, adapters.Backend{Set: s.ID, Release: s.Release, Weight: weight, Endpoints: endpoints})
+	}
+	slices.SortFunc(split.Backends, func(a, b adapters.Backend) int { return strings.Compare(a.Set, b.Set) })
+	return split, nil
+}
+
+// routableEndpoints prefers healthy instances; while none is healthy (all
+// restarting) every running instance is better than none.
+func routableEndpoints(st adapters.InfraSetStatus) []string {
+	if eps := st.Endpoints(); len(eps) > 0 {
+		return eps
+	}
+	var out []string
+	for _, in := range st.Instances {
+		out = append(out, in.Endpoint)
+	}
+	return out
+}
+
+// syncSplit restores the placement's traffic split when what the traffic
+// adapter applies differs from the journal (an instance replaced on a new
+// port, a router restarted empty, a weight changed by hand).
+func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus) error {
+	if find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }) == nil {
+		return nil // nothing served yet: the first switch sets the split
+	}
+	want, err := desiredSplit(p, sets, statuses)
+	if err != nil {
+		return err
+	}
+	have, err := tr.Split(ctx, p.service.Name)
+	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
+		return fmt.Errorf("read traffic split: %w", err)
+	}
+	if sameSplit(want, have) {
+		return nil
+	}
+	why := fmt.Sprintf("traffic split differs from the journal (have %s, want %s): restore it", describeSplit(have), describeSplit(want))
+	return r.act(ctx, p.entry("", p.service.ReleaseID()), "set-split", policyDrift, why, want, func() error { return tr.SetSplit(ctx, want) })
+}
+
+func sameSplit(a, b adapters.Split) bool {
+	if len(a.Backends) != len(b.Backends) {
+		return false
+	}
+	key := func(x adapters.Backend) string { return x.Set }
+	as, bs := slices.Clone(a.Backends), slices.Clone(b.Backends)
+	slices.SortFunc(as, func(x, y adapters.Backend) int { return strings.Compare(key(x), key(y)) })
+	slices.SortFunc(bs, func(x, y adapters.Backend) int { return strings.Compare(key(x), key(y)) })
+	for i := range as {
+		if as[i].Set != bs[i].Set || as[i].Weight != bs[i].Weight || !sameMembers(as[i].Endpoints, bs[i].Endpoints) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameMembers(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func describeSplit(s adapters.Split) string {
+	if len(s.Backends) == 0 {
+		return "none"
+	}
+	out := ""
+	for i, b := range s.Backends {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%s=%d%%", b.Set, b.Weight)
+	}
+	return out
+}
+
+func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }

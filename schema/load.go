@@ -1,0 +1,236 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/parser"
+)
+
+// Load reads every .cue file at the root of fsys (one CUE package, of any
+// name; sub-directories, other files and, as the cue tool does, names
+// starting with "." or "_" are ignored), unifies them with
+// #DesiredState and returns the desired state with the schema's defaults
+// applied. Any problem in the files is returned as Errors, positioned in
+// them. fsys is trusted to keep its symbolic links inside itself (os.DirFS
+// does not: use LoadDir for a directory on disk).
+func Load(fsys fs.FS) (*DesiredState, error) {
+	return load(fsys, nil)
+}
+
+// LoadDir is Load for a directory on disk. A .cue file that is a symbolic
+// link to anything outside dir is an error.
+func LoadDir(dir string) (*DesiredState, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		root, err = filepath.Abs(root)
+	}
+	if err != nil {
+		return nil, Errors{{Message: fmt.Sprintf("cannot read the repository directory %s: %v", dir, unwrapPath(err))}}.normalize()
+	}
+	inside := func(name string) error {
+		target, err := filepath.EvalSymlinks(filepath.Join(root, name))
+		if err != nil {
+			return fmt.Errorf("is a symbolic link that cannot be followed: %w", unwrapPath(err))
+		}
+		rel, err := filepath.Rel(root, target)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("is a symbolic link to a file outside the repository; replace it with the file itself")
+		}
+		return nil
+	}
+	return load(os.DirFS(root), inside)
+}
+
+func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
+	sources, errs := readSources(fsys, checkLink)
+	if errs != nil {
+		return nil, errs.normalize()
+	}
+	if len(sources) == 0 {
+		return nil, Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}}
+	}
+	files, errs := parseSources(sources)
+	if errs != nil {
+		return nil, errs.normalize()
+	}
+	ds, errs, err := evaluate(files)
+	if err != nil {
+		return nil, err
+	}
+	if errs != nil {
+		return nil, errs.normalize()
+	}
+	return ds, nil
+}
+
+// parseSources parses every file and checks that they form one package that
+// imports nothing but CUE's standard library.
+func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
+	var errs Errors
+	files := make([]*ast.File, 0, len(sources))
+	for _, src := range sources {
+		f, err := parser.ParseFile(src.name, src.data)
+		if err != nil {
+			for _, e := range cueerrors.Errors(err) {
+				format, args := e.Msg()
+				errs = append(errs, at(src.name, e.Position().Line(), e.Position().Column(), "syntax error: "+fmt.Sprintf(format, args...)))
+			}
+			continue
+		}
+		files = append(files, f)
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	errs = append(errs, checkPackages(files)...)
+	for _, f := range files {
+		errs = append(errs, checkImports(f)...)
+	}
+	return files, errs
+}
+
+// checkPackages requires one package name across the files. The name most
+// files declare is taken as meant (the first file's on a tie), so the error
+// lands on the odd ones out.
+func checkPackages(files []*ast.File) Errors {
+	count := map[string]int{}
+	first := map[string]string{}
+	var want string
+	for _, f := range files {
+		name := f.PackageName()
+		if name == "" {
+			continue
+		}
+		count[name]++
+		if first[name] == "" {
+			first[name] = f.Filename
+		}
+		if want == "" || count[name] > count[want] {
+			want = name
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	wantFile := first[want]
+	var errs Errors
+	for _, f := range files {
+		switch name := f.PackageName(); name {
+		case want:
+		case "":
+			errs = append(errs, at(f.Filename, 1, 1, fmt.Sprintf(
+				"no package clause; start the file with \"package %s\", as in %s", want, wantFile)))
+		default:
+			p := packagePos(f).Pos()
+			errs = append(errs, at(f.Filename, p.Line(), p.Column(), fmt.Sprintf(
+				"package %q differs from package %q in %s; every .cue file at the repository root must be in one package", name, want, wantFile)))
+		}
+	}
+	return errs
+}
+
+// checkImports refuses imports from outside CUE's standard library (the
+// loader resolves no modules) and the tool/ packages, which exist to run
+// commands.
+func checkImports(f *ast.File) Errors {
+	var errs Errors
+	for spec := range f.ImportSpecs() {
+		p, err := literal.Unquote(spec.Path.Value)
+		first, _, _ := strings.Cut(p, "/")
+		if err == nil && !strings.Contains(first, ".") && first != "tool" {
+			continue
+		}
+		pos := spec.Path.Pos()
+		errs = append(errs, at(f.Filename, pos.Line(), pos.Column(), fmt.Sprintf(
+			"import %s is not allowed; a desired-state repository may import only CUE's standard library (not tool/…)", spec.Path.Value)))
+	}
+	return errs
+}
+
+// packagePos is the position of f's package name.
+func packagePos(f *ast.File) ast.Node {
+	for _, d := range f.Decls {
+		if p, ok := d.(*ast.Package); ok {
+			return p.Name
+		}
+	}
+	return f
+}
+
+// evaluate builds the user's package, unifies it with #DesiredState and
+// decodes it. Problems in the user's files come back as Errors; err is a
+// fault of Durable itself (a schema that does not compile or decode).
+func evaluate(files []*ast.File) (*DesiredState, Errors, error) {
+	// A cue.Context grows with use and is not safe to share: one per load.
+	ctx := cuecontext.New()
+	x := &explainer{files: map[string]bool{}}
+	inst := build.NewContext().NewInstance("", nil)
+	for _, f := range files {
+		x.files[f.Filename] = true
+		if err := inst.AddSyntax(f); err != nil {
+			return nil, x.explain(err), nil
+		}
+	}
+	p := packagePos(files[0]).Pos()
+	x.anchor = Error{File: files[0].Filename, Line: max(p.Line(), 1), Col: max(p.Column(), 1)}
+
+	x.user = ctx.BuildInstance(inst)
+	if err := x.user.Validate(); err != nil {
+		return nil, x.explain(err), nil
+	}
+
+	def, err := compileSchema(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	x.def = def
+	v := x.user.Unify(def)
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return nil, x.explain(err), nil
+	}
+
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return nil, x.explain(err), nil
+	}
+	var ds DesiredState
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ds); err != nil {
+		return nil, nil, fmt.Errorf("schema: decode the validated desired state: %w", err)
+	}
+	if errs := check(&ds, x); errs != nil {
+		return nil, errs, nil
+	}
+	return &ds, nil, nil
+}
+
+// compileSchema builds the embedded schema in ctx and returns #DesiredState.
+func compileSchema(ctx *cue.Context) (cue.Value, error) {
+	f, err := parser.ParseFile(schemaFile, schemaSource)
+	if err != nil {
+		return cue.Value{}, fmt.Errorf("schema: parse the embedded schema: %w", err)
+	}
+	v := ctx.BuildFile(f)
+	if err := v.Err(); err != nil {
+		return cue.Value{}, fmt.Errorf("schema: build the embedded schema: %w", err)
+	}
+	return v.LookupPath(cue.MakePath(cue.Def("#DesiredState"))), nil
+}
+
+// at is an Error at a place in a user file.
+func at(file string, line, col int, msg string) Error {
+	return Error{File: file, Line: line, Col: col, Message: msg}
+}

@@ -1,0 +1,135 @@
+package schema
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// DesiredState is the typed result of loading one revision through the
+// schema. Defaults are already applied (they live in the CUE schema).
+type DesiredState struct {
+	Services map[string]Service `json:"services"`
+	Targets  map[string]Target  `json:"targets"`
+	Pipeline Pipeline           `json:"pipeline"`
+}
+
+// Service is a deployable unit: one artifact, how to run it, how to check it
+// and how to roll it out.
+type Service struct {
+	Name string `json:"name"`
+	// Artifact is an OCI reference pinned by digest: repo@sha256:<64 hex>.
+	Artifact string   `json:"artifact"`
+	Run      Run      `json:"run"`
+	Health   Health   `json:"health"`
+	Strategy Strategy `json:"strategy"`
+}
+
+// Run says how to run the artifact.
+type Run struct {
+	Args     []string          `json:"args"`
+	Env      map[string]string `json:"env"`
+	Port     int               `json:"port"`
+	Replicas int               `json:"replicas"`
+}
+
+// Health is the HTTP check every instance must pass.
+type Health struct {
+	Path         string   `json:"path"`
+	ExpectStatus int      `json:"expectStatus"`
+	Interval     Duration `json:"interval"`
+	Timeout      Duration `json:"timeout"`
+}
+
+// Strategy says how a new release replaces the running one.
+type Strategy struct {
+	// Kind is "blueGreen" in this version of the schema.
+	Kind string `json:"kind"`
+	// KeepWarm is how many previous infra-sets stay running and routable so
+	// that a rollback is a traffic switch.
+	KeepWarm int `json:"keepWarm"`
+	// ProgressDeadline bounds how long a new infra-set may take to become
+	// healthy before the release is marked failed on that target.
+	ProgressDeadline Duration `json:"progressDeadline"`
+}
+
+// Target is a place to run: a runtime adapter, a traffic adapter and a zone.
+type Target struct {
+	Name    string  `json:"name"`
+	Zone    string  `json:"zone"`
+	Runtime Adapter `json:"runtime"`
+	Traffic Adapter `json:"traffic"`
+}
+
+// Adapter names an adapter kind and carries its configuration, which the
+// adapter decodes strictly itself.
+type Adapter struct {
+	Kind   string
+	Config json.RawMessage
+}
+
+// UnmarshalJSON keeps the whole object (kind included) as the adapter's
+// configuration, less the kind field.
+func (a *Adapter) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if k, ok := m["kind"]; ok {
+		if err := json.Unmarshal(k, &a.Kind); err != nil {
+			return err
+		}
+		delete(m, "kind")
+	}
+	cfg, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	a.Config = cfg
+	return nil
+}
+
+// MarshalJSON writes the adapter back as one object with its kind.
+func (a Adapter) MarshalJSON() ([]byte, error) {
+	m := map[string]json.RawMessage{}
+	if len(a.Config) > 0 {
+		if err := json.Unmarshal(a.Config, &m); err != nil {
+			return nil, err
+		}
+	}
+	k, _ := json.Marshal(a.Kind)
+	m["kind"] = k
+	return json.Marshal(m)
+}
+
+// Pipeline is the ordered list of stages a release passes through.
+type Pipeline struct {
+	Stages []Stage `json:"stages"`
+}
+
+// Stage is one step of the pipeline.
+type Stage struct {
+	Name    string   `json:"name"`
+	Targets []string `json:"targets"`
+}
+
+// Duration is a time.Duration written in CUE as a Go duration string ("5s").
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(d.Duration.String())
+}

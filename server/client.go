@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// Client calls a running reconciler's API.
+type Client struct {
+	// Base is the API's base URL, e.g. http://127.0.0.1:7070.
+	Base string
+	HTTP *http.Client
+}
+
+// NewClient returns a client for the API at base.
+func NewClient(base string) *Client {
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// Status returns the reconciler's status.
+func (c *Client) Status(ctx context.Context) (reconcile.Status, error) {
+	var s reconcile.Status
+	return s, c.do(ctx, http.MethodGet, "/v1/status", &s)
+}
+
+// Journal returns up to limit entries after seq.
+func (c *Client) Journal(ctx context.Context, after uint64, limit int) ([]store.Entry, error) {
+	var es []store.Entry
+	return es, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/journal?after=%d&limit=%d", after, limit), &es)
+}
+
+// Trigger asks the reconciler to fetch its repository now.
+func (c *Client) Trigger(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/trigger", nil)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("reconciler API %s: %w", c.Base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reconciler API %s%s: %w", c.Base, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("reconciler API %s%s: %s", c.Base, path, e.Error)
+		}
+		return fmt.Errorf("reconciler API %s%s: %s", c.Base, path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("reconciler API %s%s: decode: %w", c.Base, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+// Package server is Durable's HTTP face: the JSON API that status, the demo
+// and webhooks use. It reads from the reconciler and its journal; it never
+// acts on targets itself.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// MaxEntries caps how many journal entries one request returns.
+const MaxEntries = 1000
+
+// Reconciler is what the API needs of the controller.
+type Reconciler interface {
+	Status(ctx context.Context) (reconcile.Status, error)
+	Trigger()
+}
+
+// Handler serves the API:
+//
+//	GET  /v1/status                    the reconciler's status
+//	GET  /v1/journal?after=SEQ&limit=N journal entries after SEQ, oldest first
+//	POST /v1/trigger                   fetch the repository now (webhooks)
+//	GET  /healthz                      liveness
+func Handler(r Reconciler, st store.Store) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, req *http.Request) {
+		s, err := r.Status(req.Context())
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "read status: "+err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+	mux.HandleFunc("GET /v1/journal", func(w http.ResponseWriter, req *http.Request) {
+		after, err := uintParam(req, "after", 0)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		limit, err := uintParam(req, "limit", 100)
+		if err != nil || limit == 0 || limit > MaxEntries {
+			writeError(w, http.StatusBadRequest, "limit must be an integer from 1 to "+strconv.Itoa(MaxEntries))
+			return
+		}
+		entries, err := st.Entries(req.Context(), after, int(limit))
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "read journal: "+err.Error())
+			return
+		}
+		if entries == nil {
+			entries = []store.Entry{}
+		}
+		writeJSON(w, http.StatusOK, entries)
+	})
+	mux.HandleFunc("POST /v1/trigger", func(w http.ResponseWriter, req *http.Request) {
+		r.Trigger()
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetch requested"})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return limitBody(mux)
+}
+
+// limitBody caps request bodies: no endpoint needs more than a small one.
+func limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.Body = http.MaxBytesReader(w, req.Body, 64<<10)
+		h.ServeHTTP(w, req)
+	})
+}
+
+func uintParam(req *http.Request, name string, def uint64) (uint64, error) {
+	v := req.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, &paramError{name: name, value: v}
+	}
+	return n, nil
+}
+
+type paramError struct{ name, value string }
+
+func (e *paramError) Error() string {
+	return "query parameter " + e.name + "=" + strconv.Quote(e.value) + " is not a non-negative integer"
+}
+
+// writeJSON encodes v before writing the header, so that a value that
+// cannot be encoded is a 500 with the reason, never an empty 200.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		body, _ = json.Marshal(map[string]string{"error": "encoding the response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
