@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -88,12 +89,19 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 			continue
 		}
 		statuses[s.ID] = st
+		r.mu.Lock()
+		r.healthy[s.ID] = len(st.Endpoints())
+		r.mu.Unlock()
 	}
 
 	busy := false
 	if serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }); serving == nil || serving.Release != want {
 		busy, err = r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
-		if err != nil {
+		switch {
+		case errors.Is(err, errDenied):
+			// Held by a policy (journaled): keep what runs converged.
+			busy = false
+		case err != nil:
 			return true, err
 		}
 		if sets, err = r.setsOf(ctx, p); err != nil {
@@ -124,9 +132,16 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		return false, err
 	}
 
+	r.mu.Lock()
+	pol := r.policies
+	r.mu.Unlock()
+
 	now := time.Now().UTC()
 	switch {
 	case set == nil || set.State == store.SetRemoved:
+		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, nil); err != nil || d.Result != policy.Allow {
+			return r.gated(ctx, p, ro, set, d, err)
+		}
 		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Release: want, State: store.SetCreating, CreatedAt: now, UpdatedAt: now}
 		why := fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
@@ -161,7 +176,23 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 			Set: id, Release: want, Rollout: ro.ID,
 			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
 	}
+	if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Count: 1, Weight: 100}, set); err != nil || d.Result != policy.Allow {
+		return r.gated(ctx, p, ro, set, d, err)
+	}
 	return false, r.switchTo(ctx, p, tr, sets, *set, serving, statuses, ro)
+}
+
+// gated handles a gate that did not allow: a hold waits for the next pass;
+// a deny fails the rollout, which is not retried until a new revision.
+func (r *Reconciler) gated(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, d policy.Decision, err error) (bool, error) {
+	switch {
+	case err != nil:
+		return true, err
+	case d.Result == policy.Hold:
+		return false, errDenied
+	}
+	msg := fmt.Sprintf("the gate policy denied release %s (%s); traffic stays on the current set; not retried until a new revision", short(ro.Release), reasonsLine(d))
+	return false, r.markFailed(ctx, p, ro, set, msg)
 }
 
 // startRollout finds or starts the rollout record of the desired release,
@@ -234,19 +265,25 @@ func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Roll
 	}
 	msg := fmt.Sprintf("release %s did not become healthy within %s (%s); traffic stays on the current set; not retried until a new revision",
 		short(ro.Release), p.service.Strategy.ProgressDeadline.Duration, strings.Join(reasons, "; "))
+	return r.markFailed(ctx, p, ro, set, msg)
+}
+
+// markFailed ends a rollout as failed and its set, unless warm, as failed
+// (collected later).
+func (r *Reconciler) markFailed(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, msg string) error {
 	now := time.Now().UTC()
 	ro.Phase, ro.Message, ro.UpdatedAt = store.RolloutFailed, msg, now
 	if err := r.store.PutRollout(ctx, ro); err != nil {
 		return err
 	}
-	if set.State != store.SetWarm {
+	if set != nil && set.State != store.SetWarm {
 		set.State, set.Reason, set.UpdatedAt = store.SetFailed, msg, now
 		if err := r.store.PutInfraSet(ctx, *set); err != nil {
 			return err
 		}
 	}
 	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
-		Set: set.ID, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
+		Set: ro.Set, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
 	r.log.Warn("rollout failed", "service", p.service.Name, "target", p.target.Name, "release", short(ro.Release), "reason", msg)
 	return nil
 }
@@ -256,9 +293,9 @@ func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Roll
 func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
 	next store.InfraSet, serving *store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout) error {
 	st := statuses[next.ID]
-	policy, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
+	rule, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
 	if next.State == store.SetWarm {
-		policy, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
+		rule, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
 	}
 	if serving != nil {
 		why += fmt.Sprintf("; %s stays warm", serving.ID)
@@ -269,7 +306,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	if err != nil {
 		return err
 	}
-	if err := r.act(ctx, p.entry(next.ID, next.Release), "set-split", policy, why, split, func() error { return tr.SetSplit(ctx, split) }); err != nil {
+	if err := r.act(ctx, p.entry(next.ID, next.Release), "set-split", rule, why, split, func() error { return tr.SetSplit(ctx, split) }); err != nil {
 		return fmt.Errorf("switch traffic to %s: %w", next.ID, err)
 	}
 	if serving != nil {
@@ -337,15 +374,24 @@ func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]store.InfraSet,
 // specOf rebuilds the runtime instructions of a journaled set from its
 // release, which the journal keeps whole.
 func (r *Reconciler) specOf(ctx context.Context, s store.InfraSet) (adapters.InfraSetSpec, error) {
-	rel, err := r.store.Release(ctx, s.Release)
+	svc, err := r.serviceOf(ctx, s.Release)
 	if err != nil {
 		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: %w", s.ID, err)
 	}
-	var svc schema.Service
-	if err := json.Unmarshal(rel.Spec, &svc); err != nil {
-		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: release %s: %w", s.ID, short(s.Release), err)
-	}
 	return specFor(s, svc), nil
+}
+
+// serviceOf reads the service as a journaled release declared it.
+func (r *Reconciler) serviceOf(ctx context.Context, release string) (schema.Service, error) {
+	var svc schema.Service
+	rel, err := r.store.Release(ctx, release)
+	if err != nil {
+		return svc, err
+	}
+	if err := json.Unmarshal(rel.Spec, &svc); err != nil {
+		return svc, fmt.Errorf("release %s: %w", short(release), err)
+	}
+	return svc, nil
 }
 
 func specFor(s store.InfraSet, svc schema.Service) adapters.InfraSetSpec {

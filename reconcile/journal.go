@@ -3,6 +3,10 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/durable-delivery/durable/policy"
 
 	"github.com/durable-delivery/durable/reconcile/store"
 )
@@ -31,10 +35,29 @@ func (r *Reconciler) journal(ctx context.Context, e store.Entry) store.Entry {
 // act journals a decision and an intent, runs the action, and journals its
 // outcome. The intent is durable before the action starts, so a crash in the
 // middle leaves a visible trace that the next pass completes.
-func (r *Reconciler) act(ctx context.Context, base store.Entry, action, policy, why string, detail any, do func() error) error {
-
+// The invariant policy is asked first, with the fleet as the action would
+// leave it; if it does not allow, the action is not taken and errDenied is
+// returned (the decision journaled once until it changes).
+func (r *Reconciler) act(ctx context.Context, base store.Entry, action, rule, why string, detail any, do func() error) error {
+	d, err := r.invariant(ctx, base, action, rule, detail)
+	if err != nil {
+		return fmt.Errorf("ask invariant policy: %w", err)
+	}
 	decision := base
-	decision.Kind, decision.Policy, decision.Result, decision.Message = store.EntryDecision, policy, "allow", why
+	decision.Kind, decision.Policy, decision.Result, decision.Message = store.EntryDecision, rule, policy.Allow, why
+	if d.Defined() {
+		decision = decisionEntry(base, d, why)
+		decision.Policy = rule + " + " + d.Policy
+	}
+	if d.Result != policy.Allow {
+		decision.Message = fmt.Sprintf("invariant denied %s: %s; not done, asked again next pass", action, reasonsLine(d))
+		e, journaled := r.verdictOnce(ctx, "invariant/"+action+"/"+base.Service+"/"+base.Target+"/"+base.Set, decision)
+		if journaled {
+			r.log.Warn("action denied by invariant policy", "action", action, "set", base.Set, "reasons", reasonsLine(d))
+			r.noteVerdict(ctx, base.Rollout, d, e)
+		}
+		return fmt.Errorf("%s %s: %w", action, base.Set, errDenied)
+	}
 	decision = r.journal(ctx, decision)
 
 	intent := base
@@ -42,7 +65,7 @@ func (r *Reconciler) act(ctx context.Context, base store.Entry, action, policy, 
 	if detail != nil {
 		intent.Detail, _ = json.Marshal(detail)
 	}
-	intent, err := r.store.Append(ctx, intent)
+	intent, err = r.store.Append(ctx, intent)
 	if err != nil {
 		// Without a durable intent the action must not run.
 		return err
@@ -64,4 +87,20 @@ func (r *Reconciler) act(ctx context.Context, base store.Entry, action, policy, 
 func (p placement) entry(set, release string) store.Entry {
 	return store.Entry{Service: p.service.Name, Stage: p.stage, Target: p.target.Name, Set: set,
 		Release: release, Rollout: p.rolloutID(release)}
+}
+
+// noteVerdict records a decision on the rollout it concerns, if any.
+func (r *Reconciler) noteVerdict(ctx context.Context, rollout string, d policy.Decision, e store.Entry) {
+	if rollout == "" {
+		return
+	}
+	ro, err := r.store.Rollout(ctx, rollout)
+	if err != nil || ro.Done() {
+		return
+	}
+	ro.Verdict = &store.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
+	ro.Message, ro.UpdatedAt = "held by the invariant policy: "+reasonsLine(d), time.Now().UTC()
+	if err := r.store.PutRollout(ctx, ro); err != nil {
+		r.log.Error("journal rollout", "err", err)
+	}
 }

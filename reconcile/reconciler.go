@@ -13,12 +13,14 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
@@ -37,6 +39,14 @@ type Config struct {
 	StopGrace time.Duration
 	Host      adapters.Host
 	Logger    *slog.Logger
+	// HostPolicies is the second policy source, trusted separately from the
+	// repository (organisation-wide rules a team cannot edit); it may be
+	// empty. Both sources must allow.
+	HostPolicies policy.Source
+	// PolicyTimeout bounds one decision; Location is the timezone of the
+	// clock given to policies (input.now).
+	PolicyTimeout time.Duration
+	Location      *time.Location
 }
 
 func (c *Config) defaults() {
@@ -54,6 +64,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
 	}
 }
 
@@ -77,6 +90,13 @@ type Reconciler struct {
 	// any revision was accepted.
 	desired  *schema.DesiredState
 	revision store.Revision
+	policies policies
+	// healthy counts the healthy instances of each live set at the last
+	// pass, for the invariant policy's view of the fleet.
+	healthy map[string]int
+	// lastVerdict is the last journaled verdict per subject, so that a
+	// decision asked every pass is journaled when it changes.
+	lastVerdict map[string]string
 	// sourceErr is the last error fetching the repository, shown in status.
 	sourceErr   error
 	sourceErrAt time.Time
@@ -100,6 +120,12 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 		targets:   newTargetSet(cfg.Host),
 		log:       cfg.Logger,
 		snapshots: make(chan snapshotResult, 1),
+
+		healthy:     map[string]int{},
+		lastVerdict: map[string]string{},
+	}
+	if _, err := policy.Compile(ctx, policy.Options{}, cfg.HostPolicies); err != nil {
+		return nil, fmt.Errorf("host policies (%s):\n%w", cfg.HostPolicies.Name, err)
 	}
 	revs, err := st.Revisions(ctx, 0)
 	if err != nil {
@@ -113,7 +139,11 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 		if err := json.Unmarshal(rev.DesiredState, &ds); err != nil {
 			return nil, fmt.Errorf("journal: revision %s: desired state: %w", short(rev.Commit), err)
 		}
-		r.desired, r.revision = &ds, rev
+		pol, err := r.restorePolicies(ctx, rev)
+		if err != nil {
+			return nil, err
+		}
+		r.desired, r.revision, r.policies = &ds, rev, pol
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
 		break
 	}
@@ -181,6 +211,9 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 			for _, name := range sortedKeys(ds.Services) {
 				p := placement{service: ds.Services[name], stage: stage.Name, target: target, revision: rev.Commit}
 				busy, err := r.converge(ctx, p)
+				if errors.Is(err, errDenied) {
+					continue // journaled; asked again next pass
+				}
 				if err != nil {
 					// Retried on the next pass, at the idle pace: an error
 					// that lasts (a router down) must not flood the log.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
@@ -47,18 +48,34 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		Author:  snap.Author,
 		SeenAt:  time.Now().UTC(),
 	}
-	ds, err := schema.Load(snap.Files)
+	ds, pol, repoPolicies, err := r.load(ctx, snap)
 	if err != nil {
-		rev.Verdict = store.RevisionRejected
-		rev.Errors = errorLines(err)
-		if err := r.store.PutRevision(ctx, rev); err != nil {
-			r.log.Error("journal revision", "err", err)
-			return
+		r.reject(ctx, rev, errorLines(err))
+		return
+	}
+	r.mu.Lock()
+	old := r.desired
+	r.mu.Unlock()
+	info := commitInfo{commit: policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
+		Trailers: trailers(snap.Message)}}
+	d, err := r.admit(ctx, pol, old, ds, info)
+	if err != nil {
+		r.log.Error("ask admission policy", "err", err)
+		return
+	}
+	if d.Defined() {
+		msg := fmt.Sprintf("admission %s for revision %s", d.Result, short(snap.Commit))
+		if d.Result != policy.Allow {
+			msg += ": " + reasonsLine(d)
 		}
-		r.log.Warn("revision rejected; what runs is unchanged", "revision", short(rev.Commit), "errors", strings.Join(rev.Errors, "; "))
-		r.journal(ctx, store.Entry{Kind: store.EntryRevision, Result: store.RevisionRejected,
-			Message: fmt.Sprintf("revision %s rejected: %d error(s); what runs is unchanged", short(rev.Commit), len(rev.Errors)),
-			Error:   strings.Join(rev.Errors, "\n")})
+		r.journal(ctx, decisionEntry(store.Entry{}, d, msg))
+	}
+	if d.Result != policy.Allow {
+		lines := make([]string, len(d.Reasons))
+		for i, reason := range d.Reasons {
+			lines[i] = "denied by policy " + d.Policy + ": " + reason
+		}
+		r.reject(ctx, rev, lines)
 		return
 	}
 
@@ -77,6 +94,8 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		}
 	}
 	rev.DesiredState, _ = json.Marshal(ds)
+	rev.Policies = repoPolicies
+	rev.Approvals, _ = json.Marshal(pol.approvals)
 	if err := r.store.PutRevision(ctx, rev); err != nil {
 		r.log.Error("journal revision", "err", err)
 		return
@@ -86,8 +105,47 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 	r.log.Info("revision accepted", "revision", short(rev.Commit), "message", rev.Message)
 
 	r.mu.Lock()
-	r.desired, r.revision = ds, rev
+	r.desired, r.revision, r.policies = ds, rev, pol
 	r.mu.Unlock()
+}
+
+// load reads a revision's desired state, policies and approvals. Any error
+// rejects the revision; its lines are positioned.
+func (r *Reconciler) load(ctx context.Context, snap source.Snapshot) (*schema.DesiredState, policies, map[string]string, error) {
+	ds, err := schema.Load(snap.Files)
+	if err != nil {
+		return nil, policies{}, nil, err
+	}
+	src, err := policy.ReadSource(snap.Files, PolicyDir, "repository", snap.Commit)
+	if err != nil {
+		return nil, policies{}, nil, err
+	}
+	engine, err := r.compilePolicies(ctx, src.Modules, snap.Commit)
+	if err != nil {
+		return nil, policies{}, nil, err
+	}
+	r.mu.Lock()
+	prev := r.policies.approvals
+	r.mu.Unlock()
+	approvals, err := readApprovals(snap.Files, ds, prev, snap.Commit, person(snap.Author))
+	if err != nil {
+		return nil, policies{}, nil, err
+	}
+	return ds, policies{engine: engine, approvals: approvals}, src.Modules, nil
+}
+
+// reject records a revision that may not apply, with why; what runs is
+// unchanged.
+func (r *Reconciler) reject(ctx context.Context, rev store.Revision, errs []string) {
+	rev.Verdict, rev.Errors = store.RevisionRejected, errs
+	if err := r.store.PutRevision(ctx, rev); err != nil {
+		r.log.Error("journal revision", "err", err)
+		return
+	}
+	r.log.Warn("revision rejected; what runs is unchanged", "revision", short(rev.Commit), "errors", strings.Join(rev.Errors, "; "))
+	r.journal(ctx, store.Entry{Kind: store.EntryRevision, Result: store.RevisionRejected,
+		Message: fmt.Sprintf("revision %s rejected: %d error(s); what runs is unchanged", short(rev.Commit), len(rev.Errors)),
+		Error:   strings.Join(rev.Errors, "\n")})
 }
 
 // errorLines turns a load error into one positioned line per problem.
@@ -100,7 +158,15 @@ func errorLines(err error) []string {
 		}
 		return out
 	}
-	return []string{err.Error()}
+	var perrs policy.Errors
+	if errors.As(err, &perrs) {
+		out := make([]string, 0, len(perrs))
+		for _, e := range perrs {
+			out = append(out, e.String())
+		}
+		return out
+	}
+	return strings.Split(err.Error(), "\n")
 }
 
 func firstLine(s string) string {

@@ -41,6 +41,12 @@ type Revision struct {
 	// DesiredState is the loaded desired state (schema.DesiredState as JSON),
 	// kept so that a restarted reconciler can plan without fetching.
 	DesiredState json.RawMessage `json:"desiredState,omitempty"`
+	// Policies are the repository's Rego files (path → text), kept so that
+	// a restarted reconciler decides with the policies of its revision.
+	Policies map[string]string `json:"policies,omitempty"`
+	// Approvals are the revision's approvals (policy.Approval as JSON), each
+	// attributed to the first revision that carried it.
+	Approvals json.RawMessage `json:"approvals,omitempty"`
 }
 
 // Release is the content of one service at one revision.
@@ -94,19 +100,33 @@ const (
 // stage on one target.
 type Rollout struct {
 	// ID is service/stage/target/release: one rollout per release and place.
-	ID          string    `json:"id"`
-	Service     string    `json:"service"`
-	Stage       string    `json:"stage"`
-	Target      string    `json:"target"`
-	Release     string    `json:"release"`
-	FromRelease string    `json:"fromRelease,omitempty"`
-	Revision    string    `json:"revision"`
-	Set         string    `json:"set"`
-	Phase       string    `json:"phase"`
-	Rollback    bool      `json:"rollback"`
-	Message     string    `json:"message,omitempty"`
-	StartedAt   time.Time `json:"startedAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ID          string `json:"id"`
+	Service     string `json:"service"`
+	Stage       string `json:"stage"`
+	Target      string `json:"target"`
+	Release     string `json:"release"`
+	FromRelease string `json:"fromRelease,omitempty"`
+	Revision    string `json:"revision"`
+	Set         string `json:"set"`
+	Phase       string `json:"phase"`
+	Rollback    bool   `json:"rollback"`
+	Message     string `json:"message,omitempty"`
+	// Verdict is the latest policy decision on the rollout.
+	Verdict   *Verdict  `json:"verdict,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Verdict summarises a journaled policy decision.
+type Verdict struct {
+	// Entry is the entry point asked (admission, gate, invariant).
+	Entry   string    `json:"entry"`
+	Result  string    `json:"result"`
+	Reasons []string  `json:"reasons,omitempty"`
+	Policy  string    `json:"policy,omitempty"`
+	At      time.Time `json:"at"`
+	// Seq is the decision's journal entry.
+	Seq uint64 `json:"seq"`
 }
 
 // Done reports whether the rollout reached a final phase.
@@ -148,6 +168,13 @@ type Entry struct {
 	// Message says what happened and why, for a person.
 	Message string `json:"message"`
 	Error   string `json:"error,omitempty"`
+	// EntryPoint, InputDigest, Reasons and Took record a decision asked of
+	// the policies: which entry point, the sha256 of its input, why it
+	// denied or held, and how long it took.
+	EntryPoint  string        `json:"entryPoint,omitempty"`
+	InputDigest string        `json:"inputDigest,omitempty"`
+	Reasons     []string      `json:"reasons,omitempty"`
+	Took        time.Duration `json:"took,omitempty"`
 	// Detail holds structured data (a split, a decision's input digest).
 	Detail json.RawMessage `json:"detail,omitempty"`
 }

@@ -1,0 +1,120 @@
+package reconcile
+
+import (
+	"context"
+	"maps"
+
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// fleet builds the invariant's view of every service on every target from
+// the journal, with the health the last pass observed and the weights the
+// set states imply (serving 100, every other set 0).
+func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy.Fleet, error) {
+	f := policy.Fleet{Services: map[string]policy.FleetService{}}
+	sets, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return f, err
+	}
+	rollouts, err := r.store.Rollouts(ctx)
+	if err != nil {
+		return f, err
+	}
+	inFlight := map[[3]string]bool{}
+	for _, ro := range rollouts {
+		if !ro.Done() {
+			inFlight[[3]string{ro.Service, ro.Stage, ro.Target}] = true
+		}
+	}
+	r.mu.Lock()
+	healthy := maps.Clone(r.healthy)
+	r.mu.Unlock()
+
+	index := map[[3]string]int{}
+	for _, s := range sets {
+		if s.State == store.SetRemoved {
+			continue
+		}
+		fs := f.Services[s.Service]
+		if svc, ok := ds.Services[s.Service]; ok {
+			fs.Replicas, fs.KeepWarm = svc.Run.Replicas, svc.Strategy.KeepWarm
+		}
+		key := [3]string{s.Service, s.Stage, s.Target}
+		i, ok := index[key]
+		if !ok {
+			i = len(fs.Placements)
+			index[key] = i
+			fs.Placements = append(fs.Placements, policy.FleetPlacement{Stage: s.Stage, Target: s.Target,
+				Zone: ds.Targets[s.Target].Zone, InFlight: inFlight[key], Sets: []policy.FleetSet{}})
+		}
+		weight := 0
+		if s.State == store.SetServing {
+			weight = 100
+		}
+		fs.Placements[i].Sets = append(fs.Placements[i].Sets, policy.FleetSet{ID: s.ID, Release: s.Release, State: s.State,
+			Weight: weight, Healthy: healthy[s.ID], Desired: r.replicasOf(ctx, s.Release)})
+		f.Services[s.Service] = fs
+	}
+	return f, nil
+}
+
+// replicasOf is the desired instance count of a journaled release.
+func (r *Reconciler) replicasOf(ctx context.Context, release string) int {
+	if svc, err := r.serviceOf(ctx, release); err == nil {
+		return svc.Run.Replicas
+	}
+	return 0
+}
+
+// after applies an action to a copy of the fleet.
+func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
+	f := policy.Fleet{Services: map[string]policy.FleetService{}}
+	for name, svc := range before.Services {
+		c := svc
+		c.Placements = make([]policy.FleetPlacement, len(svc.Placements))
+		for i, p := range svc.Placements {
+			p.Sets = append([]policy.FleetSet(nil), p.Sets...)
+			c.Placements[i] = p
+		}
+		f.Services[name] = c
+	}
+	svc := f.Services[a.Service]
+	pi := -1
+	for i, p := range svc.Placements {
+		if p.Stage == a.Stage && p.Target == a.Target {
+			pi = i
+		}
+	}
+	if pi < 0 {
+		svc.Placements = append(svc.Placements, policy.FleetPlacement{Stage: a.Stage, Target: a.Target, Zone: zone, Sets: []policy.FleetSet{}})
+		pi = len(svc.Placements) - 1
+	}
+	p := &svc.Placements[pi]
+	switch a.Kind {
+	case policy.ActionCreateSet:
+		p.InFlight = true
+		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: store.SetCreating})
+	case policy.ActionSetSplit:
+		for i := range p.Sets {
+			w, ok := a.Weights[p.Sets[i].ID]
+			p.Sets[i].Weight = w
+			if ok && w > 0 {
+				p.Sets[i].State = store.SetServing
+			} else if p.Sets[i].State == store.SetServing {
+				p.Sets[i].State = store.SetWarm
+			}
+		}
+	case policy.ActionRemoveSet:
+		kept := p.Sets[:0]
+		for _, s := range p.Sets {
+			if s.ID != a.Set {
+				kept = append(kept, s)
+			}
+		}
+		p.Sets = kept
+	}
+	f.Services[a.Service] = svc
+	return f
+}

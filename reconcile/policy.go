@@ -1,0 +1,225 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// PolicyDir is the repository folder that holds the team's Rego policies.
+const PolicyDir = "policy"
+
+// errDenied marks an action a policy did not allow: the decision is in the
+// journal, and the next pass asks again.
+var errDenied = errors.New("denied by policy")
+
+// policies are what one revision's decisions are made with.
+type policies struct {
+	engine    *policy.Engine
+	approvals []policy.Approval
+}
+
+// compilePolicies compiles the repository's policies with the host's.
+func (r *Reconciler) compilePolicies(ctx context.Context, repo map[string]string, commit string) (*policy.Engine, error) {
+	src := policy.Source{Name: "repository", Revision: commit, Modules: repo}
+	return policy.Compile(ctx, policy.Options{Timeout: r.cfg.PolicyTimeout}, src, r.cfg.HostPolicies)
+}
+
+func (r *Reconciler) now() policy.Now { return policy.NowIn(time.Now(), r.cfg.Location) }
+
+// decisionEntry is the journal entry of a decision a policy answered.
+func decisionEntry(base store.Entry, d policy.Decision, message string) store.Entry {
+	base.Kind, base.Policy, base.Result, base.Message = store.EntryDecision, d.Policy, d.Result, message
+	base.EntryPoint, base.InputDigest, base.Reasons, base.Took = string(d.Entry), d.InputDigest, d.Reasons, d.Duration
+	return base
+}
+
+// verdictOnce journals a decision unless the same verdict on the same
+// subject is the last one journaled: a hold re-asked every pass is one entry.
+func (r *Reconciler) verdictOnce(ctx context.Context, key string, e store.Entry) (store.Entry, bool) {
+	sig := e.Result + "\x00" + strings.Join(e.Reasons, "\x00")
+	r.mu.Lock()
+	same := r.lastVerdict[key] == sig
+	r.lastVerdict[key] = sig
+	r.mu.Unlock()
+	if same {
+		return e, false
+	}
+	return r.journal(ctx, e), true
+}
+
+// admit asks durable.admission about a revision.
+func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.DesiredState, snap commitInfo) (policy.Decision, error) {
+	change := schema.Diff(old, ds)
+	if err := r.markRollbacks(ctx, &change); err != nil {
+		return policy.Decision{}, err
+	}
+	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: r.now(),
+		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals}
+	return pol.engine.Decide(ctx, policy.Admission, in), nil
+}
+
+// markRollbacks flags each changed service whose new release is still warm;
+// the change is a rollback when every changed service's is.
+func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error {
+	sets, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return err
+	}
+	warm := map[string]bool{}
+	for _, s := range sets {
+		if s.State == store.SetWarm {
+			warm[s.Release] = true
+		}
+	}
+	any, all := false, true
+	for name, sc := range c.Services {
+		if sc.Change == schema.Changed && warm[sc.To] {
+			sc.Rollback, any = true, true
+			c.Services[name] = sc
+		} else {
+			all = false
+		}
+	}
+	c.Rollback = any && all && len(c.Targets) == 0 && len(c.Pipeline) == 0
+	return nil
+}
+
+// gate asks durable.gate whether the rollout may take step, journals the
+// decision when it changed, and records it on the rollout. With no gate
+// policy the built-in rules allow.
+func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, set *store.InfraSet) (policy.Decision, error) {
+	in, err := r.gateInput(ctx, pol, p, ro, step, set)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	d := pol.engine.Decide(ctx, policy.Gate, in)
+	if !d.Defined() {
+		return d, nil
+	}
+	msg := fmt.Sprintf("gate %s for release %s at %s step %d/%d (weight %d%%): %s", d.Result, short(ro.Release), step.Kind, step.Index+1, step.Count, step.Weight, strings.Join(d.Reasons, "; "))
+	e, journaled := r.verdictOnce(ctx, "gate/"+ro.ID+"/"+step.Kind, decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
+	if !journaled {
+		return d, nil
+	}
+	ro.Verdict = &store.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
+	if d.Result == policy.Hold {
+		ro.Message = "held by the gate policy: " + strings.Join(d.Reasons, "; ")
+	}
+	ro.UpdatedAt = time.Now().UTC()
+	return d, r.store.PutRollout(ctx, *ro)
+}
+
+func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, set *store.InfraSet) (policy.GateInput, error) {
+	r.mu.Lock()
+	ds := r.desired
+	r.mu.Unlock()
+	in := policy.GateInput{APIVersion: policy.APIVersion, Entry: string(policy.Gate), Now: r.now(), Service: p.service.Name,
+		Target: p.target.Name, Zone: p.target.Zone, Step: step, Strategy: p.service.Strategy,
+		Release:   policy.GateRelease{ID: ro.Release, Artifact: p.service.Artifact, Revision: ro.Revision, From: ro.FromRelease, Rollback: ro.Rollback},
+		Analysis:  policy.Analysis{Verdict: "none", Signals: []policy.Signal{}},
+		Stages:    map[string]policy.StageState{},
+		Approvals: approvalsFor(pol.approvals, ro.Release)}
+	for i, s := range ds.Pipeline.Stages {
+		in.Stages[s.Name] = policy.StageState{Serving: map[string]string{}, InFlight: map[string]string{}}
+		if s.Name == p.stage {
+			in.Stage = policy.GateStage{Name: s.Name, Index: i, Targets: s.Targets}
+		}
+	}
+	sets, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, s := range sets {
+		if st, ok := in.Stages[s.Stage]; ok && s.Service == p.service.Name && s.State == store.SetServing {
+			st.Serving[s.Target] = s.Release
+		}
+	}
+	rollouts, err := r.store.Rollouts(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, o := range rollouts {
+		if st, ok := in.Stages[o.Stage]; ok && o.Service == p.service.Name && !o.Done() {
+			st.InFlight[o.Target] = o.Release
+		}
+	}
+	if set != nil && set.State != store.SetCreating {
+		in.Bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
+		if hs, ok := r.healthSource(p); ok {
+			if m, err := hs.SetMetrics(ctx, p.service.Name, set.ID); err == nil {
+				in.Bake.Requests, in.Bake.ServerErrors = m.Requests, m.ServerErrors
+			}
+		}
+	}
+	return in, nil
+}
+
+func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
+	tr, err := r.targets.traffic(p.target)
+	if err != nil {
+		return nil, false
+	}
+	hs, ok := tr.(adapters.HealthSource)
+	return hs, ok
+}
+
+// invariant asks durable.invariant about an action with the fleet before
+// and after it. With no invariant policy the built-in rules allow.
+func (r *Reconciler) invariant(ctx context.Context, base store.Entry, action, rule string, detail any) (policy.Decision, error) {
+	r.mu.Lock()
+	ds, pol := r.desired, r.policies
+	r.mu.Unlock()
+	if ds == nil {
+		return policy.Decision{Entry: policy.Invariant, Result: policy.Allow}, nil
+	}
+	a := policy.Action{Kind: action, Service: base.Service, Stage: base.Stage, Target: base.Target, Set: base.Set,
+		Release: base.Release, Rollback: rule == policyRollback}
+	if split, ok := detail.(adapters.Split); ok {
+		a.Weights = map[string]int{}
+		for _, b := range split.Backends {
+			a.Weights[b.Set] = b.Weight
+		}
+	}
+	before, err := r.fleet(ctx, ds)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	in := policy.InvariantInput{APIVersion: policy.APIVersion, Entry: string(policy.Invariant), Now: r.now(),
+		Action: a, Before: before, After: after(before, a, ds.Targets[base.Target].Zone)}
+	return pol.engine.Decide(ctx, policy.Invariant, in), nil
+}
+
+// commitInfo is what admission needs of a fetched commit.
+type commitInfo struct {
+	commit policy.Commit
+}
+
+// restorePolicies rebuilds a journaled revision's policies after a restart.
+func (r *Reconciler) restorePolicies(ctx context.Context, rev store.Revision) (policies, error) {
+	engine, err := r.compilePolicies(ctx, rev.Policies, rev.Commit)
+	if err != nil {
+		return policies{}, fmt.Errorf("revision %s: policies no longer compile:\n%w", short(rev.Commit), err)
+	}
+	pol := policies{engine: engine, approvals: []policy.Approval{}}
+	if len(rev.Approvals) > 0 {
+		if err := json.Unmarshal(rev.Approvals, &pol.approvals); err != nil {
+			return policies{}, fmt.Errorf("revision %s: approvals: %w", short(rev.Commit), err)
+		}
+	}
+	return pol, nil
+}
+
+// reasonsLine joins a decision's reasons for a message.
+func reasonsLine(d policy.Decision) string {
+	return strings.Join(slices.Clone(d.Reasons), "; ")
+}
