@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -31,8 +32,8 @@ func newRepo(ctx context.Context, dir, routerAdmin string) (*repo, error) {
 	})
 }
 
-// newRepoFrom lays out the root .cue files of an example in dir as a fresh
-// Git repository, replacing in each named file the one occurrence of each
+// newRepoFrom lays out the root .cue files and the policy/ folder of an
+// example in dir as a fresh Git repository, replacing in each named file the one occurrence of each
 // given string (an address that differs on this machine).
 func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[string][][2]string) (*repo, error) {
 	r := &repo{dir: dir}
@@ -62,6 +63,9 @@ func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[str
 			return nil, err
 		}
 	}
+	if err := copyPolicies(example, dir); err != nil {
+		return nil, err
+	}
 	if _, err := r.git(ctx, "init", "-q", "-b", "main"); err != nil {
 		return nil, err
 	}
@@ -71,6 +75,26 @@ func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[str
 		}
 	}
 	return r, nil
+}
+
+// copyPolicies copies the example's policy/ folder, tests included, as a
+// team's repository holds it.
+func copyPolicies(example fs.FS, dir string) error {
+	return fs.WalkDir(example, "policy", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && p == "policy":
+			return fs.SkipAll
+		case err != nil:
+			return err
+		case d.IsDir():
+			return os.MkdirAll(filepath.Join(dir, p), 0o755)
+		}
+		b, err := fs.ReadFile(example, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, p), b, 0o644)
+	})
 }
 
 // setArtifact writes the release file naming artifact.

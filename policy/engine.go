@@ -366,3 +366,13 @@ func describe(v any) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Defines reports whether any source defines the entry point.
+func (e *Engine) Defines(entry EntryPoint) bool {
+	for _, c := range e.sources {
+		if _, ok := c.queries[entry]; ok {
+			return true
+		}
+	}
+	return false
+}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -103,4 +105,22 @@ func (s Source) label() string {
 		rev = rev[:12]
 	}
 	return s.Name + "@" + rev
+}
+
+// ReadDir reads the .rego files under a directory of this host; their paths
+// start with dir, so that errors point at the files as the user names them.
+func ReadDir(dir, name string) (Source, error) {
+	src, err := ReadSource(os.DirFS(dir), ".", name, "")
+	if err != nil {
+		return Source{}, err
+	}
+	under := func(m map[string]string) map[string]string {
+		out := make(map[string]string, len(m))
+		for p, text := range m {
+			out[filepath.Join(dir, p)] = text
+		}
+		return out
+	}
+	src.Modules, src.Tests = under(src.Modules), under(src.Tests)
+	return src, nil
 }

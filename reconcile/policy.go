@@ -107,7 +107,7 @@ func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *st
 		return d, nil
 	}
 	msg := fmt.Sprintf("gate %s for release %s at %s step %d/%d (weight %d%%): %s", d.Result, short(ro.Release), step.Kind, step.Index+1, step.Count, step.Weight, strings.Join(d.Reasons, "; "))
-	e, journaled := r.verdictOnce(ctx, "gate/"+ro.ID+"/"+step.Kind, decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
+	e, journaled := r.verdictOnce(ctx, fmt.Sprintf("gate/%s/%d/%s", ro.ID, ro.StartedAt.UnixNano(), step.Kind), decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
 	if !journaled {
 		return d, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
@@ -24,8 +25,8 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		repo, branch, stateDir, listen, logFormat string
-		interval                                  time.Duration
+		o         runOptions
+		logFormat string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --repo REPO",
@@ -35,26 +36,37 @@ targets it declares. The journal, the source cache and the adapters' state live 
 The API (status, journal, trigger) listens on --listen.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if repo == "" {
+			if o.repo == "" {
 				return usageError{errors.New("--repo is required: the desired-state repository to watch")}
 			}
-			if interval < time.Second {
-				return usageError{fmt.Errorf("--interval %s is too short: use 1s or more", interval)}
+			if o.interval < time.Second {
+				return usageError{fmt.Errorf("--interval %s is too short: use 1s or more", o.interval)}
 			}
+			if o.policyTimeout <= 0 || o.policyTimeout > time.Minute {
+				return usageError{fmt.Errorf("--policy-timeout %s: use a duration from 1ms to 1m", o.policyTimeout)}
+			}
+			loc, err := time.LoadLocation(o.timezone)
+			if err != nil {
+				return usageError{fmt.Errorf("--timezone %q: %v; use an IANA name such as Europe/Paris or UTC", o.timezone, err)}
+			}
+			o.location = loc
 			log, err := newLogger(cmd, logFormat)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runReconciler(ctx, log, repo, branch, stateDir, listen, interval)
+			return runReconciler(ctx, log, o)
 		},
 	}
-	cmd.Flags().StringVar(&repo, "repo", "", "desired-state repository: a path or a file, http(s) or ssh URL")
-	cmd.Flags().StringVar(&branch, "branch", "main", "branch to follow")
-	cmd.Flags().StringVar(&stateDir, "state", ".durable", "directory for the journal, the source cache and the adapters' state")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7070", "address of the API")
-	cmd.Flags().DurationVar(&interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
+	cmd.Flags().StringVar(&o.repo, "repo", "", "desired-state repository: a path or a file, http(s) or ssh URL")
+	cmd.Flags().StringVar(&o.branch, "branch", "main", "branch to follow")
+	cmd.Flags().StringVar(&o.stateDir, "state", ".durable", "directory for the journal, the source cache and the adapters' state")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7070", "address of the API")
+	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
+	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
+	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
+	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -69,7 +81,28 @@ func newLogger(cmd *cobra.Command, format string) (*slog.Logger, error) {
 	return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
 }
 
-func runReconciler(ctx context.Context, log *slog.Logger, repo, branch, stateDir, listen string, interval time.Duration) error {
+// runOptions are the flags of durable run.
+type runOptions struct {
+	repo, branch, stateDir, listen string
+	interval                       time.Duration
+	policyDir, timezone            string
+	policyTimeout                  time.Duration
+	location                       *time.Location
+}
+
+func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
+	repo, branch, stateDir, listen := o.repo, o.branch, o.stateDir, o.listen
+	hostPolicies := policy.Source{Name: "host"}
+	if o.policyDir != "" {
+		src, err := policy.ReadDir(o.policyDir, "host")
+		if err != nil {
+			return err
+		}
+		if src.Empty() {
+			return fmt.Errorf("--policy-dir %s holds no .rego file", o.policyDir)
+		}
+		hostPolicies = src
+	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
@@ -78,7 +111,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, repo, branch, stateDir
 		return err
 	}
 	defer st.Close()
-	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: interval})
+	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval})
 	if err != nil {
 		return err
 	}
@@ -86,7 +119,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, repo, branch, stateDir
 	if err != nil {
 		return err
 	}
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log}, st, src)
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
+		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location}, st, src)
 	if err != nil {
 		return err
 	}
