@@ -22,7 +22,9 @@ func newPolicyCmd() *cobra.Command {
 		Long: `Policies are Rego (OPA v1) files in the desired-state repository's policy/ folder.
 See docs/policy.md for the entry points and their inputs.`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error { return usageError{errors.New("name a subcommand: test or eval")} },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageError{errors.New("name a subcommand: test or eval")}
+		},
 	}
 	cmd.AddCommand(newPolicyTestCmd(), newPolicyEvalCmd())
 	return cmd
