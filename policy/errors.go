@@ -47,7 +47,7 @@ func fromAST(source string, err error) Errors {
 	for _, e := range astErrs {
 		pe := Error{Message: e.Message}
 		if e.Location != nil {
-			pe.File, pe.Line, pe.Col = e.Location.File, e.Location.Row, e.Location.Col
+			pe.File, pe.Line, pe.Col = e.Location.File, e.Location.Row, max(e.Location.Col, 1)
 		}
 		if advice := sandboxAdvice(e.Message); advice != "" {
 			pe.Message += "; " + advice

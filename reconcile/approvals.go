@@ -125,7 +125,7 @@ func jsonError(name string, b []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		off = syn.Offset
+		off = syn.Offset - 1 // the offset is past the offending byte
 	case errors.As(err, &typ):
 		off = typ.Offset
 	}

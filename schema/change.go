@@ -90,11 +90,13 @@ func Diff(old, new *DesiredState) Change {
 			continue
 		}
 		set := map[string]bool{}
-		if sc.Change != Changed {
+		if sc.Change == Changed {
+			for _, f := range sc.Fields {
+				set[classOf(f)] = true
+			}
+		} else {
+			// A service added or removed changes what runs and where.
 			set[ClassApp], set[ClassInfra] = true, true
-		}
-		for _, f := range sc.Fields {
-			set[classOf(f)] = true
 		}
 		sc.Classes = sortedSet(set)
 		for k := range set {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -50,9 +51,16 @@ Start with: durable demo`,
 	return root
 }
 
-func execute(args []string) int {
+func execute(args []string) int { return executeWith(args, os.Stdin, os.Stdout, os.Stderr) }
+
+// executeWith runs the command line with the given standard streams and
+// returns the exit code.
+func executeWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -62,10 +70,10 @@ func execute(args []string) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
-		fmt.Fprintf(os.Stderr, "durable: %v\nRun 'durable --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "durable: %v\nRun 'durable --help' for usage.\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(os.Stderr, "durable: %v\n", err)
+	fmt.Fprintf(stderr, "durable: %v\n", err)
 	return exitFailed
 }
 

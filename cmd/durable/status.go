@@ -116,6 +116,12 @@ func printStatus(w io.Writer, st reconcile.Status) {
 					kind = "rollback"
 				}
 				fmt.Fprintf(w, "    last %s: %s of %s (%s) %s\n", kind, ro.Phase, abbrev(ro.Release), ro.UpdatedAt.Local().Format(time.RFC3339), strings.TrimSpace(ro.Message))
+				if v := ro.Verdict; v != nil {
+					fmt.Fprintf(w, "    last decision: %s %s by %s (journal #%d, %s)\n", v.Entry, v.Result, v.Policy, v.Seq, v.At.Local().Format(time.RFC3339))
+					for _, r := range v.Reasons {
+						fmt.Fprintf(w, "      %s\n", r)
+					}
+				}
 			}
 		}
 	}

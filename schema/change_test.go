@@ -1,0 +1,58 @@
+package schema
+
+import (
+	"slices"
+	"testing"
+	"testing/fstest"
+)
+
+func loadState(t *testing.T, extra string) *DesiredState {
+	t.Helper()
+	ds, err := Load(fstest.MapFS{"a.cue": {Data: []byte(`package x
+
+services: web: artifact: "r/web@sha256:` + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" + `"
+targets: local: {runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7071"}}
+pipeline: stages: [{name: "local", targets: ["local"]}]
+` + extra)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func TestDiffClassifiesChanges(t *testing.T) {
+	base := loadState(t, "")
+	first := Diff(nil, base)
+	if !slices.Equal(first.Classes, []string{ClassApp, ClassControl, ClassInfra}) || !slices.Equal(first.Services["web"].Classes, []string{ClassApp, ClassInfra}) || first.Services["web"].Change != Added || first.Targets["local"].Change != Added {
+		t.Fatalf("first revision: %+v", first)
+	}
+	if c := Diff(base, base); len(c.Classes) != 0 || len(c.Services) != 0 {
+		t.Fatalf("no change: %+v", c)
+	}
+	for _, tc := range []struct {
+		extra   string
+		classes []string
+		field   string
+	}{
+		{`services: web: run: env: LOG: "debug"`, []string{ClassApp}, "run.env.LOG"},
+		{`services: web: run: replicas: 3`, []string{ClassInfra}, "run.replicas"},
+		{`services: web: strategy: keepWarm: 2`, []string{ClassControl}, "strategy.keepWarm"},
+		{`services: web: health: path: "/ready"`, []string{ClassApp}, "health.path"},
+	} {
+		c := Diff(base, loadState(t, tc.extra))
+		sc := c.Services["web"]
+		if !slices.Equal(c.Classes, tc.classes) || sc.Change != Changed || !slices.Contains(sc.Fields, tc.field) || sc.From == sc.To && tc.classes[0] != ClassControl {
+			t.Errorf("%s: got %+v", tc.extra, c)
+		}
+	}
+	c := Diff(base, loadState(t, `targets: local: zone: "b"`))
+	if !slices.Equal(c.Classes, []string{ClassInfra}) || !slices.Equal(c.Targets["local"].Fields, []string{"zone"}) {
+		t.Fatalf("target change: %+v", c)
+	}
+	longer := *base
+	longer.Pipeline = Pipeline{Stages: append(slices.Clone(base.Pipeline.Stages), Stage{Name: "prod", Targets: []string{"local"}})}
+	c = Diff(base, &longer)
+	if !slices.Equal(c.Classes, []string{ClassControl}) || len(c.Pipeline) == 0 {
+		t.Fatalf("pipeline change: %+v", c)
+	}
+}
