@@ -63,7 +63,33 @@ type Phase struct {
 	Converged bool    `json:"converged"`
 	Seconds   float64 `json:"seconds"`
 	Error     string  `json:"error,omitempty"`
+	// Expect is the outcome the phase waits for: "promoted" (the version
+	// serves) or "rolled back" (a bad release caught, the version before it
+	// serves again).
+	Expect string `json:"expect"`
+	// Requests and FailedRequests are what the load sent during the phase.
+	Requests       int `json:"requests"`
+	FailedRequests int `json:"failedRequests"`
+	// DetectionSeconds is, for a rolled back release, the time from the
+	// start of its failed canary step to the rollback.
+	DetectionSeconds float64 `json:"detectionSeconds,omitempty"`
 }
+
+// FailedShare is the share of the phase's requests that failed.
+func (p Phase) FailedShare() float64 {
+	if p.Requests == 0 {
+		return 0
+	}
+	return float64(p.FailedRequests) / float64(p.Requests)
+}
+
+// storyPhases is how many phases the story has; maxBadShare bounds the share
+// of a phase's requests that a bad release may fail: v3 fails a fifth of
+// what it serves, at a first canary step of 10%.
+const (
+	storyPhases = 4
+	maxBadShare = 0.05
+)
 
 // Run tells the story. It returns the summary (also on failure, as far as it
 // got) and an error when something prevented the story from being told.
@@ -160,7 +186,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	st := &story{api: api, n: n, timeout: opts.ConvergeTimeout, router: sum.RouterURL, follow: follow}
 	defer func() { st.summarise(&sum) }()
 
-	// 3. v1, then steady load, then v2, then git revert.
+	// 3. v1, then steady load, then v2 canaried, v3 caught, then git revert.
 	if !st.phase(ctx, "deploy v1", commit, "v1") {
 		return sum, nil
 	}
@@ -174,18 +200,35 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if commit, err = rp.commit(ctx, "Deploy web v2"); err != nil {
 		return sum, err
 	}
-	n.step("Committed v2 (%s): Durable makes a new infra-set, waits until it is healthy, then switches the traffic; v1 stays warm", short(commit))
+	n.step("Committed v2 (%s): Durable makes a new infra-set and, once it is healthy, canaries it: 10%% then 50%% of the traffic, each step baked and analysed against v1, then 100%%; v1 stays warm", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
-	if !st.phase(ctx, "deploy v2", commit, "v2") {
+	if !st.phase(ctx, "canary v2", commit, "v2") {
 		return sum, nil
 	}
 
-	if commit, err = rp.revert(ctx); err != nil {
+	if err := rp.setArtifact(sum.Artifacts["v3"]); err != nil {
 		return sum, err
 	}
-	n.step("Ran `git revert HEAD` (%s): the release it declares is v1's, still warm, so this is a rollback: a traffic switch", short(commit))
+	if err := rp.setEnv("FAIL_RATE", "0.2"); err != nil {
+		return sum, err
+	}
+	if commit, err = rp.commit(ctx, "Deploy web v3"); err != nil {
+		return sum, err
+	}
+	n.step("Committed v3 (%s), which fails one request in five: its first canary step should catch it and roll it back", short(commit))
+	if err := api.Trigger(ctx); err != nil {
+		return sum, err
+	}
+	if !st.rolledBack(ctx, "canary v3 (bad)", commit, "v2") {
+		return sum, nil
+	}
+
+	if commit, err = rp.revertLast(ctx, 2, "Roll back to v1"); err != nil {
+		return sum, err
+	}
+	n.step("Reverted the v3 and v2 commits (%s): the release it declares is v1's, still warm, so this is a rollback: a traffic switch", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
@@ -206,7 +249,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	n.say("  curl %s                       # served by the router", sum.RouterURL)
 	n.say("  curl %s         # the reconciler's status", sum.StatusURL)
 	n.say("  durable status --server %s", apiAddr)
-	n.say("  deploy v3: edit %s/release.cue to %s, git commit -am v3,", repoDir, sum.Artifacts["v3"])
+	n.say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", repoDir, sum.Artifacts["v2"])
 	n.say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", apiAddr)
 	n.say("Press Ctrl-C to stop.")
 	<-ctx.Done()

@@ -124,6 +124,24 @@ func (r *repo) commit(ctx context.Context, message string) (string, error) {
 	return r.head(ctx)
 }
 
+// setEnv writes env.cue, setting one environment variable of the service.
+func (r *repo) setEnv(name, value string) error {
+	text := fmt.Sprintf("package %s\n\nservices: web: run: env: %s: %q\n", r.pkg(), name, value)
+	return os.WriteFile(filepath.Join(r.dir, "env.cue"), []byte(text), 0o644)
+}
+
+// revertLast reverts the last n commits in one commit, as a person rolling
+// back a few releases at once would.
+func (r *repo) revertLast(ctx context.Context, n int, message string) (string, error) {
+	if _, err := r.git(ctx, "revert", "--no-commit", fmt.Sprintf("HEAD~%d..HEAD", n)); err != nil {
+		return "", err
+	}
+	if _, err := r.git(ctx, "commit", "-q", "-m", message); err != nil {
+		return "", err
+	}
+	return r.head(ctx)
+}
+
 // revert reverts the head commit, as a person rolling back would.
 func (r *repo) revert(ctx context.Context) (string, error) {
 	if _, err := r.git(ctx, "revert", "--no-edit", "HEAD"); err != nil {

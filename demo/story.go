@@ -29,18 +29,40 @@ type story struct {
 // routes 100% to the set running it, and the load (once it runs) gets only
 // that version. It reports whether the phase converged.
 func (s *story) phase(ctx context.Context, name, commit, version string) bool {
+	return s.watch(ctx, Phase{Name: name, Commit: commit, Version: version, Expect: "promoted"})
+}
+
+// rolledBack waits until the rollout of commit's release failed and all the
+// traffic is back on the set serving version (the release before it). It
+// reports whether that happened: for a bad release, this is converging.
+func (s *story) rolledBack(ctx context.Context, name, commit, version string) bool {
+	return s.watch(ctx, Phase{Name: name, Commit: commit, Version: version, Expect: "rolled back"})
+}
+
+func (s *story) watch(ctx context.Context, p Phase) bool {
 	start := time.Now()
-	p := Phase{Name: name, Commit: commit, Version: version}
+	var before [2]int
+	if s.load != nil {
+		before[0], before[1], _ = s.load.stats()
+	}
 	defer func() {
 		p.Seconds = time.Since(start).Seconds()
+		if s.load != nil {
+			total, failed, _ := s.load.stats()
+			p.Requests, p.FailedRequests = total-before[0], failed-before[1]
+		}
 		s.phases = append(s.phases, p)
 		if s.follow != nil {
 			s.follow.catchUp(context.Background()) // the phase's ctx is already cancelled here
 		}
-		if p.Converged {
-			s.n.say("  ✓ %s converged in %.2fs: the router serves %s", name, p.Seconds, version)
-		} else {
-			s.n.say("  ✗ %s did not converge: %s", name, p.Error)
+		switch {
+		case !p.Converged:
+			s.n.say("  ✗ %s did not converge: %s", p.Name, p.Error)
+		case p.Expect == "rolled back":
+			s.n.say("  ✓ %s: caught %.3fs after its canary step started and rolled back; the router serves %s again; %d of %d requests failed in the phase (%.2f%%)",
+				p.Name, p.DetectionSeconds, p.Version, p.FailedRequests, p.Requests, 100*p.FailedShare())
+		default:
+			s.n.say("  ✓ %s converged in %.2fs: the router serves %s", p.Name, p.Seconds, p.Version)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -51,17 +73,21 @@ func (s *story) phase(ctx context.Context, name, commit, version string) bool {
 		switch {
 		case err != nil:
 			p.Error = err.Error()
-		case st.Head != nil && st.Head.Commit == commit && len(st.Head.Errors) > 0:
+		case st.Head != nil && st.Head.Commit == p.Commit && len(st.Head.Errors) > 0:
 			p.Error = fmt.Sprintf("revision rejected: %v", st.Head.Errors)
 			return false
-		case st.Ready.Reason == "RolloutFailed" && st.Applied != nil && st.Applied.Commit == commit:
+		case p.Expect == "promoted" && st.Ready.Reason == "RolloutFailed" && st.Applied != nil && st.Applied.Commit == p.Commit:
 			p.Error = st.Ready.Message
 			return false
-		case convergedAt.IsZero() && servesCommit(st, commit):
+		case !convergedAt.IsZero():
+		case p.Expect == "promoted" && servesCommit(st, p.Commit):
 			convergedAt = time.Now()
+		case p.Expect == "rolled back" && rolledBackFrom(st, p.Commit):
+			convergedAt = time.Now()
+			p.DetectionSeconds = detection(st)
 		}
 		if !convergedAt.IsZero() {
-			if s.load == nil || s.load.servingOnly(version, convergedAt) {
+			if s.load == nil || s.load.servingOnly(p.Version, convergedAt) {
 				p.Converged = true
 				return true
 			}
@@ -75,6 +101,37 @@ func (s *story) phase(ctx context.Context, name, commit, version string) bool {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// rolledBackFrom reports whether commit is applied, its release's rollout
+// failed everywhere, and every placement routes all of its traffic to a set
+// of another release.
+func rolledBackFrom(st reconcile.Status, commit string) bool {
+	if st.Applied == nil || st.Applied.Commit != commit || st.Ready.Reason != "RolloutFailed" {
+		return false
+	}
+	for _, svc := range st.Services {
+		for _, pl := range svc.Placements {
+			if pl.Rollout == nil || pl.Rollout.Release != svc.Release || pl.Rollout.Phase != "failed" ||
+				pl.Split == nil || pl.Split.Weight(pl.Serving) != 100 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// detection is the time from the start of the failed canary step to the
+// rollback, on the first placement.
+func detection(st reconcile.Status) float64 {
+	for _, svc := range st.Services {
+		for _, pl := range svc.Placements {
+			if ro := pl.Rollout; ro != nil && !ro.StepStartedAt.IsZero() {
+				return ro.UpdatedAt.Sub(ro.StepStartedAt).Seconds()
+			}
+		}
+	}
+	return 0
 }
 
 // servesCommit reports whether commit is applied and every placement routes
@@ -121,8 +178,10 @@ func (s *story) summarise(sum *Summary) {
 	if s.load != nil {
 		sum.TotalRequests, sum.FailedRequests, sum.LastError = s.load.stats()
 	}
-	sum.Converged = len(s.phases) == 3 && sum.FailedRequests == 0
+	sum.Converged = len(s.phases) == storyPhases
 	for _, p := range s.phases {
-		sum.Converged = sum.Converged && p.Converged
+		// Only a bad release may fail requests, and no more than its
+		// canary's share of them.
+		sum.Converged = sum.Converged && p.Converged && (p.FailedRequests == 0 || p.Expect == "rolled back" && p.FailedShare() < maxBadShare)
 	}
 }

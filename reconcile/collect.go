@@ -32,7 +32,7 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 			why = "finish removing " + s.ID
 		case s.State == store.SetFailed:
 			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
-		case (s.State == store.SetCreating || s.State == store.SetReady) && s.Release != want:
+		case (s.State == store.SetCreating || s.State == store.SetReady || s.State == store.SetCanary) && s.Release != want:
 			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
 		case s.State == store.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w store.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
 			why = fmt.Sprintf("keepWarm is %d and %s is older than the warm sets kept", p.service.Strategy.KeepWarm, s.ID)

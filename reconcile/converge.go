@@ -47,7 +47,7 @@ func infraSetID(service, target, release string) string {
 // live reports whether a set's instances should be running.
 func live(state string) bool {
 	switch state {
-	case store.SetCreating, store.SetReady, store.SetServing, store.SetWarm:
+	case store.SetCreating, store.SetReady, store.SetCanary, store.SetServing, store.SetWarm:
 		return true
 	}
 	return false
@@ -139,7 +139,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	now := time.Now().UTC()
 	switch {
 	case set == nil || set.State == store.SetRemoved:
-		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, nil); err != nil || d.Result != policy.Allow {
+		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, readyFacts(nil)); err != nil || d.Result != policy.Allow {
 			return r.gated(ctx, p, ro, set, d, err)
 		}
 		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
@@ -162,7 +162,9 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 
 	st := statuses[id]
 	if !st.Healthy(p.service.Run.Replicas) {
-		if time.Since(ro.StartedAt) > p.service.Strategy.ProgressDeadline.Duration {
+		// Once a canary serves, an instance lost is replaced by the runtime;
+		// the deadline is for becoming healthy in the first place.
+		if ro.Phase == store.RolloutCreating && time.Since(ro.StartedAt) > p.service.Strategy.ProgressDeadline.Duration {
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
 		return true, nil
@@ -176,7 +178,10 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 			Set: id, Release: want, Rollout: ro.ID,
 			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
 	}
-	if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Count: 1, Weight: 100}, set); err != nil || d.Result != policy.Allow {
+	if p.service.Strategy.Kind == schema.Canary && serving != nil && !ro.Rollback {
+		return r.canary(ctx, p, tr, sets, *set, *serving, statuses, ro, pol)
+	}
+	if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Count: 1, Weight: 100}, readyFacts(set)); err != nil || d.Result != policy.Allow {
 		return r.gated(ctx, p, ro, set, d, err)
 	}
 	return false, r.switchTo(ctx, p, tr, sets, *set, serving, statuses, ro)
@@ -301,7 +306,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 		why += fmt.Sprintf("; %s stays warm", serving.ID)
 	}
 	now := time.Now().UTC()
-	next.State, next.ServedAt, next.UpdatedAt = store.SetServing, now, now
+	next.State, next.ServedAt, next.UpdatedAt, next.Weight = store.SetServing, now, now, 0
 	split, err := desiredSplit(p, replace(sets, next, serving, now), statuses)
 	if err != nil {
 		return err

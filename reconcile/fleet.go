@@ -50,12 +50,30 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 				Zone: ds.Targets[s.Target].Zone, InFlight: inFlight[key], Sets: []policy.FleetSet{}})
 		}
 		weight := 0
-		if s.State == store.SetServing {
-			weight = 100
+		switch s.State {
+		case store.SetServing:
+			weight = 100 // less the canaries, below
+		case store.SetCanary:
+			weight = s.Weight
 		}
 		fs.Placements[i].Sets = append(fs.Placements[i].Sets, policy.FleetSet{ID: s.ID, Release: s.Release, State: s.State,
 			Weight: weight, Healthy: healthy[s.ID], Desired: r.replicasOf(ctx, s.Release)})
 		f.Services[s.Service] = fs
+	}
+	for _, fs := range f.Services {
+		for _, pl := range fs.Placements {
+			canary := 0
+			for _, s := range pl.Sets {
+				if s.State == store.SetCanary {
+					canary += s.Weight
+				}
+			}
+			for i := range pl.Sets {
+				if pl.Sets[i].State == store.SetServing {
+					pl.Sets[i].Weight -= canary
+				}
+			}
+		}
 	}
 	return f, nil
 }
@@ -98,12 +116,17 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: store.SetCreating})
 	case policy.ActionSetSplit:
 		for i := range p.Sets {
-			w, ok := a.Weights[p.Sets[i].ID]
-			p.Sets[i].Weight = w
-			if ok && w > 0 {
-				p.Sets[i].State = store.SetServing
-			} else if p.Sets[i].State == store.SetServing {
-				p.Sets[i].State = store.SetWarm
+			s := &p.Sets[i]
+			s.Weight = a.Weights[s.ID]
+			switch {
+			case s.Weight == 100:
+				s.State = store.SetServing
+			case s.Weight > 0 && s.ID == a.Set && s.State != store.SetServing:
+				s.State = store.SetCanary
+			case s.Weight == 0 && s.State == store.SetServing:
+				s.State = store.SetWarm
+			case s.Weight == 0 && s.State == store.SetCanary:
+				s.State = store.SetFailed
 			}
 		}
 	case policy.ActionRemoveSet:

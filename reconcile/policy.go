@@ -97,8 +97,8 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 // gate asks durable.gate whether the rollout may take step, journals the
 // decision when it changed, and records it on the rollout. With no gate
 // policy the built-in rules allow.
-func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, set *store.InfraSet) (policy.Decision, error) {
-	in, err := r.gateInput(ctx, pol, p, ro, step, set)
+func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, facts stepFacts) (policy.Decision, error) {
+	in, err := r.gateInput(ctx, pol, p, ro, step, facts)
 	if err != nil {
 		return policy.Decision{}, err
 	}
@@ -107,7 +107,7 @@ func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *st
 		return d, nil
 	}
 	msg := fmt.Sprintf("gate %s for release %s at %s step %d/%d (weight %d%%): %s", d.Result, short(ro.Release), step.Kind, step.Index+1, step.Count, step.Weight, strings.Join(d.Reasons, "; "))
-	e, journaled := r.verdictOnce(ctx, fmt.Sprintf("gate/%s/%d/%s", ro.ID, ro.StartedAt.UnixNano(), step.Kind), decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
+	e, journaled := r.verdictOnce(ctx, fmt.Sprintf("gate/%s/%d/%s/%d", ro.ID, ro.StartedAt.UnixNano(), step.Kind, step.Index), decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
 	if !journaled {
 		return d, nil
 	}
@@ -119,14 +119,34 @@ func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *st
 	return d, r.store.PutRollout(ctx, *ro)
 }
 
-func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, set *store.InfraSet) (policy.GateInput, error) {
+// stepFacts are what a step served so far, for the gate to judge.
+type stepFacts struct {
+	bake     policy.Bake
+	analysis policy.Analysis
+}
+
+// noAnalysis is the analysis of a step that has none (entering a stage, a
+// blue/green switch).
+var noAnalysis = policy.Analysis{Verdict: verdictNone, Signals: []policy.Signal{}}
+
+// readyFacts are the facts of a set that is healthy but has not served: how
+// long it has been ready, and no analysis.
+func readyFacts(set *store.InfraSet) stepFacts {
+	f := stepFacts{analysis: noAnalysis}
+	if set != nil && set.State != store.SetCreating {
+		f.bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
+	}
+	return f
+}
+
+func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, facts stepFacts) (policy.GateInput, error) {
 	r.mu.Lock()
 	ds := r.desired
 	r.mu.Unlock()
 	in := policy.GateInput{APIVersion: policy.APIVersion, Entry: string(policy.Gate), Now: r.now(), Service: p.service.Name,
 		Target: p.target.Name, Zone: p.target.Zone, Step: step, Strategy: p.service.Strategy,
-		Release:   policy.GateRelease{ID: ro.Release, Artifact: p.service.Artifact, Revision: ro.Revision, From: ro.FromRelease, Rollback: ro.Rollback},
-		Analysis:  policy.Analysis{Verdict: "none", Signals: []policy.Signal{}},
+		Release: policy.GateRelease{ID: ro.Release, Artifact: p.service.Artifact, Revision: ro.Revision, From: ro.FromRelease, Rollback: ro.Rollback},
+		Bake:    facts.bake, Analysis: facts.analysis,
 		Stages:    map[string]policy.StageState{},
 		Approvals: approvalsFor(pol.approvals, ro.Release)}
 	for i, s := range ds.Pipeline.Stages {
@@ -153,14 +173,6 @@ func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, r
 			st.InFlight[o.Target] = o.Release
 		}
 	}
-	if set != nil && set.State != store.SetCreating {
-		in.Bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
-		if hs, ok := r.healthSource(p); ok {
-			if m, err := hs.SetMetrics(ctx, p.service.Name, set.ID); err == nil {
-				in.Bake.Requests, in.Bake.ServerErrors = m.Requests, m.ServerErrors
-			}
-		}
-	}
 	return in, nil
 }
 
@@ -183,7 +195,7 @@ func (r *Reconciler) invariant(ctx context.Context, base store.Entry, action, ru
 		return policy.Decision{Entry: policy.Invariant, Result: policy.Allow}, nil
 	}
 	a := policy.Action{Kind: action, Service: base.Service, Stage: base.Stage, Target: base.Target, Set: base.Set,
-		Release: base.Release, Rollback: rule == policyRollback}
+		Release: base.Release, Rollback: rule == policyRollback || rule == policyAnalysis}
 	if split, ok := detail.(adapters.Split); ok {
 		a.Weights = map[string]int{}
 		for _, b := range split.Backends {

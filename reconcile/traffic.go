@@ -12,16 +12,26 @@ import (
 )
 
 // desiredSplit is the traffic a placement should have given its journaled
-// sets: the serving set takes everything; warm sets stay routable at weight 0
-// so that a rollback is one atomic weight change.
+// sets: a canary of the desired release takes its step's weight, the serving
+// set the rest; warm sets stay routable at weight 0 so that a rollback is one
+// atomic weight change. A canary of a release no longer desired gets nothing.
 func desiredSplit(p placement, sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus) (adapters.Split, error) {
 	split := adapters.Split{Service: p.service.Name}
+	want := p.service.ReleaseID()
+	canary := 0
+	for _, s := range sets {
+		if s.State == store.SetCanary && s.Release == want {
+			canary += s.Weight
+		}
+	}
 	for _, s := range sets {
 		var weight int
-		switch s.State {
-		case store.SetServing:
-			weight = 100
-		case store.SetWarm:
+		switch {
+		case s.State == store.SetServing:
+			weight = 100 - canary
+		case s.State == store.SetCanary && s.Release == want:
+			weight = s.Weight
+		case s.State == store.SetWarm:
 		default:
 			continue
 		}

@@ -276,8 +276,20 @@ services: web: {
 		want:  []string{`extra.cue:3:36: services.web.strategy.keepWarm: -1 is out of range; write how many previous infra-sets stay warm, an integer from 0 to 10`},
 	}, {
 		name:  "unknown strategy kind",
+		files: map[string]string{"extra.cue": "package demo\n\nservices: web: strategy: kind: \"rolling\"\n"},
+		want:  []string{`extra.cue:3:32: services.web.strategy.kind: "rolling" is not a strategy kind; write "blueGreen" (switch all traffic once healthy) or "canary" (weighted steps, each baked and analysed)`},
+	}, {
+		name:  "canary without steps",
 		files: map[string]string{"extra.cue": "package demo\n\nservices: web: strategy: kind: \"canary\"\n"},
-		want:  []string{`extra.cue:3:32: services.web.strategy.kind: "canary" is not a strategy kind; write "blueGreen", the only strategy kind in this version`},
+		want:  []string{`extra.cue:3:16: services.web.strategy.steps is missing; strategy holds kind ("blueGreen" or "canary"), keepWarm, progressDeadline, and for a canary steps: [{weight: 10, bake: {time: "30s", requests: 100}}, ...] and analysis: {maxErrorRate: 0.01}`},
+	}, {
+		name:  "canary step weight out of range",
+		files: map[string]string{"extra.cue": "package demo\n\nservices: web: strategy: {kind: \"canary\", steps: [{weight: 100}]}\n"},
+		want:  []string{`extra.cue:3:60: services.web.strategy.steps[0].weight: 100 is out of range; write the canary's share of traffic at this step, a percentage from 1 to 99 (the last promotion to 100 follows the last step)`},
+	}, {
+		name:  "canary step typo",
+		files: map[string]string{"extra.cue": "package demo\n\nservices: web: strategy: {kind: \"canary\", steps: [{weight: 10, bake: {time: \"1s\", request: 5}}]}\n"},
+		want:  []string{`extra.cue:3:83: field "request" is not allowed in services.web.strategy.steps[0].bake (allowed: time, requests); did you mean "requests"?`},
 	}, {
 		name:  "env value not a string",
 		files: map[string]string{"extra.cue": "package demo\n\nservices: web: run: env: PORT: 80\n"},

@@ -40,16 +40,45 @@ type Health struct {
 	Timeout      Duration `json:"timeout"`
 }
 
+// Strategy kinds.
+const (
+	BlueGreen = "blueGreen"
+	Canary    = "canary"
+)
+
 // Strategy says how a new release replaces the running one.
 type Strategy struct {
-	// Kind is "blueGreen" in this version of the schema.
+	// Kind is BlueGreen (switch all traffic once healthy) or Canary.
 	Kind string `json:"kind"`
+	// Steps and Analysis are a canary's: the new set gets each step's
+	// weight in turn, baked and analysed, then all of the traffic.
+	Steps    []CanaryStep `json:"steps,omitempty"`
+	Analysis *Analysis    `json:"analysis,omitempty"`
 	// KeepWarm is how many previous infra-sets stay running and routable so
 	// that a rollback is a traffic switch.
 	KeepWarm int `json:"keepWarm"`
 	// ProgressDeadline bounds how long a new infra-set may take to become
 	// healthy before the release is marked failed on that target.
 	ProgressDeadline Duration `json:"progressDeadline"`
+}
+
+// CanaryStep is one weighted step of a canary.
+type CanaryStep struct {
+	Weight int  `json:"weight"`
+	Bake   Bake `json:"bake"`
+}
+
+// Bake is how long and how much a step must serve: both must be reached.
+type Bake struct {
+	Time     Duration `json:"time"`
+	Requests uint64   `json:"requests"`
+}
+
+// Analysis judges a canary step from per-set metrics.
+type Analysis struct {
+	MaxErrorRate         float64 `json:"maxErrorRate"`
+	MaxErrorRateIncrease float64 `json:"maxErrorRateIncrease"`
+	MinRequests          uint64  `json:"minRequests"`
 }
 
 // Target is a place to run: a runtime adapter, a traffic adapter and a zone.

@@ -64,6 +64,7 @@ type Release struct {
 const (
 	SetCreating = "creating" // intent to create journaled; instances starting
 	SetReady    = "ready"    // every instance healthy, not yet serving
+	SetCanary   = "canary"   // a canary step: serving Weight percent beside the serving set
 	SetServing  = "serving"  // receives the service's traffic
 	SetWarm     = "warm"     // served before; kept running and routable at weight 0
 	SetFailed   = "failed"   // never became healthy; to be removed
@@ -85,11 +86,14 @@ type InfraSet struct {
 	// ServedAt is when the set last started serving; warm sets are kept
 	// newest-served first.
 	ServedAt time.Time `json:"servedAt,omitzero"`
+	// Weight is a canary set's share of the traffic, in percent.
+	Weight int `json:"weight,omitempty"`
 }
 
 // Rollout phases.
 const (
 	RolloutCreating  = "creating"  // new infra-set requested, waiting until healthy
+	RolloutCanary    = "canary"    // the new set serves a step's weight, baking
 	RolloutSwitching = "switching" // traffic moving to the new set
 	RolloutSucceeded = "succeeded"
 	RolloutFailed    = "failed"
@@ -111,10 +115,24 @@ type Rollout struct {
 	Phase       string `json:"phase"`
 	Rollback    bool   `json:"rollback"`
 	Message     string `json:"message,omitempty"`
+	// Step counts the canary steps started (0: none yet); StepStartedAt
+	// is when the current one started, and StepBase the counters of each
+	// set serving then, so that a step is judged on its own traffic.
+	Step          int                 `json:"step,omitempty"`
+	StepStartedAt time.Time           `json:"stepStartedAt,omitzero"`
+	StepBase      map[string]Counters `json:"stepBase,omitempty"`
+	// Analysis is the last judgement of the current step, for a person.
+	Analysis string `json:"analysis,omitempty"`
 	// Verdict is the latest policy decision on the rollout.
 	Verdict   *Verdict  `json:"verdict,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Counters are a set's cumulative request counters at one instant.
+type Counters struct {
+	Requests     uint64 `json:"requests"`
+	ServerErrors uint64 `json:"serverErrors"`
 }
 
 // Verdict summarises a journaled policy decision.

@@ -7,10 +7,13 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -42,8 +45,16 @@ func main() {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// FAIL_RATE makes that share of requests (0 to 1) fail with a 500, as a
+	// bad release would: exactly, every 1/FAIL_RATE-th request.
+	failRate, _ := strconv.ParseFloat(os.Getenv("FAIL_RATE"), 64)
+	var served atomic.Uint64
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)
+		if n := float64(served.Add(1)); math.Floor(n*failRate) > math.Floor((n-1)*failRate) {
+			http.Error(w, "injected failure (FAIL_RATE)", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "hello from quickstart %s\n", version)
 	})
 

@@ -1,0 +1,118 @@
+package reconcile
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// Analysis verdicts.
+const (
+	verdictPass         = "pass"
+	verdictFail         = "fail"
+	verdictInconclusive = "inconclusive"
+	verdictNone         = "none"
+)
+
+// significance is the one-sided level at which a canary's errors count as
+// worse than allowed rather than bad luck.
+const significance = 0.05
+
+// analyse judges a canary step from what the canary and the baseline (the
+// set serving beside it) served since the step started.
+//
+// A step fails when the canary's error rate is significantly above
+// maxErrorRate (exact binomial test), or significantly more than
+// maxErrorRateIncrease above the baseline's (two-proportion z-test). It
+// passes only with at least minRequests and an error rate within both
+// limits; anything else is inconclusive: not enough data is never a pass.
+func analyse(a schema.Analysis, canary, baseline store.Counters) policy.Analysis {
+	rate := ratio(canary.ServerErrors, canary.Requests)
+	base := ratio(baseline.ServerErrors, baseline.Requests)
+	abs := policy.Signal{Name: "error-rate", Canary: rate, Baseline: base, Threshold: a.MaxErrorRate, Verdict: verdictPass}
+	inc := policy.Signal{Name: "error-rate-increase", Canary: rate - base, Baseline: 0, Threshold: a.MaxErrorRateIncrease, Verdict: verdictPass}
+
+	if binomialTail(canary.Requests, canary.ServerErrors, a.MaxErrorRate) < significance {
+		abs.Verdict = verdictFail
+	} else if rate > a.MaxErrorRate || canary.Requests < a.MinRequests {
+		abs.Verdict = verdictInconclusive
+	}
+	switch {
+	case baseline.Requests < a.MinRequests:
+		inc.Verdict = verdictInconclusive
+		if baseline.Requests == 0 {
+			inc.Verdict = verdictNone // nothing serves beside the canary
+		}
+	case exceeds(canary, baseline, a.MaxErrorRateIncrease):
+		inc.Verdict = verdictFail
+	case rate-base > a.MaxErrorRateIncrease || canary.Requests < a.MinRequests:
+		inc.Verdict = verdictInconclusive
+	}
+
+	out := policy.Analysis{Verdict: verdictPass, Signals: []policy.Signal{abs, inc}}
+	switch {
+	case abs.Verdict == verdictFail || inc.Verdict == verdictFail:
+		out.Verdict = verdictFail
+	case abs.Verdict == verdictInconclusive || inc.Verdict == verdictInconclusive:
+		out.Verdict = verdictInconclusive
+	}
+	return out
+}
+
+// describeAnalysis says what a step's analysis found, for a person.
+func describeAnalysis(an policy.Analysis, canary, baseline store.Counters) string {
+	return fmt.Sprintf("%s: canary %d/%d errors (%.1f%%), baseline %d/%d (%.1f%%)", an.Verdict,
+		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
+		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// binomialTail is P(X >= k) for X ~ Binomial(n, p): how likely k or more
+// errors in n requests are if the true error rate were p.
+func binomialTail(n, k uint64, p float64) float64 {
+	switch {
+	case k == 0:
+		return 1
+	case p <= 0:
+		return 0
+	case p >= 1:
+		return 1
+	}
+	lp, lq := math.Log(p), math.Log1p(-p)
+	ln, _ := math.Lgamma(float64(n) + 1)
+	sum := 0.0
+	for i := k; i <= n; i++ {
+		li, _ := math.Lgamma(float64(i) + 1)
+		lni, _ := math.Lgamma(float64(n-i) + 1)
+		term := math.Exp(ln - li - lni + float64(i)*lp + float64(n-i)*lq)
+		sum += term
+		if term < 1e-12*sum && float64(i) > float64(n)*p {
+			break // the remaining terms only shrink
+		}
+	}
+	return math.Min(sum, 1)
+}
+
+// exceeds reports whether the canary's error rate is significantly more than
+// margin above the baseline's (one-sided two-proportion z-test).
+func exceeds(canary, baseline store.Counters, margin float64) bool {
+	pc, pb := ratio(canary.ServerErrors, canary.Requests), ratio(baseline.ServerErrors, baseline.Requests)
+	diff := pc - pb - margin
+	if diff <= 0 || canary.Requests == 0 {
+		return false
+	}
+	v := pc*(1-pc)/float64(canary.Requests) + pb*(1-pb)/float64(baseline.Requests)
+	if v == 0 {
+		return true
+	}
+	return diff/math.Sqrt(v) > 1.6449 // the 95th percentile of the normal law
+}

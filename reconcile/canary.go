@@ -1,0 +1,201 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// Built-in rules of a canary, cited by the decisions they make.
+const (
+	policyCanary   = "builtin/canary"
+	policyAnalysis = "builtin/analysis"
+)
+
+// canary drives a healthy new set through the strategy's steps beside the
+// serving set: each step's weight, baked (time and requests) and analysed on
+// its own traffic, then promoted by the gate; a failed analysis or a step
+// that never gets enough data rolls the traffic back at once.
+func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
+	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, pol policies) (bool, error) {
+	steps := p.service.Strategy.Steps
+	if ro.Step == 0 || set.State != store.SetCanary {
+		// A restart may find the rollout's step recorded and the set not:
+		// the step is taken again from its start.
+		return true, r.canaryStep(ctx, p, tr, sets, set, serving, statuses, ro, pol, min(max(ro.Step-1, 0), len(steps)-1), readyFacts(&set))
+	}
+	i := min(ro.Step-1, len(steps)-1) // steps may have shrunk in a newer revision
+	step := steps[i]
+	canary, baseline, err := r.stepCounters(ctx, p, ro, set.ID, serving.ID)
+	if err != nil {
+		r.noteAnalysis(ctx, &ro, "no metrics to judge the step: "+err.Error())
+		return true, nil
+	}
+	an := analyse(*p.service.Strategy.Analysis, canary, baseline)
+	elapsed := time.Since(ro.StepStartedAt)
+	facts := stepFacts{bake: policy.Bake{ElapsedSeconds: elapsed.Seconds(), Requests: canary.Requests, ServerErrors: canary.ServerErrors}, analysis: an}
+	summary := describeAnalysis(an, canary, baseline)
+	where := fmt.Sprintf("canary step %d/%d (%d%%)", i+1, len(steps), step.Weight)
+
+	if an.Verdict == verdictFail {
+		return false, r.abortCanary(ctx, p, tr, sets, set, serving, statuses, ro,
+			fmt.Sprintf("%s failed its analysis after %s: %s", where, elapsed.Round(time.Millisecond), summary))
+	}
+	baked := elapsed >= step.Bake.Time.Duration && canary.Requests >= step.Bake.Requests
+	if !baked || an.Verdict != verdictPass {
+		if elapsed > step.Bake.Time.Duration+p.service.Strategy.ProgressDeadline.Duration {
+			return false, r.abortCanary(ctx, p, tr, sets, set, serving, statuses, ro,
+				fmt.Sprintf("%s got too little traffic to be judged within its bake time and the progress deadline (%s): %s; not enough data is never a pass",
+					where, step.Bake.Time.Duration+p.service.Strategy.ProgressDeadline.Duration, summary))
+		}
+		state := "baking"
+		if baked {
+			state = "not enough data: holding"
+		}
+		r.noteAnalysis(ctx, &ro, fmt.Sprintf("%s %s (%s of %s, %d of %d requests): %s", where, state,
+			elapsed.Round(time.Second), step.Bake.Time.Duration, canary.Requests, step.Bake.Requests, summary))
+		return true, nil
+	}
+
+	if i+1 < len(steps) {
+		return true, r.canaryStep(ctx, p, tr, sets, set, serving, statuses, ro, pol, i+1, facts)
+	}
+	d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Index: len(steps), Count: len(steps) + 1, Weight: 100}, facts)
+	if done, err := r.canaryGated(ctx, p, tr, sets, set, serving, statuses, ro, d, err); done {
+		return false, err
+	}
+	ro.Message = fmt.Sprintf("canary passed %d step(s), the last %s", len(steps), summary)
+	return false, r.switchTo(ctx, p, tr, sets, set, &serving, statuses, ro)
+}
+
+// canaryStep asks the gate and, if it allows, gives the canary step i's
+// weight. The set and rollout records are written after the intent and
+// before the split, so that a restart applies the step the journal says.
+func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
+	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, pol policies, i int, facts stepFacts) error {
+	steps := p.service.Strategy.Steps
+	w := steps[i].Weight
+	d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Index: i, Count: len(steps) + 1, Weight: w}, facts)
+	if done, err := r.canaryGated(ctx, p, tr, sets, set, serving, statuses, ro, d, err); done {
+		return err
+	}
+	base := map[string]store.Counters{}
+	if hs, ok := r.healthSource(p); ok {
+		for _, id := range []string{set.ID, serving.ID} {
+			if m, err := hs.SetMetrics(ctx, p.service.Name, id); err == nil {
+				base[id] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
+			}
+		}
+	}
+	now := time.Now().UTC()
+	next := set
+	next.State, next.Weight, next.UpdatedAt = store.SetCanary, w, now
+	split, err := desiredSplit(p, withSet(sets, next), statuses)
+	if err != nil {
+		return err
+	}
+	why := fmt.Sprintf("canary step %d/%d: %s takes %d%% of the traffic, %s keeps %d%%; it bakes %s and %d requests",
+		i+1, len(steps), set.ID, w, serving.ID, 100-w, steps[i].Bake.Time.Duration, steps[i].Bake.Requests)
+	return r.act(ctx, p.entry(set.ID, set.Release), "set-split", policyCanary, why, split, func() error {
+		if err := r.store.PutInfraSet(ctx, next); err != nil {
+			return err
+		}
+		ro.Phase, ro.Step, ro.StepStartedAt, ro.StepBase, ro.Message, ro.Analysis, ro.UpdatedAt = store.RolloutCanary, i+1, now, base, why, "", now
+		if err := r.store.PutRollout(ctx, ro); err != nil {
+			return err
+		}
+		return tr.SetSplit(ctx, split)
+	})
+}
+
+// canaryGated acts on a gate that did not allow a canary step: a hold
+// waits; a deny rolls the canary back. It reports whether the caller stops.
+func (r *Reconciler) canaryGated(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
+	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, d policy.Decision, err error) (bool, error) {
+	switch {
+	case err != nil:
+		return true, err
+	case d.Result == policy.Allow:
+		return false, nil
+	case d.Result == policy.Hold:
+		return true, errDenied
+	}
+	return true, r.abortCanary(ctx, p, tr, sets, set, serving, statuses, ro, "the gate policy denied the next step: "+reasonsLine(d))
+}
+
+// abortCanary takes the canary out of the traffic at once, in one atomic
+// split, and fails the rollout: the set is drained and removed later, and
+// the release is not retried until a new revision.
+func (r *Reconciler) abortCanary(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
+	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, reason string) error {
+	msg := fmt.Sprintf("release %s rolled back: %s; traffic is back on %s; not retried until a new revision", short(ro.Release), reason, serving.ID)
+	failed := set
+	failed.State, failed.Weight, failed.Reason, failed.UpdatedAt = store.SetFailed, 0, msg, time.Now().UTC()
+	split, err := desiredSplit(p, withSet(sets, failed), statuses)
+	if err != nil {
+		return err
+	}
+	if err := r.act(ctx, p.entry(set.ID, set.Release), "set-split", policyAnalysis, msg, split, func() error {
+		if err := r.store.PutInfraSet(ctx, failed); err != nil {
+			return err
+		}
+		return tr.SetSplit(ctx, split)
+	}); err != nil {
+		return err
+	}
+	ro.Analysis = reason
+	return r.markFailed(ctx, p, ro, &failed, msg)
+}
+
+// stepCounters are what the canary and the baseline served since the step
+// started, from the traffic adapter's cumulative per-set counters.
+func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro store.Rollout, canary, baseline string) (store.Counters, store.Counters, error) {
+	hs, ok := r.healthSource(p)
+	if !ok {
+		return store.Counters{}, store.Counters{}, fmt.Errorf("traffic adapter %q reports no per-set metrics", p.target.Traffic.Kind)
+	}
+	var out [2]store.Counters
+	for i, id := range []string{canary, baseline} {
+		m, err := hs.SetMetrics(ctx, p.service.Name, id)
+		if err != nil {
+			return out[0], out[1], err
+		}
+		base := ro.StepBase[id]
+		if m.Requests >= base.Requests && m.ServerErrors >= base.ServerErrors {
+			out[i] = store.Counters{Requests: m.Requests - base.Requests, ServerErrors: m.ServerErrors - base.ServerErrors}
+		} else {
+			// The counters restarted (a traffic adapter restarted): all
+			// they hold is from this step.
+			out[i] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
+		}
+	}
+	return out[0], out[1], nil
+}
+
+// noteAnalysis records a step's progress on the rollout, at most once a
+// second, for status to show.
+func (r *Reconciler) noteAnalysis(ctx context.Context, ro *store.Rollout, summary string) {
+	if ro.Analysis == summary || time.Since(ro.UpdatedAt) < time.Second {
+		return
+	}
+	ro.Analysis, ro.UpdatedAt = summary, time.Now().UTC()
+	if err := r.store.PutRollout(ctx, *ro); err != nil {
+		r.log.Error("journal rollout", "err", err)
+	}
+}
+
+// withSet returns sets with next in place of the record of the same id.
+func withSet(sets []store.InfraSet, next store.InfraSet) []store.InfraSet {
+	out := make([]store.InfraSet, len(sets))
+	for i, s := range sets {
+		if s.ID == next.ID {
+			s = next
+		}
+		out[i] = s
+	}
+	return out
+}
