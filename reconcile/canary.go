@@ -53,7 +53,7 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 					where, step.Bake.Time.Duration+p.service.Strategy.ProgressDeadline.Duration, summary))
 		}
 		state := "baking"
-		if baked {
+		if elapsed >= step.Bake.Time.Duration {
 			state = "not enough data: holding"
 		}
 		r.noteAnalysis(ctx, &ro, fmt.Sprintf("%s %s (%s of %s, %d of %d requests): %s", where, state,

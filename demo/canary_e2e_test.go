@@ -1,0 +1,61 @@
+package demo
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// TestCanaryWithoutTrafficIsHeldNotPassed canaries v2 while nothing calls
+// the service: its first step's bake time passes, but without requests the
+// step is held ("not enough data"), never passed. Once traffic comes, the
+// canary is judged and promoted with no failed request.
+func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+
+	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2 with nobody calling")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var pl reconcile.PlacementStatus
+	waitFor(ctx, t, "the first canary step to be held for want of data", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil || s.Applied == nil || s.Applied.Commit != c2 || len(s.Services) == 0 {
+			return false
+		}
+		pl = s.Services[0].Placements[0]
+		return pl.Rollout != nil && strings.Contains(pl.Rollout.Analysis, "not enough data: holding")
+	})
+	ro := pl.Rollout
+	if ro.Phase != store.RolloutCanary || ro.Step != 1 || pl.Split == nil {
+		t.Fatalf("held rollout: %+v, split %+v", ro, pl.Split)
+	}
+	for _, s := range pl.Sets {
+		if s.State == store.SetCanary && pl.Split.Weight(s.ID) != 10 {
+			t.Fatalf("canary weight %d during step 1, want 10: %+v", pl.Split.Weight(s.ID), pl.Split)
+		}
+	}
+	time.Sleep(time.Second)
+	if s, err := f.api.Status(ctx); err != nil || s.Services[0].Placements[0].Rollout.Step != 1 || s.Ready.Status {
+		t.Fatalf("the step moved on without data: %+v, %v", s.Services[0].Placements[0].Rollout, err)
+	}
+
+	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+	if !st.phase(ctx, "canary v2 once traffic comes", c2, "v2") {
+		t.Fatalf("v2 was not promoted once it had traffic:\n%s", f.logs())
+	}
+	st.assertNoFailedRequests(t)
+}
