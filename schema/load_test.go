@@ -80,7 +80,13 @@ func TestLoadQuickstart(t *testing.T) {
 		{"expectStatus (default)", web.Health.ExpectStatus, 200},
 		{"interval (default)", web.Health.Interval.Duration, 2 * time.Second},
 		{"timeout", web.Health.Timeout.Duration, time.Second},
-		{"strategy", web.Strategy.Kind, "blueGreen"},
+		{"strategy", web.Strategy.Kind, "canary"},
+		{"canary steps", len(web.Strategy.Steps), 2},
+		{"first step weight", web.Strategy.Steps[0].Weight, 10},
+		{"first step bake time", web.Strategy.Steps[0].Bake.Time.Duration, 2 * time.Second},
+		{"first step bake requests", web.Strategy.Steps[0].Bake.Requests, uint64(50)},
+		{"analysis max error rate", web.Strategy.Analysis.MaxErrorRate, 0.01},
+		{"analysis min requests", web.Strategy.Analysis.MinRequests, uint64(20)},
 		{"keepWarm", web.Strategy.KeepWarm, 1},
 		{"progressDeadline (default)", web.Strategy.ProgressDeadline.Duration, 2 * time.Minute},
 		{"target name", ds.Targets["local"].Name, "local"},
@@ -117,6 +123,16 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if zone := ds.Targets["local"].Zone; zone != "default" {
 		t.Errorf("zone default = %q, want default", zone)
+	}
+
+	ds, err = Load(repo(map[string]string{"canary.cue": "package demo\n\nservices: web: strategy: {kind: \"canary\", steps: [{weight: 5}]}\n"}))
+	if err != nil {
+		t.Fatalf("Load a canary: %v", err)
+	}
+	st := ds.Services["web"].Strategy
+	if len(st.Steps) != 1 || st.Steps[0].Bake.Time.Duration != 30*time.Second || st.Steps[0].Bake.Requests != 100 || st.Analysis == nil ||
+		*st.Analysis != (Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20}) {
+		t.Errorf("canary defaults = %+v, analysis %+v", st, st.Analysis)
 	}
 }
 
