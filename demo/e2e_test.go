@@ -805,49 +805,42 @@ func TestDockerHAProxyExample(t *testing.T) {
 	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
 	t.Cleanup(st.load.stop)
 
-	// A bad release: its containers never pass their health check. It
-	// fails at its deadline and the traffic never leaves v1; reverting the
-	// commit is then a no-op for the traffic.
-	deadline := fmt.Sprintf("package %s\n\nservices: web: strategy: progressDeadline: \"3s\"\n", rp.pkg())
-	if err := os.WriteFile(filepath.Join(rp.dir, "deadline.cue"), []byte(deadline), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f.commit(ctx, artifacts["v2"], `{FAIL_HEALTH: "1"}`, "Deploy a bad web v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(ctx, t, "the bad release to fail", func() bool {
-		s, err := f.api.Status(ctx)
-		return err == nil && s.Ready.Reason == "RolloutFailed"
-	})
-	cBack, err := rp.revert(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "git revert of the bad release", cBack, "v1") {
-		t.Fatalf("the revert of the bad release did not converge:\n%s", f.logs())
-	}
-
+	// v2 is canaried through HAProxy's weights with no failed request.
 	c2 := f.commit(ctx, artifacts["v2"], "", "Deploy web v2 behind HAProxy")
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !st.phase(ctx, "deploy v2", c2, "v2") {
+	if !st.phase(ctx, "canary v2", c2, "v2") {
 		t.Fatalf("v2 did not converge:\n%s", f.logs())
 	}
-	c3, err := rp.revert(ctx)
+	st.assertNoFailedRequests(t)
+
+	// A bad release fails a fifth of its requests: HAProxy's 5xx counts
+	// catch it at its first step, and the traffic goes back to v2.
+	c3 := f.commit(ctx, artifacts["v2"], `{FAIL_RATE: "0.2"}`, "Deploy a bad web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.rolledBack(ctx, "canary of the bad release", c3, "v2") {
+		t.Fatalf("the bad release was not rolled back:\n%s", f.logs())
+	}
+	bad := st.phases[len(st.phases)-1]
+	if bad.FailedShare() >= maxBadShare {
+		t.Fatalf("the bad release failed %d of %d requests: more than its canary's share", bad.FailedRequests, bad.Requests)
+	}
+
+	// git revert of both: v1 is still warm, so this is a traffic switch.
+	c4, err := rp.revertLast(ctx, 2, "Roll back to v1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !st.phase(ctx, "git revert to v1", c3, "v1") {
+	if !st.phase(ctx, "git revert to v1", c4, "v1") {
 		t.Fatalf("revert did not converge:\n%s", f.logs())
 	}
+	t.Logf("bad release caught after %.3fs, %d of %d requests failed (%.2f%%)", bad.DetectionSeconds, bad.FailedRequests, bad.Requests, 100*bad.FailedShare())
 	s, err := f.api.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -856,7 +849,11 @@ func TestDockerHAProxyExample(t *testing.T) {
 	if pl.Split == nil || pl.Split.Weight(pl.Serving) != 100 || len(pl.Split.Backends) != 2 {
 		t.Fatalf("HAProxy's split after the revert: %+v", pl.Split)
 	}
-	st.assertNoFailedRequests(t)
+	for _, p := range st.phases {
+		if p.Expect == "promoted" && p.FailedRequests != 0 {
+			t.Errorf("phase %s: %d requests failed", p.Name, p.FailedRequests)
+		}
+	}
 }
 
 // dockerRuntime is the Docker runtime of owner's containers; at the end of
