@@ -97,7 +97,9 @@ type fixture struct {
 	api       *server.Client
 	apiAddr   string
 	router    string
-	rec       *child
+	// routerAdmin is the router's admin address, which targets.cue names.
+	routerAdmin string
+	rec         *child
 }
 
 func newFixture(t testing.TB, ctx context.Context) *fixture {
@@ -115,7 +117,7 @@ func newFixture(t testing.TB, ctx context.Context) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.router, f.apiAddr = "http://"+routerAddr+"/", apiAddr
+	f.router, f.apiAddr, f.routerAdmin = "http://"+routerAddr+"/", apiAddr, adminAddr
 	router, err := startChild("router", durableBin, filepath.Join(f.dir, "router.log"),
 		"router", "--listen", routerAddr, "--admin", adminAddr)
 	if err != nil {

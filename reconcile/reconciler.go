@@ -195,8 +195,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 }
 
-// pass converges every service on every target of the desired state and
-// reports whether a rollout is still in flight.
+// pass converges every service on every target of the desired state, each
+// on the release its stage wants (see wantOf), and reports whether a
+// rollout is still in flight.
 func (r *Reconciler) pass(ctx context.Context) bool {
 	r.mu.Lock()
 	ds, rev := r.desired, r.revision
@@ -205,11 +206,19 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		return false
 	}
 	active := false
-	for _, stage := range ds.Pipeline.Stages {
+	for i, stage := range ds.Pipeline.Stages {
 		for _, targetName := range stage.Targets {
 			target := ds.Targets[targetName]
 			for _, name := range sortedKeys(ds.Services) {
-				p := placement{service: ds.Services[name], stage: stage.Name, target: target, revision: rev.Commit}
+				svc, ok, err := r.wanted(ctx, ds, name, i, targetName)
+				if err != nil {
+					r.log.Error("read journal", "err", err)
+					return false
+				}
+				if !ok {
+					continue // nothing promoted to this stage yet
+				}
+				p := placement{service: svc, stage: stage.Name, target: target, revision: rev.Commit}
 				busy, err := r.converge(ctx, p)
 				if errors.Is(err, errDenied) {
 					continue // journaled; asked again next pass

@@ -1,0 +1,135 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// startRouter runs one more `durable router` for the test and returns its
+// proxy URL and admin address.
+func startRouter(ctx context.Context, t *testing.T, dir, name string) (string, string) {
+	t.Helper()
+	listen, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := startChild(name, durableBin, filepath.Join(dir, name+".log"), "router", "--listen", listen, "--admin", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.stop(5 * time.Second) })
+	if err := rt.waitHealthy(ctx, "http://"+admin+"/healthz"); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + listen + "/", admin
+}
+
+// TestPipelinePromotesStageByStage runs a two-stage pipeline (staging, then
+// prod, each behind its own router) under load: a release reaches prod only
+// once staging has promoted it, and a bad release caught in staging never
+// reaches prod, which keeps serving with no failed request.
+func TestPipelinePromotesStageByStage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	stagingURL, stagingAdmin := f.router, f.routerAdmin
+	prodURL, prodAdmin := startRouter(ctx, t, f.dir, "router-prod")
+	targets := fmt.Sprintf(`package %s
+
+targets: staging: {zone: "a", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+targets: prod: {zone: "b", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]
+`, f.repo.pkg(), stagingAdmin, prodAdmin)
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "targets.cue"), []byte(targets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1 to staging, then prod")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1 through the pipeline", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	staging := startLoad(ctx, stagingURL, 2, 5*time.Millisecond)
+	t.Cleanup(staging.stop)
+	st.load = startLoad(ctx, prodURL, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+
+	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.phase(ctx, "canary v2 in staging, then in prod", c2, "v2") {
+		t.Fatalf("v2 did not converge:\n%s", f.logs())
+	}
+	entries, err := f.api.Journal(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := s.Services[0].Release
+	// Prod's infra-set for v2 is created only after staging moved all of
+	// its traffic to v2: its two canary steps and the switch to 100% come
+	// first in the journal.
+	var prodCreated uint64
+	for _, e := range entries {
+		if e.Kind == store.EntryIntent && e.Action == "create-set" && e.Stage == "prod" && e.Release == v2 {
+			prodCreated = e.Seq
+			break
+		}
+	}
+	stagingSplits := 0
+	for _, e := range entries {
+		if e.Kind == store.EntryOutcome && e.Action == "set-split" && e.Stage == "staging" && e.Release == v2 && e.Error == "" && e.Seq < prodCreated {
+			stagingSplits++
+		}
+	}
+	if prodCreated == 0 || stagingSplits != 3 {
+		t.Fatalf("journal: prod's create-set of v2 is #%d, after %d of staging's splits to v2; want it after all 3 (10%%, 50%%, 100%%)", prodCreated, stagingSplits)
+	}
+	if !servesCommit(s, c2) {
+		t.Fatalf("v2 does not serve everywhere: %+v", s)
+	}
+
+	c3 := f.commit(ctx, f.artifacts["v2"], `{FAIL_RATE: "0.2"}`, "Deploy a bad web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "staging to roll the bad release back", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil || s.Applied == nil || s.Applied.Commit != c3 {
+			return false
+		}
+		pl := s.Services[0].Placements[0]
+		return pl.Stage == "staging" && pl.Rollout != nil && pl.Rollout.Release == s.Services[0].Release && pl.Rollout.Phase == store.RolloutFailed
+	})
+	time.Sleep(2 * time.Second) // prod must not move
+	s, err = f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := s.Services[0].Release
+	prod := s.Services[0].Placements[1]
+	if prod.Stage != "prod" || prod.Rollout == nil || prod.Rollout.Release != v2 || setByID(prod, prod.Serving).Release != v2 {
+		t.Fatalf("prod after the bad release: %+v", prod)
+	}
+	for _, set := range prod.Sets {
+		if set.Release == bad {
+			t.Fatalf("the bad release reached prod: %+v", set)
+		}
+	}
+	st.assertNoFailedRequests(t) // prod's load
+}

@@ -1,0 +1,106 @@
+package reconcile
+
+import (
+	"context"
+
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// journalView is the journal's sets and rollouts, read once per pass.
+type journalView struct {
+	sets     []store.InfraSet
+	rollouts []store.Rollout
+}
+
+// serving is the set serving on one placement, if any.
+func (v journalView) serving(service, stage, target string) *store.InfraSet {
+	for i := range v.sets {
+		s := v.sets[i]
+		if s.Service == service && s.Stage == stage && s.Target == target && s.State == store.SetServing {
+			return &s
+		}
+	}
+	return nil
+}
+
+func (v journalView) hasSet(service, stage, target, release, state string) bool {
+	for _, s := range v.sets {
+		if s.Service == service && s.Stage == stage && s.Target == target && s.Release == release && s.State == state {
+			return true
+		}
+	}
+	return false
+}
+
+func (v journalView) inFlight(service, stage, target string) *store.Rollout {
+	for i := range v.rollouts {
+		ro := v.rollouts[i]
+		if ro.Service == service && ro.Stage == stage && ro.Target == target && !ro.Done() {
+			return &ro
+		}
+	}
+	return nil
+}
+
+// wantOf is the release a placement converges on, so that releases flow
+// through the pipeline in order (FIFO):
+//
+//   - a desired release that serves or is still warm on the placement is
+//     wanted at once, on every stage: that is a rollback, and it pre-empts
+//     whatever is in flight;
+//   - the first stage wants the desired release;
+//   - a later stage first finishes the rollout in flight on the placement
+//     (a stage holds one release in flight), then wants the release the stage
+//     before serves on every one of its targets: what it promoted;
+//   - otherwise the placement keeps what it serves ("" when nothing yet).
+func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, target string) string {
+	desired := ds.Services[service].ReleaseID()
+	name := ds.Pipeline.Stages[stage].Name
+	if v.hasSet(service, name, target, desired, store.SetServing) || v.hasSet(service, name, target, desired, store.SetWarm) || stage == 0 {
+		return desired
+	}
+	if ro := v.inFlight(service, name, target); ro != nil {
+		return ro.Release
+	}
+	prev := ds.Pipeline.Stages[stage-1]
+	promoted := ""
+	for i, t := range prev.Targets {
+		s := v.serving(service, prev.Name, t)
+		if s == nil || (i > 0 && s.Release != promoted) {
+			promoted = ""
+			break
+		}
+		promoted = s.Release
+	}
+	if promoted != "" {
+		return promoted
+	}
+	if s := v.serving(service, name, target); s != nil {
+		return s.Release
+	}
+	return ""
+}
+
+// wanted is the service as the release its placement wants declares it: the
+// desired state's when it is the desired release, else the journal's
+// record of that release. ok is false when the placement has nothing to do.
+func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, bool, error) {
+	var v journalView
+	var err error
+	if v.sets, err = r.store.InfraSets(ctx); err != nil {
+		return schema.Service{}, false, err
+	}
+	if v.rollouts, err = r.store.Rollouts(ctx); err != nil {
+		return schema.Service{}, false, err
+	}
+	want := wantOf(ds, v, service, stage, target)
+	switch want {
+	case "":
+		return schema.Service{}, false, nil
+	case ds.Services[service].ReleaseID():
+		return ds.Services[service], true, nil
+	}
+	svc, err := r.serviceOf(ctx, want)
+	return svc, err == nil, err
+}

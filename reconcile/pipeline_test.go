@@ -1,0 +1,70 @@
+package reconcile
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+func pipelineState(artifact string) *schema.DesiredState {
+	return &schema.DesiredState{
+		Services: map[string]schema.Service{"web": {Name: "web", Artifact: "r/web@sha256:" + strings.Repeat(artifact, 64)}},
+		Pipeline: schema.Pipeline{Stages: []schema.Stage{
+			{Name: "staging", Targets: []string{"s1"}},
+			{Name: "prod", Targets: []string{"p1", "p2"}},
+		}},
+	}
+}
+
+func TestWantOfIsFIFO(t *testing.T) {
+	r1 := pipelineState("a").Services["web"].ReleaseID()
+	r2 := pipelineState("b").Services["web"].ReleaseID()
+	ds := pipelineState("b") // r2 is desired
+	set := func(stage, target, release, state string) store.InfraSet {
+		return store.InfraSet{ID: stage + target + release[:4], Service: "web", Stage: stage, Target: target, Release: release, State: state}
+	}
+	rollout := func(stage, target, release, phase string) store.Rollout {
+		return store.Rollout{Service: "web", Stage: stage, Target: target, Release: release, Phase: phase}
+	}
+	for _, tc := range []struct {
+		name   string
+		v      journalView
+		stage  int
+		target string
+		want   string
+	}{
+		{name: "first stage wants the desired release", stage: 0, target: "s1", want: r2},
+		{name: "a later stage waits while the stage before has not promoted it",
+			v:     journalView{sets: []store.InfraSet{set("staging", "s1", r1, store.SetServing), set("prod", "p1", r1, store.SetServing)}},
+			stage: 1, target: "p1", want: r1},
+		{name: "nothing anywhere yet: nothing to do", stage: 1, target: "p1", want: ""},
+		{name: "promoted by the stage before: the next stage wants it",
+			v:     journalView{sets: []store.InfraSet{set("staging", "s1", r2, store.SetServing), set("prod", "p1", r1, store.SetServing)}},
+			stage: 1, target: "p1", want: r2},
+		{name: "a stage finishes the release in flight before the next",
+			v: journalView{sets: []store.InfraSet{set("staging", "s1", r2, store.SetServing), set("prod", "p1", r1, store.SetCanary)},
+				rollouts: []store.Rollout{rollout("prod", "p1", r1, store.RolloutCanary)}},
+			stage: 1, target: "p1", want: r1},
+		{name: "a rollback pre-empts what is in flight",
+			v: journalView{sets: []store.InfraSet{set("prod", "p1", r2, store.SetWarm), set("prod", "p1", r1, store.SetCanary)},
+				rollouts: []store.Rollout{rollout("prod", "p1", r1, store.RolloutCanary)}},
+			stage: 1, target: "p1", want: r2},
+		{name: "a failed release in the stage before never reaches the next",
+			v: journalView{sets: []store.InfraSet{set("staging", "s1", r1, store.SetServing), set("staging", "s1", r2, store.SetFailed), set("prod", "p1", r1, store.SetServing)},
+				rollouts: []store.Rollout{rollout("staging", "s1", r2, store.RolloutFailed)}},
+			stage: 1, target: "p2", want: r1},
+	} {
+		if got := wantOf(ds, tc.v, "web", tc.stage, tc.target); got != tc.want {
+			t.Errorf("%s: got %.8s, want %.8s", tc.name, got, tc.want)
+		}
+	}
+	// Every target of the stage before must serve the release.
+	three := &schema.DesiredState{Services: ds.Services, Pipeline: schema.Pipeline{Stages: []schema.Stage{
+		{Name: "prod", Targets: []string{"p1", "p2"}}, {Name: "dr", Targets: []string{"d1"}}}}}
+	half := journalView{sets: []store.InfraSet{set("prod", "p1", r2, store.SetServing), set("prod", "p2", r1, store.SetServing)}}
+	if got := wantOf(three, half, "web", 1, "d1"); got != "" {
+		t.Errorf("half-promoted stage: got %.8s, want nothing", got)
+	}
+}
