@@ -1,0 +1,138 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters/process"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// crashRollouts is how many rollouts the crash test kills the reconciler in.
+const crashRollouts = 50
+
+// TestCrashAtRandomPointsAcrossRollouts SIGKILLs the reconciler at a random
+// instant of each of 50 rollouts (canaries of new releases, and reverts to
+// warm ones), under load, restarts it, and checks after each that it
+// converged on what was committed, that the traffic weights sum to 100 on
+// sets the journal has serving, that no infra-set runs that the journal does
+// not know or runs an instance twice; and at the end that no request failed.
+func TestCrashAtRandomPointsAcrossRollouts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	service := fmt.Sprintf(`package %s
+
+services: web: {
+	run: {env: GREETING: "hello", replicas: 2}
+	health: {path: "/healthz", timeout: "1s"}
+	strategy: {
+		kind:     "canary"
+		keepWarm: 1
+		steps: [{weight: 25, bake: {time: "300ms", requests: 10}}]
+		analysis: {maxErrorRate: 0.01, minRequests: 5}
+	}
+}
+`, f.repo.pkg())
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(service), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := f.story()
+	c := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	cur, prev := "v1", ""
+	var kills []time.Duration
+	for i := range crashRollouts {
+		var what string
+		if i%5 == 4 && prev != "" {
+			var err error
+			if c, err = f.repo.revert(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cur, prev, what = prev, cur, "revert to warm "+prev
+		} else {
+			next := map[string]string{"v1": "v2", "v2": "v1"}[cur]
+			c = f.commit(ctx, f.artifacts[next], fmt.Sprintf(`{ROLL: "%d"}`, i), fmt.Sprintf("Roll %d: %s", i, next))
+			cur, prev, what = next, cur, "canary of "+next
+		}
+		if err := f.api.Trigger(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wait := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
+		kills = append(kills, wait)
+		time.Sleep(wait)
+		f.kill()
+		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+		f.startReconciler(ctx)
+		if !st.phase(ctx, fmt.Sprintf("rollout %d (%s), killed %s after the trigger", i+1, what, wait.Round(time.Millisecond)), c, cur) {
+			t.Fatalf("rollout %d did not converge after SIGKILL at %s:\n%s", i+1, wait, f.logs())
+		}
+		assertConsistent(ctx, t, f, i+1)
+	}
+	st.assertNoFailedRequests(t)
+	total, _, _ := st.load.stats()
+	t.Logf("%d rollouts, each killed at a random instant (%v); %d requests, none failed", crashRollouts, kills, total)
+}
+
+// assertConsistent checks the traffic and the runtime against the journal:
+// weights sum to 100, all of it on the serving set; every running infra-set
+// is one the journal keeps (or is removing), with each instance once.
+func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) {
+	t.Helper()
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := map[string]string{}
+	for _, svc := range s.Services {
+		for _, pl := range svc.Placements {
+			sum := 0
+			for _, b := range pl.Split.Backends {
+				sum += b.Weight
+				if b.Weight > 0 && b.Set != pl.Serving {
+					t.Fatalf("round %d: %s has %d%% of the traffic but %s serves", round, b.Set, b.Weight, pl.Serving)
+				}
+			}
+			if sum != 100 {
+				t.Fatalf("round %d: weights sum to %d: %+v", round, sum, pl.Split)
+			}
+			for _, set := range pl.Sets {
+				journaled[set.ID] = set.State
+			}
+		}
+	}
+	rt, err := process.New(process.Config{Root: f.processRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	observed, err := rt.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range observed {
+		switch journaled[o.ID] {
+		case store.SetServing, store.SetWarm, store.SetRemoving, store.SetFailed:
+		default:
+			t.Fatalf("round %d: infra-set %s runs but the journal has it as %q", round, o.ID, journaled[o.ID])
+		}
+		seen := map[int]bool{}
+		for _, in := range o.Instances {
+			if seen[in.Index] {
+				t.Fatalf("round %d: infra-set %s runs instance %d twice", round, o.ID, in.Index)
+			}
+			seen[in.Index] = true
+		}
+	}
+}
