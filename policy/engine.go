@@ -1,13 +1,13 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -74,9 +74,16 @@ type Engine struct {
 }
 
 type compiled struct {
-	src     Source
-	queries map[EntryPoint]rego.PreparedEvalQuery
+	src Source
+	// queries holds, per entry point it defines, one prepared query per
+	// rule it defines (deny, hold, allow): asking for the rules alone
+	// evaluates only what they depend on, not every helper of the package.
+	queries map[EntryPoint]map[string]rego.PreparedEvalQuery
 }
+
+// rules are the rules an entry point's package may define, in the order
+// they are asked: a deny decides without the others.
+var rules = map[EntryPoint][]string{Admission: {"deny"}, Gate: {"deny", "hold", "allow"}, Invariant: {"deny"}}
 
 // Decision is one evaluation of an entry point, as journaled.
 type Decision struct {
@@ -141,7 +148,7 @@ func compileSource(ctx context.Context, src Source) (*compiled, Errors) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c := &compiled{src: src, queries: map[EntryPoint]rego.PreparedEvalQuery{}}
+	c := &compiled{src: src, queries: map[EntryPoint]map[string]rego.PreparedEvalQuery{}}
 	for _, entry := range EntryPoints {
 		pkg := packageOf(modules, entry)
 		if pkg == nil {
@@ -152,15 +159,22 @@ func compileSource(ctx context.Context, src Source) (*compiled, Errors) {
 			return nil, Errors{{File: loc.File, Line: loc.Row, Col: loc.Col,
 				Message: fmt.Sprintf("package %s defines no %s rule, so it would deny everything; %s", entry.Package(), entry.required(), ruleAdvice(entry))}}
 		}
-		q, err := rego.New(
-			rego.Query("data."+entry.Package()),
-			rego.Compiler(compiler),
-			rego.StrictBuiltinErrors(true),
-		).PrepareForEval(ctx)
-		if err != nil {
-			return nil, fromAST(src.Name, err)
+		c.queries[entry] = map[string]rego.PreparedEvalQuery{}
+		for _, rule := range rules[entry] {
+			ref := "data." + entry.Package() + "." + rule
+			if len(compiler.GetRules(ast.MustParseRef(ref))) == 0 {
+				continue
+			}
+			q, err := rego.New(
+				rego.Query(ref),
+				rego.Compiler(compiler),
+				rego.StrictBuiltinErrors(true),
+			).PrepareForEval(ctx)
+			if err != nil {
+				return nil, fromAST(src.Name, err)
+			}
+			c.queries[entry][rule] = q
 		}
-		c.queries[entry] = q
 	}
 	return c, nil
 }
@@ -240,7 +254,7 @@ func (e *Engine) Decide(ctx context.Context, entry EntryPoint, input any) Decisi
 		d.Duration = time.Since(start)
 		return d
 	}
-	value, err := ast.ValueFromReader(bytes.NewReader(raw))
+	value, err := toValue(reflect.ValueOf(input))
 	if err != nil {
 		return d.fail(start, fmt.Sprintf("convert input: %v", err))
 	}
@@ -283,44 +297,50 @@ func (d Decision) fail(start time.Time, reason string) Decision {
 	return d
 }
 
-// eval asks one source and reads its answer. Reasons come back sorted, so
-// that the same input always journals the same decision.
-func (e *Engine) eval(ctx context.Context, entry EntryPoint, q rego.PreparedEvalQuery, input ast.Value) (string, []string) {
+// eval asks one source and reads its answer: deny, then hold, then allow.
+// Reasons come back sorted, so that the same input always journals the same
+// decision. The timeout bounds the whole answer.
+func (e *Engine) eval(ctx context.Context, entry EntryPoint, queries map[string]rego.PreparedEvalQuery, input ast.Value) (string, []string) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return Deny, []string{fmt.Sprintf("%s did not decide within %s (timed out); denied", entry.Package(), e.timeout)}
-	case err != nil:
-		return Deny, []string{fmt.Sprintf("%s failed: %s; denied", entry.Package(), oneLine(err.Error()))}
-	case len(rs) == 0 || len(rs[0].Expressions) == 0:
-		return Deny, []string{fmt.Sprintf("%s is undefined; denied", entry.Package())}
-	}
-	doc, _ := rs[0].Expressions[0].Value.(map[string]any)
-
-	deny, err := messages(doc, "deny")
-	if err != nil {
-		return Deny, []string{fmt.Sprintf("%s.%v; denied", entry.Package(), err)}
-	}
-	if len(deny) > 0 {
-		return Deny, deny
+	values := map[string]any{}
+	for _, rule := range rules[entry] {
+		q, ok := queries[rule]
+		if !ok {
+			continue
+		}
+		rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return Deny, []string{fmt.Sprintf("%s did not decide within %s (timed out); denied", entry.Package(), e.timeout)}
+		case err != nil:
+			return Deny, []string{fmt.Sprintf("%s failed: %s; denied", entry.Package(), oneLine(err.Error()))}
+		case len(rs) == 0 || len(rs[0].Expressions) == 0:
+			continue // undefined: judged below
+		}
+		values[rule] = rs[0].Expressions[0].Value
+		if rule == "allow" {
+			break
+		}
+		reasons, err := messages(values, rule)
+		if err != nil {
+			return Deny, []string{fmt.Sprintf("%s.%v; denied", entry.Package(), err)}
+		}
+		if len(reasons) > 0 {
+			if rule == "hold" {
+				return Hold, reasons
+			}
+			return Deny, reasons
+		}
 	}
 	if entry != Gate {
-		if _, ok := doc["deny"]; !ok {
+		if _, ok := values["deny"]; !ok {
 			return Deny, []string{fmt.Sprintf("%s.deny is undefined; denied", entry.Package())}
 		}
 		return Allow, nil
 	}
-	hold, err := messages(doc, "hold")
-	if err != nil {
-		return Deny, []string{fmt.Sprintf("%s.%v; denied", entry.Package(), err)}
-	}
-	if len(hold) > 0 {
-		return Hold, hold
-	}
-	if allow, _ := doc["allow"].(bool); !allow {
-		return Deny, []string{fmt.Sprintf("%s did not allow (allow is %s); denied", entry.Package(), describe(doc["allow"]))}
+	if allow, _ := values["allow"].(bool); !allow {
+		return Deny, []string{fmt.Sprintf("%s did not allow (allow is %s); denied", entry.Package(), describe(values["allow"]))}
 	}
 	return Allow, nil
 }

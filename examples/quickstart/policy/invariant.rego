@@ -14,8 +14,11 @@ package durable.invariant
 deny contains msg if {
 	input.action.kind == "set-split"
 	not input.action.rollback
-	some name, svc in input.after.services
-	some p in svc.placements
+	# An action changes the traffic of its own placement only.
+	name := input.action.service
+	some p in input.after.services[name].placements
+	p.stage == input.action.stage
+	p.target == input.action.target
 	some s in p.sets
 	s.weight > weight_before(name, p, s.id)
 	s.healthy < s.desired
