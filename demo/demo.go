@@ -134,6 +134,11 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	for _, v := range []string{"v1", "v2", "v3"} {
 		n.say("  %s → %s", v, sum.Artifacts[v])
 	}
+	trustFile, err := signAndTrust(ctx, filepath.Join(dir, "trust"), regHost, sum.Artifacts)
+	if err != nil {
+		return sum, err
+	}
+	n.say("  signed each with a key made for the demo (cosign's format); the reconciler's trust file %s accepts that key alone: it runs nothing else", trustFile)
 
 	// 2. The router, the repository and the reconciler.
 	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
@@ -170,7 +175,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	stateDir := filepath.Join(dir, "state")
 	n.step("Starting the reconciler on the repository (journal in %s, API on %s)", stateDir, apiAddr)
 	reconciler, err := startChild("reconciler", opts.Executable, filepath.Join(dir, "reconciler.log"),
-		"run", "--repo", repoDir, "--state", stateDir, "--listen", apiAddr)
+		"run", "--repo", repoDir, "--state", stateDir, "--listen", apiAddr, "--trust", trustFile)
 	if err != nil {
 		return sum, err
 	}

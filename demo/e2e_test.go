@@ -99,7 +99,11 @@ type fixture struct {
 	router    string
 	// routerAdmin is the router's admin address, which targets.cue names.
 	routerAdmin string
-	rec         *child
+	// registry is the OCI registry's host:port; trust the reconciler's
+	// trust file, when the artifacts are signed.
+	registry string
+	trust    string
+	rec      *child
 }
 
 func newFixture(t testing.TB, ctx context.Context) *fixture {
@@ -111,6 +115,10 @@ func newFixture(t testing.TB, ctx context.Context) *fixture {
 	}
 	t.Cleanup(stopRegistry)
 	if f.artifacts, err = examples.BuildAndPush(ctx, regHost, filepath.Join(f.dir, "build"), "v1", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	f.registry = regHost
+	if f.trust, err = signAndTrust(ctx, filepath.Join(f.dir, "trust"), regHost, f.artifacts); err != nil {
 		t.Fatal(err)
 	}
 	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
@@ -145,8 +153,11 @@ func (f *fixture) processRoot() string { return filepath.Join(f.dir, "state", "p
 // startReconciler runs `durable run` on the fixture's repository.
 func (f *fixture) startReconciler(ctx context.Context) {
 	f.t.Helper()
-	rec, err := startChild("reconciler", durableBin, filepath.Join(f.dir, "reconciler.log"),
-		"run", "--repo", f.repo.dir, "--state", filepath.Join(f.dir, "state"), "--listen", f.apiAddr)
+	args := []string{"run", "--repo", f.repo.dir, "--state", filepath.Join(f.dir, "state"), "--listen", f.apiAddr}
+	if f.trust != "" {
+		args = append(args, "--trust", f.trust)
+	}
+	rec, err := startChild("reconciler", durableBin, filepath.Join(f.dir, "reconciler.log"), args...)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/durable-delivery/durable/schema"
@@ -84,6 +85,26 @@ type Approval struct {
 	Verified bool `json:"verified"`
 }
 
+// Artifact is what the host's trust says of one service's artifact.
+type Artifact struct {
+	Ref string `json:"ref"`
+	// Verified is true when its signature was verified against the host's
+	// trust file (always, unless the reconciler runs without one).
+	Verified bool `json:"verified"`
+	// Signer names the key that signed it; Format is "cosign-sig" or
+	// "sigstore-bundle".
+	Signer *Signer `json:"signer"`
+	Format string  `json:"format"`
+	// Attestations are the verified in-toto statements the trust requires.
+	Attestations []ArtifactAttestation `json:"attestations"`
+}
+
+// ArtifactAttestation is one verified attestation of an artifact.
+type ArtifactAttestation struct {
+	PredicateType string          `json:"predicateType"`
+	Statement     json.RawMessage `json:"statement"`
+}
+
 // AdmissionInput is the input of durable.admission, asked once per revision.
 type AdmissionInput struct {
 	APIVersion string               `json:"apiVersion"`
@@ -94,6 +115,8 @@ type AdmissionInput struct {
 	Old        *schema.DesiredState `json:"old"`
 	New        *schema.DesiredState `json:"new"`
 	Approvals  []Approval           `json:"approvals"`
+	// Artifacts maps each service to what the trust says of its artifact.
+	Artifacts map[string]Artifact `json:"artifacts"`
 }
 
 // GateStage is the stage a gate is asked about.

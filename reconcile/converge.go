@@ -16,6 +16,7 @@ import (
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/signing"
 )
 
 // placement is one service on one target of one stage: the unit a rollout
@@ -141,6 +142,16 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	case set == nil || set.State == store.SetRemoved:
 		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, readyFacts(nil)); err != nil || d.Result != policy.Allow {
 			return r.gated(ctx, p, ro, set, d, err)
+		}
+		if r.verifier != nil {
+			// Verified again right before it runs: a key removed from the
+			// trust since the revision was accepted is refused now.
+			if _, err := r.verifyArtifact(ctx, p.service.Name, p.service.Artifact); errors.Is(err, signing.ErrUnreachable) {
+				r.log.Warn("verify artifact; retried", "err", err)
+				return true, nil
+			} else if err != nil {
+				return false, r.markFailed(ctx, p, ro, set, err.Error()+"; it is not run and the traffic stays where it is")
+			}
 		}
 		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Release: want, State: store.SetCreating, CreatedAt: now, UpdatedAt: now}

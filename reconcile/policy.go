@@ -64,7 +64,7 @@ func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.De
 		return policy.Decision{}, err
 	}
 	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: r.now(),
-		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals}
+		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals, Artifacts: snap.artifacts}
 	return pol.engine.Decide(ctx, policy.Admission, in), nil
 }
 
@@ -213,7 +213,8 @@ func (r *Reconciler) invariant(ctx context.Context, base store.Entry, action, ru
 
 // commitInfo is what admission needs of a fetched commit.
 type commitInfo struct {
-	commit policy.Commit
+	commit    policy.Commit
+	artifacts map[string]policy.Artifact
 }
 
 // restorePolicies rebuilds a journaled revision's policies after a restart.

@@ -24,6 +24,7 @@ import (
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/signing"
 )
 
 // Config tunes a Reconciler.
@@ -47,6 +48,10 @@ type Config struct {
 	// clock given to policies (input.now).
 	PolicyTimeout time.Duration
 	Location      *time.Location
+	// Trust is the host's trust file: which keys sign which artifacts and
+	// commits. Without one, artifacts and commits are not verified, and
+	// status says so.
+	Trust *signing.Trust
 }
 
 func (c *Config) defaults() {
@@ -97,6 +102,10 @@ type Reconciler struct {
 	// lastVerdict is the last journaled verdict per subject, so that a
 	// decision asked every pass is journaled when it changes.
 	lastVerdict map[string]string
+	// verifier checks artifacts against Trust (nil without one); verified
+	// remembers the digests whose verdict is journaled.
+	verifier *signing.Verifier
+	verified map[string]bool
 	// sourceErr is the last error fetching the repository, shown in status.
 	sourceErr   error
 	sourceErrAt time.Time
@@ -123,6 +132,14 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 
 		healthy:     map[string]int{},
 		lastVerdict: map[string]string{},
+		verified:    map[string]bool{},
+	}
+	if cfg.Trust != nil {
+		v, err := signing.NewVerifier(cfg.Trust)
+		if err != nil {
+			return nil, fmt.Errorf("trust file %s: %w", cfg.Trust.File, err)
+		}
+		r.verifier = v
 	}
 	if _, err := policy.Compile(ctx, policy.Options{}, cfg.HostPolicies); err != nil {
 		return nil, fmt.Errorf("host policies (%s):\n%w", cfg.HostPolicies.Name, err)

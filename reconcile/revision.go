@@ -48,16 +48,26 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		Author:  snap.Author,
 		SeenAt:  time.Now().UTC(),
 	}
-	ds, pol, repoPolicies, err := r.load(ctx, snap)
+	r.mu.Lock()
+	old, lastApplied := r.desired, r.revision.Commit
+	r.mu.Unlock()
+	signer, err := r.verifyCommits(snap, lastApplied)
 	if err != nil {
 		r.reject(ctx, rev, errorLines(err))
 		return
 	}
-	r.mu.Lock()
-	old := r.desired
-	r.mu.Unlock()
+	ds, pol, repoPolicies, err := r.load(ctx, snap, signer)
+	if err != nil {
+		r.reject(ctx, rev, errorLines(err))
+		return
+	}
+	artifacts, err := r.verifyArtifacts(ctx, ds)
+	if err != nil {
+		r.reject(ctx, rev, errorLines(err))
+		return
+	}
 	info := commitInfo{commit: policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
-		Trailers: trailers(snap.Message)}}
+		Signer: signer, Trailers: trailers(snap.Message)}, artifacts: artifacts}
 	d, err := r.admit(ctx, pol, old, ds, info)
 	if err != nil {
 		r.log.Error("ask admission policy", "err", err)
@@ -111,7 +121,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 
 // load reads a revision's desired state, policies and approvals. Any error
 // rejects the revision; its lines are positioned.
-func (r *Reconciler) load(ctx context.Context, snap source.Snapshot) (*schema.DesiredState, policies, map[string]string, error) {
+func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *policy.Signer) (*schema.DesiredState, policies, map[string]string, error) {
 	ds, err := schema.Load(snap.Files)
 	if err != nil {
 		return nil, policies{}, nil, err
@@ -127,7 +137,7 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot) (*schema.De
 	r.mu.Lock()
 	prev := r.policies.approvals
 	r.mu.Unlock()
-	approvals, err := readApprovals(snap.Files, ds, prev, snap.Commit, person(snap.Author))
+	approvals, err := readApprovals(snap.Files, ds, prev, snap.Commit, person(snap.Author), signer)
 	if err != nil {
 		return nil, policies{}, nil, err
 	}

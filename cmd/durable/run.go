@@ -21,6 +21,7 @@ import (
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/server"
+	"github.com/durable-delivery/durable/signing"
 )
 
 func newRunCmd() *cobra.Command {
@@ -67,6 +68,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
 	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
+	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -85,7 +87,7 @@ func newLogger(cmd *cobra.Command, format string) (*slog.Logger, error) {
 type runOptions struct {
 	repo, branch, stateDir, listen string
 	interval                       time.Duration
-	policyDir, timezone            string
+	policyDir, timezone, trustFile string
 	policyTimeout                  time.Duration
 	location                       *time.Location
 }
@@ -103,6 +105,16 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		}
 		hostPolicies = src
 	}
+	var trust *signing.Trust
+	if o.trustFile != "" {
+		t, err := signing.LoadTrust(o.trustFile)
+		if err != nil {
+			return err
+		}
+		trust = t
+	} else {
+		log.Warn("no --trust file: artifacts and commits are NOT verified; give one to run only what trusted keys signed")
+	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
@@ -111,7 +123,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer st.Close()
-	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval})
+	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval,
+		FullHistory: trust != nil && trust.Commits.Mode == signing.CommitsStrict})
 	if err != nil {
 		return err
 	}
@@ -120,7 +133,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
-		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location}, st, src)
+		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust}, st, src)
 	if err != nil {
 		return err
 	}

@@ -25,10 +25,14 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 	}
 	tracking := plumbing.NewRemoteReferenceName(remoteName, s.cfg.Branch)
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(s.cfg.Branch), tracking))
+	depth := 1
+	if s.cfg.FullHistory {
+		depth = 0
+	}
 	err = repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
-		Depth:      1,
+		Depth:      depth,
 		Auth:       s.cfg.Auth,
 		Tags:       git.NoTags,
 		Force:      true,

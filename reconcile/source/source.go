@@ -49,6 +49,9 @@ type Config struct {
 	MaxBytes int64
 	// Auth authenticates to the remote; nil uses the transport's default.
 	Auth transport.AuthMethod
+	// FullHistory fetches the branch's whole history rather than its head
+	// alone, for verifying every commit since the last applied one.
+	FullHistory bool
 }
 
 // Source fetches and watches one branch of one repository. Its methods are

@@ -1,0 +1,87 @@
+package signing
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ocimutate "github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Key is a signing key made on this host: for the demo and for tests that
+// sign what they build, as a release pipeline would with cosign.
+type Key struct {
+	signer signature.SignerVerifier
+	// PublicPEM is the public key, as a trust file names it.
+	PublicPEM []byte
+}
+
+// NewKey makes an ECDSA P-256 key, cosign's default kind.
+func NewKey() (*Key, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{signer: sv, PublicPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}, nil
+}
+
+// WritePublic writes the public key to a file.
+func (k *Key) WritePublic(file string) error { return os.WriteFile(file, k.PublicPEM, 0o644) }
+
+// Sign signs the image ref (pinned by digest) the way `cosign sign --key`
+// does in its classic format: a simple-signing payload naming the digest,
+// pushed as the `sha256-<hex>.sig` tag.
+func (k *Key) Sign(ctx context.Context, ref string, opts ...Option) error {
+	o := makeOptions(opts)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		return fmt.Errorf("%s: %w: sign a reference written REPOSITORY@sha256:<digest>", ref, ErrNotPinned)
+	}
+	p, err := (&payload.Cosign{Image: d}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	sig, err := k.signer.SignMessage(bytes.NewReader(p))
+	if err != nil {
+		return err
+	}
+	ociSig, err := static.NewSignature(p, base64.StdEncoding.EncodeToString(sig))
+	if err != nil {
+		return err
+	}
+	remoteOpts := []ociremote.Option{ociremote.WithRemoteOptions(o.remote(ctx)...)}
+	se, err := ociremote.SignedEntity(d, remoteOpts...)
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", ref, err)
+	}
+	if se, err = ocimutate.AttachSignatureToEntity(se, ociSig); err != nil {
+		return err
+	}
+	if err := ociremote.WriteSignatures(d.Repository, se, remoteOpts...); err != nil {
+		return fmt.Errorf("push the signature of %s: %w", ref, err)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package signing
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadTrustExample(t *testing.T) {
+	tr, err := LoadTrust(filepath.Join("testdata", "trust.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Artifacts) != 2 {
+		t.Fatalf("artifacts = %+v", tr.Artifacts)
+	}
+	quickstart := tr.Artifacts[0]
+	if quickstart.Match != "127.0.0.1:*/quickstart/*" || len(quickstart.Keys) != 1 || quickstart.Keys[0].File != "keys/cosign.pub" ||
+		!strings.HasPrefix(quickstart.Keys[0].Fingerprint, "sha256:") || len(quickstart.Attestations) != 1 {
+		t.Errorf("first rule = %+v", quickstart)
+	}
+	if quickstart.At != filepath.Join("testdata", "trust.yaml")+":4:5" {
+		t.Errorf("first rule at %s", quickstart.At)
+	}
+	if tr.Commits.Mode != CommitsHead || len(tr.Commits.openpgp) != 1 || len(tr.Commits.ssh) != 1 {
+		t.Errorf("commits = %+v", tr.Commits)
+	}
+	if s := tr.Commits.ssh[0]; s.principals != "bob@example.com" || len(s.namespaces) != 1 || s.namespaces[0] != "git" {
+		t.Errorf("allowed signer = %+v", s)
+	}
+
+	for repo, want := range map[string]int{
+		"127.0.0.1:5000/quickstart/web":  0,
+		"registry.example.com/team/api":  1,
+		"127.0.0.1:5000/quickstart/a/b":  -1, // * stays within a segment
+		"registry.example.com/team":      -1,
+		"evil.example.com/quickstart/db": -1,
+	} {
+		i, _, err := tr.rule(repo)
+		if want < 0 {
+			if !errors.Is(err, ErrNoTrustRule) {
+				t.Errorf("rule(%s) err = %v, want ErrNoTrustRule", repo, err)
+			}
+			continue
+		}
+		if err != nil || i != want {
+			t.Errorf("rule(%s) = %d, %v; want %d", repo, i, err, want)
+		}
+	}
+}
+
+func TestLoadTrustJSON(t *testing.T) {
+	tr, err := LoadTrust(filepath.Join("testdata", "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Artifacts) != 1 || tr.Commits.Mode != CommitsStrict {
+		t.Errorf("trust = %+v", tr)
+	}
+}
+
+func TestLoadTrustDockerHub(t *testing.T) {
+	dir := copyKeys(t)
+	writeFile(t, filepath.Join(dir, "trust.yaml"), "artifacts:\n  - match: docker.io/library/*\n    keys: [keys/cosign.pub]\ncommits: {mode: off}\n")
+	tr, err := LoadTrust(filepath.Join(dir, "trust.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.rule("index.docker.io/library/alpine"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestLoadTrustErrors: every mistake is reported with its file:line:col and
+// what to do.
+func TestLoadTrustErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		trust string
+		files map[string]string
+		want  []string // each a prefix of one reported line, after the folder
+	}{
+		{
+			name:  "broken YAML",
+			trust: "artifacts:\n  - match: \"a/*\n    keys: [x]\n",
+			// The parser positions the error where the unclosed quote starts.
+			want: []string{"trust.yaml:2:1: found unexpected end of stream; fix the YAML syntax"},
+		},
+		{
+			name:  "bad indentation",
+			trust: "artifacts:\n  - match: a/*\n   keys: [keys/cosign.pub]\ncommits: {mode: off}\n",
+			// The parser reports the line of the enclosing block, not of the
+			// misindented key.
+			want: []string{"trust.yaml:1:1: did not find expected '-' indicator; fix the YAML syntax"},
+		},
+		{
+			name:  "unknown top-level field",
+			trust: "artifact:\n  - match: a/*\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:1:1: the trust file: unknown field "artifact"; the fields are artifacts, commits`},
+		},
+		{
+			name:  "unknown rule field",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub]\n    kyes: [keys/cosign.pub]\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:4:5: artifacts[0]: unknown field "kyes"; the fields are match, keys, attestations`},
+		},
+		{
+			name:  "unknown attestation field",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub]\n    attestations:\n      - predicate: x\ncommits: {mode: off}\n",
+			want: []string{
+				`trust.yaml:5:9: artifacts[0].attestations[0]: unknown field "predicate"; the fields are predicateType`,
+				`trust.yaml:5:9: artifacts[0].attestations[0]: predicateType is missing`,
+			},
+		},
+		{
+			name:  "missing key file",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub, keys/missing.pub]\ncommits: {mode: off}\n",
+			want:  []string{"trust.yaml:3:29: artifacts[0].keys[1]: keys/missing.pub does not exist; check the path"},
+		},
+		{
+			name:  "bad PEM",
+			trust: "artifacts:\n  - match: a/*\n    keys:\n      - keys/bad.pub\ncommits: {mode: off}\n",
+			files: map[string]string{"keys/bad.pub": "ssh-ed25519 AAAA not a cosign key\n"},
+			want:  []string{"trust.yaml:4:9: artifacts[0].keys[0]: keys/bad.pub has no PEM block; a cosign public key starts with -----BEGIN PUBLIC KEY-----"},
+		},
+		{
+			name:  "corrupt key",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/bad.pub]\ncommits: {mode: off}\n",
+			files: map[string]string{"keys/bad.pub": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"},
+			want:  []string{"trust.yaml:3:12: artifacts[0].keys[0]: keys/bad.pub is not a readable PKIX public key"},
+		},
+		{
+			name:  "private key",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.key]\ncommits: {mode: off}\n",
+			files: map[string]string{"keys/cosign.key": "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"},
+			want:  []string{"trust.yaml:3:12: artifacts[0].keys[0]: keys/cosign.key holds a private key (ENCRYPTED SIGSTORE PRIVATE KEY); list the public key"},
+		},
+		{
+			name:  "no keys",
+			trust: "artifacts:\n  - match: a/*\n    keys: []\n  - match: b/*\ncommits: {mode: off}\n",
+			want: []string{
+				"trust.yaml:3:11: artifacts[0].keys is empty",
+				"trust.yaml:4:5: artifacts[1]: keys is missing",
+			},
+		},
+		{
+			name:  "bad patterns",
+			trust: "artifacts:\n  - match: \"a/[\"\n    keys: [keys/cosign.pub]\n  - match: nohost\n    keys: [keys/cosign.pub]\n  - match: a/web:latest\n    keys: [keys/cosign.pub]\n  - keys: [keys/cosign.pub]\ncommits: {mode: off}\n",
+			want: []string{
+				`trust.yaml:2:12: artifacts[0].match: "a/[" is not a valid glob`,
+				`trust.yaml:4:12: artifacts[1].match: "nohost" has no registry host`,
+				`trust.yaml:6:12: artifacts[2].match: "a/web:latest" names a tag or digest`,
+				`trust.yaml:8:5: artifacts[3]: match is missing`,
+			},
+		},
+		{
+			name:  "duplicate rule",
+			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub]\n  - match: a/*\n    keys: [keys/cosign.pub]\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:4:5: match "a/*" repeats the rule at `},
+		},
+		{
+			name:  "duplicate field",
+			trust: "artifacts:\n  - match: a/*\n    match: b/*\n    keys: [keys/cosign.pub]\ncommits: {mode: off}\n",
+			want:  []string{"trust.yaml:3:5: artifacts[0]: field match is set twice; keep one"},
+		},
+		{
+			name:  "commits missing",
+			trust: "artifacts: []\n",
+			want:  []string{"trust.yaml:1:1: commits is missing"},
+		},
+		{
+			name:  "bad mode",
+			trust: "commits:\n  mode: always\n",
+			want:  []string{`trust.yaml:2:9: commits.mode: "always" is not a mode; write head, strict or off`},
+		},
+		{
+			name:  "mode without keys",
+			trust: "commits:\n  mode: strict\n",
+			want:  []string{"trust.yaml:2:3: commits: mode strict needs keys"},
+		},
+		{
+			name:  "bad OpenPGP key",
+			trust: "commits:\n  mode: head\n  openpgp: [keys/cosign.pub]\n",
+			want:  []string{"trust.yaml:3:13: commits.openpgp[0]: keys/cosign.pub is not an armored OpenPGP public key"},
+		},
+		{
+			name:  "bad allowed signers",
+			trust: "commits:\n  mode: head\n  ssh: keys/signers\n",
+			files: map[string]string{"keys/signers": "# team\nbob@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFYzmHpa2ntU2JoqCz6i1G358pz1kxyBd3mvqYUO+3j+\n  carol@example.com ssh-ed25519 notbase64\ndave@example.com cert-authority ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFYzmHpa2ntU2JoqCz6i1G358pz1kxyBd3mvqYUO+3j+\n"},
+			want: []string{
+				"keys/signers:3:3: cannot parse the key after \"carol@example.com\"",
+				`keys/signers:4:1: option "cert-authority" is not supported`,
+			},
+		},
+		{
+			name:  "empty",
+			trust: "# nothing\n",
+			want:  []string{"trust.yaml: the trust file is empty"},
+		},
+		{
+			name:  "wrong type",
+			trust: "artifacts:\n  match: a/*\ncommits:\n  mode: [head]\n",
+			want: []string{
+				"trust.yaml:2:3: artifacts must be a list",
+				"trust.yaml:4:9: commits.mode must be a string, not a list or mapping",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyKeys(t)
+			for name, content := range tc.files {
+				writeFile(t, filepath.Join(dir, name), content)
+			}
+			file := filepath.Join(dir, "trust.yaml")
+			writeFile(t, file, tc.trust)
+			_, err := LoadTrust(file)
+			var errs TrustErrors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v (%T), want TrustErrors", err, err)
+			}
+			got := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("errors:\n%s\nwant a line containing\n%s", got, w)
+				}
+			}
+			if len(errs) != len(tc.want) {
+				t.Errorf("%d errors, want %d:\n%s", len(errs), len(tc.want), got)
+			}
+		})
+	}
+}
+
+// copyKeys copies testdata/keys into a new folder and returns the folder.
+func copyKeys(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(filepath.Join("testdata", "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("testdata", "keys", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "keys", e.Name()), string(data))
+	}
+	return dir
+}
