@@ -26,6 +26,8 @@ type Status struct {
 	Services []ServiceStatus `json:"services"`
 	// LastSeq is the newest journal entry, to follow the journal from.
 	LastSeq uint64 `json:"lastSeq"`
+	// Trust says what the running reconciler verifies.
+	Trust string `json:"trust,omitempty"`
 }
 
 // Condition is a status a person can read: what is true, why, since when.
@@ -181,6 +183,10 @@ func (r *Reconciler) Status(ctx context.Context) (Status, error) {
 	s, err := ReadStatus(ctx, r.store)
 	if err != nil {
 		return s, err
+	}
+	s.Trust = "off: no trust file; artifacts and commits are NOT verified"
+	if t := r.cfg.Trust; t != nil {
+		s.Trust = fmt.Sprintf("artifacts verified against %s (%d rule(s)); commits: %s", t.File, len(t.Artifacts), t.Commits.Mode)
 	}
 	r.mu.Lock()
 	if r.sourceErr != nil {

@@ -74,6 +74,9 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		fmt.Fprintf(w, " — since %s", st.Ready.Since.Local().Format(time.RFC3339))
 	}
 	fmt.Fprintln(w)
+	if st.Trust != "" {
+		fmt.Fprintf(w, "Trust: %s\n", st.Trust)
+	}
 	if st.Source.Error != "" {
 		fmt.Fprintf(w, "Source: unreachable since %s: %s\n", st.Source.Since.Local().Format(time.RFC3339), st.Source.Error)
 	}
