@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,4 +192,53 @@ func assertDecisionJournaled(ctx context.Context, t *testing.T, f *fixture, entr
 		}
 	}
 	t.Fatalf("no %s decision %q in the journal", entry, result)
+}
+
+// TestHoldCommitPausesAndResumes commits v2 with `hold: true`: the rollout
+// waits before its infra-set is made, v1 serves; a commit setting hold back
+// to false lets it go on, with no failed request.
+func TestHoldCommitPausesAndResumes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f, st, _ := servingV1UnderLoad(t, ctx)
+	hold := func(on bool) {
+		t.Helper()
+		text := fmt.Sprintf("package %s\n\nservices: web: hold: %t\n", f.repo.pkg(), on)
+		if err := os.WriteFile(filepath.Join(f.repo.dir, "hold.cue"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(true)
+	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2, on hold")
+	headJudged(ctx, t, f, c2)
+	var pl reconcile.PlacementStatus
+	waitFor(ctx, t, "the hold to pause v2", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil || len(s.Services) == 0 {
+			return false
+		}
+		pl = s.Services[0].Placements[0]
+		return pl.Rollout != nil && pl.Rollout.Verdict != nil && pl.Rollout.Verdict.Policy == "builtin/hold"
+	})
+	if pl.Rollout.Verdict.Result != "hold" || !strings.Contains(pl.Rollout.Message, "services.web.hold is true") {
+		t.Fatalf("held rollout: %+v", pl.Rollout)
+	}
+	for _, s := range pl.Sets {
+		if s.Artifact == f.artifacts["v2"] {
+			t.Fatalf("v2's infra-set was made while on hold: %+v", s)
+		}
+	}
+	time.Sleep(time.Second)
+	hold(false)
+	c3, err := f.repo.commit(ctx, "Release the hold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.phase(ctx, "v2 once the hold is released", c3, "v2") {
+		t.Fatalf("v2 did not converge after the hold:\n%s", f.logs())
+	}
+	st.assertNoFailedRequests(t)
 }

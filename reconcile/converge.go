@@ -26,6 +26,8 @@ type placement struct {
 	stage    string
 	target   schema.Target
 	revision string
+	// hold is the desired state's hold of the service: its rollouts pause.
+	hold bool
 }
 
 func (p placement) rolloutID(release string) string {

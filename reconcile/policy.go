@@ -18,6 +18,9 @@ import (
 // PolicyDir is the repository folder that holds the team's Rego policies.
 const PolicyDir = "policy"
 
+// policyHold is cited when a service's hold pauses its rollout.
+const policyHold = "builtin/hold"
+
 // errDenied marks an action a policy did not allow: the decision is in the
 // journal, and the next pass asks again.
 var errDenied = errors.New("denied by policy")
@@ -103,6 +106,11 @@ func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *st
 		return policy.Decision{}, err
 	}
 	d := pol.engine.Decide(ctx, policy.Gate, in)
+	if p.hold && !ro.Rollback {
+		// A hold commit pauses the rollout here, whatever the policies say.
+		d = policy.Decision{Entry: policy.Gate, Result: policy.Hold, Policy: policyHold, InputDigest: d.InputDigest,
+			Reasons: []string{fmt.Sprintf("services.%s.hold is true: the rollout waits here until a commit sets it to false", p.service.Name)}}
+	}
 	if !d.Defined() {
 		return d, nil
 	}

@@ -22,6 +22,10 @@ type Service struct {
 	Run      Run      `json:"run"`
 	Health   Health   `json:"health"`
 	Strategy Strategy `json:"strategy"`
+	// Hold pauses the service's rollouts at the next safe point (before a
+	// new infra-set, a canary step or a switch); a rollback to a warm
+	// release still happens. It is not part of the release.
+	Hold bool `json:"hold"`
 }
 
 // Run says how to run the artifact.
