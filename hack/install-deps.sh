@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Durable's tests and demo need on a bare Debian machine of this
 # project's kind: the git CLI (go-git shells out to it for file:// and the
-# tests drive real repositories with it), python3 (the example exec adapters)
-# and haproxy (the HAProxy adapter's tests run a real one). Go and the Docker
+# tests drive real repositories with it), python3 (the example exec adapters),
+# haproxy (the HAProxy adapter's tests run a real one) and docker-registry
+# (the signing tests push to a real registry server). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ need=()
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""
