@@ -103,7 +103,9 @@ type fixture struct {
 	// trust file, when the artifacts are signed.
 	registry string
 	trust    string
-	rec      *child
+	// extraArgs are more flags for durable run.
+	extraArgs []string
+	rec       *child
 }
 
 func newFixture(t testing.TB, ctx context.Context) *fixture {
@@ -157,6 +159,7 @@ func (f *fixture) startReconciler(ctx context.Context) {
 	if f.trust != "" {
 		args = append(args, "--trust", f.trust)
 	}
+	args = append(args, f.extraArgs...)
 	rec, err := startChild("reconciler", durableBin, filepath.Join(f.dir, "reconciler.log"), args...)
 	if err != nil {
 		f.t.Fatal(err)

@@ -2,8 +2,9 @@
 # Installs what Durable's tests and demo need on a bare Debian machine of this
 # project's kind: the git CLI (go-git shells out to it for file:// and the
 # tests drive real repositories with it), python3 (the example exec adapters),
-# haproxy (the HAProxy adapter's tests run a real one) and docker-registry
-# (the signing tests push to a real registry server). Go and the Docker
+# haproxy (the HAProxy adapter's tests run a real one), docker-registry
+# (the signing tests push to a real registry server) and prometheus (the
+# canary analysis tests query a real one). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""

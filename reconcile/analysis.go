@@ -64,9 +64,14 @@ func analyse(a schema.Analysis, canary, baseline store.Counters) policy.Analysis
 
 // describeAnalysis says what a step's analysis found, for a person.
 func describeAnalysis(an policy.Analysis, canary, baseline store.Counters) string {
-	return fmt.Sprintf("%s: canary %d/%d errors (%.1f%%), baseline %d/%d (%.1f%%)", an.Verdict,
+	out := fmt.Sprintf("%s: canary %d/%d errors (%.1f%%), baseline %d/%d (%.1f%%)", an.Verdict,
 		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
+	for _, s := range an.Signals[min(2, len(an.Signals)):] {
+		// the Prometheus queries, after the two traffic signals
+		out += fmt.Sprintf("; %s %s: canary %g (max %g), baseline %g", s.Name, s.Verdict, s.Canary, s.Threshold, s.Baseline)
+	}
+	return out
 }
 
 func ratio(a, b uint64) float64 {

@@ -36,6 +36,16 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 		return true, nil
 	}
 	an := analyse(*p.service.Strategy.Analysis, canary, baseline)
+	if pa := p.service.Strategy.Analysis.Prometheus; pa != nil {
+		signals, verdict := promSignals(ctx, pa, p, set, serving)
+		an.Signals = append(an.Signals, signals...)
+		switch {
+		case verdict == verdictFail:
+			an.Verdict = verdictFail
+		case verdict == verdictInconclusive && an.Verdict == verdictPass:
+			an.Verdict = verdictInconclusive
+		}
+	}
 	elapsed := time.Since(ro.StepStartedAt)
 	facts := stepFacts{bake: policy.Bake{ElapsedSeconds: elapsed.Seconds(), Requests: canary.Requests, ServerErrors: canary.ServerErrors}, analysis: an}
 	summary := describeAnalysis(an, canary, baseline)

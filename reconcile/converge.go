@@ -92,8 +92,13 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 			continue
 		}
 		statuses[s.ID] = st
+		var eps []string
+		for _, in := range st.Instances {
+			eps = append(eps, in.Endpoint)
+		}
 		r.mu.Lock()
 		r.healthy[s.ID] = len(st.Endpoints())
+		r.endpoints[s.ID] = eps
 		r.mu.Unlock()
 	}
 

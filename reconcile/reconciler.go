@@ -48,6 +48,10 @@ type Config struct {
 	// clock given to policies (input.now).
 	PolicyTimeout time.Duration
 	Location      *time.Location
+	// ScrapeTargets, when set, is a Prometheus file_sd targets file the
+	// reconciler keeps listing every live instance, labelled with its
+	// service, set, release, stage and target.
+	ScrapeTargets string
 	// Trust is the host's trust file: which keys sign which artifacts and
 	// commits. Without one, artifacts and commits are not verified, and
 	// status says so.
@@ -99,6 +103,8 @@ type Reconciler struct {
 	// healthy counts the healthy instances of each live set at the last
 	// pass, for the invariant policy's view of the fleet.
 	healthy map[string]int
+	// endpoints are the instances of each live set at the last pass.
+	endpoints map[string][]string
 	// lastVerdict is the last journaled verdict per subject, so that a
 	// decision asked every pass is journaled when it changes.
 	lastVerdict map[string]string
@@ -131,6 +137,7 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 		snapshots: make(chan snapshotResult, 1),
 
 		healthy:     map[string]int{},
+		endpoints:   map[string][]string{},
 		lastVerdict: map[string]string{},
 		verified:    map[string]bool{},
 	}
@@ -252,6 +259,9 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 	}
 	if err := r.collectOrphans(ctx); err != nil {
 		r.log.Error("collect orphans", "err", err)
+	}
+	if err := r.writeScrapeTargets(ctx); err != nil {
+		r.log.Error("write Prometheus scrape targets", "file", r.cfg.ScrapeTargets, "err", err)
 	}
 	return active
 }

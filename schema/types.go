@@ -83,6 +83,22 @@ type Analysis struct {
 	MaxErrorRate         float64 `json:"maxErrorRate"`
 	MaxErrorRateIncrease float64 `json:"maxErrorRateIncrease"`
 	MinRequests          uint64  `json:"minRequests"`
+	// Prometheus adds PromQL queries to the judgement, when set.
+	Prometheus *PrometheusAnalysis `json:"prometheus,omitempty"`
+}
+
+// PrometheusAnalysis is a Prometheus server and the queries that judge a
+// canary step there.
+type PrometheusAnalysis struct {
+	Address string      `json:"address"`
+	Queries []PromQuery `json:"queries"`
+}
+
+// PromQuery is one templated PromQL query and the most the canary may give.
+type PromQuery struct {
+	Name  string  `json:"name"`
+	Query string  `json:"query"`
+	Max   float64 `json:"max"`
 }
 
 // Target is a place to run: a runtime adapter, a traffic adapter and a zone.

@@ -68,6 +68,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
 	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
+	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
@@ -88,6 +89,7 @@ type runOptions struct {
 	repo, branch, stateDir, listen string
 	interval                       time.Duration
 	policyDir, timezone, trustFile string
+	scrapeTargets                  string
 	policyTimeout                  time.Duration
 	location                       *time.Location
 }
@@ -133,7 +135,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
-		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust}, st, src)
+		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
+		ScrapeTargets: o.scrapeTargets}, st, src)
 	if err != nil {
 		return err
 	}

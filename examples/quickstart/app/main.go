@@ -47,14 +47,35 @@ func main() {
 	})
 	// FAIL_RATE makes that share of requests (0 to 1) fail with a 500, as a
 	// bad release would: exactly, every 1/FAIL_RATE-th request.
+	// SILENT_FAIL_RATE makes that share fail inside while still answering
+	// 200: only the internal errors metric shows it, as with a release that
+	// swallows its errors.
 	failRate, _ := strconv.ParseFloat(os.Getenv("FAIL_RATE"), 64)
+	silentRate, _ := strconv.ParseFloat(os.Getenv("SILENT_FAIL_RATE"), 64)
 	var served atomic.Uint64
+	// The metrics, in Prometheus' text format: the app stays one file of
+	// the standard library, so that durable demo builds it anywhere.
+	var ok, failed, internal atomic.Uint64
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# HELP quickstart_http_requests_total Requests served, by status code.\n# TYPE quickstart_http_requests_total counter\n")
+		fmt.Fprintf(w, "quickstart_http_requests_total{code=\"200\"} %d\nquickstart_http_requests_total{code=\"500\"} %d\n", ok.Load(), failed.Load())
+		fmt.Fprintf(w, "# HELP quickstart_internal_errors_total Requests that failed inside, whatever they answered.\n# TYPE quickstart_internal_errors_total counter\n")
+		fmt.Fprintf(w, "quickstart_internal_errors_total %d\n", internal.Load())
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)
-		if n := float64(served.Add(1)); math.Floor(n*failRate) > math.Floor((n-1)*failRate) {
+		n := float64(served.Add(1))
+		hit := func(rate float64) bool { return math.Floor(n*rate) > math.Floor((n-1)*rate) }
+		if hit(failRate) {
+			failed.Add(1)
 			http.Error(w, "injected failure (FAIL_RATE)", http.StatusInternalServerError)
 			return
 		}
+		if hit(silentRate) {
+			internal.Add(1)
+		}
+		ok.Add(1)
 		fmt.Fprintf(w, "hello from quickstart %s\n", version)
 	})
 

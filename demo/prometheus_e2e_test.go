@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startPrometheus runs Debian's Prometheus on a free 127.0.0.1 port,
+// scraping every second the targets listed in sdFile (file_sd), and returns
+// its URL.
+func startPrometheus(ctx context.Context, t *testing.T, dir, sdFile string) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("prometheus is not installed (hack/install-deps.sh installs it): %v", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: durable
+    file_sd_configs:
+      - files: [%q]
+        refresh_interval: 1s
+`, sdFile)
+	cfgFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := startChild("prometheus", bin, filepath.Join(dir, "prometheus.log"), "--config.file="+cfgFile,
+		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.stop(10 * time.Second) })
+	url := "http://" + addr
+	waitFor(ctx, t, "Prometheus to be ready", func() bool {
+		resp, err := http.Get(url + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return url
+}
+
+// TestPrometheusAnalysisCatchesWhatTheRouterCannotSee canaries, with a real
+// Prometheus scraping every instance Durable lists for it, a release that
+// answers 200 to everything but fails a fifth of its requests inside: only
+// its internal errors metric shows it. The PromQL query, templated with the
+// canary's set, fails the step and the release is rolled back; a healthy
+// release before it is promoted. No request fails.
+func TestPrometheusAnalysisCatchesWhatTheRouterCannotSee(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	sd := filepath.Join(f.dir, "scrape-targets.json")
+	if err := os.WriteFile(sd, []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheus(ctx, t, f.dir, sd)
+	f.extraArgs = []string{"--prometheus-targets", sd}
+	query := `sum(rate(quickstart_internal_errors_total{set="{{.Set}}"}[3s]))`
+	service := fmt.Sprintf(`package %s
+
+services: web: {
+	run: {env: GREETING: "hello", replicas: 2}
+	health: {path: "/healthz", timeout: "1s"}
+	strategy: {
+		kind:     "canary"
+		keepWarm: 1
+		steps: [{weight: 50, bake: {time: "4s", requests: 20}}]
+		analysis: {
+			minRequests: 5
+			prometheus: {
+				address: %q
+				queries: [{name: "internal-errors", query: %q, max: 0}]
+			}
+		}
+	}
+}
+`, f.repo.pkg(), prom, query)
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(service), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+
+	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.phase(ctx, "canary v2, judged by Prometheus too", c2, "v2") {
+		t.Fatalf("v2 did not converge:\n%s", f.logs())
+	}
+
+	c3 := f.commit(ctx, f.artifacts["v1"], `{SILENT_FAIL_RATE: "0.2"}`, "Deploy a release that swallows its errors")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.rolledBack(ctx, "canary of the silently failing release", c3, "v2") {
+		t.Fatalf("the silently failing release was not rolled back:\n%s", f.logs())
+	}
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := s.Services[0].Placements[0].Rollout
+	if !strings.Contains(ro.Message, "internal-errors fail") {
+		t.Fatalf("rollback reason %q does not name the Prometheus query", ro.Message)
+	}
+	st.assertNoFailedRequests(t)
+	t.Logf("caught by Prometheus %.3fs after the step started: %s", st.phases[len(st.phases)-1].DetectionSeconds, ro.Message)
+}

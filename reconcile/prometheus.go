@@ -1,0 +1,90 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// promTimeout bounds one Prometheus query.
+const promTimeout = 5 * time.Second
+
+// promLabels are what a query template may use: the labels Durable gives
+// each instance's scrape target (see writeScrapeTargets).
+type promLabels struct {
+	Service, Set, Release, Stage, Target string
+}
+
+// promSignals runs each query of the analysis for the canary and for the
+// baseline. A query fails the step when the canary's value is above its
+// max; a canary without data (not scraped yet, Prometheus down) is
+// inconclusive, never a pass.
+func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline store.InfraSet) ([]policy.Signal, string) {
+	client, err := api.NewClient(api.Config{Address: pa.Address})
+	if err != nil {
+		return []policy.Signal{{Name: "prometheus", Verdict: verdictInconclusive}}, verdictInconclusive
+	}
+	prom := promv1.NewAPI(client)
+	verdict := verdictPass
+	var out []policy.Signal
+	for _, q := range pa.Queries {
+		sig := policy.Signal{Name: q.Name, Threshold: q.Max, Verdict: verdictPass}
+		c, cok, cerr := promValue(ctx, prom, q.Query, labelsOf(p, canary))
+		b, _, _ := promValue(ctx, prom, q.Query, labelsOf(p, baseline))
+		sig.Canary, sig.Baseline = c, b
+		switch {
+		case cerr != nil || !cok:
+			sig.Verdict = verdictInconclusive
+		case c > q.Max:
+			sig.Verdict = verdictFail
+		}
+		if sig.Verdict == verdictFail || (sig.Verdict == verdictInconclusive && verdict == verdictPass) {
+			verdict = sig.Verdict
+		}
+		out = append(out, sig)
+	}
+	return out, verdict
+}
+
+func labelsOf(p placement, s store.InfraSet) promLabels {
+	return promLabels{Service: p.service.Name, Set: s.ID, Release: s.Release, Stage: p.stage, Target: p.target.Name}
+}
+
+// promValue renders a query for one set and runs it; ok is false when it
+// gave no sample.
+func promValue(ctx context.Context, prom promv1.API, text string, labels promLabels) (float64, bool, error) {
+	tmpl, err := template.New("query").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return 0, false, err
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, labels); err != nil {
+		return 0, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, promTimeout)
+	defer cancel()
+	v, _, _, err := prom.Query(ctx, b.String(), time.Now())
+	if err != nil {
+		return 0, false, fmt.Errorf("query %q: %w", b.String(), err)
+	}
+	switch r := v.(type) {
+	case model.Vector:
+		if len(r) == 0 {
+			return 0, false, nil
+		}
+		return float64(r[0].Value), true, nil
+	case *model.Scalar:
+		return float64(r.Value), true, nil
+	}
+	return 0, false, fmt.Errorf("query %q gives a %s, not one number", b.String(), v.Type())
+}
