@@ -713,7 +713,18 @@ func TestDockerTargetRollsOutAndReverts(t *testing.T) {
 func TestMissingArtifactFailsWithTheReason(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f, st, _ := servingV1UnderLoad(t, ctx)
+	// Without a trust file, so that the runtime meets the missing artifact
+	// (with one, verification refuses it first: TestUntrustedRevisionsAreRefused).
+	f := newFixture(t, ctx)
+	f.trust = ""
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
 	deadline := "package quickstart\n\nservices: web: strategy: progressDeadline: \"3s\"\n"
 	if err := os.WriteFile(filepath.Join(f.repo.dir, "deadline.cue"), []byte(deadline), 0o644); err != nil {
 		t.Fatal(err)

@@ -50,6 +50,11 @@ func TestUntrustedRevisionsAreRefused(t *testing.T) {
 	refused(c, "services.web.artifact "+unsigned["v3"]+" is not trusted: ")
 	refused(c, signing.ErrUnsigned.Error())
 
+	missing, _, _ := strings.Cut(f.artifacts["v1"], "@")
+	missing += "@sha256:" + strings.Repeat("0", 64)
+	c = f.commit(ctx, missing, `{MISSING: "1"}`, "Deploy an artifact the registry does not have")
+	refused(c, "services.web.artifact "+missing+" is not trusted: ")
+
 	other, err := signing.NewKey()
 	if err != nil {
 		t.Fatal(err)
