@@ -42,6 +42,15 @@ type InfraSetSpec struct {
 	Port     int
 	Replicas int
 	Health   HealthCheck
+	// Resources limit each instance; a runtime that cannot apply a limit
+	// asked of it refuses the set (ErrInvalid) rather than ignore it.
+	Resources Resources
+}
+
+// Resources are the limits of one instance; zero means no limit.
+type Resources struct {
+	NanoCPUs    int64
+	MemoryBytes int64
 }
 
 // HealthCheck is an HTTP check an adapter runs against each instance.

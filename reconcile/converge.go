@@ -418,7 +418,11 @@ func (r *Reconciler) serviceOf(ctx context.Context, release string) (schema.Serv
 }
 
 func specFor(s store.InfraSet, svc schema.Service) adapters.InfraSetSpec {
-	return adapters.InfraSetSpec{
+	var res adapters.Resources
+	if r := svc.Run.Resources; r != nil {
+		res = adapters.Resources{NanoCPUs: int64(r.CPUs * 1e9), MemoryBytes: r.MemoryBytes()}
+	}
+	return adapters.InfraSetSpec{Resources: res,
 		ID: s.ID, Service: s.Service, Release: s.Release, Artifact: svc.Artifact,
 		Args: svc.Run.Args, Env: svc.Run.Env, Port: svc.Run.Port, Replicas: svc.Run.Replicas,
 		Health: adapters.HealthCheck{Path: svc.Health.Path, ExpectStatus: svc.Health.ExpectStatus, Timeout: svc.Health.Timeout.Duration},

@@ -60,7 +60,7 @@ type TargetChange struct {
 // serviceClass gives the class of a service field by its first path element.
 var serviceClass = map[string]string{
 	"artifact": ClassApp, "run.args": ClassApp, "run.env": ClassApp, "run.port": ClassApp, "health": ClassApp,
-	"run.replicas": ClassInfra,
+	"run.replicas": ClassInfra, "run.resources": ClassInfra,
 	"strategy":     ClassControl,
 }
 

@@ -56,3 +56,18 @@ func TestDiffClassifiesChanges(t *testing.T) {
 		t.Fatalf("pipeline change: %+v", c)
 	}
 }
+
+func TestResourcesLoadAndClassify(t *testing.T) {
+	base := loadState(t, "")
+	limited := loadState(t, `services: web: run: resources: {cpus: 0.5, memory: "256Mi"}`)
+	r := limited.Services["web"].Run.Resources
+	if r == nil || r.CPUs != 0.5 || r.MemoryBytes() != 256<<20 {
+		t.Fatalf("resources %+v", r)
+	}
+	if base.Services["web"].ReleaseID() == limited.Services["web"].ReleaseID() {
+		t.Fatal("a new limit must make a new release")
+	}
+	if c := Diff(base, limited); !slices.Equal(c.Classes, []string{ClassInfra}) {
+		t.Fatalf("classes %v, want infra", c.Classes)
+	}
+}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -34,6 +35,35 @@ type Run struct {
 	Env      map[string]string `json:"env"`
 	Port     int               `json:"port"`
 	Replicas int               `json:"replicas"`
+	// Resources limit each instance, where the runtime can.
+	Resources *Resources `json:"resources,omitempty"`
+}
+
+// Resources are the limits of one instance.
+type Resources struct {
+	CPUs float64 `json:"cpus,omitempty"`
+	// Memory is a size such as "256Mi" (Ki, Mi and Gi: powers of 1024).
+	Memory string `json:"memory,omitempty"`
+}
+
+// MemoryBytes is Memory in bytes (0 when unset).
+func (r *Resources) MemoryBytes() int64 {
+	if r == nil || len(r.Memory) < 3 {
+		return 0
+	}
+	n, err := strconv.ParseInt(r.Memory[:len(r.Memory)-2], 10, 64)
+	if err != nil {
+		return 0
+	}
+	switch r.Memory[len(r.Memory)-2:] {
+	case "Ki":
+		return n << 10
+	case "Mi":
+		return n << 20
+	case "Gi":
+		return n << 30
+	}
+	return 0
 }
 
 // Health is the HTTP check every instance must pass.

@@ -242,6 +242,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, index i
 	host := &container.HostConfig{
 		PortBindings:  network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		Resources:     container.Resources{NanoCPUs: spec.Resources.NanoCPUs, Memory: spec.Resources.MemoryBytes},
 	}
 	if r.cfg.Network != "" {
 		host.NetworkMode = container.NetworkMode(r.cfg.Network)

@@ -46,6 +46,9 @@ func checkSpec(spec adapters.InfraSetSpec) error {
 	if spec.Replicas < 0 || spec.Replicas > maxReplicas {
 		return fmt.Errorf("process: infra-set %s: replicas is %d: it must be between 0 and %d: %w", spec.ID, spec.Replicas, maxReplicas, adapters.ErrInvalid)
 	}
+	if spec.Resources != (adapters.Resources{}) {
+		return fmt.Errorf("process: infra-set %s: the process runtime cannot limit an instance's CPUs or memory: remove run.resources, or run the service on a docker target: %w", spec.ID, adapters.ErrInvalid)
+	}
 	for _, v := range []struct{ field, value string }{{"service", spec.Service}, {"release", spec.Release}} {
 		if strings.ContainsRune(v.value, 0) {
 			return fmt.Errorf("process: infra-set %s: %s holds a NUL byte: %w", spec.ID, v.field, adapters.ErrInvalid)

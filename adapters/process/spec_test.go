@@ -28,6 +28,7 @@ func TestEnsureRefusesABadSpec(t *testing.T) {
 		{"id with a newline", func(s *adapters.InfraSetSpec) { s.ID = "web\nDURABLE_INFRA_SET=other" }, "control character"},
 		{"negative replicas", func(s *adapters.InfraSetSpec) { s.Replicas = -1 }, "replicas is -1"},
 		{"a fork bomb of replicas", func(s *adapters.InfraSetSpec) { s.Replicas = 1_000_000 }, "between 0 and 256"},
+		{"a memory limit it cannot apply", func(s *adapters.InfraSetSpec) { s.Resources.MemoryBytes = 1 << 28 }, "cannot limit an instance's CPUs or memory"},
 		{"env sets PORT", func(s *adapters.InfraSetSpec) { s.Env = map[string]string{"PORT": "80"} }, "env PORT is set by the process runtime"},
 		{"env forges a marker", func(s *adapters.InfraSetSpec) { s.Env = map[string]string{envRoot: "/elsewhere"} }, envRoot},
 		{"env name with =", func(s *adapters.InfraSetSpec) { s.Env = map[string]string{"A=B": "x"} }, `"A=B"`},
