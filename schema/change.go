@@ -61,7 +61,7 @@ type TargetChange struct {
 var serviceClass = map[string]string{
 	"artifact": ClassApp, "run.args": ClassApp, "run.env": ClassApp, "run.port": ClassApp, "health": ClassApp,
 	"run.replicas": ClassInfra, "run.resources": ClassInfra,
-	"strategy":     ClassControl,
+	"strategy": ClassControl,
 }
 
 // Diff classifies the change from old (nil for the first revision) to new.
