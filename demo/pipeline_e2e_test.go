@@ -133,3 +133,71 @@ pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targe
 	}
 	st.assertNoFailedRequests(t) // prod's load
 }
+
+// TestOneZoneAtATime rolls v2 out to a stage with a target in each of two
+// zones, each behind its own router: the second zone's infra-set is made
+// only once the first zone serves v2 (parallelism 1, the default).
+func TestOneZoneAtATime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	urlA, adminA := f.router, f.routerAdmin
+	urlB, adminB := startRouter(ctx, t, f.dir, "router-b")
+	targets := fmt.Sprintf(`package %s
+
+targets: "prod-a": {zone: "a", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+targets: "prod-b": {zone: "b", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+pipeline: stages: [{name: "prod", targets: ["prod-a", "prod-b"]}]
+`, f.repo.pkg(), adminA, adminB)
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "targets.cue"), []byte(targets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1 to both zones")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	loadA := startLoad(ctx, urlA, 2, 5*time.Millisecond)
+	t.Cleanup(loadA.stop)
+	st.load = startLoad(ctx, urlB, 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+
+	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.phase(ctx, "canary v2 zone by zone", c2, "v2") {
+		t.Fatalf("v2 did not converge:\n%s", f.logs())
+	}
+	entries, err := f.api.Journal(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := s.Services[0].Release
+	// Zone a's two canary steps and its switch to 100% all come before
+	// zone b's set for v2 is made; zone b's wait is journaled.
+	var created []string
+	aSplits, waited := 0, false
+	for _, e := range entries {
+		switch {
+		case e.Kind == store.EntryIntent && e.Action == "create-set" && e.Release == v2:
+			created = append(created, e.Target)
+		case e.Kind == store.EntryOutcome && e.Action == "set-split" && e.Target == "prod-a" && e.Release == v2 && len(created) < 2:
+			aSplits++
+		case e.Kind == store.EntryDecision && e.Policy == "builtin/zones" && e.Target == "prod-b":
+			waited = true
+		}
+	}
+	if len(created) != 2 || created[0] != "prod-a" || aSplits != 3 || !waited {
+		t.Fatalf("sets created in %v; zone a's splits before zone b's set: %d, want 3; zone b waited: %v", created, aSplits, waited)
+	}
+	st.assertNoFailedRequests(t)
+	if _, failed, _ := loadA.stats(); failed != 0 {
+		t.Fatalf("%d requests failed in zone a", failed)
+	}
+}

@@ -147,6 +147,13 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	now := time.Now().UTC()
 	switch {
 	case set == nil || set.State == store.SetRemoved:
+		if why, err := r.zoneWait(ctx, p); err != nil || why != "" {
+			if err == nil {
+				r.noteWait(ctx, p, &ro, why)
+				err = errDenied
+			}
+			return false, err
+		}
 		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, readyFacts(nil)); err != nil || d.Result != policy.Allow {
 			return r.gated(ctx, p, ro, set, d, err)
 		}

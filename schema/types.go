@@ -27,6 +27,8 @@ type Service struct {
 	// new infra-set, a canary step or a switch); a rollback to a warm
 	// release still happens. It is not part of the release.
 	Hold bool `json:"hold"`
+	// DependsOn are the services this one calls (its upstreams).
+	DependsOn []string `json:"dependsOn,omitempty"`
 }
 
 // Run says how to run the artifact.
@@ -189,6 +191,8 @@ type Pipeline struct {
 type Stage struct {
 	Name    string   `json:"name"`
 	Targets []string `json:"targets"`
+	// Parallelism is how many zones of a service roll out at once.
+	Parallelism int `json:"parallelism"`
 }
 
 // Duration is a time.Duration written in CUE as a Go duration string ("5s").
