@@ -19,6 +19,7 @@ type sample struct {
 // workers and records what served each one.
 type load struct {
 	url     string
+	host    string // the Host header, when not the URL's
 	workers int
 
 	mu      sync.Mutex
@@ -29,8 +30,14 @@ type load struct {
 }
 
 func startLoad(ctx context.Context, url string, workers int, pause time.Duration) *load {
+	return startLoadFor(ctx, url, "", workers, pause)
+}
+
+// startLoadFor is startLoad with a Host header, which the router routes by
+// when it serves several services ("" keeps the URL's).
+func startLoadFor(ctx context.Context, url, host string, workers int, pause time.Duration) *load {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &load{url: url, workers: workers, cancel: cancel}
+	l := &load{url: url, host: host, workers: workers, cancel: cancel}
 	transport := &http.Transport{MaxIdleConnsPerHost: workers}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	for range workers {
@@ -52,6 +59,9 @@ func startLoad(ctx context.Context, url string, workers int, pause time.Duration
 func (l *load) once(ctx context.Context, client *http.Client) sample {
 	s := sample{start: time.Now()}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.url, nil)
+	if l.host != "" {
+		req.Host = l.host
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

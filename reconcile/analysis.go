@@ -68,8 +68,8 @@ func describeAnalysis(an policy.Analysis, canary, baseline store.Counters) strin
 		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
 	for _, s := range an.Signals[min(2, len(an.Signals)):] {
-		// the Prometheus queries, after the two traffic signals
-		out += fmt.Sprintf("; %s %s: canary %g (max %g), baseline %g", s.Name, s.Verdict, s.Canary, s.Threshold, s.Baseline)
+		// related services and Prometheus queries, after the two traffic signals
+		out += fmt.Sprintf("; %s %s: %g (max %g)", s.Name, s.Verdict, s.Canary, s.Threshold)
 	}
 	return out
 }

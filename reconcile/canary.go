@@ -36,6 +36,14 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 		return true, nil
 	}
 	an := analyse(*p.service.Strategy.Analysis, canary, baseline)
+	for _, sig := range r.relatedSignals(ctx, p, ro) {
+		// A related service's trouble fails the step; too little of its
+		// traffic does not hold it: the canary is judged on its own.
+		an.Signals = append(an.Signals, sig)
+		if sig.Verdict == verdictFail {
+			an.Verdict = verdictFail
+		}
+	}
 	if pa := p.service.Strategy.Analysis.Prometheus; pa != nil {
 		signals, verdict := promSignals(ctx, pa, p, set, serving)
 		an.Signals = append(an.Signals, signals...)
@@ -98,6 +106,15 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 		for _, id := range []string{set.ID, serving.ID} {
 			if m, err := hs.SetMetrics(ctx, p.service.Name, id); err == nil {
 				base[id] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
+			}
+		}
+		rel, _, err := r.relatedSets(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, s := range rel {
+			if m, err := hs.SetMetrics(ctx, s.Service, s.ID); err == nil {
+				base[s.ID] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
 			}
 		}
 	}

@@ -147,7 +147,11 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	now := time.Now().UTC()
 	switch {
 	case set == nil || set.State == store.SetRemoved:
-		if why, err := r.zoneWait(ctx, p); err != nil || why != "" {
+		why, err := r.zoneWait(ctx, p)
+		if err == nil && why == "" {
+			why, err = r.dependencyWait(ctx, p)
+		}
+		if err != nil || why != "" {
 			if err == nil {
 				r.noteWait(ctx, p, &ro, why)
 				err = errDenied
@@ -169,8 +173,8 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		}
 		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Release: want, State: store.SetCreating, CreatedAt: now, UpdatedAt: now}
-		why := fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
-		err := r.act(ctx, p.entry(id, want), "create-set", policyMakeBeforeBreak, why, nil, func() error {
+		why = fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
+		err = r.act(ctx, p.entry(id, want), "create-set", policyMakeBeforeBreak, why, nil, func() error {
 			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
 				return err
 			}

@@ -51,6 +51,22 @@ func main() {
 	// 200: only the internal errors metric shows it, as with a release that
 	// swallows its errors.
 	failRate, _ := strconv.ParseFloat(os.Getenv("FAIL_RATE"), 64)
+	// With ALLOW_CHAOS set, POST /chaos?fail_rate=R changes FAIL_RATE of
+	// this instance while it runs: a service degrading by itself, as tests
+	// of the canary analysis need.
+	var chaos atomic.Uint64 // math.Float64bits of the live fail rate
+	chaos.Store(math.Float64bits(failRate))
+	if os.Getenv("ALLOW_CHAOS") != "" {
+		mux.HandleFunc("POST /chaos", func(w http.ResponseWriter, r *http.Request) {
+			rate, err := strconv.ParseFloat(r.URL.Query().Get("fail_rate"), 64)
+			if err != nil || rate < 0 || rate > 1 {
+				http.Error(w, "fail_rate must be a number from 0 to 1", http.StatusBadRequest)
+				return
+			}
+			chaos.Store(math.Float64bits(rate))
+			fmt.Fprintf(w, "fail_rate %g\n", rate)
+		})
+	}
 	silentRate, _ := strconv.ParseFloat(os.Getenv("SILENT_FAIL_RATE"), 64)
 	var served atomic.Uint64
 	// The metrics, in Prometheus' text format: the app stays one file of
@@ -67,7 +83,7 @@ func main() {
 		w.Header().Set("X-App-Version", version)
 		n := float64(served.Add(1))
 		hit := func(rate float64) bool { return math.Floor(n*rate) > math.Floor((n-1)*rate) }
-		if hit(failRate) {
+		if hit(math.Float64frombits(chaos.Load())) {
 			failed.Add(1)
 			http.Error(w, "injected failure (FAIL_RATE)", http.StatusInternalServerError)
 			return

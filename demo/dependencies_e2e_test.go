@@ -1,0 +1,111 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// TestUpstreamDegradingStopsDownstreamCanary canaries web, which depends on
+// api, behind one router, while both serve traffic; api starts failing half
+// of its requests in the middle of web's canary step: web's analysis sees
+// its upstream fail and rolls web back, though web itself is healthy.
+func TestUpstreamDegradingStopsDownstreamCanary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	services := fmt.Sprintf(`package %s
+
+services: web: {
+	dependsOn: ["api"]
+	run: {env: GREETING: "hello", replicas: 2}
+	health: {path: "/healthz", timeout: "1s"}
+	strategy: {
+		kind:     "canary"
+		keepWarm: 1
+		steps: [{weight: 50, bake: {time: "60s", requests: 20}}]
+		analysis: minRequests: 10
+	}
+}
+services: api: {
+	artifact: %q
+	run: {env: ALLOW_CHAOS: "1", replicas: 2}
+	health: {path: "/healthz", timeout: "1s"}
+}
+`, f.repo.pkg(), f.artifacts["v1"])
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(services), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web and api v1")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy web and api", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	st.load = startLoadFor(ctx, f.router, "web", 2, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+	apiLoad := startLoadFor(ctx, f.router, "api", 2, 5*time.Millisecond)
+	t.Cleanup(apiLoad.stop)
+
+	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byName := func(s reconcile.Status, name string) reconcile.ServiceStatus {
+		for _, svc := range s.Services {
+			if svc.Name == name {
+				return svc
+			}
+		}
+		t.Fatalf("no service %s in status", name)
+		return reconcile.ServiceStatus{}
+	}
+	var api reconcile.PlacementStatus
+	waitFor(ctx, t, "web's canary step to start", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil {
+			return false
+		}
+		web := byName(s, "web").Placements[0]
+		api = byName(s, "api").Placements[0]
+		return web.Rollout != nil && web.Rollout.Phase == store.RolloutCanary && web.Rollout.Step == 1
+	})
+	time.Sleep(500 * time.Millisecond) // some healthy traffic first
+	if api.Split == nil || len(api.Split.Backends) == 0 {
+		t.Fatalf("api's split: %+v", api.Split)
+	}
+	for _, b := range api.Split.Backends {
+		for _, ep := range b.Endpoints {
+			resp, err := http.Post("http://"+ep+"/chaos?fail_rate=0.5", "text/plain", nil)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("degrade api at %s: %v %v", ep, resp, err)
+			}
+			resp.Body.Close()
+		}
+	}
+	var web reconcile.PlacementStatus
+	waitFor(ctx, t, "web's canary to be rolled back", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil {
+			return false
+		}
+		web = byName(s, "web").Placements[0]
+		return web.Rollout != nil && web.Rollout.Phase == store.RolloutFailed
+	})
+	if !strings.Contains(web.Rollout.Message, "upstream api error-rate fail") {
+		t.Fatalf("web's rollback does not name its upstream: %s", web.Rollout.Message)
+	}
+	if web.Split == nil || web.Split.Weight(web.Serving) != 100 || setByID(web, web.Serving).Artifact != f.artifacts["v1"] {
+		t.Fatalf("web after the rollback: %+v", web)
+	}
+	st.assertNoFailedRequests(t) // web's own requests never failed
+	t.Logf("web rolled back: %s", web.Rollout.Message)
+}

@@ -1,0 +1,121 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// related lists the services a service depends on (upstream) and those
+// that depend on it (downstream), sorted, each with its direction.
+func related(ds *schema.DesiredState, service string) [][2]string {
+	var out [][2]string
+	for _, u := range ds.Services[service].DependsOn {
+		out = append(out, [2]string{u, "upstream"})
+	}
+	for name, svc := range ds.Services {
+		if slices.Contains(svc.DependsOn, service) {
+			out = append(out, [2]string{name, "downstream"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// dependencyWait says why a placement must wait before making a new
+// infra-set: an upstream of the service is rolling out in the same stage
+// (upstreams go first). "" means go.
+func (r *Reconciler) dependencyWait(ctx context.Context, p placement) (string, error) {
+	r.mu.Lock()
+	ds := r.desired
+	r.mu.Unlock()
+	if ds == nil || len(ds.Services[p.service.Name].DependsOn) == 0 {
+		return "", nil
+	}
+	sets, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range sets {
+		if s.Stage != p.stage || !slices.Contains(ds.Services[p.service.Name].DependsOn, s.Service) {
+			continue
+		}
+		switch s.State {
+		case store.SetCreating, store.SetReady, store.SetCanary:
+			return fmt.Sprintf("upstream %s is rolling out in stage %s (%s is %s): %s waits, upstreams go first",
+				s.Service, p.stage, s.ID, s.State, p.service.Name), nil
+		}
+	}
+	return "", nil
+}
+
+// relatedSets are the serving sets, on the placement's target, of the
+// services related to the placement's (see related).
+func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]store.InfraSet, []string, error) {
+	r.mu.Lock()
+	ds := r.desired
+	r.mu.Unlock()
+	if ds == nil {
+		return nil, nil, nil
+	}
+	rel := related(ds, p.service.Name)
+	if len(rel) == 0 {
+		return nil, nil, nil
+	}
+	sets, err := r.store.InfraSets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []store.InfraSet
+	var dirs []string
+	for _, x := range rel {
+		for _, s := range sets {
+			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == store.SetServing {
+				out = append(out, s)
+				dirs = append(dirs, x[1])
+			}
+		}
+	}
+	return out, dirs, nil
+}
+
+// relatedSignals judges the health of the related services during a step:
+// one that fails significantly more than maxErrorRate since the step
+// started fails the step, whichever side of the canary it is on.
+func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro store.Rollout) []policy.Signal {
+	sets, dirs, err := r.relatedSets(ctx, p)
+	if err != nil || len(sets) == 0 {
+		return nil
+	}
+	hs, ok := r.healthSource(p)
+	if !ok {
+		return nil
+	}
+	a := p.service.Strategy.Analysis
+	var out []policy.Signal
+	for i, s := range sets {
+		m, err := hs.SetMetrics(ctx, s.Service, s.ID)
+		if err != nil {
+			continue
+		}
+		base, ok := ro.StepBase[s.ID]
+		if !ok || m.Requests < base.Requests || m.ServerErrors < base.ServerErrors {
+			continue // not serving when the step started: no baseline to judge from
+		}
+		d := store.Counters{Requests: m.Requests - base.Requests, ServerErrors: m.ServerErrors - base.ServerErrors}
+		sig := policy.Signal{Name: dirs[i] + " " + s.Service + " error-rate", Canary: ratio(d.ServerErrors, d.Requests), Threshold: a.MaxErrorRate, Verdict: verdictPass}
+		switch {
+		case d.Requests < a.MinRequests:
+			sig.Verdict = verdictInconclusive
+		case binomialTail(d.Requests, d.ServerErrors, a.MaxErrorRate) < significance:
+			sig.Verdict = verdictFail
+		}
+		out = append(out, sig)
+	}
+	return out
+}
