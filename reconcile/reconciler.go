@@ -48,6 +48,9 @@ type Config struct {
 	// clock given to policies (input.now).
 	PolicyTimeout time.Duration
 	Location      *time.Location
+	// DriftReportOnly journals a traffic split changed by hand instead of
+	// restoring it. Dead instances are replaced either way.
+	DriftReportOnly bool
 	// ScrapeTargets, when set, is a Prometheus file_sd targets file the
 	// reconciler keeps listing every live instance, labelled with its
 	// service, set, release, stage and target.

@@ -79,6 +79,15 @@ func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Tra
 	if sameSplit(want, have) {
 		return nil
 	}
+	if r.cfg.DriftReportOnly {
+		msg := fmt.Sprintf("drift: the traffic split differs from the journal (have %s, want %s); reported, not repaired (durable run --drift report)", describeSplit(have), describeSplit(want))
+		e := p.entry("", p.service.ReleaseID())
+		e.Kind, e.Message = store.EntryEvent, msg
+		if _, journaled := r.verdictOnce(ctx, "drift/"+p.service.Name+"/"+p.stage+"/"+p.target.Name, e); journaled {
+			r.log.Warn("traffic drift reported, not repaired", "service", p.service.Name, "target", p.target.Name, "have", describeSplit(have), "want", describeSplit(want))
+		}
+		return nil
+	}
 	why := fmt.Sprintf("traffic split differs from the journal (have %s, want %s): restore it", describeSplit(have), describeSplit(want))
 	return r.act(ctx, p.entry("", p.service.ReleaseID()), "set-split", policyDrift, why, want, func() error { return tr.SetSplit(ctx, want) })
 }

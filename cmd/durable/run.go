@@ -51,6 +51,9 @@ The API (status, journal, trigger) listens on --listen.`,
 				return usageError{fmt.Errorf("--timezone %q: %v; use an IANA name such as Europe/Paris or UTC", o.timezone, err)}
 			}
 			o.location = loc
+			if o.drift != "repair" && o.drift != "report" {
+				return usageError{fmt.Errorf("--drift %q: use repair or report", o.drift)}
+			}
 			log, err := newLogger(cmd, logFormat)
 			if err != nil {
 				return err
@@ -68,6 +71,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
 	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
+	cmd.Flags().StringVar(&o.drift, "drift", "repair", "what to do with a traffic split changed by hand: repair (restore the journal's) or report (journal it, change nothing)")
 	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -89,7 +93,7 @@ type runOptions struct {
 	repo, branch, stateDir, listen string
 	interval                       time.Duration
 	policyDir, timezone, trustFile string
-	scrapeTargets                  string
+	scrapeTargets, drift           string
 	policyTimeout                  time.Duration
 	location                       *time.Location
 }
@@ -136,7 +140,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
-		ScrapeTargets: o.scrapeTargets}, st, src)
+		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report"}, st, src)
 	if err != nil {
 		return err
 	}
