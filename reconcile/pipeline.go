@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"sort"
 
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
@@ -11,6 +12,16 @@ import (
 type journalView struct {
 	sets     []store.InfraSet
 	rollouts []store.Rollout
+}
+
+// failedIn reports whether release failed in stage (on any target).
+func (v journalView) failedIn(service, stage, release string) bool {
+	for _, ro := range v.rollouts {
+		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == store.RolloutFailed {
+			return true
+		}
+	}
+	return false
 }
 
 // serving is the set serving on one placement, if any.
@@ -103,4 +114,66 @@ func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, servic
 	}
 	svc, err := r.serviceOf(ctx, want)
 	return svc, err == nil, err
+}
+
+// stageViews shows a service's pipeline: per stage, the release serving and
+// in flight on each target, and the queue of releases that an earlier stage
+// serves or runs, or that is desired, but that this stage has not reached.
+func stageViews(ds *schema.DesiredState, service string, v journalView) []StageView {
+	views := make([]StageView, len(ds.Pipeline.Stages))
+	for i, st := range ds.Pipeline.Stages {
+		view := StageView{Name: st.Name, Serving: map[string]string{}, InFlight: map[string]string{}, Queue: []string{}}
+		for _, t := range st.Targets {
+			if s := v.serving(service, st.Name, t); s != nil {
+				view.Serving[t] = s.Release
+			}
+			if ro := v.inFlight(service, st.Name, t); ro != nil {
+				view.InFlight[t] = ro.Release
+			}
+		}
+		views[i] = view
+	}
+	here := func(i int, release string) bool {
+		for _, m := range []map[string]string{views[i].Serving, views[i].InFlight} {
+			for _, r := range m {
+				if r == release {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// A release that failed in a stage is not queued there nor after it.
+	failedUpTo := func(i int, release string) bool {
+		for k := 0; k <= i; k++ {
+			if v.failedIn(service, views[k].Name, release) {
+				return true
+			}
+		}
+		return false
+	}
+	desired := ds.Services[service].ReleaseID()
+	for i := range views {
+		queued := map[string]bool{}
+		for j := i - 1; j >= -1; j-- {
+			var candidates []string
+			if j < 0 {
+				candidates = []string{desired}
+			} else {
+				for _, m := range []map[string]string{views[j].Serving, views[j].InFlight} {
+					for _, r := range m {
+						candidates = append(candidates, r)
+					}
+				}
+				sort.Strings(candidates)
+			}
+			for _, r := range candidates {
+				if !here(i, r) && !queued[r] && !failedUpTo(i, r) {
+					queued[r] = true
+					views[i].Queue = append(views[i].Queue, r)
+				}
+			}
+		}
+	}
+	return views
 }

@@ -68,3 +68,30 @@ func TestWantOfIsFIFO(t *testing.T) {
 		t.Errorf("half-promoted stage: got %.8s, want nothing", got)
 	}
 }
+
+func TestStageViewsShowTheQueue(t *testing.T) {
+	r1 := pipelineState("a").Services["web"].ReleaseID()
+	r2 := pipelineState("b").Services["web"].ReleaseID()
+	r3 := pipelineState("c").Services["web"].ReleaseID()
+	ds := pipelineState("c") // r3 is desired
+	v := journalView{
+		sets: []store.InfraSet{
+			{Service: "web", Stage: "staging", Target: "s1", Release: r2, State: store.SetServing},
+			{Service: "web", Stage: "prod", Target: "p1", Release: r1, State: store.SetServing},
+			{Service: "web", Stage: "prod", Target: "p2", Release: r1, State: store.SetServing},
+		},
+		rollouts: []store.Rollout{{Service: "web", Stage: "staging", Target: "s1", Release: r3, Phase: store.RolloutCanary}},
+	}
+	views := stageViews(ds, "web", v)
+	staging, prod := views[0], views[1]
+	if staging.Serving["s1"] != r2 || staging.InFlight["s1"] != r3 || len(staging.Queue) != 0 {
+		t.Fatalf("staging %+v", staging)
+	}
+	if prod.Serving["p1"] != r1 || len(prod.InFlight) != 0 || len(prod.Queue) != 2 || prod.Queue[0] == prod.Queue[1] {
+		t.Fatalf("prod %+v: want r2 and r3 queued", prod)
+	}
+	v.rollouts[0].Phase = store.RolloutFailed
+	if views := stageViews(ds, "web", v); len(views[0].Queue) != 0 || len(views[1].Queue) != 1 || views[1].Queue[0] != r2 {
+		t.Fatalf("after r3 failed in staging: %+v", views)
+	}
+}

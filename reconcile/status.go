@@ -59,6 +59,18 @@ type ServiceStatus struct {
 	Release    string            `json:"release"`
 	Artifact   string            `json:"artifact"`
 	Placements []PlacementStatus `json:"placements"`
+	// Stages is the pipeline as the service goes through it.
+	Stages []StageView `json:"stages"`
+}
+
+// StageView is what one stage runs of a service, what is in flight there,
+// and the releases queued for it (promoted by an earlier stage, or
+// desired, and not here yet), nearest first.
+type StageView struct {
+	Name     string            `json:"name"`
+	Serving  map[string]string `json:"serving"`
+	InFlight map[string]string `json:"inFlight"`
+	Queue    []string          `json:"queue"`
 }
 
 // PlacementStatus is one service on one target of one stage.
@@ -159,6 +171,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 				ss.Placements = append(ss.Placements, ps)
 			}
 		}
+		ss.Stages = stageViews(desired, name, journalView{sets: sets, rollouts: rollouts})
 		s.Services = append(s.Services, ss)
 	}
 	switch {

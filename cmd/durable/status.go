@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ func printStatus(w io.Writer, st reconcile.Status) {
 	}
 	for _, svc := range st.Services {
 		fmt.Fprintf(w, "\nService %s: release %s (%s)\n", svc.Name, abbrev(svc.Release), svc.Artifact)
+		for _, sv := range svc.Stages {
+			fmt.Fprintf(w, "  stage %s: serving %s; in flight %s; queued %s\n", sv.Name, releases(sv.Serving), releases(sv.InFlight), list(sv.Queue))
+		}
 		for _, pl := range svc.Placements {
 			fmt.Fprintf(w, "  stage %s, target %s: serving %s\n", pl.Stage, pl.Target, orNone(pl.Serving))
 			for _, s := range pl.Sets {
@@ -142,4 +146,33 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// releases shows a target → release map as "target=release12, …".
+func releases(m map[string]string) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + abbrev(m[k])
+	}
+	return strings.Join(out, ", ")
+}
+
+// list shows releases abbreviated, nearest first.
+func list(rs []string) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = abbrev(r)
+	}
+	return strings.Join(out, ", ")
 }
