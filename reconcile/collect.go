@@ -32,6 +32,8 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 			why = "finish removing " + s.ID
 		case s.State == store.SetFailed:
 			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
+		case s.State == store.SetProbe && !r.probing(ctx, p):
+			why = fmt.Sprintf("probe %s outlived its upgrade-downgrade test: remove it", s.ID)
 		case (s.State == store.SetCreating || s.State == store.SetReady || s.State == store.SetCanary) && s.Release != want:
 			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
 		case s.State == store.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w store.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:

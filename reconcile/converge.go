@@ -50,7 +50,7 @@ func infraSetID(service, target, release string) string {
 // live reports whether a set's instances should be running.
 func live(state string) bool {
 	switch state {
-	case store.SetCreating, store.SetReady, store.SetCanary, store.SetServing, store.SetWarm:
+	case store.SetCreating, store.SetReady, store.SetCanary, store.SetServing, store.SetWarm, store.SetProbe:
 		return true
 	}
 	return false
@@ -206,6 +206,11 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Set: id, Release: want, Rollout: ro.ID,
 			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
+	}
+	if serving != nil && !ro.Rollback && ro.Check != checkDone && r.upDownStage(p) {
+		if stop, err := r.upgradeDowngrade(ctx, p, rt, tr, sets, *set, *serving, statuses, &ro); err != nil || stop {
+			return true, err
+		}
 	}
 	if p.service.Strategy.Kind == schema.Canary && serving != nil && !ro.Rollback {
 		return r.canary(ctx, p, tr, sets, *set, *serving, statuses, ro, pol)

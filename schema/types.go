@@ -193,6 +193,8 @@ type Stage struct {
 	Targets []string `json:"targets"`
 	// Parallelism is how many zones of a service roll out at once.
 	Parallelism int `json:"parallelism"`
+	// UpgradeDowngradeTest checks new → old → new before traffic moves.
+	UpgradeDowngradeTest bool `json:"upgradeDowngradeTest"`
 }
 
 // Duration is a time.Duration written in CUE as a Go duration string ("5s").

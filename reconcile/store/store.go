@@ -65,6 +65,7 @@ const (
 	SetCreating = "creating" // intent to create journaled; instances starting
 	SetReady    = "ready"    // every instance healthy, not yet serving
 	SetCanary   = "canary"   // a canary step: serving Weight percent beside the serving set
+	SetProbe    = "probe"    // started for a check (upgrade-downgrade test), never routed
 	SetServing  = "serving"  // receives the service's traffic
 	SetWarm     = "warm"     // served before; kept running and routable at weight 0
 	SetFailed   = "failed"   // never became healthy; to be removed
@@ -123,6 +124,11 @@ type Rollout struct {
 	StepBase      map[string]Counters `json:"stepBase,omitempty"`
 	// Analysis is the last judgement of the current step, for a person.
 	Analysis string `json:"analysis,omitempty"`
+	// Check is how far the upgrade-downgrade test went: "" (not started),
+	// "downgrade" (the old release started again), "upgrade" (the new one
+	// again), "done"; CheckStartedAt is when its current part started.
+	Check          string    `json:"check,omitempty"`
+	CheckStartedAt time.Time `json:"checkStartedAt,omitzero"`
 	// Verdict is the latest policy decision on the rollout.
 	Verdict   *Verdict  `json:"verdict,omitempty"`
 	StartedAt time.Time `json:"startedAt"`

@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,9 +38,18 @@ func main() {
 	// a service warming its caches would.
 	delay, _ := time.ParseDuration(os.Getenv("STARTUP_DELAY"))
 	started := time.Now()
+	// SCHEMA_VERSION and DATA_DIR stand for a data migration: at start the
+	// app upgrades the schema version recorded in DATA_DIR to its own, and
+	// refuses to run (its health check fails) on data newer than it knows,
+	// as a release that cannot be rolled back would.
+	dataProblem := migrate(os.Getenv("DATA_DIR"), os.Getenv("SCHEMA_VERSION"))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if dataProblem != "" {
+			http.Error(w, dataProblem, http.StatusServiceUnavailable)
+			return
+		}
 		if time.Since(started) < delay || os.Getenv("FAIL_HEALTH") != "" {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -110,4 +121,30 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
+}
+
+// migrate records version in dir/schema-version when it is newer than what
+// is there, and says what is wrong when the data is newer than version.
+func migrate(dir, version string) string {
+	if dir == "" || version == "" {
+		return ""
+	}
+	mine, err := strconv.Atoi(version)
+	if err != nil {
+		return "SCHEMA_VERSION is not an integer"
+	}
+	file := filepath.Join(dir, "schema-version")
+	stored := 0
+	if b, err := os.ReadFile(file); err == nil {
+		stored, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	switch {
+	case stored > mine:
+		return fmt.Sprintf("the data has schema version %d, newer than this release's %d: it cannot run on it", stored, mine)
+	case mine > stored:
+		if err := os.WriteFile(file, []byte(strconv.Itoa(mine)+"\n"), 0o644); err != nil {
+			return "record the schema version: " + err.Error()
+		}
+	}
+	return ""
 }
