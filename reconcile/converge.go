@@ -324,6 +324,7 @@ func (r *Reconciler) markFailed(ctx context.Context, p placement, ro store.Rollo
 	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Set: ro.Set, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
 	r.log.Warn("rollout failed", "service", p.service.Name, "target", p.target.Name, "release", short(ro.Release), "reason", msg)
+	r.revertFailed(ctx, ro, msg)
 	return nil
 }
 

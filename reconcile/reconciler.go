@@ -48,6 +48,10 @@ type Config struct {
 	// clock given to policies (input.now).
 	PolicyTimeout time.Duration
 	Location      *time.Location
+	// RevertOnFailure pushes, after a rollout fails, a commit that puts the
+	// previous revision's tree back, so that Git shows what runs. Without
+	// it, status says the head's release failed.
+	RevertOnFailure bool
 	// DriftReportOnly journals a traffic split changed by hand instead of
 	// restoring it. Dead instances are replaced either way.
 	DriftReportOnly bool
@@ -115,6 +119,8 @@ type Reconciler struct {
 	// remembers the digests whose verdict is journaled.
 	verifier *signing.Verifier
 	verified map[string]bool
+	// reverted remembers the revisions a revert commit was pushed for.
+	reverted map[string]bool
 	// sourceErr is the last error fetching the repository, shown in status.
 	sourceErr   error
 	sourceErrAt time.Time
@@ -143,6 +149,7 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 		endpoints:   map[string][]string{},
 		lastVerdict: map[string]string{},
 		verified:    map[string]bool{},
+		reverted:    map[string]bool{},
 	}
 	if cfg.Trust != nil {
 		v, err := signing.NewVerifier(cfg.Trust)

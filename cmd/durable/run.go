@@ -71,6 +71,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
 	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
+	cmd.Flags().BoolVar(&o.revert, "revert-on-failure", false, "after a rollout fails, push a commit that puts the previous revision back, so that Git shows what runs (needs push access)")
 	cmd.Flags().StringVar(&o.drift, "drift", "repair", "what to do with a traffic split changed by hand: repair (restore the journal's) or report (journal it, change nothing)")
 	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
@@ -94,6 +95,7 @@ type runOptions struct {
 	interval                       time.Duration
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
+	revert                         bool
 	policyTimeout                  time.Duration
 	location                       *time.Location
 }
@@ -140,7 +142,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
-		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report"}, st, src)
+		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
+		RevertOnFailure: o.revert}, st, src)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,64 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// ErrHeadMoved is returned by Revert when the branch no longer points at
+// the commit to revert: someone pushed since, and their commit wins.
+var ErrHeadMoved = errors.New("the branch moved since")
+
+// Revert pushes, on top of head, a commit whose tree is to's: the
+// repository then says what runs again. It is a fast-forward of the branch
+// from head, never a force: if the branch moved, ErrHeadMoved.
+func (s *Source) Revert(ctx context.Context, head, to, message string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, err := s.cache()
+	if err != nil {
+		return "", err
+	}
+	if !plumbing.IsHash(head) || !plumbing.IsHash(to) {
+		return "", fmt.Errorf("revert %q to %q: not commit ids", head, to)
+	}
+	target, err := repo.CommitObject(plumbing.NewHash(to))
+	if err != nil {
+		return "", fmt.Errorf("revert to %s: %w", to, err)
+	}
+	sig := object.Signature{Name: "Durable", Email: "durable@localhost", When: time.Now()}
+	c := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: target.TreeHash,
+		ParentHashes: []plumbing.Hash{plumbing.NewHash(head)}}
+	obj := repo.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return "", err
+	}
+	hash, err := repo.Storer.SetEncodedObject(obj)
+	if err != nil {
+		return "", err
+	}
+	ref := plumbing.NewBranchReferenceName(s.cfg.Branch)
+	err = repo.PushContext(ctx, &git.PushOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", hash, ref))},
+		Auth:       s.cfg.Auth,
+		// The push only lands if the branch still points at head.
+		RequireRemoteRefs: []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", head, ref))},
+	})
+	switch {
+	case err == nil:
+		return hash.String(), nil
+	case strings.Contains(err.Error(), "required to be") || strings.Contains(err.Error(), "non-fast-forward"):
+		// go-git says so only in words.
+		return "", fmt.Errorf("push the revert to %s: %w: %v", s.shown, ErrHeadMoved, err)
+	}
+	return "", fmt.Errorf("push the revert to %s branch %s: %w", s.shown, s.cfg.Branch, err)
+}
