@@ -2,6 +2,7 @@ package signing
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -34,8 +35,9 @@ const (
 type signedBundle struct {
 	digest        string // of the referrer manifest, for messages
 	bundle        *bundle.Bundle
-	message       bool   // a message signature over the artifact's manifest
-	predicateType string // of the DSSE statement
+	cert          *x509.Certificate // the signing certificate of a keyless bundle; nil for a key
+	message       bool              // a message signature over the artifact's manifest
+	predicateType string            // of the DSSE statement
 	statement     json.RawMessage
 }
 
@@ -136,6 +138,9 @@ func (a *artifactCheck) fetchBundle(digest string) (*signedBundle, error) {
 		a.untrusted = append(a.untrusted, fmt.Sprintf("referrer %s is not a valid Sigstore bundle: %v", digest, err))
 		return nil, nil
 	}
+	if vc, err := sb.bundle.VerificationContent(); err == nil {
+		sb.cert = vc.Certificate()
+	}
 	switch {
 	case sb.bundle.GetMessageSignature() != nil:
 		sb.message = true
@@ -153,7 +158,8 @@ func (a *artifactCheck) fetchBundle(digest string) (*signedBundle, error) {
 	return sb, nil
 }
 
-// bundleSignature looks for a signature bundle verified by a trusted key.
+// bundleSignature looks for a signature bundle verified by a trusted key or
+// keyless identity.
 func (a *artifactCheck) bundleSignature(bundles []*signedBundle) (*Signer, error) {
 	for _, b := range bundles {
 		if !b.isSignature() {
@@ -164,12 +170,19 @@ func (a *artifactCheck) bundleSignature(bundles []*signedBundle) (*Signer, error
 		if err != nil {
 			return nil, err
 		}
+		if b.cert != nil {
+			if signer := a.bundleKeyless(b, policy); signer != nil {
+				return signer, nil
+			}
+			continue
+		}
 		for _, key := range a.rule.Keys {
 			for _, kv := range key.verifiers {
 				if err := verifyBundle(b.bundle, kv, policy()); err == nil {
 					return &Signer{Identity: key.File, Method: "cosign-key", Key: key.Fingerprint}, nil
 				}
-				if claimed, ok := bundleSignedButFor(b, kv); ok && claimed != a.hash.String() {
+				withKey := func(p verify.ArtifactPolicyOption) error { return verifyBundle(b.bundle, kv, p) }
+				if claimed, ok := bundleSignedButFor(b, withKey); ok && claimed != a.hash.String() {
 					a.mismatches = append(a.mismatches, fmt.Sprintf("bundle %s, signed by %s (%s), is for %s, not %s", b.digest, key.File, key.Fingerprint, claimed, a.hash))
 				}
 			}
@@ -179,8 +192,57 @@ func (a *artifactCheck) bundleSignature(bundles []*signedBundle) (*Signer, error
 	return nil, nil
 }
 
-// bundleAttestations collects the attestation bundles a trusted key signed
-// about this digest.
+// bundleKeyless verifies a signature bundle that carries a certificate
+// against the rule's keyless identities, recording why it is not accepted.
+func (a *artifactCheck) bundleKeyless(b *signedBundle, policy func() verify.ArtifactPolicyOption) *Signer {
+	who := describeCertificate(b.cert)
+	if len(a.rule.Keyless) == 0 {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("bundle %s is a keyless signature, by %s, and the rule lists no keyless identity", b.digest, who))
+		return nil
+	}
+	if why := a.rule.sigstore.timeProof(b.bundle); why != "" {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("bundle %s, by %s: %s", b.digest, who, why))
+		return nil
+	}
+	res, err := a.verifyKeyless(b, policy(), a.rule.identities()...)
+	if err == nil {
+		return signerOf(b.cert, *res.Signature.Certificate)
+	}
+	// Why not: a trusted identity signed another artifact; or the bundle
+	// verifies but names no identity of the rule; or it does not verify.
+	trusted := func(p verify.ArtifactPolicyOption) error {
+		_, err := a.verifyKeyless(b, p, a.rule.identities()...)
+		return err
+	}
+	if claimed, ok := bundleSignedButFor(b, trusted); ok && claimed != a.hash.String() {
+		a.mismatches = append(a.mismatches, fmt.Sprintf("bundle %s, signed by %s, is for %s, not %s", b.digest, who, claimed, a.hash))
+		return nil
+	}
+	if _, anyone := a.verifyKeyless(b, policy(), verify.WithoutIdentitiesUnsafe()); anyone == nil {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("bundle %s is signed by %s, which is no keyless identity of the rule (%s)", b.digest, who, a.rule.keylessNames()))
+		return nil
+	}
+	if why := a.rule.sigstore.foreign(b.cert); why != "" {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("bundle %s, by %s: %s", b.digest, who, why))
+		return nil
+	}
+	a.untrusted = append(a.untrusted, fmt.Sprintf("bundle %s, by %s, does not verify against the trusted root %s: %v", b.digest, who, a.rule.sigstore.file, err))
+	return nil
+}
+
+// verifyKeyless verifies a keyless bundle offline against the trusted root
+// (see sigstoreRoot.verifier for what is required of it), for the artifact
+// and identities given.
+func (a *artifactCheck) verifyKeyless(b *signedBundle, artifact verify.ArtifactPolicyOption, identities ...verify.PolicyOption) (*verify.VerificationResult, error) {
+	v, err := a.rule.sigstore.verifier(b.bundle)
+	if err != nil {
+		return nil, err
+	}
+	return v.Verify(b.bundle, verify.NewPolicy(artifact, identities...))
+}
+
+// bundleAttestations collects the attestation bundles a trusted key or
+// keyless identity signed about this digest.
 func (a *artifactCheck) bundleAttestations(bundles []*signedBundle) error {
 	for _, b := range bundles {
 		if b.isSignature() {
@@ -189,6 +251,20 @@ func (a *artifactCheck) bundleAttestations(bundles []*signedBundle) error {
 		policy, err := a.artifactPolicy(b)
 		if err != nil {
 			return err
+		}
+		if b.cert != nil {
+			if len(a.rule.Keyless) == 0 || a.rule.sigstore.timeProof(b.bundle) != "" {
+				continue
+			}
+			if res, err := a.verifyKeyless(b, policy(), a.rule.identities()...); err == nil {
+				a.attestations = append(a.attestations, Attestation{
+					PredicateType: b.predicateType,
+					Statement:     b.statement,
+					Signer:        *signerOf(b.cert, *res.Signature.Certificate),
+					Format:        FormatSigstoreBundle,
+				})
+			}
+			continue
 		}
 	keys:
 		for _, key := range a.rule.Keys {
@@ -245,12 +321,13 @@ func verifyBundle(b *bundle.Bundle, kv signature.Verifier, policy verify.Artifac
 	return err
 }
 
-// bundleSignedButFor reports whether kv made the bundle's signature, and
-// over which digest: the statement's subject for a DSSE envelope, the
+// bundleSignedButFor reports whether check accepts the bundle's signature
+// (made by a trusted key or identity) whatever artifact it is about, and
+// which digest it signs: the statement's subject for a DSSE envelope, the
 // message digest for a message signature.
-func bundleSignedButFor(b *signedBundle, kv signature.Verifier) (string, bool) {
+func bundleSignedButFor(b *signedBundle, check func(verify.ArtifactPolicyOption) error) (string, bool) {
 	if !b.message {
-		if verifyBundle(b.bundle, kv, verify.WithoutArtifactUnsafe()) != nil {
+		if check(verify.WithoutArtifactUnsafe()) != nil {
 			return "", false
 		}
 		var st struct {
@@ -272,7 +349,7 @@ func bundleSignedButFor(b *signedBundle, kv signature.Verifier) (string, bool) {
 		protocommon.HashAlgorithm_SHA2_384: "sha384",
 		protocommon.HashAlgorithm_SHA2_512: "sha512",
 	}[md.GetAlgorithm()]
-	if alg == "" || verifyBundle(b.bundle, kv, verify.WithArtifactDigest(alg, md.GetDigest())) != nil {
+	if alg == "" || check(verify.WithArtifactDigest(alg, md.GetDigest())) != nil {
 		return "", false
 	}
 	return alg + ":" + hex.EncodeToString(md.GetDigest()), true

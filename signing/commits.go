@@ -41,15 +41,23 @@ type CommitTrust struct {
 // Signer says who signed: the key that verified a signature and the identity
 // the trust file gives it.
 type Signer struct {
-	// Identity is, for an artifact, the key file as the trust file names it;
-	// for a commit, the OpenPGP user id or the allowed-signers principals.
+	// Identity is, for an artifact signed with a key, the key file as the
+	// trust file names it; for a keyless signature, "SUBJECT (OIDC issuer
+	// ISSUER)" as the signing certificate states them; for a commit, the
+	// OpenPGP user id or the allowed-signers principals.
 	Identity string
-	// Method is "cosign-key", "openpgp" or "ssh".
+	// Method is "cosign-key", "keyless", "openpgp" or "ssh".
 	Method string
 	// Key is the key's fingerprint: "sha256:<hex>" of the PKIX public key for
-	// artifacts, the OpenPGP v4 fingerprint in upper-case hex, or the SSH
+	// artifacts signed with a key, of the signing certificate (DER) for
+	// keyless ones, the OpenPGP v4 fingerprint in upper-case hex, or the SSH
 	// "SHA256:<base64>" fingerprint ssh-keygen -l prints.
 	Key string
+	// Issuer and Subject are, for Method "keyless", the OIDC issuer and the
+	// subject (the first URI or email subject alternative name) of the
+	// signing certificate, verified to chain to the trusted root.
+	Issuer  string `json:",omitempty"`
+	Subject string `json:",omitempty"`
 }
 
 // CommitVerdict is one verified commit.

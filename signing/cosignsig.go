@@ -15,9 +15,10 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
-// classicSignature looks for a signature by a trusted key in cosign's
-// classic format (the sha256-<hex>.sig tag). It returns nil, nil when none is
-// accepted, having recorded what it saw for refuseSignature.
+// classicSignature looks for a signature by a trusted key or keyless
+// identity in cosign's classic format (the sha256-<hex>.sig tag). It returns
+// nil, nil when none is accepted, having recorded what it saw for
+// refuseSignature.
 func (a *artifactCheck) classicSignature() (*Signer, error) {
 	tag, err := ociremote.SignatureTag(a.digest)
 	if err != nil {
@@ -48,6 +49,9 @@ func (a *artifactCheck) classicSignature() (*Signer, error) {
 				}
 			}
 		}
+		if signer := a.classicKeyless(sig); signer != nil {
+			return signer, nil
+		}
 	}
 	if len(sigs) > 0 {
 		a.untrusted = append(a.untrusted, fmt.Sprintf("tag %s holds %d signature(s)", tag.TagStr(), len(sigs)))
@@ -73,15 +77,77 @@ func signedByButFor(sig oci.Signature, kv signature.Verifier) (string, bool) {
 	if kv.VerifySignature(bytes.NewReader(raw), bytes.NewReader(p)) != nil {
 		return "", false
 	}
+	return claimedDigest(p), true
+}
+
+// claimedDigest is the digest a simple-signing payload claims to sign.
+func claimedDigest(p []byte) string {
 	var claim payload.SimpleContainerImage
 	if err := json.Unmarshal(p, &claim); err != nil {
-		return "a payload that is not a cosign claim", true
+		return "a payload that is not a cosign claim"
 	}
-	return claim.Critical.Image.DockerManifestDigest, true
+	return claim.Critical.Image.DockerManifestDigest
+}
+
+// keylessCheckOpts are cosign's options for a classic signature that
+// carries a certificate: the certificate must chain to a Fulcio CA of the
+// trusted root; the transparency-log bundle annotation must be present
+// (Offline: cosign refuses a signature without one rather than asking
+// Rekor), its signed entry timestamp must verify with a Rekor key of the
+// root and its body must record this signature and certificate; and the
+// certificate must have been valid at the entry's integrated time. SCTs are
+// not checked (IgnoreSCT): the certificate's trust comes from the root's CA.
+func keylessCheckOpts(s *sigstoreRoot) *cosign.CheckOpts {
+	return &cosign.CheckOpts{TrustedMaterial: s.material, IgnoreSCT: true, Offline: true}
+}
+
+// classicKeyless verifies a classic signature that carries a certificate
+// (cosign's keyless format: the dev.sigstore.cosign/certificate, chain and
+// bundle annotations) against the rule's keyless identities, recording why
+// it is not accepted.
+func (a *artifactCheck) classicKeyless(sig oci.Signature) *Signer {
+	cert, err := sig.Cert()
+	if err != nil {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("a signature's certificate annotation is unreadable: %v", err))
+		return nil
+	}
+	if cert == nil {
+		return nil
+	}
+	who := describeCertificate(cert)
+	if len(a.rule.Keyless) == 0 {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("a keyless signature, by %s, and the rule lists no keyless identity", who))
+		return nil
+	}
+	if b, err := sig.Bundle(); err != nil || b == nil {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("the signature by %s carries no transparency-log bundle (annotation dev.sigstore.cosign/bundle), so nothing offline proves the short-lived certificate was valid when it signed; sign with the transparency log (not --tlog-upload=false)", who))
+		return nil
+	}
+	// The claim is checked last, by hand, to tell a trusted signature of
+	// another digest (ErrDigestMismatch) from an untrusted one.
+	if _, err := cosign.VerifyImageSignature(a.ctx, sig, a.hash, keylessCheckOpts(a.rule.sigstore)); err != nil {
+		if why := a.rule.sigstore.foreign(cert); why != "" {
+			a.untrusted = append(a.untrusted, fmt.Sprintf("the signature by %s: %s", who, why))
+			return nil
+		}
+		a.untrusted = append(a.untrusted, fmt.Sprintf("the signature by %s does not verify against the trusted root %s: %v", who, a.rule.sigstore.file, err))
+		return nil
+	}
+	signer, ok := a.rule.keylessSigner(cert)
+	if !ok {
+		a.untrusted = append(a.untrusted, fmt.Sprintf("signed by %s, which is no keyless identity of the rule (%s)", who, a.rule.keylessNames()))
+		return nil
+	}
+	if err := cosign.SimpleClaimVerifier(sig, a.hash, nil); err != nil {
+		p, _ := sig.Payload()
+		a.mismatches = append(a.mismatches, fmt.Sprintf("a signature by %s is for %s, not %s", signer.Identity, claimedDigest(p), a.hash))
+		return nil
+	}
+	return signer
 }
 
 // classicAttestations collects the attestations of the sha256-<hex>.att tag
-// that a trusted key signed about this digest.
+// that a trusted key or keyless identity signed about this digest.
 func (a *artifactCheck) classicAttestations() error {
 	tag, err := ociremote.AttestationTag(a.digest)
 	if err != nil {
@@ -92,6 +158,7 @@ func (a *artifactCheck) classicAttestations() error {
 		return err
 	}
 	for _, att := range atts {
+		before := len(a.attestations)
 	keys:
 		for _, key := range a.rule.Keys {
 			for _, kv := range key.verifiers {
@@ -124,7 +191,45 @@ func (a *artifactCheck) classicAttestations() error {
 				break keys
 			}
 		}
+		if len(a.attestations) > before {
+			continue
+		}
+		if err := a.classicKeylessAttestation(att); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// classicKeylessAttestation collects a classic attestation that carries a
+// certificate of a keyless identity of the rule, verified as
+// classicKeyless verifies signatures.
+func (a *artifactCheck) classicKeylessAttestation(att oci.Signature) error {
+	if len(a.rule.Keyless) == 0 {
+		return nil
+	}
+	cert, err := att.Cert()
+	if err != nil || cert == nil {
+		return nil
+	}
+	co := keylessCheckOpts(a.rule.sigstore)
+	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	if _, err := cosign.VerifyBlobAttestation(a.ctx, att, a.hash, co); err != nil {
+		return nil
+	}
+	signer, ok := a.rule.keylessSigner(cert)
+	if !ok {
+		return nil
+	}
+	env, err := att.Payload()
+	if err != nil {
+		return a.unreachable("read an attestation", err)
+	}
+	statement, predicateType, err := envelopeStatement(env)
+	if err != nil {
+		return nil
+	}
+	a.attestations = append(a.attestations, Attestation{PredicateType: predicateType, Statement: statement, Signer: *signer, Format: FormatCosignSig})
 	return nil
 }
 

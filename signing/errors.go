@@ -18,8 +18,11 @@ var (
 	ErrNoTrustRule = errors.New("no trust rule matches")
 	// ErrUnsigned: the artifact carries no signature at all, in either format.
 	ErrUnsigned = errors.New("not signed")
-	// ErrUntrusted: the artifact is signed, but by no key its rule trusts.
-	ErrUntrusted = errors.New("signed by no trusted key")
+	// ErrUntrusted: the artifact is signed, but by no key or keyless
+	// identity its rule trusts. A keyless signature whose certificate does
+	// not chain to the trusted root, or that cannot prove when it was made,
+	// is untrusted too.
+	ErrUntrusted = errors.New("signed by no trusted key or identity")
 	// ErrDigestMismatch: a trusted key signed a claim about another digest
 	// (for example a signature copied from another artifact).
 	ErrDigestMismatch = errors.New("signature is for another digest")

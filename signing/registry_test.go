@@ -161,17 +161,7 @@ func signClassic(t testing.TB, d name.Digest, k testKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	se, err := ociremote.SignedEntity(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err = ocimutate.AttachSignatureToEntity(se, ociSig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
-		t.Fatal(err)
-	}
+	attachSignature(t, d, ociSig)
 }
 
 // statement is an in-toto statement about d.

@@ -15,14 +15,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Trust is the trust file: which keys may sign which artifacts, and which
-// may sign commits. It lives on the reconciler host, never in the repository
-// it protects. A Trust is immutable once loaded; a changed file is a new
-// Trust, and a new Verifier built from it, so removing a key takes effect at
-// once.
+// Trust is the trust file: which keys and keyless identities may sign which
+// artifacts, and which keys may sign commits. It lives on the reconciler
+// host, never in the repository it protects. A Trust is immutable once
+// loaded; a changed file is a new Trust, and a new Verifier built from it, so
+// removing a key or an identity takes effect at once.
 type Trust struct {
 	// File is the path the trust was loaded from.
 	File string
+	// TrustedRoot is the Sigstore trusted root file, as the trust file names
+	// it, that keyless identities are checked against; empty when the trust
+	// file names none.
+	TrustedRoot string
 	// Artifacts are the artifact rules in file order; the first whose Match
 	// matches a repository applies to it.
 	Artifacts []ArtifactRule
@@ -30,8 +34,8 @@ type Trust struct {
 	Commits CommitTrust
 }
 
-// ArtifactRule trusts Keys to sign the artifacts of the repositories Match
-// covers, and requires the attestations listed.
+// ArtifactRule trusts Keys and Keyless identities to sign the artifacts of
+// the repositories Match covers, and requires the attestations listed.
 type ArtifactRule struct {
 	// Match is a glob on the repository (host/path, without tag or digest)
 	// with path.Match semantics: * matches within one path segment, so
@@ -41,13 +45,17 @@ type ArtifactRule struct {
 	Match string
 	// Keys may each sign alone; list the old and the new key while rotating.
 	Keys []PublicKey
+	// Keyless are the identities whose Sigstore certificates, issued under
+	// the trust file's trusted root, may each sign alone.
+	Keyless []KeylessIdentity
 	// Attestations are the in-toto predicate types that must each be attested
-	// by one of Keys.
+	// by one of Keys or Keyless.
 	Attestations []string
 	// At is where the rule is written, file:line:col, for messages.
 	At string
 
 	line, col int
+	sigstore  *sigstoreRoot // the trust file's trusted root, when Keyless is set
 }
 
 // maxTrustFile bounds the size of the trust file and of every key file it
@@ -57,19 +65,30 @@ const maxTrustFile = 1 << 20
 
 // LoadTrust reads a trust file (YAML, or JSON, which is YAML too):
 //
+//	trustedRoot: "sigstore/trusted_root.json"   # for keyless identities
 //	artifacts:
 //	  - match: "127.0.0.1:*/quickstart/*"
 //	    keys: ["keys/cosign.pub", "keys/cosign-2025.pub"]
 //	    attestations:
 //	      - predicateType: "https://slsa.dev/provenance/v1"
+//	  - match: "ghcr.io/acme/*"
+//	    keyless:
+//	      - issuer: "https://token.actions.githubusercontent.com"   # or issuerRegExp
+//	        subject: "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main"   # or subjectRegExp
 //	commits:
 //	  mode: head                      # head | strict | off
 //	  openpgp: ["keys/alice.asc"]
 //	  ssh: "keys/allowed_signers"
 //
-// Key paths are relative to the trust file's folder. Every problem, in the
-// trust file or in a key file, is reported as a TrustErrors whose entries
-// say file:line:col, what is wrong, and how to fix it.
+// A rule lists keys, keyless identities or both. trustedRoot is a Sigstore
+// TrustedRoot JSON file (the trusted_root.json target of the Sigstore TUF
+// repository for the public instance; cosign trusted-root create makes one
+// for a private deployment); it is required as soon as a rule lists keyless
+// identities, and read once, here: nothing is fetched at verification time.
+//
+// Paths are relative to the trust file's folder. Every problem, in the trust
+// file or in a file it names, is reported as a TrustErrors whose entries say
+// file:line:col, what is wrong, and how to fix it.
 func LoadTrust(file string) (*Trust, error) {
 	data, err := readBounded(file)
 	if err != nil {
@@ -85,7 +104,15 @@ func LoadTrust(file string) (*Trust, error) {
 		l.errs = append(l.errs, TrustError{File: file, Message: "the trust file is empty; declare artifacts: and commits: (see the signing package documentation)"})
 		return nil, l.errs
 	}
-	root := l.mapping(doc.Content[0], "the trust file", "artifacts", "commits")
+	root := l.mapping(doc.Content[0], "the trust file", "trustedRoot", "artifacts", "commits")
+	// The trusted root is read before the rules, which point at it, wherever
+	// the file writes it.
+	if n, ok := root["trustedRoot"]; ok {
+		l.rootDeclared = true
+		if l.sigstore = l.trustedRoot(n); l.sigstore != nil {
+			t.TrustedRoot = l.sigstore.file
+		}
+	}
 	if n, ok := root["artifacts"]; ok {
 		for i, item := range l.sequence(n, "artifacts") {
 			if rule, ok := l.artifactRule(item, fmt.Sprintf("artifacts[%d]", i)); ok {
@@ -132,6 +159,9 @@ type loader struct {
 	errs   TrustErrors
 	cosign map[string]PublicKey // key files already read, by path as written
 	pgp    map[string]bool      // OpenPGP key files already read
+
+	rootDeclared bool          // the trust file sets trustedRoot, readable or not
+	sigstore     *sigstoreRoot // the trusted root, once read without error
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
@@ -191,7 +221,7 @@ func (l *loader) str(n *yaml.Node, where string) (string, bool) {
 }
 
 func (l *loader) artifactRule(n *yaml.Node, where string) (ArtifactRule, bool) {
-	fields := l.mapping(n, where, "match", "keys", "attestations")
+	fields := l.mapping(n, where, "match", "keys", "keyless", "attestations")
 	rule := ArtifactRule{At: fmt.Sprintf("%s:%d:%d", l.file, n.Line, n.Column), line: n.Line, col: n.Column}
 	before := len(l.errs)
 	if m, ok := fields["match"]; !ok {
@@ -201,7 +231,9 @@ func (l *loader) artifactRule(n *yaml.Node, where string) (ArtifactRule, bool) {
 		l.checkPattern(m, where+".match", pattern)
 	}
 	if k, ok := fields["keys"]; !ok {
-		l.errorf(n, "%s: keys is missing; list the cosign public key files that may sign these artifacts", where)
+		if _, keyless := fields["keyless"]; !keyless {
+			l.errorf(n, "%s: keys is missing; list the cosign public key files that may sign these artifacts (keys: [...]), or the keyless identities (keyless: - issuer: ... subject: ...)", where)
+		}
 	} else {
 		items := l.sequence(k, where+".keys")
 		if k.Kind == yaml.SequenceNode && len(items) == 0 {
@@ -212,6 +244,10 @@ func (l *loader) artifactRule(n *yaml.Node, where string) (ArtifactRule, bool) {
 				rule.Keys = append(rule.Keys, key)
 			}
 		}
+	}
+	if k, ok := fields["keyless"]; ok {
+		rule.Keyless = l.keyless(k, where+".keyless")
+		rule.sigstore = l.sigstore
 	}
 	if a, ok := fields["attestations"]; ok {
 		for i, item := range l.sequence(a, where+".attestations") {

@@ -76,6 +76,8 @@ func TestLoadTrustDockerHub(t *testing.T) {
 // TestLoadTrustErrors: every mistake is reported with its file:line:col and
 // what to do.
 func TestLoadTrustErrors(t *testing.T) {
+	s := newSigstore(t)
+	withRoot := map[string]string{"sigstore/trusted_root.json": s.trustedRootJSON(t, true)}
 	for _, tc := range []struct {
 		name  string
 		trust string
@@ -98,12 +100,12 @@ func TestLoadTrustErrors(t *testing.T) {
 		{
 			name:  "unknown top-level field",
 			trust: "artifact:\n  - match: a/*\ncommits: {mode: off}\n",
-			want:  []string{`trust.yaml:1:1: the trust file: unknown field "artifact"; the fields are artifacts, commits`},
+			want:  []string{`trust.yaml:1:1: the trust file: unknown field "artifact"; the fields are trustedRoot, artifacts, commits`},
 		},
 		{
 			name:  "unknown rule field",
 			trust: "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub]\n    kyes: [keys/cosign.pub]\ncommits: {mode: off}\n",
-			want:  []string{`trust.yaml:4:5: artifacts[0]: unknown field "kyes"; the fields are match, keys, attestations`},
+			want:  []string{`trust.yaml:4:5: artifacts[0]: unknown field "kyes"; the fields are match, keys, keyless, attestations`},
 		},
 		{
 			name:  "unknown attestation field",
@@ -152,6 +154,70 @@ func TestLoadTrustErrors(t *testing.T) {
 				`trust.yaml:4:12: artifacts[1].match: "nohost" has no registry host`,
 				`trust.yaml:6:12: artifacts[2].match: "a/web:latest" names a tag or digest`,
 				`trust.yaml:8:5: artifacts[3]: match is missing`,
+			},
+		},
+		{
+			name:  "keyless without trusted root",
+			trust: "artifacts:\n  - match: a/*\n    keyless:\n      - {issuer: \"https://accounts.google.com\", subject: alice@example.com}\ncommits: {mode: off}\n",
+			want:  []string{"trust.yaml:4:7: artifacts[0].keyless needs a Sigstore trusted root to check certificates against; add trustedRoot: "},
+		},
+		{
+			name:  "missing trusted root",
+			trust: "trustedRoot: sigstore/missing.json\nartifacts:\n  - match: a/*\n    keyless: [{issuer: \"https://accounts.google.com\", subject: alice@example.com}]\ncommits: {mode: off}\n",
+			want:  []string{"trust.yaml:1:14: trustedRoot: sigstore/missing.json does not exist; check the path"},
+		},
+		{
+			name:  "not a trusted root",
+			trust: "trustedRoot: keys/cosign.pub\ncommits: {mode: off}\n",
+			want:  []string{"trust.yaml:1:14: trustedRoot: keys/cosign.pub is not a Sigstore trusted root ("},
+		},
+		{
+			name:  "trusted root of another kind",
+			trust: "trustedRoot: sigstore/root.json\ncommits: {mode: off}\n",
+			files: map[string]string{"sigstore/root.json": `{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}`},
+			want:  []string{"trust.yaml:1:14: trustedRoot: sigstore/root.json is not a Sigstore trusted root (unsupported TrustedRoot media type"},
+		},
+		{
+			name:  "trusted root without CA",
+			trust: "trustedRoot: sigstore/root.json\ncommits: {mode: off}\n",
+			files: map[string]string{"sigstore/root.json": `{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`},
+			want:  []string{"trust.yaml:1:14: trustedRoot: sigstore/root.json lists no certificate authority"},
+		},
+		{
+			name:  "trusted root without log or timestamp authority",
+			trust: "trustedRoot: sigstore/root.json\ncommits: {mode: off}\n",
+			files: map[string]string{"sigstore/root.json": s.trustedRootJSON(t, false)},
+			want:  []string{"trust.yaml:1:14: trustedRoot: sigstore/root.json lists no transparency log (tlogs) and no timestamp authority (timestampAuthorities); no keyless signature could prove when it was made"},
+		},
+		{
+			name: "bad keyless identities",
+			trust: `trustedRoot: sigstore/trusted_root.json
+artifacts:
+  - match: a/*
+    keyless:
+      - issuer: "https://accounts.google.com"
+        issuerRegExp: "https://accounts\\.google\\.com"
+        subject: alice@example.com
+      - issuer: "https://accounts.google.com"
+      - issuer: "https://accounts.google.com"
+        subjectRegExp: "(alice"
+      - {issuer: "https://accounts.google.com", subject: alice@example.com, san: alice}
+      - alice@example.com
+      - issuer: "https://accounts.google.com"
+        subject: [alice@example.com]
+  - match: b/*
+    keyless: []
+commits: {mode: off}
+`,
+			files: withRoot,
+			want: []string{
+				"trust.yaml:6:23: artifacts[0].keyless[0]: issuer and issuerRegExp are both set; keep one",
+				`trust.yaml:8:9: artifacts[0].keyless[1]: subject is missing; write subject: "https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main", or subjectRegExp`,
+				`trust.yaml:10:24: artifacts[0].keyless[2].subjectRegExp: "(alice" is not a valid regular expression (error parsing regexp: missing closing ): ` + "`(alice`" + `); use Go's RE2 syntax`,
+				`trust.yaml:11:77: artifacts[0].keyless[3]: unknown field "san"; the fields are issuer, issuerRegExp, subject, subjectRegExp`,
+				"trust.yaml:12:9: artifacts[0].keyless[4] must be a mapping with the fields issuer, issuerRegExp, subject, subjectRegExp",
+				"trust.yaml:14:18: artifacts[0].keyless[5].subject must be a string, not a list or mapping",
+				"trust.yaml:16:14: artifacts[1].keyless is empty; list at least one identity",
 			},
 		},
 		{

@@ -55,7 +55,7 @@ type Verdict struct {
 	Digest string `json:"digest"`
 	// Rule is the match pattern of the trust rule that applied.
 	Rule string `json:"rule"`
-	// Signer is the trusted key that signed the artifact.
+	// Signer is the trusted key or keyless identity that signed the artifact.
 	Signer Signer `json:"signer"`
 	// Format is FormatCosignSig or FormatSigstoreBundle.
 	Format string `json:"format"`
@@ -136,13 +136,22 @@ func NewVerifier(trust *Trust, opts ...Option) (*Verifier, error) {
 	if trust == nil {
 		return nil, errors.New("signing: NewVerifier needs a trust (LoadTrust)")
 	}
+	for _, r := range trust.Artifacts {
+		if len(r.Keyless) > 0 && r.sigstore == nil {
+			return nil, fmt.Errorf("signing: the rule %s lists keyless identities without a trusted root; load the trust with LoadTrust", r.Match)
+		}
+	}
 	return &Verifier{trust: trust, opts: makeOptions(opts), cache: map[string]Verdict{}}, nil
 }
 
 // Verify checks that ref, which must be pinned (REPOSITORY@sha256:<hex>), is
-// signed by a key of the first trust rule matching its repository, in either
-// format, and carries every attestation the rule requires. Signatures are
-// checked offline against the keys: no transparency log is consulted.
+// signed by a key or a keyless identity of the first trust rule matching its
+// repository, in either format, and carries every attestation the rule
+// requires. Everything is checked offline, against the keys and the trusted
+// root the trust file names: no transparency log, timestamp authority or CA
+// is contacted. A keyless signature must carry its proof of time (a
+// transparency-log entry or a signed timestamp, see the package
+// documentation).
 //
 // A refusal wraps one of ErrNotPinned, ErrNoTrustRule, ErrUnsigned,
 // ErrUntrusted, ErrDigestMismatch, ErrAttestationMissing, ErrLimit or
@@ -276,7 +285,7 @@ func (a *artifactCheck) run() (Verdict, error) {
 			}
 		}
 		if len(missing) > 0 {
-			return Verdict{}, refusal(a.ref, ErrAttestationMissing, "no attestation of predicate type %s signed by a key of the rule %s (%s); attest it with cosign attest --key KEY --type PREDICATE_TYPE", strings.Join(missing, ", "), a.rule.Match, a.rule.At)
+			return Verdict{}, refusal(a.ref, ErrAttestationMissing, "no attestation of predicate type %s signed by a key or keyless identity of the rule %s (%s); attest it with cosign attest --type PREDICATE_TYPE (with --key KEY, or keyless)", strings.Join(missing, ", "), a.rule.Match, a.rule.At)
 		}
 	}
 	verdict.VerifiedAt = time.Now().UTC()
@@ -289,13 +298,17 @@ func (a *artifactCheck) refuseSignature() error {
 	case len(a.mismatches) > 0:
 		return refusal(a.ref, ErrDigestMismatch, "%s; the signature was copied from another artifact, or the artifact changed after signing", a.mismatches[0])
 	case a.signatures == 0:
-		return refusal(a.ref, ErrUnsigned, "no cosign signature (tag %s) and no Sigstore bundle referrer; sign it with cosign sign --key KEY %s", a.signatureTagName(), a.ref)
+		how := "cosign sign --key KEY " + a.ref
+		if len(a.rule.Keys) == 0 {
+			how = "cosign sign " + a.ref + " (keyless, as an identity the rule lists)"
+		}
+		return refusal(a.ref, ErrUnsigned, "no cosign signature (tag %s) and no Sigstore bundle referrer; sign it with %s", a.signatureTagName(), how)
 	default:
 		detail := ""
 		if len(a.untrusted) > 0 {
 			detail = " (" + a.untrusted[0] + ")"
 		}
-		return refusal(a.ref, ErrUntrusted, "%d signature(s) found, none by a key of the rule %s at %s%s; sign with a listed key or add the signer's public key to the rule", a.signatures, a.rule.Match, a.rule.At, detail)
+		return refusal(a.ref, ErrUntrusted, "%d signature(s) found, none by a key or keyless identity of the rule %s at %s%s; sign with a listed key or identity, or add the signer to the rule", a.signatures, a.rule.Match, a.rule.At, detail)
 	}
 }
 
