@@ -48,9 +48,11 @@ type Summary struct {
 	LastError      string  `json:"lastError,omitempty"`
 	RollbackSecond float64 `json:"rollbackSeconds"`
 	Phases         []Phase `json:"phases"`
-	RouterURL      string  `json:"routerURL"`
-	StatusURL      string  `json:"statusURL"`
-	Dir            string  `json:"dir"`
+	// RouterURL is prod's router; StagingURL staging's.
+	RouterURL  string `json:"routerURL"`
+	StagingURL string `json:"stagingURL"`
+	StatusURL  string `json:"statusURL"`
+	Dir        string `json:"dir"`
 	// Artifacts maps each version to its pinned reference.
 	Artifacts map[string]string `json:"artifacts"`
 }
@@ -140,27 +142,36 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	}
 	n.say("  signed each with a key made for the demo (cosign's format); the reconciler's trust file %s accepts that key alone: it runs nothing else", trustFile)
 
-	// 2. The router, the repository and the reconciler.
+	// 2. Two routers (staging, prod), the repository and the reconciler.
 	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
 	if err != nil {
 		return sum, err
 	}
-	sum.RouterURL, sum.StatusURL = "http://"+routerAddr+"/", "http://"+apiAddr+"/v1/status"
-	n.step("Starting the router (the data plane, its own process) on %s, admin API on %s", routerAddr, adminAddr)
-	router, err := startChild("router", opts.Executable, filepath.Join(dir, "router.log"),
-		"router", "--listen", routerAddr, "--admin", adminAddr, "--state", filepath.Join(dir, "router-state.json"))
+	stagingAddr, stagingAdmin, _, err := threeFreeAddrs()
 	if err != nil {
 		return sum, err
 	}
-	cleanups = append(cleanups, func() { router.stop(5 * time.Second) })
-	if err := router.waitHealthy(ctx, "http://"+adminAddr+"/healthz"); err != nil {
-		return sum, err
+	sum.RouterURL, sum.StagingURL, sum.StatusURL = "http://"+routerAddr+"/", "http://"+stagingAddr+"/", "http://"+apiAddr+"/v1/status"
+	for _, r := range []struct{ name, listen, admin string }{{"staging", stagingAddr, stagingAdmin}, {"prod", routerAddr, adminAddr}} {
+		n.step("Starting the %s router (the data plane, its own process) on %s, admin API on %s", r.name, r.listen, r.admin)
+		router, err := startChild("router-"+r.name, opts.Executable, filepath.Join(dir, "router-"+r.name+".log"),
+			"router", "--listen", r.listen, "--admin", r.admin, "--state", filepath.Join(dir, "router-"+r.name+"-state.json"))
+		if err != nil {
+			return sum, err
+		}
+		cleanups = append(cleanups, func() { router.stop(5 * time.Second) })
+		if err := router.waitHealthy(ctx, "http://"+r.admin+"/healthz"); err != nil {
+			return sum, err
+		}
 	}
 
 	repoDir := filepath.Join(dir, "repo")
-	n.step("Creating the desired-state Git repository %s from examples/quickstart", repoDir)
+	n.step("Creating the desired-state Git repository %s from examples/quickstart, with a pipeline of two stages: staging, then prod", repoDir)
 	rp, err := newRepo(ctx, repoDir, adminAddr)
 	if err != nil {
+		return sum, err
+	}
+	if err := rp.setPipeline(stagingAdmin, adminAddr); err != nil {
 		return sum, err
 	}
 	if err := rp.setArtifact(sum.Artifacts["v1"]); err != nil {
@@ -195,8 +206,8 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if !st.phase(ctx, "deploy v1", commit, "v1") {
 		return sum, nil
 	}
-	n.step("Starting a steady stream of requests through the router at %s", sum.RouterURL)
-	st.load = startLoad(ctx, sum.RouterURL, 4, 5*time.Millisecond)
+	n.step("Starting a steady stream of requests through both routers, %s (staging) and %s (prod)", sum.StagingURL, sum.RouterURL)
+	st.load = startLoadOn(ctx, []string{sum.StagingURL, sum.RouterURL}, "", 4, 5*time.Millisecond)
 	cleanups = append(cleanups, st.load.stop)
 
 	if err := rp.setArtifact(sum.Artifacts["v2"]); err != nil {
@@ -205,7 +216,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if commit, err = rp.commit(ctx, "Deploy web v2"); err != nil {
 		return sum, err
 	}
-	n.step("Committed v2 (%s): Durable makes a new infra-set and, once it is healthy, canaries it: 10%% then 50%% of the traffic, each step baked and analysed against v1, then 100%%; v1 stays warm", short(commit))
+	n.step("Committed v2 (%s): in staging, then in prod, Durable makes a new infra-set and, once it is healthy, canaries it: 10%% then 50%% of the traffic, each step baked and analysed against v1, then 100%%; v1 stays warm. Prod gets v2 only once staging promoted it", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
@@ -222,7 +233,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if commit, err = rp.commit(ctx, "Deploy web v3"); err != nil {
 		return sum, err
 	}
-	n.step("Committed v3 (%s), which fails one request in five: its first canary step should catch it and roll it back", short(commit))
+	n.step("Committed v3 (%s), which fails one request in five: its first canary step in staging should catch it and roll it back; prod never sees it", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
@@ -233,7 +244,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if commit, err = rp.revertLast(ctx, 2, "Roll back to v1"); err != nil {
 		return sum, err
 	}
-	n.step("Reverted the v3 and v2 commits (%s): the release it declares is v1's, still warm, so this is a rollback: a traffic switch", short(commit))
+	n.step("Reverted the v3 and v2 commits (%s): the release it declares is v1's, still warm in both stages, so this is a rollback: a traffic switch, in staging and prod at once", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}

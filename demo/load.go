@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,8 +19,9 @@ type sample struct {
 // load sends a steady stream of requests through the router from a few
 // workers and records what served each one.
 type load struct {
-	url     string
-	host    string // the Host header, when not the URL's
+	urls    []string
+	sent    atomic.Uint64 // picks the URL of the next request
+	host    string        // the Host header, when not the URL's
 	workers int
 
 	mu      sync.Mutex
@@ -36,8 +38,14 @@ func startLoad(ctx context.Context, url string, workers int, pause time.Duration
 // startLoadFor is startLoad with a Host header, which the router routes by
 // when it serves several services ("" keeps the URL's).
 func startLoadFor(ctx context.Context, url, host string, workers int, pause time.Duration) *load {
+	return startLoadOn(ctx, []string{url}, host, workers, pause)
+}
+
+// startLoadOn spreads the requests over several URLs in turn (the routers
+// of several stages).
+func startLoadOn(ctx context.Context, urls []string, host string, workers int, pause time.Duration) *load {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &load{url: url, host: host, workers: workers, cancel: cancel}
+	l := &load{urls: urls, host: host, workers: workers, cancel: cancel}
 	transport := &http.Transport{MaxIdleConnsPerHost: workers}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	for range workers {
@@ -58,7 +66,8 @@ func startLoadFor(ctx context.Context, url, host string, workers int, pause time
 
 func (l *load) once(ctx context.Context, client *http.Client) sample {
 	s := sample{start: time.Now()}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.url, nil)
+	url := l.urls[int(l.sent.Add(1))%len(l.urls)]
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if l.host != "" {
 		req.Host = l.host
 	}

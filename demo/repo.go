@@ -124,6 +124,20 @@ func (r *repo) commit(ctx context.Context, message string) (string, error) {
 	return r.head(ctx)
 }
 
+// setPipeline replaces the example's one stage with two, staging then
+// prod, each on this host's processes behind its own router.
+func (r *repo) setPipeline(stagingAdmin, prodAdmin string) error {
+	text := fmt.Sprintf(`package %s
+
+// Two stages, each on this host's processes behind its own router: a release
+// reaches prod only once staging has promoted it.
+targets: staging: {zone: "staging", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+targets: prod: {zone: "prod", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]
+`, r.pkg(), stagingAdmin, prodAdmin)
+	return os.WriteFile(filepath.Join(r.dir, "targets.cue"), []byte(text), 0o644)
+}
+
 // setEnv writes env.cue, setting one environment variable of the service.
 func (r *repo) setEnv(name, value string) error {
 	text := fmt.Sprintf("package %s\n\nservices: web: run: env: %s: %q\n", r.pkg(), name, value)

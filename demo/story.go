@@ -104,29 +104,37 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 }
 
 // rolledBackFrom reports whether commit is applied, its release's rollout
-// failed everywhere, and every placement routes all of its traffic to a set
-// of another release.
+// failed in a stage, and every placement routes all of its traffic to a set
+// of another release: the bad release serves nowhere.
 func rolledBackFrom(st reconcile.Status, commit string) bool {
 	if st.Applied == nil || st.Applied.Commit != commit || st.Ready.Reason != "RolloutFailed" {
 		return false
 	}
+	failed := false
 	for _, svc := range st.Services {
 		for _, pl := range svc.Placements {
-			if pl.Rollout == nil || pl.Rollout.Release != svc.Release || pl.Rollout.Phase != "failed" ||
-				pl.Split == nil || pl.Split.Weight(pl.Serving) != 100 {
+			if pl.Split == nil || pl.Split.Weight(pl.Serving) != 100 {
 				return false
+			}
+			for _, set := range pl.Sets {
+				if set.ID == pl.Serving && set.Release == svc.Release {
+					return false
+				}
+			}
+			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == "failed" {
+				failed = true
 			}
 		}
 	}
-	return true
+	return failed
 }
 
 // detection is the time from the start of the failed canary step to the
-// rollback, on the first placement.
+// rollback, on the placement where it failed.
 func detection(st reconcile.Status) float64 {
 	for _, svc := range st.Services {
 		for _, pl := range svc.Placements {
-			if ro := pl.Rollout; ro != nil && !ro.StepStartedAt.IsZero() {
+			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == "failed" && !ro.StepStartedAt.IsZero() {
 				return ro.UpdatedAt.Sub(ro.StepStartedAt).Seconds()
 			}
 		}
