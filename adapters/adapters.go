@@ -166,6 +166,12 @@ type LatencyBucket struct {
 	Count      uint64  `json:"count"`
 }
 
+// SplitRemover is a traffic adapter that can stop routing a service
+// altogether (a preview route once its release is switched to).
+type SplitRemover interface {
+	RemoveSplit(ctx context.Context, service string) error
+}
+
 // HealthSource reports health signals for infra-sets.
 type HealthSource interface {
 	// SetMetrics returns the cumulative counters of one infra-set of a

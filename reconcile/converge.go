@@ -122,6 +122,11 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 	if err := r.syncSplit(ctx, p, tr, sets, statuses); err != nil {
 		return true, err
 	}
+	if p.service.Strategy.Preview && !busy {
+		if err := r.dropPreview(ctx, p, tr); err != nil {
+			return true, err
+		}
+	}
 	return busy, r.collect(ctx, p, rt, tr, sets)
 }
 
@@ -214,6 +219,11 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	}
 	if p.service.Strategy.Kind == schema.Canary && serving != nil && !ro.Rollback {
 		return r.canary(ctx, p, tr, sets, *set, *serving, statuses, ro, pol)
+	}
+	if p.service.Strategy.Preview && serving != nil && !ro.Rollback {
+		if err := r.ensurePreview(ctx, p, tr, *set, st); err != nil {
+			return true, err
+		}
 	}
 	if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Count: 1, Weight: 100}, readyFacts(set)); err != nil || d.Result != policy.Allow {
 		return r.gated(ctx, p, ro, set, d, err)

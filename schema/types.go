@@ -90,6 +90,9 @@ type Strategy struct {
 	// weight in turn, baked and analysed, then all of the traffic.
 	Steps    []CanaryStep `json:"steps,omitempty"`
 	Analysis *Analysis    `json:"analysis,omitempty"`
+	// Preview is a blue/green's: the new set is routed alone as service
+	// "<name>-preview" from healthy until the switch.
+	Preview bool `json:"preview,omitempty"`
 	// KeepWarm is how many previous infra-sets stay running and routable so
 	// that a rollback is a traffic switch.
 	KeepWarm int `json:"keepWarm"`

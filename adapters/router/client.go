@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,7 @@ type Client struct {
 var (
 	_ adapters.Traffic      = (*Client)(nil)
 	_ adapters.HealthSource = (*Client)(nil)
+	_ adapters.SplitRemover = (*Client)(nil)
 )
 
 // NewClient returns a client of the admin API at addr (host:port).
@@ -57,6 +59,15 @@ func (c *Client) SetSplit(ctx context.Context, split adapters.Split) error {
 		return fmt.Errorf("router: encode split of %s: %w", split.Service, err)
 	}
 	return c.do(ctx, http.MethodPut, "/v1/splits/"+split.Service, body, nil)
+}
+
+// RemoveSplit stops routing the service; routing nothing is no error.
+func (c *Client) RemoveSplit(ctx context.Context, service string) error {
+	err := c.do(ctx, http.MethodDelete, "/v1/splits/"+url.PathEscape(service), nil, nil)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Split reports the split the router applies; ErrNotFound when the service

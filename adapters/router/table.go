@@ -49,15 +49,29 @@ func newRoute(split adapters.Split, m *metrics) *route {
 // lookup finds the route of a request's host: the service named by the
 // host's first label, or the only service when there is just one.
 func (t *table) lookup(host string) *route {
-	if len(t.routes) == 1 {
-		for _, r := range t.routes {
-			return r
-		}
-	}
 	name, _, _ := strings.Cut(host, ".")
 	name, _, _ = strings.Cut(name, ":")
-	return t.routes[strings.ToLower(name)]
+	if r, ok := t.routes[strings.ToLower(name)]; ok {
+		return r
+	}
+	// A router that serves one service serves it on any host; a preview
+	// route ("<service>-preview") is only ever reached by its own name.
+	var only *route
+	n := 0
+	for service, r := range t.routes {
+		if !strings.HasSuffix(service, previewSuffix) {
+			only, n = r, n+1
+		}
+	}
+	if n == 1 {
+		return only
+	}
+	return nil
 }
+
+// previewSuffix names a service's preview route: the new set of a
+// blue/green rollout, alone, before the switch.
+const previewSuffix = "-preview"
 
 // pick chooses the infra-set for the next request with smooth weighted
 // round-robin (as nginx does): over any window of sum(weights) requests the

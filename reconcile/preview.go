@@ -1,0 +1,67 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
+)
+
+// policyPreview is cited by the preview route's actions.
+const policyPreview = "builtin/preview"
+
+// previewName is the service name of a service's preview route.
+func previewName(service string) string { return service + "-preview" }
+
+// ensurePreview routes a healthy new set alone as "<service>-preview", so
+// that people (and checks) can try it before the blue/green switch, which
+// the gate policy may hold until they did.
+func (r *Reconciler) ensurePreview(ctx context.Context, p placement, tr adapters.Traffic, set store.InfraSet, st adapters.InfraSetStatus) error {
+	want := adapters.Split{Service: previewName(p.service.Name),
+		Backends: []adapters.Backend{{Set: set.ID, Release: set.Release, Weight: 100, Endpoints: routableEndpoints(st)}}}
+	if have, err := tr.Split(ctx, want.Service); err == nil && sameSplit(have, want) {
+		return nil
+	}
+	why := fmt.Sprintf("preview: route %s alone as %s until the switch", set.ID, want.Service)
+	return r.act(ctx, p.entry(set.ID, set.Release), "set-split", policyPreview, why, want, func() error { return tr.SetSplit(ctx, want) })
+}
+
+// dropPreview stops routing the preview once no rollout is in flight on the
+// placement (switched, failed or abandoned).
+func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.Traffic) error {
+	rm, ok := tr.(adapters.SplitRemover)
+	if !ok {
+		return nil
+	}
+	name := previewName(p.service.Name)
+	if _, err := tr.Split(ctx, name); errors.Is(err, adapters.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if r.probingAny(ctx, p) {
+		return nil
+	}
+	if err := rm.RemoveSplit(ctx, name); err != nil {
+		return fmt.Errorf("remove the preview route %s: %w", name, err)
+	}
+	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+		Message: "preview route " + name + " removed: no rollout in flight"})
+	return nil
+}
+
+// probingAny reports whether a rollout is in flight on the placement.
+func (r *Reconciler) probingAny(ctx context.Context, p placement) bool {
+	rollouts, err := r.store.Rollouts(ctx)
+	if err != nil {
+		return true
+	}
+	for _, ro := range rollouts {
+		if ro.Service == p.service.Name && ro.Stage == p.stage && ro.Target == p.target.Name && !ro.Done() {
+			return true
+		}
+	}
+	return false
+}
