@@ -59,3 +59,27 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 	}
 	st.assertNoFailedRequests(t)
 }
+
+// TestSlowReleaseIsRolledBack canaries a release that answers every request
+// correctly but 200ms slower: its p99 latency, against the baseline's,
+// fails its first step and it is rolled back with no failed request.
+func TestSlowReleaseIsRolledBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f, st, _ := servingV1UnderLoad(t, ctx)
+	c := f.commit(ctx, f.artifacts["v2"], `{RESPONSE_DELAY: "200ms"}`, "Deploy a slow v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.rolledBack(ctx, "canary of the slow release", c, "v1") {
+		t.Fatalf("the slow release was not rolled back:\n%s", f.logs())
+	}
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := s.Services[0].Placements[0].Rollout.Message; !strings.Contains(msg, "latency-p99 fail") {
+		t.Fatalf("rollback reason %q does not name the latency", msg)
+	}
+	st.assertNoFailedRequests(t)
+}

@@ -52,14 +52,72 @@ func analyse(a schema.Analysis, canary, baseline store.Counters) policy.Analysis
 		inc.Verdict = verdictInconclusive
 	}
 
-	out := policy.Analysis{Verdict: verdictPass, Signals: []policy.Signal{abs, inc}}
-	switch {
-	case abs.Verdict == verdictFail || inc.Verdict == verdictFail:
-		out.Verdict = verdictFail
-	case abs.Verdict == verdictInconclusive || inc.Verdict == verdictInconclusive:
-		out.Verdict = verdictInconclusive
+	lat := latencySignal(a, canary, baseline)
+	out := policy.Analysis{Verdict: verdictPass, Signals: []policy.Signal{abs, inc, lat}}
+	for _, s := range out.Signals {
+		switch {
+		case s.Verdict == verdictFail:
+			out.Verdict = verdictFail
+		case s.Verdict == verdictInconclusive && out.Verdict == verdictPass:
+			out.Verdict = verdictInconclusive
+		}
 	}
 	return out
+}
+
+// latencyFloor is the least difference of p99 latencies that counts: below
+// it, histogram buckets and scheduling noise decide, not the release.
+const latencyFloor = 0.01
+
+// latencySignal compares the canary's p99 latency with the baseline's (at
+// most maxLatencyIncrease times it, and more than latencyFloor above it to
+// fail) and with maxLatencyP99 when set.
+func latencySignal(a schema.Analysis, canary, baseline store.Counters) policy.Signal {
+	ratioMax := a.MaxLatencyIncrease
+	if ratioMax < 1 {
+		ratioMax = 2 // a release journaled before the field existed
+	}
+	sig := policy.Signal{Name: "latency-p99", Verdict: verdictPass}
+	cq, cok := quantile(canary, 0.99)
+	bq, bok := quantile(baseline, 0.99)
+	sig.Canary, sig.Baseline = finite(cq), finite(bq)
+	if len(canary.Latency) == 0 {
+		sig.Verdict = verdictNone // the traffic adapter keeps no histogram
+		return sig
+	}
+	if !cok || canary.Requests < a.MinRequests {
+		sig.Verdict = verdictInconclusive
+		return sig
+	}
+	if a.MaxLatencyP99 != nil {
+		sig.Threshold = a.MaxLatencyP99.Seconds()
+		if cq > sig.Threshold {
+			sig.Verdict = verdictFail
+			return sig
+		}
+	}
+	if !bok || baseline.Requests < a.MinRequests {
+		if a.MaxLatencyP99 == nil {
+			sig.Verdict = verdictNone
+		}
+		return sig
+	}
+	if sig.Threshold == 0 || bq*ratioMax < sig.Threshold {
+		sig.Threshold = finite(bq * ratioMax)
+	}
+	if cq > bq*ratioMax && cq-bq > latencyFloor {
+		sig.Verdict = verdictFail
+	}
+	return sig
+}
+
+// finite writes +Inf (a quantile past the histogram's last bound) as a
+// large number, since JSON and policies have no infinity.
+func finite(x float64) float64 {
+	if math.IsInf(x, 1) {
+		return 1e9
+	}
+	return x
 }
 
 // describeAnalysis says what a step's analysis found, for a person.
@@ -68,7 +126,7 @@ func describeAnalysis(an policy.Analysis, canary, baseline store.Counters) strin
 		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
 	for _, s := range an.Signals[min(2, len(an.Signals)):] {
-		// related services and Prometheus queries, after the two traffic signals
+		// latency, related services and Prometheus queries, after the two error signals
 		out += fmt.Sprintf("; %s %s: %g (max %g)", s.Name, s.Verdict, s.Canary, s.Threshold)
 	}
 	return out

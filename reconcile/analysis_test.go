@@ -3,7 +3,9 @@ package reconcile
 import (
 	"math"
 	"testing"
+	"time"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -48,5 +50,65 @@ func TestAnalyse(t *testing.T) {
 		if got := analyse(a, tc.canary, tc.baseline); got.Verdict != tc.want {
 			t.Errorf("%s: %s %+v, want %s", tc.name, got.Verdict, got.Signals, tc.want)
 		}
+	}
+}
+
+// hist is a cumulative latency histogram of n requests, all in the bucket
+// of the given upper bound (seconds), on the router's bounds.
+func hist(n uint64, at float64) []adapters.LatencyBucket {
+	var out []adapters.LatencyBucket
+	for _, le := range []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, math.Inf(1)} {
+		c := uint64(0)
+		if le >= at {
+			c = n
+		}
+		out = append(out, adapters.LatencyBucket{UpperBound: le, Count: c})
+	}
+	return out
+}
+
+func TestAnalyseLatency(t *testing.T) {
+	a := schema.Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20, MaxLatencyIncrease: 2}
+	c := func(req uint64, at float64) store.Counters {
+		return store.Counters{Requests: req, Latency: hist(req, at)}
+	}
+	for _, tc := range []struct {
+		name             string
+		canary, baseline store.Counters
+		want             string
+	}{
+		{"as fast as the baseline", c(100, 0.005), c(900, 0.005), verdictPass},
+		{"a bucket slower but within the noise floor", c(100, 0.01), c(900, 0.005), verdictPass},
+		{"five times slower", c(100, 0.25), c(900, 0.05), verdictFail},
+		{"slower past every bound", c(100, math.Inf(1)), c(900, 0.05), verdictFail},
+		{"too few requests to tell", c(10, 0.25), c(900, 0.05), verdictInconclusive},
+	} {
+		got := analyse(a, tc.canary, tc.baseline)
+		if got.Verdict != tc.want {
+			t.Errorf("%s: %s %+v, want %s", tc.name, got.Verdict, got.Signals, tc.want)
+		}
+	}
+	ceiling := schema.Duration{Duration: 100 * time.Millisecond}
+	a.MaxLatencyP99 = &ceiling
+	if got := analyse(a, c(100, 0.25), store.Counters{}); got.Verdict != verdictFail {
+		t.Errorf("over the absolute ceiling with no baseline: %s %+v", got.Verdict, got.Signals)
+	}
+	if got := analyse(a, c(100, 0.05), store.Counters{}); got.Verdict != verdictPass {
+		t.Errorf("under the ceiling with no baseline: %s %+v", got.Verdict, got.Signals)
+	}
+}
+
+func TestSinceSubtractsHistograms(t *testing.T) {
+	base := store.Counters{Requests: 10, Latency: hist(10, 0.005)}
+	now := store.Counters{Requests: 30, ServerErrors: 1, Latency: hist(30, 0.005)}
+	d := since(now, base)
+	if d.Requests != 20 || d.ServerErrors != 1 || d.Latency[0].Count != 20 {
+		t.Fatalf("since: %+v", d)
+	}
+	if q, ok := quantile(d, 0.99); !ok || q != 0.005 {
+		t.Fatalf("p99 %v %v", q, ok)
+	}
+	if d := since(base, now); d.Requests != 10 {
+		t.Fatalf("counters that went back: %+v, want all of now", d)
 	}
 }

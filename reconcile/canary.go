@@ -105,7 +105,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 	if hs, ok := r.healthSource(p); ok {
 		for _, id := range []string{set.ID, serving.ID} {
 			if m, err := hs.SetMetrics(ctx, p.service.Name, id); err == nil {
-				base[id] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
+				base[id] = countersOf(m)
 			}
 		}
 		rel, _, err := r.relatedSets(ctx, p)
@@ -114,7 +114,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 		}
 		for _, s := range rel {
 			if m, err := hs.SetMetrics(ctx, s.Service, s.ID); err == nil {
-				base[s.ID] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
+				base[s.ID] = countersOf(m)
 			}
 		}
 	}
@@ -191,14 +191,7 @@ func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro store.Rol
 		if err != nil {
 			return out[0], out[1], err
 		}
-		base := ro.StepBase[id]
-		if m.Requests >= base.Requests && m.ServerErrors >= base.ServerErrors {
-			out[i] = store.Counters{Requests: m.Requests - base.Requests, ServerErrors: m.ServerErrors - base.ServerErrors}
-		} else {
-			// The counters restarted (a traffic adapter restarted): all
-			// they hold is from this step.
-			out[i] = store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors}
-		}
+		out[i] = since(countersOf(m), ro.StepBase[id])
 	}
 	return out[0], out[1], nil
 }

@@ -104,10 +104,10 @@ func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro store.R
 			continue
 		}
 		base, ok := ro.StepBase[s.ID]
-		if !ok || m.Requests < base.Requests || m.ServerErrors < base.ServerErrors {
+		if !ok {
 			continue // not serving when the step started: no baseline to judge from
 		}
-		d := store.Counters{Requests: m.Requests - base.Requests, ServerErrors: m.ServerErrors - base.ServerErrors}
+		d := since(countersOf(m), base)
 		sig := policy.Signal{Name: dirs[i] + " " + s.Service + " error-rate", Canary: ratio(d.ServerErrors, d.Requests), Threshold: a.MaxErrorRate, Verdict: verdictPass}
 		switch {
 		case d.Requests < a.MinRequests:

@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/durable-delivery/durable/adapters"
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -139,6 +141,8 @@ type Rollout struct {
 type Counters struct {
 	Requests     uint64 `json:"requests"`
 	ServerErrors uint64 `json:"serverErrors"`
+	// Latency is the cumulative latency histogram, when the source has one.
+	Latency []adapters.LatencyBucket `json:"latency,omitempty"`
 }
 
 // Verdict summarises a journaled policy decision.

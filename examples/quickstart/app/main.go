@@ -90,7 +90,11 @@ func main() {
 		fmt.Fprintf(w, "# HELP quickstart_internal_errors_total Requests that failed inside, whatever they answered.\n# TYPE quickstart_internal_errors_total counter\n")
 		fmt.Fprintf(w, "quickstart_internal_errors_total %d\n", internal.Load())
 	})
+	// RESPONSE_DELAY makes every answer that much slower, as a release with
+	// a performance regression would.
+	responseDelay, _ := time.ParseDuration(os.Getenv("RESPONSE_DELAY"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(responseDelay)
 		w.Header().Set("X-App-Version", version)
 		n := float64(served.Add(1))
 		hit := func(rate float64) bool { return math.Floor(n*rate) > math.Floor((n-1)*rate) }
