@@ -131,7 +131,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	st := ds.Services["web"].Strategy
 	if len(st.Steps) != 1 || st.Steps[0].Bake.Time.Duration != 30*time.Second || st.Steps[0].Bake.Requests != 100 || st.Analysis == nil ||
-		*st.Analysis != (Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20}) {
+		*st.Analysis != (Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20, MaxLatencyIncrease: 2}) {
 		t.Errorf("canary defaults = %+v, analysis %+v", st, st.Analysis)
 	}
 }
