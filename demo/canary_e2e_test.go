@@ -78,7 +78,7 @@ func TestSlowReleaseIsRolledBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg := s.Services[0].Placements[0].Rollout.Message; !strings.Contains(msg, "latency-p99 fail") {
+	if msg := s.Services[0].Placements[0].Rollout.Message; !strings.Contains(msg, "latency-p90 fail") {
 		t.Fatalf("rollback reason %q does not name the latency", msg)
 	}
 	st.assertNoFailedRequests(t)

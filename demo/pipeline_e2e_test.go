@@ -201,3 +201,92 @@ pipeline: stages: [{name: "prod", targets: ["prod-a", "prod-b"]}]
 		t.Fatalf("%d requests failed in zone a", failed)
 	}
 }
+
+// TestFIFOThroughThreeStages runs staging → canary → prod, each behind its
+// own router, under load: v2 is promoted through all three; v3 is committed
+// while v2 is still in flight in a later stage, goes through the earlier
+// stages meanwhile, and reaches each stage only after v2 finished there.
+func TestFIFOThroughThreeStages(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	f := newFixture(t, ctx)
+	urls, admins := []string{f.router}, []string{f.routerAdmin}
+	for _, name := range []string{"router-canary", "router-prod"} {
+		u, a := startRouter(ctx, t, f.dir, name)
+		urls, admins = append(urls, u), append(admins, a)
+	}
+	targets := fmt.Sprintf(`package %s
+
+targets: staging: {zone: "a", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+targets: canary: {zone: "b", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+targets: prod: {zone: "c", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
+pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "canary", targets: ["canary"]}, {name: "prod", targets: ["prod"]}]
+`, f.repo.pkg(), admins[0], admins[1], admins[2])
+	if err := os.WriteFile(filepath.Join(f.repo.dir, "targets.cue"), []byte(targets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := f.story()
+	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1 through three stages")
+	f.startReconciler(ctx)
+	if !st.phase(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	}
+	st.load = startLoadOn(ctx, urls, "", 3, 5*time.Millisecond)
+	t.Cleanup(st.load.stop)
+
+	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var v2 string
+	waitFor(ctx, t, "v2 to be in flight beyond staging", func() bool {
+		s, err := f.api.Status(ctx)
+		if err != nil || len(s.Services) == 0 {
+			return false
+		}
+		v2 = s.Services[0].Release
+		for _, pl := range s.Services[0].Placements {
+			if pl.Stage != "staging" && pl.Rollout != nil && pl.Rollout.Release == v2 && !pl.Rollout.Done() {
+				return true
+			}
+		}
+		return false
+	})
+	c3 := f.commit(ctx, f.artifacts["v2"], `{RELEASE_NOTE: "v3"}`, "Deploy web v3 while v2 is in flight")
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.phase(ctx, "v3 through the three stages, after v2", c3, "v2") {
+		t.Fatalf("v3 did not converge:\n%s", f.logs())
+	}
+	s, err := f.api.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := s.Services[0].Release
+	entries, err := f.api.Journal(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In every stage, v2's switch to 100% (its last split) comes before
+	// v3's set is made there; and v3 enters staging before v2 is done in
+	// the later stages: two releases in the pipeline at once.
+	lastSplit, created := map[string]uint64{}, map[string]uint64{}
+	for _, e := range entries {
+		switch {
+		case e.Kind == store.EntryOutcome && e.Action == "set-split" && e.Release == v2 && e.Error == "":
+			lastSplit[e.Stage] = e.Seq
+		case e.Kind == store.EntryIntent && e.Action == "create-set" && e.Release == v3 && created[e.Stage] == 0:
+			created[e.Stage] = e.Seq
+		}
+	}
+	for _, stage := range []string{"staging", "canary", "prod"} {
+		if created[stage] == 0 || lastSplit[stage] == 0 || created[stage] < lastSplit[stage] {
+			t.Fatalf("stage %s: v2's last split #%d, v3's set #%d: v3 must come after v2", stage, lastSplit[stage], created[stage])
+		}
+	}
+	if created["staging"] > lastSplit["prod"] {
+		t.Fatalf("v3 entered staging (#%d) only after v2 was done in prod (#%d): the pipeline held one release at a time", created["staging"], lastSplit["prod"])
+	}
+	st.assertNoFailedRequests(t)
+}

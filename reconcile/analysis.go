@@ -65,21 +65,23 @@ func analyse(a schema.Analysis, canary, baseline store.Counters) policy.Analysis
 	return out
 }
 
-// latencyFloor is the least difference of p99 latencies that counts: below
-// it, histogram buckets and scheduling noise decide, not the release.
-const latencyFloor = 0.01
+// latencyFloor is the least difference of p90 latencies that counts: below
+// it, histogram buckets and a loaded host's scheduling decide, not the
+// release. The p90 (not a higher quantile) keeps a few slow requests from
+// judging a release.
+const latencyFloor = 0.05
 
-// latencySignal compares the canary's p99 latency with the baseline's (at
+// latencySignal compares the canary's p90 latency with the baseline's (at
 // most maxLatencyIncrease times it, and more than latencyFloor above it to
-// fail) and with maxLatencyP99 when set.
+// fail) and with maxLatencyP90 when set.
 func latencySignal(a schema.Analysis, canary, baseline store.Counters) policy.Signal {
 	ratioMax := a.MaxLatencyIncrease
 	if ratioMax < 1 {
 		ratioMax = 2 // a release journaled before the field existed
 	}
-	sig := policy.Signal{Name: "latency-p99", Verdict: verdictPass}
-	cq, cok := quantile(canary, 0.99)
-	bq, bok := quantile(baseline, 0.99)
+	sig := policy.Signal{Name: "latency-p90", Verdict: verdictPass}
+	cq, cok := quantile(canary, 0.9)
+	bq, bok := quantile(baseline, 0.9)
 	sig.Canary, sig.Baseline = finite(cq), finite(bq)
 	if len(canary.Latency) == 0 {
 		sig.Verdict = verdictNone // the traffic adapter keeps no histogram
@@ -89,15 +91,15 @@ func latencySignal(a schema.Analysis, canary, baseline store.Counters) policy.Si
 		sig.Verdict = verdictInconclusive
 		return sig
 	}
-	if a.MaxLatencyP99 != nil {
-		sig.Threshold = a.MaxLatencyP99.Seconds()
+	if a.MaxLatencyP90 != nil {
+		sig.Threshold = a.MaxLatencyP90.Seconds()
 		if cq > sig.Threshold {
 			sig.Verdict = verdictFail
 			return sig
 		}
 	}
 	if !bok || baseline.Requests < a.MinRequests {
-		if a.MaxLatencyP99 == nil {
+		if a.MaxLatencyP90 == nil {
 			sig.Verdict = verdictNone
 		}
 		return sig

@@ -80,6 +80,7 @@ func TestAnalyseLatency(t *testing.T) {
 		{"as fast as the baseline", c(100, 0.005), c(900, 0.005), verdictPass},
 		{"a bucket slower but within the noise floor", c(100, 0.01), c(900, 0.005), verdictPass},
 		{"five times slower", c(100, 0.25), c(900, 0.05), verdictFail},
+		{"twice as slow but only 15ms more", c(100, 0.025), c(900, 0.01), verdictPass},
 		{"slower past every bound", c(100, math.Inf(1)), c(900, 0.05), verdictFail},
 		{"too few requests to tell", c(10, 0.25), c(900, 0.05), verdictInconclusive},
 	} {
@@ -89,7 +90,7 @@ func TestAnalyseLatency(t *testing.T) {
 		}
 	}
 	ceiling := schema.Duration{Duration: 100 * time.Millisecond}
-	a.MaxLatencyP99 = &ceiling
+	a.MaxLatencyP90 = &ceiling
 	if got := analyse(a, c(100, 0.25), store.Counters{}); got.Verdict != verdictFail {
 		t.Errorf("over the absolute ceiling with no baseline: %s %+v", got.Verdict, got.Signals)
 	}

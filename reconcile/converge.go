@@ -201,6 +201,12 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		if ro.Phase == store.RolloutCreating && time.Since(ro.StartedAt) > p.service.Strategy.ProgressDeadline.Duration {
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
+		if ro.Phase == store.RolloutCanary && serving != nil && time.Since(ro.StepStartedAt) > p.service.Strategy.ProgressDeadline.Duration {
+			// The canary's health checks kept failing through a deadline:
+			// the HTTP checks are part of the verdict too.
+			return false, r.abortCanary(ctx, p, tr, sets, *set, *serving, statuses, ro,
+				fmt.Sprintf("its health checks fail (%d of %d instances healthy) since the step started over %s ago", len(st.Endpoints()), p.service.Run.Replicas, p.service.Strategy.ProgressDeadline.Duration))
+		}
 		return true, nil
 	}
 	if set.State == store.SetCreating {

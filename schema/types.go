@@ -118,10 +118,10 @@ type Analysis struct {
 	MaxErrorRate         float64 `json:"maxErrorRate"`
 	MaxErrorRateIncrease float64 `json:"maxErrorRateIncrease"`
 	MinRequests          uint64  `json:"minRequests"`
-	// MaxLatencyIncrease bounds the canary's p99 latency as a multiple of
-	// the baseline's; MaxLatencyP99, when set, bounds it absolutely.
+	// MaxLatencyIncrease bounds the canary's p90 latency as a multiple of
+	// the baseline's; MaxLatencyP90, when set, bounds it absolutely.
 	MaxLatencyIncrease float64   `json:"maxLatencyIncrease"`
-	MaxLatencyP99      *Duration `json:"maxLatencyP99,omitempty"`
+	MaxLatencyP90      *Duration `json:"maxLatencyP90,omitempty"`
 	// Prometheus adds PromQL queries to the judgement, when set.
 	Prometheus *PrometheusAnalysis `json:"prometheus,omitempty"`
 }
