@@ -166,7 +166,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		if d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepEnter, Count: 1}, readyFacts(nil)); err != nil || d.Result != policy.Allow {
 			return r.gated(ctx, p, ro, set, d, err)
 		}
-		if r.verifier != nil {
+		if _, v := r.trust(); v != nil {
 			// Verified again right before it runs: a key removed from the
 			// trust since the revision was accepted is refused now.
 			if _, err := r.verifyArtifact(ctx, p.service.Name, p.service.Artifact); errors.Is(err, signing.ErrUnreachable) {

@@ -119,6 +119,9 @@ type Reconciler struct {
 	// remembers the digests whose verdict is journaled.
 	verifier *signing.Verifier
 	verified map[string]bool
+	// trustStamp is the trust file's modification time and size when it
+	// was last read.
+	trustStamp string
 	// reverted remembers the revisions a revert commit was pushed for.
 	reverted map[string]bool
 	// sourceErr is the last error fetching the repository, shown in status.
@@ -233,6 +236,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // on the release its stage wants (see wantOf), and reports whether a
 // rollout is still in flight.
 func (r *Reconciler) pass(ctx context.Context) bool {
+	r.reloadTrust(ctx)
 	r.mu.Lock()
 	ds, rev := r.desired, r.revision
 	r.mu.Unlock()

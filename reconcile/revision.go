@@ -48,6 +48,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		Author:  snap.Author,
 		SeenAt:  time.Now().UTC(),
 	}
+	r.reloadTrust(ctx)
 	r.mu.Lock()
 	old, lastApplied := r.desired, r.revision.Commit
 	r.mu.Unlock()

@@ -198,7 +198,7 @@ func (r *Reconciler) Status(ctx context.Context) (Status, error) {
 		return s, err
 	}
 	s.Trust = "off: no trust file; artifacts and commits are NOT verified"
-	if t := r.cfg.Trust; t != nil {
+	if t, _ := r.trust(); t != nil {
 		s.Trust = fmt.Sprintf("artifacts verified against %s (%d rule(s)); commits: %s", t.File, len(t.Artifacts), t.Commits.Mode)
 	}
 	r.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 
 	"github.com/durable-delivery/durable/policy"
@@ -25,16 +26,17 @@ type commitVerifier interface {
 // returns the head commit's verified signer (nil when commits are not
 // checked).
 func (r *Reconciler) verifyCommits(snap source.Snapshot, lastApplied string) (*policy.Signer, error) {
-	if r.cfg.Trust == nil || r.cfg.Trust.Commits.Mode == signing.CommitsOff {
+	trust, _ := r.trust()
+	if trust == nil || trust.Commits.Mode == signing.CommitsOff {
 		return nil, nil
 	}
 	cv, ok := r.source.(commitVerifier)
 	if !ok {
 		return nil, errors.New("this source cannot check commit signatures; the trust file requires them")
 	}
-	verdicts, err := cv.VerifyCommits(lastApplied, snap.Commit, r.cfg.Trust.Commits)
+	verdicts, err := cv.VerifyCommits(lastApplied, snap.Commit, trust.Commits)
 	if err != nil {
-		return nil, fmt.Errorf("commit %s is not trusted (%s mode of %s): %w", short(snap.Commit), r.cfg.Trust.Commits.Mode, r.cfg.Trust.File, err)
+		return nil, fmt.Errorf("commit %s is not trusted (%s mode of %s): %w", short(snap.Commit), trust.Commits.Mode, trust.File, err)
 	}
 	if len(verdicts) == 0 {
 		return nil, nil
@@ -56,7 +58,7 @@ func (r *Reconciler) verifyArtifacts(ctx context.Context, ds *schema.DesiredStat
 	var problems []error
 	for _, name := range names {
 		ref := ds.Services[name].Artifact
-		if r.verifier == nil {
+		if _, v := r.trust(); v == nil {
 			out[name] = policy.Artifact{Ref: ref, Attestations: []policy.ArtifactAttestation{}}
 			continue
 		}
@@ -73,7 +75,8 @@ func (r *Reconciler) verifyArtifacts(ctx context.Context, ds *schema.DesiredStat
 // verifyArtifact verifies one artifact; the verifier caches what it
 // verified, so that asking again (before each infra-set) costs nothing.
 func (r *Reconciler) verifyArtifact(ctx context.Context, service, ref string) (policy.Artifact, error) {
-	v, err := r.verifier.Verify(ctx, ref)
+	_, verifier := r.trust()
+	v, err := verifier.Verify(ctx, ref)
 	if err != nil {
 		return policy.Artifact{}, fmt.Errorf("services.%s.artifact %s is not trusted: %w", service, ref, err)
 	}
@@ -91,4 +94,51 @@ func (r *Reconciler) verifyArtifact(ctx context.Context, service, ref string) (p
 			Message: fmt.Sprintf("artifact %s verified: signed by %s (%s, %s), %d attestation(s)", ref, v.Signer.Identity, v.Signer.Key, v.Format, len(v.Attestations))})
 	}
 	return a, nil
+}
+
+// trust is the host's trust and its verifier as they are now (nil without
+// a trust file).
+func (r *Reconciler) trust() (*signing.Trust, *signing.Verifier) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg.Trust, r.verifier
+}
+
+// reloadTrust reads the trust file again when it changed on disk, so that
+// a key removed from it is untrusted at once (verdicts are cached per
+// verifier, and a new trust makes a new verifier). A trust file that no
+// longer loads keeps the previous trust, journaled as an error.
+func (r *Reconciler) reloadTrust(ctx context.Context) {
+	trust, _ := r.trust()
+	if trust == nil {
+		return
+	}
+	info, err := os.Stat(trust.File)
+	if err != nil {
+		return
+	}
+	stamp := fmt.Sprintf("%d/%d", info.ModTime().UnixNano(), info.Size())
+	r.mu.Lock()
+	first, same := r.trustStamp == "", r.trustStamp == stamp
+	r.trustStamp = stamp
+	r.mu.Unlock()
+	if first || same {
+		return
+	}
+	next, err := signing.LoadTrust(trust.File)
+	var v *signing.Verifier
+	if err == nil {
+		v, err = signing.NewVerifier(next)
+	}
+	if err != nil {
+		r.log.Error("trust file changed but does not load; the previous trust stays", "file", trust.File, "err", err)
+		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Message: "trust file " + trust.File + " changed but does not load; the previous trust stays", Error: err.Error()})
+		return
+	}
+	r.mu.Lock()
+	r.cfg.Trust, r.verifier = next, v
+	r.verified = map[string]bool{}
+	r.mu.Unlock()
+	r.log.Info("trust file reloaded", "file", trust.File)
+	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %d artifact rule(s), commits %s", trust.File, len(next.Artifacts), next.Commits.Mode)})
 }
