@@ -183,7 +183,11 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
 				return err
 			}
-			st, err := rt.Ensure(ctx, specFor(fresh, p.service))
+			spec, err := withSecretValues(specFor(fresh, p.service), p.service)
+			if err != nil {
+				return err
+			}
+			st, err := rt.Ensure(ctx, spec)
 			statuses[id] = st
 			return err
 		})
@@ -434,7 +438,28 @@ func (r *Reconciler) specOf(ctx context.Context, s store.InfraSet) (adapters.Inf
 	if err != nil {
 		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: %w", s.ID, err)
 	}
-	return specFor(s, svc), nil
+	return withSecretValues(specFor(s, svc), svc)
+}
+
+// withSecretValues adds the service's secrets, read on this host now, to
+// the instructions for the runtime: the only place their values go.
+func withSecretValues(spec adapters.InfraSetSpec, svc schema.Service) (adapters.InfraSetSpec, error) {
+	if len(svc.Run.SecretEnv) == 0 {
+		return spec, nil
+	}
+	values, err := resolveSecrets(svc)
+	if err != nil {
+		return spec, err
+	}
+	env := make(map[string]string, len(spec.Env)+len(values))
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	for k, v := range values {
+		env[k] = v
+	}
+	spec.Env = env
+	return spec, nil
 }
 
 // serviceOf reads the service as a journaled release declared it.

@@ -237,6 +237,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // rollout is still in flight.
 func (r *Reconciler) pass(ctx context.Context) bool {
 	r.reloadTrust(ctx)
+	r.refreshSecrets(ctx)
 	r.mu.Lock()
 	ds, rev := r.desired, r.revision
 	r.mu.Unlock()

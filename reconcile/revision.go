@@ -93,15 +93,10 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 	rev.Verdict = store.RevisionAccepted
 	rev.Releases = map[string]string{}
 	for name, svc := range ds.Services {
-		id := svc.ReleaseID()
-		rev.Releases[name] = id
-		spec, _ := json.Marshal(svc)
-		if _, err := r.store.Release(ctx, id); errors.Is(err, store.ErrNotFound) {
-			if err := r.store.PutRelease(ctx, store.Release{ID: id, Service: name, Artifact: svc.Artifact,
-				Revision: snap.Commit, SeenAt: rev.SeenAt, Spec: spec}); err != nil {
-				r.log.Error("journal release", "err", err)
-				return
-			}
+		rev.Releases[name] = svc.ReleaseID()
+		if err := r.putRelease(ctx, svc, snap.Commit); err != nil {
+			r.log.Error("journal release", "err", err)
+			return
 		}
 	}
 	rev.DesiredState, _ = json.Marshal(ds)
@@ -127,6 +122,9 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 	if err != nil {
 		return nil, policies{}, nil, err
 	}
+	if err := r.withSecrets(ds); err != nil {
+		return nil, policies{}, nil, err
+	}
 	src, err := policy.ReadSource(snap.Files, PolicyDir, "repository", snap.Commit)
 	if err != nil {
 		return nil, policies{}, nil, err
@@ -143,6 +141,21 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 		return nil, policies{}, nil, err
 	}
 	return ds, policies{engine: engine, approvals: approvals}, src.Modules, nil
+}
+
+// putRelease journals a service's release the first time it is seen. The
+// spec holds where its secrets are, never their values.
+func (r *Reconciler) putRelease(ctx context.Context, svc schema.Service, commit string) error {
+	id := svc.ReleaseID()
+	if _, err := r.store.Release(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	spec, err := json.Marshal(svc)
+	if err != nil {
+		return err
+	}
+	return r.store.PutRelease(ctx, store.Release{ID: id, Service: svc.Name, Artifact: svc.Artifact,
+		Revision: commit, SeenAt: time.Now().UTC(), Spec: spec})
 }
 
 // reject records a revision that may not apply, with why; what runs is

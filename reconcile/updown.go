@@ -99,7 +99,11 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 		if err := r.store.PutInfraSet(ctx, probe); err != nil {
 			return err
 		}
-		_, err := rt.Ensure(ctx, specFor(probe, svc))
+		spec, err := withSecretValues(specFor(probe, svc), svc)
+		if err != nil {
+			return err
+		}
+		_, err = rt.Ensure(ctx, spec)
 		return err
 	})
 }

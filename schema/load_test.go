@@ -233,7 +233,7 @@ services: web: {
 	run: replica: 3
 }
 `},
-		want: []string{`service.cue:5:7: field "replica" is not allowed in services.web.run (allowed: args, env, port, replicas, resources); did you mean "replicas"?`},
+		want: []string{`service.cue:5:7: field "replica" is not allowed in services.web.run (allowed: args, env, port, replicas, resources, secretEnv); did you mean "replicas"?`},
 	}, {
 		name:  "unknown top-level field",
 		files: map[string]string{"extra.cue": "package demo\n\nservicess: {}\n"},
@@ -428,7 +428,7 @@ pipeline: stages: [
 	}, {
 		name:  "control characters in a field name",
 		files: map[string]string{"extra.cue": "package demo\n\nservices: web: run: \"\\u001b[31m\\n\": 1\n"},
-		want:  []string{`extra.cue:3:21: field "\x1b[31m\n" is not allowed in services.web.run (allowed: args, env, port, replicas, resources)`},
+		want:  []string{`extra.cue:3:21: field "\x1b[31m\n" is not allowed in services.web.run (allowed: args, env, port, replicas, resources, secretEnv)`},
 	}, {
 		name:  "unicode service name",
 		files: map[string]string{"extra.cue": "package demo\n\nservices: \"wéb\": artifact: \"r@" + digest + "\"\n"},

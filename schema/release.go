@@ -16,7 +16,8 @@ func (s Service) ReleaseID() string {
 		Artifact string `json:"artifact"`
 		Run      Run    `json:"run"`
 		Health   Health `json:"health"`
-	}{s.Name, s.Artifact, s.Run, s.Health}
+		Secrets  string `json:"secrets,omitempty"`
+	}{s.Name, s.Artifact, s.Run, s.Health, s.SecretsDigest}
 	// Marshalling plain structs, string maps and slices cannot fail, and
 	// encoding/json sorts map keys, so the encoding is canonical.
 	b, _ := json.Marshal(content)

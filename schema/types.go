@@ -29,6 +29,10 @@ type Service struct {
 	Hold bool `json:"hold"`
 	// DependsOn are the services this one calls (its upstreams).
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// SecretsDigest is a keyed digest of the resolved secret values, set
+	// by the reconciler, so that a changed secret makes a new release
+	// without its value appearing anywhere.
+	SecretsDigest string `json:"secretsDigest,omitempty"`
 }
 
 // Run says how to run the artifact.
@@ -39,6 +43,15 @@ type Run struct {
 	Replicas int               `json:"replicas"`
 	// Resources limit each instance, where the runtime can.
 	Resources *Resources `json:"resources,omitempty"`
+	// SecretEnv sets variables from secrets on the reconciler's host.
+	SecretEnv map[string]SecretRef `json:"secretEnv,omitempty"`
+}
+
+// SecretRef says where a secret is on the reconciler's host: a file or an
+// environment variable of the reconciler (exactly one).
+type SecretRef struct {
+	File string `json:"file,omitempty"`
+	Env  string `json:"env,omitempty"`
 }
 
 // Resources are the limits of one instance.

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log"
 	"math"
@@ -93,9 +94,18 @@ func main() {
 	// RESPONSE_DELAY makes every answer that much slower, as a release with
 	// a performance regression would.
 	responseDelay, _ := time.ParseDuration(os.Getenv("RESPONSE_DELAY"))
+	// SECRET, when set, is shown only as its SHA-256, so that a test can
+	// tell which secret an instance got without the value leaving it.
+	secretSum := ""
+	if v, ok := os.LookupEnv("SECRET"); ok {
+		secretSum = fmt.Sprintf("%x", sha256.Sum256([]byte(v)))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(responseDelay)
 		w.Header().Set("X-App-Version", version)
+		if secretSum != "" {
+			w.Header().Set("X-Secret-Sha256", secretSum)
+		}
 		n := float64(served.Add(1))
 		hit := func(rate float64) bool { return math.Floor(n*rate) > math.Floor((n-1)*rate) }
 		if hit(math.Float64frombits(chaos.Load())) {
