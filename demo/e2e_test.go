@@ -378,12 +378,7 @@ func TestRejectedRevisionKeepsRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	c3 := f.commit(ctx, f.artifacts["v2"], "", "Fix the typo, deploy v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "deploy v2 after the fix", c3, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "deploy v2 after the fix", c3, "v2")
 	st.assertNoFailedRequests(t)
 }
 
@@ -585,15 +580,35 @@ func TestCrashedInstanceIsReplaced(t *testing.T) {
 func servingV1UnderLoad(t *testing.T, ctx context.Context) (*fixture, *story, string) {
 	t.Helper()
 	f := newFixture(t, ctx)
+	st, c1 := f.serveV1(ctx, "Deploy web v1")
+	return f, st, c1
+}
+
+// serveV1 commits v1, starts the reconciler, waits until v1 serves, and
+// starts a steady load through the router: the start of most stories.
+func (f *fixture) serveV1(ctx context.Context, message string) (*story, string) {
+	f.t.Helper()
 	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
+	c1 := f.commit(ctx, f.artifacts["v1"], "", message)
 	f.startReconciler(ctx)
 	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
+		f.t.Fatalf("v1 did not converge:\n%s", f.logs())
 	}
 	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
-	return f, st, c1
+	f.t.Cleanup(st.load.stop)
+	return st, c1
+}
+
+// converge asks the reconciler to fetch at once and waits until commit
+// serves version, failing the test with the reconciler's log if not.
+func (f *fixture) converge(ctx context.Context, st *story, name, commit, version string) {
+	f.t.Helper()
+	if err := f.api.Trigger(ctx); err != nil {
+		f.t.Fatal(err)
+	}
+	if !st.phase(ctx, name, commit, version) {
+		f.t.Fatalf("%s did not converge:\n%s", name, f.logs())
+	}
 }
 
 // assertNoFailedRequests fails the test if any request of the load failed
@@ -614,20 +629,10 @@ func TestOlderSetsAreCollected(t *testing.T) {
 	defer cancel()
 	f, st, _ := servingV1UnderLoad(t, ctx)
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "deploy v2", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "deploy v2", c2, "v2")
 	// The same artifact with another setting is another release.
 	c3 := f.commit(ctx, f.artifacts["v2"], `{LANGUAGE: "fr"}`, "Deploy web v2 in French")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "deploy v2 in French", c3, "v2") {
-		t.Fatalf("v2 in French did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "deploy v2 in French", c3, "v2")
 	rt, err := process.New(process.Config{Root: f.processRoot()})
 	if err != nil {
 		t.Fatal(err)
@@ -675,31 +680,14 @@ func TestDockerTargetRollsOutAndReverts(t *testing.T) {
 	}
 	rt := dockerRuntime(t, owner, f.artifacts)
 
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1 on Docker")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
-	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st, _ := f.serveV1(ctx, "Deploy web v1 on Docker")
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2 on Docker")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "deploy v2", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "deploy v2", c2, "v2")
 	c3, err := f.repo.revert(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "git revert to v1", c3, "v1") {
-		t.Fatalf("revert did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "git revert to v1", c3, "v1")
 	sets, err := rt.Observe(ctx)
 	if err != nil || len(sets) != 2 {
 		t.Fatalf("containers: %d sets (%v), want v1 serving and v2 warm", len(sets), err)
@@ -717,14 +705,7 @@ func TestMissingArtifactFailsWithTheReason(t *testing.T) {
 	// (with one, verification refuses it first: TestUntrustedRevisionsAreRefused).
 	f := newFixture(t, ctx)
 	f.trust = ""
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
-	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st, _ := f.serveV1(ctx, "Deploy web v1")
 	deadline := "package quickstart\n\nservices: web: strategy: progressDeadline: \"3s\"\n"
 	if err := os.WriteFile(filepath.Join(f.repo.dir, "deadline.cue"), []byte(deadline), 0o644); err != nil {
 		t.Fatal(err)
@@ -834,12 +815,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 
 	// v2 is canaried through HAProxy's weights with no failed request.
 	c2 := f.commit(ctx, artifacts["v2"], "", "Deploy web v2 behind HAProxy")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "canary v2", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "canary v2", c2, "v2")
 	st.assertNoFailedRequests(t)
 
 	// A bad release fails a fifth of its requests: HAProxy's 5xx counts
@@ -861,12 +837,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "git revert to v1", c4, "v1") {
-		t.Fatalf("revert did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "git revert to v1", c4, "v1")
 	t.Logf("bad release caught after %.3fs, %d of %d requests failed (%.2f%%)", bad.DetectionSeconds, bad.FailedRequests, bad.Requests, 100*bad.FailedShare())
 	s, err := f.api.Status(ctx)
 	if err != nil {

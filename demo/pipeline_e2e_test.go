@@ -66,12 +66,7 @@ pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targe
 	t.Cleanup(st.load.stop)
 
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "canary v2 in staging, then in prod", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "canary v2 in staging, then in prod", c2, "v2")
 	entries, err := f.api.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +159,7 @@ pipeline: stages: [{name: "prod", targets: ["prod-a", "prod-b"]}]
 	t.Cleanup(st.load.stop)
 
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "canary v2 zone by zone", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "canary v2 zone by zone", c2, "v2")
 	entries, err := f.api.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -253,12 +243,7 @@ pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "canary", tar
 		return false
 	})
 	c3 := f.commit(ctx, f.artifacts["v2"], `{RELEASE_NOTE: "v3"}`, "Deploy web v3 while v2 is in flight")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "v3 through the three stages, after v2", c3, "v2") {
-		t.Fatalf("v3 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "v3 through the three stages, after v2", c3, "v2")
 	s, err := f.api.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

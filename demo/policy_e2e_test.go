@@ -91,12 +91,7 @@ deny contains "every change needs a Ticket: trailer in its commit message" if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "deploy v2 with its ticket", c3, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "deploy v2 with its ticket", c3, "v2")
 	st.assertNoFailedRequests(t)
 	assertDecisionJournaled(ctx, t, f, "admission", "deny")
 }
@@ -156,12 +151,7 @@ approved if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "v2 approved", approval, "v2") {
-		t.Fatalf("v2 did not converge after the approval:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "v2 approved", approval, "v2")
 	st.assertNoFailedRequests(t)
 	assertDecisionJournaled(ctx, t, f, "gate", "hold")
 }
@@ -234,11 +224,6 @@ func TestHoldCommitPausesAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "v2 once the hold is released", c3, "v2") {
-		t.Fatalf("v2 did not converge after the hold:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "v2 once the hold is released", c3, "v2")
 	st.assertNoFailedRequests(t)
 }

@@ -71,14 +71,7 @@ approved if {
 	a.stage == input.stage.name
 }
 `)
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
-	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st, _ := f.serveV1(ctx, "Deploy web v1")
 
 	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2 with a preview")
 	if err := f.api.Trigger(ctx); err != nil {
@@ -112,12 +105,7 @@ approved if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "v2 switched after its preview", approval, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "v2 switched after its preview", approval, "v2")
 	waitFor(ctx, t, "the preview route to go", func() bool {
 		_, err := admin.Split(ctx, "web-preview")
 		return errors.Is(err, adapters.ErrNotFound)

@@ -19,21 +19,9 @@ func TestRevertCommitAfterAutomaticRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.extraArgs = []string{"--revert-on-failure"}
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
-	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st, _ := f.serveV1(ctx, "Deploy web v1")
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "canary v2", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "canary v2", c2, "v2")
 	bad := f.commit(ctx, f.artifacts["v1"], `{FAIL_RATE: "0.2"}`, "Deploy a bad release")
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)

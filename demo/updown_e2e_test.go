@@ -51,12 +51,7 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 	t.Cleanup(st.load.stop)
 
 	c2 := f.commit(ctx, f.artifacts["v2"], env(1), "Deploy web v2, same data schema")
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !st.phase(ctx, "v2 after new → old → new", c2, "v2") {
-		t.Fatalf("v2 did not converge:\n%s", f.logs())
-	}
+	f.converge(ctx, st, "v2 after new → old → new", c2, "v2")
 	entries, err := f.api.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
