@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 )
@@ -12,15 +13,16 @@ import (
 // Caps on what one load reads. A repository is untrusted input: these bound
 // the memory and time a revision can cost before CUE sees a byte of it.
 const (
-	// MaxFiles is the most .cue files a repository may hold at its root.
+	// MaxFiles is the most .cue and YAML files a repository may hold at
+	// its root.
 	MaxFiles = 1000
-	// MaxFileBytes is the largest one .cue file may be.
+	// MaxFileBytes is the largest one .cue or YAML file may be.
 	MaxFileBytes = 1 << 20
-	// MaxTotalBytes is the most all .cue files together may hold.
+	// MaxTotalBytes is the most all .cue and YAML files together may hold.
 	MaxTotalBytes = 4 << 20
 )
 
-// sourceFile is one .cue file read from the root of a repository.
+// sourceFile is one .cue or YAML file read from the root of a repository.
 type sourceFile struct {
 	name string
 	data []byte
@@ -30,9 +32,9 @@ type sourceFile struct {
 // trusts the file system to keep its links inside the tree.
 type linkCheck func(name string) error
 
-// readSources reads every .cue file at the root of fsys, in name order,
-// within the caps. Sub-directories, other files and names starting with "."
-// or "_" are ignored.
+// readSources reads every .cue and YAML file at the root of fsys, in name
+// order, within the caps. Sub-directories, other files and names starting
+// with "." or "_" are ignored.
 func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
 	names, errs := listSources(fsys, checkLink)
 	if errs != nil {
@@ -49,8 +51,8 @@ func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
 		total += len(data)
 		if total > MaxTotalBytes {
 			return nil, append(errs, Error{File: name, Message: fmt.Sprintf(
-				"the .cue files up to this one hold more than %s in all, the limit for a repository; keep large data out of the desired state",
-				mib(MaxTotalBytes))})
+				"the %s files up to this one hold more than %s in all, the limit for a repository; keep large data out of the desired state",
+				sourceKinds(names), mib(MaxTotalBytes))})
 		}
 		files = append(files, sourceFile{name: name, data: data})
 	}
@@ -60,9 +62,9 @@ func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
 	return files, nil
 }
 
-// listSources names the .cue files at the root of fsys, sorted. It reads the
-// directory in batches so that a root with millions of entries is refused
-// without holding them all.
+// listSources names the .cue and YAML files at the root of fsys, sorted. It
+// reads the directory in batches so that a root with millions of entries is
+// refused without holding them all.
 func listSources(fsys fs.FS, checkLink linkCheck) ([]string, Errors) {
 	root, err := fsys.Open(".")
 	if err != nil {
@@ -81,12 +83,12 @@ func listSources(fsys fs.FS, checkLink linkCheck) ([]string, Errors) {
 			name := entry.Name()
 			// Like the cue tool, skip names starting with "." or "_": editor
 			// lock files (.#x.cue) and files set aside on purpose.
-			if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || entry.IsDir() {
+			if !isSource(name) || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || entry.IsDir() {
 				continue
 			}
 			if len(names) == MaxFiles {
 				return nil, Errors{{File: name, Message: fmt.Sprintf(
-					"more than %d .cue files at the repository root, the limit; merge small files", MaxFiles)}}
+					"more than %d %s files at the repository root, the limit; merge small files", MaxFiles, sourceKinds(append(names, name)))}}
 			}
 			if entry.Type()&fs.ModeSymlink != 0 && checkLink != nil {
 				if err := checkLink(name); err != nil {
@@ -110,18 +112,18 @@ func listSources(fsys fs.FS, checkLink linkCheck) ([]string, Errors) {
 	return names, nil
 }
 
-// readSource reads one .cue file, refusing anything but a regular file and
-// anything over MaxFileBytes. It stats before opening: opening a named pipe
-// would block.
+// readSource reads one .cue or YAML file, refusing anything but a regular
+// file and anything over MaxFileBytes. It stats before opening: opening a
+// named pipe would block.
 func readSource(fsys fs.FS, name string) ([]byte, error) {
 	info, err := fs.Stat(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("is %s, not a regular file; a .cue file at the root must be a plain file", kindOf(info.Mode()))
+		return nil, fmt.Errorf("is %s, not a regular file; a %s file at the root must be a plain file", kindOf(info.Mode()), path.Ext(name))
 	}
-	tooBig := fmt.Errorf("is larger than %s, the limit for one .cue file; split it or keep large data out of the desired state", mib(MaxFileBytes))
+	tooBig := fmt.Errorf("is larger than %s, the limit for one %s file; split it or keep large data out of the desired state", mib(MaxFileBytes), path.Ext(name))
 	if info.Size() > MaxFileBytes {
 		return nil, tooBig
 	}
@@ -139,6 +141,20 @@ func readSource(fsys fs.FS, name string) ([]byte, error) {
 		return nil, tooBig
 	}
 	return data, nil
+}
+
+// isSource reports whether name is a file of desired state: CUE or YAML.
+func isSource(name string) bool {
+	return strings.HasSuffix(name, ".cue") || isYAML(name)
+}
+
+// sourceKinds names the kinds of the files names, for a message: ".cue" in a
+// repository of CUE alone, as most are.
+func sourceKinds(names []string) string {
+	if slices.ContainsFunc(names, isYAML) {
+		return ".cue and YAML"
+	}
+	return ".cue"
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path the Error already

@@ -19,18 +19,19 @@ import (
 )
 
 // Load reads every .cue file at the root of fsys (one CUE package, of any
-// name; sub-directories, other files and, as the cue tool does, names
-// starting with "." or "_" are ignored), unifies them with
-// #DesiredState and returns the desired state with the schema's defaults
-// applied. Any problem in the files is returned as Errors, positioned in
-// them. fsys is trusted to keep its symbolic links inside itself (os.DirFS
-// does not: use LoadDir for a directory on disk).
+// name) and every .yaml or .yml file there (one document each, a mapping of
+// the same fields), unifies them with #DesiredState and returns the desired
+// state with the schema's defaults applied. Sub-directories, other files
+// and, as the cue tool does, names starting with "." or "_" are ignored. Any
+// problem in the files is returned as Errors, positioned in them. fsys is
+// trusted to keep its symbolic links inside itself (os.DirFS does not: use
+// LoadDir for a directory on disk).
 func Load(fsys fs.FS) (*DesiredState, error) {
 	return load(fsys, nil)
 }
 
-// LoadDir is Load for a directory on disk. A .cue file that is a symbolic
-// link to anything outside dir is an error.
+// LoadDir is Load for a directory on disk. A .cue or YAML file that is a
+// symbolic link to anything outside dir is an error.
 func LoadDir(dir string) (*DesiredState, error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err == nil {
@@ -75,12 +76,23 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 	return ds, nil
 }
 
-// parseSources parses every file and checks that they form one package that
-// imports nothing but CUE's standard library.
+// parseSources parses every file and checks that the .cue files form one
+// package that imports nothing but CUE's standard library. A YAML file joins
+// that package as it is converted (it has no package clause or imports).
 func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
 	var errs Errors
 	files := make([]*ast.File, 0, len(sources))
+	var cueFiles []*ast.File
+	var aliases aliasBudget
 	for _, src := range sources {
+		if isYAML(src.name) {
+			f, yamlErrs := parseYAML(src, &aliases)
+			errs = append(errs, yamlErrs...)
+			if f != nil {
+				files = append(files, f)
+			}
+			continue
+		}
 		f, err := parser.ParseFile(src.name, src.data)
 		if err != nil {
 			for _, e := range cueerrors.Errors(err) {
@@ -90,12 +102,13 @@ func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
 			continue
 		}
 		files = append(files, f)
+		cueFiles = append(cueFiles, f)
 	}
 	if errs != nil {
 		return nil, errs
 	}
-	errs = append(errs, checkPackages(files)...)
-	for _, f := range files {
+	errs = append(errs, checkPackages(cueFiles)...)
+	for _, f := range cueFiles {
 		errs = append(errs, checkImports(f)...)
 	}
 	return files, errs
