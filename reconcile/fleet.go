@@ -14,16 +14,12 @@ import (
 // set states imply (serving 100, every other set 0).
 func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy.Fleet, error) {
 	f := policy.Fleet{Services: map[string]policy.FleetService{}}
-	sets, err := r.store.InfraSets(ctx)
-	if err != nil {
-		return f, err
-	}
-	rollouts, err := r.store.Rollouts(ctx)
+	v, err := r.view(ctx)
 	if err != nil {
 		return f, err
 	}
 	inFlight := map[[3]string]bool{}
-	for _, ro := range rollouts {
+	for _, ro := range v.rollouts {
 		if !ro.Done() {
 			inFlight[[3]string{ro.Service, ro.Stage, ro.Target}] = true
 		}
@@ -33,7 +29,7 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 	r.mu.Unlock()
 
 	index := map[[3]string]int{}
-	for _, s := range sets {
+	for _, s := range v.sets {
 		if s.State == store.SetRemoved {
 			continue
 		}

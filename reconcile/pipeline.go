@@ -8,10 +8,31 @@ import (
 	"github.com/durable-delivery/durable/schema"
 )
 
-// journalView is the journal's sets and rollouts, read once per pass.
+// journalView is the journal's sets and rollouts at one instant.
 type journalView struct {
 	sets     []store.InfraSet
 	rollouts []store.Rollout
+}
+
+// view reads the journal's sets and rollouts.
+func (r *Reconciler) view(ctx context.Context) (journalView, error) {
+	var v journalView
+	var err error
+	if v.sets, err = r.store.InfraSets(ctx); err != nil {
+		return v, err
+	}
+	v.rollouts, err = r.store.Rollouts(ctx)
+	return v, err
+}
+
+// rolloutOn is the rollout in flight on a placement, if any; ok is false
+// when the journal cannot be read (callers then keep what may be needed).
+func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *store.Rollout, ok bool) {
+	v, err := r.view(ctx)
+	if err != nil {
+		return nil, false
+	}
+	return v.inFlight(p.service.Name, p.stage, p.target.Name), true
 }
 
 // failedIn reports whether release failed in stage (on any target).
@@ -97,12 +118,8 @@ func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, t
 // desired state's when it is the desired release, else the journal's
 // record of that release. ok is false when the placement has nothing to do.
 func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, bool, error) {
-	var v journalView
-	var err error
-	if v.sets, err = r.store.InfraSets(ctx); err != nil {
-		return schema.Service{}, false, err
-	}
-	if v.rollouts, err = r.store.Rollouts(ctx); err != nil {
+	v, err := r.view(ctx)
+	if err != nil {
 		return schema.Service{}, false, err
 	}
 	want := wantOf(ds, v, service, stage, target)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -158,28 +157,16 @@ func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, r
 		Stages:    map[string]policy.StageState{},
 		Approvals: approvalsFor(pol.approvals, ro.Release)}
 	for i, s := range ds.Pipeline.Stages {
-		in.Stages[s.Name] = policy.StageState{Serving: map[string]string{}, InFlight: map[string]string{}}
 		if s.Name == p.stage {
 			in.Stage = policy.GateStage{Name: s.Name, Index: i, Targets: s.Targets}
 		}
 	}
-	sets, err := r.store.InfraSets(ctx)
+	v, err := r.view(ctx)
 	if err != nil {
 		return in, err
 	}
-	for _, s := range sets {
-		if st, ok := in.Stages[s.Stage]; ok && s.Service == p.service.Name && s.State == store.SetServing {
-			st.Serving[s.Target] = s.Release
-		}
-	}
-	rollouts, err := r.store.Rollouts(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, o := range rollouts {
-		if st, ok := in.Stages[o.Stage]; ok && o.Service == p.service.Name && !o.Done() {
-			st.InFlight[o.Target] = o.Release
-		}
+	for _, sv := range stageViews(ds, p.service.Name, v) {
+		in.Stages[sv.Name] = policy.StageState{Serving: sv.Serving, InFlight: sv.InFlight}
 	}
 	return in, nil
 }
@@ -242,5 +229,5 @@ func (r *Reconciler) restorePolicies(ctx context.Context, rev store.Revision) (p
 
 // reasonsLine joins a decision's reasons for a message.
 func reasonsLine(d policy.Decision) string {
-	return strings.Join(slices.Clone(d.Reasons), "; ")
+	return strings.Join(d.Reasons, "; ")
 }

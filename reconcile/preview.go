@@ -41,8 +41,8 @@ func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.T
 	} else if err != nil {
 		return err
 	}
-	if r.probingAny(ctx, p) {
-		return nil
+	if ro, ok := r.rolloutOn(ctx, p); !ok || ro != nil {
+		return nil // in flight, or the journal cannot say: keep it
 	}
 	if err := rm.RemoveSplit(ctx, name); err != nil {
 		return fmt.Errorf("remove the preview route %s: %w", name, err)
@@ -50,18 +50,4 @@ func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.T
 	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Message: "preview route " + name + " removed: no rollout in flight"})
 	return nil
-}
-
-// probingAny reports whether a rollout is in flight on the placement.
-func (r *Reconciler) probingAny(ctx context.Context, p placement) bool {
-	rollouts, err := r.store.Rollouts(ctx)
-	if err != nil {
-		return true
-	}
-	for _, ro := range rollouts {
-		if ro.Service == p.service.Name && ro.Stage == p.stage && ro.Target == p.target.Name && !ro.Done() {
-			return true
-		}
-	}
-	return false
 }

@@ -110,8 +110,10 @@ type Reconciler struct {
 	// healthy counts the healthy instances of each live set at the last
 	// pass, for the invariant policy's view of the fleet.
 	healthy map[string]int
-	// endpoints are the instances of each live set at the last pass.
-	endpoints map[string][]string
+	// endpoints are the instances of each live set at the last pass;
+	// lastScrape is the scrape targets file as last written.
+	endpoints  map[string][]string
+	lastScrape []byte
 	// lastVerdict is the last journaled verdict per subject, so that a
 	// decision asked every pass is journaled when it changes.
 	lastVerdict map[string]string

@@ -44,8 +44,11 @@ func (r *Reconciler) writeScrapeTargets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if old, err := os.ReadFile(r.cfg.ScrapeTargets); err == nil && bytes.Equal(old, b) {
-		return nil
+	r.mu.Lock()
+	same := bytes.Equal(r.lastScrape, b)
+	r.mu.Unlock()
+	if same {
+		return nil // written already: no file I/O on every pass
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(r.cfg.ScrapeTargets), ".scrape-*")
 	if err != nil {
@@ -62,5 +65,11 @@ func (r *Reconciler) writeScrapeTargets(ctx context.Context) error {
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), r.cfg.ScrapeTargets)
+	if err := os.Rename(tmp.Name(), r.cfg.ScrapeTargets); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.lastScrape = b
+	r.mu.Unlock()
+	return nil
 }

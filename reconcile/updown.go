@@ -111,17 +111,8 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 // probing reports whether a rollout on the placement is in the middle of an
 // upgrade-downgrade test, so that its probes are kept.
 func (r *Reconciler) probing(ctx context.Context, p placement) bool {
-	rollouts, err := r.store.Rollouts(ctx)
-	if err != nil {
-		return true // keep them until the journal can say
-	}
-	for _, ro := range rollouts {
-		if ro.Service == p.service.Name && ro.Stage == p.stage && ro.Target == p.target.Name && !ro.Done() &&
-			(ro.Check == checkDowngrade || ro.Check == checkUpgrade) {
-			return true
-		}
-	}
-	return false
+	ro, ok := r.rolloutOn(ctx, p)
+	return !ok || (ro != nil && (ro.Check == checkDowngrade || ro.Check == checkUpgrade))
 }
 
 // upDownStage reports whether the placement's stage asks for the test.
