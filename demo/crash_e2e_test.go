@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/reconcile/store"
 )
 
@@ -95,7 +94,6 @@ func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	journaled := map[string]string{}
 	for _, svc := range s.Services {
 		for _, pl := range svc.Placements {
 			sum := 0
@@ -108,31 +106,7 @@ func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) 
 			if sum != 100 {
 				t.Fatalf("round %d: weights sum to %d: %+v", round, sum, pl.Split)
 			}
-			for _, set := range pl.Sets {
-				journaled[set.ID] = set.State
-			}
 		}
 	}
-	rt, err := process.New(process.Config{Root: f.processRoot()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	observed, err := rt.Observe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range observed {
-		switch journaled[o.ID] {
-		case store.SetServing, store.SetWarm, store.SetRemoving, store.SetFailed:
-		default:
-			t.Fatalf("round %d: infra-set %s runs but the journal has it as %q", round, o.ID, journaled[o.ID])
-		}
-		seen := map[int]bool{}
-		for _, in := range o.Instances {
-			if seen[in.Index] {
-				t.Fatalf("round %d: infra-set %s runs instance %d twice", round, o.ID, in.Index)
-			}
-			seen[in.Index] = true
-		}
-	}
+	runningAsJournaled(ctx, t, f, s, store.SetServing, store.SetWarm, store.SetRemoving, store.SetFailed)
 }

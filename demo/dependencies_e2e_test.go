@@ -50,9 +50,9 @@ services: api: {
 	if !st.phase(ctx, "deploy web and api", c1, "v1") {
 		t.Fatalf("v1 did not converge:\n%s", f.logs())
 	}
-	st.load = startLoadFor(ctx, f.router, "web", 2, 5*time.Millisecond)
+	st.load = startLoadOn(ctx, []string{f.router}, "web", 2, 5*time.Millisecond)
 	t.Cleanup(st.load.stop)
-	apiLoad := startLoadFor(ctx, f.router, "api", 2, 5*time.Millisecond)
+	apiLoad := startLoadOn(ctx, []string{f.router}, "api", 2, 5*time.Millisecond)
 	t.Cleanup(apiLoad.stop)
 
 	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")

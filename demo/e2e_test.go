@@ -18,6 +18,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/docker"
 	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/examples"
@@ -303,6 +304,22 @@ func assertNoDuplicatesOrOrphans(ctx context.Context, t *testing.T, f *fixture) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	observed := runningAsJournaled(ctx, t, f, s, store.SetServing, store.SetWarm)
+	if len(observed) != 2 {
+		t.Errorf("want 2 infra-sets running (v1 serving, v2 warm), got %d: %+v", len(observed), observed)
+	}
+	for _, o := range observed {
+		if len(o.Instances) != 2 {
+			t.Errorf("infra-set %s runs %d instances, want 2", o.ID, len(o.Instances))
+		}
+	}
+}
+
+// runningAsJournaled observes the process runtime and fails the test when
+// a set runs that the journal does not have in one of the states, or when a
+// set runs an instance twice. It returns what runs.
+func runningAsJournaled(ctx context.Context, t *testing.T, f *fixture, s reconcile.Status, states ...string) []adapters.InfraSetStatus {
+	t.Helper()
 	journaled := map[string]string{}
 	for _, svc := range s.Services {
 		for _, pl := range svc.Placements {
@@ -319,25 +336,19 @@ func assertNoDuplicatesOrOrphans(ctx context.Context, t *testing.T, f *fixture) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(observed) != 2 {
-		t.Errorf("want 2 infra-sets running (v1 serving, v2 warm), got %d: %+v", len(observed), observed)
-	}
 	for _, o := range observed {
-		state, ok := journaled[o.ID]
-		if !ok || (state != store.SetServing && state != store.SetWarm) {
-			t.Errorf("infra-set %s runs but the journal has it as %q", o.ID, state)
+		if !slices.Contains(states, journaled[o.ID]) {
+			t.Fatalf("infra-set %s runs but the journal has it as %q", o.ID, journaled[o.ID])
 		}
 		seen := map[int]bool{}
 		for _, in := range o.Instances {
 			if seen[in.Index] {
-				t.Errorf("infra-set %s runs instance %d twice", o.ID, in.Index)
+				t.Fatalf("infra-set %s runs instance %d twice", o.ID, in.Index)
 			}
 			seen[in.Index] = true
 		}
-		if len(o.Instances) != 2 {
-			t.Errorf("infra-set %s runs %d instances, want 2", o.ID, len(o.Instances))
-		}
 	}
+	return observed
 }
 
 // TestRejectedRevisionKeepsRunning commits invalid desired state: the
@@ -585,8 +596,9 @@ func servingV1UnderLoad(t *testing.T, ctx context.Context) (*fixture, *story, st
 }
 
 // serveV1 commits v1, starts the reconciler, waits until v1 serves, and
-// starts a steady load through the router: the start of most stories.
-func (f *fixture) serveV1(ctx context.Context, message string) (*story, string) {
+// starts a steady load through the router (or spread over urls): the start
+// of most stories.
+func (f *fixture) serveV1(ctx context.Context, message string, urls ...string) (*story, string) {
 	f.t.Helper()
 	st := f.story()
 	c1 := f.commit(ctx, f.artifacts["v1"], "", message)
@@ -594,7 +606,10 @@ func (f *fixture) serveV1(ctx context.Context, message string) (*story, string) 
 	if !st.phase(ctx, "deploy v1", c1, "v1") {
 		f.t.Fatalf("v1 did not converge:\n%s", f.logs())
 	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
+	if len(urls) == 0 {
+		urls = []string{f.router}
+	}
+	st.load = startLoadOn(ctx, urls, "", 2*len(urls), 5*time.Millisecond)
 	f.t.Cleanup(st.load.stop)
 	return st, c1
 }

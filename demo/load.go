@@ -32,17 +32,12 @@ type load struct {
 }
 
 func startLoad(ctx context.Context, url string, workers int, pause time.Duration) *load {
-	return startLoadFor(ctx, url, "", workers, pause)
-}
-
-// startLoadFor is startLoad with a Host header, which the router routes by
-// when it serves several services ("" keeps the URL's).
-func startLoadFor(ctx context.Context, url, host string, workers int, pause time.Duration) *load {
-	return startLoadOn(ctx, []string{url}, host, workers, pause)
+	return startLoadOn(ctx, []string{url}, "", workers, pause)
 }
 
 // startLoadOn spreads the requests over several URLs in turn (the routers
-// of several stages).
+// of several stages), with a Host header when host is not "" (a router
+// serving several services routes by it).
 func startLoadOn(ctx context.Context, urls []string, host string, workers int, pause time.Duration) *load {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &load{urls: urls, host: host, workers: workers, cancel: cancel}
