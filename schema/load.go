@@ -66,7 +66,7 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 	if errs != nil {
 		return nil, errs.normalize()
 	}
-	ds, errs, err := evaluate(files)
+	ds, errs, err := evaluate(files, fsys, checkLink)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func packagePos(f *ast.File) ast.Node {
 // evaluate builds the user's package, unifies it with #DesiredState and
 // decodes it. Problems in the user's files come back as Errors; err is a
 // fault of Durable itself (a schema that does not compile or decode).
-func evaluate(files []*ast.File) (*DesiredState, Errors, error) {
+func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState, Errors, error) {
 	// A cue.Context grows with use and is not safe to share: one per load.
 	ctx := cuecontext.New()
 	x := &explainer{files: map[string]bool{}}
@@ -225,6 +225,9 @@ func evaluate(files []*ast.File) (*DesiredState, Errors, error) {
 		return nil, nil, fmt.Errorf("schema: decode the validated desired state: %w", err)
 	}
 	if errs := check(&ds, x); errs != nil {
+		return nil, errs, nil
+	}
+	if errs := readSopsFiles(fsys, checkLink, &ds, x); errs != nil {
 		return nil, errs, nil
 	}
 	return &ds, nil, nil

@@ -50,8 +50,21 @@ type Run struct {
 // SecretRef says where a secret is on the reconciler's host: a file or an
 // environment variable of the reconciler (exactly one).
 type SecretRef struct {
-	File string `json:"file,omitempty"`
-	Env  string `json:"env,omitempty"`
+	File string   `json:"file,omitempty"`
+	Env  string   `json:"env,omitempty"`
+	Sops *SopsRef `json:"sops,omitempty"`
+}
+
+// SopsRef is one value of a SOPS-encrypted file of the repository.
+type SopsRef struct {
+	// File is the file's path from the repository root.
+	File string `json:"file"`
+	// Key is the value's key, dotted for nested keys.
+	Key string `json:"key"`
+	// Ciphertext is the encrypted file as the revision holds it, read by
+	// the loader. It is not part of the release id (re-encrypting the same
+	// values makes no new release) and is never shown.
+	Ciphertext []byte `json:"-"`
 }
 
 // Resources are the limits of one instance.
@@ -87,6 +100,9 @@ type Health struct {
 	ExpectStatus int      `json:"expectStatus"`
 	Interval     Duration `json:"interval"`
 	Timeout      Duration `json:"timeout"`
+	// StartPeriod is how long a new instance may take to start; zero when
+	// not declared.
+	StartPeriod Duration `json:"startPeriod,omitzero"`
 }
 
 // Strategy kinds.
@@ -215,6 +231,22 @@ type Stage struct {
 	Parallelism int `json:"parallelism"`
 	// UpgradeDowngradeTest checks new → old → new before traffic moves.
 	UpgradeDowngradeTest bool `json:"upgradeDowngradeTest"`
+	// Bake holds a release in the stage before the next stage may start it.
+	Bake *StageBake `json:"bake,omitempty"`
+	// Gate holds a release before it enters the stage until it is approved.
+	Gate *StageGate `json:"gate,omitempty"`
+}
+
+// StageBake is a stage's bake rule: both must be reached.
+type StageBake struct {
+	Time     Duration `json:"time,omitzero"`
+	Requests uint64   `json:"requests"`
+}
+
+// StageGate is what a release needs before it enters a stage.
+type StageGate struct {
+	Approvals int  `json:"approvals"`
+	Signed    bool `json:"signed"`
 }
 
 // Duration is a time.Duration written in CUE as a Go duration string ("5s").
