@@ -106,6 +106,12 @@ type Health struct {
 }
 
 // Strategy kinds.
+// Warm modes.
+const (
+	WarmFull    = "full"
+	WarmMinimal = "minimal"
+)
+
 const (
 	BlueGreen = "blueGreen"
 	Canary    = "canary"
@@ -125,6 +131,9 @@ type Strategy struct {
 	// KeepWarm is how many previous infra-sets stay running and routable so
 	// that a rollback is a traffic switch.
 	KeepWarm int `json:"keepWarm"`
+	// WarmMode is WarmFull or WarmMinimal: how many instances a set kept
+	// warm keeps running.
+	WarmMode string `json:"warmMode"`
 	// ProgressDeadline bounds how long a new infra-set may take to become
 	// healthy before the release is marked failed on that target.
 	ProgressDeadline Duration `json:"progressDeadline"`
