@@ -2,37 +2,66 @@ package schema
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
 )
 
-// check enforces what the schema cannot say: at least one service, stage
-// names unique, every target a stage names declared, and each target serving
-// at most one stage (a release reaches a target through exactly one stage).
-func check(ds *DesiredState, x *explainer) Errors {
+// check enforces what the schema cannot say. It reads the user's own value
+// v (before the schema, so that a schema error elsewhere hides nothing)
+// leniently, skipping whatever is in error (CUE reports that), so that these
+// problems are reported beside CUE's own in one run:
+//   - at least one service is declared;
+//   - stage names are unique, every target a stage names is declared, and a
+//     target serves at most one stage (a release reaches a target through
+//     exactly one stage);
+//   - dependsOn names declared services, not the service itself, each once,
+//     and the dependencies have no cycle;
+//   - a canary's step weights strictly rise;
+//   - each secret names exactly one source.
+func check(v cue.Value, x *explainer) Errors {
 	var errs Errors
-	if len(ds.Services) == 0 {
+	services := fieldsOf(v, "services")
+	if services != nil && len(services) == 0 {
 		errs = append(errs, x.errorAt([]cue.Selector{cue.Str("services")},
 			`services: no service is declared; declare one, e.g. services: web: artifact: "REPOSITORY@sha256:<64 hex digits>"`))
 	}
-	declared := slices.Sorted(maps.Keys(ds.Targets))
+	errs = append(errs, checkStages(v, x)...)
+	errs = append(errs, checkDependencies(v, services, x)...)
+	for _, name := range services {
+		errs = append(errs, checkSteps(v, name, x)...)
+		errs = append(errs, checkSecretRefs(v, name, x)...)
+	}
+	return errs
+}
+
+// checkStages checks stage names and the targets each stage names.
+func checkStages(v cue.Value, x *explainer) Errors {
+	var errs Errors
+	declared := fieldsOf(v, "targets")
+	stages := listOf(v.LookupPath(cue.ParsePath("pipeline.stages")))
 	stageOf := map[string]int{} // stage name → index of the stage that declares it
 	ownerOf := map[string]int{} // target name → index of the stage that uses it
-	for i, stage := range ds.Pipeline.Stages {
+	for i, stage := range stages {
 		at := []cue.Selector{cue.Str("pipeline"), cue.Str("stages"), cue.Index(i)}
-		if j, dup := stageOf[stage.Name]; dup {
-			p := append(slices.Clone(at), cue.Str("name"))
-			errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: stage %q is already declared as %s; give each stage its own name",
-				pathString(p), stage.Name, pathString(at[:2])+fmt.Sprintf("[%d]", j))))
-		} else {
-			stageOf[stage.Name] = i
+		name, nameErr := stage.LookupPath(cue.MakePath(cue.Str("name"))).String()
+		if nameErr == nil {
+			if j, dup := stageOf[name]; dup {
+				p := append(slices.Clone(at), cue.Str("name"))
+				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: stage %q is already declared as %s; give each stage its own name",
+					pathString(p), name, pathString(at[:2])+fmt.Sprintf("[%d]", j))))
+			} else {
+				stageOf[name] = i
+			}
 		}
-		for k, target := range stage.Targets {
+		for k, t := range listOf(stage.LookupPath(cue.MakePath(cue.Str("targets")))) {
+			target, err := t.String()
+			if err != nil {
+				continue
+			}
 			p := append(slices.Clone(at), cue.Str("targets"), cue.Index(k))
-			if _, ok := ds.Targets[target]; !ok {
+			if !slices.Contains(declared, target) {
 				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: target %q is not declared; %s",
 					pathString(p), target, declareHint(target, declared))))
 				continue
@@ -42,15 +71,24 @@ func check(ds *DesiredState, x *explainer) Errors {
 			case !used:
 				ownerOf[target] = i
 			case j == i:
-				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: target %q is listed twice in stage %q; list it once",
-					pathString(p), target, stage.Name)))
+				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: target %q is listed twice in stage %s; list it once",
+					pathString(p), target, stageLabel(name, i))))
 			default:
-				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: target %q already belongs to stage %q; a target serves at most one stage, so declare another target",
-					pathString(p), target, ds.Pipeline.Stages[j].Name)))
+				other, _ := stages[j].LookupPath(cue.MakePath(cue.Str("name"))).String()
+				errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: target %q already belongs to stage %s; a target serves at most one stage, so declare another target",
+					pathString(p), target, stageLabel(other, j))))
 			}
 		}
 	}
 	return errs
+}
+
+// stageLabel names a stage for a message, by its index when it has no name.
+func stageLabel(name string, i int) string {
+	if name == "" {
+		return fmt.Sprintf("pipeline.stages[%d]", i)
+	}
+	return fmt.Sprintf("%q", name)
 }
 
 // declareHint tells how to fix a reference to an undeclared target.
@@ -58,7 +96,93 @@ func declareHint(target string, declared []string) string {
 	if len(declared) == 0 {
 		return fmt.Sprintf("declare it: targets: %q: {runtime: ..., traffic: ...}", target)
 	}
-	return fmt.Sprintf("declare it under targets or use one of: %s", strings.Join(declared, ", "))
+	hint := "declare it under targets or use one of: " + strings.Join(declared, ", ")
+	if guess := closest(target, declared); guess != "" {
+		hint = fmt.Sprintf("did you mean %q? Otherwise %s", guess, hint)
+	}
+	return hint
+}
+
+// checkSteps requires a canary's step weights to rise strictly.
+func checkSteps(v cue.Value, service string, x *explainer) Errors {
+	at := []cue.Selector{cue.Str("services"), cue.Str(service), cue.Str("strategy"), cue.Str("steps")}
+	var errs Errors
+	prev := int64(0)
+	for i, step := range listOf(v.LookupPath(cue.MakePath(at...))) {
+		w, err := step.LookupPath(cue.MakePath(cue.Str("weight"))).Int64()
+		if err != nil {
+			continue
+		}
+		if w <= prev {
+			p := append(slices.Clone(at), cue.Index(i), cue.Str("weight"))
+			errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: %d does not rise above the previous step's weight %d; list the steps in rising order of weight, each step more than the one before",
+				pathString(p), w, prev)))
+		}
+		prev = w
+	}
+	return errs
+}
+
+// checkSecretRefs requires each secret to name exactly one source.
+func checkSecretRefs(v cue.Value, service string, x *explainer) Errors {
+	at := []cue.Selector{cue.Str("services"), cue.Str(service), cue.Str("run"), cue.Str("secretEnv")}
+	var errs Errors
+	secrets := v.LookupPath(cue.MakePath(at...))
+	for _, name := range fieldsOf(secrets) {
+		ref := secrets.LookupPath(cue.MakePath(cue.Str(name)))
+		var sources []string
+		for _, s := range []string{"file", "env", "sops"} {
+			if ref.LookupPath(cue.MakePath(cue.Str(s))).Exists() {
+				sources = append(sources, s)
+			}
+		}
+		if len(sources) == 1 {
+			continue
+		}
+		p := append(slices.Clone(at), cue.Str(name))
+		msg := "names no source"
+		if len(sources) > 1 {
+			msg = "names " + strings.Join(sources, " and ")
+		}
+		errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: %s; give exactly one of file (a path on the reconciler's host), env (a variable of the reconciler) or sops (a key of a SOPS file of the repository)",
+			pathString(p), msg)))
+	}
+	return errs
+}
+
+// fieldsOf lists the regular fields of the struct at path in v, sorted; nil
+// when there is no struct there.
+func fieldsOf(v cue.Value, path ...string) []string {
+	sels := make([]cue.Selector, len(path))
+	for i, p := range path {
+		sels[i] = cue.Str(p)
+	}
+	s := v.LookupPath(cue.MakePath(sels...))
+	it, err := s.Fields()
+	if err != nil {
+		return nil
+	}
+	names := []string{}
+	for it.Next() {
+		if it.Selector().IsString() {
+			names = append(names, it.Selector().Unquoted())
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// listOf is the elements of the list v, or nil when v is not a list.
+func listOf(v cue.Value) []cue.Value {
+	it, err := v.List()
+	if err != nil {
+		return nil
+	}
+	var out []cue.Value
+	for it.Next() {
+		out = append(out, it.Value())
+	}
+	return out
 }
 
 // errorAt is an Error about the value at sels, shown where the user wrote it

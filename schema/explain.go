@@ -58,9 +58,17 @@ func (x *explainer) one(e cueerrors.Error) Errors {
 	var msg string
 	switch {
 	case format == "field not allowed" && len(sels) > 0:
+		if !x.inAllowedField(sels[:len(sels)-1]) || x.kindInError(sels[:len(sels)-1]) {
+			return nil
+		}
 		msg = x.notAllowed(sels)
+		if x.schemaAllows(sels) {
+			msg = fmt.Sprintf("%s: a closed definition in your files does not allow field %s, which Durable's schema gives a default; use an open struct rather than a definition there",
+				pathString(sels[:len(sels)-1]), quoteLabel(sels[len(sels)-1]))
+		}
 	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
-		msg = x.missing(sels)
+		msg, sels = x.missing(sels)
+		shown = pathString(sels)
 	default:
 		if m, ok := x.invalid(sels, format, args); ok {
 			msg = m
@@ -138,9 +146,36 @@ func (x *explainer) notAllowed(sels []cue.Selector) string {
 	return msg
 }
 
+// kindInError reports whether the schema's struct at sels is discriminated
+// by kind and the user's kind there is not a valid one: the fields of the
+// kind they meant are then not known, and not reported as unknown.
+func (x *explainer) kindInError(sels []cue.Selector) bool {
+	if !x.def.Exists() {
+		return false
+	}
+	schema := x.schemaAt(sels)
+	kindPath := cue.MakePath(cue.Str("kind"))
+	if !schema.LookupPath(kindPath).Exists() {
+		return false
+	}
+	kind, err := x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...)).String()
+	return err != nil || schema.FillPath(kindPath, kind).Err() != nil
+}
+
+// schemaAllows reports whether Durable's schema allows the last field of
+// sels in its struct.
+func (x *explainer) schemaAllows(sels []cue.Selector) bool {
+	if !x.def.Exists() {
+		return false
+	}
+	parent := sels[:len(sels)-1]
+	return x.byKind(x.schemaAt(parent), parent).Allows(sels[len(sels)-1])
+}
+
 // missing words an incomplete value: the first field on the path the user
 // did not write is missing; if they wrote them all, the value is not concrete.
-func (x *explainer) missing(sels []cue.Selector) string {
+// It returns the path the message is about.
+func (x *explainer) missing(sels []cue.Selector) (string, []cue.Selector) {
 	for i := range sels {
 		if x.user.LookupPath(cue.MakePath(sels[:i+1]...)).Exists() {
 			continue
@@ -149,13 +184,13 @@ func (x *explainer) missing(sels []cue.Selector) string {
 		if fix, _, ok := x.advice(sels[:i+1]); ok {
 			msg += "; " + fix
 		}
-		return msg
+		return msg, sels[:i+1]
 	}
 	msg := pathString(sels) + " has no concrete value"
 	if fix, _, ok := x.advice(sels); ok {
 		msg += "; " + fix
 	}
-	return msg
+	return msg, sels
 }
 
 // invalid words a value the schema rejects, with the schema's advice. It
@@ -167,7 +202,7 @@ func (x *explainer) invalid(sels []cue.Selector, format string, args []any) (str
 	}
 	shown := pathString(sels)
 	v := x.user.LookupPath(cue.MakePath(sels...))
-	if v.Exists() && v.IsConcrete() {
+	if v.Exists() && v.Err() == nil && v.IsConcrete() {
 		want := x.schemaAt(sels).IncompleteKind()
 		if got := v.Kind(); want&got == 0 && kindName(want) != "" {
 			return fmt.Sprintf("%s: %s is %s, not %s; %s", shown, describe(v), kindName(got), kindName(want), fix), true
@@ -215,6 +250,9 @@ func (x *explainer) schemaAt(sels []cue.Selector) cue.Value {
 	for i, sel := range sels {
 		parent := x.byKind(v, sels[:i])
 		v = parent.LookupPath(cue.MakePath(sel))
+		if !v.Exists() && sel.IsString() {
+			v = parent.LookupPath(cue.MakePath(cue.Str(sel.Unquoted()).Optional()))
+		}
 		if !v.Exists() {
 			anyOf := cue.AnyString
 			if sel.Type() == cue.IndexLabel {

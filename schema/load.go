@@ -200,10 +200,20 @@ func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState
 	x.anchor = Error{File: files[0].Filename, Line: max(p.Line(), 1), Col: max(p.Column(), 1)}
 
 	x.user = ctx.BuildInstance(inst)
+	// Every problem is reported in one run: the user's own conflicts, the
+	// schema's verdict, what CUE leaves unsaid once it found an error
+	// (unknown fields beside other errors, missing values), and the checks
+	// CUE cannot express.
+	var errs Errors
 	if err := x.user.Validate(); err != nil {
-		return nil, x.explain(err), nil
+		errs = append(errs, x.explain(err)...)
 	}
-
+	// A conflict in the user's own files is the problem at its path: what
+	// the schema then says of that path is its echo.
+	conflicted := map[string]bool{}
+	for _, e := range errs {
+		conflicted[e.Path] = true
+	}
 	def, err := compileSchema(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -211,7 +221,19 @@ func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState
 	x.def = def
 	v := x.user.Unify(def)
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return nil, x.explain(err), nil
+		for _, e := range x.explain(err) {
+			if !conflicted[e.Path] {
+				errs = append(errs, e)
+			}
+		}
+		errs = errs.union(x.unknownFields(nil))
+		errs = errs.union(x.missingValues(v, nil))
+	}
+	errs = append(errs, check(x.user, x)...)
+	sopsFiles, sopsErrs := readSopsFiles(fsys, checkLink, x.user, x)
+	errs = append(errs, sopsErrs...)
+	if errs != nil {
+		return nil, errs, nil
 	}
 
 	b, err := v.MarshalJSON()
@@ -224,12 +246,7 @@ func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState
 	if err := dec.Decode(&ds); err != nil {
 		return nil, nil, fmt.Errorf("schema: decode the validated desired state: %w", err)
 	}
-	if errs := check(&ds, x); errs != nil {
-		return nil, errs, nil
-	}
-	if errs := readSopsFiles(fsys, checkLink, &ds, x); errs != nil {
-		return nil, errs, nil
-	}
+	attachSopsFiles(&ds, sopsFiles)
 	return &ds, nil, nil
 }
 

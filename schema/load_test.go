@@ -416,7 +416,11 @@ pipeline: stages: [
 	}, {
 		name:  "the user's own closed definition",
 		files: map[string]string{"extra.cue": "package demo\n\n#Run: {replicas: int}\nservices: web: run: #Run & {port: 1}\n"},
-		want:  []string{`extra.cue:4:29: field "port" is not allowed in services.web.run`},
+		want: []string{
+			`extra.cue:4:16: services.web.run: a closed definition in your files does not allow field "args", which Durable's schema gives a default; use an open struct rather than a definition there`,
+			`extra.cue:4:16: services.web.run: a closed definition in your files does not allow field "env", which Durable's schema gives a default; use an open struct rather than a definition there`,
+			`extra.cue:4:29: field "port" is not allowed in services.web.run`,
+		},
 	}, {
 		name:  "reference to nothing",
 		files: map[string]string{"extra.cue": "package demo\n\nservices: web: run: replicas: nope\n"},

@@ -694,6 +694,11 @@ needs no check package: ` + "`cue vet -c -d '#DesiredState' durable.dev/schema d
 (cue vet checks each YAML file on its own, not their unification as Durable does).
 Export again after upgrading Durable.
 
+cue vet checks what the schema says, not the checks Durable adds in Go: that
+dependsOn names declared services and has no cycle, that canary weights rise,
+that each secret names one source, and that stages name declared targets.
+Run durable validate for those.
+
 ## Fields
 
 `)

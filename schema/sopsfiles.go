@@ -4,49 +4,58 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"maps"
 	"path"
 	"slices"
 
 	"cuelang.org/go/cue"
 )
 
-// readSopsFiles gives each SOPS secret reference the encrypted file it names,
-// read from the same revision as the desired state, so that the reconciler
-// decrypts exactly what was committed. The file must be a regular file of the
-// repository (a link out of the tree is refused), within MaxFileBytes, and
-// carry SOPS metadata; its values are not looked at here.
-func readSopsFiles(fsys fs.FS, checkLink linkCheck, ds *DesiredState, x *explainer) Errors {
+// readSopsFiles reads the SOPS files the user's value v refers to, from the
+// same revision as the desired state, so that the reconciler decrypts exactly
+// what was committed. Each must be a regular file of the repository (a link
+// out of the tree is refused), within MaxFileBytes, and carry SOPS metadata;
+// its values are not looked at here. It returns the files by cleaned path.
+func readSopsFiles(fsys fs.FS, checkLink linkCheck, v cue.Value, x *explainer) (map[string][]byte, Errors) {
 	var errs Errors
 	read := map[string][]byte{}
 	failed := map[string]error{}
-	for _, svcName := range slices.Sorted(maps.Keys(ds.Services)) {
-		svc := ds.Services[svcName]
-		for _, env := range slices.Sorted(maps.Keys(svc.Run.SecretEnv)) {
-			ref := svc.Run.SecretEnv[env]
-			if ref.Sops == nil {
-				continue
-			}
-			file := path.Clean(ref.Sops.File)
-			data, ok := read[file]
-			err := failed[file]
-			if !ok && err == nil {
-				data, err = readSopsFile(fsys, checkLink, file)
-				if err != nil {
-					failed[file] = err
-				} else {
-					read[file] = data
-				}
-			}
+	for _, svc := range fieldsOf(v, "services") {
+		at := []cue.Selector{cue.Str("services"), cue.Str(svc), cue.Str("run"), cue.Str("secretEnv")}
+		secrets := v.LookupPath(cue.MakePath(at...))
+		for _, env := range fieldsOf(secrets) {
+			p := append(slices.Clone(at), cue.Str(env), cue.Str("sops"), cue.Str("file"))
+			name, err := v.LookupPath(cue.MakePath(p...)).String()
 			if err != nil {
-				sels := []cue.Selector{cue.Str("services"), cue.Str(svcName), cue.Str("run"), cue.Str("secretEnv"), cue.Str(env), cue.Str("sops"), cue.Str("file")}
-				errs = append(errs, x.errorAt(sels, fmt.Sprintf("%s: %s %v", pathString(sels), file, err)))
 				continue
 			}
-			ref.Sops.Ciphertext = data
+			file := path.Clean(name)
+			if _, ok := read[file]; ok {
+				continue
+			}
+			err = failed[file]
+			if err == nil {
+				var data []byte
+				if data, err = readSopsFile(fsys, checkLink, file); err == nil {
+					read[file] = data
+					continue
+				}
+				failed[file] = err
+			}
+			errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: %s %v", pathString(p), file, err)))
 		}
 	}
-	return errs
+	return read, errs
+}
+
+// attachSopsFiles gives each SOPS reference of ds its file's bytes.
+func attachSopsFiles(ds *DesiredState, files map[string][]byte) {
+	for _, svc := range ds.Services {
+		for _, ref := range svc.Run.SecretEnv {
+			if ref.Sops != nil {
+				ref.Sops.Ciphertext = files[path.Clean(ref.Sops.File)]
+			}
+		}
+	}
 }
 
 // readSopsFile reads one SOPS file of the repository.
@@ -54,13 +63,13 @@ func readSopsFile(fsys fs.FS, checkLink linkCheck, name string) ([]byte, error) 
 	if !fs.ValidPath(name) || name == "." {
 		return nil, fmt.Errorf("is not a path inside the repository; write it from the repository root, e.g. \"secrets/web.enc.yaml\"")
 	}
+	if _, err := fs.Lstat(fsys, name); err != nil {
+		return nil, fmt.Errorf("is not in the repository; encrypt the file with sops and commit it there")
+	}
 	if checkLink != nil {
 		if err := checkLink(name); err != nil {
 			return nil, err
 		}
-	}
-	if _, err := fs.Stat(fsys, name); err != nil {
-		return nil, fmt.Errorf("is not in the repository; encrypt the file with sops and commit it there")
 	}
 	data, err := readSource(fsys, name)
 	if err != nil {
