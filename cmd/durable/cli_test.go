@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +36,8 @@ func TestExitCodes(t *testing.T) {
 		{"validate missing dir", []string{"validate", filepath.Join(broken, "nope")}, exitFailed},
 		{"unknown command", []string{"bogus"}, exitUsage},
 		{"unknown flag", []string{"status", "--bogus"}, exitUsage},
-		{"validate without dir", []string{"validate"}, exitUsage},
+		{"validate the current dir", []string{"validate"}, exitFailed}, // cmd/durable holds no desired state
+		{"validate bad output", []string{"validate", "-o", "yaml", "../../examples/quickstart"}, exitUsage},
 		{"validate two dirs", []string{"validate", "a", "b"}, exitUsage},
 		{"run without repo", []string{"run"}, exitUsage},
 		{"run interval too short", []string{"run", "--repo", broken, "--interval", "1ms"}, exitUsage},
@@ -71,5 +76,48 @@ func TestStatusReadsAStoppedReconcilersJournal(t *testing.T) {
 	}
 	if got := execute([]string{"status", "--server", "127.0.0.1:1", "--state", state, "-o", "json"}); got != exitOK {
 		t.Fatalf("status -o json from the journal: exit %d", got)
+	}
+}
+
+// validate -o json gives every problem as data, with the line validate
+// prints for it, and a valid directory's counts.
+func TestValidateJSON(t *testing.T) {
+	broken := t.TempDir()
+	text := "package x\n\nservices: web: {artifact: \"web:v1\", run: replicas: \"two\"}\n"
+	if err := os.WriteFile(filepath.Join(broken, "bad.cue"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := executeWith([]string{"validate", "-o", "json", broken}, strings.NewReader(""), &out, io.Discard); code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	var got validation
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v in %s", err, out.String())
+	}
+	if got.Valid || len(got.Errors) < 3 {
+		t.Fatalf("want invalid with the artifact, replicas, targets and pipeline errors, got %+v", got)
+	}
+	var paths []string
+	for _, e := range got.Errors {
+		paths = append(paths, e.Path)
+		if e.Path == "services.web.artifact" && (e.File != "bad.cue" || e.Line != 3 || !strings.HasPrefix(e.Text, "bad.cue:3:")) {
+			t.Errorf("artifact error = %+v", e)
+		}
+	}
+	if want := "pipeline services.web.artifact services.web.run.replicas"; strings.Join(paths, " ") != want {
+		t.Errorf("paths %q, want %q", strings.Join(paths, " "), want)
+	}
+
+	out.Reset()
+	if code := executeWith([]string{"validate", "-o", "json", "../../examples/quickstart"}, strings.NewReader(""), &out, io.Discard); code != exitOK {
+		t.Fatalf("exit %d, want 0: %s", code, out.String())
+	}
+	got = validation{}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Valid || got.Services != 1 || got.Stages != 1 || len(got.Errors) != 0 || len(got.EntryPoints) == 0 {
+		t.Errorf("quickstart = %+v", got)
 	}
 }

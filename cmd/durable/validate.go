@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -12,55 +14,132 @@ import (
 	"github.com/durable-delivery/durable/schema"
 )
 
-// entryPoints names the entry points the policies define, for the summary.
-func entryPoints(e *policy.Engine, src policy.Source) string {
-	if src.Empty() {
-		return ""
-	}
-	var names []string
-	for _, ep := range policy.EntryPoints {
-		if e.Defines(ep) {
-			names = append(names, string(ep))
-		}
-	}
-	if len(names) == 0 {
-		return " (no entry point: durable.admission, durable.gate or durable.invariant)"
-	}
-	return " (" + strings.Join(names, ", ") + ")"
+// validation is what durable validate found, as -o json prints it.
+type validation struct {
+	Dir         string            `json:"dir"`
+	Valid       bool              `json:"valid"`
+	Errors      []validationError `json:"errors"`
+	Services    int               `json:"services"`
+	Targets     int               `json:"targets"`
+	Stages      int               `json:"stages"`
+	PolicyFiles int               `json:"policyFiles"`
+	EntryPoints []string          `json:"entryPoints"`
+}
+
+// validationError is one problem: where, the CUE path when there is one,
+// the message, and the line validate prints for it.
+type validationError struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Col     int    `json:"col,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	Text    string `json:"text"`
 }
 
 func newValidateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate DIR",
-		Short: "Check a desired-state directory against the schema",
-		Long: `Loads every .cue file at the root of DIR through Durable's schema, compiles the Rego
-policies of DIR/policy as the reconciler does, and prints each problem as
-file:line:col: message. Exits 0 when the desired state is valid, 1 when not.`,
-		Args: exactArgs(1),
+	var output string
+	cmd := &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Check a desired-state directory against the schema and compile its policies",
+		Long: `Loads the desired state of DIR (the current directory by default) through Durable's
+schema, runs the checks the reconciler runs, compiles the Rego policies of DIR/policy,
+and prints every problem, in a stable order, as file:line:col: path: message.
+Exits 0 when the directory is valid, 1 when it is not.
+
+With -o json it prints one object instead: dir, valid, errors (each with file, line,
+col, path, message and text), the counts of services, targets, stages and policy
+files, and the policies' entry points.`,
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ds, err := schema.LoadDir(args[0])
-			if err != nil {
-				var errs schema.Errors
-				if !errors.As(err, &errs) {
-					return err
-				}
-				for _, e := range errs {
-					fmt.Fprintln(cmd.ErrOrStderr(), e.String())
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d error(s)\n", len(errs))
-				return errFailed
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: write -o text or -o json", output)}
 			}
-			src, err := policy.ReadDir(filepath.Join(args[0], "policy"), "repository")
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			v, err := validate(cmd, dir)
 			if err != nil {
 				return err
 			}
-			engine, err := policy.Compile(cmd.Context(), policy.Options{}, src)
-			if err != nil {
-				return printPolicyErrors(cmd.ErrOrStderr(), err)
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(v); err != nil {
+					return err
+				}
+			} else {
+				printValidation(cmd.OutOrStdout(), cmd.ErrOrStderr(), v)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d service(s), %d target(s), %d stage(s), %d policy file(s)%s\n",
-				args[0], len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages), len(src.Modules), entryPoints(engine, src))
+			if !v.Valid {
+				return errFailed
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// validate loads dir and compiles its policies, reporting the problems of
+// both: policy errors are worth knowing while the desired state is fixed.
+func validate(cmd *cobra.Command, dir string) (validation, error) {
+	v := validation{Dir: dir, Errors: []validationError{}, EntryPoints: []string{}}
+	ds, err := schema.LoadDir(dir)
+	var serrs schema.Errors
+	switch {
+	case errors.As(err, &serrs):
+		for _, e := range serrs {
+			v.Errors = append(v.Errors, validationError{File: e.File, Line: e.Line, Col: e.Col, Path: e.Path, Message: e.Message, Text: e.String()})
+		}
+	case err != nil:
+		return v, err
+	default:
+		v.Services, v.Targets, v.Stages = len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)
+	}
+	src, err := policy.ReadDir(filepath.Join(dir, "policy"), "repository")
+	if err != nil {
+		return v, err
+	}
+	v.PolicyFiles = len(src.Modules)
+	engine, err := policy.Compile(cmd.Context(), policy.Options{}, src)
+	var perrs policy.Errors
+	switch {
+	case errors.As(err, &perrs):
+		for _, e := range perrs {
+			v.Errors = append(v.Errors, validationError{File: e.File, Line: e.Line, Col: e.Col, Message: e.Message, Text: e.String()})
+		}
+	case err != nil:
+		return v, err
+	default:
+		for _, ep := range policy.EntryPoints {
+			if engine.Defines(ep) {
+				v.EntryPoints = append(v.EntryPoints, string(ep))
+			}
+		}
+	}
+	v.Valid = len(v.Errors) == 0
+	return v, nil
+}
+
+// printValidation prints the problems to stderr, or the summary to stdout.
+func printValidation(stdout, stderr io.Writer, v validation) {
+	if !v.Valid {
+		for _, e := range v.Errors {
+			fmt.Fprintln(stderr, e.Text)
+		}
+		fmt.Fprintf(stderr, "%d error(s)\n", len(v.Errors))
+		return
+	}
+	entries := ""
+	switch {
+	case v.PolicyFiles == 0:
+	case len(v.EntryPoints) == 0:
+		entries = " (no entry point: durable.admission, durable.gate or durable.invariant)"
+	default:
+		entries = " (" + strings.Join(v.EntryPoints, ", ") + ")"
+	}
+	fmt.Fprintf(stdout, "%s: valid: %d service(s), %d target(s), %d stage(s), %d policy file(s)%s\n",
+		v.Dir, v.Services, v.Targets, v.Stages, v.PolicyFiles, entries)
 }
