@@ -36,20 +36,34 @@ type linkCheck func(name string) error
 // order, within the caps. Sub-directories, other files and names starting
 // with "." or "_" are ignored.
 func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
-	names, errs := listSources(fsys, checkLink)
+	var b budget
+	return b.read(fsys, ".", isSource, checkLink)
+}
+
+// budget is what the files read so far in one load hold, against the caps
+// that bound a repository as a whole.
+type budget struct {
+	files, bytes int
+}
+
+// read reads the files of the folder dir of fsys whose names keep says to,
+// in name order, counting them against the caps. Names come back relative
+// to the root of fsys.
+func (b *budget) read(fsys fs.FS, dir string, keep func(string) bool, checkLink linkCheck) ([]sourceFile, Errors) {
+	names, errs := listSources(fsys, dir, keep, checkLink, MaxFiles-b.files)
 	if errs != nil {
 		return nil, errs
 	}
+	b.files += len(names)
 	files := make([]sourceFile, 0, len(names))
-	total := 0
 	for _, name := range names {
 		data, err := readSource(fsys, name)
 		if err != nil {
 			errs = append(errs, Error{File: name, Message: err.Error()})
 			continue
 		}
-		total += len(data)
-		if total > MaxTotalBytes {
+		b.bytes += len(data)
+		if b.bytes > MaxTotalBytes {
 			return nil, append(errs, Error{File: name, Message: fmt.Sprintf(
 				"the %s files up to this one hold more than %s in all, the limit for a repository; keep large data out of the desired state",
 				sourceKinds(names), mib(MaxTotalBytes))})
@@ -62,33 +76,38 @@ func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
 	return files, nil
 }
 
-// listSources names the .cue and YAML files at the root of fsys, sorted. It
-// reads the directory in batches so that a root with millions of entries is
-// refused without holding them all.
-func listSources(fsys fs.FS, checkLink linkCheck) ([]string, Errors) {
-	root, err := fsys.Open(".")
+// listSources names the files of the folder dir of fsys that keep accepts,
+// sorted, at most limit of them. It reads the directory in batches so that a
+// folder with millions of entries is refused without holding them all.
+func listSources(fsys fs.FS, dir string, keep func(string) bool, checkLink linkCheck, limit int) ([]string, Errors) {
+	root, err := fsys.Open(dir)
 	if err != nil {
-		return nil, Errors{{Message: fmt.Sprintf("cannot open the repository root: %v", err)}}
+		where := "the repository root"
+		if dir != "." {
+			where = "folder " + dir
+		}
+		return nil, Errors{{Message: fmt.Sprintf("cannot open %s: %v", where, unwrapPath(err))}}
 	}
 	defer root.Close()
-	dir, ok := root.(fs.ReadDirFile)
+	list, ok := root.(fs.ReadDirFile)
 	if !ok {
-		return nil, Errors{{Message: "the repository root is not a directory"}}
+		return nil, Errors{{Message: fmt.Sprintf("%s is not a directory", dir)}}
 	}
 	var names []string
 	var errs Errors
 	for {
-		entries, err := dir.ReadDir(256)
+		entries, err := list.ReadDir(256)
 		for _, entry := range entries {
-			name := entry.Name()
+			base := entry.Name()
 			// Like the cue tool, skip names starting with "." or "_": editor
 			// lock files (.#x.cue) and files set aside on purpose.
-			if !isSource(name) || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || entry.IsDir() {
+			if !keep(base) || strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_") || entry.IsDir() {
 				continue
 			}
-			if len(names) == MaxFiles {
+			name := path.Join(dir, base)
+			if len(names) >= limit {
 				return nil, Errors{{File: name, Message: fmt.Sprintf(
-					"more than %d %s files at the repository root, the limit; merge small files", MaxFiles, sourceKinds(append(names, name)))}}
+					"more than %d %s files in the repository's desired state, the limit; merge small files", MaxFiles, sourceKinds(append(names, name)))}}
 			}
 			if entry.Type()&fs.ModeSymlink != 0 && checkLink != nil {
 				if err := checkLink(name); err != nil {
@@ -102,7 +121,7 @@ func listSources(fsys fs.FS, checkLink linkCheck) ([]string, Errors) {
 			break
 		}
 		if err != nil {
-			return nil, Errors{{Message: fmt.Sprintf("cannot list the repository root: %v", err)}}
+			return nil, Errors{{Message: fmt.Sprintf("cannot list %s: %v", dir, err)}}
 		}
 	}
 	if errs != nil {

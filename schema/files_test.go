@@ -30,7 +30,7 @@ func TestLoadCaps(t *testing.T) {
 	}{{
 		name: "too many files",
 		fsys: manyFiles(MaxFiles + 1),
-		want: "f1000.cue: more than 1000 .cue files at the repository root, the limit; merge small files",
+		want: "f1000.cue: more than 1000 .cue files in the repository's desired state, the limit; merge small files",
 	}, {
 		name: "oversized file",
 		fsys: repo(map[string]string{"big.cue": string(padded(MaxFileBytes + 1))}),

@@ -13,8 +13,6 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
-	cueerrors "cuelang.org/go/cue/errors"
-	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/parser"
 )
 
@@ -55,18 +53,24 @@ func LoadDir(dir string) (*DesiredState, error) {
 }
 
 func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
-	sources, errs := readSources(fsys, checkLink)
+	mod, errs := readModule(fsys, checkLink)
+	if errs != nil {
+		return nil, errs.normalize()
+	}
+	var b budget
+	sources, errs := b.read(fsys, ".", isSource, checkLink)
 	if errs != nil {
 		return nil, errs.normalize()
 	}
 	if len(sources) == 0 {
 		return nil, Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}}
 	}
-	files, errs := parseSources(sources)
+	files, errs := parseSources(sources, mod)
 	if errs != nil {
 		return nil, errs.normalize()
 	}
-	ds, errs, err := evaluate(files, fsys, checkLink)
+	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b, loading: map[string]bool{}}
+	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +81,10 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 }
 
 // parseSources parses every file and checks that the .cue files form one
-// package that imports nothing but CUE's standard library. A YAML file joins
+// package that imports nothing but CUE's standard library and the
+// repository's own packages. A YAML file joins
 // that package as it is converted (it has no package clause or imports).
-func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
+func parseSources(sources []sourceFile, mod cueModule) ([]*ast.File, Errors) {
 	var errs Errors
 	files := make([]*ast.File, 0, len(sources))
 	var cueFiles []*ast.File
@@ -95,10 +100,7 @@ func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
 		}
 		f, err := parser.ParseFile(src.name, src.data)
 		if err != nil {
-			for _, e := range cueerrors.Errors(err) {
-				format, args := e.Msg()
-				errs = append(errs, at(src.name, e.Position().Line(), e.Position().Column(), "syntax error: "+fmt.Sprintf(format, args...)))
-			}
+			errs = append(errs, syntaxErrors(src.name, err)...)
 			continue
 		}
 		files = append(files, f)
@@ -109,7 +111,7 @@ func parseSources(sources []sourceFile) ([]*ast.File, Errors) {
 	}
 	errs = append(errs, checkPackages(cueFiles)...)
 	for _, f := range cueFiles {
-		errs = append(errs, checkImports(f)...)
+		errs = append(errs, checkImports(f, mod)...)
 	}
 	return files, errs
 }
@@ -154,24 +156,6 @@ func checkPackages(files []*ast.File) Errors {
 	return errs
 }
 
-// checkImports refuses imports from outside CUE's standard library (the
-// loader resolves no modules) and the tool/ packages, which exist to run
-// commands.
-func checkImports(f *ast.File) Errors {
-	var errs Errors
-	for spec := range f.ImportSpecs() {
-		p, err := literal.Unquote(spec.Path.Value)
-		first, _, _ := strings.Cut(p, "/")
-		if err == nil && !strings.Contains(first, ".") && first != "tool" {
-			continue
-		}
-		pos := spec.Path.Pos()
-		errs = append(errs, at(f.Filename, pos.Line(), pos.Column(), fmt.Sprintf(
-			"import %s is not allowed; a desired-state repository may import only CUE's standard library (not tool/…)", spec.Path.Value)))
-	}
-	return errs
-}
-
 // packagePos is the position of f's package name.
 func packagePos(f *ast.File) ast.Node {
 	for _, d := range f.Decls {
@@ -185,16 +169,26 @@ func packagePos(f *ast.File) ast.Node {
 // evaluate builds the user's package, unifies it with #DesiredState and
 // decodes it. Problems in the user's files come back as Errors; err is a
 // fault of Durable itself (a schema that does not compile or decode).
-func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState, Errors, error) {
+func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) {
 	// A cue.Context grows with use and is not safe to share: one per load.
 	ctx := cuecontext.New()
 	x := &explainer{files: map[string]bool{}}
-	inst := build.NewContext().NewInstance("", nil)
+	pkgs.ctx = build.NewContext()
+	inst := pkgs.ctx.NewInstance("", pkgs.load)
 	for _, f := range files {
 		x.files[f.Filename] = true
 		if err := inst.AddSyntax(f); err != nil {
 			return nil, x.explain(err), nil
 		}
+	}
+	// Loading the imported packages reports their own problems; CUE's
+	// "import failed" would only repeat them.
+	inst.Complete()
+	if pkgs.errs != nil {
+		return nil, pkgs.errs, nil
+	}
+	for _, f := range pkgs.files {
+		x.files[f.Filename] = true
 	}
 	p := packagePos(files[0]).Pos()
 	x.anchor = Error{File: files[0].Filename, Line: max(p.Line(), 1), Col: max(p.Column(), 1)}
@@ -230,7 +224,7 @@ func evaluate(files []*ast.File, fsys fs.FS, checkLink linkCheck) (*DesiredState
 		errs = errs.union(x.missingValues(v, nil))
 	}
 	errs = append(errs, check(x.user, x)...)
-	sopsFiles, sopsErrs := readSopsFiles(fsys, checkLink, x.user, x)
+	sopsFiles, sopsErrs := readSopsFiles(pkgs.fsys, pkgs.checkLink, x.user, x)
 	errs = append(errs, sopsErrs...)
 	if errs != nil {
 		return nil, errs, nil

@@ -408,11 +408,11 @@ pipeline: stages: [
 	}, {
 		name:  "import outside the standard library",
 		files: map[string]string{"extra.cue": "package demo\n\nimport \"example.com/evil\"\n\nservices: web: run: replicas: evil.n\n"},
-		want:  []string{`extra.cue:3:8: import "example.com/evil" is not allowed; a desired-state repository may import only CUE's standard library (not tool/…)`},
+		want:  []string{`extra.cue:3:8: import "example.com/evil" is not allowed; a desired-state repository may import CUE's standard library, and its own packages once cue.mod/module.cue names its module (module: "example.com/shop@v0")`},
 	}, {
 		name:  "tool import",
 		files: map[string]string{"extra.cue": "package demo\n\nimport \"tool/exec\"\n\nx: exec.Run & {cmd: \"id\"}\n"},
-		want:  []string{`extra.cue:3:8: import "tool/exec" is not allowed; a desired-state repository may import only CUE's standard library (not tool/…)`},
+		want:  []string{`extra.cue:3:8: import "tool/exec" is not allowed: tool/ packages exist to run commands, and a desired state runs nothing`},
 	}, {
 		name:  "the user's own closed definition",
 		files: map[string]string{"extra.cue": "package demo\n\n#Run: {replicas: int}\nservices: web: run: #Run & {port: 1}\n"},

@@ -293,7 +293,7 @@ func TestLoadYAMLCaps(t *testing.T) {
 	}
 	fsys["z.yml"] = &fstest.MapFile{Data: []byte("services: {}\n")}
 	_, err := Load(fsys)
-	want := "z.yml: more than 1000 .cue and YAML files at the repository root, the limit; merge small files"
+	want := "z.yml: more than 1000 .cue and YAML files in the repository's desired state, the limit; merge small files"
 	if err == nil || err.Error() != want {
 		t.Errorf("too many files: got %v, want %q", err, want)
 	}
