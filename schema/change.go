@@ -11,9 +11,9 @@ import (
 
 // Change classes: what a change touches, for policies to tell them apart.
 const (
-	ClassApp     = "app"     // what runs: artifact, args, env, port, health
-	ClassInfra   = "infra"   // where and how much: targets, replicas
-	ClassControl = "control" // how it rolls out: strategy, pipeline
+	ClassApp     = "app"     // what runs: artifact, args, env, port, health, secrets
+	ClassInfra   = "infra"   // where and how much: targets and their adapters, the pipeline, replicas, resources
+	ClassControl = "control" // how and when it rolls out: strategy, hold, dependsOn
 )
 
 // Kinds of change of one service or target.
@@ -57,11 +57,13 @@ type TargetChange struct {
 	Fields []string `json:"fields"`
 }
 
-// serviceClass gives the class of a service field by its first path element.
+// serviceClass gives the class of a service field by its longest known
+// path prefix.
 var serviceClass = map[string]string{
 	"artifact": ClassApp, "run.args": ClassApp, "run.env": ClassApp, "run.port": ClassApp, "health": ClassApp,
+	"run.secretEnv": ClassApp, "secretsDigest": ClassApp,
 	"run.replicas": ClassInfra, "run.resources": ClassInfra,
-	"strategy": ClassControl,
+	"strategy": ClassControl, "hold": ClassControl, "dependsOn": ClassControl,
 }
 
 // Diff classifies the change from old (nil for the first revision) to new.
@@ -125,7 +127,7 @@ func Diff(old, new *DesiredState) Change {
 
 	c.Pipeline = diffFields(old.Pipeline, new.Pipeline, true, true)
 	if len(c.Pipeline) > 0 {
-		classes[ClassControl] = true
+		classes[ClassInfra] = true
 	}
 	c.Classes = sortedSet(classes)
 	return c

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -23,7 +24,7 @@ pipeline: stages: [{name: "local", targets: ["local"]}]
 func TestDiffClassifiesChanges(t *testing.T) {
 	base := loadState(t, "")
 	first := Diff(nil, base)
-	if !slices.Equal(first.Classes, []string{ClassApp, ClassControl, ClassInfra}) || !slices.Equal(first.Services["web"].Classes, []string{ClassApp, ClassInfra}) || first.Services["web"].Change != Added || first.Targets["local"].Change != Added {
+	if !slices.Equal(first.Classes, []string{ClassApp, ClassInfra}) || !slices.Equal(first.Services["web"].Classes, []string{ClassApp, ClassInfra}) || first.Services["web"].Change != Added || first.Targets["local"].Change != Added {
 		t.Fatalf("first revision: %+v", first)
 	}
 	if c := Diff(base, base); len(c.Classes) != 0 || len(c.Services) != 0 {
@@ -38,10 +39,14 @@ func TestDiffClassifiesChanges(t *testing.T) {
 		{`services: web: run: replicas: 3`, []string{ClassInfra}, "run.replicas"},
 		{`services: web: strategy: keepWarm: 2`, []string{ClassControl}, "strategy.keepWarm"},
 		{`services: web: health: path: "/ready"`, []string{ClassApp}, "health.path"},
+		{`services: web: run: secretEnv: TOKEN: env: "TOKEN"`, []string{ClassApp}, "run.secretEnv.TOKEN.env"},
+		{`services: web: hold: true`, []string{ClassControl}, "hold"},
+		{`services: web: dependsOn: ["db"], services: db: artifact: "r/db@sha256:` + strings.Repeat("0", 64) + `"`, []string{ClassControl}, "dependsOn.0"},
 	} {
 		c := Diff(base, loadState(t, tc.extra))
 		sc := c.Services["web"]
-		if !slices.Equal(c.Classes, tc.classes) || sc.Change != Changed || !slices.Contains(sc.Fields, tc.field) || sc.From == sc.To && tc.classes[0] != ClassControl {
+		// A control change alone is not a new release.
+		if !slices.Equal(sc.Classes, tc.classes) || sc.Change != Changed || !slices.Contains(sc.Fields, tc.field) || (sc.From == sc.To) != slices.Equal(tc.classes, []string{ClassControl}) {
 			t.Errorf("%s: got %+v", tc.extra, c)
 		}
 	}
@@ -52,7 +57,7 @@ func TestDiffClassifiesChanges(t *testing.T) {
 	longer := *base
 	longer.Pipeline = Pipeline{Stages: append(slices.Clone(base.Pipeline.Stages), Stage{Name: "prod", Targets: []string{"local"}})}
 	c = Diff(base, &longer)
-	if !slices.Equal(c.Classes, []string{ClassControl}) || len(c.Pipeline) == 0 {
+	if !slices.Equal(c.Classes, []string{ClassInfra}) || len(c.Pipeline) == 0 {
 		t.Fatalf("pipeline change: %+v", c)
 	}
 }
