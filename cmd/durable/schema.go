@@ -27,7 +27,15 @@ reference of every field (docs/schema.md).`,
 			return usageError{errors.New("name a subcommand: export or doc")}
 		},
 	}
-	cmd.AddCommand(newSchemaExportCmd(), newSchemaDocCmd())
+	cmd.AddCommand(newSchemaExportCmd(), newSchemaDocCmd(), &cobra.Command{
+		Use:    "serve-isolated",
+		Short:  "Evaluate one revision read as a tar stream on stdin (durable run's child process)",
+		Hidden: true,
+		Args:   exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return schema.ServeIsolated(cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	})
 	return cmd
 }
 
