@@ -13,7 +13,7 @@ func TestTrafficKinds(t *testing.T) {
 		{"router", `{kind: "router", admin: "127.0.0.1:7071"}`, "router", ""},
 		{"exec", `{kind: "exec", command: ["./lb.py", "prod"]}`, "exec", ""},
 		{"router without admin", `{kind: "router"}`, "", `targets.cue:5:2: targets.local.traffic.admin is missing; write the router's admin address as HOST:PORT`},
-		{"exec field on router", `{kind: "router", admin: "127.0.0.1:7071", command: ["x"]}`, "", `targets.cue:5:53: field "command" is not allowed in targets.local.traffic (allowed: kind, admin)`},
+		{"exec field on router", `{kind: "router", admin: "127.0.0.1:7071", command: ["x"]}`, "", `targets.cue:5:53: field "command" is not allowed in targets.local.traffic (allowed: admin, kind)`},
 		{"haproxy", `{kind: "haproxy", socket: "/run/haproxy/admin.sock"}`, "haproxy", ""},
 		{"haproxy without socket", `{kind: "haproxy"}`, "", `targets.cue:5:2: targets.local.traffic.socket is missing`},
 		{"unknown kind", `{kind: "nginx"}`, "", `targets.cue:5:18: targets.local.traffic.kind: "nginx" is not a traffic kind; write "router", "haproxy" or "exec"`},
@@ -58,12 +58,12 @@ func TestRuntimeKinds(t *testing.T) {
 		{"misspelt docker field", `{kind: "docker", netwrk: "x"}`, "", "",
 			`targets.cue:4:28: field "netwrk" is not allowed in targets.local.runtime (allowed: host, kind, network, owner, labels); did you mean "network"?`},
 		{"bad engine address", `{kind: "docker", host: "docker.sock"}`, "", "",
-			`targets.cue:4:34: targets.local.runtime.host: "docker.sock" is not valid; write runtime: kind: "process"; or runtime: {kind: "docker"`},
+			`targets.cue:4:34: targets.local.runtime.host: "docker.sock" is not a Docker host; write the engine's address as "unix:///var/run/docker.sock" or "tcp://HOST:2376"`},
 		{"unknown kind", `{kind: "dokcer"}`, "", "",
 			`targets.cue:4:18: targets.local.runtime.kind: "dokcer" is not a runtime kind; write "process", "docker" or "exec"`},
 		{"exec", `{kind: "exec", command: ["/usr/local/bin/vm-adapter", "--zone", "a"], timeout: "10s"}`, "exec",
 			`{"command":["/usr/local/bin/vm-adapter","--zone","a"],"timeout":"10s"}`, ""},
-		{"exec without command", `{kind: "exec"}`, "", "", `targets.cue:4:2: targets.local.runtime.command is missing; write runtime: kind: "process"`},
+		{"exec without command", `{kind: "exec"}`, "", "", `targets.cue:4:2: targets.local.runtime.command is missing; write the program and its arguments as a list of strings`},
 		{"exec with an empty command", `{kind: "exec", command: []}`, "", "", `targets.cue:4:`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
