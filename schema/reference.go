@@ -654,10 +654,20 @@ func (r *reference) writeIntro(b *bytes.Buffer, f *ast.File) {
 	b.WriteString(`## Files
 
 A desired-state repository holds its desired state at its root: .cue files (one
-package, of any name) and .yaml or .yml files (one document each, whose top level is
-a mapping of the fields below), in any mix. Each file is unified with ` + "`#DesiredState`" + `,
-so a field may be set in several files as long as the values agree. Sub-directories
-and names starting with "." or "_" are ignored.
+package, of any name) and .yaml, .yml or .json files (one document each, whose top
+level is a mapping of the fields below), in any mix. Each file is unified with
+` + "`#DesiredState`" + `, so a field may be set in several files as long as the values
+agree. Sub-directories and names starting with "." or "_" are ignored, except the
+folders the CUE package imports as its own packages (through the module path that
+cue.mod/module.cue declares) and the SOPS files secrets name.
+
+Every problem is reported in one run, in file, line and column order, as
+file:line:col: path: message; ` + "`durable validate -o json`" + ` gives the same as data.
+A repository is bounded: at most 1000 files of desired state, 1 MiB each and 4 MiB
+in all, and ` + "`durable run`" + ` evaluates each revision in a child process stopped after
+30 s (` + "`--evaluation-timeout`" + `) or 8 GiB of address space. A symbolic link out of the
+repository is refused, and so is an import from a module cue.mod requires from a
+registry: Durable fetches nothing.
 
 In the tables below, **Type** is the constraint as the schema writes it, **Default**
 is what a field is when it is not written (or whether it must be written), and *If

@@ -26,9 +26,10 @@ import (
 // top level that is not a mapping, a key written twice, and aliases that
 // expand to more than a repository may hold.
 
-// isYAML reports whether name is a YAML file.
+// isYAML reports whether name is a YAML file. A .json file is one too:
+// JSON is YAML, so it is read, checked and positioned the same way.
 func isYAML(name string) bool {
-	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".json")
 }
 
 // maxAliasExpansion bounds what the YAML aliases of one load may add, as the
