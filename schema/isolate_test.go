@@ -88,7 +88,7 @@ func TestIsolatedLoadFailsAtTheMemoryLimit(t *testing.T) {
 func TestIsolatedLoadCarriesSopsFiles(t *testing.T) {
 	enc := "token: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:m,iv:n,tag:o,type:str]\n"
 	fsys := repo(map[string]string{
-		"extra.cue":         "package demo\n\nservices: web: run: secretEnv: TOKEN: sops: {file: \"secrets/web.yaml\", key: \"token\"}\n",
+		"extra.cue":        "package demo\n\nservices: web: run: secretEnv: TOKEN: sops: {file: \"secrets/web.yaml\", key: \"token\"}\n",
 		"secrets/web.yaml": enc,
 	})
 	ds, err := isolation(0, 0).Load(context.Background(), fsys)
