@@ -11,7 +11,6 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
-	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
 )
@@ -25,18 +24,48 @@ import (
 // trusted to keep its symbolic links inside itself (os.DirFS does not: use
 // LoadDir for a directory on disk).
 func Load(fsys fs.FS) (*DesiredState, error) {
-	return load(fsys, nil)
+	ds, _, err := load(fsys, nil, true)
+	return ds, err
 }
 
 // LoadDir is Load for a directory on disk. A .cue or YAML file that is a
 // symbolic link to anything outside dir is an error.
 func LoadDir(dir string) (*DesiredState, error) {
+	fsys, inside, err := dirFS(dir)
+	if err != nil {
+		return nil, err
+	}
+	ds, _, err := load(fsys, inside, true)
+	return ds, err
+}
+
+// Summary counts what a valid desired state declares.
+type Summary struct {
+	Services, Targets, Stages int
+}
+
+// ValidateDir checks a directory on disk as LoadDir does, every check
+// included, but does not decode the desired state into Go values: durable
+// validate needs its verdict and counts alone. (That every field the schema
+// allows decodes is the business of Durable's tests, not of a repository.)
+func ValidateDir(dir string) (Summary, error) {
+	fsys, inside, err := dirFS(dir)
+	if err != nil {
+		return Summary{}, err
+	}
+	_, sum, err := load(fsys, inside, false)
+	return sum, err
+}
+
+// dirFS opens dir as a file system, with the check that refuses a symbolic
+// link out of it.
+func dirFS(dir string) (fs.FS, linkCheck, error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err == nil {
 		root, err = filepath.Abs(root)
 	}
 	if err != nil {
-		return nil, Errors{{Message: fmt.Sprintf("cannot read the repository directory %s: %v", dir, unwrapPath(err))}}.normalize()
+		return nil, nil, Errors{{Message: fmt.Sprintf("cannot read the repository directory %s: %v", dir, unwrapPath(err))}}.normalize()
 	}
 	inside := func(name string) error {
 		target, err := filepath.EvalSymlinks(filepath.Join(root, name))
@@ -49,35 +78,41 @@ func LoadDir(dir string) (*DesiredState, error) {
 		}
 		return nil
 	}
-	return load(os.DirFS(root), inside)
+	return os.DirFS(root), inside, nil
 }
 
-func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
+// load reads and checks the desired state of fsys; with decode, it also
+// decodes it into Go values.
+func load(fsys fs.FS, checkLink linkCheck, decode bool) (*DesiredState, Summary, error) {
+	fail := func(errs Errors) (*DesiredState, Summary, error) { return nil, Summary{}, errs.normalize() }
 	mod, errs := readModule(fsys, checkLink)
 	if errs != nil {
-		return nil, errs.normalize()
+		return fail(errs)
 	}
 	var b budget
 	sources, errs := b.read(fsys, ".", isSource, checkLink)
 	if errs != nil {
-		return nil, errs.normalize()
+		return fail(errs)
 	}
 	if len(sources) == 0 {
-		return nil, Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}}
+		return fail(Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}})
 	}
 	files, errs := parseSources(sources, mod)
 	if errs != nil {
-		return nil, errs.normalize()
+		return fail(errs)
 	}
-	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b, loading: map[string]bool{}}
+	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}
+	if ds, sum, ok := quickEvaluate(files, pkgs, decode); ok {
+		return ds, sum, nil
+	}
 	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
-		return nil, err
+		return nil, Summary{}, err
 	}
 	if errs != nil {
-		return nil, errs.normalize()
+		return fail(errs)
 	}
-	return ds, nil
+	return ds, Summary{len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)}, nil
 }
 
 // parseSources parses every file and checks that the .cue files form one
@@ -173,8 +208,7 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	// A cue.Context grows with use and is not safe to share: one per load.
 	ctx := cuecontext.New()
 	x := &explainer{files: map[string]bool{}}
-	pkgs.ctx = build.NewContext()
-	inst := pkgs.ctx.NewInstance("", pkgs.load)
+	inst := pkgs.newBuild()
 	for _, f := range files {
 		x.files[f.Filename] = true
 		if err := inst.AddSyntax(f); err != nil {
