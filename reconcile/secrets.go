@@ -11,28 +11,70 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/sops"
 )
 
 // maxSecretBytes bounds one secret file.
 const maxSecretBytes = 64 << 10
 
-// resolveSecrets reads a service's secrets on this host. Errors name the
-// field and where the secret was looked for, never a value.
-func resolveSecrets(svc schema.Service) (map[string]string, error) {
+// resolveSecrets reads a service's secrets on this host: files, the
+// reconciler's variables, and values of SOPS files decrypted with the
+// reconciler's age identities. Errors name the field and where the secret
+// was looked for, never a value.
+func (r *Reconciler) resolveSecrets(svc schema.Service) (map[string]string, error) {
+	values, _, err := r.readSecrets(svc)
+	return values, err
+}
+
+// readSecrets also returns the encrypted SOPS files it read, by path, so
+// that they can be kept for the service's release.
+func (r *Reconciler) readSecrets(svc schema.Service) (map[string]string, map[string][]byte, error) {
+	return readSecrets(svc, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
+		ciphertext := ref.Ciphertext
+		if len(ciphertext) == 0 {
+			var err error
+			if ciphertext, err = r.keptSopsFile(svc.ReleaseID(), ref.File); err != nil {
+				return nil, nil, err
+			}
+		}
+		doc, err := sops.Decrypt(ref.File, ciphertext, r.cfg.SopsIdentities)
+		if errors.Is(err, sops.ErrNoIdentities) {
+			err = fmt.Errorf("%w; start durable run with --sops-age-key-file FILE (or SOPS_AGE_KEY_FILE, or the key in SOPS_AGE_KEY)", err)
+		}
+		return ciphertext, doc, err
+	})
+}
+
+// openSops gives the encrypted file a SOPS reference names and its
+// decrypted document.
+type openSops func(ref *schema.SopsRef) ([]byte, *sops.Document, error)
+
+func readSecrets(svc schema.Service, open openSops) (map[string]string, map[string][]byte, error) {
 	out := map[string]string{}
+	files := map[string][]byte{}
+	// Each file is decrypted once, whatever the number of its keys used.
+	docs := map[string]*sops.Document{}
+	failed := map[string]error{}
 	var errs []error
 	for _, name := range sortedKeys(svc.Run.SecretEnv) {
 		ref := svc.Run.SecretEnv[name]
 		field := fmt.Sprintf("services.%s.run.secretEnv.%s", svc.Name, name)
+		given := 0
+		for _, set := range []bool{ref.File != "", ref.Env != "", ref.Sops != nil} {
+			if set {
+				given++
+			}
+		}
 		switch {
-		case (ref.File == "") == (ref.Env == ""):
-			errs = append(errs, fmt.Errorf("%s: give exactly one of file or env", field))
+		case given != 1:
+			errs = append(errs, fmt.Errorf("%s: give exactly one of file, env or sops", field))
 		case ref.File != "":
 			v, err := readSecretFile(ref.File)
 			if err != nil {
@@ -40,16 +82,94 @@ func resolveSecrets(svc schema.Service) (map[string]string, error) {
 				continue
 			}
 			out[name] = v
-		default:
+		case ref.Env != "":
 			v, ok := os.LookupEnv(ref.Env)
 			if !ok {
 				errs = append(errs, fmt.Errorf("%s: the reconciler has no environment variable %s; set it where durable run starts", field, ref.Env))
 				continue
 			}
 			out[name] = v
+		default:
+			file := path.Clean(ref.Sops.File)
+			doc, err := docs[file], failed[file]
+			if doc == nil && err == nil {
+				var ciphertext []byte
+				if ciphertext, doc, err = open(ref.Sops); err != nil {
+					failed[file] = err
+				} else {
+					docs[file], files[file] = doc, ciphertext
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", field, err))
+				continue
+			}
+			v, err := doc.Value(ref.Sops.Key)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", field, err))
+				continue
+			}
+			out[name] = v
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, files, errors.Join(errs...)
+}
+
+// The encrypted files of a release's SOPS secrets are kept in the state
+// directory, named by release and path: the journal keeps a release's spec
+// without them (they are not part of it), and an instance of the release may
+// have to start after a restart, or once the repository holds other
+// ciphertext. Encrypted files are no secret (they are committed), but are
+// kept readable by the reconciler alone.
+func (r *Reconciler) sopsFilePath(release, file string) string {
+	dir := r.cfg.Host.StateDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(release + "\x00" + path.Clean(file)))
+	return filepath.Join(dir, "sops", hex.EncodeToString(sum[:]))
+}
+
+// keepSopsFiles keeps the encrypted files of svc's SOPS secrets for its
+// release. A release's values are fixed by its secrets digest, so a copy
+// already kept (perhaps of another encryption of the same values) stays.
+func (r *Reconciler) keepSopsFiles(svc schema.Service, files map[string][]byte) error {
+	release := svc.ReleaseID()
+	for file, ciphertext := range files {
+		dest := r.sopsFilePath(release, file)
+		if _, err := os.Stat(dest); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+			return fmt.Errorf("keep the encrypted file %s: %w", file, err)
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(dest), ".tmp-*")
+		if err != nil {
+			return fmt.Errorf("keep the encrypted file %s: %w", file, err)
+		}
+		_, err = tmp.Write(ciphertext)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), dest)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("keep the encrypted file %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+// keptSopsFile reads the encrypted file kept for a release.
+func (r *Reconciler) keptSopsFile(release, file string) ([]byte, error) {
+	f, err := os.Open(r.sopsFilePath(release, file))
+	if err != nil {
+		return nil, fmt.Errorf("%s: the encrypted file of release %s is not kept on this host (%v); a new commit that changes the service makes a release whose file is kept", file, short(release), errors.Unwrap(err))
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, sops.MaxFileBytes+1))
 }
 
 func readSecretFile(path string) (string, error) {
@@ -66,6 +186,18 @@ func readSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("secret file %s is over %d bytes", path, maxSecretBytes)
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// onHost says whether a service has a secret that can change on this host
+// without a commit: a file or a variable. A SOPS secret is fixed by the
+// revision.
+func onHost(svc schema.Service) bool {
+	for _, ref := range svc.Run.SecretEnv {
+		if ref.File != "" || ref.Env != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // secretsDigest is a keyed digest of a service's resolved secrets: it
@@ -117,12 +249,16 @@ func (r *Reconciler) secretKey() ([]byte, error) {
 func (r *Reconciler) withSecrets(ds *schema.DesiredState) error {
 	var errs []error
 	for name, svc := range ds.Services {
-		values, err := resolveSecrets(svc)
+		values, files, err := r.readSecrets(svc)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if svc.SecretsDigest, err = r.secretsDigest(values); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := r.keepSopsFiles(svc, files); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -147,10 +283,10 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 	next.Services = map[string]schema.Service{}
 	for name, svc := range ds.Services {
 		next.Services[name] = svc
-		if len(svc.Run.SecretEnv) == 0 {
+		if !onHost(svc) {
 			continue
 		}
-		values, err := resolveSecrets(svc)
+		values, files, err := r.readSecrets(svc)
 		if err != nil {
 			r.log.Warn("read secrets; what runs is unchanged", "service", name, "err", err)
 			continue
@@ -160,6 +296,10 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 			continue
 		}
 		svc.SecretsDigest = digest
+		if err := r.keepSopsFiles(svc, files); err != nil {
+			r.log.Warn("read secrets; what runs is unchanged", "service", name, "err", err)
+			continue
+		}
 		next.Services[name] = svc
 		if err := r.putRelease(ctx, svc, rev.Commit); err != nil {
 			r.log.Error("journal release", "err", err)

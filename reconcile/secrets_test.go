@@ -1,12 +1,20 @@
 package reconcile
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/sops"
+	"github.com/durable-delivery/durable/secrets/sops/sopstest"
 )
 
 func TestResolveSecrets(t *testing.T) {
@@ -18,7 +26,9 @@ func TestResolveSecrets(t *testing.T) {
 	t.Setenv("DURABLE_TEST_TOKEN", "tok-123")
 	svc := schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{
 		"DB": {File: file}, "TOKEN": {Env: "DURABLE_TEST_TOKEN"}}}}
-	got, err := resolveSecrets(svc)
+	r := &Reconciler{}
+	r.cfg.Host.StateDir = dir
+	got, err := r.resolveSecrets(svc)
 	if err != nil || got["DB"] != "hunter2" || got["TOKEN"] != "tok-123" {
 		t.Fatalf("resolved %v, %v", got, err)
 	}
@@ -32,11 +42,11 @@ func TestResolveSecrets(t *testing.T) {
 		"C": {File: file, Env: "DURABLE_TEST_TOKEN"},
 		"D": {File: big},
 	}}}
-	_, err = resolveSecrets(bad)
+	_, err = r.resolveSecrets(bad)
 	for _, want := range []string{
 		"services.web.run.secretEnv.A: secret file " + filepath.Join(dir, "missing") + ": no such file or directory",
 		"services.web.run.secretEnv.B: the reconciler has no environment variable DURABLE_TEST_NOT_SET",
-		"services.web.run.secretEnv.C: give exactly one of file or env",
+		"services.web.run.secretEnv.C: give exactly one of file, env or sops",
 		"services.web.run.secretEnv.D: secret file " + big + " is over",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -59,5 +69,152 @@ func TestSecretsDigestFollowsValuesNotNames(t *testing.T) {
 	again, _ := r.secretsDigest(map[string]string{"DB": "one"})
 	if a == b || a != again || strings.Contains(a, "one") {
 		t.Fatalf("digests %s %s %s", a, b, again)
+	}
+}
+
+// sopsFixture is a SOPS file encrypted to a new age key, and that key.
+func sopsFixture(t *testing.T) ([]byte, *sops.Identities) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := sopstest.Encrypt("secrets/web.enc.yaml", []byte("db:\n  password: hunter2-sops\napi:\n  token: tok-sops-1\n"),
+		sopstest.Options{}, id.Recipient().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := sops.ParseIdentities([]byte(id.String()), "test key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct, ids
+}
+
+func sopsRef(key string, ct []byte) schema.SecretRef {
+	return schema.SecretRef{Sops: &schema.SopsRef{File: "secrets/web.enc.yaml", Key: key, Ciphertext: ct}}
+}
+
+func TestResolveSopsSecrets(t *testing.T) {
+	ct, ids := sopsFixture(t)
+	_, otherIDs := sopsFixture(t)
+	r := &Reconciler{}
+	r.cfg.Host.StateDir = t.TempDir()
+	r.cfg.SopsIdentities = ids
+	svc := schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{
+		"DB_PASSWORD": sopsRef("db.password", ct), "TOKEN": sopsRef("api.token", ct)}}}
+	got, err := r.resolveSecrets(svc)
+	if err != nil || got["DB_PASSWORD"] != "hunter2-sops" || got["TOKEN"] != "tok-sops-1" {
+		t.Fatalf("resolved %v, %v", got, err)
+	}
+
+	both := sopsRef("db.password", ct)
+	both.File = "/etc/durable/db"
+	bad := schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{
+		"A": sopsRef("db.pasword", ct),
+		"B": sopsRef("db", ct),
+		"C": both,
+	}}}
+	wrongKey := &Reconciler{cfg: Config{Host: r.cfg.Host, SopsIdentities: otherIDs}}
+	noKey := &Reconciler{cfg: Config{Host: r.cfg.Host}}
+	for _, tc := range []struct {
+		r    *Reconciler
+		svc  schema.Service
+		want []string
+	}{
+		{r, bad, []string{
+			"services.web.run.secretEnv.A: secrets/web.enc.yaml: no such key db.pasword; the file has keys: db.password, api.token",
+			"services.web.run.secretEnv.B: secrets/web.enc.yaml: key db: not a single value: it holds a map",
+			"services.web.run.secretEnv.C: give exactly one of file, env or sops",
+		}},
+		{wrongKey, svc, []string{"services.web.run.secretEnv.DB_PASSWORD: secrets/web.enc.yaml: no age identity of the reconciler matches the file's recipients"}},
+		{noKey, svc, []string{"services.web.run.secretEnv.TOKEN: secrets/web.enc.yaml: no age identity is configured to decrypt SOPS files; start durable run with --sops-age-key-file"}},
+	} {
+		_, err := tc.r.resolveSecrets(tc.svc)
+		for _, want := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v: want it to contain %q", err, want)
+			}
+		}
+		if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "tok-sops")) {
+			t.Fatalf("an error holds a secret's value: %v", err)
+		}
+	}
+}
+
+// A journaled release has no ciphertext (it is not part of the spec): the
+// file kept for the release when its revision loaded is read instead, also
+// by a reconciler that restarted.
+func TestSopsFileKeptForTheRelease(t *testing.T) {
+	ct, ids := sopsFixture(t)
+	state := t.TempDir()
+	r := &Reconciler{cfg: Config{Host: adapters.Host{StateDir: state}, SopsIdentities: ids}}
+	ds := &schema.DesiredState{Services: map[string]schema.Service{
+		"web": {Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{"DB_PASSWORD": sopsRef("db.password", ct)}}},
+		"api": {Name: "api", Run: schema.Run{Env: map[string]string{"A": "b"}}},
+	}}
+	if err := r.withSecrets(ds); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(ds.Services["web"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "ENC[") {
+		t.Fatalf("the journaled spec holds the ciphertext: %s", b)
+	}
+	var journaled schema.Service
+	if err := json.Unmarshal(b, &journaled); err != nil {
+		t.Fatal(err)
+	}
+	restarted := &Reconciler{cfg: r.cfg}
+	got, err := restarted.resolveSecrets(journaled)
+	if err != nil || got["DB_PASSWORD"] != "hunter2-sops" {
+		t.Fatalf("resolved %v, %v", got, err)
+	}
+
+	elsewhere := &Reconciler{cfg: r.cfg}
+	elsewhere.cfg.Host.StateDir = t.TempDir()
+	if _, err := elsewhere.resolveSecrets(journaled); err == nil || !strings.Contains(err.Error(), "secrets/web.enc.yaml: the encrypted file of release") {
+		t.Fatalf("got %v, want the file not kept", err)
+	}
+
+	// Without an age key, a revision with a SOPS secret is rejected, and
+	// one without is not.
+	keyless := &Reconciler{cfg: Config{Host: r.cfg.Host}}
+	if err := keyless.withSecrets(&schema.DesiredState{Services: map[string]schema.Service{"api": ds.Services["api"]}}); err != nil {
+		t.Fatalf("a revision without SOPS secrets needs no key: %v", err)
+	}
+	withSops := &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: "web", Run: schema.Run{
+		SecretEnv: map[string]schema.SecretRef{"DB_PASSWORD": sopsRef("db.password", ct)}}}}}
+	if err := keyless.withSecrets(withSops); err == nil || !strings.Contains(err.Error(), "--sops-age-key-file") {
+		t.Fatalf("got %v, want the fix", err)
+	}
+}
+
+// An instance of a journaled release gets its SOPS secrets, decrypted from
+// the file kept for the release, after a restart.
+func TestSpecOfAJournaledReleaseHasItsSopsSecrets(t *testing.T) {
+	ct, ids := sopsFixture(t)
+	ctx := context.Background()
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := &Reconciler{cfg: Config{Host: adapters.Host{StateDir: t.TempDir()}, SopsIdentities: ids}, store: st}
+	ds := &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: "web", Artifact: "r/web@sha256:" + strings.Repeat("a", 64),
+		Run: schema.Run{Replicas: 1, SecretEnv: map[string]schema.SecretRef{"DB_PASSWORD": sopsRef("db.password", ct)}}}}}
+	if err := r.withSecrets(ds); err != nil {
+		t.Fatal(err)
+	}
+	svc := ds.Services["web"]
+	if err := r.putRelease(ctx, svc, "c0ffee"); err != nil {
+		t.Fatal(err)
+	}
+	restarted := &Reconciler{cfg: r.cfg, store: st}
+	spec, err := restarted.specOf(ctx, store.InfraSet{ID: "web-1", Service: "web", Release: svc.ReleaseID()})
+	if err != nil || spec.Env["DB_PASSWORD"] != "hunter2-sops" {
+		t.Fatalf("spec env %v, %v", spec.Env, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
 	"github.com/durable-delivery/durable/signing"
 )
@@ -42,6 +45,9 @@ The API (status, journal, trigger) listens on --listen.`,
 			}
 			if o.interval < time.Second {
 				return usageError{fmt.Errorf("--interval %s is too short: use 1s or more", o.interval)}
+			}
+			if o.evaluationTimeout < time.Second || o.evaluationTimeout > 10*time.Minute {
+				return usageError{fmt.Errorf("--evaluation-timeout %s: use a duration from 1s to 10m", o.evaluationTimeout)}
 			}
 			if o.policyTimeout <= 0 || o.policyTimeout > time.Minute {
 				return usageError{fmt.Errorf("--policy-timeout %s: use a duration from 1ms to 1m", o.policyTimeout)}
@@ -69,12 +75,14 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7070", "address of the API")
 	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
+	cmd.Flags().DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating one revision's desired state may take (in a child process, its memory bounded too) before the revision is rejected")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
 	cmd.Flags().StringVar(&o.timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now)")
 	cmd.Flags().BoolVar(&o.revert, "revert-on-failure", false, "after a rollout fails, push a commit that puts the previous revision back, so that Git shows what runs (needs push access)")
 	cmd.Flags().StringVar(&o.drift, "drift", "repair", "what to do with a traffic split changed by hand: repair (restore the journal's) or report (journal it, change nothing)")
 	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
+	cmd.Flags().StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -95,8 +103,10 @@ type runOptions struct {
 	interval                       time.Duration
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
+	sopsAgeKeyFile                 string
 	revert                         bool
 	policyTimeout                  time.Duration
+	evaluationTimeout              time.Duration
 	location                       *time.Location
 }
 
@@ -123,6 +133,13 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	} else {
 		log.Warn("no --trust file: artifacts and commits are NOT verified; give one to run only what trusted keys signed")
 	}
+	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
+	if err != nil {
+		return err
+	}
+	if sopsIDs != nil {
+		log.Info("SOPS secrets decrypt with age identities", "from", sopsIDs.Source(), "recipients", strings.Join(sopsIDs.Recipients(), ","))
+	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
@@ -140,10 +157,15 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+	}
+	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
-		RevertOnFailure: o.revert}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err
 	}
@@ -163,4 +185,21 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return err
+}
+
+// sopsIdentities reads the age identities that decrypt SOPS secrets: from
+// the file named, else from $SOPS_AGE_KEY. Neither is no error: only a
+// service with a SOPS secret needs them, and its revision then says so. A
+// source that is given must read, or the reconciler does not start.
+func sopsIdentities(file string) (*sops.Identities, error) {
+	// No child process (git, the isolated evaluation) needs the key.
+	text := os.Getenv("SOPS_AGE_KEY")
+	os.Unsetenv("SOPS_AGE_KEY")
+	if file != "" {
+		return sops.ReadIdentities(file)
+	}
+	if text != "" {
+		return sops.ParseIdentities([]byte(text), "$SOPS_AGE_KEY")
+	}
+	return nil, nil
 }
