@@ -12,6 +12,9 @@ import (
 type journalView struct {
 	sets     []store.InfraSet
 	rollouts []store.Rollout
+	// baked reports whether a release the stage at index stage promoted
+	// has baked there (see stagebake.go); nil waits for no bake.
+	baked func(stage int, release string) bool
 }
 
 // view reads the journal's sets and rollouts.
@@ -84,7 +87,8 @@ func (v journalView) inFlight(service, stage, target string) *store.Rollout {
 //   - the first stage wants the desired release;
 //   - a later stage first finishes the rollout in flight on the placement
 //     (a stage holds one release in flight), then wants the release the stage
-//     before serves on every one of its targets: what it promoted;
+//     before serves on every one of its targets: what it promoted, once it
+//     baked there;
 //   - otherwise the placement keeps what it serves ("" when nothing yet).
 func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, target string) string {
 	desired := ds.Services[service].ReleaseID()
@@ -105,7 +109,7 @@ func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, t
 		}
 		promoted = s.Release
 	}
-	if promoted != "" {
+	if promoted != "" && (v.baked == nil || v.baked(stage-1, promoted)) {
 		return promoted
 	}
 	if s := v.serving(service, name, target); s != nil {
@@ -122,6 +126,7 @@ func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, servic
 	if err != nil {
 		return schema.Service{}, false, err
 	}
+	v.baked = func(stage int, release string) bool { return r.baked(ctx, ds, v, service, stage, release) }
 	want := wantOf(ds, v, service, stage, target)
 	switch want {
 	case "":

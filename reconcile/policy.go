@@ -96,15 +96,17 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	return nil
 }
 
-// gate asks durable.gate whether the rollout may take step, journals the
-// decision when it changed, and records it on the rollout. With no gate
-// policy the built-in rules allow.
+// gate asks durable.gate whether the rollout may take step, with the
+// stage's gate (see stagegate.go) on entering it, journals the decision when
+// it changed, and records it on the rollout. With no gate policy the
+// built-in rules allow.
 func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, facts stepFacts) (policy.Decision, error) {
 	in, err := r.gateInput(ctx, pol, p, ro, step, facts)
 	if err != nil {
 		return policy.Decision{}, err
 	}
 	d := pol.engine.Decide(ctx, policy.Gate, in)
+	d = r.stageGate(d, p, ro, step, pol.approvals)
 	if p.hold && !ro.Rollback {
 		// A hold commit pauses the rollout here, whatever the policies say.
 		d = policy.Decision{Entry: policy.Gate, Result: policy.Hold, Policy: policyHold, InputDigest: d.InputDigest,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -71,6 +72,9 @@ type StageView struct {
 	Serving  map[string]string `json:"serving"`
 	InFlight map[string]string `json:"inFlight"`
 	Queue    []string          `json:"queue"`
+	// Bake and Gate are the stage's rules, with how far they are met.
+	Bake *BakeView `json:"bake,omitempty"`
+	Gate *GateView `json:"gate,omitempty"`
 }
 
 // PlacementStatus is one service on one target of one stage.
@@ -104,6 +108,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 		return s, err
 	}
 	var desired *schema.DesiredState
+	approvals := []policy.Approval{}
 	for i, rev := range revs {
 		rs := &RevisionStatus{Commit: rev.Commit, Message: rev.Message, SeenAt: rev.SeenAt, Verdict: rev.Verdict, Errors: rev.Errors}
 		if i == 0 {
@@ -115,10 +120,16 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 			if err := json.Unmarshal(rev.DesiredState, desired); err != nil {
 				return s, fmt.Errorf("revision %s: %w", short(rev.Commit), err)
 			}
+			if len(rev.Approvals) > 0 {
+				if err := json.Unmarshal(rev.Approvals, &approvals); err != nil {
+					return s, fmt.Errorf("revision %s: approvals: %w", short(rev.Commit), err)
+				}
+			}
 			break
 		}
 	}
-	if entries, err := st.Entries(ctx, 0, 0); err == nil && len(entries) > 0 {
+	entries, err := st.Entries(ctx, 0, 0)
+	if err == nil && len(entries) > 0 {
 		s.LastSeq = entries[len(entries)-1].Seq
 	}
 	if desired == nil {
@@ -171,7 +182,10 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 				ss.Placements = append(ss.Placements, ps)
 			}
 		}
-		ss.Stages = stageViews(desired, name, journalView{sets: sets, rollouts: rollouts})
+		v := journalView{sets: sets, rollouts: rollouts}
+		ss.Stages = stageViews(desired, name, v)
+		addBakeViews(ss.Stages, desired, name, v, journaledBakes(entries), s.Time)
+		addGateViews(ss.Stages, desired, approvals)
 		s.Services = append(s.Services, ss)
 	}
 	switch {
@@ -214,6 +228,7 @@ func (r *Reconciler) Status(ctx context.Context) (Status, error) {
 	if ds == nil {
 		return s, nil
 	}
+	r.liveBakes(ctx, ds, &s)
 	for i := range s.Services {
 		for j := range s.Services[i].Placements {
 			ps := &s.Services[i].Placements[j]

@@ -47,7 +47,7 @@ as durable status shows it.`,
 				}
 				by = strings.TrimSpace(string(out))
 			}
-			file := filepath.Join(reconcile.ApprovalsDir, fmt.Sprintf("%s-%s.json", stage, release[:12]))
+			file := approvalFile(repo, stage, release, by)
 			body, err := json.MarshalIndent(reconcile.ApprovalFile{Release: release, Stage: stage, By: by, Reason: reason}, "", "  ")
 			if err != nil {
 				return err
@@ -79,4 +79,19 @@ as durable status shows it.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record")
 	cmd.Flags().StringVar(&repo, "repo", ".", "local clone of the desired-state repository")
 	return cmd
+}
+
+var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// approvalFile names the approval's file: approvals/STAGE-RELEASE.json, or,
+// when another person's approval of the release holds that name (a stage
+// gate may ask for several), approvals/STAGE-RELEASE-WHO.json.
+func approvalFile(repo, stage, release, by string) string {
+	file := filepath.Join(reconcile.ApprovalsDir, fmt.Sprintf("%s-%s.json", stage, release[:12]))
+	var other reconcile.ApprovalFile
+	if b, err := os.ReadFile(filepath.Join(repo, file)); err != nil || json.Unmarshal(b, &other) != nil || strings.EqualFold(other.By, by) {
+		return file
+	}
+	who := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(by), "-"), "-")
+	return filepath.Join(reconcile.ApprovalsDir, fmt.Sprintf("%s-%s-%s.json", stage, release[:12], who[:min(len(who), 40)]))
 }

@@ -160,6 +160,15 @@ func TestApproveCommitsAnApprovalFile(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(log)) != "Approve release abababababab for stage prod" {
 		t.Fatalf("commit: %q, %v", log, err)
 	}
+	// A second approver gets a file of their own: a stage gate may ask for two.
+	if code, out, errOut := durable(t, "", "approve", release, "--stage", "prod", "--by", "Bob@example.com", "--repo", repo); code != exitOK {
+		t.Fatalf("second approval: exit %d, out %s, err %s", code, out, errOut)
+	}
+	first, _ := os.ReadFile(filepath.Join(repo, "approvals", "prod-abababababab.json"))
+	second, err := os.ReadFile(filepath.Join(repo, "approvals", "prod-abababababab-bob-example-com.json"))
+	if err != nil || !strings.Contains(string(second), `"by": "Bob@example.com"`) || !strings.Contains(string(first), `"by": "sre@example.com"`) {
+		t.Fatalf("approval files: %s and %s, %v", first, second, err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -100,6 +100,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		fmt.Fprintf(w, "\nService %s: release %s (%s)\n", svc.Name, abbrev(svc.Release), svc.Artifact)
 		for _, sv := range svc.Stages {
 			fmt.Fprintf(w, "  stage %s: serving %s; in flight %s; queued %s\n", sv.Name, releases(sv.Serving), releases(sv.InFlight), list(sv.Queue))
+			printStageRules(w, sv)
 		}
 		for _, pl := range svc.Placements {
 			fmt.Fprintf(w, "  stage %s, target %s: serving %s\n", pl.Stage, pl.Target, orNone(pl.Serving))
@@ -131,6 +132,38 @@ func printStatus(w io.Writer, st reconcile.Status) {
 				}
 			}
 		}
+	}
+}
+
+// printStageRules shows a stage's bake and gate and how far they are met.
+func printStageRules(w io.Writer, sv reconcile.StageView) {
+	if b := sv.Bake; b != nil {
+		switch {
+		case b.Release == "":
+			fmt.Fprintf(w, "    bake: %s and %d requests; nothing baking\n", b.Time, b.Requests)
+		case b.Done:
+			fmt.Fprintf(w, "    bake of %s: done after %s and %d requests (rule: %s and %d)\n", abbrev(b.Release), b.Elapsed, b.Served, b.Time, b.Requests)
+		default:
+			fmt.Fprintf(w, "    bake of %s: %s of %s, %d of %d requests (since %s)\n", abbrev(b.Release), b.Elapsed, b.Time, b.Served, b.Requests, b.StartedAt.Local().Format(time.RFC3339))
+		}
+	}
+	if g := sv.Gate; g != nil {
+		signed := ""
+		if g.Signed {
+			signed = ", signed commits only"
+		}
+		fmt.Fprintf(w, "    gate: %d approval(s)%s", g.Approvals, signed)
+		if g.Release != "" {
+			who := ""
+			if len(g.Approvers) > 0 {
+				who = " (" + strings.Join(g.Approvers, ", ") + ")"
+			}
+			fmt.Fprintf(w, "; release %s has %d%s", abbrev(g.Release), len(g.Approvers), who)
+		}
+		if g.Approve != "" {
+			fmt.Fprintf(w, "; approve with: %s", g.Approve)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

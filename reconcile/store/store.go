@@ -184,7 +184,8 @@ type Entry struct {
 	Set     string    `json:"set,omitempty"`
 	Rollout string    `json:"rollout,omitempty"`
 	// Action names what an intent or outcome is about: create-set,
-	// set-split, remove-set.
+	// set-split, remove-set; or what an event records: bake-started,
+	// bake-done.
 	Action string `json:"action,omitempty"`
 	// Intent is, on an outcome, the Seq of its intent.
 	Intent uint64 `json:"intent,omitempty"`

@@ -1,0 +1,341 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// A stage bake: once a release serves every target of a stage, the next
+// stage may start it only after it baked there, both for the stage's bake
+// time and until its sets in the stage served the bake's requests.
+//
+// Invariant (restart safety): a bake's start, with the request counter of
+// each of its sets, is journaled (a "bake-started" event) before anything
+// waits on it, and its end (a "bake-done" event) before the next stage may
+// start the release. Reconciler.stageBakes mirrors those events: loaded from
+// the journal on first use and written only after the journal. A reconciler
+// killed and restarted mid-bake therefore resumes the same bake, from the
+// same start and the same baseline: it never starts it again from zero, and
+// never skips it.
+const (
+	actionBakeStarted = "bake-started"
+	actionBakeDone    = "bake-done"
+)
+
+// stageBake is one bake of a release in a stage, as the journal records it.
+type stageBake struct {
+	StartedAt time.Time `json:"startedAt"`
+	// Base is each of the release's sets in the stage with its request
+	// counter when the bake started: the bake counts from there.
+	Base []bakeBase `json:"base"`
+	// DoneAt and Served are set once the bake ended.
+	DoneAt time.Time `json:"doneAt,omitzero"`
+	Served uint64    `json:"served,omitempty"`
+}
+
+// bakeBase is one set's request counter when its bake started.
+type bakeBase struct {
+	Target   string `json:"target"`
+	Set      string `json:"set"`
+	Requests uint64 `json:"requests"`
+}
+
+func bakeKey(service, stage, release string) string {
+	return service + "/" + stage + "/" + release
+}
+
+// journaledBakes reads, from the journal's entries, the newest bake of each
+// release in each stage, with its end when it ended.
+func journaledBakes(entries []store.Entry) map[string]stageBake {
+	out := map[string]stageBake{}
+	for _, e := range entries {
+		if e.Kind != store.EntryEvent || (e.Action != actionBakeStarted && e.Action != actionBakeDone) {
+			continue
+		}
+		var b stageBake
+		if err := json.Unmarshal(e.Detail, &b); err != nil {
+			continue // not a bake this reconciler wrote: nothing to resume
+		}
+		key := bakeKey(e.Service, e.Stage, e.Release)
+		switch prev, ok := out[key]; {
+		case e.Action == actionBakeStarted:
+			out[key] = b
+		case ok && prev.StartedAt.Equal(b.StartedAt):
+			prev.DoneAt, prev.Served = b.DoneAt, b.Served
+			out[key] = prev
+		}
+	}
+	return out
+}
+
+// journaledBake is the newest journaled bake of release in stage, if any.
+func (r *Reconciler) journaledBake(ctx context.Context, key string) (stageBake, bool, error) {
+	r.mu.Lock()
+	loaded := r.stageBakes != nil
+	b, ok := r.stageBakes[key]
+	r.mu.Unlock()
+	if loaded {
+		return b, ok, nil
+	}
+	entries, err := r.store.Entries(ctx, 0, 0)
+	if err != nil {
+		return b, false, fmt.Errorf("read stage bakes from the journal: %w", err)
+	}
+	all := journaledBakes(entries)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stageBakes == nil {
+		r.stageBakes = all
+	}
+	b, ok = r.stageBakes[key]
+	return b, ok, nil
+}
+
+// journalBake appends a bake's event and, once it is durable, mirrors it
+// (unless the mirror is not loaded yet: loading it reads the event).
+func (r *Reconciler) journalBake(ctx context.Context, e store.Entry, b stageBake) error {
+	e.Kind = store.EntryEvent
+	e.Detail, _ = json.Marshal(b)
+	if _, err := r.store.Append(ctx, e); err != nil {
+		return fmt.Errorf("journal %s: %w", e.Action, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stageBakes != nil {
+		r.stageBakes[bakeKey(e.Service, e.Stage, e.Release)] = b
+	}
+	return nil
+}
+
+// hasBake reports whether a stage has a bake rule that asks for anything.
+func hasBake(st schema.Stage) bool {
+	return st.Bake != nil && (st.Bake.Time.Duration > 0 || st.Bake.Requests > 0)
+}
+
+// baked reports whether release, which serves every target of the stage at
+// index stage, has baked there, so that the next stage may start it. It
+// starts the bake when none of this serving is journaled, and ends it once
+// both the time and the requests are reached. An error holds the release:
+// it is logged and asked again on the next pass.
+func (r *Reconciler) baked(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) bool {
+	st := ds.Pipeline.Stages[stage]
+	if !hasBake(st) {
+		return true
+	}
+	if stage+1 < len(ds.Pipeline.Stages) && v.reached(service, ds.Pipeline.Stages[stage+1].Name, release) {
+		return true // the next stage already took it: nothing to hold
+	}
+	done, err := r.bake(ctx, ds, v, service, stage, release)
+	if err != nil {
+		r.log.Error("stage bake", "service", service, "stage", st.Name, "release", short(release), "err", err)
+		return false
+	}
+	return done
+}
+
+func (r *Reconciler) bake(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) (bool, error) {
+	st := ds.Pipeline.Stages[stage]
+	key := bakeKey(service, st.Name, release)
+	b, ok, err := r.journaledBake(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if !ok || b.StartedAt.Before(v.servedSince(service, st, release)) {
+		// Never baked, or baked before the release served the stage again
+		// (rolled back to, then forward): this serving bakes anew.
+		return false, r.startBake(ctx, ds, v, service, stage, release)
+	}
+	if !b.DoneAt.IsZero() {
+		return true, nil
+	}
+	served, err := r.bakeServed(ctx, ds, service, b)
+	if err != nil {
+		return false, err
+	}
+	elapsed := time.Since(b.StartedAt)
+	if elapsed < st.Bake.Time.Duration || served < st.Bake.Requests {
+		return false, nil
+	}
+	b.DoneAt, b.Served = time.Now().UTC(), served
+	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
+	msg := fmt.Sprintf("release %s baked in stage %s: %s and %d requests since %s (the stage asks %s and %d): stage %s may start it",
+		short(release), st.Name, elapsed.Round(time.Millisecond), served, b.StartedAt.Format(time.RFC3339), st.Bake.Time.Duration, st.Bake.Requests, next)
+	if err := r.journalBake(ctx, store.Entry{Action: actionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+		return false, err
+	}
+	r.log.Info("stage bake done", "service", service, "stage", st.Name, "release", short(release), "elapsed", elapsed.Round(time.Millisecond), "requests", served)
+	return true, nil
+}
+
+// startBake journals the start of release's bake in the stage, with the
+// request counter of each of its sets there.
+func (r *Reconciler) startBake(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) error {
+	st := ds.Pipeline.Stages[stage]
+	b := stageBake{StartedAt: time.Now().UTC(), Base: []bakeBase{}}
+	var uncounted []string
+	for _, t := range st.Targets {
+		set := v.serving(service, st.Name, t)
+		if set == nil || set.Release != release {
+			return fmt.Errorf("release %s no longer serves target %s of stage %s", short(release), t, st.Name)
+		}
+		hs, ok := r.healthSourceOf(ds, t)
+		if !ok {
+			uncounted = append(uncounted, t)
+			continue
+		}
+		m, err := hs.SetMetrics(ctx, service, set.ID)
+		if err != nil {
+			return fmt.Errorf("read the request counter of %s: %w", set.ID, err)
+		}
+		b.Base = append(b.Base, bakeBase{Target: t, Set: set.ID, Requests: m.Requests})
+	}
+	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
+	msg := fmt.Sprintf("release %s serves all %d target(s) of stage %s: it bakes there %s and %d requests before stage %s may start it",
+		short(release), len(st.Targets), st.Name, st.Bake.Time.Duration, st.Bake.Requests, next)
+	if len(uncounted) > 0 {
+		msg += fmt.Sprintf("; requests are not counted on %s, whose traffic adapter reports no per-set metrics", strings.Join(uncounted, ", "))
+	}
+	if err := r.journalBake(ctx, store.Entry{Action: actionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+		return err
+	}
+	r.log.Info("stage bake started", "service", service, "stage", st.Name, "release", short(release), "time", st.Bake.Time.Duration, "requests", st.Bake.Requests)
+	return nil
+}
+
+// bakeServed is what a bake's sets served since it started. A counter that
+// went back (the traffic adapter restarted) counts only what came after.
+func (r *Reconciler) bakeServed(ctx context.Context, ds *schema.DesiredState, service string, b stageBake) (uint64, error) {
+	var served uint64
+	for _, base := range b.Base {
+		hs, ok := r.healthSourceOf(ds, base.Target)
+		if !ok {
+			return 0, fmt.Errorf("target %s: traffic adapter reports no per-set metrics", base.Target)
+		}
+		m, err := hs.SetMetrics(ctx, service, base.Set)
+		if err != nil {
+			return 0, fmt.Errorf("read the request counter of %s: %w", base.Set, err)
+		}
+		served += since(store.Counters{Requests: m.Requests}, store.Counters{Requests: base.Requests}).Requests
+	}
+	return served, nil
+}
+
+// healthSourceOf is a target's traffic adapter when it counts per set.
+func (r *Reconciler) healthSourceOf(ds *schema.DesiredState, target string) (adapters.HealthSource, bool) {
+	t, ok := ds.Targets[target]
+	if !ok {
+		return nil, false
+	}
+	tr, err := r.targets.traffic(t)
+	if err != nil {
+		return nil, false
+	}
+	hs, ok := tr.(adapters.HealthSource)
+	return hs, ok
+}
+
+// servedSince is when release last started serving on a target of the
+// stage: a bake older than that is of an earlier serving.
+func (v journalView) servedSince(service string, st schema.Stage, release string) time.Time {
+	var at time.Time
+	for _, t := range st.Targets {
+		if s := v.serving(service, st.Name, t); s != nil && s.Release == release && s.ServedAt.After(at) {
+			at = s.ServedAt
+		}
+	}
+	return at
+}
+
+// reached reports whether release has a live set in the stage.
+func (v journalView) reached(service, stage, release string) bool {
+	for _, s := range v.sets {
+		if s.Service == service && s.Stage == stage && s.Release == release && live(s.State) {
+			return true
+		}
+	}
+	return false
+}
+
+// BakeView is a stage's bake rule and how far the release the stage
+// promoted has baked there.
+type BakeView struct {
+	// Time and Requests are the rule: both must be reached.
+	Time     schema.Duration `json:"time"`
+	Requests uint64          `json:"requests"`
+	// Release is the release baking, or baked, in the stage; "" when the
+	// stage promoted none that the next stage has not taken yet.
+	Release   string    `json:"release,omitempty"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	// Elapsed is how long it has baked (until DoneAt once done).
+	Elapsed schema.Duration `json:"elapsed"`
+	// Served is what its sets served since the bake started: known once
+	// done, or from a running reconciler.
+	Served uint64    `json:"served"`
+	Done   bool      `json:"done"`
+	DoneAt time.Time `json:"doneAt,omitzero"`
+}
+
+// addBakeViews shows, on each stage with a bake rule but the last (which
+// has no next stage to hold), the journaled bake of the release it promoted
+// (serves on every target), if any.
+func addBakeViews(views []StageView, ds *schema.DesiredState, service string, v journalView, bakes map[string]stageBake, now time.Time) {
+	for i, st := range ds.Pipeline.Stages {
+		if !hasBake(st) || i+1 >= len(ds.Pipeline.Stages) || i >= len(views) {
+			continue
+		}
+		bv := &BakeView{Time: st.Bake.Time, Requests: st.Bake.Requests}
+		views[i].Bake = bv
+		release := views[i].promoted(st)
+		b, ok := bakes[bakeKey(service, st.Name, release)]
+		if release == "" || !ok || b.StartedAt.Before(v.servedSince(service, st, release)) {
+			continue
+		}
+		bv.Release, bv.StartedAt, bv.Served = release, b.StartedAt, b.Served
+		bv.Elapsed.Duration = now.Sub(b.StartedAt).Round(time.Millisecond)
+		if !b.DoneAt.IsZero() {
+			bv.Done, bv.DoneAt = true, b.DoneAt
+			bv.Elapsed.Duration = b.DoneAt.Sub(b.StartedAt).Round(time.Millisecond)
+		}
+	}
+}
+
+// promoted is the release the stage serves on every one of its targets.
+func (sv StageView) promoted(st schema.Stage) string {
+	release := ""
+	for i, t := range st.Targets {
+		r := sv.Serving[t]
+		if r == "" || (i > 0 && r != release) {
+			return ""
+		}
+		release = r
+	}
+	return release
+}
+
+// liveBakes adds, to the bakes in progress in a status, what their sets
+// served so far, read from the traffic adapters.
+func (r *Reconciler) liveBakes(ctx context.Context, ds *schema.DesiredState, s *Status) {
+	for i := range s.Services {
+		svc := &s.Services[i]
+		for j := range svc.Stages {
+			bv := svc.Stages[j].Bake
+			if bv == nil || bv.Release == "" || bv.Done {
+				continue
+			}
+			b, ok, err := r.journaledBake(ctx, bakeKey(svc.Name, svc.Stages[j].Name, bv.Release))
+			if err != nil || !ok || !b.StartedAt.Equal(bv.StartedAt) {
+				continue
+			}
+			if served, err := r.bakeServed(ctx, ds, svc.Name, b); err == nil {
+				bv.Served = served
+			}
+		}
+	}
+}
