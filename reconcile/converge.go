@@ -74,15 +74,22 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 		return false, err
 	}
 	// Keep every live set running: a crashed instance is replaced here. An
-	// adapter's error is kept, for a failed rollout to say why.
+	// adapter's error is kept, for a failed rollout to say why. A warm set
+	// in warmMode minimal keeps as many instances as it runs: only a
+	// journaled scale-set changes that (scaleWarm).
 	statuses := map[string]adapters.InfraSetStatus{}
 	problems := map[string]string{}
+	ensured := map[string]int{}
+	observed := &running{rt: rt}
 	for _, s := range sets {
 		if !live(s.State) {
 			continue
 		}
 		spec, err := r.specOf(ctx, s)
 		if err != nil {
+			return false, err
+		}
+		if spec.Replicas, err = r.warmInstances(ctx, p, observed, s, spec.Replicas); err != nil {
 			return false, err
 		}
 		st, err := rt.Ensure(ctx, spec)
@@ -92,25 +99,26 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 			continue
 		}
 		statuses[s.ID] = st
-		var eps []string
-		for _, in := range st.Instances {
-			eps = append(eps, in.Endpoint)
-		}
-		r.mu.Lock()
-		r.healthy[s.ID] = len(st.Endpoints())
-		r.endpoints[s.ID] = eps
-		r.mu.Unlock()
+		ensured[s.ID] = spec.Replicas
+		r.noteInstances(s.ID, st)
+	}
+	busy, err := r.scaleWarm(ctx, p, rt, tr, sets, statuses, ensured)
+	switch {
+	case errors.Is(err, errDenied):
+		// Held by the invariant policy (journaled): asked again next pass.
+	case err != nil:
+		return true, err
 	}
 
-	busy := false
 	if serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }); serving == nil || serving.Release != want {
-		busy, err = r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
+		rolling, err := r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
 		switch {
 		case errors.Is(err, errDenied):
 			// Held by a policy (journaled): keep what runs converged.
-			busy = false
 		case err != nil:
 			return true, err
+		default:
+			busy = busy || rolling
 		}
 		if sets, err = r.setsOf(ctx, p); err != nil {
 			return busy, err
@@ -128,6 +136,19 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 		}
 	}
 	return busy, r.collect(ctx, p, rt, tr, sets)
+}
+
+// noteInstances remembers a live set's instances, for the invariant
+// policy's view of the fleet and the scrape targets.
+func (r *Reconciler) noteInstances(id string, st adapters.InfraSetStatus) {
+	var eps []string
+	for _, in := range st.Instances {
+		eps = append(eps, in.Endpoint)
+	}
+	r.mu.Lock()
+	r.healthy[id] = len(st.Endpoints())
+	r.endpoints[id] = eps
+	r.mu.Unlock()
 }
 
 // rollForward drives the rollout of the desired release: create its
@@ -183,7 +204,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
 				return err
 			}
-			spec, err := withSecretValues(specFor(fresh, p.service), p.service)
+			spec, err := r.withSecretValues(specFor(fresh, p.service), p.service)
 			if err != nil {
 				return err
 			}
@@ -202,14 +223,20 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	if !st.Healthy(p.service.Run.Replicas) {
 		// Once a canary serves, an instance lost is replaced by the runtime;
 		// the deadline is for becoming healthy in the first place.
-		if ro.Phase == store.RolloutCreating && time.Since(ro.StartedAt) > p.service.Strategy.ProgressDeadline.Duration {
+		if ro.Phase == store.RolloutCreating && progressDeadlinePassed(p.service, ro.StartedAt, now) {
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
-		if ro.Phase == store.RolloutCanary && serving != nil && time.Since(ro.StepStartedAt) > p.service.Strategy.ProgressDeadline.Duration {
+		if ro.Rollback && set.State == store.SetWarm && progressDeadlinePassed(p.service, ro.StartedAt, now) {
+			// A warm set started again for the rollback (warmMode minimal)
+			// that does not become healthy: the traffic stays, the set
+			// stays warm (and goes back to one instance).
+			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
+		}
+		if ro.Phase == store.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, ro.StepStartedAt, now) {
 			// The canary's health checks kept failing through a deadline:
 			// the HTTP checks are part of the verdict too.
 			return false, r.abortCanary(ctx, p, tr, sets, *set, *serving, statuses, ro,
-				fmt.Sprintf("its health checks fail (%d of %d instances healthy) since the step started over %s ago", len(st.Endpoints()), p.service.Run.Replicas, p.service.Strategy.ProgressDeadline.Duration))
+				fmt.Sprintf("its health checks fail (%d of %d instances healthy) since the step started over %s ago", len(st.Endpoints()), p.service.Run.Replicas, progressWindow(p.service)))
 		}
 		return true, nil
 	}
@@ -239,6 +266,25 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		return r.gated(ctx, p, ro, set, d, err)
 	}
 	return false, r.switchTo(ctx, p, tr, sets, *set, serving, statuses, ro)
+}
+
+// progressDeadlinePassed reports whether a set started at since had its
+// time to become healthy by now: the health check's start period, during
+// which its failed checks do not count, then the progress deadline. The
+// runtimes do not report when an instance started, so since is when the
+// reconciler started the instances: the rollout, the canary step, the
+// upgrade-downgrade probe, the rollback that starts a warm set again.
+func progressDeadlinePassed(svc schema.Service, since, now time.Time) bool {
+	return now.Sub(since) > svc.Health.StartPeriod.Duration+svc.Strategy.ProgressDeadline.Duration
+}
+
+// progressWindow says how long a set has to become healthy, for a message.
+func progressWindow(svc schema.Service) string {
+	pd, sp := svc.Strategy.ProgressDeadline.Duration, svc.Health.StartPeriod.Duration
+	if sp <= 0 {
+		return pd.String()
+	}
+	return fmt.Sprintf("%s (start period %s, then progress deadline %s)", sp+pd, sp, pd)
 }
 
 // gated handles a gate that did not allow: a hold waits for the next pass;
@@ -283,6 +329,9 @@ func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set
 		ro.Rollback = true
 		ro.Phase = store.RolloutSwitching
 		ro.Message = "release is warm: switching traffic back at once"
+		if p.service.Strategy.WarmMode == schema.WarmMinimal {
+			ro.Message = "release is warm with one instance (warmMode minimal): starting the others again in its set, then switching traffic back"
+		}
 	}
 	return ro, true, r.store.PutRollout(ctx, ro)
 }
@@ -323,7 +372,7 @@ func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Roll
 		reasons = append(reasons, fmt.Sprintf("%d of %d instances running", len(st.Instances), p.service.Run.Replicas))
 	}
 	msg := fmt.Sprintf("release %s did not become healthy within %s (%s); traffic stays on the current set; not retried until a new revision",
-		short(ro.Release), p.service.Strategy.ProgressDeadline.Duration, strings.Join(reasons, "; "))
+		short(ro.Release), progressWindow(p.service), strings.Join(reasons, "; "))
 	return r.markFailed(ctx, p, ro, set, msg)
 }
 
@@ -356,6 +405,10 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	rule, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
 	if next.State == store.SetWarm {
 		rule, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
+		if p.service.Strategy.WarmMode == schema.WarmMinimal {
+			why = fmt.Sprintf("release %s is warm in %s, started again with %d/%d healthy instances: switch traffic back (rollback)",
+				short(next.Release), next.ID, len(st.Endpoints()), p.service.Run.Replicas)
+		}
 	}
 	if serving != nil {
 		why += fmt.Sprintf("; %s stays warm", serving.ID)
@@ -438,16 +491,16 @@ func (r *Reconciler) specOf(ctx context.Context, s store.InfraSet) (adapters.Inf
 	if err != nil {
 		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: %w", s.ID, err)
 	}
-	return withSecretValues(specFor(s, svc), svc)
+	return r.withSecretValues(specFor(s, svc), svc)
 }
 
 // withSecretValues adds the service's secrets, read on this host now, to
 // the instructions for the runtime: the only place their values go.
-func withSecretValues(spec adapters.InfraSetSpec, svc schema.Service) (adapters.InfraSetSpec, error) {
+func (r *Reconciler) withSecretValues(spec adapters.InfraSetSpec, svc schema.Service) (adapters.InfraSetSpec, error) {
 	if len(svc.Run.SecretEnv) == 0 {
 		return spec, nil
 	}
-	values, err := resolveSecrets(svc)
+	values, err := r.resolveSecrets(svc)
 	if err != nil {
 		return spec, err
 	}

@@ -82,7 +82,8 @@ func (r *Reconciler) replicasOf(ctx context.Context, release string) int {
 	return 0
 }
 
-// after applies an action to a copy of the fleet.
+// after applies an action to a copy of the fleet. A set's desired stays its
+// release's replicas whatever it runs: healthy says what it runs.
 func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 	f := policy.Fleet{Services: map[string]policy.FleetService{}}
 	for name, svc := range before.Services {
@@ -123,6 +124,19 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 				s.State = store.SetWarm
 			case s.Weight == 0 && s.State == store.SetCanary:
 				s.State = store.SetFailed
+			}
+		}
+	case actionScaleSet:
+		// A warm set's instance count changes (warmMode minimal): for a
+		// rollback its other instances start (healthy later); otherwise it
+		// keeps one.
+		if a.Rollback {
+			p.InFlight = true
+			break
+		}
+		for i := range p.Sets {
+			if p.Sets[i].ID == a.Set {
+				p.Sets[i].Healthy = min(p.Sets[i].Healthy, 1)
 			}
 		}
 	case policy.ActionRemoveSet:

@@ -52,7 +52,7 @@ func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapt
 			return true, err
 		}
 		if !st.Healthy(svc.Run.Replicas) {
-			if time.Since(ro.CheckStartedAt) <= p.service.Strategy.ProgressDeadline.Duration {
+			if !progressDeadlinePassed(p.service, ro.CheckStartedAt, now) {
 				return true, nil
 			}
 			what := fmt.Sprintf("the release it replaces (%s) does not run again once it ran: it cannot be rolled back", short(serving.Release))
@@ -60,7 +60,7 @@ func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapt
 				what = "it does not run again after the release it replaces ran once more"
 			}
 			msg := fmt.Sprintf("upgrade-downgrade test failed in stage %s: %s (%s not healthy within %s); no traffic moved",
-				p.stage, what, probe.ID, p.service.Strategy.ProgressDeadline.Duration)
+				p.stage, what, probe.ID, progressWindow(p.service))
 			if err := r.removeSet(ctx, p, rt, tr, *probe, policyUpDown, msg); err != nil {
 				return true, err
 			}
@@ -99,7 +99,7 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 		if err := r.store.PutInfraSet(ctx, probe); err != nil {
 			return err
 		}
-		spec, err := withSecretValues(specFor(probe, svc), svc)
+		spec, err := r.withSecretValues(specFor(probe, svc), svc)
 		if err != nil {
 			return err
 		}
