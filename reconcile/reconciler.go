@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/durable-delivery/durable/reconcile/source"
 	"github.com/durable-delivery/durable/reconcile/store"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
 )
 
@@ -63,6 +65,15 @@ type Config struct {
 	// commits. Without one, artifacts and commits are not verified, and
 	// status says so.
 	Trust *signing.Trust
+	// SopsIdentities are the age identities that decrypt the SOPS files
+	// of the repository that secrets name. Without them, a revision with a
+	// SOPS secret is rejected, saying how to give them; one without needs
+	// none.
+	SopsIdentities *sops.Identities
+	// LoadState evaluates a revision's desired state; nil is schema.Load,
+	// in this process. durable run gives schema.Isolation's Load, which
+	// bounds a hostile revision's time and memory in a child process.
+	LoadState func(context.Context, fs.FS) (*schema.DesiredState, error)
 }
 
 func (c *Config) defaults() {
@@ -83,6 +94,9 @@ func (c *Config) defaults() {
 	}
 	if c.Location == nil {
 		c.Location = time.UTC
+	}
+	if c.LoadState == nil {
+		c.LoadState = func(_ context.Context, fsys fs.FS) (*schema.DesiredState, error) { return schema.Load(fsys) }
 	}
 }
 
@@ -129,6 +143,9 @@ type Reconciler struct {
 	// sourceErr is the last error fetching the repository, shown in status.
 	sourceErr   error
 	sourceErrAt time.Time
+	// stageBakes mirrors the journal's stage bakes (see stagebake.go):
+	// nil until loaded from the journal, written only after it.
+	stageBakes map[string]stageBake
 
 	snapshots chan snapshotResult
 }

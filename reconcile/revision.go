@@ -118,7 +118,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 // load reads a revision's desired state, policies and approvals. Any error
 // rejects the revision; its lines are positioned.
 func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *policy.Signer) (*schema.DesiredState, policies, map[string]string, error) {
-	ds, err := schema.Load(snap.Files)
+	ds, err := r.cfg.LoadState(ctx, snap.Files)
 	if err != nil {
 		return nil, policies{}, nil, err
 	}

@@ -44,6 +44,7 @@ func TestExitCodes(t *testing.T) {
 		{"run bad log format", []string{"run", "--repo", broken, "--log-format", "xml"}, exitUsage},
 		{"run bad drift mode", []string{"run", "--repo", broken, "--drift", "ignore"}, exitUsage},
 		{"run bad timezone", []string{"run", "--repo", broken, "--timezone", "Mars/Olympus"}, exitUsage},
+		{"run evaluation timeout too short", []string{"run", "--repo", broken, "--evaluation-timeout", "10ms"}, exitUsage},
 		{"run bad policy timeout", []string{"run", "--repo", broken, "--policy-timeout", "0s"}, exitUsage},
 		{"run missing trust file", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
 		{"status bad output", []string{"status", "-o", "yaml"}, exitUsage},
