@@ -665,7 +665,8 @@ Every problem is reported in one run, in file, line and column order, as
 file:line:col: path: message; ` + "`durable validate -o json`" + ` gives the same as data.
 A repository is bounded: at most 1000 files of desired state, 1 MiB each and 4 MiB
 in all, and ` + "`durable run`" + ` evaluates each revision in a child process stopped after
-30 s (` + "`--evaluation-timeout`" + `) or 8 GiB of address space. A symbolic link out of the
+30 s (` + "`--evaluation-timeout`" + `) or 8 GiB of address space; ` + "`durable validate`" + ` gives up
+after 30 s (` + "`--timeout`" + `). A symbolic link out of the
 repository is refused, and so is an import from a module cue.mod requires from a
 registry: Durable fetches nothing.
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,6 +39,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"bogus"}, exitUsage},
 		{"unknown flag", []string{"status", "--bogus"}, exitUsage},
 		{"validate the current dir", []string{"validate"}, exitFailed}, // cmd/durable holds no desired state
+		{"validate timeout too short", []string{"validate", "--timeout", "10ms", "../../examples/quickstart"}, exitUsage},
 		{"validate bad output", []string{"validate", "-o", "yaml", "../../examples/quickstart"}, exitUsage},
 		{"validate two dirs", []string{"validate", "a", "b"}, exitUsage},
 		{"run without repo", []string{"run"}, exitUsage},
@@ -120,5 +123,31 @@ func TestValidateJSON(t *testing.T) {
 	}
 	if !got.Valid || got.Services != 1 || got.Stages != 1 || len(got.Errors) != 0 || len(got.EntryPoints) == 0 {
 		t.Errorf("quickstart = %+v", got)
+	}
+}
+
+// validate gives up on a desired state whose evaluation runs over its
+// --timeout, and says so. It runs in a child process, as a user runs it: the
+// evaluation it gives up on ends with that process, not with this test's.
+func TestValidateTimeout(t *testing.T) {
+	if dir := os.Getenv("DURABLE_TEST_VALIDATE_DIR"); dir != "" {
+		os.Exit(execute([]string{"validate", "--timeout", "1s", dir}))
+	}
+	dir := t.TempDir()
+	grid := "package x\n\nimport \"list\"\n\ngrid: [for i in list.Range(0, 5000, 1) for j in list.Range(0, 5000, 1) {i * j}]\n"
+	if err := os.WriteFile(filepath.Join(dir, "grid.cue"), []byte(grid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestValidateTimeout$")
+	cmd.Env = append(os.Environ(), "DURABLE_TEST_VALIDATE_DIR="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
+		t.Fatalf("validate: %v, want exit %d; stderr:\n%s", err, exitFailed, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "took longer than 1s, the limit") {
+		t.Errorf("stderr: %s", stderr.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,7 @@ type validationError struct {
 
 func newValidateCmd() *cobra.Command {
 	var output string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Check a desired-state directory against the schema and compile its policies",
@@ -56,11 +58,14 @@ files, and the policies' entry points.`,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("-o %q: write -o text or -o json", output)}
 			}
+			if timeout < time.Second {
+				return usageError{fmt.Errorf("--timeout %s: use 1s or more", timeout)}
+			}
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			v, err := validate(cmd, dir)
+			v, err := validateWithin(cmd, dir, timeout)
 			if err != nil {
 				return err
 			}
@@ -80,7 +85,30 @@ files, and the policies' entry points.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.Flags().DurationVar(&timeout, "timeout", schema.EvaluationLimit, "how long evaluating the desired state may take before validate gives up on it")
 	return cmd
+}
+
+// validateWithin is validate bounded in time: a desired state whose
+// evaluation runs over is reported invalid, and the evaluation ends with
+// this process.
+func validateWithin(cmd *cobra.Command, dir string, timeout time.Duration) (validation, error) {
+	type result struct {
+		v   validation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := validate(cmd, dir)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-time.After(timeout):
+		msg := fmt.Sprintf("evaluating the desired state took longer than %s, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", timeout)
+		return validation{Dir: dir, EntryPoints: []string{}, Errors: []validationError{{Message: msg, Text: msg}}}, nil
+	}
 }
 
 // validate loads dir and compiles its policies, reporting the problems of
