@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -79,6 +80,58 @@ func (c *child) waitHealthy(ctx context.Context, url string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Lines the children log once they listen, naming the addresses they bound:
+// a child given port 0 picks its own, so that no other process can take a
+// port between the moment it is chosen and the moment it is bound.
+var (
+	routerListening     = regexp.MustCompile(`router listening on (\S+), admin API on (\S+)`)
+	reconcilerListening = regexp.MustCompile(`reconciler running.*api=http://(\S+)`)
+)
+
+// waitListening waits until the child's log has a line matching re, and
+// returns the line's submatches: the addresses the child bound.
+func (c *child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	for {
+		b, err := os.ReadFile(c.log)
+		if err != nil {
+			return nil, err
+		}
+		if m := re.FindStringSubmatch(string(b)); m != nil {
+			return m[1:], nil
+		}
+		select {
+		case <-c.done:
+			return nil, fmt.Errorf("%s exited before it listened; see %s", c.name, c.log)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s not listening: %w; see %s", c.name, ctx.Err(), c.log)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// startRouterChild runs `durable router` on ports of its choosing, with its
+// splits kept in stateFile ("" for none), and returns it with its traffic and
+// admin addresses once it is healthy.
+func startRouterChild(ctx context.Context, name, exe, logPath, stateFile string) (*child, string, string, error) {
+	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+	if stateFile != "" {
+		args = append(args, "--state", stateFile)
+	}
+	c, err := startChild(name, exe, logPath, args...)
+	if err != nil {
+		return nil, "", "", err
+	}
+	addrs, err := c.waitListening(ctx, routerListening)
+	if err == nil {
+		err = c.waitHealthy(ctx, "http://"+addrs[1]+"/healthz")
+	}
+	if err != nil {
+		c.stop(5 * time.Second)
+		return nil, "", "", err
+	}
+	return c, addrs[0], addrs[1], nil
 }
 
 // freeAddr returns a 127.0.0.1 address with a port free at the time of the

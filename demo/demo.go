@@ -143,27 +143,23 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	n.say("  signed each with a key made for the demo (cosign's format); the reconciler's trust file %s accepts that key alone: it runs nothing else", trustFile)
 
 	// 2. Two routers (staging, prod), the repository and the reconciler.
-	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
-	if err != nil {
-		return sum, err
-	}
-	stagingAddr, stagingAdmin, _, err := threeFreeAddrs()
-	if err != nil {
-		return sum, err
-	}
-	sum.RouterURL, sum.StagingURL, sum.StatusURL = "http://"+routerAddr+"/", "http://"+stagingAddr+"/", "http://"+apiAddr+"/v1/status"
-	for _, r := range []struct{ name, listen, admin string }{{"staging", stagingAddr, stagingAdmin}, {"prod", routerAddr, adminAddr}} {
-		n.step("Starting the %s router (the data plane, its own process) on %s, admin API on %s", r.name, r.listen, r.admin)
-		router, err := startChild("router-"+r.name, opts.Executable, filepath.Join(dir, "router-"+r.name+".log"),
-			"router", "--listen", r.listen, "--admin", r.admin, "--state", filepath.Join(dir, "router-"+r.name+"-state.json"))
+	// Each child picks its own ports and logs them: no port can be taken
+	// between being chosen and being bound.
+	var routerAddr, adminAddr, stagingAddr, stagingAdmin string
+	for _, r := range []struct {
+		name          string
+		listen, admin *string
+	}{{"staging", &stagingAddr, &stagingAdmin}, {"prod", &routerAddr, &adminAddr}} {
+		router, listen, admin, err := startRouterChild(ctx, "router-"+r.name, opts.Executable, filepath.Join(dir, "router-"+r.name+".log"),
+			filepath.Join(dir, "router-"+r.name+"-state.json"))
 		if err != nil {
 			return sum, err
 		}
 		cleanups = append(cleanups, func() { router.stop(5 * time.Second) })
-		if err := router.waitHealthy(ctx, "http://"+r.admin+"/healthz"); err != nil {
-			return sum, err
-		}
+		*r.listen, *r.admin = listen, admin
+		n.step("Started the %s router (the data plane, its own process) on %s, admin API on %s", r.name, listen, admin)
 	}
+	sum.RouterURL, sum.StagingURL = "http://"+routerAddr+"/", "http://"+stagingAddr+"/"
 
 	repoDir := filepath.Join(dir, "repo")
 	n.step("Creating the desired-state Git repository %s from examples/quickstart, with a pipeline of two stages: staging, then prod", repoDir)
@@ -184,14 +180,21 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	n.say("  committed v1: %s \"Deploy web v1\"", short(commit))
 
 	stateDir := filepath.Join(dir, "state")
-	n.step("Starting the reconciler on the repository (journal in %s, API on %s)", stateDir, apiAddr)
+	n.step("Starting the reconciler on the repository (journal in %s)", stateDir)
 	reconciler, err := startChild("reconciler", opts.Executable, filepath.Join(dir, "reconciler.log"),
-		"run", "--repo", repoDir, "--state", stateDir, "--listen", apiAddr, "--trust", trustFile)
+		"run", "--repo", repoDir, "--state", stateDir, "--listen", "127.0.0.1:0", "--trust", trustFile)
 	if err != nil {
 		return sum, err
 	}
 	cleanups = append(cleanups, func() { removeInstances(filepath.Join(stateDir, "process")) })
 	cleanups = append(cleanups, func() { reconciler.stop(10 * time.Second) })
+	addrs, err := reconciler.waitListening(ctx, reconcilerListening)
+	if err != nil {
+		return sum, err
+	}
+	apiAddr := addrs[0]
+	sum.StatusURL = "http://" + apiAddr + "/v1/status"
+	n.say("  its API is on %s", apiAddr)
 	if err := reconciler.waitHealthy(ctx, "http://"+apiAddr+"/healthz"); err != nil {
 		return sum, err
 	}
@@ -270,18 +273,6 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	n.say("Press Ctrl-C to stop.")
 	<-ctx.Done()
 	return sum, nil
-}
-
-func threeFreeAddrs() (string, string, string, error) {
-	var out [3]string
-	for i := range out {
-		a, err := freeAddr()
-		if err != nil {
-			return "", "", "", err
-		}
-		out[i] = a
-	}
-	return out[0], out[1], out[2], nil
 }
 
 // removeInstances stops every instance the demo's process runtime started:

@@ -124,24 +124,18 @@ func newFixture(t testing.TB, ctx context.Context) *fixture {
 	if f.trust, err = signAndTrust(ctx, filepath.Join(f.dir, "trust"), regHost, f.artifacts); err != nil {
 		t.Fatal(err)
 	}
-	routerAddr, adminAddr, apiAddr, err := threeFreeAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.router, f.apiAddr, f.routerAdmin = "http://"+routerAddr+"/", apiAddr, adminAddr
-	router, err := startChild("router", durableBin, filepath.Join(f.dir, "router.log"),
-		"router", "--listen", routerAddr, "--admin", adminAddr)
+	router, routerAddr, adminAddr, err := startRouterChild(ctx, "router", durableBin, filepath.Join(f.dir, "router.log"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { router.stop(5 * time.Second) })
-	if err := router.waitHealthy(ctx, "http://"+adminAddr+"/healthz"); err != nil {
-		t.Fatal(err)
-	}
+	f.router, f.routerAdmin = "http://"+routerAddr+"/", adminAddr
+	// The reconciler picks its API port when it starts: the client learns
+	// it then (stories hold this same client).
+	f.api = server.NewClient("127.0.0.1:0")
 	if f.repo, err = newRepo(ctx, filepath.Join(f.dir, "repo"), adminAddr); err != nil {
 		t.Fatal(err)
 	}
-	f.api = server.NewClient(apiAddr)
 	t.Cleanup(func() {
 		if f.rec != nil {
 			f.rec.stop(10 * time.Second)
@@ -153,10 +147,15 @@ func newFixture(t testing.TB, ctx context.Context) *fixture {
 
 func (f *fixture) processRoot() string { return filepath.Join(f.dir, "state", "process") }
 
-// startReconciler runs `durable run` on the fixture's repository.
+// startReconciler runs `durable run` on the fixture's repository. The first
+// start lets it pick its API port; a restart asks for the same one.
 func (f *fixture) startReconciler(ctx context.Context) {
 	f.t.Helper()
-	args := []string{"run", "--repo", f.repo.dir, "--state", filepath.Join(f.dir, "state"), "--listen", f.apiAddr}
+	listen := f.apiAddr
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	args := []string{"run", "--repo", f.repo.dir, "--state", filepath.Join(f.dir, "state"), "--listen", listen}
 	if f.trust != "" {
 		args = append(args, "--trust", f.trust)
 	}
@@ -166,6 +165,12 @@ func (f *fixture) startReconciler(ctx context.Context) {
 		f.t.Fatal(err)
 	}
 	f.rec = rec
+	addrs, err := rec.waitListening(ctx, reconcilerListening)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.apiAddr = addrs[0]
+	f.api.Base = "http://" + f.apiAddr
 	if err := rec.waitHealthy(ctx, "http://"+f.apiAddr+"/healthz"); err != nil {
 		f.t.Fatal(err)
 	}
@@ -367,14 +372,7 @@ func TestRejectedRevisionKeepsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var s reconcile.Status
-	waitFor(ctx, t, "the bad revision to be judged", func() bool {
-		s, err = f.api.Status(ctx)
-		return err == nil && s.Head != nil && s.Head.Commit == c2
-	})
+	s := f.judged(ctx, t, c2)
 	if s.Head.Verdict != store.RevisionRejected || s.Ready.Reason != "RevisionRejected" {
 		t.Fatalf("bad revision not rejected: %+v", s)
 	}
@@ -584,6 +582,22 @@ func TestCrashedInstanceIsReplaced(t *testing.T) {
 		}
 	}
 	st.assertNoFailedRequests(t)
+}
+
+// judged asks the reconciler to fetch at once and waits until it judged
+// commit, its head; it returns the status then.
+func (f *fixture) judged(ctx context.Context, t *testing.T, commit string) reconcile.Status {
+	t.Helper()
+	if err := f.api.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var s reconcile.Status
+	waitFor(ctx, t, "revision "+short(commit)+" to be judged", func() bool {
+		var err error
+		s, err = f.api.Status(ctx)
+		return err == nil && s.Head != nil && s.Head.Commit == commit
+	})
+	return s
 }
 
 // servingV1UnderLoad starts a fixture, deploys v1 and sends it a steady load
@@ -808,11 +822,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	dockerRuntime(t, owner, artifacts)
-	apiAddr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, dir: dir, artifacts: artifacts, repo: rp, api: server.NewClient(apiAddr), apiAddr: apiAddr, router: "http://" + frontend + "/"}
+	f := &fixture{t: t, dir: dir, artifacts: artifacts, repo: rp, api: server.NewClient("127.0.0.1:0"), router: "http://" + frontend + "/"}
 	t.Cleanup(func() {
 		if f.rec != nil {
 			f.rec.stop(10 * time.Second)

@@ -15,22 +15,11 @@ import (
 // proxy URL and admin address.
 func startRouter(ctx context.Context, t *testing.T, dir, name string) (string, string) {
 	t.Helper()
-	listen, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := startChild(name, durableBin, filepath.Join(dir, name+".log"), "router", "--listen", listen, "--admin", admin)
+	rt, listen, admin, err := startRouterChild(ctx, name, durableBin, filepath.Join(dir, name+".log"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.stop(5 * time.Second) })
-	if err := rt.waitHealthy(ctx, "http://"+admin+"/healthz"); err != nil {
-		t.Fatal(err)
-	}
 	return "http://" + listen + "/", admin
 }
 
