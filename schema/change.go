@@ -33,6 +33,9 @@ type Change struct {
 	Targets  map[string]TargetChange  `json:"targets"`
 	// Pipeline lists the changed fields of the pipeline.
 	Pipeline []string `json:"pipeline"`
+	// Stages names the stages added, removed or changed (by name: a stage
+	// that only moved in the list is changed), sorted.
+	Stages []string `json:"stages"`
 	// Rollback is true when every new release is still warm somewhere, so
 	// applying the change is a traffic switch back. The reconciler sets it.
 	Rollback bool `json:"rollback"`
@@ -74,7 +77,7 @@ func Diff(old, new *DesiredState) Change {
 	if new == nil {
 		new = &DesiredState{}
 	}
-	c := Change{Classes: []string{}, Services: map[string]ServiceChange{}, Targets: map[string]TargetChange{}, Pipeline: []string{}}
+	c := Change{Classes: []string{}, Services: map[string]ServiceChange{}, Targets: map[string]TargetChange{}, Pipeline: []string{}, Stages: []string{}}
 	classes := map[string]bool{}
 
 	for _, name := range unionKeys(old.Services, new.Services) {
@@ -129,8 +132,33 @@ func Diff(old, new *DesiredState) Change {
 	if len(c.Pipeline) > 0 {
 		classes[ClassInfra] = true
 	}
+	c.Stages = changedStages(old.Pipeline.Stages, new.Pipeline.Stages)
 	c.Classes = sortedSet(classes)
 	return c
+}
+
+// changedStages names the stages whose declaration or place in the
+// pipeline differs between old and new.
+func changedStages(old, new []Stage) []string {
+	type placed struct {
+		index int
+		stage Stage
+	}
+	byName := func(stages []Stage) map[string]placed {
+		m := map[string]placed{}
+		for i, st := range stages {
+			m[st.Name] = placed{i, st}
+		}
+		return m
+	}
+	o, n := byName(old), byName(new)
+	changed := map[string]bool{}
+	for _, name := range unionKeys(o, n) {
+		if !reflect.DeepEqual(o[name], n[name]) {
+			changed[name] = true
+		}
+	}
+	return sortedSet(changed)
 }
 
 // classOf maps a changed service field to its class; a field the table

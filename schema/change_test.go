@@ -57,7 +57,7 @@ func TestDiffClassifiesChanges(t *testing.T) {
 	longer := *base
 	longer.Pipeline = Pipeline{Stages: append(slices.Clone(base.Pipeline.Stages), Stage{Name: "prod", Targets: []string{"local"}})}
 	c = Diff(base, &longer)
-	if !slices.Equal(c.Classes, []string{ClassInfra}) || len(c.Pipeline) == 0 {
+	if !slices.Equal(c.Classes, []string{ClassInfra}) || len(c.Pipeline) == 0 || !slices.Equal(c.Stages, []string{"prod"}) {
 		t.Fatalf("pipeline change: %+v", c)
 	}
 }

@@ -31,7 +31,7 @@ commit := {
 # An admission input as the reconciler builds it.
 admission_input(old, change) := {
 	"apiVersion": "durable.dev/policy/v1", "entry": "admission", "now": now, "commit": commit,
-	"change": object.union({"classes": [], "services": {}, "targets": {}, "pipeline": [], "rollback": false}, change),
+	"change": object.union({"classes": [], "services": {}, "targets": {}, "pipeline": [], "stages": [], "rollback": false}, change),
 	"old": old, "new": state, "approvals": [],
 }
 
