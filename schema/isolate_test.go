@@ -99,3 +99,15 @@ func TestIsolatedLoadCarriesSopsFiles(t *testing.T) {
 		t.Errorf("ciphertext %q", got)
 	}
 }
+
+// BenchmarkIsolatedLoadQuickstart is the cost of one revision's evaluation
+// in a child process, start-up included, for the quickstart (compare
+// BenchmarkLoadQuickstart, in process).
+func BenchmarkIsolatedLoadQuickstart(b *testing.B) {
+	iso := isolation(0, 0)
+	for b.Loop() {
+		if _, err := iso.Load(context.Background(), examples.Quickstart()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
