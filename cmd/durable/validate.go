@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -114,10 +113,6 @@ func validateWithin(cmd *cobra.Command, dir string, timeout time.Duration) (vali
 // validate loads dir and compiles its policies, reporting the problems of
 // both: policy errors are worth knowing while the desired state is fixed.
 func validate(cmd *cobra.Command, dir string) (validation, error) {
-	// A validation is short-lived: collecting garbage before the heap
-	// reaches 1 GiB would only slow it.
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(1 << 30)
 	v := validation{Dir: dir, Errors: []validationError{}, EntryPoints: []string{}}
 	sum, err := schema.ValidateDir(dir)
 	var serrs schema.Errors
