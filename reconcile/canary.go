@@ -35,7 +35,8 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 		r.noteAnalysis(ctx, &ro, "no metrics to judge the step: "+err.Error())
 		return true, nil
 	}
-	an := analyse(*p.service.Strategy.Analysis, canary, baseline)
+	judge := p.service.Strategy.StepAnalysis(i)
+	an := analyse(*judge, canary, baseline)
 	for _, sig := range r.relatedSignals(ctx, p, ro) {
 		// A related service's trouble fails the step; too little of its
 		// traffic does not hold it: the canary is judged on its own.
@@ -44,7 +45,7 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 			an.Verdict = verdictFail
 		}
 	}
-	if pa := p.service.Strategy.Analysis.Prometheus; pa != nil {
+	if pa := judge.Prometheus; pa != nil {
 		signals, verdict := promSignals(ctx, pa, p, set, serving)
 		an.Signals = append(an.Signals, signals...)
 		switch {

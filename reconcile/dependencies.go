@@ -96,7 +96,7 @@ func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro store.R
 	if !ok {
 		return nil
 	}
-	a := p.service.Strategy.Analysis
+	a := p.service.Strategy.StepAnalysis(ro.Step - 1)
 	var out []policy.Signal
 	for i, s := range sets {
 		m, err := hs.SetMetrics(ctx, s.Service, s.ID)

@@ -76,3 +76,21 @@ func TestResourcesLoadAndClassify(t *testing.T) {
 		t.Fatalf("classes %v, want infra", c.Classes)
 	}
 }
+
+// A canary step may carry its own analysis, completed with the schema's
+// defaults; the other steps keep the strategy's.
+func TestStepAnalysis(t *testing.T) {
+	ds := loadState(t, `services: web: strategy: {
+	kind: "canary"
+	steps: [{weight: 10, analysis: {maxErrorRate: 0.001, minRequests: 200}}, {weight: 50}]
+	analysis: maxErrorRate: 0.05
+}`)
+	st := ds.Services["web"].Strategy
+	first, second := st.StepAnalysis(0), st.StepAnalysis(1)
+	if first.MaxErrorRate != 0.001 || first.MinRequests != 200 || first.MaxLatencyIncrease != 2 {
+		t.Errorf("step 1 analysis %+v", first)
+	}
+	if second != st.Analysis || second.MaxErrorRate != 0.05 || second.MinRequests != 20 {
+		t.Errorf("step 2 analysis %+v, want the strategy's", second)
+	}
+}

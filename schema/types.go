@@ -143,6 +143,17 @@ type Strategy struct {
 type CanaryStep struct {
 	Weight int  `json:"weight"`
 	Bake   Bake `json:"bake"`
+	// Analysis, when set, judges this step instead of the strategy's.
+	Analysis *Analysis `json:"analysis,omitempty"`
+}
+
+// StepAnalysis is the analysis that judges canary step i (0-based): the
+// step's own, or the strategy's.
+func (s Strategy) StepAnalysis(i int) *Analysis {
+	if i >= 0 && i < len(s.Steps) && s.Steps[i].Analysis != nil {
+		return s.Steps[i].Analysis
+	}
+	return s.Analysis
 }
 
 // Bake is how long and how much a step must serve: both must be reached.
