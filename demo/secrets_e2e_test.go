@@ -71,7 +71,13 @@ func TestSecretsStayOnTheHost(t *testing.T) {
 	})
 	st.assertNoFailedRequests(t)
 
-	// Nothing the reconciler keeps or shows holds a value.
+	f.assertNoSecretKept(ctx, t, first, second)
+}
+
+// assertNoSecretKept checks that nothing the reconciler keeps or shows (its
+// status, its journal, as served and on disk, its log) holds any of values.
+func (f *fixture) assertNoSecretKept(ctx context.Context, t *testing.T, values ...string) {
+	t.Helper()
 	s, err := f.api.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +93,7 @@ func TestSecretsStayOnTheHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for what, b := range map[string][]byte{"status": status, "journal": journal, "journal.db": db, "log": []byte(f.logs())} {
-		for _, secret := range []string{first, second} {
+		for _, secret := range values {
 			if bytes.Contains(b, []byte(secret)) {
 				t.Errorf("the %s holds a secret's value", what)
 			}
