@@ -600,6 +600,21 @@ func (f *fixture) judged(ctx context.Context, t *testing.T, commit string) recon
 	return s
 }
 
+// approve commits alice's approval of release for stage with durable
+// approve (more flags in extra), and returns the approval's commit.
+func (f *fixture) approve(ctx context.Context, t *testing.T, release, stage string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"approve", release, "--stage", stage, "--by", "alice@example.com", "--repo", f.repo.dir}, extra...)
+	if out, err := exec.CommandContext(ctx, durableBin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("durable approve: %v: %s", err, out)
+	}
+	commit, err := f.repo.head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return commit
+}
+
 // servingV1UnderLoad starts a fixture, deploys v1 and sends it a steady load
 // for the rest of the test; it returns the v1 commit.
 func servingV1UnderLoad(t *testing.T, ctx context.Context) (*fixture, *story, string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,15 +141,7 @@ approved if {
 		t.Fatalf("traffic moved while held: %+v, %v", s, err)
 	}
 
-	out, err := exec.CommandContext(ctx, durableBin, "approve", held.Rollout.Release, "--stage", "local", "--by", "alice@example.com",
-		"--reason", "checked the canary", "--repo", f.repo.dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("durable approve: %v: %s", err, out)
-	}
-	approval, err := f.repo.head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	approval := f.approve(ctx, t, held.Rollout.Release, "local", "--reason", "checked the canary")
 	f.converge(ctx, st, "v2 approved", approval, "v2")
 	st.assertNoFailedRequests(t)
 	assertDecisionJournaled(ctx, t, f, "gate", "hold")

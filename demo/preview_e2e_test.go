@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,14 +96,7 @@ approved if {
 		held = s.Services[0].Placements[0]
 		return held.Rollout != nil && held.Rollout.Verdict != nil && held.Rollout.Verdict.Result == "hold"
 	})
-	out, err := exec.CommandContext(ctx, durableBin, "approve", held.Rollout.Release, "--stage", "local", "--by", "alice@example.com", "--repo", f.repo.dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("durable approve: %v: %s", err, out)
-	}
-	approval, err := f.repo.head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	approval := f.approve(ctx, t, held.Rollout.Release, "local")
 	f.converge(ctx, st, "v2 switched after its preview", approval, "v2")
 	waitFor(ctx, t, "the preview route to go", func() bool {
 		_, err := admin.Split(ctx, "web-preview")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -250,15 +249,7 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 		}
 	}
 
-	out, err := exec.CommandContext(ctx, durableBin, "approve", v2[:12], "--stage", "prod", "--by", "alice@example.com",
-		"--reason", "staging looked fine", "--repo", f.repo.dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("durable approve: %v: %s", err, out)
-	}
-	approval, err := f.repo.head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	approval := f.approve(ctx, t, v2[:12], "prod", "--reason", "staging looked fine")
 	f.converge(ctx, st, "v2 approved for prod", approval, "v2")
 	if s, err = f.api.Status(ctx); err != nil {
 		t.Fatal(err)

@@ -199,3 +199,20 @@ func stageViews(ds *schema.DesiredState, service string, v journalView) []StageV
 	}
 	return views
 }
+
+// desiredStage is the stage named name in the desired state the reconciler
+// applies, if there is one.
+func (r *Reconciler) desiredStage(name string) (schema.Stage, bool) {
+	r.mu.Lock()
+	ds := r.desired
+	r.mu.Unlock()
+	if ds == nil {
+		return schema.Stage{}, false
+	}
+	for _, st := range ds.Pipeline.Stages {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return schema.Stage{}, false
+}

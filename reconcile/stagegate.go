@@ -96,16 +96,8 @@ func withStageGate(d policy.Decision, st schema.Stage, ro *store.Rollout, step p
 // stageGate is withStageGate for the stage of a placement in the desired
 // state.
 func (r *Reconciler) stageGate(d policy.Decision, p placement, ro *store.Rollout, step policy.GateStep, all []policy.Approval) policy.Decision {
-	r.mu.Lock()
-	ds := r.desired
-	r.mu.Unlock()
-	if ds == nil {
-		return d
-	}
-	for _, st := range ds.Pipeline.Stages {
-		if st.Name == p.stage {
-			return withStageGate(d, st, ro, step, all)
-		}
+	if st, ok := r.desiredStage(p.stage); ok {
+		return withStageGate(d, st, ro, step, all)
 	}
 	return d
 }

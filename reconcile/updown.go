@@ -117,16 +117,6 @@ func (r *Reconciler) probing(ctx context.Context, p placement) bool {
 
 // upDownStage reports whether the placement's stage asks for the test.
 func (r *Reconciler) upDownStage(p placement) bool {
-	r.mu.Lock()
-	ds := r.desired
-	r.mu.Unlock()
-	if ds == nil {
-		return false
-	}
-	for _, s := range ds.Pipeline.Stages {
-		if s.Name == p.stage {
-			return s.UpgradeDowngradeTest
-		}
-	}
-	return false
+	st, ok := r.desiredStage(p.stage)
+	return ok && st.UpgradeDowngradeTest
 }
