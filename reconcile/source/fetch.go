@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -19,6 +20,45 @@ const remoteName = "origin"
 func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	snap, err := s.fetch(ctx)
+	if err == nil || ctx.Err() != nil || !s.cacheDamaged() {
+		return snap, err
+	}
+	// The cache is only a cache: one left damaged (a reconciler killed
+	// while it wrote a reference leaves the file empty, and every fetch
+	// after fails on it) is removed and filled again from the remote.
+	if rmErr := os.RemoveAll(s.cfg.Dir); rmErr != nil {
+		return Snapshot{}, fmt.Errorf("%w; the source cache %s is damaged and could not be removed: %v", err, s.cfg.Dir, rmErr)
+	}
+	s.repo = nil
+	return s.fetch(ctx)
+}
+
+// cacheDamaged reports whether the cache directory holds a bare repository
+// (the layout initCache makes) whose references cannot all be read.
+// Callers hold s.mu.
+func (s *Source) cacheDamaged() bool {
+	if _, err := os.Stat(filepath.Join(s.cfg.Dir, "objects")); err != nil {
+		return false // not a cache of ours: never removed
+	}
+	// With objects/ there, a repository that does not open (go-git says
+	// it does not exist when HEAD is empty) is a damaged one.
+	repo, err := git.PlainOpen(s.cfg.Dir)
+	if err != nil {
+		return true
+	}
+	if _, err := repo.Storer.Reference(plumbing.HEAD); err != nil {
+		return true
+	}
+	refs, err := repo.References()
+	if err != nil {
+		return true
+	}
+	return refs.ForEach(func(*plumbing.Reference) error { return nil }) != nil
+}
+
+// fetch is one attempt of Fetch. Callers hold s.mu.
+func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	repo, err := s.cache()
 	if err != nil {
 		return Snapshot{}, err

@@ -367,3 +367,29 @@ func TestFetchFollowsChangedURL(t *testing.T) {
 		t.Errorf("Fetch B through A's cache = %s, want %s", snap.Commit, headB)
 	}
 }
+
+// A reconciler killed while it writes the cache can leave a reference file
+// empty; every later fetch would fail on it. The cache is only a cache: a
+// fetch that finds it damaged removes it and fetches again from the remote.
+func TestFetchRebuildsADamagedCache(t *testing.T) {
+	repo, _ := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
+	cache := filepath.Join(t.TempDir(), "cache")
+	s := newSource(t, Config{URL: repo, Dir: cache})
+	fetch(t, s)
+	for _, ref := range []string{"refs/remotes/origin/main", "HEAD"} {
+		t.Run(ref, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(cache, filepath.FromSlash(ref)), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			next := commitFiles(t, repo, "after "+ref+" was emptied", map[string]string{"app.cue": "x: \"" + ref + "\"\n"})
+			if snap := fetch(t, s); snap.Commit != next {
+				t.Errorf("Fetch = %s, want %s", snap.Commit, next)
+			}
+			// A new Source (a restarted reconciler) on the rebuilt cache
+			// fetches too.
+			if snap := fetch(t, newSource(t, Config{URL: repo, Dir: cache})); snap.Commit != next {
+				t.Errorf("Fetch after a restart = %s, want %s", snap.Commit, next)
+			}
+		})
+	}
+}
