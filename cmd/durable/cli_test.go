@@ -151,3 +151,35 @@ func TestValidateTimeout(t *testing.T) {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 }
+
+// durable run refuses to start on an age identity it cannot use, saying
+// which and why, before it touches the repository.
+func TestRunRefusesBadSopsKeys(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.txt")
+	if err := os.WriteFile(garbage, []byte("AGE-SECRET-KEY-NOT-A-KEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.txt")
+	if err := os.WriteFile(huge, bytes.Repeat([]byte("# comment\n"), 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"missing file", filepath.Join(dir, "nope.txt"), "nope.txt"},
+		{"malformed key", garbage, "garbage.txt"},
+		{"oversized file", huge, "huge.txt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			args := []string{"run", "--repo", dir, "--state", t.TempDir(), "--listen", "127.0.0.1:0", "--sops-age-key-file", tc.file}
+			if code := executeWith(args, strings.NewReader(""), io.Discard, &stderr); code != exitFailed {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "AGE-SECRET-KEY-NOT") {
+				t.Errorf("stderr does not name %s, or shows the key: %s", tc.want, stderr.String())
+			}
+		})
+	}
+}
