@@ -66,14 +66,8 @@ func readSecrets(svc schema.Service, open openSops) (map[string]string, map[stri
 	for _, name := range sortedKeys(svc.Run.SecretEnv) {
 		ref := svc.Run.SecretEnv[name]
 		field := fmt.Sprintf("services.%s.run.secretEnv.%s", svc.Name, name)
-		given := 0
-		for _, set := range []bool{ref.File != "", ref.Env != "", ref.Sops != nil} {
-			if set {
-				given++
-			}
-		}
 		switch {
-		case given != 1:
+		case len(ref.Sources()) != 1:
 			errs = append(errs, fmt.Errorf("%s: give exactly one of file, env or sops", field))
 		case ref.File != "":
 			v, err := readSecretFile(ref.File)

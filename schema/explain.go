@@ -153,13 +153,8 @@ func (x *explainer) kindInError(sels []cue.Selector) bool {
 	if !x.def.Exists() {
 		return false
 	}
-	schema := x.schemaAt(sels)
-	kindPath := cue.MakePath(cue.Str("kind"))
-	if !schema.LookupPath(kindPath).Exists() {
-		return false
-	}
-	kind, err := x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...)).String()
-	return err != nil || schema.FillPath(kindPath, kind).Err() != nil
+	_, ok := x.narrowByKind(x.schemaAt(sels), sels)
+	return !ok
 }
 
 // schemaAllows reports whether Durable's schema allows the last field of
@@ -267,18 +262,26 @@ func (x *explainer) schemaAt(sels []cue.Selector) cue.Value {
 // byKind narrows a schema struct with a kind field to the kind the user
 // wrote at sels, when they wrote a valid one.
 func (x *explainer) byKind(schema cue.Value, sels []cue.Selector) cue.Value {
+	v, _ := x.narrowByKind(schema, sels)
+	return v
+}
+
+// narrowByKind is byKind, also reporting false when schema is discriminated
+// by kind and the user's kind at sels is missing or not one of them (schema
+// is then returned as it is).
+func (x *explainer) narrowByKind(schema cue.Value, sels []cue.Selector) (cue.Value, bool) {
 	kindPath := cue.MakePath(cue.Str("kind"))
 	if !schema.LookupPath(kindPath).Exists() {
-		return schema
+		return schema, true
 	}
 	kind, err := x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...)).String()
 	if err != nil {
-		return schema
+		return schema, false
 	}
 	if narrowed := schema.FillPath(kindPath, kind); narrowed.Err() == nil {
-		return narrowed
+		return narrowed, true
 	}
-	return schema
+	return schema, false
 }
 
 // fieldNames are the regular fields a closed struct of the schema allows.

@@ -18,8 +18,8 @@ func (x *explainer) unknownFields(sels []cue.Selector) Errors {
 	if err != nil {
 		return nil
 	}
-	schema := x.byKind(x.schemaAt(sels), sels)
-	if schema.IncompleteKind()&cue.StructKind == 0 || x.kindInError(sels) {
+	schema, kindOK := x.narrowByKind(x.schemaAt(sels), sels)
+	if schema.IncompleteKind()&cue.StructKind == 0 || !kindOK {
 		return nil
 	}
 	var errs Errors

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -119,15 +118,9 @@ func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error
 	}
 	// The encrypted files do not cross the pipe (they are not part of the
 	// desired state's JSON): they are read here, from the same tree.
-	for _, svc := range res.State.Services {
-		for _, ref := range svc.Run.SecretEnv {
-			if ref.Sops == nil {
-				continue
-			}
-			if ref.Sops.Ciphertext, err = readSource(fsys, path.Clean(ref.Sops.File)); err != nil {
-				return nil, Errors{{File: ref.Sops.File, Message: err.Error()}}
-			}
-		}
+	read := func(file string) ([]byte, error) { return readSource(fsys, file) }
+	if err := attachSopsFiles(res.State, read); err != nil {
+		return nil, err
 	}
 	return res.State, nil
 }

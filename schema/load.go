@@ -112,7 +112,7 @@ func load(fsys fs.FS, checkLink linkCheck, decode bool) (*DesiredState, Summary,
 	if errs != nil {
 		return fail(errs)
 	}
-	return ds, Summary{len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)}, nil
+	return ds, ds.summary(), nil
 }
 
 // parseSources parses every file and checks that the .cue files form one
@@ -257,10 +257,8 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		errs = errs.union(x.unknownFields(nil))
 		errs = errs.union(x.missingValues(v, nil))
 	}
-	errs = append(errs, check(x.user, x)...)
-	sopsFiles, sopsErrs := readSopsFiles(pkgs.fsys, pkgs.checkLink, x.user, x)
-	errs = append(errs, sopsErrs...)
-	if errs != nil {
+	sopsFiles, beyond := pkgs.checkBeyondSchema(x.user, x)
+	if errs = append(errs, beyond...); errs != nil {
 		return nil, errs, nil
 	}
 
@@ -268,14 +266,28 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	if err != nil {
 		return nil, x.explain(err), nil
 	}
+	ds, err := decodeJSON(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+}
+
+// decodeJSON decodes a validated desired state, as CUE marshals it, into
+// its Go types. A field the types do not know is a fault of Durable's.
+func decodeJSON(b []byte) (*DesiredState, error) {
 	var ds DesiredState
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ds); err != nil {
-		return nil, nil, fmt.Errorf("schema: decode the validated desired state: %w", err)
+		return nil, fmt.Errorf("schema: decode the validated desired state: %w", err)
 	}
-	attachSopsFiles(&ds, sopsFiles)
-	return &ds, nil, nil
+	return &ds, nil
+}
+
+// summary counts what ds declares.
+func (ds *DesiredState) summary() Summary {
+	return Summary{len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)}
 }
 
 // compileSchema builds the embedded schema in ctx and returns #DesiredState.

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"bytes"
-	"encoding/json"
 	"regexp"
 	"sync"
 
@@ -38,11 +37,7 @@ func quickEvaluate(files []*ast.File, pkgs *packages, decode bool) (*DesiredStat
 	if v.Validate(cue.Concrete(true)) != nil {
 		return nil, Summary{}, false
 	}
-	x := &explainer{files: map[string]bool{}, user: v}
-	if check(v, x) != nil {
-		return nil, Summary{}, false
-	}
-	sopsFiles, errs := readSopsFiles(pkgs.fsys, pkgs.checkLink, v, x)
+	sopsFiles, errs := pkgs.checkBeyondSchema(v, &explainer{files: map[string]bool{}, user: v})
 	if errs != nil {
 		return nil, Summary{}, false
 	}
@@ -53,14 +48,11 @@ func quickEvaluate(files []*ast.File, pkgs *packages, decode bool) (*DesiredStat
 	if err != nil {
 		return nil, Summary{}, false
 	}
-	var ds DesiredState
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&ds) != nil {
+	ds, err := decodeJSON(b)
+	if err != nil || attachSopsFiles(ds, fromMap(sopsFiles)) != nil {
 		return nil, Summary{}, false
 	}
-	attachSopsFiles(&ds, sopsFiles)
-	return &ds, Summary{len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)}, true
+	return ds, ds.summary(), true
 }
 
 // schemaDefinitions is the schema's text without its package clause, its

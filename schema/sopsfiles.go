@@ -47,15 +47,34 @@ func readSopsFiles(fsys fs.FS, checkLink linkCheck, v cue.Value, x *explainer) (
 	return read, errs
 }
 
-// attachSopsFiles gives each SOPS reference of ds its file's bytes.
-func attachSopsFiles(ds *DesiredState, files map[string][]byte) {
+// attachSopsFiles gives each SOPS reference of ds its file's bytes, as
+// read gives them by cleaned path.
+func attachSopsFiles(ds *DesiredState, read func(file string) ([]byte, error)) error {
 	for _, svc := range ds.Services {
 		for _, ref := range svc.Run.SecretEnv {
-			if ref.Sops != nil {
-				ref.Sops.Ciphertext = files[path.Clean(ref.Sops.File)]
+			if ref.Sops == nil {
+				continue
+			}
+			var err error
+			if ref.Sops.Ciphertext, err = read(path.Clean(ref.Sops.File)); err != nil {
+				return Errors{{File: ref.Sops.File, Message: err.Error()}}
 			}
 		}
 	}
+	return nil
+}
+
+// fromMap reads files from what readSopsFiles read.
+func fromMap(files map[string][]byte) func(string) ([]byte, error) {
+	return func(file string) ([]byte, error) { return files[file], nil }
+}
+
+// checkBeyondSchema runs, on the evaluated value v, the checks CUE cannot
+// express and reads the SOPS files v names, by cleaned path.
+func (p *packages) checkBeyondSchema(v cue.Value, x *explainer) (map[string][]byte, Errors) {
+	errs := check(v, x)
+	files, sopsErrs := readSopsFiles(p.fsys, p.checkLink, v, x)
+	return files, append(errs, sopsErrs...)
 }
 
 // readSopsFile reads one SOPS file of the repository.

@@ -55,6 +55,21 @@ type SecretRef struct {
 	Sops *SopsRef `json:"sops,omitempty"`
 }
 
+// Sources names the sources r gives ("file", "env", "sops"): a valid
+// reference gives exactly one.
+func (r SecretRef) Sources() []string {
+	var out []string
+	for _, s := range []struct {
+		name string
+		set  bool
+	}{{"file", r.File != ""}, {"env", r.Env != ""}, {"sops", r.Sops != nil}} {
+		if s.set {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
 // SopsRef is one value of a SOPS-encrypted file of the repository.
 type SopsRef struct {
 	// File is the file's path from the repository root.
