@@ -146,6 +146,9 @@ type Reconciler struct {
 	// stageBakes mirrors the journal's stage bakes (see stagebake.go):
 	// nil until loaded from the journal, written only after it.
 	stageBakes map[string]stageBake
+	// sopsDocs are the decrypted SOPS files of journaled releases, by kept
+	// file (see keptSopsDocument).
+	sopsDocs map[string]sopsDocument
 
 	snapshots chan snapshotResult
 }

@@ -37,19 +37,59 @@ func (r *Reconciler) resolveSecrets(svc schema.Service) (map[string]string, erro
 // that they can be kept for the service's release.
 func (r *Reconciler) readSecrets(svc schema.Service) (map[string]string, map[string][]byte, error) {
 	return readSecrets(svc, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
-		ciphertext := ref.Ciphertext
-		if len(ciphertext) == 0 {
-			var err error
-			if ciphertext, err = r.keptSopsFile(svc.ReleaseID(), ref.File); err != nil {
-				return nil, nil, err
-			}
+		if len(ref.Ciphertext) == 0 {
+			return r.keptSopsDocument(svc.ReleaseID(), ref.File)
 		}
-		doc, err := sops.Decrypt(ref.File, ciphertext, r.cfg.SopsIdentities)
-		if errors.Is(err, sops.ErrNoIdentities) {
-			err = fmt.Errorf("%w; start durable run with --sops-age-key-file FILE (or SOPS_AGE_KEY_FILE, or the key in SOPS_AGE_KEY)", err)
-		}
-		return ciphertext, doc, err
+		doc, err := r.decryptSops(ref.File, ref.Ciphertext)
+		return ref.Ciphertext, doc, err
 	})
+}
+
+// decryptSops decrypts a SOPS file with the reconciler's identities.
+func (r *Reconciler) decryptSops(file string, ciphertext []byte) (*sops.Document, error) {
+	doc, err := sops.Decrypt(file, ciphertext, r.cfg.SopsIdentities)
+	if errors.Is(err, sops.ErrNoIdentities) {
+		err = fmt.Errorf("%w; start durable run with --sops-age-key-file FILE (or SOPS_AGE_KEY_FILE, or the key in SOPS_AGE_KEY)", err)
+	}
+	return doc, err
+}
+
+// maxSopsDocuments bounds the decrypted files kept in memory.
+const maxSopsDocuments = 64
+
+// keptSopsDocument is the decrypted file kept for a journaled release.
+// Every pass builds the runtime's instructions for every live set, and a
+// release's SOPS values are fixed by its id: the file is read and
+// decrypted once, then kept in memory (at most maxSopsDocuments of them).
+func (r *Reconciler) keptSopsDocument(release, file string) ([]byte, *sops.Document, error) {
+	key := r.sopsFilePath(release, file)
+	r.mu.Lock()
+	kept, ok := r.sopsDocs[key]
+	r.mu.Unlock()
+	if ok {
+		return kept.ciphertext, kept.doc, nil
+	}
+	ciphertext, err := r.keptSopsFile(release, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := r.decryptSops(file, ciphertext)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	if r.sopsDocs == nil || len(r.sopsDocs) >= maxSopsDocuments {
+		r.sopsDocs = map[string]sopsDocument{}
+	}
+	r.sopsDocs[key] = sopsDocument{ciphertext, doc}
+	r.mu.Unlock()
+	return ciphertext, doc, nil
+}
+
+// sopsDocument is an encrypted file kept for a release and its decryption.
+type sopsDocument struct {
+	ciphertext []byte
+	doc        *sops.Document
 }
 
 // openSops gives the encrypted file a SOPS reference names and its

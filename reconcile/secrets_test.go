@@ -172,6 +172,14 @@ func TestSopsFileKeptForTheRelease(t *testing.T) {
 	if err != nil || got["DB_PASSWORD"] != "hunter2-sops" {
 		t.Fatalf("resolved %v, %v", got, err)
 	}
+	// Each pass resolves the secrets of every live set: the kept file is
+	// read and decrypted once, then served from memory.
+	if err := os.RemoveAll(filepath.Join(state, "sops")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := restarted.resolveSecrets(journaled); err != nil || got["DB_PASSWORD"] != "hunter2-sops" {
+		t.Fatalf("resolved again %v, %v", got, err)
+	}
 
 	elsewhere := &Reconciler{cfg: r.cfg}
 	elsewhere.cfg.Host.StateDir = t.TempDir()
