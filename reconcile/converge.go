@@ -92,15 +92,12 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 		if spec.Replicas, err = r.warmInstances(ctx, p, observed, s, spec.Replicas); err != nil {
 			return false, err
 		}
-		st, err := rt.Ensure(ctx, spec)
-		if err != nil {
+		if err := r.ensureSet(ctx, rt, spec, statuses); err != nil {
 			r.log.Warn("ensure infra-set", "set", s.ID, "err", err)
 			problems[s.ID] = err.Error()
 			continue
 		}
-		statuses[s.ID] = st
 		ensured[s.ID] = spec.Replicas
-		r.noteInstances(s.ID, st)
 	}
 	busy, err := r.scaleWarm(ctx, p, rt, tr, sets, statuses, ensured)
 	switch {
@@ -138,17 +135,24 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 	return busy, r.collect(ctx, p, rt, tr, sets)
 }
 
-// noteInstances remembers a live set's instances, for the invariant
-// policy's view of the fleet and the scrape targets.
-func (r *Reconciler) noteInstances(id string, st adapters.InfraSetStatus) {
+// ensureSet has the runtime run spec's set as spec says, and records what
+// it then runs: in statuses, and for the invariant policy's view of the
+// fleet and the scrape targets.
+func (r *Reconciler) ensureSet(ctx context.Context, rt adapters.Runtime, spec adapters.InfraSetSpec, statuses map[string]adapters.InfraSetStatus) error {
+	st, err := rt.Ensure(ctx, spec)
+	if err != nil {
+		return err
+	}
+	statuses[spec.ID] = st
 	var eps []string
 	for _, in := range st.Instances {
 		eps = append(eps, in.Endpoint)
 	}
 	r.mu.Lock()
-	r.healthy[id] = len(st.Endpoints())
-	r.endpoints[id] = eps
+	r.healthy[spec.ID] = len(st.Endpoints())
+	r.endpoints[spec.ID] = eps
 	r.mu.Unlock()
+	return nil
 }
 
 // rollForward drives the rollout of the desired release: create its

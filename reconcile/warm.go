@@ -144,12 +144,7 @@ func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runti
 		short(s.Release), s.ID, have, want, want-have)
 	spec.Replicas = want
 	return r.act(ctx, p.entry(s.ID, s.Release), actionScaleSet, policyRollback, why, scaleDetail{From: have, To: want}, func() error {
-		st, err := rt.Ensure(ctx, spec)
-		if err == nil {
-			statuses[s.ID] = st
-			r.noteInstances(s.ID, st)
-		}
-		return err
+		return r.ensureSet(ctx, rt, spec, statuses)
 	})
 }
 
@@ -179,12 +174,7 @@ func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Run
 				return fmt.Errorf("take the stopping instances of %s out of the traffic: %w", s.ID, err)
 			}
 		}
-		st, err := rt.Ensure(ctx, spec)
-		if err == nil {
-			statuses[s.ID] = st
-			r.noteInstances(s.ID, st)
-		}
-		return err
+		return r.ensureSet(ctx, rt, spec, statuses)
 	})
 	return false, err
 }
