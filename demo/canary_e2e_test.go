@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // TestCanaryWithoutTrafficIsHeldNotPassed canaries v2 while nothing calls
@@ -39,11 +39,11 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 		return pl.Rollout != nil && strings.Contains(pl.Rollout.Analysis, "not enough data: holding")
 	})
 	ro := pl.Rollout
-	if ro.Phase != store.RolloutCanary || ro.Step != 1 || pl.Split == nil {
+	if ro.Phase != journal.RolloutCanary || ro.Step != 1 || pl.Split == nil {
 		t.Fatalf("held rollout: %+v, split %+v", ro, pl.Split)
 	}
 	for _, s := range pl.Sets {
-		if s.State == store.SetCanary && pl.Split.Weight(s.ID) != 10 {
+		if s.State == journal.SetCanary && pl.Split.Weight(s.ID) != 10 {
 			t.Fatalf("canary weight %d during step 1, want 10: %+v", pl.Split.Weight(s.ID), pl.Split)
 		}
 	}

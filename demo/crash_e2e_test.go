@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // crashRollouts is how many rollouts the crash test kills the reconciler in.
@@ -108,5 +108,5 @@ func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) 
 			}
 		}
 	}
-	runningAsJournaled(ctx, t, f, s, store.SetServing, store.SetWarm, store.SetRemoving, store.SetFailed)
+	runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm, journal.SetRemoving, journal.SetFailed)
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // TestUpstreamDegradingStopsDownstreamCanary canaries web, which depends on
@@ -76,7 +76,7 @@ services: api: {
 		}
 		web := byName(s, "web").Placements[0]
 		api = byName(s, "api").Placements[0]
-		return web.Rollout != nil && web.Rollout.Phase == store.RolloutCanary && web.Rollout.Step == 1
+		return web.Rollout != nil && web.Rollout.Phase == journal.RolloutCanary && web.Rollout.Step == 1
 	})
 	time.Sleep(500 * time.Millisecond) // some healthy traffic first
 	if api.Split == nil || len(api.Split.Backends) == 0 {
@@ -98,7 +98,7 @@ services: api: {
 			return false
 		}
 		web = byName(s, "web").Placements[0]
-		return web.Rollout != nil && web.Rollout.Phase == store.RolloutFailed
+		return web.Rollout != nil && web.Rollout.Phase == journal.RolloutFailed
 	})
 	if !strings.Contains(web.Rollout.Message, "upstream api error-rate fail") {
 		t.Fatalf("web's rollback does not name its upstream: %s", web.Rollout.Message)

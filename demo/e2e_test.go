@@ -23,7 +23,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/examples"
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -254,7 +254,7 @@ func TestReconcilerKilledMidRollout(t *testing.T) {
 	}
 	waitFor(ctx, t, "the v2 infra-set to be created", func() bool {
 		s, err := f.api.Status(ctx)
-		return err == nil && hasSetInState(s, store.SetCreating)
+		return err == nil && hasSetInState(s, journal.SetCreating)
 	})
 	f.kill()
 	// While no reconciler runs, the router keeps serving v1.
@@ -309,7 +309,7 @@ func assertNoDuplicatesOrOrphans(ctx context.Context, t *testing.T, f *fixture) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	observed := runningAsJournaled(ctx, t, f, s, store.SetServing, store.SetWarm)
+	observed := runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm)
 	if len(observed) != 2 {
 		t.Errorf("want 2 infra-sets running (v1 serving, v2 warm), got %d: %+v", len(observed), observed)
 	}
@@ -373,7 +373,7 @@ func TestRejectedRevisionKeepsRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := f.judged(ctx, t, c2)
-	if s.Head.Verdict != store.RevisionRejected || s.Ready.Reason != "RevisionRejected" {
+	if s.Head.Verdict != journal.RevisionRejected || s.Ready.Reason != "RevisionRejected" {
 		t.Fatalf("bad revision not rejected: %+v", s)
 	}
 	if len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "typo.cue:3:") {
@@ -464,13 +464,13 @@ func TestUnhealthyReleaseFailsAndTrafficStays(t *testing.T) {
 			return false
 		}
 		for _, e := range entries {
-			if e.Kind == store.EntryOutcome && e.Action == "remove-set" && e.Error == "" {
+			if e.Kind == journal.EntryOutcome && e.Action == "remove-set" && e.Error == "" {
 				return true
 			}
 		}
 		return false
 	})
-	if s, err = f.api.Status(ctx); err != nil || hasSetInState(s, store.SetFailed) || hasSetInState(s, store.SetRemoving) {
+	if s, err = f.api.Status(ctx); err != nil || hasSetInState(s, journal.SetFailed) || hasSetInState(s, journal.SetRemoving) {
 		t.Fatalf("the failed set is still there: %+v, %v", s, err)
 	}
 	pl := s.Services[0].Placements[0]
@@ -695,9 +695,9 @@ func TestOlderSetsAreCollected(t *testing.T) {
 		for _, set := range s.Services[0].Placements[0].Sets {
 			states[set.State]++
 		}
-		return states[store.SetRemoving] == 0
+		return states[journal.SetRemoving] == 0
 	})
-	if states[store.SetServing] != 1 || states[store.SetWarm] != 1 || len(states) != 2 {
+	if states[journal.SetServing] != 1 || states[journal.SetWarm] != 1 || len(states) != 2 {
 		t.Fatalf("sets by state: %v", states)
 	}
 	st.assertNoFailedRequests(t)

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -84,13 +84,13 @@ func (f *follower) stop() {
 
 // describe renders a journal entry as one line, or "" for entries a person
 // following the story does not need (outcomes of successful actions).
-func describe(e store.Entry) string {
+func describe(e journal.Entry) string {
 	switch e.Kind {
-	case store.EntryDecision:
+	case journal.EntryDecision:
 		return fmt.Sprintf("decision [%s] %s: %s", e.Policy, e.Result, e.Message)
-	case store.EntryIntent:
+	case journal.EntryIntent:
 		return fmt.Sprintf("intent %s", e.Action)
-	case store.EntryOutcome:
+	case journal.EntryOutcome:
 		if e.Error != "" {
 			return fmt.Sprintf("outcome %s FAILED: %s", e.Action, e.Error)
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // writePolicy adds a Rego file to the fixture's repository.
@@ -51,7 +51,7 @@ func TestPolicyRejectsRevisionAndRunningReleaseStays(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := headJudged(ctx, t, f, broken)
-	if s.Head.Verdict != store.RevisionRejected || len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "policy/ticket.rego:5:1:") {
+	if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "policy/ticket.rego:5:1:") {
 		t.Fatalf("broken policy: verdict %s, errors %q; want rejected at policy/ticket.rego:5:1", s.Head.Verdict, s.Head.Errors)
 	}
 
@@ -68,7 +68,7 @@ deny contains "every change needs a Ticket: trailer in its commit message" if {
 	}
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy v2 without a ticket")
 	s = headJudged(ctx, t, f, c2)
-	if s.Head.Verdict != store.RevisionRejected || len(s.Head.Errors) != 1 ||
+	if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) != 1 ||
 		!strings.Contains(s.Head.Errors[0], "denied by policy repository@"+c2[:12]+": every change needs a Ticket: trailer") {
 		t.Fatalf("denied revision: verdict %s, errors %q", s.Head.Verdict, s.Head.Errors)
 	}
@@ -130,7 +130,7 @@ approved if {
 		held = s.Services[0].Placements[0]
 		return held.Rollout != nil && held.Rollout.Verdict != nil && held.Rollout.Verdict.Result == "hold"
 	})
-	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !hasSetInState(reconcile.Status{Services: []reconcile.ServiceStatus{{Placements: []reconcile.PlacementStatus{held}}}}, store.SetReady) {
+	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !hasSetInState(reconcile.Status{Services: []reconcile.ServiceStatus{{Placements: []reconcile.PlacementStatus{held}}}}, journal.SetReady) {
 		t.Fatalf("held rollout: %+v", held.Rollout)
 	}
 	if serving := setByID(held, held.Serving); serving == nil || serving.Artifact != f.artifacts["v1"] {
@@ -165,7 +165,7 @@ func assertDecisionJournaled(ctx context.Context, t *testing.T, f *fixture, entr
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Kind == store.EntryDecision && e.EntryPoint == entry && e.Result == result {
+		if e.Kind == journal.EntryDecision && e.EntryPoint == entry && e.Result == result {
 			if !strings.HasPrefix(e.InputDigest, "sha256:") || !strings.HasPrefix(e.Policy, "repository@") || len(e.Reasons) == 0 {
 				t.Fatalf("decision record incomplete: %+v", e)
 			}

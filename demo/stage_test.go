@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // twoStages is the pipeline of these tests, staging then prod, each behind
@@ -36,9 +36,9 @@ func (f *fixture) setStages(t *testing.T, stages string) {
 }
 
 // journalAll reads the whole journal, page by page.
-func journalAll(ctx context.Context, t *testing.T, f *fixture) []store.Entry {
+func journalAll(ctx context.Context, t *testing.T, f *fixture) []journal.Entry {
 	t.Helper()
-	var all []store.Entry
+	var all []journal.Entry
 	for {
 		var after uint64
 		if len(all) > 0 {
@@ -58,19 +58,19 @@ func journalAll(ctx context.Context, t *testing.T, f *fixture) []store.Entry {
 // bakeJournal is what the journal says of release's bake in stage: its
 // start and end events, and when the next stage made its set.
 type bakeJournal struct {
-	started, done []store.Entry
-	nextCreated   *store.Entry
+	started, done []journal.Entry
+	nextCreated   *journal.Entry
 }
 
-func bakeOf(entries []store.Entry, stage, next, release string) bakeJournal {
+func bakeOf(entries []journal.Entry, stage, next, release string) bakeJournal {
 	var b bakeJournal
 	for _, e := range entries {
 		switch {
-		case e.Kind == store.EntryEvent && e.Action == "bake-started" && e.Stage == stage && e.Release == release:
+		case e.Kind == journal.EntryEvent && e.Action == "bake-started" && e.Stage == stage && e.Release == release:
 			b.started = append(b.started, e)
-		case e.Kind == store.EntryEvent && e.Action == "bake-done" && e.Stage == stage && e.Release == release:
+		case e.Kind == journal.EntryEvent && e.Action == "bake-done" && e.Stage == stage && e.Release == release:
 			b.done = append(b.done, e)
-		case e.Kind == store.EntryIntent && e.Action == "create-set" && e.Stage == next && e.Release == release && b.nextCreated == nil:
+		case e.Kind == journal.EntryIntent && e.Action == "create-set" && e.Stage == next && e.Release == release && b.nextCreated == nil:
 			b.nextCreated = &e
 		}
 	}
@@ -83,7 +83,7 @@ type bakeDetail struct {
 	Served    uint64    `json:"served"`
 }
 
-func detailOf(t *testing.T, e store.Entry) bakeDetail {
+func detailOf(t *testing.T, e journal.Entry) bakeDetail {
 	t.Helper()
 	var d bakeDetail
 	if err := json.Unmarshal(e.Detail, &d); err != nil {
@@ -259,7 +259,7 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 	}
 	held := false
 	for _, e := range journalAll(ctx, t, f) {
-		if e.Kind == store.EntryDecision && e.Policy == "builtin/stage-gate" && e.Result == "hold" && e.Stage == "prod" && e.Release == v2 {
+		if e.Kind == journal.EntryDecision && e.Policy == "builtin/stage-gate" && e.Result == "hold" && e.Stage == "prod" && e.Release == v2 {
 			held = true
 		}
 	}

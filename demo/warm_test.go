@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters/process"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // TestMinimalWarmRollbackStartsTheSetAgain keeps v1 warm with one instance
@@ -102,7 +102,7 @@ func TestMinimalWarmRollbackStartsTheSetAgain(t *testing.T) {
 	if s, err = f.api.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
-	runningAsJournaled(ctx, t, f, s, store.SetServing, store.SetWarm)
+	runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm)
 }
 
 // servingSet is the infra-set serving the fixture's one placement.
@@ -116,18 +116,18 @@ func servingSet(ctx context.Context, t *testing.T, f *fixture) string {
 }
 
 // scaleSet is the first scale-set of set after seq that succeeded.
-func scaleSet(ctx context.Context, f *fixture, after uint64, set string) *store.Entry {
+func scaleSet(ctx context.Context, f *fixture, after uint64, set string) *journal.Entry {
 	return firstEntry(ctx, f, after, set, "scale-set")
 }
 
 // firstEntry is the first successful outcome of action on set after seq.
-func firstEntry(ctx context.Context, f *fixture, after uint64, set, action string) *store.Entry {
+func firstEntry(ctx context.Context, f *fixture, after uint64, set, action string) *journal.Entry {
 	entries, err := f.api.Journal(ctx, after, 1000)
 	if err != nil {
 		return nil
 	}
 	for _, e := range entries {
-		if e.Kind == store.EntryOutcome && e.Action == action && e.Set == set && e.Error == "" {
+		if e.Kind == journal.EntryOutcome && e.Action == action && e.Set == set && e.Error == "" {
 			return &e
 		}
 	}

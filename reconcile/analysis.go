@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -29,7 +29,7 @@ const significance = 0.05
 // maxErrorRateIncrease above the baseline's (two-proportion z-test). It
 // passes only with at least minRequests and an error rate within both
 // limits; anything else is inconclusive: not enough data is never a pass.
-func analyse(a schema.Analysis, canary, baseline store.Counters) policy.Analysis {
+func analyse(a schema.Analysis, canary, baseline journal.Counters) policy.Analysis {
 	rate := ratio(canary.ServerErrors, canary.Requests)
 	base := ratio(baseline.ServerErrors, baseline.Requests)
 	abs := policy.Signal{Name: "error-rate", Canary: rate, Baseline: base, Threshold: a.MaxErrorRate, Verdict: verdictPass}
@@ -74,7 +74,7 @@ const latencyFloor = 0.05
 // latencySignal compares the canary's p90 latency with the baseline's (at
 // most maxLatencyIncrease times it, and more than latencyFloor above it to
 // fail) and with maxLatencyP90 when set.
-func latencySignal(a schema.Analysis, canary, baseline store.Counters) policy.Signal {
+func latencySignal(a schema.Analysis, canary, baseline journal.Counters) policy.Signal {
 	ratioMax := a.MaxLatencyIncrease
 	if ratioMax < 1 {
 		ratioMax = 2 // a release journaled before the field existed
@@ -123,7 +123,7 @@ func finite(x float64) float64 {
 }
 
 // describeAnalysis says what a step's analysis found, for a person.
-func describeAnalysis(an policy.Analysis, canary, baseline store.Counters) string {
+func describeAnalysis(an policy.Analysis, canary, baseline journal.Counters) string {
 	out := fmt.Sprintf("%s: canary %d/%d errors (%.1f%%), baseline %d/%d (%.1f%%)", an.Verdict,
 		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
@@ -169,7 +169,7 @@ func binomialTail(n, k uint64, p float64) float64 {
 
 // exceeds reports whether the canary's error rate is significantly more than
 // margin above the baseline's (one-sided two-proportion z-test).
-func exceeds(canary, baseline store.Counters, margin float64) bool {
+func exceeds(canary, baseline journal.Counters, margin float64) bool {
 	pc, pb := ratio(canary.ServerErrors, canary.Requests), ratio(baseline.ServerErrors, baseline.Requests)
 	diff := pc - pb - margin
 	if diff <= 0 || canary.Requests == 0 {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -30,10 +30,10 @@ func TestBinomialTail(t *testing.T) {
 
 func TestAnalyse(t *testing.T) {
 	a := schema.Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20}
-	c := func(req, errs uint64) store.Counters { return store.Counters{Requests: req, ServerErrors: errs} }
+	c := func(req, errs uint64) journal.Counters { return journal.Counters{Requests: req, ServerErrors: errs} }
 	for _, tc := range []struct {
 		name             string
-		canary, baseline store.Counters
+		canary, baseline journal.Counters
 		want             string
 	}{
 		{"healthy with enough data", c(100, 0), c(900, 0), verdictPass},
@@ -69,12 +69,12 @@ func hist(n uint64, at float64) []adapters.LatencyBucket {
 
 func TestAnalyseLatency(t *testing.T) {
 	a := schema.Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20, MaxLatencyIncrease: 2}
-	c := func(req uint64, at float64) store.Counters {
-		return store.Counters{Requests: req, Latency: hist(req, at)}
+	c := func(req uint64, at float64) journal.Counters {
+		return journal.Counters{Requests: req, Latency: hist(req, at)}
 	}
 	for _, tc := range []struct {
 		name             string
-		canary, baseline store.Counters
+		canary, baseline journal.Counters
 		want             string
 	}{
 		{"as fast as the baseline", c(100, 0.005), c(900, 0.005), verdictPass},
@@ -91,17 +91,17 @@ func TestAnalyseLatency(t *testing.T) {
 	}
 	ceiling := schema.Duration{Duration: 100 * time.Millisecond}
 	a.MaxLatencyP90 = &ceiling
-	if got := analyse(a, c(100, 0.25), store.Counters{}); got.Verdict != verdictFail {
+	if got := analyse(a, c(100, 0.25), journal.Counters{}); got.Verdict != verdictFail {
 		t.Errorf("over the absolute ceiling with no baseline: %s %+v", got.Verdict, got.Signals)
 	}
-	if got := analyse(a, c(100, 0.05), store.Counters{}); got.Verdict != verdictPass {
+	if got := analyse(a, c(100, 0.05), journal.Counters{}); got.Verdict != verdictPass {
 		t.Errorf("under the ceiling with no baseline: %s %+v", got.Verdict, got.Signals)
 	}
 }
 
 func TestSinceSubtractsHistograms(t *testing.T) {
-	base := store.Counters{Requests: 10, Latency: hist(10, 0.005)}
-	now := store.Counters{Requests: 30, ServerErrors: 1, Latency: hist(30, 0.005)}
+	base := journal.Counters{Requests: 10, Latency: hist(10, 0.005)}
+	now := journal.Counters{Requests: 30, ServerErrors: 1, Latency: hist(30, 0.005)}
 	d := since(now, base)
 	if d.Requests != 20 || d.ServerErrors != 1 || d.Latency[0].Count != 20 {
 		t.Fatalf("since: %+v", d)

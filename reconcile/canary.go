@@ -7,7 +7,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // Built-in rules of a canary, cited by the decisions they make.
@@ -20,10 +20,10 @@ const (
 // serving set: each step's weight, baked (time and requests) and analysed on
 // its own traffic, then promoted by the gate; a failed analysis or a step
 // that never gets enough data rolls the traffic back at once.
-func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
-	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, pol policies) (bool, error) {
+func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
+	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, pol policies) (bool, error) {
 	steps := p.service.Strategy.Steps
-	if ro.Step == 0 || set.State != store.SetCanary {
+	if ro.Step == 0 || set.State != journal.SetCanary {
 		// A restart may find the rollout's step recorded and the set not:
 		// the step is taken again from its start.
 		return true, r.canaryStep(ctx, p, tr, sets, set, serving, statuses, ro, pol, min(max(ro.Step-1, 0), len(steps)-1), readyFacts(&set))
@@ -94,15 +94,15 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 // canaryStep asks the gate and, if it allows, gives the canary step i's
 // weight. The set and rollout records are written after the intent and
 // before the split, so that a restart applies the step the journal says.
-func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
-	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, pol policies, i int, facts stepFacts) error {
+func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
+	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, pol policies, i int, facts stepFacts) error {
 	steps := p.service.Strategy.Steps
 	w := steps[i].Weight
 	d, err := r.gate(ctx, pol, p, &ro, policy.GateStep{Kind: policy.StepPromote, Index: i, Count: len(steps) + 1, Weight: w}, facts)
 	if done, err := r.canaryGated(ctx, p, tr, sets, set, serving, statuses, ro, d, err); done {
 		return err
 	}
-	base := map[string]store.Counters{}
+	base := map[string]journal.Counters{}
 	if hs, ok := r.healthSource(p); ok {
 		for _, id := range []string{set.ID, serving.ID} {
 			if m, err := hs.SetMetrics(ctx, p.service.Name, id); err == nil {
@@ -121,7 +121,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 	}
 	now := time.Now().UTC()
 	next := set
-	next.State, next.Weight, next.UpdatedAt = store.SetCanary, w, now
+	next.State, next.Weight, next.UpdatedAt = journal.SetCanary, w, now
 	split, err := desiredSplit(p, withSet(sets, next), statuses)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 		if err := r.store.PutInfraSet(ctx, next); err != nil {
 			return err
 		}
-		ro.Phase, ro.Step, ro.StepStartedAt, ro.StepBase, ro.Message, ro.Analysis, ro.UpdatedAt = store.RolloutCanary, i+1, now, base, why, "", now
+		ro.Phase, ro.Step, ro.StepStartedAt, ro.StepBase, ro.Message, ro.Analysis, ro.UpdatedAt = journal.RolloutCanary, i+1, now, base, why, "", now
 		if err := r.store.PutRollout(ctx, ro); err != nil {
 			return err
 		}
@@ -142,8 +142,8 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 
 // canaryGated acts on a gate that did not allow a canary step: a hold
 // waits; a deny rolls the canary back. It reports whether the caller stops.
-func (r *Reconciler) canaryGated(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
-	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, d policy.Decision, err error) (bool, error) {
+func (r *Reconciler) canaryGated(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
+	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, d policy.Decision, err error) (bool, error) {
 	switch {
 	case err != nil:
 		return true, err
@@ -158,11 +158,11 @@ func (r *Reconciler) canaryGated(ctx context.Context, p placement, tr adapters.T
 // abortCanary takes the canary out of the traffic at once, in one atomic
 // split, and fails the rollout: the set is drained and removed later, and
 // the release is not retried until a new revision.
-func (r *Reconciler) abortCanary(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
-	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout, reason string) error {
+func (r *Reconciler) abortCanary(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
+	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, reason string) error {
 	msg := fmt.Sprintf("release %s rolled back: %s; traffic is back on %s; not retried until a new revision", short(ro.Release), reason, serving.ID)
 	failed := set
-	failed.State, failed.Weight, failed.Reason, failed.UpdatedAt = store.SetFailed, 0, msg, time.Now().UTC()
+	failed.State, failed.Weight, failed.Reason, failed.UpdatedAt = journal.SetFailed, 0, msg, time.Now().UTC()
 	split, err := desiredSplit(p, withSet(sets, failed), statuses)
 	if err != nil {
 		return err
@@ -181,12 +181,12 @@ func (r *Reconciler) abortCanary(ctx context.Context, p placement, tr adapters.T
 
 // stepCounters are what the canary and the baseline served since the step
 // started, from the traffic adapter's cumulative per-set counters.
-func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro store.Rollout, canary, baseline string) (store.Counters, store.Counters, error) {
+func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro journal.Rollout, canary, baseline string) (journal.Counters, journal.Counters, error) {
 	hs, ok := r.healthSource(p)
 	if !ok {
-		return store.Counters{}, store.Counters{}, fmt.Errorf("traffic adapter %q reports no per-set metrics", p.target.Traffic.Kind)
+		return journal.Counters{}, journal.Counters{}, fmt.Errorf("traffic adapter %q reports no per-set metrics", p.target.Traffic.Kind)
 	}
-	var out [2]store.Counters
+	var out [2]journal.Counters
 	for i, id := range []string{canary, baseline} {
 		m, err := hs.SetMetrics(ctx, p.service.Name, id)
 		if err != nil {
@@ -199,7 +199,7 @@ func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro store.Rol
 
 // noteAnalysis records a step's progress on the rollout, at most once a
 // second, for status to show.
-func (r *Reconciler) noteAnalysis(ctx context.Context, ro *store.Rollout, summary string) {
+func (r *Reconciler) noteAnalysis(ctx context.Context, ro *journal.Rollout, summary string) {
 	if ro.Analysis == summary || time.Since(ro.UpdatedAt) < time.Second {
 		return
 	}
@@ -210,8 +210,8 @@ func (r *Reconciler) noteAnalysis(ctx context.Context, ro *store.Rollout, summar
 }
 
 // withSet returns sets with next in place of the record of the same id.
-func withSet(sets []store.InfraSet, next store.InfraSet) []store.InfraSet {
-	out := make([]store.InfraSet, len(sets))
+func withSet(sets []journal.InfraSet, next journal.InfraSet) []journal.InfraSet {
+	out := make([]journal.InfraSet, len(sets))
 	for i, s := range sets {
 		if s.ID == next.ID {
 			s = next

@@ -7,36 +7,36 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // collect removes the placement's sets that are no longer wanted: warm sets
 // beyond keepWarm (oldest-served first), failed sets, and sets created for a
 // release that a newer revision pre-empted. The serving set is never removed.
-func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []store.InfraSet) error {
+func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet) error {
 	want := p.service.ReleaseID()
-	var warm []store.InfraSet
+	var warm []journal.InfraSet
 	for _, s := range sets {
-		if s.State == store.SetWarm && s.Release != want {
+		if s.State == journal.SetWarm && s.Release != want {
 			warm = append(warm, s)
 		}
 	}
-	slices.SortFunc(warm, func(a, b store.InfraSet) int { return b.ServedAt.Compare(a.ServedAt) })
+	slices.SortFunc(warm, func(a, b journal.InfraSet) int { return b.ServedAt.Compare(a.ServedAt) })
 
 	for _, s := range sets {
 		var why string
 		switch {
-		case s.State == store.SetServing:
+		case s.State == journal.SetServing:
 			continue
-		case s.State == store.SetRemoving:
+		case s.State == journal.SetRemoving:
 			why = "finish removing " + s.ID
-		case s.State == store.SetFailed:
+		case s.State == journal.SetFailed:
 			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
-		case s.State == store.SetProbe && !r.probing(ctx, p):
+		case s.State == journal.SetProbe && !r.probing(ctx, p):
 			why = fmt.Sprintf("probe %s outlived its upgrade-downgrade test: remove it", s.ID)
-		case (s.State == store.SetCreating || s.State == store.SetReady || s.State == store.SetCanary) && s.Release != want:
+		case (s.State == journal.SetCreating || s.State == journal.SetReady || s.State == journal.SetCanary) && s.Release != want:
 			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
-		case s.State == store.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w store.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
+		case s.State == journal.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w journal.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
 			why = fmt.Sprintf("keepWarm is %d and %s is older than the warm sets kept", p.service.Strategy.KeepWarm, s.ID)
 		default:
 			continue
@@ -50,8 +50,8 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 
 // removeSet takes a set out of the traffic, waits for its in-flight requests
 // to drain, stops its instances and records it removed.
-func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s store.InfraSet, policy, why string) error {
-	s.State, s.UpdatedAt = store.SetRemoving, time.Now().UTC()
+func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s journal.InfraSet, policy, why string) error {
+	s.State, s.UpdatedAt = journal.SetRemoving, time.Now().UTC()
 	if s.Reason == "" {
 		s.Reason = why
 	}
@@ -67,7 +67,7 @@ func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Run
 		if err := rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
 			return err
 		}
-		s.State, s.UpdatedAt = store.SetRemoved, time.Now().UTC()
+		s.State, s.UpdatedAt = journal.SetRemoved, time.Now().UTC()
 		return r.store.PutInfraSet(ctx, s)
 	})
 }
@@ -128,11 +128,11 @@ func (r *Reconciler) collectOrphans(ctx context.Context) error {
 			return err
 		}
 		for _, o := range observed {
-			if state, ok := known[o.ID]; ok && state != store.SetRemoved {
+			if state, ok := known[o.ID]; ok && state != journal.SetRemoved {
 				continue
 			}
 			why := fmt.Sprintf("infra-set %s runs but the journal has no live record of it: remove it", o.ID)
-			base := store.Entry{Service: o.Service, Set: o.ID, Release: o.Release}
+			base := journal.Entry{Service: o.Service, Set: o.ID, Release: o.Release}
 			err := r.act(ctx, base, "remove-set", policyOrphan, why, nil, func() error {
 				return rt.Remove(ctx, o.ID, r.cfg.StopGrace)
 			})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/signing"
 )
@@ -50,7 +50,7 @@ func infraSetID(service, target, release string) string {
 // live reports whether a set's instances should be running.
 func live(state string) bool {
 	switch state {
-	case store.SetCreating, store.SetReady, store.SetCanary, store.SetServing, store.SetWarm, store.SetProbe:
+	case journal.SetCreating, journal.SetReady, journal.SetCanary, journal.SetServing, journal.SetWarm, journal.SetProbe:
 		return true
 	}
 	return false
@@ -107,7 +107,7 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 		return true, err
 	}
 
-	if serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }); serving == nil || serving.Release != want {
+	if serving := find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing }); serving == nil || serving.Release != want {
 		rolling, err := r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
 		switch {
 		case errors.Is(err, errDenied):
@@ -159,11 +159,11 @@ func (r *Reconciler) ensureSet(ctx context.Context, rt adapters.Runtime, spec ad
 // infra-set, wait until every instance is healthy, then switch the traffic.
 // A release that is still warm is switched to at once: that is a rollback.
 func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic,
-	sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus, problems map[string]string) (bool, error) {
+	sets []journal.InfraSet, statuses map[string]adapters.InfraSetStatus, problems map[string]string) (bool, error) {
 	want := p.service.ReleaseID()
 	id := infraSetID(p.service.Name, p.target.Name, want)
-	set := find(sets, func(s store.InfraSet) bool { return s.ID == id })
-	serving := find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing })
+	set := find(sets, func(s journal.InfraSet) bool { return s.ID == id })
+	serving := find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing })
 
 	ro, proceed, err := r.startRollout(ctx, p, serving, set)
 	if err != nil || !proceed {
@@ -176,7 +176,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 
 	now := time.Now().UTC()
 	switch {
-	case set == nil || set.State == store.SetRemoved:
+	case set == nil || set.State == journal.SetRemoved:
 		why, err := r.zoneWait(ctx, p)
 		if err == nil && why == "" {
 			why, err = r.dependencyWait(ctx, p)
@@ -201,8 +201,8 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 				return false, r.markFailed(ctx, p, ro, set, err.Error()+"; it is not run and the traffic stays where it is")
 			}
 		}
-		fresh := store.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
-			Release: want, State: store.SetCreating, CreatedAt: now, UpdatedAt: now}
+		fresh := journal.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+			Release: want, State: journal.SetCreating, CreatedAt: now, UpdatedAt: now}
 		why = fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
 		err = r.act(ctx, p.entry(id, want), "create-set", policyMakeBeforeBreak, why, nil, func() error {
 			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
@@ -218,7 +218,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		})
 		return true, err
 
-	case set.State == store.SetFailed || set.State == store.SetRemoving:
+	case set.State == journal.SetFailed || set.State == journal.SetRemoving:
 		// Being removed by collect; made anew on a later pass.
 		return true, nil
 	}
@@ -227,16 +227,16 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	if !st.Healthy(p.service.Run.Replicas) {
 		// Once a canary serves, an instance lost is replaced by the runtime;
 		// the deadline is for becoming healthy in the first place.
-		if ro.Phase == store.RolloutCreating && progressDeadlinePassed(p.service, ro.StartedAt, now) {
+		if ro.Phase == journal.RolloutCreating && progressDeadlinePassed(p.service, ro.StartedAt, now) {
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
-		if ro.Rollback && set.State == store.SetWarm && progressDeadlinePassed(p.service, ro.StartedAt, now) {
+		if ro.Rollback && set.State == journal.SetWarm && progressDeadlinePassed(p.service, ro.StartedAt, now) {
 			// A warm set started again for the rollback (warmMode minimal)
 			// that does not become healthy: the traffic stays, the set
 			// stays warm (and goes back to one instance).
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
-		if ro.Phase == store.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, ro.StepStartedAt, now) {
+		if ro.Phase == journal.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, ro.StepStartedAt, now) {
 			// The canary's health checks kept failing through a deadline:
 			// the HTTP checks are part of the verdict too.
 			return false, r.abortCanary(ctx, p, tr, sets, *set, *serving, statuses, ro,
@@ -244,12 +244,12 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		}
 		return true, nil
 	}
-	if set.State == store.SetCreating {
-		set.State, set.UpdatedAt = store.SetReady, now
+	if set.State == journal.SetCreating {
+		set.State, set.UpdatedAt = journal.SetReady, now
 		if err := r.store.PutInfraSet(ctx, *set); err != nil {
 			return true, err
 		}
-		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Set: id, Release: want, Rollout: ro.ID,
 			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
 	}
@@ -293,7 +293,7 @@ func progressWindow(svc schema.Service) string {
 
 // gated handles a gate that did not allow: a hold waits for the next pass;
 // a deny fails the rollout, which is not retried until a new revision.
-func (r *Reconciler) gated(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, d policy.Decision, err error) (bool, error) {
+func (r *Reconciler) gated(ctx context.Context, p placement, ro journal.Rollout, set *journal.InfraSet, d policy.Decision, err error) (bool, error) {
 	switch {
 	case err != nil:
 		return true, err
@@ -308,30 +308,30 @@ func (r *Reconciler) gated(ctx context.Context, p placement, ro store.Rollout, s
 // abandoning any other in flight on the placement. It returns proceed=false
 // when the release already failed at this revision: a failed release is not
 // retried until a new revision.
-func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set *store.InfraSet) (store.Rollout, bool, error) {
+func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set *journal.InfraSet) (journal.Rollout, bool, error) {
 	want := p.service.ReleaseID()
 	ro, err := r.store.Rollout(ctx, p.rolloutID(want))
 	switch {
 	case err == nil && !ro.Done():
 		return ro, true, nil
-	case err == nil && ro.Phase == store.RolloutFailed && ro.Revision == p.revision:
+	case err == nil && ro.Phase == journal.RolloutFailed && ro.Revision == p.revision:
 		return ro, false, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
+	case err != nil && !errors.Is(err, journal.ErrNotFound):
 		return ro, false, err
 	}
 	if err := r.abandonOthers(ctx, p, want); err != nil {
 		return ro, false, err
 	}
 	now := time.Now().UTC()
-	ro = store.Rollout{ID: p.rolloutID(want), Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+	ro = journal.Rollout{ID: p.rolloutID(want), Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Release: want, Revision: p.revision, Set: infraSetID(p.service.Name, p.target.Name, want),
-		Phase: store.RolloutCreating, StartedAt: now, UpdatedAt: now}
+		Phase: journal.RolloutCreating, StartedAt: now, UpdatedAt: now}
 	if serving != nil {
 		ro.FromRelease = serving.Release
 	}
-	if set != nil && set.State == store.SetWarm {
+	if set != nil && set.State == journal.SetWarm {
 		ro.Rollback = true
-		ro.Phase = store.RolloutSwitching
+		ro.Phase = journal.RolloutSwitching
 		ro.Message = "release is warm: switching traffic back at once"
 		if p.service.Strategy.WarmMode == schema.WarmMinimal {
 			ro.Message = "release is warm with one instance (warmMode minimal): starting the others again in its set, then switching traffic back"
@@ -351,18 +351,18 @@ func (r *Reconciler) abandonOthers(ctx context.Context, p placement, want string
 		if o.Done() || o.Release == want || o.Service != p.service.Name || o.Stage != p.stage || o.Target != p.target.Name {
 			continue
 		}
-		o.Phase, o.UpdatedAt = store.RolloutAbandoned, time.Now().UTC()
+		o.Phase, o.UpdatedAt = journal.RolloutAbandoned, time.Now().UTC()
 		o.Message = "pre-empted by release " + short(want)
 		if err := r.store.PutRollout(ctx, o); err != nil {
 			return err
 		}
-		r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: o.Service, Stage: o.Stage, Target: o.Target,
+		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: o.Service, Stage: o.Stage, Target: o.Target,
 			Release: o.Release, Rollout: o.ID, Message: fmt.Sprintf("rollout of %s abandoned: a newer revision wants %s", short(o.Release), short(want))})
 	}
 	return nil
 }
 
-func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, st adapters.InfraSetStatus, problem string) error {
+func (r *Reconciler) failRollout(ctx context.Context, p placement, ro journal.Rollout, set *journal.InfraSet, st adapters.InfraSetStatus, problem string) error {
 	var reasons []string
 	for _, in := range st.Instances {
 		if !in.Healthy {
@@ -382,19 +382,19 @@ func (r *Reconciler) failRollout(ctx context.Context, p placement, ro store.Roll
 
 // markFailed ends a rollout as failed and its set, unless warm, as failed
 // (collected later).
-func (r *Reconciler) markFailed(ctx context.Context, p placement, ro store.Rollout, set *store.InfraSet, msg string) error {
+func (r *Reconciler) markFailed(ctx context.Context, p placement, ro journal.Rollout, set *journal.InfraSet, msg string) error {
 	now := time.Now().UTC()
-	ro.Phase, ro.Message, ro.UpdatedAt = store.RolloutFailed, msg, now
+	ro.Phase, ro.Message, ro.UpdatedAt = journal.RolloutFailed, msg, now
 	if err := r.store.PutRollout(ctx, ro); err != nil {
 		return err
 	}
-	if set != nil && set.State != store.SetWarm {
-		set.State, set.Reason, set.UpdatedAt = store.SetFailed, msg, now
+	if set != nil && set.State != journal.SetWarm {
+		set.State, set.Reason, set.UpdatedAt = journal.SetFailed, msg, now
 		if err := r.store.PutInfraSet(ctx, *set); err != nil {
 			return err
 		}
 	}
-	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+	r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Set: ro.Set, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
 	r.log.Warn("rollout failed", "service", p.service.Name, "target", p.target.Name, "release", short(ro.Release), "reason", msg)
 	r.revertFailed(ctx, ro, msg)
@@ -403,11 +403,11 @@ func (r *Reconciler) markFailed(ctx context.Context, p placement, ro store.Rollo
 
 // switchTo moves all of the service's traffic to next, keeping the set that
 // served until now routable at weight 0 (warm).
-func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet,
-	next store.InfraSet, serving *store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro store.Rollout) error {
+func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
+	next journal.InfraSet, serving *journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout) error {
 	st := statuses[next.ID]
 	rule, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
-	if next.State == store.SetWarm {
+	if next.State == journal.SetWarm {
 		rule, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
 		if p.service.Strategy.WarmMode == schema.WarmMinimal {
 			why = fmt.Sprintf("release %s is warm in %s, started again with %d/%d healthy instances: switch traffic back (rollback)",
@@ -418,7 +418,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 		why += fmt.Sprintf("; %s stays warm", serving.ID)
 	}
 	now := time.Now().UTC()
-	next.State, next.ServedAt, next.UpdatedAt, next.Weight = store.SetServing, now, now, 0
+	next.State, next.ServedAt, next.UpdatedAt, next.Weight = journal.SetServing, now, now, 0
 	split, err := desiredSplit(p, replace(sets, next, serving, now), statuses)
 	if err != nil {
 		return err
@@ -428,7 +428,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	}
 	if serving != nil {
 		s := *serving
-		s.State, s.UpdatedAt = store.SetWarm, now
+		s.State, s.UpdatedAt = journal.SetWarm, now
 		if err := r.store.PutInfraSet(ctx, s); err != nil {
 			return err
 		}
@@ -436,7 +436,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	if err := r.store.PutInfraSet(ctx, next); err != nil {
 		return err
 	}
-	ro.Phase, ro.UpdatedAt = store.RolloutSucceeded, now
+	ro.Phase, ro.UpdatedAt = journal.RolloutSucceeded, now
 	if ro.Message == "" || ro.Rollback {
 		ro.Message = why
 	}
@@ -447,26 +447,26 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 // serves (after a crash between the switch and the journal write, say).
 func (r *Reconciler) finishRollout(ctx context.Context, p placement, want string) error {
 	ro, err := r.store.Rollout(ctx, p.rolloutID(want))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && ro.Done()) {
+	if errors.Is(err, journal.ErrNotFound) || (err == nil && ro.Done()) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	ro.Phase, ro.UpdatedAt = store.RolloutSucceeded, time.Now().UTC()
+	ro.Phase, ro.UpdatedAt = journal.RolloutSucceeded, time.Now().UTC()
 	return r.store.PutRollout(ctx, ro)
 }
 
 // replace returns sets with next in place of its old record and the set that
 // served until now marked warm.
-func replace(sets []store.InfraSet, next store.InfraSet, serving *store.InfraSet, now time.Time) []store.InfraSet {
-	out := make([]store.InfraSet, 0, len(sets))
+func replace(sets []journal.InfraSet, next journal.InfraSet, serving *journal.InfraSet, now time.Time) []journal.InfraSet {
+	out := make([]journal.InfraSet, 0, len(sets))
 	for _, s := range sets {
 		switch {
 		case s.ID == next.ID:
 			s = next
 		case serving != nil && s.ID == serving.ID:
-			s.State, s.UpdatedAt = store.SetWarm, now
+			s.State, s.UpdatedAt = journal.SetWarm, now
 		}
 		out = append(out, s)
 	}
@@ -474,14 +474,14 @@ func replace(sets []store.InfraSet, next store.InfraSet, serving *store.InfraSet
 }
 
 // setsOf lists the journal's infra-sets of a placement that are not removed.
-func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]store.InfraSet, error) {
+func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]journal.InfraSet, error) {
 	all, err := r.store.InfraSets(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []store.InfraSet
+	var out []journal.InfraSet
 	for _, s := range all {
-		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != store.SetRemoved {
+		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != journal.SetRemoved {
 			out = append(out, s)
 		}
 	}
@@ -490,7 +490,7 @@ func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]store.InfraSet,
 
 // specOf rebuilds the runtime instructions of a journaled set from its
 // release, which the journal keeps whole.
-func (r *Reconciler) specOf(ctx context.Context, s store.InfraSet) (adapters.InfraSetSpec, error) {
+func (r *Reconciler) specOf(ctx context.Context, s journal.InfraSet) (adapters.InfraSetSpec, error) {
 	svc, err := r.serviceOf(ctx, s.Release)
 	if err != nil {
 		return adapters.InfraSetSpec{}, fmt.Errorf("infra-set %s: %w", s.ID, err)
@@ -532,7 +532,7 @@ func (r *Reconciler) serviceOf(ctx context.Context, release string) (schema.Serv
 	return svc, nil
 }
 
-func specFor(s store.InfraSet, svc schema.Service) adapters.InfraSetSpec {
+func specFor(s journal.InfraSet, svc schema.Service) adapters.InfraSetSpec {
 	var res adapters.Resources
 	if r := svc.Run.Resources; r != nil {
 		res = adapters.Resources{NanoCPUs: int64(r.CPUs * 1e9), MemoryBytes: r.MemoryBytes()}
@@ -544,7 +544,7 @@ func specFor(s store.InfraSet, svc schema.Service) adapters.InfraSetSpec {
 	}
 }
 
-func find(sets []store.InfraSet, pred func(store.InfraSet) bool) *store.InfraSet {
+func find(sets []journal.InfraSet, pred func(journal.InfraSet) bool) *journal.InfraSet {
 	for i := range sets {
 		if pred(sets[i]) {
 			s := sets[i]

@@ -4,21 +4,21 @@ import (
 	"math"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // countersOf keeps what the analysis needs of a set's metrics.
-func countersOf(m adapters.SetMetrics) store.Counters {
-	return store.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors, Latency: m.LatencyBuckets}
+func countersOf(m adapters.SetMetrics) journal.Counters {
+	return journal.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors, Latency: m.LatencyBuckets}
 }
 
 // since is what was counted between base and now. Counters that went back
 // (the traffic adapter restarted) hold only what came after: all of now.
-func since(now, base store.Counters) store.Counters {
+func since(now, base journal.Counters) journal.Counters {
 	if now.Requests < base.Requests || now.ServerErrors < base.ServerErrors {
 		return now
 	}
-	d := store.Counters{Requests: now.Requests - base.Requests, ServerErrors: now.ServerErrors - base.ServerErrors}
+	d := journal.Counters{Requests: now.Requests - base.Requests, ServerErrors: now.ServerErrors - base.ServerErrors}
 	if len(base.Latency) == 0 {
 		d.Latency = now.Latency
 		return d
@@ -38,7 +38,7 @@ func since(now, base store.Counters) store.Counters {
 // quantile is the upper bound of the histogram bucket holding the q-th
 // quantile of the requests, in seconds; ok is false without data. A
 // quantile past the last finite bound is +Inf.
-func quantile(c store.Counters, q float64) (float64, bool) {
+func quantile(c journal.Counters, q float64) (float64, bool) {
 	if len(c.Latency) == 0 {
 		return 0, false
 	}

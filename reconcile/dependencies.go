@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -46,7 +46,7 @@ func (r *Reconciler) dependencyWait(ctx context.Context, p placement) (string, e
 			continue
 		}
 		switch s.State {
-		case store.SetCreating, store.SetReady, store.SetCanary:
+		case journal.SetCreating, journal.SetReady, journal.SetCanary:
 			return fmt.Sprintf("upstream %s is rolling out in stage %s (%s is %s): %s waits, upstreams go first",
 				s.Service, p.stage, s.ID, s.State, p.service.Name), nil
 		}
@@ -56,7 +56,7 @@ func (r *Reconciler) dependencyWait(ctx context.Context, p placement) (string, e
 
 // relatedSets are the serving sets, on the placement's target, of the
 // services related to the placement's (see related).
-func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]store.InfraSet, []string, error) {
+func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]journal.InfraSet, []string, error) {
 	r.mu.Lock()
 	ds := r.desired
 	r.mu.Unlock()
@@ -71,11 +71,11 @@ func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]store.Infr
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []store.InfraSet
+	var out []journal.InfraSet
 	var dirs []string
 	for _, x := range rel {
 		for _, s := range sets {
-			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == store.SetServing {
+			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == journal.SetServing {
 				out = append(out, s)
 				dirs = append(dirs, x[1])
 			}
@@ -87,7 +87,7 @@ func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]store.Infr
 // relatedSignals judges the health of the related services during a step:
 // one that fails significantly more than maxErrorRate since the step
 // started fails the step, whichever side of the canary it is on.
-func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro store.Rollout) []policy.Signal {
+func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro journal.Rollout) []policy.Signal {
 	sets, dirs, err := r.relatedSets(ctx, p)
 	if err != nil || len(sets) == 0 {
 		return nil

@@ -5,7 +5,7 @@ import (
 	"maps"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -30,7 +30,7 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 
 	index := map[[3]string]int{}
 	for _, s := range v.sets {
-		if s.State == store.SetRemoved {
+		if s.State == journal.SetRemoved {
 			continue
 		}
 		fs := f.Services[s.Service]
@@ -47,9 +47,9 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		}
 		weight := 0
 		switch s.State {
-		case store.SetServing:
+		case journal.SetServing:
 			weight = 100 // less the canaries, below
-		case store.SetCanary:
+		case journal.SetCanary:
 			weight = s.Weight
 		}
 		fs.Placements[i].Sets = append(fs.Placements[i].Sets, policy.FleetSet{ID: s.ID, Release: s.Release, State: s.State,
@@ -60,12 +60,12 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		for _, pl := range fs.Placements {
 			canary := 0
 			for _, s := range pl.Sets {
-				if s.State == store.SetCanary {
+				if s.State == journal.SetCanary {
 					canary += s.Weight
 				}
 			}
 			for i := range pl.Sets {
-				if pl.Sets[i].State == store.SetServing {
+				if pl.Sets[i].State == journal.SetServing {
 					pl.Sets[i].Weight -= canary
 				}
 			}
@@ -110,20 +110,20 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 	switch a.Kind {
 	case policy.ActionCreateSet:
 		p.InFlight = true
-		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: store.SetCreating})
+		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: journal.SetCreating})
 	case policy.ActionSetSplit:
 		for i := range p.Sets {
 			s := &p.Sets[i]
 			s.Weight = a.Weights[s.ID]
 			switch {
 			case s.Weight == 100:
-				s.State = store.SetServing
-			case s.Weight > 0 && s.ID == a.Set && s.State != store.SetServing:
-				s.State = store.SetCanary
-			case s.Weight == 0 && s.State == store.SetServing:
-				s.State = store.SetWarm
-			case s.Weight == 0 && s.State == store.SetCanary:
-				s.State = store.SetFailed
+				s.State = journal.SetServing
+			case s.Weight > 0 && s.ID == a.Set && s.State != journal.SetServing:
+				s.State = journal.SetCanary
+			case s.Weight == 0 && s.State == journal.SetServing:
+				s.State = journal.SetWarm
+			case s.Weight == 0 && s.State == journal.SetCanary:
+				s.State = journal.SetFailed
 			}
 		}
 	case actionScaleSet:

@@ -8,7 +8,7 @@ import (
 
 	"github.com/durable-delivery/durable/policy"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // Built-in policies: the rules the reconciler applies when no Rego policy
@@ -23,7 +23,7 @@ const (
 
 // journal appends an entry, logging (not failing) when the journal cannot be
 // written: the caller's action is what matters to the caller.
-func (r *Reconciler) journal(ctx context.Context, e store.Entry) store.Entry {
+func (r *Reconciler) journal(ctx context.Context, e journal.Entry) journal.Entry {
 	out, err := r.store.Append(ctx, e)
 	if err != nil {
 		r.log.Error("append to journal", "kind", e.Kind, "message", e.Message, "err", err)
@@ -38,13 +38,13 @@ func (r *Reconciler) journal(ctx context.Context, e store.Entry) store.Entry {
 // The invariant policy is asked first, with the fleet as the action would
 // leave it; if it does not allow, the action is not taken and errDenied is
 // returned (the decision journaled once until it changes).
-func (r *Reconciler) act(ctx context.Context, base store.Entry, action, rule, why string, detail any, do func() error) error {
+func (r *Reconciler) act(ctx context.Context, base journal.Entry, action, rule, why string, detail any, do func() error) error {
 	d, err := r.invariant(ctx, base, action, rule, detail)
 	if err != nil {
 		return fmt.Errorf("ask invariant policy: %w", err)
 	}
 	decision := base
-	decision.Kind, decision.Policy, decision.Result, decision.Message = store.EntryDecision, rule, policy.Allow, why
+	decision.Kind, decision.Policy, decision.Result, decision.Message = journal.EntryDecision, rule, policy.Allow, why
 	if d.Defined() {
 		decision = decisionEntry(base, d, why)
 		decision.Policy = rule + " + " + d.Policy
@@ -61,7 +61,7 @@ func (r *Reconciler) act(ctx context.Context, base store.Entry, action, rule, wh
 	decision = r.journal(ctx, decision)
 
 	intent := base
-	intent.Kind, intent.Action, intent.Decision, intent.Message = store.EntryIntent, action, decision.Seq, why
+	intent.Kind, intent.Action, intent.Decision, intent.Message = journal.EntryIntent, action, decision.Seq, why
 	if detail != nil {
 		intent.Detail, _ = json.Marshal(detail)
 	}
@@ -73,7 +73,7 @@ func (r *Reconciler) act(ctx context.Context, base store.Entry, action, rule, wh
 
 	err = do()
 	outcome := base
-	outcome.Kind, outcome.Action, outcome.Intent = store.EntryOutcome, action, intent.Seq
+	outcome.Kind, outcome.Action, outcome.Intent = journal.EntryOutcome, action, intent.Seq
 	outcome.Message = action + " done"
 	if err != nil {
 		outcome.Message, outcome.Error = action+" failed", err.Error()
@@ -84,13 +84,13 @@ func (r *Reconciler) act(ctx context.Context, base store.Entry, action, rule, wh
 
 // entry is the journal entry header for an action on set, which runs release
 // on the placement.
-func (p placement) entry(set, release string) store.Entry {
-	return store.Entry{Service: p.service.Name, Stage: p.stage, Target: p.target.Name, Set: set,
+func (p placement) entry(set, release string) journal.Entry {
+	return journal.Entry{Service: p.service.Name, Stage: p.stage, Target: p.target.Name, Set: set,
 		Release: release, Rollout: p.rolloutID(release)}
 }
 
 // noteVerdict records a decision on the rollout it concerns, if any.
-func (r *Reconciler) noteVerdict(ctx context.Context, rollout string, d policy.Decision, e store.Entry) {
+func (r *Reconciler) noteVerdict(ctx context.Context, rollout string, d policy.Decision, e journal.Entry) {
 	if rollout == "" {
 		return
 	}
@@ -98,7 +98,7 @@ func (r *Reconciler) noteVerdict(ctx context.Context, rollout string, d policy.D
 	if err != nil || ro.Done() {
 		return
 	}
-	ro.Verdict = &store.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
+	ro.Verdict = &journal.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
 	ro.Message, ro.UpdatedAt = "held by the invariant policy: "+reasonsLine(d), time.Now().UTC()
 	if err := r.store.PutRollout(ctx, ro); err != nil {
 		r.log.Error("journal rollout", "err", err)

@@ -4,14 +4,14 @@ import (
 	"context"
 	"sort"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
 // journalView is the journal's sets and rollouts at one instant.
 type journalView struct {
-	sets     []store.InfraSet
-	rollouts []store.Rollout
+	sets     []journal.InfraSet
+	rollouts []journal.Rollout
 	// baked reports whether a release the stage at index stage promoted
 	// has baked there (see stagebake.go); nil waits for no bake.
 	baked func(stage int, release string) bool
@@ -30,7 +30,7 @@ func (r *Reconciler) view(ctx context.Context) (journalView, error) {
 
 // rolloutOn is the rollout in flight on a placement, if any; ok is false
 // when the journal cannot be read (callers then keep what may be needed).
-func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *store.Rollout, ok bool) {
+func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *journal.Rollout, ok bool) {
 	v, err := r.view(ctx)
 	if err != nil {
 		return nil, false
@@ -41,7 +41,7 @@ func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *store.Roll
 // failedIn reports whether release failed in stage (on any target).
 func (v journalView) failedIn(service, stage, release string) bool {
 	for _, ro := range v.rollouts {
-		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == store.RolloutFailed {
+		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == journal.RolloutFailed {
 			return true
 		}
 	}
@@ -49,10 +49,10 @@ func (v journalView) failedIn(service, stage, release string) bool {
 }
 
 // serving is the set serving on one placement, if any.
-func (v journalView) serving(service, stage, target string) *store.InfraSet {
+func (v journalView) serving(service, stage, target string) *journal.InfraSet {
 	for i := range v.sets {
 		s := v.sets[i]
-		if s.Service == service && s.Stage == stage && s.Target == target && s.State == store.SetServing {
+		if s.Service == service && s.Stage == stage && s.Target == target && s.State == journal.SetServing {
 			return &s
 		}
 	}
@@ -68,7 +68,7 @@ func (v journalView) hasSet(service, stage, target, release, state string) bool 
 	return false
 }
 
-func (v journalView) inFlight(service, stage, target string) *store.Rollout {
+func (v journalView) inFlight(service, stage, target string) *journal.Rollout {
 	for i := range v.rollouts {
 		ro := v.rollouts[i]
 		if ro.Service == service && ro.Stage == stage && ro.Target == target && !ro.Done() {
@@ -93,7 +93,7 @@ func (v journalView) inFlight(service, stage, target string) *store.Rollout {
 func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, target string) string {
 	desired := ds.Services[service].ReleaseID()
 	name := ds.Pipeline.Stages[stage].Name
-	if v.hasSet(service, name, target, desired, store.SetServing) || v.hasSet(service, name, target, desired, store.SetWarm) || stage == 0 {
+	if v.hasSet(service, name, target, desired, journal.SetServing) || v.hasSet(service, name, target, desired, journal.SetWarm) || stage == 0 {
 		return desired
 	}
 	if ro := v.inFlight(service, name, target); ro != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -39,15 +39,15 @@ func (r *Reconciler) compilePolicies(ctx context.Context, repo map[string]string
 func (r *Reconciler) now() policy.Now { return policy.NowIn(time.Now(), r.cfg.Location) }
 
 // decisionEntry is the journal entry of a decision a policy answered.
-func decisionEntry(base store.Entry, d policy.Decision, message string) store.Entry {
-	base.Kind, base.Policy, base.Result, base.Message = store.EntryDecision, d.Policy, d.Result, message
+func decisionEntry(base journal.Entry, d policy.Decision, message string) journal.Entry {
+	base.Kind, base.Policy, base.Result, base.Message = journal.EntryDecision, d.Policy, d.Result, message
 	base.EntryPoint, base.InputDigest, base.Reasons, base.Took = string(d.Entry), d.InputDigest, d.Reasons, d.Duration
 	return base
 }
 
 // verdictOnce journals a decision unless the same verdict on the same
 // subject is the last one journaled: a hold re-asked every pass is one entry.
-func (r *Reconciler) verdictOnce(ctx context.Context, key string, e store.Entry) (store.Entry, bool) {
+func (r *Reconciler) verdictOnce(ctx context.Context, key string, e journal.Entry) (journal.Entry, bool) {
 	sig := e.Result + "\x00" + strings.Join(e.Reasons, "\x00")
 	r.mu.Lock()
 	same := r.lastVerdict[key] == sig
@@ -79,7 +79,7 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	}
 	warm := map[string]bool{}
 	for _, s := range sets {
-		if s.State == store.SetWarm {
+		if s.State == journal.SetWarm {
 			warm[s.Release] = true
 		}
 	}
@@ -100,7 +100,7 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 // stage's gate (see stagegate.go) on entering it, journals the decision when
 // it changed, and records it on the rollout. With no gate policy the
 // built-in rules allow.
-func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, facts stepFacts) (policy.Decision, error) {
+func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *journal.Rollout, step policy.GateStep, facts stepFacts) (policy.Decision, error) {
 	in, err := r.gateInput(ctx, pol, p, ro, step, facts)
 	if err != nil {
 		return policy.Decision{}, err
@@ -120,7 +120,7 @@ func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *st
 	if !journaled {
 		return d, nil
 	}
-	ro.Verdict = &store.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
+	ro.Verdict = &journal.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
 	if d.Result == policy.Hold {
 		ro.Message = "held by the gate policy: " + strings.Join(d.Reasons, "; ")
 	}
@@ -140,15 +140,15 @@ var noAnalysis = policy.Analysis{Verdict: verdictNone, Signals: []policy.Signal{
 
 // readyFacts are the facts of a set that is healthy but has not served: how
 // long it has been ready, and no analysis.
-func readyFacts(set *store.InfraSet) stepFacts {
+func readyFacts(set *journal.InfraSet) stepFacts {
 	f := stepFacts{analysis: noAnalysis}
-	if set != nil && set.State != store.SetCreating {
+	if set != nil && set.State != journal.SetCreating {
 		f.bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
 	}
 	return f
 }
 
-func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *store.Rollout, step policy.GateStep, facts stepFacts) (policy.GateInput, error) {
+func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *journal.Rollout, step policy.GateStep, facts stepFacts) (policy.GateInput, error) {
 	r.mu.Lock()
 	ds := r.desired
 	r.mu.Unlock()
@@ -184,7 +184,7 @@ func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
 
 // invariant asks durable.invariant about an action with the fleet before
 // and after it. With no invariant policy the built-in rules allow.
-func (r *Reconciler) invariant(ctx context.Context, base store.Entry, action, rule string, detail any) (policy.Decision, error) {
+func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, action, rule string, detail any) (policy.Decision, error) {
 	r.mu.Lock()
 	ds, pol := r.desired, r.policies
 	r.mu.Unlock()
@@ -215,7 +215,7 @@ type commitInfo struct {
 }
 
 // restorePolicies rebuilds a journaled revision's policies after a restart.
-func (r *Reconciler) restorePolicies(ctx context.Context, rev store.Revision) (policies, error) {
+func (r *Reconciler) restorePolicies(ctx context.Context, rev journal.Revision) (policies, error) {
 	engine, err := r.compilePolicies(ctx, rev.Policies, rev.Commit)
 	if err != nil {
 		return policies{}, fmt.Errorf("revision %s: policies no longer compile:\n%w", short(rev.Commit), err)

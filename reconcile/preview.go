@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // policyPreview is cited by the preview route's actions.
@@ -18,7 +18,7 @@ func previewName(service string) string { return service + "-preview" }
 // ensurePreview routes a healthy new set alone as "<service>-preview", so
 // that people (and checks) can try it before the blue/green switch, which
 // the gate policy may hold until they did.
-func (r *Reconciler) ensurePreview(ctx context.Context, p placement, tr adapters.Traffic, set store.InfraSet, st adapters.InfraSetStatus) error {
+func (r *Reconciler) ensurePreview(ctx context.Context, p placement, tr adapters.Traffic, set journal.InfraSet, st adapters.InfraSetStatus) error {
 	want := adapters.Split{Service: previewName(p.service.Name),
 		Backends: []adapters.Backend{{Set: set.ID, Release: set.Release, Weight: 100, Endpoints: routableEndpoints(st)}}}
 	if have, err := tr.Split(ctx, want.Service); err == nil && sameSplit(have, want) {
@@ -47,7 +47,7 @@ func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.T
 	if err := rm.RemoveSplit(ctx, name); err != nil {
 		return fmt.Errorf("remove the preview route %s: %w", name, err)
 	}
-	r.journal(ctx, store.Entry{Kind: store.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+	r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Message: "preview route " + name + " removed: no rollout in flight"})
 	return nil
 }

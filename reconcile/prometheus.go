@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -29,7 +29,7 @@ type promLabels struct {
 // baseline. A query fails the step when the canary's value is above its
 // max; a canary without data (not scraped yet, Prometheus down) is
 // inconclusive, never a pass.
-func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline store.InfraSet) ([]policy.Signal, string) {
+func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline journal.InfraSet) ([]policy.Signal, string) {
 	client, err := api.NewClient(api.Config{Address: pa.Address})
 	if err != nil {
 		return []policy.Signal{{Name: "prometheus", Verdict: verdictInconclusive}}, verdictInconclusive
@@ -56,7 +56,7 @@ func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement
 	return out, verdict
 }
 
-func labelsOf(p placement, s store.InfraSet) promLabels {
+func labelsOf(p placement, s journal.InfraSet) promLabels {
 	return promLabels{Service: p.service.Name, Set: s.ID, Release: s.Release, Stage: p.stage, Target: p.target.Name}
 }
 

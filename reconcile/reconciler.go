@@ -22,8 +22,8 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/source"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/source"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
@@ -110,7 +110,7 @@ type Fetcher interface {
 // Reconciler watches a source and converges targets on its head.
 type Reconciler struct {
 	cfg     Config
-	store   store.Store
+	store   journal.Store
 	source  Fetcher
 	targets *targetSet
 	log     *slog.Logger
@@ -119,7 +119,7 @@ type Reconciler struct {
 	// desired is the last accepted revision's desired state; nil before
 	// any revision was accepted.
 	desired  *schema.DesiredState
-	revision store.Revision
+	revision journal.Revision
 	policies policies
 	// healthy counts the healthy instances of each live set at the last
 	// pass, for the invariant policy's view of the fleet.
@@ -160,7 +160,7 @@ type snapshotResult struct {
 
 // New builds a reconciler. It resumes from the journal: the last accepted
 // revision is the desired state until the source says otherwise.
-func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconciler, error) {
+func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Reconciler, error) {
 	cfg.defaults()
 	r := &Reconciler{
 		cfg:       cfg,
@@ -191,7 +191,7 @@ func New(ctx context.Context, cfg Config, st store.Store, src Fetcher) (*Reconci
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
 	for _, rev := range revs {
-		if rev.Verdict != store.RevisionAccepted {
+		if rev.Verdict != journal.RevisionAccepted {
 			continue
 		}
 		var ds schema.DesiredState

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // reverter is what a source offers to push a revert commit.
@@ -17,7 +17,7 @@ type reverter interface {
 // declared the release still serving, so that Git shows what runs. It
 // reverts once per failed revision, and only that revision: if the branch
 // moved since, the newer commit wins and nothing is pushed.
-func (r *Reconciler) revertFailed(ctx context.Context, ro store.Rollout, reason string) {
+func (r *Reconciler) revertFailed(ctx context.Context, ro journal.Rollout, reason string) {
 	rv, ok := r.source.(reverter)
 	if !r.cfg.RevertOnFailure || !ok || ro.FromRelease == "" {
 		return
@@ -35,9 +35,9 @@ func (r *Reconciler) revertFailed(ctx context.Context, ro store.Rollout, reason 
 		r.log.Error("read journal", "err", err)
 		return
 	}
-	var good *store.Revision
+	var good *journal.Revision
 	for i := range revs {
-		if revs[i].Verdict == store.RevisionAccepted && revs[i].Commit != head.Commit && revs[i].Releases[ro.Service] == ro.FromRelease {
+		if revs[i].Verdict == journal.RevisionAccepted && revs[i].Commit != head.Commit && revs[i].Releases[ro.Service] == ro.FromRelease {
 			good = &revs[i]
 			break
 		}
@@ -48,7 +48,7 @@ func (r *Reconciler) revertFailed(ctx context.Context, ro store.Rollout, reason 
 	}
 	msg := fmt.Sprintf("Revert to %s: release %s of %s failed in stage %s\n\n%s\n\nDurable-Reverts: %s\n", short(good.Commit), short(ro.Release), ro.Service, ro.Stage, reason, head.Commit)
 	commit, err := rv.Revert(ctx, head.Commit, good.Commit, msg)
-	e := store.Entry{Kind: store.EntryEvent, Service: ro.Service, Stage: ro.Stage, Target: ro.Target, Release: ro.Release, Rollout: ro.ID}
+	e := journal.Entry{Kind: journal.EntryEvent, Service: ro.Service, Stage: ro.Stage, Target: ro.Target, Release: ro.Release, Rollout: ro.ID}
 	if err != nil {
 		e.Message, e.Error = "revert commit not pushed", err.Error()
 		r.log.Warn("push the revert commit", "err", err)

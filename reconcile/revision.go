@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/source"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/source"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -25,7 +25,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		r.mu.Unlock()
 		if first {
 			r.log.Error("fetch desired-state repository; what runs is unchanged", "err", fetchErr)
-			r.journal(ctx, store.Entry{Kind: store.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
+			r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
 		}
 		return
 	}
@@ -35,12 +35,12 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 
 	if _, err := r.store.Revision(ctx, snap.Commit); err == nil {
 		return // already seen and judged
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if !errors.Is(err, journal.ErrNotFound) {
 		r.log.Error("read journal", "err", err)
 		return
 	}
 
-	rev := store.Revision{
+	rev := journal.Revision{
 		Commit:  snap.Commit,
 		Tree:    snap.Tree,
 		Branch:  r.source.Branch(),
@@ -79,7 +79,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		if d.Result != policy.Allow {
 			msg += ": " + reasonsLine(d)
 		}
-		r.journal(ctx, decisionEntry(store.Entry{}, d, msg))
+		r.journal(ctx, decisionEntry(journal.Entry{}, d, msg))
 	}
 	if d.Result != policy.Allow {
 		lines := make([]string, len(d.Reasons))
@@ -90,7 +90,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		return
 	}
 
-	rev.Verdict = store.RevisionAccepted
+	rev.Verdict = journal.RevisionAccepted
 	rev.Releases = map[string]string{}
 	for name, svc := range ds.Services {
 		rev.Releases[name] = svc.ReleaseID()
@@ -106,7 +106,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		r.log.Error("journal revision", "err", err)
 		return
 	}
-	r.journal(ctx, store.Entry{Kind: store.EntryRevision, Result: store.RevisionAccepted,
+	r.journal(ctx, journal.Entry{Kind: journal.EntryRevision, Result: journal.RevisionAccepted,
 		Message: fmt.Sprintf("revision %s accepted: %q", short(rev.Commit), rev.Message)})
 	r.log.Info("revision accepted", "revision", short(rev.Commit), "message", rev.Message)
 
@@ -147,27 +147,27 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 // spec holds where its secrets are, never their values.
 func (r *Reconciler) putRelease(ctx context.Context, svc schema.Service, commit string) error {
 	id := svc.ReleaseID()
-	if _, err := r.store.Release(ctx, id); !errors.Is(err, store.ErrNotFound) {
+	if _, err := r.store.Release(ctx, id); !errors.Is(err, journal.ErrNotFound) {
 		return err
 	}
 	spec, err := json.Marshal(svc)
 	if err != nil {
 		return err
 	}
-	return r.store.PutRelease(ctx, store.Release{ID: id, Service: svc.Name, Artifact: svc.Artifact,
+	return r.store.PutRelease(ctx, journal.Release{ID: id, Service: svc.Name, Artifact: svc.Artifact,
 		Revision: commit, SeenAt: time.Now().UTC(), Spec: spec})
 }
 
 // reject records a revision that may not apply, with why; what runs is
 // unchanged.
-func (r *Reconciler) reject(ctx context.Context, rev store.Revision, errs []string) {
-	rev.Verdict, rev.Errors = store.RevisionRejected, errs
+func (r *Reconciler) reject(ctx context.Context, rev journal.Revision, errs []string) {
+	rev.Verdict, rev.Errors = journal.RevisionRejected, errs
 	if err := r.store.PutRevision(ctx, rev); err != nil {
 		r.log.Error("journal revision", "err", err)
 		return
 	}
 	r.log.Warn("revision rejected; what runs is unchanged", "revision", short(rev.Commit), "errors", strings.Join(rev.Errors, "; "))
-	r.journal(ctx, store.Entry{Kind: store.EntryRevision, Result: store.RevisionRejected,
+	r.journal(ctx, journal.Entry{Kind: journal.EntryRevision, Result: journal.RevisionRejected,
 		Message: fmt.Sprintf("revision %s rejected: %d error(s); what runs is unchanged", short(rev.Commit), len(rev.Errors)),
 		Error:   strings.Join(rev.Errors, "\n")})
 }

@@ -11,7 +11,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/secrets/sops/sopstest"
@@ -205,7 +205,7 @@ func TestSopsFileKeptForTheRelease(t *testing.T) {
 func TestSpecOfAJournaledReleaseHasItsSopsSecrets(t *testing.T) {
 	ct, ids := sopsFixture(t)
 	ctx := context.Background()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), store.BoltOptions{})
+	st, err := journal.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestSpecOfAJournaledReleaseHasItsSopsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := &Reconciler{cfg: r.cfg, store: st}
-	spec, err := restarted.specOf(ctx, store.InfraSet{ID: "web-1", Service: "web", Release: svc.ReleaseID()})
+	spec, err := restarted.specOf(ctx, journal.InfraSet{ID: "web-1", Service: "web", Release: svc.ReleaseID()})
 	if err != nil || spec.Env["DB_PASSWORD"] != "hunter2-sops" {
 		t.Fatalf("spec env %v, %v", spec.Env, err)
 	}

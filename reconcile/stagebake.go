@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -53,10 +53,10 @@ func bakeKey(service, stage, release string) string {
 
 // journaledBakes reads, from the journal's entries, the newest bake of each
 // release in each stage, with its end when it ended.
-func journaledBakes(entries []store.Entry) map[string]stageBake {
+func journaledBakes(entries []journal.Entry) map[string]stageBake {
 	out := map[string]stageBake{}
 	for _, e := range entries {
-		if e.Kind != store.EntryEvent || (e.Action != actionBakeStarted && e.Action != actionBakeDone) {
+		if e.Kind != journal.EntryEvent || (e.Action != actionBakeStarted && e.Action != actionBakeDone) {
 			continue
 		}
 		var b stageBake
@@ -100,8 +100,8 @@ func (r *Reconciler) journaledBake(ctx context.Context, key string) (stageBake, 
 
 // journalBake appends a bake's event and, once it is durable, mirrors it
 // (unless the mirror is not loaded yet: loading it reads the event).
-func (r *Reconciler) journalBake(ctx context.Context, e store.Entry, b stageBake) error {
-	e.Kind = store.EntryEvent
+func (r *Reconciler) journalBake(ctx context.Context, e journal.Entry, b stageBake) error {
+	e.Kind = journal.EntryEvent
 	e.Detail, _ = json.Marshal(b)
 	if _, err := r.store.Append(ctx, e); err != nil {
 		return fmt.Errorf("journal %s: %w", e.Action, err)
@@ -167,7 +167,7 @@ func (r *Reconciler) bake(ctx context.Context, ds *schema.DesiredState, v journa
 	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
 	msg := fmt.Sprintf("release %s baked in stage %s: %s and %d requests since %s (the stage asks %s and %d): stage %s may start it",
 		short(release), st.Name, elapsed.Round(time.Millisecond), served, b.StartedAt.Format(time.RFC3339), st.Bake.Time.Duration, st.Bake.Requests, next)
-	if err := r.journalBake(ctx, store.Entry{Action: actionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+	if err := r.journalBake(ctx, journal.Entry{Action: actionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
 		return false, err
 	}
 	r.log.Info("stage bake done", "service", service, "stage", st.Name, "release", short(release), "elapsed", elapsed.Round(time.Millisecond), "requests", served)
@@ -202,7 +202,7 @@ func (r *Reconciler) startBake(ctx context.Context, ds *schema.DesiredState, v j
 	if len(uncounted) > 0 {
 		msg += fmt.Sprintf("; requests are not counted on %s, whose traffic adapter reports no per-set metrics", strings.Join(uncounted, ", "))
 	}
-	if err := r.journalBake(ctx, store.Entry{Action: actionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+	if err := r.journalBake(ctx, journal.Entry{Action: actionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
 		return err
 	}
 	r.log.Info("stage bake started", "service", service, "stage", st.Name, "release", short(release), "time", st.Bake.Time.Duration, "requests", st.Bake.Requests)
@@ -222,7 +222,7 @@ func (r *Reconciler) bakeServed(ctx context.Context, ds *schema.DesiredState, se
 		if err != nil {
 			return 0, fmt.Errorf("read the request counter of %s: %w", base.Set, err)
 		}
-		served += since(store.Counters{Requests: m.Requests}, store.Counters{Requests: base.Requests}).Requests
+		served += since(journal.Counters{Requests: m.Requests}, journal.Counters{Requests: base.Requests}).Requests
 	}
 	return served, nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -52,7 +52,7 @@ func bakeRouter(t *testing.T, set string) (admin string, serve func(n int)) {
 }
 
 // bakeEvents are the journal's stage bake events.
-func bakeEvents(t *testing.T, st store.Store) (started, done []stageBake) {
+func bakeEvents(t *testing.T, st journal.Store) (started, done []stageBake) {
 	t.Helper()
 	entries, err := st.Entries(context.Background(), 0, 0)
 	if err != nil {
@@ -60,7 +60,7 @@ func bakeEvents(t *testing.T, st store.Store) (started, done []stageBake) {
 	}
 	for _, e := range entries {
 		var b stageBake
-		if e.Kind != store.EntryEvent || json.Unmarshal(e.Detail, &b) != nil {
+		if e.Kind != journal.EntryEvent || json.Unmarshal(e.Detail, &b) != nil {
 			continue
 		}
 		switch e.Action {
@@ -85,12 +85,12 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	ds.Targets = map[string]schema.Target{"s1": {Name: "s1", Traffic: schema.Adapter{Kind: "router", Config: json.RawMessage(`{"admin": "` + admin + `"}`)}}}
 	ds.Pipeline.Stages[0].Bake = &schema.StageBake{Time: schema.Duration{Duration: 500 * time.Millisecond}, Requests: 10}
 	release := ds.Services["web"].ReleaseID()
-	serving := store.InfraSet{ID: set, Service: "web", Stage: "staging", Target: "s1", Release: release, State: store.SetServing, ServedAt: time.Now().UTC()}
-	v := journalView{sets: []store.InfraSet{serving}}
+	serving := journal.InfraSet{ID: set, Service: "web", Stage: "staging", Target: "s1", Release: release, State: journal.SetServing, ServedAt: time.Now().UTC()}
+	v := journalView{sets: []journal.InfraSet{serving}}
 
 	path := filepath.Join(t.TempDir(), "journal.db")
-	open := func() (*store.Bolt, *Reconciler) {
-		st, err := store.OpenBolt(path, store.BoltOptions{})
+	open := func() (*journal.Bolt, *Reconciler) {
+		st, err := journal.OpenBolt(path, journal.BoltOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 
 	// Served again later (rolled back to, then forward): a new bake.
 	serving.ServedAt = time.Now().UTC()
-	v2 := journalView{sets: []store.InfraSet{serving}}
+	v2 := journalView{sets: []journal.InfraSet{serving}}
 	if r.baked(ctx, ds, v2, "web", 0, release) {
 		t.Fatal("a new serving reused an old bake")
 	}
@@ -147,13 +147,13 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 		t.Fatalf("bakes started: %d, want 2", len(started))
 	}
 	// Once the next stage took the release, there is nothing to hold.
-	v2.sets = append(v2.sets, store.InfraSet{ID: "web-set-p1", Service: "web", Stage: "prod", Target: "p1", Release: release, State: store.SetCanary})
+	v2.sets = append(v2.sets, journal.InfraSet{ID: "web-set-p1", Service: "web", Stage: "prod", Target: "p1", Release: release, State: journal.SetCanary})
 	if !r.baked(ctx, ds, v2, "web", 0, release) {
 		t.Fatal("a bake held a release the next stage already runs")
 	}
 }
 
-func mustEntries(t *testing.T, st store.Store) []store.Entry {
+func mustEntries(t *testing.T, st journal.Store) []journal.Entry {
 	t.Helper()
 	entries, err := st.Entries(context.Background(), 0, 0)
 	if err != nil {
@@ -166,9 +166,9 @@ func TestWantOfWaitsForTheBake(t *testing.T) {
 	r1 := pipelineState("a").Services["web"].ReleaseID()
 	r2 := pipelineState("b").Services["web"].ReleaseID()
 	ds := pipelineState("b")
-	v := journalView{sets: []store.InfraSet{
-		{Service: "web", Stage: "staging", Target: "s1", Release: r2, State: store.SetServing},
-		{Service: "web", Stage: "prod", Target: "p1", Release: r1, State: store.SetServing},
+	v := journalView{sets: []journal.InfraSet{
+		{Service: "web", Stage: "staging", Target: "s1", Release: r2, State: journal.SetServing},
+		{Service: "web", Stage: "prod", Target: "p1", Release: r1, State: journal.SetServing},
 	}}
 	baking := true
 	v.baked = func(stage int, release string) bool {
@@ -191,17 +191,17 @@ func TestWantOfWaitsForTheBake(t *testing.T) {
 
 func TestJournaledBakesKeepTheNewestServing(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	event := func(action string, b stageBake) store.Entry {
+	event := func(action string, b stageBake) journal.Entry {
 		d, _ := json.Marshal(b)
-		return store.Entry{Kind: store.EntryEvent, Action: action, Service: "web", Stage: "staging", Release: "r", Detail: d}
+		return journal.Entry{Kind: journal.EntryEvent, Action: action, Service: "web", Stage: "staging", Release: "r", Detail: d}
 	}
-	got := journaledBakes([]store.Entry{
+	got := journaledBakes([]journal.Entry{
 		event(actionBakeStarted, stageBake{StartedAt: t0}),
 		event(actionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(time.Minute), Served: 7}),
 		event(actionBakeStarted, stageBake{StartedAt: t0.Add(time.Hour)}),
 		// An end of another bake does not end this one.
 		event(actionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(2 * time.Hour), Served: 9}),
-		{Kind: store.EntryEvent, Action: actionBakeStarted, Service: "web", Stage: "prod", Release: "r", Detail: json.RawMessage(`"?"`)},
+		{Kind: journal.EntryEvent, Action: actionBakeStarted, Service: "web", Stage: "prod", Release: "r", Detail: json.RawMessage(`"?"`)},
 	})
 	b, ok := got[bakeKey("web", "staging", "r")]
 	if len(got) != 1 || !ok || !b.StartedAt.Equal(t0.Add(time.Hour)) || !b.DoneAt.IsZero() {

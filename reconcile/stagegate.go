@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -76,7 +76,7 @@ func stageGateReason(st schema.Stage, release string, all []policy.Approval) str
 // entering the stage: without its approvals the release is held, journaled
 // like a policy's hold. A policy deny still wins, and a rollback is never
 // held.
-func withStageGate(d policy.Decision, st schema.Stage, ro *store.Rollout, step policy.GateStep, all []policy.Approval) policy.Decision {
+func withStageGate(d policy.Decision, st schema.Stage, ro *journal.Rollout, step policy.GateStep, all []policy.Approval) policy.Decision {
 	if step.Kind != policy.StepEnter || ro.Rollback || d.Result == policy.Deny {
 		return d
 	}
@@ -95,7 +95,7 @@ func withStageGate(d policy.Decision, st schema.Stage, ro *store.Rollout, step p
 
 // stageGate is withStageGate for the stage of a placement in the desired
 // state.
-func (r *Reconciler) stageGate(d policy.Decision, p placement, ro *store.Rollout, step policy.GateStep, all []policy.Approval) policy.Decision {
+func (r *Reconciler) stageGate(d policy.Decision, p placement, ro *journal.Rollout, step policy.GateStep, all []policy.Approval) policy.Decision {
 	if st, ok := r.desiredStage(p.stage); ok {
 		return withStageGate(d, st, ro, step, all)
 	}

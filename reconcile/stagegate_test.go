@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -69,7 +69,7 @@ func TestStageGateCountsDistinctApprovers(t *testing.T) {
 			step = enter
 		}
 		st := schema.Stage{Name: "prod", Targets: []string{"p1"}, Gate: tc.gate}
-		ro := &store.Rollout{Release: release, Rollback: tc.rollback}
+		ro := &journal.Rollout{Release: release, Rollback: tc.rollback}
 		got := withStageGate(tc.d, st, ro, step, tc.approvals)
 		reasons := strings.Join(got.Reasons, "\n")
 		if got.Result != tc.want || got.Policy != tc.policy || (tc.reason != "" && !strings.Contains(reasons, tc.reason)) ||

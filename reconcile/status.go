@@ -8,7 +8,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -83,7 +83,7 @@ type PlacementStatus struct {
 	Target  string         `json:"target"`
 	Serving string         `json:"serving,omitempty"`
 	Sets    []SetStatus    `json:"sets"`
-	Rollout *store.Rollout `json:"rollout,omitempty"`
+	Rollout *journal.Rollout `json:"rollout,omitempty"`
 	// Split is the traffic the adapter really applies, when it was read.
 	Split *adapters.Split `json:"split,omitempty"`
 }
@@ -101,7 +101,7 @@ type SetStatus struct {
 }
 
 // ReadStatus builds the status from the journal alone.
-func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
+func ReadStatus(ctx context.Context, st journal.Store) (Status, error) {
 	s := Status{Time: time.Now().UTC()}
 	revs, err := st.Revisions(ctx, 0)
 	if err != nil {
@@ -114,7 +114,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 		if i == 0 {
 			s.Head = rs
 		}
-		if rev.Verdict == store.RevisionAccepted {
+		if rev.Verdict == journal.RevisionAccepted {
 			s.Applied = rs
 			desired = &schema.DesiredState{}
 			if err := json.Unmarshal(rev.DesiredState, desired); err != nil {
@@ -152,7 +152,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 			for _, target := range stage.Targets {
 				ps := PlacementStatus{Stage: stage.Name, Target: target}
 				for _, set := range sets {
-					if set.Service != name || set.Target != target || set.Stage != stage.Name || set.State == store.SetRemoved {
+					if set.Service != name || set.Target != target || set.Stage != stage.Name || set.State == journal.SetRemoved {
 						continue
 					}
 					artifact := ""
@@ -160,7 +160,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 						artifact = rel.Artifact
 					}
 					ps.Sets = append(ps.Sets, SetStatus{ID: set.ID, Release: set.Release, Artifact: artifact, State: set.State, Reason: set.Reason})
-					if set.State == store.SetServing {
+					if set.State == journal.SetServing {
 						ps.Serving = set.ID
 						if set.Release != ss.Release {
 							converged = false
@@ -176,7 +176,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 						ps.Rollout = &ro // rollouts are ordered by start: the last is the newest
 					}
 				}
-				if ps.Rollout != nil && ps.Rollout.Phase == store.RolloutFailed && ps.Rollout.Release == ss.Release {
+				if ps.Rollout != nil && ps.Rollout.Phase == journal.RolloutFailed && ps.Rollout.Release == ss.Release {
 					failed = ps.Rollout.Message
 				}
 				ss.Placements = append(ss.Placements, ps)
@@ -189,7 +189,7 @@ func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
 		s.Services = append(s.Services, ss)
 	}
 	switch {
-	case s.Head != nil && s.Head.Verdict != store.RevisionAccepted:
+	case s.Head != nil && s.Head.Verdict != journal.RevisionAccepted:
 		s.Ready = Condition{Reason: "RevisionRejected", Since: s.Head.SeenAt,
 			Message: fmt.Sprintf("head %s was rejected (%d error(s)); still running %s", short(s.Head.Commit), len(s.Head.Errors), short(s.Applied.Commit))}
 	case failed != "":

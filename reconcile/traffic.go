@@ -8,30 +8,30 @@ import (
 	"strings"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // desiredSplit is the traffic a placement should have given its journaled
 // sets: a canary of the desired release takes its step's weight, the serving
 // set the rest; warm sets stay routable at weight 0 so that a rollback is one
 // atomic weight change. A canary of a release no longer desired gets nothing.
-func desiredSplit(p placement, sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus) (adapters.Split, error) {
+func desiredSplit(p placement, sets []journal.InfraSet, statuses map[string]adapters.InfraSetStatus) (adapters.Split, error) {
 	split := adapters.Split{Service: p.service.Name}
 	want := p.service.ReleaseID()
 	canary := 0
 	for _, s := range sets {
-		if s.State == store.SetCanary && s.Release == want {
+		if s.State == journal.SetCanary && s.Release == want {
 			canary += s.Weight
 		}
 	}
 	for _, s := range sets {
 		var weight int
 		switch {
-		case s.State == store.SetServing:
+		case s.State == journal.SetServing:
 			weight = 100 - canary
-		case s.State == store.SetCanary && s.Release == want:
+		case s.State == journal.SetCanary && s.Release == want:
 			weight = s.Weight
-		case s.State == store.SetWarm:
+		case s.State == journal.SetWarm:
 		default:
 			continue
 		}
@@ -64,8 +64,8 @@ func routableEndpoints(st adapters.InfraSetStatus) []string {
 // syncSplit restores the placement's traffic split when what the traffic
 // adapter applies differs from the journal (an instance replaced on a new
 // port, a router restarted empty, a weight changed by hand).
-func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Traffic, sets []store.InfraSet, statuses map[string]adapters.InfraSetStatus) error {
-	if find(sets, func(s store.InfraSet) bool { return s.State == store.SetServing }) == nil {
+func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet, statuses map[string]adapters.InfraSetStatus) error {
+	if find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing }) == nil {
 		return nil // nothing served yet: the first switch sets the split
 	}
 	want, err := desiredSplit(p, sets, statuses)
@@ -82,7 +82,7 @@ func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Tra
 	if r.cfg.DriftReportOnly {
 		msg := fmt.Sprintf("drift: the traffic split differs from the journal (have %s, want %s); reported, not repaired (durable run --drift report)", describeSplit(have), describeSplit(want))
 		e := p.entry("", p.service.ReleaseID())
-		e.Kind, e.Message = store.EntryEvent, msg
+		e.Kind, e.Message = journal.EntryEvent, msg
 		if _, journaled := r.verdictOnce(ctx, "drift/"+p.service.Name+"/"+p.stage+"/"+p.target.Name, e); journaled {
 			r.log.Warn("traffic drift reported, not repaired", "service", p.service.Name, "target", p.target.Name, "have", describeSplit(have), "want", describeSplit(want))
 		}

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -17,11 +17,11 @@ func TestDesiredSplit(t *testing.T) {
 		}
 		return st
 	}
-	sets := []store.InfraSet{
-		{ID: "b-new", State: store.SetServing, Release: "r2"},
-		{ID: "a-old", State: store.SetWarm, Release: "r1"},
-		{ID: "c-starting", State: store.SetCreating, Release: "r3"},
-		{ID: "d-failed", State: store.SetFailed, Release: "r4"},
+	sets := []journal.InfraSet{
+		{ID: "b-new", State: journal.SetServing, Release: "r2"},
+		{ID: "a-old", State: journal.SetWarm, Release: "r1"},
+		{ID: "c-starting", State: journal.SetCreating, Release: "r3"},
+		{ID: "d-failed", State: journal.SetFailed, Release: "r4"},
 	}
 	statuses := map[string]adapters.InfraSetStatus{
 		"b-new":      healthy("127.0.0.1:2", "127.0.0.1:3"),

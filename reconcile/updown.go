@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // policyUpDown is cited by the upgrade-downgrade test's actions.
@@ -30,8 +30,8 @@ func probeID(set string) string { return set + "-probe" }
 // healthy within the progress deadline fails the rollout with the reason.
 // It reports whether the rollout must stop here for now: the test is still
 // running, or it failed.
-func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []store.InfraSet,
-	set, serving store.InfraSet, statuses map[string]adapters.InfraSetStatus, ro *store.Rollout) (bool, error) {
+func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet,
+	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro *journal.Rollout) (bool, error) {
 	now := time.Now().UTC()
 	switch ro.Check {
 	case "":
@@ -42,7 +42,7 @@ func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapt
 		if ro.Check == checkUpgrade {
 			of = set
 		}
-		probe := find(sets, func(s store.InfraSet) bool { return s.ID == probeID(of.ID) })
+		probe := find(sets, func(s journal.InfraSet) bool { return s.ID == probeID(of.ID) })
 		if probe == nil {
 			return true, r.startProbe(ctx, p, rt, of, ro, ro.Check, "upgrade-downgrade test: start the "+ro.Check+" probe again")
 		}
@@ -83,14 +83,14 @@ func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapt
 
 // startProbe records the next part of the test and starts a probe set of
 // of's release; the record comes first, so that a restart finds the probe.
-func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Runtime, of store.InfraSet, ro *store.Rollout, part, why string) error {
+func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Runtime, of journal.InfraSet, ro *journal.Rollout, part, why string) error {
 	svc, err := r.serviceOf(ctx, of.Release)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	probe := store.InfraSet{ID: probeID(of.ID), Service: of.Service, Stage: of.Stage, Target: of.Target, Release: of.Release,
-		State: store.SetProbe, Reason: "upgrade-downgrade test", CreatedAt: now, UpdatedAt: now}
+	probe := journal.InfraSet{ID: probeID(of.ID), Service: of.Service, Stage: of.Stage, Target: of.Target, Release: of.Release,
+		State: journal.SetProbe, Reason: "upgrade-downgrade test", CreatedAt: now, UpdatedAt: now}
 	ro.Check, ro.CheckStartedAt, ro.Message, ro.UpdatedAt = part, now, why, now
 	if err := r.store.PutRollout(ctx, *ro); err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -68,8 +68,8 @@ func (c *running) of(ctx context.Context, id string, replicas int) (int, error) 
 // before any scaling: its release's replicas, but for a warm set in
 // warmMode minimal what the runtime runs now, so that only a journaled
 // scale-set changes it.
-func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running, s store.InfraSet, replicas int) (int, error) {
-	if s.State != store.SetWarm || p.service.Strategy.WarmMode != schema.WarmMinimal {
+func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running, s journal.InfraSet, replicas int) (int, error) {
+	if s.State != journal.SetWarm || p.service.Strategy.WarmMode != schema.WarmMinimal {
 		return replicas, nil
 	}
 	return c.of(ctx, s.ID, replicas)
@@ -78,18 +78,18 @@ func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running,
 // rollingBackTo reports whether the placement rolls back to warm set s: it
 // runs the desired release, and that release has not already failed at
 // this revision (startRollout's rule for starting a rollout).
-func (r *Reconciler) rollingBackTo(ctx context.Context, p placement, s store.InfraSet) (bool, error) {
-	if s.State != store.SetWarm || s.Release != p.service.ReleaseID() {
+func (r *Reconciler) rollingBackTo(ctx context.Context, p placement, s journal.InfraSet) (bool, error) {
+	if s.State != journal.SetWarm || s.Release != p.service.ReleaseID() {
 		return false, nil
 	}
 	ro, err := r.store.Rollout(ctx, p.rolloutID(s.Release))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, journal.ErrNotFound):
 		return true, nil
 	case err != nil:
 		return false, err
 	}
-	return ro.Phase != store.RolloutFailed || ro.Revision != p.revision, nil
+	return ro.Phase != journal.RolloutFailed || ro.Revision != p.revision, nil
 }
 
 // scaleDetail is a scale-set intent's detail in the journal.
@@ -101,7 +101,7 @@ type scaleDetail struct {
 // scaleWarm scales the placement's warm sets to what they should run, given
 // the instance count each was ensured with this pass (ensured). It reports
 // whether one still waits (for its in-flight requests to drain).
-func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []store.InfraSet,
+func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet,
 	statuses map[string]adapters.InfraSetStatus, ensured map[string]int) (bool, error) {
 	if p.service.Strategy.WarmMode != schema.WarmMinimal {
 		return false, nil
@@ -109,7 +109,7 @@ func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Run
 	busy := false
 	for _, s := range sets {
 		have, ok := ensured[s.ID]
-		if s.State != store.SetWarm || !ok {
+		if s.State != journal.SetWarm || !ok {
 			continue
 		}
 		spec, err := r.specOf(ctx, s)
@@ -138,7 +138,7 @@ func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Run
 
 // scaleUp starts a warm set's missing instances again, for a rollback to
 // it: the traffic switches once they are all healthy (rollForward).
-func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runtime, s store.InfraSet, spec adapters.InfraSetSpec,
+func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runtime, s journal.InfraSet, spec adapters.InfraSetSpec,
 	have, want int, statuses map[string]adapters.InfraSetStatus) error {
 	why := fmt.Sprintf("rollback to release %s, warm in %s with %d of %d instances (warmMode minimal): start the other %d again in the same set; traffic switches once all are healthy",
 		short(s.Release), s.ID, have, want, want-have)
@@ -153,7 +153,7 @@ func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runti
 // in-flight requests are drained first (bounded by the drain timeout from
 // when it went warm) and the instances it stops leave the traffic adapter's
 // split before they stop. It reports whether it waits for the drain.
-func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s store.InfraSet, spec adapters.InfraSetSpec,
+func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s journal.InfraSet, spec adapters.InfraSetSpec,
 	have, want int, statuses map[string]adapters.InfraSetStatus) (bool, error) {
 	split, err := tr.Split(ctx, p.service.Name)
 	if err != nil && !isNotFound(err) {

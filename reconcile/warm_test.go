@@ -15,7 +15,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -63,11 +63,11 @@ func TestWithoutStoppedKeepsTheOtherBackends(t *testing.T) {
 func TestAfterScaleSet(t *testing.T) {
 	before := policy.Fleet{Services: map[string]policy.FleetService{"web": {Replicas: 3, KeepWarm: 1, Placements: []policy.FleetPlacement{{
 		Stage: "s", Target: "t", Sets: []policy.FleetSet{
-			{ID: "new", State: store.SetServing, Weight: 100, Healthy: 3, Desired: 3},
-			{ID: "old", State: store.SetWarm, Healthy: 3, Desired: 3},
+			{ID: "new", State: journal.SetServing, Weight: 100, Healthy: 3, Desired: 3},
+			{ID: "old", State: journal.SetWarm, Healthy: 3, Desired: 3},
 		}}}}}}
 	down := after(before, policy.Action{Kind: actionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old"}, "z")
-	if s := down.Services["web"].Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != store.SetWarm {
+	if s := down.Services["web"].Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != journal.SetWarm {
 		t.Fatalf("after a scale-down: %+v", s)
 	}
 	if before.Services["web"].Placements[0].Sets[1].Healthy != 3 {
@@ -132,7 +132,7 @@ func TestMinimalWarmSetScalesDownAndBack(t *testing.T) {
 		t.Fatalf("after the rollback: v1 runs %d, v2 %d", h.rt.count(set1), h.rt.count(set2))
 	}
 	s, err := h.st.InfraSet(ctx, set1)
-	if err != nil || s.State != store.SetServing {
+	if err != nil || s.State != journal.SetServing {
 		t.Fatalf("v1's set after the rollback: %+v, %v", s, err)
 	}
 
@@ -143,7 +143,7 @@ func TestMinimalWarmSetScalesDownAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Kind != store.EntryOutcome || e.Action == "" {
+		if e.Kind != journal.EntryOutcome || e.Action == "" {
 			continue
 		}
 		line := e.Action + " " + map[string]string{set1: "v1", set2: "v2"}[e.Set]
@@ -194,7 +194,7 @@ func TestMinimalWarmSetDrainsBeforeScalingDown(t *testing.T) {
 type harness struct {
 	t      *testing.T
 	dir    string
-	st     store.Store
+	st     journal.Store
 	rt     *fakeRuntime
 	tr     *fakeTraffic
 	r      *Reconciler
@@ -216,7 +216,7 @@ func (h *harness) restart() {
 	if h.st != nil {
 		h.st.Close()
 	}
-	st, err := store.OpenBolt(filepath.Join(h.dir, "journal.db"), store.BoltOptions{})
+	st, err := journal.OpenBolt(filepath.Join(h.dir, "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func (h *harness) service(digit string, health schema.Health) schema.Service {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.st.PutRelease(context.Background(), store.Release{ID: svc.ReleaseID(), Service: "web", Artifact: svc.Artifact, Spec: spec}); err != nil {
+	if err := h.st.PutRelease(context.Background(), journal.Release{ID: svc.ReleaseID(), Service: "web", Artifact: svc.Artifact, Spec: spec}); err != nil {
 		h.t.Fatal(err)
 	}
 	return svc

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // policyZones is cited when a placement waits for other zones.
@@ -39,7 +39,7 @@ func (r *Reconciler) zoneWait(ctx context.Context, p placement) (string, error) 
 			continue
 		}
 		switch s.State {
-		case store.SetCreating, store.SetReady, store.SetCanary:
+		case journal.SetCreating, journal.SetReady, journal.SetCanary:
 			if zone := ds.Targets[s.Target].Zone; zone != p.target.Zone {
 				busy[zone] = true
 			}
@@ -58,9 +58,9 @@ func (r *Reconciler) zoneWait(ctx context.Context, p placement) (string, error) 
 }
 
 // noteWait journals, once, why a rollout waits, and shows it on the rollout.
-func (r *Reconciler) noteWait(ctx context.Context, p placement, ro *store.Rollout, why string) {
+func (r *Reconciler) noteWait(ctx context.Context, p placement, ro *journal.Rollout, why string) {
 	e := p.entry(ro.Set, ro.Release)
-	e.Kind, e.Policy, e.Result, e.Message, e.Reasons = store.EntryDecision, policyZones, "hold", why, []string{why}
+	e.Kind, e.Policy, e.Result, e.Message, e.Reasons = journal.EntryDecision, policyZones, "hold", why, []string{why}
 	if _, journaled := r.verdictOnce(ctx, "zones/"+ro.ID, e); journaled {
 		ro.Message = why
 		if err := r.store.PutRollout(ctx, *ro); err != nil {

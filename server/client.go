@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // Client calls a running reconciler's API.
@@ -35,8 +35,8 @@ func (c *Client) Status(ctx context.Context) (reconcile.Status, error) {
 }
 
 // Journal returns up to limit entries after seq.
-func (c *Client) Journal(ctx context.Context, after uint64, limit int) ([]store.Entry, error) {
-	var es []store.Entry
+func (c *Client) Journal(ctx context.Context, after uint64, limit int) ([]journal.Entry, error) {
+	var es []journal.Entry
 	return es, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/journal?after=%d&limit=%d", after, limit), &es)
 }
 

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // MaxEntries caps how many journal entries one request returns.
@@ -28,7 +28,7 @@ type Reconciler interface {
 //	GET  /v1/journal?after=SEQ&limit=N journal entries after SEQ, oldest first
 //	POST /v1/trigger                   fetch the repository now (webhooks)
 //	GET  /healthz                      liveness
-func Handler(r Reconciler, st store.Store) http.Handler {
+func Handler(r Reconciler, st journal.Store) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, req *http.Request) {
 		s, err := r.Status(req.Context())
@@ -55,7 +55,7 @@ func Handler(r Reconciler, st store.Store) http.Handler {
 			return
 		}
 		if entries == nil {
-			entries = []store.Entry{}
+			entries = []journal.Entry{}
 		}
 		writeJSON(w, http.StatusOK, entries)
 	})

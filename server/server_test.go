@@ -13,13 +13,13 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 // journalOnly answers status from a real journal, as a stopped reconciler's
 // records would, and counts triggers.
 type journalOnly struct {
-	st       store.Store
+	st       journal.Store
 	triggers atomic.Int32
 	// live adds to the journal's status what a running reconciler would.
 	live func(*reconcile.Status)
@@ -36,13 +36,13 @@ func (j *journalOnly) Trigger() { j.triggers.Add(1) }
 
 func newAPI(t *testing.T) (*journalOnly, *httptest.Server) {
 	t.Helper()
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), store.BoltOptions{})
+	st, err := journal.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	for range 5 {
-		if _, err := st.Append(context.Background(), store.Entry{Kind: store.EntryEvent, Message: "hello"}); err != nil {
+		if _, err := st.Append(context.Background(), journal.Entry{Kind: journal.EntryEvent, Message: "hello"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -65,11 +65,11 @@ func TestExitCodes(t *testing.T) {
 
 func TestStatusReadsAStoppedReconcilersJournal(t *testing.T) {
 	state := t.TempDir()
-	st, err := store.OpenBolt(filepath.Join(state, "journal.db"), store.BoltOptions{})
+	st, err := journal.OpenBolt(filepath.Join(state, "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev := store.Revision{Commit: "0123456789abcdef", Verdict: store.RevisionRejected, SeenAt: time.Now(),
+	rev := journal.Revision{Commit: "0123456789abcdef", Verdict: journal.RevisionRejected, SeenAt: time.Now(),
 		Errors: []string{"a.cue:1:2: broken"}}
 	if err := st.PutRevision(context.Background(), rev); err != nil {
 		t.Fatal(err)

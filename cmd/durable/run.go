@@ -19,8 +19,8 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/source"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/source"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
@@ -143,7 +143,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
-	st, err := store.OpenBolt(filepath.Join(stateDir, "journal.db"), store.BoltOptions{})
+	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/reconcile/store"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -57,7 +57,7 @@ given, reads its journal directly.`,
 }
 
 func statusFromJournal(ctx context.Context, stateDir string) (reconcile.Status, error) {
-	st, err := store.OpenBolt(filepath.Join(stateDir, "journal.db"), store.BoltOptions{ReadOnly: true})
+	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{ReadOnly: true})
 	if err != nil {
 		return reconcile.Status{}, err
 	}
@@ -114,7 +114,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 					served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
 				}
 				fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
-				if s.Reason != "" && s.State != store.SetServing {
+				if s.Reason != "" && s.State != journal.SetServing {
 					fmt.Fprintf(w, "              %s\n", s.Reason)
 				}
 			}

@@ -1,11 +1,11 @@
-// Package store is the journal: the single record of what the reconciler saw,
+// Package journal is the journal: the single record of what the reconciler saw,
 // decided and did. Status, history and decisions are all read from it.
 //
 // Invariant kept by its users: an intent entry is appended before every
 // action on a target and an outcome entry after it, so a reconciler killed at
 // any instant finds, on restart, every action it may have started.
-// The store itself never interprets records; it must never call adapters.
-package store
+// The journal itself never interprets records; it must never call adapters.
+package journal
 
 import (
 	"context"
