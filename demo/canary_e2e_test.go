@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // TestCanaryWithoutTrafficIsHeldNotPassed canaries v2 while nothing calls

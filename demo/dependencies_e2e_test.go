@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // TestUpstreamDegradingStopsDownstreamCanary canaries web, which depends on

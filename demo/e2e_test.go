@@ -22,8 +22,8 @@ import (
 	"github.com/durable-delivery/durable/adapters/docker"
 	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/examples"
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/server"
 )
 

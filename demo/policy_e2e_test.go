@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // writePolicy adds a Rego file to the fixture's repository.

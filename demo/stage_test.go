@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // twoStages is the pipeline of these tests, staging then prod, each behind

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 )
 
 // Built-in rules of a canary, cited by the decisions they make.

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 

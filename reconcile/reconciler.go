@@ -21,12 +21,12 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/source"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
+	"github.com/durable-delivery/durable/source"
 )
 
 // Config tunes a Reconciler.

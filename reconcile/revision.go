@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/source"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/source"
 )
 
 // handleSnapshot records a fetched revision once, with its verdict, and makes

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 

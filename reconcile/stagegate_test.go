@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 

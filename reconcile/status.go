@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -79,10 +79,10 @@ type StageView struct {
 
 // PlacementStatus is one service on one target of one stage.
 type PlacementStatus struct {
-	Stage   string         `json:"stage"`
-	Target  string         `json:"target"`
-	Serving string         `json:"serving,omitempty"`
-	Sets    []SetStatus    `json:"sets"`
+	Stage   string           `json:"stage"`
+	Target  string           `json:"target"`
+	Serving string           `json:"serving,omitempty"`
+	Sets    []SetStatus      `json:"sets"`
 	Rollout *journal.Rollout `json:"rollout,omitempty"`
 	// Split is the traffic the adapter really applies, when it was read.
 	Split *adapters.Split `json:"split,omitempty"`

@@ -7,11 +7,11 @@ import (
 	"os"
 	"sort"
 
-	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/source"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/signing"
+	"github.com/durable-delivery/durable/source"
 )
 
 // policyTrust is cited by the decisions the host's trust file makes.

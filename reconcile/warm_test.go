@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 

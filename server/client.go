@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // Client calls a running reconciler's API.

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 )
 
 // journalOnly answers status from a real journal, as a stopped reconciler's

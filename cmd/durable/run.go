@@ -17,14 +17,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/source"
-	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
 	"github.com/durable-delivery/durable/signing"
+	"github.com/durable-delivery/durable/source"
 )
 
 func newRunCmd() *cobra.Command {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/server"
 )
 
