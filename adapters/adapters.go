@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 // Errors an adapter wraps so that callers can tell the cases apart.
@@ -113,30 +115,18 @@ type Runtime interface {
 	Remove(ctx context.Context, id string, grace time.Duration) error
 }
 
-// Backend is one infra-set's share of a service's traffic.
-type Backend struct {
-	Set       string   `json:"set"`
-	Release   string   `json:"release,omitempty"`
-	Weight    int      `json:"weight"`
-	Endpoints []string `json:"endpoints"`
-}
-
-// Split is the traffic of one service across its infra-sets. Weights are
-// percentages summing to 100 (or all zero when the service has no traffic).
-type Split struct {
-	Service  string    `json:"service"`
-	Backends []Backend `json:"backends"`
-}
-
-// Weight returns the weight of set in the split, 0 when absent.
-func (s Split) Weight(set string) int {
-	for _, b := range s.Backends {
-		if b.Set == set {
-			return b.Weight
-		}
-	}
-	return 0
-}
+// The traffic adapters' observations are the wire model's (package api), so
+// that what an adapter reports is what the API shows, with no conversion.
+type (
+	// Backend is one infra-set's share of a service's traffic.
+	Backend = api.Backend
+	// Split is the traffic of one service across its infra-sets.
+	Split = api.Split
+	// SetMetrics are counters a health source reports for one infra-set.
+	SetMetrics = api.SetMetrics
+	// LatencyBucket is one cumulative bucket of a latency histogram.
+	LatencyBucket = api.LatencyBucket
+)
 
 // Traffic splits a service's traffic across infra-sets.
 type Traffic interface {
@@ -148,22 +138,6 @@ type Traffic interface {
 	// InFlight reports how many requests a set still has in flight, so that
 	// a caller can wait for a set to drain before removing it.
 	InFlight(ctx context.Context, service, set string) (int, error)
-}
-
-// SetMetrics are counters a health source reports for one infra-set.
-type SetMetrics struct {
-	Requests     uint64 `json:"requests"`
-	ServerErrors uint64 `json:"serverErrors"`
-	// LatencyBuckets maps an upper bound in seconds (as in Prometheus
-	// histograms, "+Inf" last) to the cumulative count of requests at or
-	// below it.
-	LatencyBuckets []LatencyBucket `json:"latencyBuckets"`
-}
-
-// LatencyBucket is one cumulative bucket of a latency histogram.
-type LatencyBucket struct {
-	UpperBound float64 `json:"le"`
-	Count      uint64  `json:"count"`
 }
 
 // SplitRemover is a traffic adapter that can stop routing a service

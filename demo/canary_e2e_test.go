@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // TestCanaryWithoutTrafficIsHeldNotPassed canaries v2 while nothing calls
@@ -29,7 +28,7 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var pl reconcile.PlacementStatus
+	var pl api.PlacementStatus
 	waitFor(ctx, t, "the first canary step to be held for want of data", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil || s.Applied == nil || s.Applied.Commit != c2 || len(s.Services) == 0 {
@@ -39,11 +38,11 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 		return pl.Rollout != nil && strings.Contains(pl.Rollout.Analysis, "not enough data: holding")
 	})
 	ro := pl.Rollout
-	if ro.Phase != journal.RolloutCanary || ro.Step != 1 || pl.Split == nil {
+	if ro.Phase != api.RolloutCanary || ro.Step != 1 || pl.Split == nil {
 		t.Fatalf("held rollout: %+v, split %+v", ro, pl.Split)
 	}
 	for _, s := range pl.Sets {
-		if s.State == journal.SetCanary && pl.Split.Weight(s.ID) != 10 {
+		if s.State == api.SetCanary && pl.Split.Weight(s.ID) != 10 {
 			t.Fatalf("canary weight %d during step 1, want 10: %+v", pl.Split.Weight(s.ID), pl.Split)
 		}
 	}

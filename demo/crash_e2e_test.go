@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
 // crashRollouts is how many rollouts the crash test kills the reconciler in.
@@ -108,5 +108,5 @@ func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) 
 			}
 		}
 	}
-	runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm, journal.SetRemoving, journal.SetFailed)
+	runningAsJournaled(ctx, t, f, s, api.SetServing, api.SetWarm, api.SetRemoving, api.SetFailed)
 }

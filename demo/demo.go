@@ -202,7 +202,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	follow := startFollowing(ctx, api, n)
 	cleanups = append(cleanups, follow.stop)
 
-	st := &story{api: api, n: n, timeout: opts.ConvergeTimeout, router: sum.RouterURL, follow: follow}
+	st := &story{client: api, n: n, timeout: opts.ConvergeTimeout, router: sum.RouterURL, follow: follow}
 	defer func() { st.summarise(&sum) }()
 
 	// 3. v1, then steady load, then v2 canaried, v3 caught, then git revert.

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // TestUpstreamDegradingStopsDownstreamCanary canaries web, which depends on
@@ -59,30 +58,30 @@ services: api: {
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	byName := func(s reconcile.Status, name string) reconcile.ServiceStatus {
+	byName := func(s api.Status, name string) api.ServiceStatus {
 		for _, svc := range s.Services {
 			if svc.Name == name {
 				return svc
 			}
 		}
 		t.Fatalf("no service %s in status", name)
-		return reconcile.ServiceStatus{}
+		return api.ServiceStatus{}
 	}
-	var api reconcile.PlacementStatus
+	var apiPl api.PlacementStatus
 	waitFor(ctx, t, "web's canary step to start", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil {
 			return false
 		}
 		web := byName(s, "web").Placements[0]
-		api = byName(s, "api").Placements[0]
-		return web.Rollout != nil && web.Rollout.Phase == journal.RolloutCanary && web.Rollout.Step == 1
+		apiPl = byName(s, "api").Placements[0]
+		return web.Rollout != nil && web.Rollout.Phase == api.RolloutCanary && web.Rollout.Step == 1
 	})
 	time.Sleep(500 * time.Millisecond) // some healthy traffic first
-	if api.Split == nil || len(api.Split.Backends) == 0 {
-		t.Fatalf("api's split: %+v", api.Split)
+	if apiPl.Split == nil || len(apiPl.Split.Backends) == 0 {
+		t.Fatalf("api's split: %+v", apiPl.Split)
 	}
-	for _, b := range api.Split.Backends {
+	for _, b := range apiPl.Split.Backends {
 		for _, ep := range b.Endpoints {
 			resp, err := http.Post("http://"+ep+"/chaos?fail_rate=0.5", "text/plain", nil)
 			if err != nil || resp.StatusCode != http.StatusOK {
@@ -91,14 +90,14 @@ services: api: {
 			resp.Body.Close()
 		}
 	}
-	var web reconcile.PlacementStatus
+	var web api.PlacementStatus
 	waitFor(ctx, t, "web's canary to be rolled back", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil {
 			return false
 		}
 		web = byName(s, "web").Placements[0]
-		return web.Rollout != nil && web.Rollout.Phase == journal.RolloutFailed
+		return web.Rollout != nil && web.Rollout.Phase == api.RolloutFailed
 	})
 	if !strings.Contains(web.Rollout.Message, "upstream api error-rate fail") {
 		t.Fatalf("web's rollback does not name its upstream: %s", web.Rollout.Message)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
 // TestDriftIsRepairedOrReported changes the router's weights by hand: by
@@ -62,7 +62,7 @@ func TestDriftIsRepairedOrReported(t *testing.T) {
 						return false
 					}
 					for _, e := range es {
-						if e.Kind == journal.EntryEvent && strings.HasPrefix(e.Message, "drift: the traffic split differs") {
+						if e.Kind == api.EntryEvent && strings.HasPrefix(e.Message, "drift: the traffic split differs") {
 							return true
 						}
 					}

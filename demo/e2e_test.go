@@ -21,9 +21,8 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/docker"
 	"github.com/durable-delivery/durable/adapters/process"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -202,7 +201,7 @@ func (f *fixture) commit(ctx context.Context, artifact, env, message string) str
 }
 
 func (f *fixture) story() *story {
-	return &story{api: f.api, n: &narrator{w: testWriter{f.t}}, timeout: 2 * time.Minute, router: f.router}
+	return &story{client: f.api, n: &narrator{w: testWriter{f.t}}, timeout: 2 * time.Minute, router: f.router}
 }
 
 func (f *fixture) logs() string {
@@ -254,7 +253,7 @@ func TestReconcilerKilledMidRollout(t *testing.T) {
 	}
 	waitFor(ctx, t, "the v2 infra-set to be created", func() bool {
 		s, err := f.api.Status(ctx)
-		return err == nil && hasSetInState(s, journal.SetCreating)
+		return err == nil && hasSetInState(s, api.SetCreating)
 	})
 	f.kill()
 	// While no reconciler runs, the router keeps serving v1.
@@ -287,7 +286,7 @@ func TestReconcilerKilledMidRollout(t *testing.T) {
 	assertNoDuplicatesOrOrphans(ctx, t, f)
 }
 
-func hasSetInState(s reconcile.Status, state string) bool {
+func hasSetInState(s api.Status, state api.SetState) bool {
 	for _, svc := range s.Services {
 		for _, pl := range svc.Placements {
 			for _, set := range pl.Sets {
@@ -309,7 +308,7 @@ func assertNoDuplicatesOrOrphans(ctx context.Context, t *testing.T, f *fixture) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	observed := runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm)
+	observed := runningAsJournaled(ctx, t, f, s, api.SetServing, api.SetWarm)
 	if len(observed) != 2 {
 		t.Errorf("want 2 infra-sets running (v1 serving, v2 warm), got %d: %+v", len(observed), observed)
 	}
@@ -323,9 +322,9 @@ func assertNoDuplicatesOrOrphans(ctx context.Context, t *testing.T, f *fixture) 
 // runningAsJournaled observes the process runtime and fails the test when
 // a set runs that the journal does not have in one of the states, or when a
 // set runs an instance twice. It returns what runs.
-func runningAsJournaled(ctx context.Context, t *testing.T, f *fixture, s reconcile.Status, states ...string) []adapters.InfraSetStatus {
+func runningAsJournaled(ctx context.Context, t *testing.T, f *fixture, s api.Status, states ...api.SetState) []adapters.InfraSetStatus {
 	t.Helper()
-	journaled := map[string]string{}
+	journaled := map[string]api.SetState{}
 	for _, svc := range s.Services {
 		for _, pl := range svc.Placements {
 			for _, set := range pl.Sets {
@@ -373,7 +372,7 @@ func TestRejectedRevisionKeepsRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := f.judged(ctx, t, c2)
-	if s.Head.Verdict != journal.RevisionRejected || s.Ready.Reason != "RevisionRejected" {
+	if s.Head.Verdict != api.RevisionRejected || s.Ready.Reason != "RevisionRejected" {
 		t.Fatalf("bad revision not rejected: %+v", s)
 	}
 	if len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "typo.cue:3:") {
@@ -406,7 +405,7 @@ func TestUnreachableRepositoryChangesNothing(t *testing.T) {
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	var err error
 	waitFor(ctx, t, "the fetch failure to be reported", func() bool {
 		s, err = f.api.Status(ctx)
@@ -448,7 +447,7 @@ func TestUnhealthyReleaseFailsAndTrafficStays(t *testing.T) {
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	var err error
 	waitFor(ctx, t, "the rollout to fail", func() bool {
 		s, err = f.api.Status(ctx)
@@ -464,13 +463,13 @@ func TestUnhealthyReleaseFailsAndTrafficStays(t *testing.T) {
 			return false
 		}
 		for _, e := range entries {
-			if e.Kind == journal.EntryOutcome && e.Action == "remove-set" && e.Error == "" {
+			if e.Kind == api.EntryOutcome && e.Action == "remove-set" && e.Error == "" {
 				return true
 			}
 		}
 		return false
 	})
-	if s, err = f.api.Status(ctx); err != nil || hasSetInState(s, journal.SetFailed) || hasSetInState(s, journal.SetRemoving) {
+	if s, err = f.api.Status(ctx); err != nil || hasSetInState(s, api.SetFailed) || hasSetInState(s, api.SetRemoving) {
 		t.Fatalf("the failed set is still there: %+v, %v", s, err)
 	}
 	pl := s.Services[0].Placements[0]
@@ -586,12 +585,12 @@ func TestCrashedInstanceIsReplaced(t *testing.T) {
 
 // judged asks the reconciler to fetch at once and waits until it judged
 // commit, its head; it returns the status then.
-func (f *fixture) judged(ctx context.Context, t *testing.T, commit string) reconcile.Status {
+func (f *fixture) judged(ctx context.Context, t *testing.T, commit string) api.Status {
 	t.Helper()
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	waitFor(ctx, t, "revision "+short(commit)+" to be judged", func() bool {
 		var err error
 		s, err = f.api.Status(ctx)
@@ -681,7 +680,7 @@ func TestOlderSetsAreCollected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var states map[string]int
+	var states map[api.SetState]int
 	waitFor(ctx, t, "the oldest set to be removed", func() bool {
 		sets, err := rt.Observe(ctx)
 		if err != nil || len(sets) != 2 {
@@ -691,13 +690,13 @@ func TestOlderSetsAreCollected(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		states = map[string]int{}
+		states = map[api.SetState]int{}
 		for _, set := range s.Services[0].Placements[0].Sets {
 			states[set.State]++
 		}
-		return states[journal.SetRemoving] == 0
+		return states[api.SetRemoving] == 0
 	})
-	if states[journal.SetServing] != 1 || states[journal.SetWarm] != 1 || len(states) != 2 {
+	if states[api.SetServing] != 1 || states[api.SetWarm] != 1 || len(states) != 2 {
 		t.Fatalf("sets by state: %v", states)
 	}
 	st.assertNoFailedRequests(t)
@@ -759,7 +758,7 @@ func TestMissingArtifactFailsWithTheReason(t *testing.T) {
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	var err error
 	waitFor(ctx, t, "the rollout to fail", func() bool {
 		s, err = f.api.Status(ctx)

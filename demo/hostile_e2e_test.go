@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
 // TestHostileRevisionIsStopped commits a revision whose evaluation would
@@ -32,7 +32,7 @@ func TestHostileRevisionIsStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := f.judged(ctx, t, c2)
-	if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) == 0 || !strings.Contains(s.Head.Errors[0], "took longer than 2s, the limit") {
+	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) == 0 || !strings.Contains(s.Head.Errors[0], "took longer than 2s, the limit") {
 		t.Fatalf("hostile revision not stopped at the limit: %+v", s.Head)
 	}
 	if s.Applied == nil || s.Applied.Commit != c1 {

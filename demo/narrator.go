@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
@@ -86,11 +87,11 @@ func (f *follower) stop() {
 // following the story does not need (outcomes of successful actions).
 func describe(e journal.Entry) string {
 	switch e.Kind {
-	case journal.EntryDecision:
+	case api.EntryDecision:
 		return fmt.Sprintf("decision [%s] %s: %s", e.Policy, e.Result, e.Message)
-	case journal.EntryIntent:
+	case api.EntryIntent:
 		return fmt.Sprintf("intent %s", e.Action)
-	case journal.EntryOutcome:
+	case api.EntryOutcome:
 		if e.Error != "" {
 			return fmt.Sprintf("outcome %s FAILED: %s", e.Action, e.Error)
 		}

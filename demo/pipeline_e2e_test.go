@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
 // startRouter runs one more `durable router` for the test and returns its
@@ -76,14 +76,14 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 	// first in the journal.
 	var prodCreated uint64
 	for _, e := range entries {
-		if e.Kind == journal.EntryIntent && e.Action == "create-set" && e.Stage == "prod" && e.Release == v2 {
+		if e.Kind == api.EntryIntent && e.Action == "create-set" && e.Stage == "prod" && e.Release == v2 {
 			prodCreated = e.Seq
 			break
 		}
 	}
 	stagingSplits := 0
 	for _, e := range entries {
-		if e.Kind == journal.EntryOutcome && e.Action == "set-split" && e.Stage == "staging" && e.Release == v2 && e.Error == "" && e.Seq < prodCreated {
+		if e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Stage == "staging" && e.Release == v2 && e.Error == "" && e.Seq < prodCreated {
 			stagingSplits++
 		}
 	}
@@ -104,7 +104,7 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 			return false
 		}
 		pl := s.Services[0].Placements[0]
-		return pl.Stage == "staging" && pl.Rollout != nil && pl.Rollout.Release == s.Services[0].Release && pl.Rollout.Phase == journal.RolloutFailed
+		return pl.Stage == "staging" && pl.Rollout != nil && pl.Rollout.Release == s.Services[0].Release && pl.Rollout.Phase == api.RolloutFailed
 	})
 	time.Sleep(2 * time.Second) // prod must not move
 	s, err = f.api.Status(ctx)
@@ -151,11 +151,11 @@ func TestOneZoneAtATime(t *testing.T) {
 	aSplits, waited := 0, false
 	for _, e := range entries {
 		switch {
-		case e.Kind == journal.EntryIntent && e.Action == "create-set" && e.Release == v2:
+		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Release == v2:
 			created = append(created, e.Target)
-		case e.Kind == journal.EntryOutcome && e.Action == "set-split" && e.Target == "prod-a" && e.Release == v2 && len(created) < 2:
+		case e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Target == "prod-a" && e.Release == v2 && len(created) < 2:
 			aSplits++
-		case e.Kind == journal.EntryDecision && e.Policy == "builtin/zones" && e.Target == "prod-b":
+		case e.Kind == api.EntryDecision && e.Policy == "builtin/zones" && e.Target == "prod-b":
 			waited = true
 		}
 	}
@@ -212,9 +212,9 @@ func TestFIFOThroughThreeStages(t *testing.T) {
 	lastSplit, created := map[string]uint64{}, map[string]uint64{}
 	for _, e := range entries {
 		switch {
-		case e.Kind == journal.EntryOutcome && e.Action == "set-split" && e.Release == v2 && e.Error == "":
+		case e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Release == v2 && e.Error == "":
 			lastSplit[e.Stage] = e.Seq
-		case e.Kind == journal.EntryIntent && e.Action == "create-set" && e.Release == v3 && created[e.Stage] == 0:
+		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Release == v3 && created[e.Stage] == 0:
 			created[e.Stage] = e.Seq
 		}
 	}

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // writePolicy adds a Rego file to the fixture's repository.
@@ -22,12 +21,12 @@ func (f *fixture) writePolicy(name, text string) {
 }
 
 // headJudged waits until the reconciler has judged commit.
-func headJudged(ctx context.Context, t *testing.T, f *fixture, commit string) reconcile.Status {
+func headJudged(ctx context.Context, t *testing.T, f *fixture, commit string) api.Status {
 	t.Helper()
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	waitFor(ctx, t, "revision "+commit[:10]+" to be judged", func() bool {
 		var err error
 		s, err = f.api.Status(ctx)
@@ -51,7 +50,7 @@ func TestPolicyRejectsRevisionAndRunningReleaseStays(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := headJudged(ctx, t, f, broken)
-	if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "policy/ticket.rego:5:1:") {
+	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "policy/ticket.rego:5:1:") {
 		t.Fatalf("broken policy: verdict %s, errors %q; want rejected at policy/ticket.rego:5:1", s.Head.Verdict, s.Head.Errors)
 	}
 
@@ -68,7 +67,7 @@ deny contains "every change needs a Ticket: trailer in its commit message" if {
 	}
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy v2 without a ticket")
 	s = headJudged(ctx, t, f, c2)
-	if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) != 1 ||
+	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) != 1 ||
 		!strings.Contains(s.Head.Errors[0], "denied by policy repository@"+c2[:12]+": every change needs a Ticket: trailer") {
 		t.Fatalf("denied revision: verdict %s, errors %q", s.Head.Verdict, s.Head.Errors)
 	}
@@ -121,7 +120,7 @@ approved if {
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy v2, approval required")
 	headJudged(ctx, t, f, c2)
 
-	var held reconcile.PlacementStatus
+	var held api.PlacementStatus
 	waitFor(ctx, t, "the gate to hold v2", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil || len(s.Services) == 0 {
@@ -130,7 +129,7 @@ approved if {
 		held = s.Services[0].Placements[0]
 		return held.Rollout != nil && held.Rollout.Verdict != nil && held.Rollout.Verdict.Result == "hold"
 	})
-	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !hasSetInState(reconcile.Status{Services: []reconcile.ServiceStatus{{Placements: []reconcile.PlacementStatus{held}}}}, journal.SetReady) {
+	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !hasSetInState(api.Status{Services: []api.ServiceStatus{{Placements: []api.PlacementStatus{held}}}}, api.SetReady) {
 		t.Fatalf("held rollout: %+v", held.Rollout)
 	}
 	if serving := setByID(held, held.Serving); serving == nil || serving.Artifact != f.artifacts["v1"] {
@@ -147,7 +146,7 @@ approved if {
 	assertDecisionJournaled(ctx, t, f, "gate", "hold")
 }
 
-func setByID(p reconcile.PlacementStatus, id string) *reconcile.SetStatus {
+func setByID(p api.PlacementStatus, id string) *api.SetStatus {
 	for i := range p.Sets {
 		if p.Sets[i].ID == id {
 			return &p.Sets[i]
@@ -165,7 +164,7 @@ func assertDecisionJournaled(ctx context.Context, t *testing.T, f *fixture, entr
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Kind == journal.EntryDecision && e.EntryPoint == entry && e.Result == result {
+		if e.Kind == api.EntryDecision && e.EntryPoint == entry && e.Result == result {
 			if !strings.HasPrefix(e.InputDigest, "sha256:") || !strings.HasPrefix(e.Policy, "repository@") || len(e.Reasons) == 0 {
 				t.Fatalf("decision record incomplete: %+v", e)
 			}
@@ -192,7 +191,7 @@ func TestHoldCommitPausesAndResumes(t *testing.T) {
 	hold(true)
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2, on hold")
 	headJudged(ctx, t, f, c2)
-	var pl reconcile.PlacementStatus
+	var pl api.PlacementStatus
 	waitFor(ctx, t, "the hold to pause v2", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil || len(s.Services) == 0 {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // versionAt asks the router for host and returns the version that answered.
@@ -87,7 +87,7 @@ approved if {
 	if v := versionAt(t, f.router, "web.localhost"); v != "v1" {
 		t.Fatalf("web answered %q while v2 is only previewed, want v1", v)
 	}
-	var held reconcile.PlacementStatus
+	var held api.PlacementStatus
 	waitFor(ctx, t, "the gate to hold the switch", func() bool {
 		s, err := f.api.Status(ctx)
 		if err != nil {

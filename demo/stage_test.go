@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
 )
 
 // twoStages is the pipeline of these tests, staging then prod, each behind
@@ -66,11 +66,11 @@ func bakeOf(entries []journal.Entry, stage, next, release string) bakeJournal {
 	var b bakeJournal
 	for _, e := range entries {
 		switch {
-		case e.Kind == journal.EntryEvent && e.Action == "bake-started" && e.Stage == stage && e.Release == release:
+		case e.Kind == api.EntryEvent && e.Action == "bake-started" && e.Stage == stage && e.Release == release:
 			b.started = append(b.started, e)
-		case e.Kind == journal.EntryEvent && e.Action == "bake-done" && e.Stage == stage && e.Release == release:
+		case e.Kind == api.EntryEvent && e.Action == "bake-done" && e.Stage == stage && e.Release == release:
 			b.done = append(b.done, e)
-		case e.Kind == journal.EntryIntent && e.Action == "create-set" && e.Stage == next && e.Release == release && b.nextCreated == nil:
+		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Stage == next && e.Release == release && b.nextCreated == nil:
 			b.nextCreated = &e
 		}
 	}
@@ -93,19 +93,19 @@ func detailOf(t *testing.T, e journal.Entry) bakeDetail {
 }
 
 // stageView is one stage of the status's only service.
-func stageView(s reconcile.Status, name string) reconcile.StageView {
+func stageView(s api.Status, name string) api.StageView {
 	for _, sv := range s.Services[0].Stages {
 		if sv.Name == name {
 			return sv
 		}
 	}
-	return reconcile.StageView{}
+	return api.StageView{}
 }
 
 // bakingV2 serves v1 through staging and prod under load, then commits v2
 // with a bake of 4s and 500 requests in staging, and waits until v2 bakes
 // there; it returns the story, v2's commit, and the status then.
-func bakingV2(ctx context.Context, t *testing.T) (*fixture, *story, string, reconcile.Status) {
+func bakingV2(ctx context.Context, t *testing.T) (*fixture, *story, string, api.Status) {
 	t.Helper()
 	f := newFixture(t, ctx)
 	urls := f.behindRouters(ctx, t, twoStages, [2]string{"staging", "a"}, [2]string{"prod", "b"})
@@ -115,7 +115,7 @@ func bakingV2(ctx context.Context, t *testing.T) (*fixture, *story, string, reco
 	if err := f.api.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var s reconcile.Status
+	var s api.Status
 	waitFor(ctx, t, "v2 to bake in staging", func() bool {
 		var err error
 		s, err = f.api.Status(ctx)
@@ -215,8 +215,8 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2; prod needs an approval")
 	headJudged(ctx, t, f, c2)
 
-	var s reconcile.Status
-	var prod reconcile.PlacementStatus
+	var s api.Status
+	var prod api.PlacementStatus
 	waitFor(ctx, t, "the stage gate to hold v2 before prod", func() bool {
 		var err error
 		if s, err = f.api.Status(ctx); err != nil || len(s.Services) == 0 {
@@ -259,7 +259,7 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 	}
 	held := false
 	for _, e := range journalAll(ctx, t, f) {
-		if e.Kind == journal.EntryDecision && e.Policy == "builtin/stage-gate" && e.Result == "hold" && e.Stage == "prod" && e.Release == v2 {
+		if e.Kind == api.EntryDecision && e.Policy == "builtin/stage-gate" && e.Result == "hold" && e.Stage == "prod" && e.Release == v2 {
 			held = true
 		}
 	}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/server"
 )
 
 // story follows the phases of the demo and keeps their results.
 type story struct {
-	api     *server.Client
+	client  *server.Client
 	load    *load
 	n       *narrator
 	timeout time.Duration
@@ -69,7 +69,7 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 	defer cancel()
 	var convergedAt time.Time
 	for {
-		st, err := s.api.Status(ctx)
+		st, err := s.client.Status(ctx)
 		switch {
 		case err != nil:
 			p.Error = err.Error()
@@ -95,7 +95,7 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 		select {
 		case <-ctx.Done():
 			if p.Error == "" {
-				p.Error = fmt.Sprintf("not converged within %s (last status: see %s)", s.timeout, s.api.Base+"/v1/status")
+				p.Error = fmt.Sprintf("not converged within %s (last status: see %s)", s.timeout, s.client.Base+"/v1/status")
 			}
 			return false
 		case <-time.After(50 * time.Millisecond):
@@ -106,8 +106,8 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 // rolledBackFrom reports whether commit is applied, its release's rollout
 // failed in a stage, and every placement routes all of its traffic to a set
 // of another release: the bad release serves nowhere.
-func rolledBackFrom(st reconcile.Status, commit string) bool {
-	if st.Applied == nil || st.Applied.Commit != commit || st.Ready.Reason != "RolloutFailed" {
+func rolledBackFrom(st api.Status, commit string) bool {
+	if st.Applied == nil || st.Applied.Commit != commit || st.Ready.Reason != api.ReasonRolloutFailed {
 		return false
 	}
 	failed := false
@@ -121,7 +121,7 @@ func rolledBackFrom(st reconcile.Status, commit string) bool {
 					return false
 				}
 			}
-			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == "failed" {
+			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == api.RolloutFailed {
 				failed = true
 			}
 		}
@@ -131,10 +131,10 @@ func rolledBackFrom(st reconcile.Status, commit string) bool {
 
 // detection is the time from the start of the failed canary step to the
 // rollback, on the placement where it failed.
-func detection(st reconcile.Status) float64 {
+func detection(st api.Status) float64 {
 	for _, svc := range st.Services {
 		for _, pl := range svc.Placements {
-			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == "failed" && !ro.StepStartedAt.IsZero() {
+			if ro := pl.Rollout; ro != nil && ro.Release == svc.Release && ro.Phase == api.RolloutFailed && !ro.StepStartedAt.IsZero() {
 				return ro.UpdatedAt.Sub(ro.StepStartedAt).Seconds()
 			}
 		}
@@ -144,7 +144,7 @@ func detection(st reconcile.Status) float64 {
 
 // servesCommit reports whether commit is applied and every placement routes
 // all of its traffic to the set running the commit's release.
-func servesCommit(st reconcile.Status, commit string) bool {
+func servesCommit(st api.Status, commit string) bool {
 	if st.Applied == nil || st.Applied.Commit != commit || !st.Ready.Status {
 		return false
 	}
@@ -167,7 +167,7 @@ func servesCommit(st reconcile.Status, commit string) bool {
 // to the last request that the reverted release served: after it, every
 // request goes to the warm set.
 func (s *story) measureRollback(ctx context.Context, commit string) {
-	st, err := s.api.Status(ctx)
+	st, err := s.client.Status(ctx)
 	if err != nil || st.Applied == nil || st.Applied.Commit != commit {
 		return
 	}

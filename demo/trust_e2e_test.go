@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
-	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/signing"
 )
 
@@ -34,7 +34,7 @@ func TestUntrustedRevisionsAreRefused(t *testing.T) {
 	refused := func(commit, want string) {
 		t.Helper()
 		s := headJudged(ctx, t, f, commit)
-		if s.Head.Verdict != journal.RevisionRejected || len(s.Head.Errors) == 0 || !strings.Contains(strings.Join(s.Head.Errors, "\n"), want) {
+		if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) == 0 || !strings.Contains(strings.Join(s.Head.Errors, "\n"), want) {
 			t.Fatalf("revision %.10s: verdict %s, errors %q; want rejected with %q", commit, s.Head.Verdict, s.Head.Errors, want)
 		}
 		if s.Applied == nil || s.Applied.Commit != c1 {

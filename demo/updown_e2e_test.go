@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
 // TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack runs a stage
@@ -58,7 +58,7 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 	}
 	probes := 0
 	for _, e := range entries {
-		if e.Kind == journal.EntryIntent && e.Action == "create-set" && strings.HasSuffix(e.Set, "-probe") {
+		if e.Kind == api.EntryIntent && e.Action == "create-set" && strings.HasSuffix(e.Set, "-probe") {
 			probes++
 		}
 	}
@@ -77,7 +77,7 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 			return false
 		}
 		pl := s.Services[0].Placements[0]
-		if pl.Rollout == nil || pl.Rollout.Release != s.Services[0].Release || pl.Rollout.Phase != journal.RolloutFailed {
+		if pl.Rollout == nil || pl.Rollout.Release != s.Services[0].Release || pl.Rollout.Phase != api.RolloutFailed {
 			return false
 		}
 		msg = pl.Rollout.Message

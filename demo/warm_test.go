@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters/process"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -102,7 +103,7 @@ func TestMinimalWarmRollbackStartsTheSetAgain(t *testing.T) {
 	if s, err = f.api.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
-	runningAsJournaled(ctx, t, f, s, journal.SetServing, journal.SetWarm)
+	runningAsJournaled(ctx, t, f, s, api.SetServing, api.SetWarm)
 }
 
 // servingSet is the infra-set serving the fixture's one placement.
@@ -117,17 +118,17 @@ func servingSet(ctx context.Context, t *testing.T, f *fixture) string {
 
 // scaleSet is the first scale-set of set after seq that succeeded.
 func scaleSet(ctx context.Context, f *fixture, after uint64, set string) *journal.Entry {
-	return firstEntry(ctx, f, after, set, "scale-set")
+	return firstEntry(ctx, f, after, set, api.ActionScaleSet)
 }
 
 // firstEntry is the first successful outcome of action on set after seq.
-func firstEntry(ctx context.Context, f *fixture, after uint64, set, action string) *journal.Entry {
+func firstEntry(ctx context.Context, f *fixture, after uint64, set string, action api.Action) *journal.Entry {
 	entries, err := f.api.Journal(ctx, after, 1000)
 	if err != nil {
 		return nil
 	}
 	for _, e := range entries {
-		if e.Kind == journal.EntryOutcome && e.Action == action && e.Set == set && e.Error == "" {
+		if e.Kind == api.EntryOutcome && e.Action == action && e.Set == set && e.Error == "" {
 			return &e
 		}
 	}

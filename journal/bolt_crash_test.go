@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 // crashChildEnv, when set, turns TestBoltCrashChild into a journal writer
@@ -41,7 +43,7 @@ func appendUntilKilled(path string) {
 	for i := 0; ; i++ {
 		// Varying sizes make bbolt split and grow pages at varying moments.
 		pad := strings.Repeat("p", rand.IntN(6000))
-		e, err := b.Append(context.Background(), Entry{Kind: EntryEvent, Message: "crash-append " + strconv.Itoa(i),
+		e, err := b.Append(context.Background(), Entry{Kind: api.EntryEvent, Message: "crash-append " + strconv.Itoa(i),
 			Detail: json.RawMessage(strconv.Quote(pad))})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -73,7 +75,7 @@ func TestBoltSurvivesKill(t *testing.T) {
 			if e.Seq != uint64(i+1) {
 				t.Fatalf("round %d: entry %d has Seq %d: seqs are not 1..N contiguous", round, i, e.Seq)
 			}
-			if e.Kind != EntryEvent || !strings.HasPrefix(e.Message, "crash-append ") || len(e.Detail) == 0 {
+			if e.Kind != api.EntryEvent || !strings.HasPrefix(e.Message, "crash-append ") || len(e.Detail) == 0 {
 				t.Fatalf("round %d: entry %d decoded wrong: %+v", round, e.Seq, e)
 			}
 		}

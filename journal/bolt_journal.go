@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 // seqKey is the key of entry seq: big-endian, so that bbolt's byte order is
@@ -30,7 +32,7 @@ func seqKey(seq uint64) []byte {
 func (b *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.Kind == "" {
 		return Entry{}, fmt.Errorf("append entry: empty kind; use one of %s, %s, %s, %s, %s",
-			EntryRevision, EntryDecision, EntryIntent, EntryOutcome, EntryEvent)
+			api.EntryRevision, api.EntryDecision, api.EntryIntent, api.EntryOutcome, api.EntryEvent)
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()

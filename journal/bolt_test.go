@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 func openTestBolt(t *testing.T, path string) *Bolt {
@@ -36,10 +38,10 @@ func TestBoltRevisionRoundTripAndOrder(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBolt(t)
 	revs := []Revision{
-		{Commit: "c1", Tree: "t1", Branch: "main", Message: "first", Author: "A <a@x>", SeenAt: t0, Verdict: RevisionAccepted,
+		{Commit: "c1", Tree: "t1", Branch: "main", Message: "first", Author: "A <a@x>", SeenAt: t0, Verdict: api.RevisionAccepted,
 			Releases: map[string]string{"web": "r1"}, DesiredState: json.RawMessage(`{"services":{"web":{}}}`)},
-		{Commit: "c3", Tree: "t3", SeenAt: t0.Add(2 * time.Minute), Verdict: RevisionRejected, Errors: []string{"app.cue:3:4: bad"}},
-		{Commit: "c2", Tree: "t2", SeenAt: t0.Add(time.Minute), Verdict: RevisionAccepted},
+		{Commit: "c3", Tree: "t3", SeenAt: t0.Add(2 * time.Minute), Verdict: api.RevisionRejected, Errors: []string{"app.cue:3:4: bad"}},
+		{Commit: "c2", Tree: "t2", SeenAt: t0.Add(time.Minute), Verdict: api.RevisionAccepted},
 	}
 	for _, r := range revs {
 		if err := b.PutRevision(ctx, r); err != nil {
@@ -73,7 +75,7 @@ func TestBoltRevisionRoundTripAndOrder(t *testing.T) {
 
 	// A Put with the same commit replaces the record.
 	updated := revs[1]
-	updated.Verdict = RevisionAccepted
+	updated.Verdict = api.RevisionAccepted
 	updated.Errors = nil
 	if err := b.PutRevision(ctx, updated); err != nil {
 		t.Fatal(err)
@@ -112,9 +114,9 @@ func TestBoltInfraSetRoundTripAndOrder(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBolt(t)
 	sets := []InfraSet{
-		{ID: "s-b", Service: "web", Stage: "prod", Target: "t1", Release: "r2", State: SetServing, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour), ServedAt: t0.Add(time.Hour)},
-		{ID: "s-a", Service: "web", Stage: "prod", Target: "t1", Release: "r1", State: SetWarm, Reason: "replaced by s-b", CreatedAt: t0, UpdatedAt: t0},
-		{ID: "s-c", Service: "web", Stage: "prod", Target: "t1", Release: "r3", State: SetRemoved, CreatedAt: t0.Add(2 * time.Hour), UpdatedAt: t0.Add(2 * time.Hour)},
+		{ID: "s-b", Service: "web", Stage: "prod", Target: "t1", Release: "r2", State: api.SetServing, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour), ServedAt: t0.Add(time.Hour)},
+		{ID: "s-a", Service: "web", Stage: "prod", Target: "t1", Release: "r1", State: api.SetWarm, Reason: "replaced by s-b", CreatedAt: t0, UpdatedAt: t0},
+		{ID: "s-c", Service: "web", Stage: "prod", Target: "t1", Release: "r3", State: api.SetRemoved, CreatedAt: t0.Add(2 * time.Hour), UpdatedAt: t0.Add(2 * time.Hour)},
 	}
 	for _, s := range sets {
 		if err := b.PutInfraSet(ctx, s); err != nil {
@@ -146,9 +148,9 @@ func TestBoltRolloutRoundTripAndOrder(t *testing.T) {
 	b := newTestBolt(t)
 	rs := []Rollout{
 		{ID: "web/prod/t1/r2", Service: "web", Stage: "prod", Target: "t1", Release: "r2", FromRelease: "r1", Revision: "c2",
-			Set: "s-b", Phase: RolloutSwitching, StartedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)},
+			Set: "s-b", Phase: api.RolloutSwitching, StartedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)},
 		{ID: "web/prod/t1/r1", Service: "web", Stage: "prod", Target: "t1", Release: "r1", Revision: "c1",
-			Set: "s-a", Phase: RolloutSucceeded, Rollback: true, Message: "done", StartedAt: t0, UpdatedAt: t0},
+			Set: "s-a", Phase: api.RolloutSucceeded, Rollback: true, Message: "done", StartedAt: t0, UpdatedAt: t0},
 	}
 	for _, r := range rs {
 		if err := b.PutRollout(ctx, r); err != nil {
@@ -207,7 +209,7 @@ func TestBoltRejectsBadRecords(t *testing.T) {
 		"bad raw json":  {func() error { return b.PutRelease(ctx, Release{ID: "r", Spec: json.RawMessage(`{nope`)}) }, "encode"},
 		"no entry kind": {func() error { _, err := b.Append(ctx, Entry{Message: "x"}); return err }, "empty kind"},
 		"huge entry": {func() error {
-			_, err := b.Append(ctx, Entry{Kind: EntryEvent, Message: strings.Repeat("m", maxRecordBytes)})
+			_, err := b.Append(ctx, Entry{Kind: api.EntryEvent, Message: strings.Repeat("m", maxRecordBytes)})
 			return err
 		}, "more than the"},
 	}
@@ -218,7 +220,7 @@ func TestBoltRejectsBadRecords(t *testing.T) {
 		}
 	}
 	// Refused entries consume no Seq.
-	e, err := b.Append(ctx, Entry{Kind: EntryEvent, Message: "ok"})
+	e, err := b.Append(ctx, Entry{Kind: api.EntryEvent, Message: "ok"})
 	if err != nil || e.Seq != 1 {
 		t.Errorf("Append after refusals = %+v, %v; want Seq 1", e, err)
 	}
@@ -228,7 +230,7 @@ func TestBoltCanceledContext(t *testing.T) {
 	b := newTestBolt(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.Append(ctx, Entry{Kind: EntryEvent}); !errors.Is(err, context.Canceled) {
+	if _, err := b.Append(ctx, Entry{Kind: api.EntryEvent}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Append with canceled ctx: %v", err)
 	}
 	if _, err := b.Revisions(ctx, 0); !errors.Is(err, context.Canceled) {
@@ -243,7 +245,7 @@ func TestBoltAppendAndEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := b.Append(ctx, Entry{Kind: EntryIntent, Action: "create-set", Service: "web", Message: "create s-a",
+	first, err := b.Append(ctx, Entry{Kind: api.EntryIntent, Action: "create-set", Service: "web", Message: "create s-a",
 		Detail: json.RawMessage(`{"replicas":2}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +253,7 @@ func TestBoltAppendAndEntries(t *testing.T) {
 	if first.Seq != 1 || first.Time.IsZero() || first.Time.Location() != time.UTC {
 		t.Errorf("first entry = %+v, want Seq 1 and a UTC time", first)
 	}
-	given := Entry{Kind: EntryOutcome, Time: t0, Intent: first.Seq, Message: "created"}
+	given := Entry{Kind: api.EntryOutcome, Time: t0, Intent: first.Seq, Message: "created"}
 	second, err := b.Append(ctx, given)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +262,7 @@ func TestBoltAppendAndEntries(t *testing.T) {
 		t.Errorf("second entry = %+v, want Seq 2 and the given time", second)
 	}
 	for range 3 {
-		if _, err := b.Append(ctx, Entry{Kind: EntryEvent, Message: "x"}); err != nil {
+		if _, err := b.Append(ctx, Entry{Kind: api.EntryEvent, Message: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,7 +272,7 @@ func TestBoltAppendAndEntries(t *testing.T) {
 
 	// Seq continues after a reopen, with no gap.
 	b = openTestBolt(t, path)
-	next, err := b.Append(ctx, Entry{Kind: EntryEvent, Message: "after reopen"})
+	next, err := b.Append(ctx, Entry{Kind: api.EntryEvent, Message: "after reopen"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +319,7 @@ func TestBoltConcurrentAppends(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				e, err := b.Append(ctx, Entry{Kind: EntryEvent, Message: "w", Stage: string(rune('a' + w)), Intent: uint64(i)})
+				e, err := b.Append(ctx, Entry{Kind: api.EntryEvent, Message: "w", Stage: string(rune('a' + w)), Intent: uint64(i)})
 				if err != nil {
 					t.Error(err)
 					return
@@ -365,7 +367,7 @@ func TestBoltReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Append(ctx, Entry{Kind: EntryEvent, Message: "hello"}); err != nil {
+	if _, err := w.Append(ctx, Entry{Kind: api.EntryEvent, Message: "hello"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.PutRevision(ctx, Revision{Commit: "c1", SeenAt: t0}); err != nil {
@@ -393,7 +395,7 @@ func TestBoltReadOnly(t *testing.T) {
 	if _, err := r1.Revision(ctx, "c1"); err != nil {
 		t.Errorf("read-only Revision: %v", err)
 	}
-	if _, err := r1.Append(ctx, Entry{Kind: EntryEvent}); err == nil {
+	if _, err := r1.Append(ctx, Entry{Kind: api.EntryEvent}); err == nil {
 		t.Error("Append on a read-only journal succeeded")
 	}
 	// A writer cannot open while readers hold the lock.

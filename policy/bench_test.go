@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -26,7 +27,7 @@ func benchInputs(b *testing.B) map[policy.EntryPoint]any {
 	}
 	now := policy.NowIn(time.Date(2026, 11, 20, 16, 30, 0, 0, time.UTC), time.UTC)
 	web := ds.Services["web"]
-	set := func(id, state string, weight int) policy.FleetSet {
+	set := func(id string, state api.SetState, weight int) policy.FleetSet {
 		return policy.FleetSet{ID: id, Release: id, State: state, Weight: weight, Healthy: 2, Desired: 2}
 	}
 	fleet := policy.Fleet{Services: map[string]policy.FleetService{}}
@@ -47,7 +48,7 @@ func benchInputs(b *testing.B) map[policy.EntryPoint]any {
 			Bake: policy.Bake{ElapsedSeconds: 120, Requests: 5000}, Analysis: policy.Analysis{Verdict: "pass", Signals: []policy.Signal{}},
 			Strategy: web.Strategy, Stages: map[string]policy.StageState{}, Approvals: []policy.Approval{}},
 		policy.Invariant: policy.InvariantInput{APIVersion: policy.APIVersion, Entry: "invariant", Now: now,
-			Action: policy.Action{Kind: policy.ActionSetSplit, Service: "web", Stage: "prod", Target: "prod-a", Set: "web-2", Weights: map[string]int{"web-2": 100, "web-1": 0}},
+			Action: policy.Action{Kind: api.ActionSetSplit, Service: "web", Stage: "prod", Target: "prod-a", Set: "web-2", Weights: map[string]int{"web-2": 100, "web-1": 0}},
 			Before: fleet, After: fleet},
 	}
 }

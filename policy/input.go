@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -212,21 +213,14 @@ type GateInput struct {
 	Approvals []Approval `json:"approvals"`
 }
 
-// Action kinds an invariant is asked about.
-const (
-	ActionCreateSet = "create-set"
-	ActionSetSplit  = "set-split"
-	ActionRemoveSet = "remove-set"
-)
-
 // Action is what the reconciler is about to do.
 type Action struct {
-	Kind    string `json:"kind"`
-	Service string `json:"service"`
-	Stage   string `json:"stage"`
-	Target  string `json:"target"`
-	Set     string `json:"set"`
-	Release string `json:"release"`
+	Kind    api.Action `json:"kind"`
+	Service string     `json:"service"`
+	Stage   string     `json:"stage"`
+	Target  string     `json:"target"`
+	Set     string     `json:"set"`
+	Release string     `json:"release"`
 	// Weights is the split a set-split applies: infra-set id → percent.
 	Weights map[string]int `json:"weights,omitempty"`
 	// Rollback is true when the action moves traffic back to a warm set.
@@ -239,7 +233,7 @@ type FleetSet struct {
 	Release string `json:"release"`
 	// State is the journal's: creating, ready, serving, warm, failed,
 	// removing.
-	State string `json:"state"`
+	State api.SetState `json:"state"`
 	// Weight is the percentage of the placement's traffic it receives.
 	Weight int `json:"weight"`
 	// Healthy counts instances passing the health check; Desired is the

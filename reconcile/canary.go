@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 )
@@ -23,7 +24,7 @@ const (
 func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet,
 	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, pol policies) (bool, error) {
 	steps := p.service.Strategy.Steps
-	if ro.Step == 0 || set.State != journal.SetCanary {
+	if ro.Step == 0 || set.State != api.SetCanary {
 		// A restart may find the rollout's step recorded and the set not:
 		// the step is taken again from its start.
 		return true, r.canaryStep(ctx, p, tr, sets, set, serving, statuses, ro, pol, min(max(ro.Step-1, 0), len(steps)-1), readyFacts(&set))
@@ -105,7 +106,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 	base := map[string]journal.Counters{}
 	if hs, ok := r.healthSource(p); ok {
 		for _, id := range []string{set.ID, serving.ID} {
-			if m, err := hs.SetMetrics(ctx, p.service.Name, id); err == nil {
+			if m, err := r.setMetrics(ctx, hs, p.service.Name, id); err == nil {
 				base[id] = countersOf(m)
 			}
 		}
@@ -114,14 +115,14 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 			return err
 		}
 		for _, s := range rel {
-			if m, err := hs.SetMetrics(ctx, s.Service, s.ID); err == nil {
+			if m, err := r.setMetrics(ctx, hs, s.Service, s.ID); err == nil {
 				base[s.ID] = countersOf(m)
 			}
 		}
 	}
 	now := time.Now().UTC()
 	next := set
-	next.State, next.Weight, next.UpdatedAt = journal.SetCanary, w, now
+	next.State, next.Weight, next.UpdatedAt = api.SetCanary, w, now
 	split, err := desiredSplit(p, withSet(sets, next), statuses)
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 		if err := r.store.PutInfraSet(ctx, next); err != nil {
 			return err
 		}
-		ro.Phase, ro.Step, ro.StepStartedAt, ro.StepBase, ro.Message, ro.Analysis, ro.UpdatedAt = journal.RolloutCanary, i+1, now, base, why, "", now
+		ro.Phase, ro.Step, ro.StepStartedAt, ro.StepBase, ro.Message, ro.Analysis, ro.UpdatedAt = api.RolloutCanary, i+1, now, base, why, "", now
 		if err := r.store.PutRollout(ctx, ro); err != nil {
 			return err
 		}
@@ -162,7 +163,7 @@ func (r *Reconciler) abortCanary(ctx context.Context, p placement, tr adapters.T
 	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout, reason string) error {
 	msg := fmt.Sprintf("release %s rolled back: %s; traffic is back on %s; not retried until a new revision", short(ro.Release), reason, serving.ID)
 	failed := set
-	failed.State, failed.Weight, failed.Reason, failed.UpdatedAt = journal.SetFailed, 0, msg, time.Now().UTC()
+	failed.State, failed.Weight, failed.Reason, failed.UpdatedAt = api.SetFailed, 0, msg, time.Now().UTC()
 	split, err := desiredSplit(p, withSet(sets, failed), statuses)
 	if err != nil {
 		return err
@@ -188,7 +189,7 @@ func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro journal.R
 	}
 	var out [2]journal.Counters
 	for i, id := range []string{canary, baseline} {
-		m, err := hs.SetMetrics(ctx, p.service.Name, id)
+		m, err := r.setMetrics(ctx, hs, p.service.Name, id)
 		if err != nil {
 			return out[0], out[1], err
 		}

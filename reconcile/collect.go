@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -17,7 +18,7 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 	want := p.service.ReleaseID()
 	var warm []journal.InfraSet
 	for _, s := range sets {
-		if s.State == journal.SetWarm && s.Release != want {
+		if s.State == api.SetWarm && s.Release != want {
 			warm = append(warm, s)
 		}
 	}
@@ -26,17 +27,17 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 	for _, s := range sets {
 		var why string
 		switch {
-		case s.State == journal.SetServing:
+		case s.State == api.SetServing:
 			continue
-		case s.State == journal.SetRemoving:
+		case s.State == api.SetRemoving:
 			why = "finish removing " + s.ID
-		case s.State == journal.SetFailed:
+		case s.State == api.SetFailed:
 			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
-		case s.State == journal.SetProbe && !r.probing(ctx, p):
+		case s.State == api.SetProbe && !r.probing(ctx, p):
 			why = fmt.Sprintf("probe %s outlived its upgrade-downgrade test: remove it", s.ID)
-		case (s.State == journal.SetCreating || s.State == journal.SetReady || s.State == journal.SetCanary) && s.Release != want:
+		case (s.State == api.SetCreating || s.State == api.SetReady || s.State == api.SetCanary) && s.Release != want:
 			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
-		case s.State == journal.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w journal.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
+		case s.State == api.SetWarm && s.Release != want && slices.IndexFunc(warm, func(w journal.InfraSet) bool { return w.ID == s.ID }) >= p.service.Strategy.KeepWarm:
 			why = fmt.Sprintf("keepWarm is %d and %s is older than the warm sets kept", p.service.Strategy.KeepWarm, s.ID)
 		default:
 			continue
@@ -51,7 +52,7 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 // removeSet takes a set out of the traffic, waits for its in-flight requests
 // to drain, stops its instances and records it removed.
 func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s journal.InfraSet, policy, why string) error {
-	s.State, s.UpdatedAt = journal.SetRemoving, time.Now().UTC()
+	s.State, s.UpdatedAt = api.SetRemoving, time.Now().UTC()
 	if s.Reason == "" {
 		s.Reason = why
 	}
@@ -67,7 +68,7 @@ func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Run
 		if err := rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
 			return err
 		}
-		s.State, s.UpdatedAt = journal.SetRemoved, time.Now().UTC()
+		s.State, s.UpdatedAt = api.SetRemoved, time.Now().UTC()
 		return r.store.PutInfraSet(ctx, s)
 	})
 }
@@ -118,17 +119,22 @@ func (r *Reconciler) collectOrphans(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	known := map[string]string{}
+	known := map[string]api.SetState{}
 	for _, s := range all {
 		known[s.ID] = s.State
 	}
-	for _, rt := range r.targets.allRuntimes() {
+	for _, b := range r.targets.allRuntimes() {
+		rt := b.rt
 		observed, err := rt.Observe(ctx)
 		if err != nil {
 			return err
 		}
+		if b.retired && len(observed) == 0 {
+			r.targets.dropRuntime(b.key)
+			continue
+		}
 		for _, o := range observed {
-			if state, ok := known[o.ID]; ok && state != journal.SetRemoved {
+			if state, ok := known[o.ID]; ok && state != api.SetRemoved {
 				continue
 			}
 			why := fmt.Sprintf("infra-set %s runs but the journal has no live record of it: remove it", o.ID)

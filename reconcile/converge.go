@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -47,15 +48,6 @@ func infraSetID(service, target, release string) string {
 	return fmt.Sprintf("%s-%s-%s", service, release[:12], target)
 }
 
-// live reports whether a set's instances should be running.
-func live(state string) bool {
-	switch state {
-	case journal.SetCreating, journal.SetReady, journal.SetCanary, journal.SetServing, journal.SetWarm, journal.SetProbe:
-		return true
-	}
-	return false
-}
-
 // converge moves one placement one step towards its desired release and
 // reports whether it is still in flight.
 func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
@@ -82,7 +74,7 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 	ensured := map[string]int{}
 	observed := &running{rt: rt}
 	for _, s := range sets {
-		if !live(s.State) {
+		if !s.State.Live() {
 			continue
 		}
 		spec, err := r.specOf(ctx, s)
@@ -107,7 +99,7 @@ func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
 		return true, err
 	}
 
-	if serving := find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing }); serving == nil || serving.Release != want {
+	if serving := find(sets, func(s journal.InfraSet) bool { return s.State == api.SetServing }); serving == nil || serving.Release != want {
 		rolling, err := r.rollForward(ctx, p, rt, tr, sets, statuses, problems)
 		switch {
 		case errors.Is(err, errDenied):
@@ -163,7 +155,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	want := p.service.ReleaseID()
 	id := infraSetID(p.service.Name, p.target.Name, want)
 	set := find(sets, func(s journal.InfraSet) bool { return s.ID == id })
-	serving := find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing })
+	serving := find(sets, func(s journal.InfraSet) bool { return s.State == api.SetServing })
 
 	ro, proceed, err := r.startRollout(ctx, p, serving, set)
 	if err != nil || !proceed {
@@ -176,7 +168,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 
 	now := time.Now().UTC()
 	switch {
-	case set == nil || set.State == journal.SetRemoved:
+	case set == nil || set.State == api.SetRemoved:
 		why, err := r.zoneWait(ctx, p)
 		if err == nil && why == "" {
 			why, err = r.dependencyWait(ctx, p)
@@ -202,7 +194,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 			}
 		}
 		fresh := journal.InfraSet{ID: id, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
-			Release: want, State: journal.SetCreating, CreatedAt: now, UpdatedAt: now}
+			Release: want, State: api.SetCreating, CreatedAt: now, UpdatedAt: now}
 		why = fmt.Sprintf("release %s needs a new infra-set %s; traffic stays where it is until it is healthy", short(want), id)
 		err = r.act(ctx, p.entry(id, want), "create-set", policyMakeBeforeBreak, why, nil, func() error {
 			if err := r.store.PutInfraSet(ctx, fresh); err != nil {
@@ -218,7 +210,7 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		})
 		return true, err
 
-	case set.State == journal.SetFailed || set.State == journal.SetRemoving:
+	case set.State == api.SetFailed || set.State == api.SetRemoving:
 		// Being removed by collect; made anew on a later pass.
 		return true, nil
 	}
@@ -227,16 +219,16 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 	if !st.Healthy(p.service.Run.Replicas) {
 		// Once a canary serves, an instance lost is replaced by the runtime;
 		// the deadline is for becoming healthy in the first place.
-		if ro.Phase == journal.RolloutCreating && progressDeadlinePassed(p.service, ro.StartedAt, now) {
+		if ro.Phase == api.RolloutCreating && progressDeadlinePassed(p.service, ro.StartedAt, now) {
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
-		if ro.Rollback && set.State == journal.SetWarm && progressDeadlinePassed(p.service, ro.StartedAt, now) {
+		if ro.Rollback && set.State == api.SetWarm && progressDeadlinePassed(p.service, ro.StartedAt, now) {
 			// A warm set started again for the rollback (warmMode minimal)
 			// that does not become healthy: the traffic stays, the set
 			// stays warm (and goes back to one instance).
 			return false, r.failRollout(ctx, p, ro, set, st, problems[id])
 		}
-		if ro.Phase == journal.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, ro.StepStartedAt, now) {
+		if ro.Phase == api.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, ro.StepStartedAt, now) {
 			// The canary's health checks kept failing through a deadline:
 			// the HTTP checks are part of the verdict too.
 			return false, r.abortCanary(ctx, p, tr, sets, *set, *serving, statuses, ro,
@@ -244,12 +236,12 @@ func (r *Reconciler) rollForward(ctx context.Context, p placement, rt adapters.R
 		}
 		return true, nil
 	}
-	if set.State == journal.SetCreating {
-		set.State, set.UpdatedAt = journal.SetReady, now
+	if set.State == api.SetCreating {
+		set.State, set.UpdatedAt = api.SetReady, now
 		if err := r.store.PutInfraSet(ctx, *set); err != nil {
 			return true, err
 		}
-		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 			Set: id, Release: want, Rollout: ro.ID,
 			Message: fmt.Sprintf("infra-set %s healthy: %d/%d instances pass %s", id, len(st.Endpoints()), p.service.Run.Replicas, p.service.Health.Path)})
 	}
@@ -314,7 +306,7 @@ func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set
 	switch {
 	case err == nil && !ro.Done():
 		return ro, true, nil
-	case err == nil && ro.Phase == journal.RolloutFailed && ro.Revision == p.revision:
+	case err == nil && ro.Phase == api.RolloutFailed && ro.Revision == p.revision:
 		return ro, false, nil
 	case err != nil && !errors.Is(err, journal.ErrNotFound):
 		return ro, false, err
@@ -325,13 +317,13 @@ func (r *Reconciler) startRollout(ctx context.Context, p placement, serving, set
 	now := time.Now().UTC()
 	ro = journal.Rollout{ID: p.rolloutID(want), Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Release: want, Revision: p.revision, Set: infraSetID(p.service.Name, p.target.Name, want),
-		Phase: journal.RolloutCreating, StartedAt: now, UpdatedAt: now}
+		Phase: api.RolloutCreating, StartedAt: now, UpdatedAt: now}
 	if serving != nil {
 		ro.FromRelease = serving.Release
 	}
-	if set != nil && set.State == journal.SetWarm {
+	if set != nil && set.State == api.SetWarm {
 		ro.Rollback = true
-		ro.Phase = journal.RolloutSwitching
+		ro.Phase = api.RolloutSwitching
 		ro.Message = "release is warm: switching traffic back at once"
 		if p.service.Strategy.WarmMode == schema.WarmMinimal {
 			ro.Message = "release is warm with one instance (warmMode minimal): starting the others again in its set, then switching traffic back"
@@ -351,12 +343,12 @@ func (r *Reconciler) abandonOthers(ctx context.Context, p placement, want string
 		if o.Done() || o.Release == want || o.Service != p.service.Name || o.Stage != p.stage || o.Target != p.target.Name {
 			continue
 		}
-		o.Phase, o.UpdatedAt = journal.RolloutAbandoned, time.Now().UTC()
+		o.Phase, o.UpdatedAt = api.RolloutAbandoned, time.Now().UTC()
 		o.Message = "pre-empted by release " + short(want)
 		if err := r.store.PutRollout(ctx, o); err != nil {
 			return err
 		}
-		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: o.Service, Stage: o.Stage, Target: o.Target,
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: o.Service, Stage: o.Stage, Target: o.Target,
 			Release: o.Release, Rollout: o.ID, Message: fmt.Sprintf("rollout of %s abandoned: a newer revision wants %s", short(o.Release), short(want))})
 	}
 	return nil
@@ -384,17 +376,17 @@ func (r *Reconciler) failRollout(ctx context.Context, p placement, ro journal.Ro
 // (collected later).
 func (r *Reconciler) markFailed(ctx context.Context, p placement, ro journal.Rollout, set *journal.InfraSet, msg string) error {
 	now := time.Now().UTC()
-	ro.Phase, ro.Message, ro.UpdatedAt = journal.RolloutFailed, msg, now
+	ro.Phase, ro.Message, ro.UpdatedAt = api.RolloutFailed, msg, now
 	if err := r.store.PutRollout(ctx, ro); err != nil {
 		return err
 	}
-	if set != nil && set.State != journal.SetWarm {
-		set.State, set.Reason, set.UpdatedAt = journal.SetFailed, msg, now
+	if set != nil && set.State != api.SetWarm {
+		set.State, set.Reason, set.UpdatedAt = api.SetFailed, msg, now
 		if err := r.store.PutInfraSet(ctx, *set); err != nil {
 			return err
 		}
 	}
-	r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Set: ro.Set, Release: ro.Release, Rollout: ro.ID, Message: "rollout failed", Error: msg})
 	r.log.Warn("rollout failed", "service", p.service.Name, "target", p.target.Name, "release", short(ro.Release), "reason", msg)
 	r.revertFailed(ctx, ro, msg)
@@ -407,7 +399,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	next journal.InfraSet, serving *journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro journal.Rollout) error {
 	st := statuses[next.ID]
 	rule, why := policyMakeBeforeBreak, fmt.Sprintf("infra-set %s has %d/%d healthy instances: switch 100%% of traffic to it", next.ID, len(st.Endpoints()), p.service.Run.Replicas)
-	if next.State == journal.SetWarm {
+	if next.State == api.SetWarm {
 		rule, why = policyRollback, fmt.Sprintf("release %s is still warm in %s: switch traffic back at once (rollback)", short(next.Release), next.ID)
 		if p.service.Strategy.WarmMode == schema.WarmMinimal {
 			why = fmt.Sprintf("release %s is warm in %s, started again with %d/%d healthy instances: switch traffic back (rollback)",
@@ -418,7 +410,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 		why += fmt.Sprintf("; %s stays warm", serving.ID)
 	}
 	now := time.Now().UTC()
-	next.State, next.ServedAt, next.UpdatedAt, next.Weight = journal.SetServing, now, now, 0
+	next.State, next.ServedAt, next.UpdatedAt, next.Weight = api.SetServing, now, now, 0
 	split, err := desiredSplit(p, replace(sets, next, serving, now), statuses)
 	if err != nil {
 		return err
@@ -428,7 +420,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	}
 	if serving != nil {
 		s := *serving
-		s.State, s.UpdatedAt = journal.SetWarm, now
+		s.State, s.UpdatedAt = api.SetWarm, now
 		if err := r.store.PutInfraSet(ctx, s); err != nil {
 			return err
 		}
@@ -436,7 +428,7 @@ func (r *Reconciler) switchTo(ctx context.Context, p placement, tr adapters.Traf
 	if err := r.store.PutInfraSet(ctx, next); err != nil {
 		return err
 	}
-	ro.Phase, ro.UpdatedAt = journal.RolloutSucceeded, now
+	ro.Phase, ro.UpdatedAt = api.RolloutSucceeded, now
 	if ro.Message == "" || ro.Rollback {
 		ro.Message = why
 	}
@@ -453,7 +445,7 @@ func (r *Reconciler) finishRollout(ctx context.Context, p placement, want string
 	if err != nil {
 		return err
 	}
-	ro.Phase, ro.UpdatedAt = journal.RolloutSucceeded, time.Now().UTC()
+	ro.Phase, ro.UpdatedAt = api.RolloutSucceeded, time.Now().UTC()
 	return r.store.PutRollout(ctx, ro)
 }
 
@@ -466,7 +458,7 @@ func replace(sets []journal.InfraSet, next journal.InfraSet, serving *journal.In
 		case s.ID == next.ID:
 			s = next
 		case serving != nil && s.ID == serving.ID:
-			s.State, s.UpdatedAt = journal.SetWarm, now
+			s.State, s.UpdatedAt = api.SetWarm, now
 		}
 		out = append(out, s)
 	}
@@ -481,7 +473,7 @@ func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]journal.InfraSe
 	}
 	var out []journal.InfraSet
 	for _, s := range all {
-		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != journal.SetRemoved {
+		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != api.SetRemoved {
 			out = append(out, s)
 		}
 	}

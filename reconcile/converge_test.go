@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -59,7 +59,7 @@ func TestStartPeriodHoldsTheProgressDeadline(t *testing.T) {
 		h.pass(ctx, svc, "c1")
 		p := h.placement(svc, "c1")
 		ro, err := h.st.Rollout(ctx, p.rolloutID(svc.ReleaseID()))
-		if err != nil || ro.Phase != journal.RolloutCreating {
+		if err != nil || ro.Phase != api.RolloutCreating {
 			t.Fatalf("after the first pass: %+v, %v", ro, err)
 		}
 		ro.StartedAt = ro.StartedAt.Add(-tc.age)
@@ -70,7 +70,7 @@ func TestStartPeriodHoldsTheProgressDeadline(t *testing.T) {
 		if ro, err = h.st.Rollout(ctx, ro.ID); err != nil {
 			t.Fatal(err)
 		}
-		if failed := ro.Phase == journal.RolloutFailed; failed != tc.failed {
+		if failed := ro.Phase == api.RolloutFailed; failed != tc.failed {
 			t.Errorf("start period %s, instances unhealthy %s after the start: rollout %s (%s)", tc.startPeriod, tc.age, ro.Phase, ro.Message)
 		}
 		if tc.failed && tc.startPeriod > 0 && !strings.Contains(ro.Message, "start period "+tc.startPeriod.String()) {

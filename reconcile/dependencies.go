@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -46,7 +47,7 @@ func (r *Reconciler) dependencyWait(ctx context.Context, p placement) (string, e
 			continue
 		}
 		switch s.State {
-		case journal.SetCreating, journal.SetReady, journal.SetCanary:
+		case api.SetCreating, api.SetReady, api.SetCanary:
 			return fmt.Sprintf("upstream %s is rolling out in stage %s (%s is %s): %s waits, upstreams go first",
 				s.Service, p.stage, s.ID, s.State, p.service.Name), nil
 		}
@@ -75,7 +76,7 @@ func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]journal.In
 	var dirs []string
 	for _, x := range rel {
 		for _, s := range sets {
-			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == journal.SetServing {
+			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == api.SetServing {
 				out = append(out, s)
 				dirs = append(dirs, x[1])
 			}
@@ -99,7 +100,7 @@ func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro journal
 	a := p.service.Strategy.StepAnalysis(ro.Step - 1)
 	var out []policy.Signal
 	for i, s := range sets {
-		m, err := hs.SetMetrics(ctx, s.Service, s.ID)
+		m, err := r.setMetrics(ctx, hs, s.Service, s.ID)
 		if err != nil {
 			continue
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"maps"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -30,7 +30,7 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 
 	index := map[[3]string]int{}
 	for _, s := range v.sets {
-		if s.State == journal.SetRemoved {
+		if s.State == api.SetRemoved {
 			continue
 		}
 		fs := f.Services[s.Service]
@@ -47,9 +47,9 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		}
 		weight := 0
 		switch s.State {
-		case journal.SetServing:
+		case api.SetServing:
 			weight = 100 // less the canaries, below
-		case journal.SetCanary:
+		case api.SetCanary:
 			weight = s.Weight
 		}
 		fs.Placements[i].Sets = append(fs.Placements[i].Sets, policy.FleetSet{ID: s.ID, Release: s.Release, State: s.State,
@@ -60,12 +60,12 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		for _, pl := range fs.Placements {
 			canary := 0
 			for _, s := range pl.Sets {
-				if s.State == journal.SetCanary {
+				if s.State == api.SetCanary {
 					canary += s.Weight
 				}
 			}
 			for i := range pl.Sets {
-				if pl.Sets[i].State == journal.SetServing {
+				if pl.Sets[i].State == api.SetServing {
 					pl.Sets[i].Weight -= canary
 				}
 			}
@@ -108,25 +108,25 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 	}
 	p := &svc.Placements[pi]
 	switch a.Kind {
-	case policy.ActionCreateSet:
+	case api.ActionCreateSet:
 		p.InFlight = true
-		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: journal.SetCreating})
-	case policy.ActionSetSplit:
+		p.Sets = append(p.Sets, policy.FleetSet{ID: a.Set, Release: a.Release, State: api.SetCreating})
+	case api.ActionSetSplit:
 		for i := range p.Sets {
 			s := &p.Sets[i]
 			s.Weight = a.Weights[s.ID]
 			switch {
 			case s.Weight == 100:
-				s.State = journal.SetServing
-			case s.Weight > 0 && s.ID == a.Set && s.State != journal.SetServing:
-				s.State = journal.SetCanary
-			case s.Weight == 0 && s.State == journal.SetServing:
-				s.State = journal.SetWarm
-			case s.Weight == 0 && s.State == journal.SetCanary:
-				s.State = journal.SetFailed
+				s.State = api.SetServing
+			case s.Weight > 0 && s.ID == a.Set && s.State != api.SetServing:
+				s.State = api.SetCanary
+			case s.Weight == 0 && s.State == api.SetServing:
+				s.State = api.SetWarm
+			case s.Weight == 0 && s.State == api.SetCanary:
+				s.State = api.SetFailed
 			}
 		}
-	case actionScaleSet:
+	case api.ActionScaleSet:
 		// A warm set's instance count changes (warmMode minimal): for a
 		// rollback its other instances start (healthy later); otherwise it
 		// keeps one.
@@ -139,7 +139,7 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 				p.Sets[i].Healthy = min(p.Sets[i].Healthy, 1)
 			}
 		}
-	case policy.ActionRemoveSet:
+	case api.ActionRemoveSet:
 		kept := p.Sets[:0]
 		for _, s := range p.Sets {
 			if s.ID != a.Set {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/durable-delivery/durable/policy"
-
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
 )
 
 // Built-in policies: the rules the reconciler applies when no Rego policy
@@ -38,20 +39,20 @@ func (r *Reconciler) journal(ctx context.Context, e journal.Entry) journal.Entry
 // The invariant policy is asked first, with the fleet as the action would
 // leave it; if it does not allow, the action is not taken and errDenied is
 // returned (the decision journaled once until it changes).
-func (r *Reconciler) act(ctx context.Context, base journal.Entry, action, rule, why string, detail any, do func() error) error {
+func (r *Reconciler) act(ctx context.Context, base journal.Entry, action api.Action, rule, why string, detail any, do func() error) error {
 	d, err := r.invariant(ctx, base, action, rule, detail)
 	if err != nil {
 		return fmt.Errorf("ask invariant policy: %w", err)
 	}
 	decision := base
-	decision.Kind, decision.Policy, decision.Result, decision.Message = journal.EntryDecision, rule, policy.Allow, why
+	decision.Kind, decision.Policy, decision.Result, decision.Message = api.EntryDecision, rule, policy.Allow, why
 	if d.Defined() {
 		decision = decisionEntry(base, d, why)
 		decision.Policy = rule + " + " + d.Policy
 	}
 	if d.Result != policy.Allow {
 		decision.Message = fmt.Sprintf("invariant denied %s: %s; not done, asked again next pass", action, reasonsLine(d))
-		e, journaled := r.verdictOnce(ctx, "invariant/"+action+"/"+base.Service+"/"+base.Target+"/"+base.Set, decision)
+		e, journaled := r.verdictOnce(ctx, "invariant/"+string(action)+"/"+base.Service+"/"+base.Target+"/"+base.Set, decision)
 		if journaled {
 			r.log.Warn("action denied by invariant policy", "action", action, "set", base.Set, "reasons", reasonsLine(d))
 			r.noteVerdict(ctx, base.Rollout, d, e)
@@ -61,7 +62,7 @@ func (r *Reconciler) act(ctx context.Context, base journal.Entry, action, rule, 
 	decision = r.journal(ctx, decision)
 
 	intent := base
-	intent.Kind, intent.Action, intent.Decision, intent.Message = journal.EntryIntent, action, decision.Seq, why
+	intent.Kind, intent.Action, intent.Decision, intent.Message = api.EntryIntent, action, decision.Seq, why
 	if detail != nil {
 		intent.Detail, _ = json.Marshal(detail)
 	}
@@ -72,11 +73,14 @@ func (r *Reconciler) act(ctx context.Context, base journal.Entry, action, rule, 
 	}
 
 	err = do()
+	if split, ok := detail.(adapters.Split); ok && action == api.ActionSetSplit && err == nil {
+		r.observed.noteSplit(base.Target, split)
+	}
 	outcome := base
-	outcome.Kind, outcome.Action, outcome.Intent = journal.EntryOutcome, action, intent.Seq
-	outcome.Message = action + " done"
+	outcome.Kind, outcome.Action, outcome.Intent = api.EntryOutcome, action, intent.Seq
+	outcome.Message = string(action) + " done"
 	if err != nil {
-		outcome.Message, outcome.Error = action+" failed", err.Error()
+		outcome.Message, outcome.Error = string(action)+" failed", err.Error()
 	}
 	r.journal(ctx, outcome)
 	return err

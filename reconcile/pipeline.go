@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -41,7 +42,7 @@ func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *journal.Ro
 // failedIn reports whether release failed in stage (on any target).
 func (v journalView) failedIn(service, stage, release string) bool {
 	for _, ro := range v.rollouts {
-		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == journal.RolloutFailed {
+		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == api.RolloutFailed {
 			return true
 		}
 	}
@@ -52,14 +53,14 @@ func (v journalView) failedIn(service, stage, release string) bool {
 func (v journalView) serving(service, stage, target string) *journal.InfraSet {
 	for i := range v.sets {
 		s := v.sets[i]
-		if s.Service == service && s.Stage == stage && s.Target == target && s.State == journal.SetServing {
+		if s.Service == service && s.Stage == stage && s.Target == target && s.State == api.SetServing {
 			return &s
 		}
 	}
 	return nil
 }
 
-func (v journalView) hasSet(service, stage, target, release, state string) bool {
+func (v journalView) hasSet(service, stage, target, release string, state api.SetState) bool {
 	for _, s := range v.sets {
 		if s.Service == service && s.Stage == stage && s.Target == target && s.Release == release && s.State == state {
 			return true
@@ -93,7 +94,7 @@ func (v journalView) inFlight(service, stage, target string) *journal.Rollout {
 func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, target string) string {
 	desired := ds.Services[service].ReleaseID()
 	name := ds.Pipeline.Stages[stage].Name
-	if v.hasSet(service, name, target, desired, journal.SetServing) || v.hasSet(service, name, target, desired, journal.SetWarm) || stage == 0 {
+	if v.hasSet(service, name, target, desired, api.SetServing) || v.hasSet(service, name, target, desired, api.SetWarm) || stage == 0 {
 		return desired
 	}
 	if ro := v.inFlight(service, name, target); ro != nil {
@@ -141,10 +142,10 @@ func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, servic
 // stageViews shows a service's pipeline: per stage, the release serving and
 // in flight on each target, and the queue of releases that an earlier stage
 // serves or runs, or that is desired, but that this stage has not reached.
-func stageViews(ds *schema.DesiredState, service string, v journalView) []StageView {
-	views := make([]StageView, len(ds.Pipeline.Stages))
+func stageViews(ds *schema.DesiredState, service string, v journalView) []api.StageView {
+	views := make([]api.StageView, len(ds.Pipeline.Stages))
 	for i, st := range ds.Pipeline.Stages {
-		view := StageView{Name: st.Name, Serving: map[string]string{}, InFlight: map[string]string{}, Queue: []string{}}
+		view := api.StageView{Name: st.Name, Serving: map[string]string{}, InFlight: map[string]string{}, Queue: []string{}}
 		for _, t := range st.Targets {
 			if s := v.serving(service, st.Name, t); s != nil {
 				view.Serving[t] = s.Release

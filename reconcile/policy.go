@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -40,7 +41,7 @@ func (r *Reconciler) now() policy.Now { return policy.NowIn(time.Now(), r.cfg.Lo
 
 // decisionEntry is the journal entry of a decision a policy answered.
 func decisionEntry(base journal.Entry, d policy.Decision, message string) journal.Entry {
-	base.Kind, base.Policy, base.Result, base.Message = journal.EntryDecision, d.Policy, d.Result, message
+	base.Kind, base.Policy, base.Result, base.Message = api.EntryDecision, d.Policy, d.Result, message
 	base.EntryPoint, base.InputDigest, base.Reasons, base.Took = string(d.Entry), d.InputDigest, d.Reasons, d.Duration
 	return base
 }
@@ -79,7 +80,7 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	}
 	warm := map[string]bool{}
 	for _, s := range sets {
-		if s.State == journal.SetWarm {
+		if s.State == api.SetWarm {
 			warm[s.Release] = true
 		}
 	}
@@ -142,7 +143,7 @@ var noAnalysis = policy.Analysis{Verdict: verdictNone, Signals: []policy.Signal{
 // long it has been ready, and no analysis.
 func readyFacts(set *journal.InfraSet) stepFacts {
 	f := stepFacts{analysis: noAnalysis}
-	if set != nil && set.State != journal.SetCreating {
+	if set != nil && set.State != api.SetCreating {
 		f.bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
 	}
 	return f
@@ -184,7 +185,7 @@ func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
 
 // invariant asks durable.invariant about an action with the fleet before
 // and after it. With no invariant policy the built-in rules allow.
-func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, action, rule string, detail any) (policy.Decision, error) {
+func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, action api.Action, rule string, detail any) (policy.Decision, error) {
 	r.mu.Lock()
 	ds, pol := r.desired, r.policies
 	r.mu.Unlock()

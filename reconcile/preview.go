@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -47,7 +48,7 @@ func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.T
 	if err := rm.RemoveSplit(ctx, name); err != nil {
 		return fmt.Errorf("remove the preview route %s: %w", name, err)
 	}
-	r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
+	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: p.service.Name, Stage: p.stage, Target: p.target.Name,
 		Message: "preview route " + name + " removed: no rollout in flight"})
 	return nil
 }

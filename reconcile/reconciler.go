@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -109,11 +110,12 @@ type Fetcher interface {
 
 // Reconciler watches a source and converges targets on its head.
 type Reconciler struct {
-	cfg     Config
-	store   journal.Store
-	source  Fetcher
-	targets *targetSet
-	log     *slog.Logger
+	cfg      Config
+	store    journal.Store
+	source   Fetcher
+	targets  *targetSet
+	observed observations
+	log      *slog.Logger
 
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before
@@ -191,7 +193,7 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
 	for _, rev := range revs {
-		if rev.Verdict != journal.RevisionAccepted {
+		if rev.Verdict != api.RevisionAccepted {
 			continue
 		}
 		var ds schema.DesiredState
@@ -228,6 +230,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		})
 	}()
 	defer wg.Wait()
+	defer r.targets.close()
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -266,6 +269,7 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 	if ds == nil {
 		return false
 	}
+	r.targets.retain(ds)
 	active := false
 	for i, stage := range ds.Pipeline.Stages {
 		for _, targetName := range stage.Targets {

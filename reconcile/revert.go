@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -37,7 +38,7 @@ func (r *Reconciler) revertFailed(ctx context.Context, ro journal.Rollout, reaso
 	}
 	var good *journal.Revision
 	for i := range revs {
-		if revs[i].Verdict == journal.RevisionAccepted && revs[i].Commit != head.Commit && revs[i].Releases[ro.Service] == ro.FromRelease {
+		if revs[i].Verdict == api.RevisionAccepted && revs[i].Commit != head.Commit && revs[i].Releases[ro.Service] == ro.FromRelease {
 			good = &revs[i]
 			break
 		}
@@ -48,7 +49,7 @@ func (r *Reconciler) revertFailed(ctx context.Context, ro journal.Rollout, reaso
 	}
 	msg := fmt.Sprintf("Revert to %s: release %s of %s failed in stage %s\n\n%s\n\nDurable-Reverts: %s\n", short(good.Commit), short(ro.Release), ro.Service, ro.Stage, reason, head.Commit)
 	commit, err := rv.Revert(ctx, head.Commit, good.Commit, msg)
-	e := journal.Entry{Kind: journal.EntryEvent, Service: ro.Service, Stage: ro.Stage, Target: ro.Target, Release: ro.Release, Rollout: ro.ID}
+	e := journal.Entry{Kind: api.EntryEvent, Service: ro.Service, Stage: ro.Stage, Target: ro.Target, Release: ro.Release, Rollout: ro.ID}
 	if err != nil {
 		e.Message, e.Error = "revert commit not pushed", err.Error()
 		r.log.Warn("push the revert commit", "err", err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -25,7 +26,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		r.mu.Unlock()
 		if first {
 			r.log.Error("fetch desired-state repository; what runs is unchanged", "err", fetchErr)
-			r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
+			r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
 		}
 		return
 	}
@@ -90,7 +91,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		return
 	}
 
-	rev.Verdict = journal.RevisionAccepted
+	rev.Verdict = api.RevisionAccepted
 	rev.Releases = map[string]string{}
 	for name, svc := range ds.Services {
 		rev.Releases[name] = svc.ReleaseID()
@@ -106,7 +107,7 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		r.log.Error("journal revision", "err", err)
 		return
 	}
-	r.journal(ctx, journal.Entry{Kind: journal.EntryRevision, Result: journal.RevisionAccepted,
+	r.journal(ctx, journal.Entry{Kind: api.EntryRevision, Result: string(api.RevisionAccepted),
 		Message: fmt.Sprintf("revision %s accepted: %q", short(rev.Commit), rev.Message)})
 	r.log.Info("revision accepted", "revision", short(rev.Commit), "message", rev.Message)
 
@@ -161,13 +162,13 @@ func (r *Reconciler) putRelease(ctx context.Context, svc schema.Service, commit 
 // reject records a revision that may not apply, with why; what runs is
 // unchanged.
 func (r *Reconciler) reject(ctx context.Context, rev journal.Revision, errs []string) {
-	rev.Verdict, rev.Errors = journal.RevisionRejected, errs
+	rev.Verdict, rev.Errors = api.RevisionRejected, errs
 	if err := r.store.PutRevision(ctx, rev); err != nil {
 		r.log.Error("journal revision", "err", err)
 		return
 	}
 	r.log.Warn("revision rejected; what runs is unchanged", "revision", short(rev.Commit), "errors", strings.Join(rev.Errors, "; "))
-	r.journal(ctx, journal.Entry{Kind: journal.EntryRevision, Result: journal.RevisionRejected,
+	r.journal(ctx, journal.Entry{Kind: api.EntryRevision, Result: string(api.RevisionRejected),
 		Message: fmt.Sprintf("revision %s rejected: %d error(s); what runs is unchanged", short(rev.Commit), len(rev.Errors)),
 		Error:   strings.Join(rev.Errors, "\n")})
 }

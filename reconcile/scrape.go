@@ -32,7 +32,7 @@ func (r *Reconciler) writeScrapeTargets(ctx context.Context) error {
 	groups := []scrapeGroup{}
 	for _, s := range sets {
 		eps := r.endpoints[s.ID]
-		if !live(s.State) || len(eps) == 0 {
+		if !s.State.Live() || len(eps) == 0 {
 			continue
 		}
 		groups = append(groups, scrapeGroup{Targets: slices.Sorted(slices.Values(eps)), Labels: map[string]string{

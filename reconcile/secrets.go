@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/sops"
@@ -339,7 +340,7 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 			r.log.Error("journal release", "err", err)
 			return
 		}
-		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Service: name, Release: svc.ReleaseID(),
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: name, Release: svc.ReleaseID(),
 			Message: fmt.Sprintf("a secret of %s changed on this host: new release %s", name, short(svc.ReleaseID()))})
 		changed = true
 	}

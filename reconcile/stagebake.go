@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -24,11 +25,7 @@ import (
 // killed and restarted mid-bake therefore resumes the same bake, from the
 // same start and the same baseline: it never starts it again from zero, and
 // never skips it.
-const (
-	actionBakeStarted = "bake-started"
-	actionBakeDone    = "bake-done"
-)
-
+//
 // stageBake is one bake of a release in a stage, as the journal records it.
 type stageBake struct {
 	StartedAt time.Time `json:"startedAt"`
@@ -56,7 +53,7 @@ func bakeKey(service, stage, release string) string {
 func journaledBakes(entries []journal.Entry) map[string]stageBake {
 	out := map[string]stageBake{}
 	for _, e := range entries {
-		if e.Kind != journal.EntryEvent || (e.Action != actionBakeStarted && e.Action != actionBakeDone) {
+		if e.Kind != api.EntryEvent || (e.Action != api.ActionBakeStarted && e.Action != api.ActionBakeDone) {
 			continue
 		}
 		var b stageBake
@@ -65,7 +62,7 @@ func journaledBakes(entries []journal.Entry) map[string]stageBake {
 		}
 		key := bakeKey(e.Service, e.Stage, e.Release)
 		switch prev, ok := out[key]; {
-		case e.Action == actionBakeStarted:
+		case e.Action == api.ActionBakeStarted:
 			out[key] = b
 		case ok && prev.StartedAt.Equal(b.StartedAt):
 			prev.DoneAt, prev.Served = b.DoneAt, b.Served
@@ -101,7 +98,7 @@ func (r *Reconciler) journaledBake(ctx context.Context, key string) (stageBake, 
 // journalBake appends a bake's event and, once it is durable, mirrors it
 // (unless the mirror is not loaded yet: loading it reads the event).
 func (r *Reconciler) journalBake(ctx context.Context, e journal.Entry, b stageBake) error {
-	e.Kind = journal.EntryEvent
+	e.Kind = api.EntryEvent
 	e.Detail, _ = json.Marshal(b)
 	if _, err := r.store.Append(ctx, e); err != nil {
 		return fmt.Errorf("journal %s: %w", e.Action, err)
@@ -167,7 +164,7 @@ func (r *Reconciler) bake(ctx context.Context, ds *schema.DesiredState, v journa
 	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
 	msg := fmt.Sprintf("release %s baked in stage %s: %s and %d requests since %s (the stage asks %s and %d): stage %s may start it",
 		short(release), st.Name, elapsed.Round(time.Millisecond), served, b.StartedAt.Format(time.RFC3339), st.Bake.Time.Duration, st.Bake.Requests, next)
-	if err := r.journalBake(ctx, journal.Entry{Action: actionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
 		return false, err
 	}
 	r.log.Info("stage bake done", "service", service, "stage", st.Name, "release", short(release), "elapsed", elapsed.Round(time.Millisecond), "requests", served)
@@ -190,7 +187,7 @@ func (r *Reconciler) startBake(ctx context.Context, ds *schema.DesiredState, v j
 			uncounted = append(uncounted, t)
 			continue
 		}
-		m, err := hs.SetMetrics(ctx, service, set.ID)
+		m, err := r.setMetrics(ctx, hs, service, set.ID)
 		if err != nil {
 			return fmt.Errorf("read the request counter of %s: %w", set.ID, err)
 		}
@@ -202,7 +199,7 @@ func (r *Reconciler) startBake(ctx context.Context, ds *schema.DesiredState, v j
 	if len(uncounted) > 0 {
 		msg += fmt.Sprintf("; requests are not counted on %s, whose traffic adapter reports no per-set metrics", strings.Join(uncounted, ", "))
 	}
-	if err := r.journalBake(ctx, journal.Entry{Action: actionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
 		return err
 	}
 	r.log.Info("stage bake started", "service", service, "stage", st.Name, "release", short(release), "time", st.Bake.Time.Duration, "requests", st.Bake.Requests)
@@ -218,7 +215,7 @@ func (r *Reconciler) bakeServed(ctx context.Context, ds *schema.DesiredState, se
 		if !ok {
 			return 0, fmt.Errorf("target %s: traffic adapter reports no per-set metrics", base.Target)
 		}
-		m, err := hs.SetMetrics(ctx, service, base.Set)
+		m, err := r.setMetrics(ctx, hs, service, base.Set)
 		if err != nil {
 			return 0, fmt.Errorf("read the request counter of %s: %w", base.Set, err)
 		}
@@ -256,43 +253,24 @@ func (v journalView) servedSince(service string, st schema.Stage, release string
 // reached reports whether release has a live set in the stage.
 func (v journalView) reached(service, stage, release string) bool {
 	for _, s := range v.sets {
-		if s.Service == service && s.Stage == stage && s.Release == release && live(s.State) {
+		if s.Service == service && s.Stage == stage && s.Release == release && s.State.Live() {
 			return true
 		}
 	}
 	return false
 }
 
-// BakeView is a stage's bake rule and how far the release the stage
-// promoted has baked there.
-type BakeView struct {
-	// Time and Requests are the rule: both must be reached.
-	Time     schema.Duration `json:"time"`
-	Requests uint64          `json:"requests"`
-	// Release is the release baking, or baked, in the stage; "" when the
-	// stage promoted none that the next stage has not taken yet.
-	Release   string    `json:"release,omitempty"`
-	StartedAt time.Time `json:"startedAt,omitzero"`
-	// Elapsed is how long it has baked (until DoneAt once done).
-	Elapsed schema.Duration `json:"elapsed"`
-	// Served is what its sets served since the bake started: known once
-	// done, or from a running reconciler.
-	Served uint64    `json:"served"`
-	Done   bool      `json:"done"`
-	DoneAt time.Time `json:"doneAt,omitzero"`
-}
-
 // addBakeViews shows, on each stage with a bake rule but the last (which
 // has no next stage to hold), the journaled bake of the release it promoted
 // (serves on every target), if any.
-func addBakeViews(views []StageView, ds *schema.DesiredState, service string, v journalView, bakes map[string]stageBake, now time.Time) {
+func addBakeViews(views []api.StageView, ds *schema.DesiredState, service string, v journalView, bakes map[string]stageBake, now time.Time) {
 	for i, st := range ds.Pipeline.Stages {
 		if !hasBake(st) || i+1 >= len(ds.Pipeline.Stages) || i >= len(views) {
 			continue
 		}
-		bv := &BakeView{Time: st.Bake.Time, Requests: st.Bake.Requests}
+		bv := &api.BakeView{Time: st.Bake.Time, Requests: st.Bake.Requests}
 		views[i].Bake = bv
-		release := views[i].promoted(st)
+		release := promoted(views[i], st)
 		b, ok := bakes[bakeKey(service, st.Name, release)]
 		if release == "" || !ok || b.StartedAt.Before(v.servedSince(service, st, release)) {
 			continue
@@ -307,7 +285,7 @@ func addBakeViews(views []StageView, ds *schema.DesiredState, service string, v 
 }
 
 // promoted is the release the stage serves on every one of its targets.
-func (sv StageView) promoted(st schema.Stage) string {
+func promoted(sv api.StageView, st schema.Stage) string {
 	release := ""
 	for i, t := range st.Targets {
 		r := sv.Serving[t]
@@ -319,9 +297,9 @@ func (sv StageView) promoted(st schema.Stage) string {
 	return release
 }
 
-// liveBakes adds, to the bakes in progress in a status, what their sets
-// served so far, read from the traffic adapters.
-func (r *Reconciler) liveBakes(ctx context.Context, ds *schema.DesiredState, s *Status) {
+// bakesServed adds, to the bakes in progress in a status, what their sets
+// served so far, as last observed.
+func (r *Reconciler) bakesServed(ctx context.Context, s *api.Status) {
 	for i := range s.Services {
 		svc := &s.Services[i]
 		for j := range svc.Stages {
@@ -333,8 +311,10 @@ func (r *Reconciler) liveBakes(ctx context.Context, ds *schema.DesiredState, s *
 			if err != nil || !ok || !b.StartedAt.Equal(bv.StartedAt) {
 				continue
 			}
-			if served, err := r.bakeServed(ctx, ds, svc.Name, b); err == nil {
-				bv.Served = served
+			bv.Served = 0
+			for _, base := range b.Base {
+				n, _ := r.observed.served(base.Set, base.Requests)
+				bv.Served += n
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -60,13 +61,13 @@ func bakeEvents(t *testing.T, st journal.Store) (started, done []stageBake) {
 	}
 	for _, e := range entries {
 		var b stageBake
-		if e.Kind != journal.EntryEvent || json.Unmarshal(e.Detail, &b) != nil {
+		if e.Kind != api.EntryEvent || json.Unmarshal(e.Detail, &b) != nil {
 			continue
 		}
 		switch e.Action {
-		case actionBakeStarted:
+		case api.ActionBakeStarted:
 			started = append(started, b)
-		case actionBakeDone:
+		case api.ActionBakeDone:
 			done = append(done, b)
 		}
 	}
@@ -85,7 +86,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	ds.Targets = map[string]schema.Target{"s1": {Name: "s1", Traffic: schema.Adapter{Kind: "router", Config: json.RawMessage(`{"admin": "` + admin + `"}`)}}}
 	ds.Pipeline.Stages[0].Bake = &schema.StageBake{Time: schema.Duration{Duration: 500 * time.Millisecond}, Requests: 10}
 	release := ds.Services["web"].ReleaseID()
-	serving := journal.InfraSet{ID: set, Service: "web", Stage: "staging", Target: "s1", Release: release, State: journal.SetServing, ServedAt: time.Now().UTC()}
+	serving := journal.InfraSet{ID: set, Service: "web", Stage: "staging", Target: "s1", Release: release, State: api.SetServing, ServedAt: time.Now().UTC()}
 	v := journalView{sets: []journal.InfraSet{serving}}
 
 	path := filepath.Join(t.TempDir(), "journal.db")
@@ -147,7 +148,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 		t.Fatalf("bakes started: %d, want 2", len(started))
 	}
 	// Once the next stage took the release, there is nothing to hold.
-	v2.sets = append(v2.sets, journal.InfraSet{ID: "web-set-p1", Service: "web", Stage: "prod", Target: "p1", Release: release, State: journal.SetCanary})
+	v2.sets = append(v2.sets, journal.InfraSet{ID: "web-set-p1", Service: "web", Stage: "prod", Target: "p1", Release: release, State: api.SetCanary})
 	if !r.baked(ctx, ds, v2, "web", 0, release) {
 		t.Fatal("a bake held a release the next stage already runs")
 	}
@@ -167,8 +168,8 @@ func TestWantOfWaitsForTheBake(t *testing.T) {
 	r2 := pipelineState("b").Services["web"].ReleaseID()
 	ds := pipelineState("b")
 	v := journalView{sets: []journal.InfraSet{
-		{Service: "web", Stage: "staging", Target: "s1", Release: r2, State: journal.SetServing},
-		{Service: "web", Stage: "prod", Target: "p1", Release: r1, State: journal.SetServing},
+		{Service: "web", Stage: "staging", Target: "s1", Release: r2, State: api.SetServing},
+		{Service: "web", Stage: "prod", Target: "p1", Release: r1, State: api.SetServing},
 	}}
 	baking := true
 	v.baked = func(stage int, release string) bool {
@@ -191,17 +192,17 @@ func TestWantOfWaitsForTheBake(t *testing.T) {
 
 func TestJournaledBakesKeepTheNewestServing(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	event := func(action string, b stageBake) journal.Entry {
+	event := func(action api.Action, b stageBake) journal.Entry {
 		d, _ := json.Marshal(b)
-		return journal.Entry{Kind: journal.EntryEvent, Action: action, Service: "web", Stage: "staging", Release: "r", Detail: d}
+		return journal.Entry{Kind: api.EntryEvent, Action: action, Service: "web", Stage: "staging", Release: "r", Detail: d}
 	}
 	got := journaledBakes([]journal.Entry{
-		event(actionBakeStarted, stageBake{StartedAt: t0}),
-		event(actionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(time.Minute), Served: 7}),
-		event(actionBakeStarted, stageBake{StartedAt: t0.Add(time.Hour)}),
+		event(api.ActionBakeStarted, stageBake{StartedAt: t0}),
+		event(api.ActionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(time.Minute), Served: 7}),
+		event(api.ActionBakeStarted, stageBake{StartedAt: t0.Add(time.Hour)}),
 		// An end of another bake does not end this one.
-		event(actionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(2 * time.Hour), Served: 9}),
-		{Kind: journal.EntryEvent, Action: actionBakeStarted, Service: "web", Stage: "prod", Release: "r", Detail: json.RawMessage(`"?"`)},
+		event(api.ActionBakeDone, stageBake{StartedAt: t0, DoneAt: t0.Add(2 * time.Hour), Served: 9}),
+		{Kind: api.EntryEvent, Action: api.ActionBakeStarted, Service: "web", Stage: "prod", Release: "r", Detail: json.RawMessage(`"?"`)},
 	})
 	b, ok := got[bakeKey("web", "staging", "r")]
 	if len(got) != 1 || !ok || !b.StartedAt.Equal(t0.Add(time.Hour)) || !b.DoneAt.IsZero() {

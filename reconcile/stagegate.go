@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -102,29 +103,16 @@ func (r *Reconciler) stageGate(d policy.Decision, p placement, ro *journal.Rollo
 	return d
 }
 
-// GateView is a stage's gate and how far the release next to enter the
-// stage (or, when none waits, the release it serves) is approved.
-type GateView struct {
-	// Approvals and Signed are the rule.
-	Approvals int    `json:"approvals"`
-	Signed    bool   `json:"signed"`
-	Release   string `json:"release,omitempty"`
-	// Approvers are those who count towards the rule.
-	Approvers []string `json:"approvers"`
-	// Approve is the command that adds an approval, while one is missing.
-	Approve string `json:"approve,omitempty"`
-}
-
 // addGateViews shows, on each stage with a gate, who approved the release
 // waiting to enter it (in flight there, else the nearest queued), else the
 // release it serves.
-func addGateViews(views []StageView, ds *schema.DesiredState, all []policy.Approval) {
+func addGateViews(views []api.StageView, ds *schema.DesiredState, all []policy.Approval) {
 	for i, st := range ds.Pipeline.Stages {
 		if st.Gate == nil || i >= len(views) {
 			continue
 		}
 		sv := views[i]
-		gv := &GateView{Approvals: st.Gate.Approvals, Signed: st.Gate.Signed, Approvers: []string{}}
+		gv := &api.GateView{Approvals: st.Gate.Approvals, Signed: st.Gate.Signed, Approvers: []string{}}
 		views[i].Gate = gv
 		waiting := true
 		switch {

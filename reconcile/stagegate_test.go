@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -87,7 +88,7 @@ func TestGateViewShowsTheReleaseWaiting(t *testing.T) {
 	r2 := pipelineState("b").Services["web"].ReleaseID()
 	ds := pipelineState("b")
 	ds.Pipeline.Stages[1].Gate = &schema.StageGate{Approvals: 2}
-	views := []StageView{
+	views := []api.StageView{
 		{Name: "staging", Serving: map[string]string{"s1": r2}, InFlight: map[string]string{}},
 		{Name: "prod", Serving: map[string]string{"p1": r1, "p2": r1}, InFlight: map[string]string{"p1": r2}, Queue: []string{}},
 	}

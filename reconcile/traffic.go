@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -20,18 +21,18 @@ func desiredSplit(p placement, sets []journal.InfraSet, statuses map[string]adap
 	want := p.service.ReleaseID()
 	canary := 0
 	for _, s := range sets {
-		if s.State == journal.SetCanary && s.Release == want {
+		if s.State == api.SetCanary && s.Release == want {
 			canary += s.Weight
 		}
 	}
 	for _, s := range sets {
 		var weight int
 		switch {
-		case s.State == journal.SetServing:
+		case s.State == api.SetServing:
 			weight = 100 - canary
-		case s.State == journal.SetCanary && s.Release == want:
+		case s.State == api.SetCanary && s.Release == want:
 			weight = s.Weight
-		case s.State == journal.SetWarm:
+		case s.State == api.SetWarm:
 		default:
 			continue
 		}
@@ -65,7 +66,7 @@ func routableEndpoints(st adapters.InfraSetStatus) []string {
 // adapter applies differs from the journal (an instance replaced on a new
 // port, a router restarted empty, a weight changed by hand).
 func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet, statuses map[string]adapters.InfraSetStatus) error {
-	if find(sets, func(s journal.InfraSet) bool { return s.State == journal.SetServing }) == nil {
+	if find(sets, func(s journal.InfraSet) bool { return s.State == api.SetServing }) == nil {
 		return nil // nothing served yet: the first switch sets the split
 	}
 	want, err := desiredSplit(p, sets, statuses)
@@ -76,13 +77,17 @@ func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Tra
 	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
 		return fmt.Errorf("read traffic split: %w", err)
 	}
+	if err == nil {
+		r.observed.noteSplit(p.target.Name, have)
+		r.countServed(ctx, p.target.Name, tr, have)
+	}
 	if sameSplit(want, have) {
 		return nil
 	}
 	if r.cfg.DriftReportOnly {
 		msg := fmt.Sprintf("drift: the traffic split differs from the journal (have %s, want %s); reported, not repaired (durable run --drift report)", describeSplit(have), describeSplit(want))
 		e := p.entry("", p.service.ReleaseID())
-		e.Kind, e.Message = journal.EntryEvent, msg
+		e.Kind, e.Message = api.EntryEvent, msg
 		if _, journaled := r.verdictOnce(ctx, "drift/"+p.service.Name+"/"+p.stage+"/"+p.target.Name, e); journaled {
 			r.log.Warn("traffic drift reported, not repaired", "service", p.service.Name, "target", p.target.Name, "have", describeSplit(have), "want", describeSplit(want))
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -18,10 +19,10 @@ func TestDesiredSplit(t *testing.T) {
 		return st
 	}
 	sets := []journal.InfraSet{
-		{ID: "b-new", State: journal.SetServing, Release: "r2"},
-		{ID: "a-old", State: journal.SetWarm, Release: "r1"},
-		{ID: "c-starting", State: journal.SetCreating, Release: "r3"},
-		{ID: "d-failed", State: journal.SetFailed, Release: "r4"},
+		{ID: "b-new", State: api.SetServing, Release: "r2"},
+		{ID: "a-old", State: api.SetWarm, Release: "r1"},
+		{ID: "c-starting", State: api.SetCreating, Release: "r3"},
+		{ID: "d-failed", State: api.SetFailed, Release: "r4"},
 	}
 	statuses := map[string]adapters.InfraSetStatus{
 		"b-new":      healthy("127.0.0.1:2", "127.0.0.1:3"),

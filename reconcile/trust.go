@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -90,7 +91,7 @@ func (r *Reconciler) verifyArtifact(ctx context.Context, service, ref string) (p
 	r.verified[v.Digest] = true
 	r.mu.Unlock()
 	if first {
-		r.journal(ctx, journal.Entry{Kind: journal.EntryDecision, Service: service, Policy: policyTrust + ":" + v.Rule, Result: policy.Allow,
+		r.journal(ctx, journal.Entry{Kind: api.EntryDecision, Service: service, Policy: policyTrust + ":" + v.Rule, Result: policy.Allow,
 			Message: fmt.Sprintf("artifact %s verified: signed by %s (%s, %s), %d attestation(s)", ref, v.Signer.Identity, v.Signer.Key, v.Format, len(v.Attestations))})
 	}
 	return a, nil
@@ -132,7 +133,7 @@ func (r *Reconciler) reloadTrust(ctx context.Context) {
 	}
 	if err != nil {
 		r.log.Error("trust file changed but does not load; the previous trust stays", "file", trust.File, "err", err)
-		r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Message: "trust file " + trust.File + " changed but does not load; the previous trust stays", Error: err.Error()})
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: "trust file " + trust.File + " changed but does not load; the previous trust stays", Error: err.Error()})
 		return
 	}
 	r.mu.Lock()
@@ -140,5 +141,5 @@ func (r *Reconciler) reloadTrust(ctx context.Context) {
 	r.verified = map[string]bool{}
 	r.mu.Unlock()
 	r.log.Info("trust file reloaded", "file", trust.File)
-	r.journal(ctx, journal.Entry{Kind: journal.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %d artifact rule(s), commits %s", trust.File, len(next.Artifacts), next.Commits.Mode)})
+	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %d artifact rule(s), commits %s", trust.File, len(next.Artifacts), next.Commits.Mode)})
 }

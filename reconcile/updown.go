@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -90,7 +91,7 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 	}
 	now := time.Now().UTC()
 	probe := journal.InfraSet{ID: probeID(of.ID), Service: of.Service, Stage: of.Stage, Target: of.Target, Release: of.Release,
-		State: journal.SetProbe, Reason: "upgrade-downgrade test", CreatedAt: now, UpdatedAt: now}
+		State: api.SetProbe, Reason: "upgrade-downgrade test", CreatedAt: now, UpdatedAt: now}
 	ro.Check, ro.CheckStartedAt, ro.Message, ro.UpdatedAt = part, now, why, now
 	if err := r.store.PutRollout(ctx, *ro); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -24,7 +25,6 @@ import (
 // in the middle finds the instances as they were left and scales again if
 // they are not yet what they should be; a scale repeated is harmless.
 const (
-	actionScaleSet    = "scale-set"
 	policyWarmMinimal = "builtin/warm-minimal"
 )
 
@@ -69,7 +69,7 @@ func (c *running) of(ctx context.Context, id string, replicas int) (int, error) 
 // warmMode minimal what the runtime runs now, so that only a journaled
 // scale-set changes it.
 func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running, s journal.InfraSet, replicas int) (int, error) {
-	if s.State != journal.SetWarm || p.service.Strategy.WarmMode != schema.WarmMinimal {
+	if s.State != api.SetWarm || p.service.Strategy.WarmMode != schema.WarmMinimal {
 		return replicas, nil
 	}
 	return c.of(ctx, s.ID, replicas)
@@ -79,7 +79,7 @@ func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running,
 // runs the desired release, and that release has not already failed at
 // this revision (startRollout's rule for starting a rollout).
 func (r *Reconciler) rollingBackTo(ctx context.Context, p placement, s journal.InfraSet) (bool, error) {
-	if s.State != journal.SetWarm || s.Release != p.service.ReleaseID() {
+	if s.State != api.SetWarm || s.Release != p.service.ReleaseID() {
 		return false, nil
 	}
 	ro, err := r.store.Rollout(ctx, p.rolloutID(s.Release))
@@ -89,7 +89,7 @@ func (r *Reconciler) rollingBackTo(ctx context.Context, p placement, s journal.I
 	case err != nil:
 		return false, err
 	}
-	return ro.Phase != journal.RolloutFailed || ro.Revision != p.revision, nil
+	return ro.Phase != api.RolloutFailed || ro.Revision != p.revision, nil
 }
 
 // scaleDetail is a scale-set intent's detail in the journal.
@@ -109,7 +109,7 @@ func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Run
 	busy := false
 	for _, s := range sets {
 		have, ok := ensured[s.ID]
-		if s.State != journal.SetWarm || !ok {
+		if s.State != api.SetWarm || !ok {
 			continue
 		}
 		spec, err := r.specOf(ctx, s)
@@ -143,7 +143,7 @@ func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runti
 	why := fmt.Sprintf("rollback to release %s, warm in %s with %d of %d instances (warmMode minimal): start the other %d again in the same set; traffic switches once all are healthy",
 		short(s.Release), s.ID, have, want, want-have)
 	spec.Replicas = want
-	return r.act(ctx, p.entry(s.ID, s.Release), actionScaleSet, policyRollback, why, scaleDetail{From: have, To: want}, func() error {
+	return r.act(ctx, p.entry(s.ID, s.Release), api.ActionScaleSet, policyRollback, why, scaleDetail{From: have, To: want}, func() error {
 		return r.ensureSet(ctx, rt, spec, statuses)
 	})
 }
@@ -168,7 +168,7 @@ func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Run
 	why := fmt.Sprintf("infra-set %s is warm and warmMode is minimal: keep %d of its %d instances running; a rollback to release %s starts the others again",
 		s.ID, want, spec.Replicas, short(s.Release))
 	spec.Replicas = want
-	err = r.act(ctx, p.entry(s.ID, s.Release), actionScaleSet, policyWarmMinimal, why, scaleDetail{From: have, To: want}, func() error {
+	err = r.act(ctx, p.entry(s.ID, s.Release), api.ActionScaleSet, policyWarmMinimal, why, scaleDetail{From: have, To: want}, func() error {
 		if trimmed, ok := withoutStopped(split, s.ID, statuses[s.ID], want); ok {
 			if err := tr.SetSplit(ctx, trimmed); err != nil {
 				return fmt.Errorf("take the stopping instances of %s out of the traffic: %w", s.ID, err)

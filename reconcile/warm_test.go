@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -63,17 +64,17 @@ func TestWithoutStoppedKeepsTheOtherBackends(t *testing.T) {
 func TestAfterScaleSet(t *testing.T) {
 	before := policy.Fleet{Services: map[string]policy.FleetService{"web": {Replicas: 3, KeepWarm: 1, Placements: []policy.FleetPlacement{{
 		Stage: "s", Target: "t", Sets: []policy.FleetSet{
-			{ID: "new", State: journal.SetServing, Weight: 100, Healthy: 3, Desired: 3},
-			{ID: "old", State: journal.SetWarm, Healthy: 3, Desired: 3},
+			{ID: "new", State: api.SetServing, Weight: 100, Healthy: 3, Desired: 3},
+			{ID: "old", State: api.SetWarm, Healthy: 3, Desired: 3},
 		}}}}}}
-	down := after(before, policy.Action{Kind: actionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old"}, "z")
-	if s := down.Services["web"].Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != journal.SetWarm {
+	down := after(before, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old"}, "z")
+	if s := down.Services["web"].Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != api.SetWarm {
 		t.Fatalf("after a scale-down: %+v", s)
 	}
 	if before.Services["web"].Placements[0].Sets[1].Healthy != 3 {
 		t.Fatal("after modified the fleet before the action")
 	}
-	up := after(down, policy.Action{Kind: actionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old", Rollback: true}, "z")
+	up := after(down, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old", Rollback: true}, "z")
 	if pl := up.Services["web"].Placements[0]; !pl.InFlight || pl.Sets[1].Healthy != 1 {
 		t.Fatalf("after a rollback's scale-up: %+v", pl)
 	}
@@ -132,7 +133,7 @@ func TestMinimalWarmSetScalesDownAndBack(t *testing.T) {
 		t.Fatalf("after the rollback: v1 runs %d, v2 %d", h.rt.count(set1), h.rt.count(set2))
 	}
 	s, err := h.st.InfraSet(ctx, set1)
-	if err != nil || s.State != journal.SetServing {
+	if err != nil || s.State != api.SetServing {
 		t.Fatalf("v1's set after the rollback: %+v, %v", s, err)
 	}
 
@@ -143,10 +144,10 @@ func TestMinimalWarmSetScalesDownAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Kind != journal.EntryOutcome || e.Action == "" {
+		if e.Kind != api.EntryOutcome || e.Action == "" {
 			continue
 		}
-		line := e.Action + " " + map[string]string{set1: "v1", set2: "v2"}[e.Set]
+		line := string(e.Action) + " " + map[string]string{set1: "v1", set2: "v2"}[e.Set]
 		if e.Error != "" {
 			line += " failed"
 		}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -39,7 +40,7 @@ func (r *Reconciler) zoneWait(ctx context.Context, p placement) (string, error) 
 			continue
 		}
 		switch s.State {
-		case journal.SetCreating, journal.SetReady, journal.SetCanary:
+		case api.SetCreating, api.SetReady, api.SetCanary:
 			if zone := ds.Targets[s.Target].Zone; zone != p.target.Zone {
 				busy[zone] = true
 			}
@@ -60,7 +61,7 @@ func (r *Reconciler) zoneWait(ctx context.Context, p placement) (string, error) 
 // noteWait journals, once, why a rollout waits, and shows it on the rollout.
 func (r *Reconciler) noteWait(ctx context.Context, p placement, ro *journal.Rollout, why string) {
 	e := p.entry(ro.Set, ro.Release)
-	e.Kind, e.Policy, e.Result, e.Message, e.Reasons = journal.EntryDecision, policyZones, "hold", why, []string{why}
+	e.Kind, e.Policy, e.Result, e.Message, e.Reasons = api.EntryDecision, policyZones, "hold", why, []string{why}
 	if _, journaled := r.verdictOnce(ctx, "zones/"+ro.ID, e); journaled {
 		ro.Message = why
 		if err := r.store.PutRollout(ctx, *ro); err != nil {

@@ -3,7 +3,8 @@ package schema
 import (
 	"encoding/json"
 	"strconv"
-	"time"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 // DesiredState is the typed result of loading one revision through the
@@ -284,24 +285,6 @@ type StageGate struct {
 	Signed    bool `json:"signed"`
 }
 
-// Duration is a time.Duration written in CUE as a Go duration string ("5s").
-type Duration struct{ time.Duration }
-
-// UnmarshalJSON parses a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(d.Duration.String())
-}
+// Duration is a time.Duration written in CUE as a Go duration string ("5s"):
+// the wire model's, so that views of the desired state need no conversion.
+type Duration = api.Duration

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // Client calls a running reconciler's API.
@@ -29,14 +28,14 @@ func NewClient(base string) *Client {
 }
 
 // Status returns the reconciler's status.
-func (c *Client) Status(ctx context.Context) (reconcile.Status, error) {
-	var s reconcile.Status
+func (c *Client) Status(ctx context.Context) (api.Status, error) {
+	var s api.Status
 	return s, c.do(ctx, http.MethodGet, "/v1/status", &s)
 }
 
 // Journal returns up to limit entries after seq.
-func (c *Client) Journal(ctx context.Context, after uint64, limit int) ([]journal.Entry, error) {
-	var es []journal.Entry
+func (c *Client) Journal(ctx context.Context, after uint64, limit int) ([]api.Entry, error) {
+	var es []api.Entry
 	return es, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/journal?after=%d&limit=%d", after, limit), &es)
 }
 

@@ -1,6 +1,7 @@
 // Package server is Durable's HTTP face: the JSON API that status, the demo
-// and webhooks use. It reads from the reconciler and its journal; it never
-// acts on targets itself.
+// and webhooks use. It reads from the reconciler and its journal through the
+// small interfaces it defines, and speaks the wire model of package api; it
+// never imports the controller and never acts on targets itself.
 package server
 
 import (
@@ -9,8 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/api"
 )
 
 // MaxEntries caps how many journal entries one request returns.
@@ -18,8 +18,14 @@ const MaxEntries = 1000
 
 // Reconciler is what the API needs of the controller.
 type Reconciler interface {
-	Status(ctx context.Context) (reconcile.Status, error)
+	Status(ctx context.Context) (api.Status, error)
 	Trigger()
+}
+
+// Journal is what the API needs of the journal.
+type Journal interface {
+	// Entries returns entries with Seq > after, oldest first, at most limit.
+	Entries(ctx context.Context, after uint64, limit int) ([]api.Entry, error)
 }
 
 // Handler serves the API:
@@ -28,7 +34,7 @@ type Reconciler interface {
 //	GET  /v1/journal?after=SEQ&limit=N journal entries after SEQ, oldest first
 //	POST /v1/trigger                   fetch the repository now (webhooks)
 //	GET  /healthz                      liveness
-func Handler(r Reconciler, st journal.Store) http.Handler {
+func Handler(r Reconciler, st Journal) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, req *http.Request) {
 		s, err := r.Status(req.Context())
@@ -55,7 +61,7 @@ func Handler(r Reconciler, st journal.Store) http.Handler {
 			return
 		}
 		if entries == nil {
-			entries = []journal.Entry{}
+			entries = []api.Entry{}
 		}
 		writeJSON(w, http.StatusOK, entries)
 	})

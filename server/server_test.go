@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile"
 )
@@ -22,10 +23,10 @@ type journalOnly struct {
 	st       journal.Store
 	triggers atomic.Int32
 	// live adds to the journal's status what a running reconciler would.
-	live func(*reconcile.Status)
+	live func(*api.Status)
 }
 
-func (j *journalOnly) Status(ctx context.Context) (reconcile.Status, error) {
+func (j *journalOnly) Status(ctx context.Context) (api.Status, error) {
 	s, err := reconcile.ReadStatus(ctx, j.st)
 	if err == nil && j.live != nil {
 		j.live(&s)
@@ -42,7 +43,7 @@ func newAPI(t *testing.T) (*journalOnly, *httptest.Server) {
 	}
 	t.Cleanup(func() { st.Close() })
 	for range 5 {
-		if _, err := st.Append(context.Background(), journal.Entry{Kind: journal.EntryEvent, Message: "hello"}); err != nil {
+		if _, err := st.Append(context.Background(), journal.Entry{Kind: api.EntryEvent, Message: "hello"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,8 +79,8 @@ func TestAPI(t *testing.T) {
 func TestStatusCarriesInfiniteLatencyBound(t *testing.T) {
 	j, srv := newAPI(t)
 	m := adapters.SetMetrics{Requests: 2, LatencyBuckets: []adapters.LatencyBucket{{UpperBound: 0.1, Count: 1}, {UpperBound: math.Inf(1), Count: 2}}}
-	j.live = func(s *reconcile.Status) {
-		s.Services = []reconcile.ServiceStatus{{Name: "web", Placements: []reconcile.PlacementStatus{{Sets: []reconcile.SetStatus{{ID: "web-1", Metrics: &m}}}}}}
+	j.live = func(s *api.Status) {
+		s.Services = []api.ServiceStatus{{Name: "web", Placements: []api.PlacementStatus{{Sets: []api.SetStatus{{ID: "web-1", Metrics: &m}}}}}}
 	}
 	s, err := NewClient(srv.URL).Status(context.Background())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -69,7 +70,7 @@ func TestStatusReadsAStoppedReconcilersJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev := journal.Revision{Commit: "0123456789abcdef", Verdict: journal.RevisionRejected, SeenAt: time.Now(),
+	rev := journal.Revision{Commit: "0123456789abcdef", Verdict: api.RevisionRejected, SeenAt: time.Now(),
 		Errors: []string{"a.cue:1:2: broken"}}
 	if err := st.PutRevision(context.Background(), rev); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/server"
@@ -56,16 +57,16 @@ given, reads its journal directly.`,
 	return cmd
 }
 
-func statusFromJournal(ctx context.Context, stateDir string) (reconcile.Status, error) {
+func statusFromJournal(ctx context.Context, stateDir string) (api.Status, error) {
 	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{ReadOnly: true})
 	if err != nil {
-		return reconcile.Status{}, err
+		return api.Status{}, err
 	}
 	defer st.Close()
 	return reconcile.ReadStatus(ctx, st)
 }
 
-func printStatus(w io.Writer, st reconcile.Status) {
+func printStatus(w io.Writer, st api.Status) {
 	ready := "False"
 	if st.Ready.Status {
 		ready = "True"
@@ -83,7 +84,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 	}
 	for _, r := range []struct {
 		label string
-		rev   *reconcile.RevisionStatus
+		rev   *api.RevisionStatus
 	}{{"Head", st.Head}, {"Applied", st.Applied}} {
 		if r.rev == nil {
 			continue
@@ -114,7 +115,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 					served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
 				}
 				fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
-				if s.Reason != "" && s.State != journal.SetServing {
+				if s.Reason != "" && s.State != api.SetServing {
 					fmt.Fprintf(w, "              %s\n", s.Reason)
 				}
 			}
@@ -136,7 +137,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 }
 
 // printStageRules shows a stage's bake and gate and how far they are met.
-func printStageRules(w io.Writer, sv reconcile.StageView) {
+func printStageRules(w io.Writer, sv api.StageView) {
 	if b := sv.Bake; b != nil {
 		switch {
 		case b.Release == "":

@@ -1,0 +1,34 @@
+package api
+
+import "time"
+
+// Condition is a status a person can read: what is true, why, since when.
+type Condition struct {
+	Status  bool      `json:"status"`
+	Reason  Reason    `json:"reason"`
+	Message string    `json:"message"`
+	Since   time.Time `json:"since,omitzero"`
+}
+
+// Reason says in one word why a condition has its status.
+type Reason string
+
+// Reasons of the Ready condition.
+const (
+	// ReasonNoRevision: no revision of the repository was accepted yet.
+	ReasonNoRevision Reason = "NoRevision"
+	// ReasonRevisionRejected: the head revision was rejected; the last
+	// accepted one still runs.
+	ReasonRevisionRejected Reason = "RevisionRejected"
+	// ReasonRolloutFailed: the applied revision's release failed somewhere
+	// and was rolled back there.
+	ReasonRolloutFailed Reason = "RolloutFailed"
+	// ReasonConverged: every service serves the applied revision's release
+	// on every placement.
+	ReasonConverged Reason = "Converged"
+	// ReasonProgressing: the applied revision is rolling out.
+	ReasonProgressing Reason = "Progressing"
+	// ReasonSourceUnreachable: converged, but the repository cannot be
+	// fetched, so a newer commit may be waiting.
+	ReasonSourceUnreachable Reason = "SourceUnreachable"
+)

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EntryKind says what a journal entry records.
+type EntryKind string
+
+// Entry kinds.
+const (
+	EntryRevision EntryKind = "revision" // a revision was seen, with its verdict
+	EntryDecision EntryKind = "decision" // a policy decision
+	EntryIntent   EntryKind = "intent"   // an action is about to be taken
+	EntryOutcome  EntryKind = "outcome"  // the action's result
+	EntryEvent    EntryKind = "event"    // anything else worth showing (drift, restarts)
+)
+
+// Action names what an intent and its outcome are about, or what an event
+// records.
+type Action string
+
+// Actions on a target: each is preceded by a decision and an intent, and
+// followed by an outcome.
+const (
+	ActionCreateSet Action = "create-set" // start an infra-set's instances
+	ActionScaleSet  Action = "scale-set"  // change how many instances a set runs
+	ActionSetSplit  Action = "set-split"  // change a service's traffic split
+	ActionRemoveSet Action = "remove-set" // stop and delete an infra-set
+)
+
+// Events of a stage bake.
+const (
+	ActionBakeStarted Action = "bake-started"
+	ActionBakeDone    Action = "bake-done"
+)
+
+// TargetActions lists the actions taken on targets.
+var TargetActions = []Action{ActionCreateSet, ActionScaleSet, ActionSetSplit, ActionRemoveSet}
+
+// Entry is one line of the append-only journal.
+type Entry struct {
+	// Seq is assigned by Append, strictly increasing from 1.
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Kind    EntryKind `json:"kind"`
+	Service string    `json:"service,omitempty"`
+	Stage   string    `json:"stage,omitempty"`
+	Target  string    `json:"target,omitempty"`
+	Release string    `json:"release,omitempty"`
+	Set     string    `json:"set,omitempty"`
+	Rollout string    `json:"rollout,omitempty"`
+	// Action names what an intent or outcome is about: create-set,
+	// set-split, remove-set; or what an event records: bake-started,
+	// bake-done.
+	Action Action `json:"action,omitempty"`
+	// Intent is, on an outcome, the Seq of its intent.
+	Intent uint64 `json:"intent,omitempty"`
+	// Decision is, on an intent, the Seq of the decision that allowed it.
+	Decision uint64 `json:"decision,omitempty"`
+	// Policy and Result describe a decision entry ("builtin", "allow").
+	Policy string `json:"policy,omitempty"`
+	Result string `json:"result,omitempty"`
+	// Message says what happened and why, for a person.
+	Message string `json:"message"`
+	Error   string `json:"error,omitempty"`
+	// EntryPoint, InputDigest, Reasons and Took record a decision asked of
+	// the policies: which entry point, the sha256 of its input, why it
+	// denied or held, and how long it took.
+	EntryPoint  string        `json:"entryPoint,omitempty"`
+	InputDigest string        `json:"inputDigest,omitempty"`
+	Reasons     []string      `json:"reasons,omitempty"`
+	Took        time.Duration `json:"took,omitempty"`
+	// Detail holds structured data (a split, a decision's input digest).
+	Detail json.RawMessage `json:"detail,omitempty"`
+}

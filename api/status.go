@@ -1,0 +1,87 @@
+package api
+
+import "time"
+
+// Status is what a person needs to know about the reconciler, read from the
+// journal and, when the reconciler runs, from what it last observed of the
+// targets. Reading a status never calls a target.
+type Status struct {
+	Time time.Time `json:"time"`
+	// Ready says whether every placement serves the head revision, why not,
+	// and since when.
+	Ready Condition `json:"ready"`
+	// Head is the newest revision seen; Applied the newest accepted one,
+	// which is what the reconciler converges on.
+	Head     *RevisionStatus `json:"head,omitempty"`
+	Applied  *RevisionStatus `json:"applied,omitempty"`
+	Source   SourceStatus    `json:"source"`
+	Services []ServiceStatus `json:"services"`
+	// LastSeq is the newest journal entry, to follow the journal from.
+	LastSeq uint64 `json:"lastSeq"`
+	// Trust says what the running reconciler verifies.
+	Trust string `json:"trust,omitempty"`
+}
+
+// RevisionStatus summarises a journaled revision.
+type RevisionStatus struct {
+	Commit  string          `json:"commit"`
+	Message string          `json:"message"`
+	SeenAt  time.Time       `json:"seenAt"`
+	Verdict RevisionVerdict `json:"verdict"`
+	Errors  []string        `json:"errors,omitempty"`
+}
+
+// SourceStatus says whether the repository can be fetched.
+type SourceStatus struct {
+	Error string    `json:"error,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+// ServiceStatus is one service across its placements.
+type ServiceStatus struct {
+	Name       string            `json:"name"`
+	Release    string            `json:"release"`
+	Artifact   string            `json:"artifact"`
+	Placements []PlacementStatus `json:"placements"`
+	// Stages is the pipeline as the service goes through it.
+	Stages []StageView `json:"stages"`
+}
+
+// StageView is what one stage runs of a service, what is in flight there,
+// and the releases queued for it (promoted by an earlier stage, or
+// desired, and not here yet), nearest first.
+type StageView struct {
+	Name     string            `json:"name"`
+	Serving  map[string]string `json:"serving"`
+	InFlight map[string]string `json:"inFlight"`
+	Queue    []string          `json:"queue"`
+	// Bake and Gate are the stage's rules, with how far they are met.
+	Bake *BakeView `json:"bake,omitempty"`
+	Gate *GateView `json:"gate,omitempty"`
+}
+
+// PlacementStatus is one service on one target of one stage.
+type PlacementStatus struct {
+	Stage   string      `json:"stage"`
+	Target  string      `json:"target"`
+	Serving string      `json:"serving,omitempty"`
+	Sets    []SetStatus `json:"sets"`
+	Rollout *Rollout    `json:"rollout,omitempty"`
+	// Split is the traffic the adapter really applies, as the running
+	// reconciler last read it, at ObservedAt.
+	Split      *Split    `json:"split,omitempty"`
+	ObservedAt time.Time `json:"observedAt,omitzero"`
+}
+
+// SetStatus is one infra-set as the journal knows it.
+type SetStatus struct {
+	ID       string   `json:"id"`
+	Release  string   `json:"release"`
+	Artifact string   `json:"artifact"`
+	State    SetState `json:"state"`
+	Reason   string   `json:"reason,omitempty"`
+	// Metrics are the set's counters from the traffic adapter, when it is
+	// a health source, as the running reconciler last read them (at the
+	// placement's ObservedAt).
+	Metrics *SetMetrics `json:"metrics,omitempty"`
+}

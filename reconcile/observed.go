@@ -1,0 +1,120 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
+)
+
+// observations are what the reconciler last read of its targets' traffic:
+// each placement's split and each set's counters, with when. A status read
+// serves these and never calls a target itself, so that reading the status
+// can neither be slowed by a hung adapter nor load the targets.
+type observations struct {
+	mu      sync.Mutex
+	splits  map[string]observedSplit // by target and service
+	metrics map[string]api.SetMetrics
+	// counted is when each placement's sets were last counted for status.
+	counted map[string]time.Time
+}
+
+type observedSplit struct {
+	split api.Split
+	at    time.Time
+}
+
+// init makes the zero value usable; callers hold mu.
+func (o *observations) init() {
+	if o.splits == nil {
+		o.splits, o.metrics, o.counted = map[string]observedSplit{}, map[string]api.SetMetrics{}, map[string]time.Time{}
+	}
+}
+
+func splitKey(target, service string) string { return target + "\x00" + service }
+
+// noteSplit records the split a target applies for a service: read from
+// the adapter, or just set by it (SetSplit is atomic: once it returned, the
+// split is applied).
+func (o *observations) noteSplit(target string, split adapters.Split) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.init()
+	o.splits[splitKey(target, split.Service)] = observedSplit{split: split, at: time.Now().UTC()}
+}
+
+// addTo fills a status's placements with the last observed split and set
+// counters.
+func (o *observations) addTo(s *api.Status) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.init()
+	for i := range s.Services {
+		for j := range s.Services[i].Placements {
+			ps := &s.Services[i].Placements[j]
+			if seen, ok := o.splits[splitKey(ps.Target, s.Services[i].Name)]; ok {
+				split := seen.split
+				ps.Split, ps.ObservedAt = &split, seen.at
+			}
+			for k := range ps.Sets {
+				if m, ok := o.metrics[ps.Sets[k].ID]; ok {
+					ps.Sets[k].Metrics = &m
+				}
+			}
+		}
+	}
+}
+
+// served is what a set served since its counter read base requests, from
+// the last observation; false when it was never observed.
+func (o *observations) served(set string, base uint64) (uint64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.init()
+	m, ok := o.metrics[set]
+	if !ok {
+		return 0, false
+	}
+	return since(api.Counters{Requests: m.Requests}, api.Counters{Requests: base}).Requests, true
+}
+
+// setMetrics reads one set's counters from a health source and records them.
+func (r *Reconciler) setMetrics(ctx context.Context, hs adapters.HealthSource, service, set string) (adapters.SetMetrics, error) {
+	m, err := hs.SetMetrics(ctx, service, set)
+	if err == nil {
+		r.observed.mu.Lock()
+		r.observed.init()
+		r.observed.metrics[set] = m
+		r.observed.mu.Unlock()
+	}
+	return m, err
+}
+
+// countEvery is how often a placement's sets are counted for the status
+// alone; analysis and bakes read the counters they need when they need them.
+const countEvery = time.Second
+
+// countServed records the counters of every set of a split, at most every
+// countEvery, when the traffic adapter is a health source.
+func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters.Traffic, split adapters.Split) {
+	hs, ok := tr.(adapters.HealthSource)
+	if !ok {
+		return
+	}
+	key := splitKey(target, split.Service)
+	r.observed.mu.Lock()
+	r.observed.init()
+	due := time.Since(r.observed.counted[key]) >= countEvery
+	if due {
+		r.observed.counted[key] = time.Now()
+	}
+	r.observed.mu.Unlock()
+	if !due {
+		return
+	}
+	for _, b := range split.Backends {
+		_, _ = r.setMetrics(ctx, hs, split.Service, b.Set) // a set not counted yet shows no counters
+	}
+}
