@@ -116,32 +116,20 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 	r.mu.Unlock()
 }
 
-// load reads a revision's desired state, policies and approvals. Any error
-// rejects the revision; its lines are positioned.
+// load reads a revision's desired state, policies and approvals through
+// the loader durable validate uses too. Any error rejects the revision; its
+// lines are positioned.
 func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *policy.Signer) (*schema.DesiredState, policies, map[string]string, error) {
-	ds, err := r.cfg.LoadState(ctx, snap.Files)
-	if err != nil {
-		return nil, policies{}, nil, err
-	}
-	if err := r.withSecrets(ds); err != nil {
-		return nil, policies{}, nil, err
-	}
-	src, err := policy.ReadSource(snap.Files, PolicyDir, "repository", snap.Commit)
-	if err != nil {
-		return nil, policies{}, nil, err
-	}
-	engine, err := r.compilePolicies(ctx, src.Modules, snap.Commit)
-	if err != nil {
-		return nil, policies{}, nil, err
-	}
 	r.mu.Lock()
 	prev := r.policies.approvals
 	r.mu.Unlock()
-	approvals, err := readApprovals(snap.Files, ds, prev, snap.Commit, person(snap.Author), signer)
+	loader := RevisionLoader{LoadState: r.cfg.LoadState, Secrets: r.withSecrets,
+		Policy: policy.Options{Timeout: r.cfg.PolicyTimeout}, HostPolicies: r.cfg.HostPolicies}
+	rev, err := loader.Load(ctx, RevisionFiles{Files: snap.Files, Commit: snap.Commit, Author: person(snap.Author), Signer: signer, Approved: prev})
 	if err != nil {
 		return nil, policies{}, nil, err
 	}
-	return ds, policies{engine: engine, approvals: approvals}, src.Modules, nil
+	return rev.Desired, policies{engine: rev.Engine, approvals: rev.Approvals}, rev.Policies, nil
 }
 
 // putRelease journals a service's release the first time it is seen. The
@@ -173,8 +161,16 @@ func (r *Reconciler) reject(ctx context.Context, rev journal.Revision, errs []st
 		Error:   strings.Join(rev.Errors, "\n")})
 }
 
-// errorLines turns a load error into one positioned line per problem.
+// errorLines turns a load error into one positioned line per problem, for
+// each of the errors it joins.
 func errorLines(err error) []string {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, errorLines(e)...)
+		}
+		return out
+	}
 	var errs schema.Errors
 	if errors.As(err, &errs) {
 		out := make([]string, 0, len(errs))
