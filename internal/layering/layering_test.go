@@ -1,0 +1,111 @@
+// Package layering holds the test that keeps Durable's dependency arrows
+// pointing one way (ARCHITECTURE.md): it reads what each package really
+// imports, transitively, from `go list -deps`, and fails on an arrow the
+// layering forbids.
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/durable-delivery/durable"
+
+// rule forbids packages matching from to depend (transitively) on packages
+// matching any of the prefixes in deny, except those in allow.
+type rule struct {
+	from  string
+	deny  []string
+	allow []string
+	why   string
+}
+
+var (
+	controller = []string{module + "/reconcile", module + "/server", module + "/cmd", module + "/demo", module + "/test"}
+	heavy      = []string{"github.com/open-policy-agent/", "cuelang.org/", "github.com/sigstore/"}
+)
+
+var rules = []rule{
+	{from: module + "/api", deny: []string{module + "/"}, allow: []string{module + "/api"},
+		why: "api is the wire model: it imports nothing of the project"},
+	{from: module + "/api", deny: heavy, why: "a client of the API must not pull in OPA, CUE or sigstore"},
+	{from: module + "/server", deny: []string{module + "/"}, allow: []string{module + "/server", module + "/api"},
+		why: "server defines the interfaces it needs and speaks api; cmd wires the reconciler into it"},
+	{from: module + "/server", deny: heavy, why: "the API's face and its client must not pull in OPA, CUE or sigstore"},
+	{from: module + "/adapters", deny: append([]string{"github.com/go-git/"}, append(controller, heavy...)...),
+		allow: []string{module + "/adapters/", module + "/adapters"},
+		why:   "an adapter knows nothing of Git, CUE, OPA or the controller"},
+	{from: module + "/schema", deny: controller, why: "the schema never imports the controller"},
+	{from: module + "/policy", deny: controller, why: "the policy engine never imports the controller"},
+	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
+	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
+		why: "the journal stores records; it imports only the wire model"},
+	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
+	{from: module + "/reconcile", deny: []string{module + "/server", module + "/cmd", module + "/demo", module + "/test"},
+		why: "the controller is wired by cmd, never the other way"},
+}
+
+func TestDependenciesPointOneWay(t *testing.T) {
+	deps := listDeps(t)
+	broken := violations(deps, rules)
+	for _, b := range broken {
+		t.Error(b)
+	}
+	if len(deps) < 20 {
+		t.Fatalf("go list gave %d packages; the test reads nothing", len(deps))
+	}
+}
+
+// The check itself catches an arrow the layering forbids.
+func TestAForbiddenArrowIsReported(t *testing.T) {
+	deps := map[string][]string{module + "/api": {"fmt", module + "/reconcile", "cuelang.org/go/cue"}}
+	got := violations(deps, rules)
+	if len(got) != 2 || !strings.Contains(got[0]+got[1], "→ "+module+"/reconcile") || !strings.Contains(got[0]+got[1], "→ cuelang.org/go/cue") {
+		t.Fatalf("violations %q: want the arrow to reconcile and the one to CUE", got)
+	}
+}
+
+// listDeps maps each package of the module to every package it depends on.
+// Tests may wire real parts together (a server test with a real reconciler)
+// and are not held to the layering.
+func listDeps(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{join .Deps \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, list, _ := strings.Cut(line, "\t")
+		deps[pkg] = strings.Fields(list)
+	}
+	return deps
+}
+
+func violations(deps map[string][]string, rules []rule) []string {
+	var out []string
+	for pkg, ds := range deps {
+		for _, r := range rules {
+			if pkg != r.from && !strings.HasPrefix(pkg, r.from+"/") {
+				continue
+			}
+			for _, d := range ds {
+				if matches(d, r.deny) && !matches(d, r.allow) {
+					out = append(out, pkg+" → "+d+": "+r.why)
+					break // one arrow per package and rule says enough
+				}
+			}
+		}
+	}
+	return out
+}
+
+func matches(pkg string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if pkg == p || strings.HasPrefix(pkg, strings.TrimSuffix(p, "/")+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(pkg, p)) {
+			return true
+		}
+	}
+	return false
+}
