@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -140,8 +142,31 @@ func newFixture(t testing.TB, ctx context.Context) *fixture {
 			f.rec.stop(10 * time.Second)
 		}
 		removeInstances(f.processRoot())
+		f.checkJournal()
 	})
 	return f
+}
+
+// checkJournal replays the journal the reconciler left, once it stopped,
+// and fails the test on any breach of its invariants (journal.Check).
+func (f *fixture) checkJournal() {
+	path := filepath.Join(f.dir, "state", "journal.db")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return // no reconciler ran: no journal to check
+	}
+	st, err := journal.OpenBolt(path, journal.BoltOptions{ReadOnly: true})
+	if err != nil {
+		f.t.Errorf("open the journal to check it: %v", err)
+		return
+	}
+	defer st.Close()
+	problems, err := journal.Check(context.Background(), st)
+	if err != nil {
+		f.t.Errorf("check the journal: %v", err)
+	}
+	for _, p := range problems {
+		f.t.Errorf("journal: %s", p)
+	}
 }
 
 func (f *fixture) processRoot() string { return filepath.Join(f.dir, "state", "process") }

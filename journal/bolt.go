@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,9 +39,16 @@ var (
 	bucketInfraSets = []byte("infrasets")
 	bucketRollouts  = []byte("rollouts")
 	bucketEntries   = []byte("entries")
+	// bucketTransitions is newer than the others: a journal written before
+	// it may lack it, and still reads.
+	bucketTransitions = []byte("transitions")
 )
 
-var allBuckets = [][]byte{bucketRevisions, bucketReleases, bucketInfraSets, bucketRollouts, bucketEntries}
+var (
+	// requiredBuckets are in every journal; allBuckets are made on open.
+	requiredBuckets = [][]byte{bucketRevisions, bucketReleases, bucketInfraSets, bucketRollouts, bucketEntries}
+	allBuckets      = append(slices.Clone(requiredBuckets), bucketTransitions)
+)
 
 // Bolt is the embedded journal: one bbolt file holding every record kind in
 // its own bucket as JSON. Each write is its own transaction, committed and
@@ -86,7 +94,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	if opts.ReadOnly {
 		err = db.View(func(tx *bolt.Tx) error {
-			for _, name := range allBuckets {
+			for _, name := range requiredBuckets {
 				if tx.Bucket(name) == nil {
 					return fmt.Errorf("bucket %q is missing: not a Durable journal, or never opened by a reconciler", name)
 				}

@@ -35,6 +35,11 @@ func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v 
 		return fmt.Errorf("put %s %s: record is %d bytes, more than the %d allowed", kind, id, len(data), maxRecordBytes)
 	}
 	err = b.update(ctx, func(tx *bolt.Tx) error {
+		if kind == kindInfraSet || kind == kindRollout {
+			if err := noteTransition(tx, kind, id, tx.Bucket(bucket).Get([]byte(id)), data); err != nil {
+				return fmt.Errorf("record the transition: %w", err)
+			}
+		}
 		return tx.Bucket(bucket).Put([]byte(id), data)
 	})
 	if err != nil {
@@ -123,7 +128,7 @@ func (b *Bolt) Release(ctx context.Context, id string) (Release, error) {
 
 // PutInfraSet records an infra-set, keyed by its id.
 func (b *Bolt) PutInfraSet(ctx context.Context, s InfraSet) error {
-	return b.putRecord(ctx, bucketInfraSets, "infra-set", s.ID, s)
+	return b.putRecord(ctx, bucketInfraSets, kindInfraSet, s.ID, s)
 }
 
 // InfraSet returns the infra-set with id.
@@ -147,7 +152,7 @@ func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
 
 // PutRollout records a rollout, keyed by its id.
 func (b *Bolt) PutRollout(ctx context.Context, r Rollout) error {
-	return b.putRecord(ctx, bucketRollouts, "rollout", r.ID, r)
+	return b.putRecord(ctx, bucketRollouts, kindRollout, r.ID, r)
 }
 
 // Rollout returns the rollout with id.

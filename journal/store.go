@@ -111,6 +111,10 @@ type Store interface {
 	// Rollouts lists rollouts ordered by StartedAt.
 	Rollouts(ctx context.Context) ([]Rollout, error)
 
+	// Transitions lists every change of an infra-set's state or of a
+	// rollout's phase, oldest first, recorded with the change itself.
+	Transitions(ctx context.Context) ([]Transition, error)
+
 	// Append adds an entry, assigning Seq (and Time when zero), and returns
 	// it. It is durable when it returns.
 	Append(ctx context.Context, e Entry) (Entry, error)
