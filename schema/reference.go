@@ -20,16 +20,17 @@ import (
 const ReferenceCommand = "go run ./cmd/durable schema doc -o docs/schema.md"
 
 // Reference renders the reference of the desired-state schema as Markdown,
-// from durable.cue itself, so that the documentation cannot drift from what
-// Durable enforces: every field of #DesiredState with its path, its type as
-// the schema writes it, its default (defaults live in the schema), whether it
-// is required, its doc comment and the advice Durable prints when a value is
-// rejected (@durable(fix=...)). docs/schema.md is its output.
+// from the schema itself (durable.cue and the adapters' settings.cue), so
+// that the documentation cannot drift from what Durable enforces: every
+// field of #DesiredState with its path, its type as the schema writes it,
+// its default (defaults live in the schema), whether it is required, its
+// doc comment and the advice Durable prints when a value is rejected
+// (@durable(fix=...)). docs/schema.md is its output.
 //
 // The walk follows the evaluated schema, so that the fields listed are the
 // fields CUE allows (those a kind adds included: each kind is filled in
 // turn); the text of a type and its comment come from the field's
-// declaration in durable.cue.
+// declaration in the schema's source.
 func Reference() ([]byte, error) {
 	return renderReference(schemaFile, schemaSource)
 }
@@ -701,7 +702,7 @@ func writeTable(b *bytes.Buffer, rows []row) {
 }
 
 func (r *reference) writeIntro(b *bytes.Buffer, f *ast.File) {
-	fmt.Fprintf(b, "<!-- Generated from schema/durable.cue by `durable schema doc`: do not edit.\n     Regenerate with: %s -->\n\n", ReferenceCommand)
+	fmt.Fprintf(b, "<!-- Generated from schema/durable.cue and adapters/*/settings/settings.cue by `durable schema doc`: do not edit.\n     Regenerate with: %s -->\n\n", ReferenceCommand)
 	b.WriteString("# Desired-state schema\n\n")
 	for _, d := range f.Decls {
 		if p, ok := d.(*ast.Package); ok {
