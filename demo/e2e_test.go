@@ -21,6 +21,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/docker"
+	dockersettings "github.com/durable-delivery/durable/adapters/docker/settings"
 	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
@@ -923,7 +924,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 // with the test.
 func dockerRuntime(t *testing.T, owner string, artifacts map[string]string) *docker.Runtime {
 	t.Helper()
-	rt, err := docker.New(docker.Config{Owner: owner})
+	rt, err := docker.New(docker.Config{Docker: dockersettings.Docker{Owner: owner}})
 	if err != nil {
 		t.Fatal(err)
 	}

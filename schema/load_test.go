@@ -321,7 +321,7 @@ services: web: {
 	}, {
 		name:  "runtime with a field it does not have",
 		files: map[string]string{"extra.cue": "package demo\n\ntargets: local: runtime: dir: \"/tmp\"\n"},
-		want:  []string{`extra.cue:3:26: field "dir" is not allowed in targets.local.runtime (allowed: kind)`},
+		want:  []string{`extra.cue:3:26: field "dir" is not allowed in targets.local.runtime (allowed: kind, maxUnpackBytes)`},
 	}, {
 		name:  "bad admin address",
 		files: map[string]string{"extra.cue": "package demo\n\ntargets: edge: {runtime: kind: \"process\", traffic: {kind: \"router\", admin: \"http://x\"}}\n"},

@@ -10,6 +10,7 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 )
@@ -19,16 +20,17 @@ import (
 const ReferenceCommand = "go run ./cmd/durable schema doc -o docs/schema.md"
 
 // Reference renders the reference of the desired-state schema as Markdown,
-// from durable.cue itself, so that the documentation cannot drift from what
-// Durable enforces: every field of #DesiredState with its path, its type as
-// the schema writes it, its default (defaults live in the schema), whether it
-// is required, its doc comment and the advice Durable prints when a value is
-// rejected (@durable(fix=...)). docs/schema.md is its output.
+// from the schema itself (durable.cue and the adapters' settings.cue), so
+// that the documentation cannot drift from what Durable enforces: every
+// field of #DesiredState with its path, its type as the schema writes it,
+// its default (defaults live in the schema), whether it is required, its
+// doc comment and the advice Durable prints when a value is rejected
+// (@durable(fix=...)). docs/schema.md is its output.
 //
 // The walk follows the evaluated schema, so that the fields listed are the
 // fields CUE allows (those a kind adds included: each kind is filled in
 // turn); the text of a type and its comment come from the field's
-// declaration in durable.cue.
+// declaration in the schema's source.
 func Reference() ([]byte, error) {
 	return renderReference(schemaFile, schemaSource)
 }
@@ -78,10 +80,13 @@ type decls struct {
 	aliases map[string]string
 	// defs are the top-level definitions, by name.
 	defs map[string]*ast.Field
+	// kinds are the definitions a struct embeds for one value of its kind
+	// field (if kind == "docker" {#DockerRuntime}), by kindKey.
+	kinds map[string][]string
 }
 
 func indexDecls(f *ast.File) *decls {
-	d := &decls{fields: map[string]*ast.Field{}, values: map[string]ast.Expr{}, aliases: map[string]string{}, defs: map[string]*ast.Field{}}
+	d := &decls{fields: map[string]*ast.Field{}, values: map[string]ast.Expr{}, aliases: map[string]string{}, defs: map[string]*ast.Field{}, kinds: map[string][]string{}}
 	for _, decl := range f.Decls {
 		if field, ok := decl.(*ast.Field); ok {
 			if name := definitionName(field); name != "" {
@@ -121,6 +126,9 @@ func (d *decls) add(s scope, expr ast.Expr) {
 				}
 				d.add(scope{s.def, s.prefix + label + "."}, e.Value)
 			case *ast.Comprehension:
+				if kind := kindCondition(e); kind != "" {
+					d.kinds[kindKey(s, kind)] = append(d.kinds[kindKey(s, kind)], definitionRefs(e.Value)...)
+				}
 				d.add(s, e.Value)
 			case *ast.EmbedDecl:
 				d.add(s, e.Expr)
@@ -145,6 +153,49 @@ func (d *decls) add(s scope, expr ast.Expr) {
 			d.add(scope{s.def, s.prefix + "[]."}, elt)
 		}
 	}
+}
+
+// kindCondition is the kind a comprehension is for when it reads
+// if kind == "KIND" {…}, or "".
+func kindCondition(c *ast.Comprehension) string {
+	if len(c.Clauses) != 1 {
+		return ""
+	}
+	clause, ok := c.Clauses[0].(*ast.IfClause)
+	if !ok {
+		return ""
+	}
+	cond, ok := clause.Condition.(*ast.BinaryExpr)
+	if !ok || cond.Op != token.EQL {
+		return ""
+	}
+	id, isIdent := cond.X.(*ast.Ident)
+	lit, isLit := cond.Y.(*ast.BasicLit)
+	if !isIdent || id.Name != "kind" || !isLit || lit.Kind != token.STRING {
+		return ""
+	}
+	kind, err := literal.Unquote(lit.Value)
+	if err != nil {
+		return ""
+	}
+	return kind
+}
+
+// kindKey is the key of decls.kinds for kind in scope s.
+func kindKey(s scope, kind string) string { return s.key("") + " if kind == " + kind }
+
+// kindScopes are the scopes of the definitions embedded for kind in
+// scopes, each once.
+func (d *decls) kindScopes(scopes []scope, kind string) []scope {
+	var refs []string
+	for _, s := range scopes {
+		refs = append(refs, d.kinds[kindKey(s, kind)]...)
+	}
+	var out []scope
+	for _, ref := range d.expand(refs, map[string]bool{}) {
+		out = append(out, scope{def: ref})
+	}
+	return out
 }
 
 // field is the first declaration of label in scopes.
@@ -255,8 +306,9 @@ type section struct {
 }
 
 type kindRows struct {
-	kind string
-	rows []row
+	kind  string
+	intro []string
+	rows  []row
 }
 
 type row struct {
@@ -273,14 +325,7 @@ type member struct {
 // walk documents the struct v at path, its fields declared in scopes, and
 // then, in order, every struct below it.
 func (r *reference) walk(path string, v cue.Value, scopes []scope) {
-	s := &section{path: path}
-	for _, sc := range scopes {
-		if sc.prefix == "" {
-			if doc := docText(r.decls.defs[sc.def]); doc != "" {
-				s.intro = append(s.intro, doc)
-			}
-		}
-	}
+	s := &section{path: path, intro: r.intro(scopes)}
 	r.sections = append(r.sections, s)
 
 	type child struct {
@@ -289,7 +334,7 @@ func (r *reference) walk(path string, v cue.Value, scopes []scope) {
 		scopes []scope
 	}
 	var children []child
-	rowsOf := func(members []member) []row {
+	rowsOf := func(members []member, scopes []scope) []row {
 		var rows []row
 		for _, m := range members {
 			row, cpath, cv, cscopes := r.row(path, m, scopes)
@@ -301,13 +346,27 @@ func (r *reference) walk(path string, v cue.Value, scopes []scope) {
 		return rows
 	}
 	common, kinds, variants := byKind(v)
-	s.rows = rowsOf(common)
+	s.rows = rowsOf(common, scopes)
 	for i, k := range kinds {
-		s.kinds = append(s.kinds, kindRows{kind: k, rows: rowsOf(variants[i])})
+		own := r.decls.kindScopes(scopes, k)
+		s.kinds = append(s.kinds, kindRows{kind: k, intro: r.intro(own), rows: rowsOf(variants[i], append(own, scopes...))})
 	}
 	for _, c := range children {
 		r.walk(c.path, c.v, c.scopes)
 	}
+}
+
+// intro is the doc comments of the definitions among scopes.
+func (r *reference) intro(scopes []scope) []string {
+	var out []string
+	for _, sc := range scopes {
+		if sc.prefix == "" {
+			if doc := docText(r.decls.defs[sc.def]); doc != "" {
+				out = append(out, doc)
+			}
+		}
+	}
+	return out
 }
 
 // row documents member m of the struct at path. When m is a struct (or a
@@ -624,6 +683,9 @@ func (s *section) write(b *bytes.Buffer) {
 			continue
 		}
 		b.WriteString(", also:\n\n")
+		for _, p := range k.intro {
+			fmt.Fprintf(b, "%s\n\n", escape(p))
+		}
 		writeTable(b, k.rows)
 	}
 }
@@ -640,7 +702,7 @@ func writeTable(b *bytes.Buffer, rows []row) {
 }
 
 func (r *reference) writeIntro(b *bytes.Buffer, f *ast.File) {
-	fmt.Fprintf(b, "<!-- Generated from schema/durable.cue by `durable schema doc`: do not edit.\n     Regenerate with: %s -->\n\n", ReferenceCommand)
+	fmt.Fprintf(b, "<!-- Generated from schema/durable.cue and adapters/*/settings/settings.cue by `durable schema doc`: do not edit.\n     Regenerate with: %s -->\n\n", ReferenceCommand)
 	b.WriteString("# Desired-state schema\n\n")
 	for _, d := range f.Decls {
 		if p, ok := d.(*ast.Package); ok {

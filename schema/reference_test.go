@@ -91,6 +91,7 @@ package fixture
 		deep: bool | *false
 	}
 	engine: #Engine
+	store: #Store
 }
 
 #Engine: {
@@ -99,6 +100,17 @@ package fixture
 		// extra is b's.
 		extra: string
 	}
+}
+
+#Store: {
+	kind: "mem" | "disk"
+	if kind == "disk" {#Disk}
+}
+
+// #Disk is a store on disk.
+#Disk: {
+	// path is where.
+	path: string
 }
 
 #Limit: {
@@ -136,6 +148,7 @@ func TestReferenceRendersEachShape(t *testing.T) {
 		"### `apps.<name>.nested`\n\n| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n| `deep` | `bool` | `false` |  |\n",
 		"| `engine` | [`#Engine`](#apps-name-engine) | **required** |  |\n",
 		"| `kind` | `\"a\" \\| \"b\"` | **required** |  |\n\nWith `kind: \"a\"`: no other field.\n\nWith `kind: \"b\"`, also:\n\n| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n| `extra` | `string` | **required** | extra is b's. |\n",
+		"With `kind: \"mem\"`: no other field.\n\nWith `kind: \"disk\"`, also:\n\n#Disk is a store on disk.\n\n| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n| `path` | `string` | **required** | path is where. |\n",
 		"### `limits.<name>`\n\n#Bound is embedded in #Limit.\n\n| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n| `max` | `int` | **required** |  |\n| `min` | `int` | `0` | min is the lower bound. |\n",
 		"### `items[]`\n\n| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n| `id` | `int` | **required** |  |\n",
 		"## Named types\n\n<a id=\"name\"></a>\n\n### `#Name`\n\n#Name is a name.\n\n```cue\n#Name: =~\"^[a-z]+$\"\n```\n",

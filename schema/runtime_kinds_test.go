@@ -50,11 +50,16 @@ func TestRuntimeKinds(t *testing.T) {
 		name, runtime, wantKind, wantConfig, wantErr string
 	}{
 		{"process", `{kind: "process"}`, "process", `{}`, ""},
+		{"process with an unpack limit", `{kind: "process", maxUnpackBytes: 2Gi}`, "process", `{"maxUnpackBytes":2147483648}`, ""},
+		{"process with no room to unpack", `{kind: "process", maxUnpackBytes: 0}`, "", "",
+			`targets.cue:4:45: targets.local.runtime.maxUnpackBytes: 0 is out of range; write the largest size an image may unpack to, in bytes`},
+		{"process with a size as text", `{kind: "process", maxUnpackBytes: "2G"}`, "", "",
+			`targets.cue:4:45: targets.local.runtime.maxUnpackBytes: "2G" is a string, not an integer; write the largest size an image may unpack to, in bytes`},
 		{"docker with settings", `{kind: "docker", host: "unix:///var/run/docker.sock", network: "bridge", owner: "team-a", labels: team: "web"}`,
 			"docker", `{"host":"unix:///var/run/docker.sock","labels":{"team":"web"},"network":"bridge","owner":"team-a"}`, ""},
 		{"docker bare", `{kind: "docker"}`, "docker", `{}`, ""},
 		{"docker field on process", `{kind: "process", network: "bridge"}`, "", "",
-			`targets.cue:4:29: field "network" is not allowed in targets.local.runtime (allowed: kind)`},
+			`targets.cue:4:29: field "network" is not allowed in targets.local.runtime (allowed: kind, maxUnpackBytes)`},
 		{"misspelt docker field", `{kind: "docker", netwrk: "x"}`, "", "",
 			`targets.cue:4:28: field "netwrk" is not allowed in targets.local.runtime (allowed: host, kind, network, owner, labels); did you mean "network"?`},
 		{"bad engine address", `{kind: "docker", host: "docker.sock"}`, "", "",

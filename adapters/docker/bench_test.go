@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/docker/settings"
 )
 
 // BenchmarkHealthyInfraSetOf3 measures, per operation, the time from Ensure
@@ -18,7 +19,7 @@ import (
 // as a new infra-set of a rollout would take.
 func BenchmarkHealthyInfraSetOf3(b *testing.B) {
 	artifact := demoImage(b)
-	rt, err := New(Config{Owner: fmt.Sprintf("durable-bench-%d", time.Now().UnixNano()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := New(Config{Docker: settings.Docker{Owner: fmt.Sprintf("durable-bench-%d", time.Now().UnixNano())}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

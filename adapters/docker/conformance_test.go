@@ -14,6 +14,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/adaptertest"
+	"github.com/durable-delivery/durable/adapters/docker/settings"
 	"github.com/durable-delivery/durable/examples"
 )
 
@@ -51,7 +52,7 @@ func TestConformance(t *testing.T) {
 	})
 	adaptertest.RunRuntime(t, adaptertest.RuntimeHarness{
 		New: func(t *testing.T) adapters.Runtime {
-			rt, err := New(Config{Owner: owner, Logger: quiet, Labels: map[string]string{"io.durable.test": t.Name()}})
+			rt, err := New(Config{Docker: settings.Docker{Owner: owner, Labels: map[string]string{"io.durable.test": t.Name()}}, Logger: quiet})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/docker/settings"
 	"github.com/durable-delivery/durable/adapters/httpcheck"
 )
 
@@ -40,30 +41,20 @@ const (
 
 func init() {
 	adapters.RegisterRuntime("docker", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
-		var cfg Config
+		var cfg settings.Docker
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("docker: %w", err)
 		}
-		return New(cfg)
+		return New(Config{Docker: cfg})
 	})
 }
 
-// Config configures the adapter; it is decoded strictly from the target's
-// runtime settings.
+// Config configures the adapter: the settings a target gives it, decoded
+// strictly from the target's runtime settings, and a logger.
 type Config struct {
-	// Host is the engine address (unix:///var/run/docker.sock when empty:
-	// DOCKER_HOST or the default).
-	Host string `json:"host,omitempty"`
-	// Network is the network containers join (the engine's default bridge
-	// when empty).
-	Network string `json:"network,omitempty"`
-	// Owner tells this reconciler's containers from any other's on the same
-	// engine ("durable" when empty).
-	Owner string `json:"owner,omitempty"`
-	// Labels are added to every container.
-	Labels map[string]string `json:"labels,omitempty"`
-
-	Logger *slog.Logger `json:"-"`
+	settings.Docker
+	// Logger receives the adapter's logs; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Runtime runs infra-sets as containers.

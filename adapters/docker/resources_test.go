@@ -11,12 +11,13 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/docker/settings"
 )
 
 // The run spec's resource limits reach the containers.
 func TestResourceLimitsReachTheContainers(t *testing.T) {
 	owner := fmt.Sprintf("durable-test-%d", time.Now().UnixNano())
-	rt, err := New(Config{Owner: owner, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := New(Config{Docker: settings.Docker{Owner: owner}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/exec/settings"
 )
 
 // ProtocolVersion is sent in every request; an executable refuses a version
@@ -152,14 +153,8 @@ func (c *capped) Write(p []byte) (int, error) {
 
 var _ io.Writer = (*capped)(nil)
 
-// config is an exec adapter's configuration.
-type config struct {
-	Command []string `json:"command"`
-	Timeout string   `json:"timeout,omitempty"`
-}
-
 func newCaller(raw json.RawMessage) (caller, error) {
-	var cfg config
+	var cfg settings.Exec
 	if err := adapters.DecodeConfig(raw, &cfg); err != nil {
 		return caller{}, fmt.Errorf("exec: %w", err)
 	}

@@ -22,13 +22,12 @@ import (
 	"sync"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/haproxy/settings"
 )
 
 func init() {
 	adapters.RegisterTraffic("haproxy", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
-		var cfg struct {
-			Socket string `json:"socket"`
-		}
+		var cfg settings.HAProxy
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("haproxy: %w", err)
 		}

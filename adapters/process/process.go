@@ -25,6 +25,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/httpcheck"
+	"github.com/durable-delivery/durable/adapters/process/settings"
 )
 
 // DefaultMaxUnpackBytes bounds an image's unpacked size.
@@ -36,9 +37,7 @@ const scaleDownGrace = 5 * time.Second
 
 func init() {
 	adapters.RegisterRuntime("process", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
-		var cfg struct {
-			MaxUnpackBytes int64 `json:"maxUnpackBytes"`
-		}
+		var cfg settings.Process
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("process runtime: %w: %w", adapters.ErrInvalid, err)
 		}
@@ -48,18 +47,17 @@ func init() {
 		if host.StateDir == "" {
 			return nil, fmt.Errorf("process runtime: the host gives no state directory: %w", adapters.ErrInvalid)
 		}
-		return New(Config{Root: filepath.Join(host.StateDir, "process"), MaxUnpackBytes: cfg.MaxUnpackBytes})
+		return New(Config{Process: cfg, Root: filepath.Join(host.StateDir, "process")})
 	})
 }
 
-// Config configures a Runtime.
+// Config configures a Runtime: the settings a target gives it (a
+// MaxUnpackBytes of 0 means DefaultMaxUnpackBytes), its root and its logger.
 type Config struct {
+	settings.Process
 	// Root is the directory the runtime owns: unpacked images, instance
 	// logs. It also tells this runtime's instances from any other's.
 	Root string
-	// MaxUnpackBytes bounds the unpacked size of one image; 0 means
-	// DefaultMaxUnpackBytes.
-	MaxUnpackBytes int64
 	// Logger receives the runtime's logs; nil means slog.Default().
 	Logger *slog.Logger
 }

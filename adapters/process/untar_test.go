@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/process/settings"
 )
 
 // entry is one member of a tar stream built by a test.
@@ -325,7 +326,7 @@ func TestEnsureRefusesAHostileImage(t *testing.T) {
 			base := t.TempDir()
 			root := filepath.Join(base, "runtime")
 			artifact := pushImage(t, "hostile/image", tarOf(t, tt.entries(base)...))
-			rt := newRuntimeWith(t, Config{Root: root, MaxUnpackBytes: tt.maxBytes})
+			rt := newRuntimeWith(t, Config{Process: settings.Process{MaxUnpackBytes: tt.maxBytes}, Root: root})
 			spec := demoSpec("hostile", 1)
 			spec.Artifact = artifact
 

@@ -12,13 +12,12 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/router/settings"
 )
 
 func init() {
 	adapters.RegisterTraffic("router", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
-		var cfg struct {
-			Admin string `json:"admin"`
-		}
+		var cfg settings.Router
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("router: %w", err)
 		}

@@ -1,0 +1,26 @@
+// Package settings holds the process runtime's settings as a target of the
+// desired state writes them: their CUE definition (settings.cue, part of
+// Durable's schema) and the Go type the adapter decodes them into. The two
+// are one definition in two languages, kept equal by a test in package
+// schema. It imports nothing, so that the schema can compose it without
+// the adapter, and holds no behaviour.
+package settings
+
+import _ "embed"
+
+// CUE is the text of settings.cue: Definition, in package durable, which
+// the schema composes with its own files and embeds in #Runtime for kind
+// "process".
+//
+//go:embed settings.cue
+var CUE string
+
+// Definition is the name of the CUE definition in CUE.
+const Definition = "#ProcessRuntime"
+
+// Process is what a target's runtime: {kind: "process", ...} configures.
+type Process struct {
+	// MaxUnpackBytes bounds the unpacked size of one image, in bytes; 0
+	// (left out) means the adapter's default.
+	MaxUnpackBytes int64 `json:"maxUnpackBytes,omitempty"`
+}
