@@ -26,6 +26,10 @@ var (
 	heavy      = []string{"github.com/open-policy-agent/", "cuelang.org/", "github.com/sigstore/"}
 )
 
+// settings are the adapters' settings packages: their CUE and Go types.
+var settings = []string{module + "/adapters/docker/settings", module + "/adapters/exec/settings",
+	module + "/adapters/haproxy/settings", module + "/adapters/process/settings", module + "/adapters/router/settings"}
+
 var rules = []rule{
 	{from: module + "/api", deny: []string{module + "/"}, allow: []string{module + "/api"},
 		why: "api is the wire model: it imports nothing of the project"},
@@ -36,7 +40,8 @@ var rules = []rule{
 	{from: module + "/adapters", deny: append([]string{"github.com/go-git/"}, append(controller, heavy...)...),
 		allow: []string{module + "/adapters/", module + "/adapters"},
 		why:   "an adapter knows nothing of Git, CUE, OPA or the controller"},
-	{from: module + "/schema", deny: controller, why: "the schema never imports the controller"},
+	{from: module + "/schema", deny: append([]string{module + "/adapters"}, controller...), allow: settings,
+		why: "the schema composes the adapters' settings, never an adapter's implementation, nor the controller"},
 	{from: module + "/policy", deny: controller, why: "the policy engine never imports the controller"},
 	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
@@ -44,6 +49,13 @@ var rules = []rule{
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
 	{from: module + "/reconcile", deny: []string{module + "/server", module + "/cmd", module + "/demo", module + "/test"},
 		why: "the controller is wired by cmd, never the other way"},
+}
+
+func init() {
+	for _, p := range settings {
+		rules = append(rules, rule{from: p, deny: append([]string{module + "/"}, heavy...),
+			why: "an adapter's settings are CUE text and Go types: they import nothing"})
+	}
 }
 
 func TestDependenciesPointOneWay(t *testing.T) {
