@@ -24,8 +24,7 @@ import (
 // trusted to keep its symbolic links inside itself (os.DirFS does not: use
 // LoadDir for a directory on disk).
 func Load(fsys fs.FS) (*DesiredState, error) {
-	ds, _, err := load(fsys, nil, true)
-	return ds, err
+	return load(fsys, nil)
 }
 
 // LoadDir is Load for a directory on disk. A .cue or YAML file that is a
@@ -35,26 +34,7 @@ func LoadDir(dir string) (*DesiredState, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, _, err := load(fsys, inside, true)
-	return ds, err
-}
-
-// Summary counts what a valid desired state declares.
-type Summary struct {
-	Services, Targets, Stages int
-}
-
-// ValidateDir checks a directory on disk as LoadDir does, every check
-// included, but does not decode the desired state into Go values: durable
-// validate needs its verdict and counts alone. (That every field the schema
-// allows decodes is the business of Durable's tests, not of a repository.)
-func ValidateDir(dir string) (Summary, error) {
-	fsys, inside, err := dirFS(dir)
-	if err != nil {
-		return Summary{}, err
-	}
-	_, sum, err := load(fsys, inside, false)
-	return sum, err
+	return load(fsys, inside)
 }
 
 // dirFS opens dir as a file system, with the check that refuses a symbolic
@@ -81,10 +61,9 @@ func dirFS(dir string) (fs.FS, linkCheck, error) {
 	return os.DirFS(root), inside, nil
 }
 
-// load reads and checks the desired state of fsys; with decode, it also
-// decodes it into Go values.
-func load(fsys fs.FS, checkLink linkCheck, decode bool) (*DesiredState, Summary, error) {
-	fail := func(errs Errors) (*DesiredState, Summary, error) { return nil, Summary{}, errs.normalize() }
+// load reads and checks the desired state of fsys and decodes it.
+func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
+	fail := func(errs Errors) (*DesiredState, error) { return nil, errs.normalize() }
 	mod, errs := readModule(fsys, checkLink)
 	if errs != nil {
 		return fail(errs)
@@ -102,17 +81,17 @@ func load(fsys fs.FS, checkLink linkCheck, decode bool) (*DesiredState, Summary,
 		return fail(errs)
 	}
 	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}
-	if ds, sum, ok := quickEvaluate(files, pkgs, decode); ok {
-		return ds, sum, nil
+	if ds, ok := quickEvaluate(files, pkgs); ok {
+		return ds, nil
 	}
 	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
-		return nil, Summary{}, err
+		return nil, err
 	}
 	if errs != nil {
 		return fail(errs)
 	}
-	return ds, ds.summary(), nil
+	return ds, nil
 }
 
 // parseSources parses every file and checks that the .cue files form one
@@ -286,9 +265,6 @@ func decodeJSON(b []byte) (*DesiredState, error) {
 }
 
 // summary counts what ds declares.
-func (ds *DesiredState) summary() Summary {
-	return Summary{len(ds.Services), len(ds.Targets), len(ds.Pipeline.Stages)}
-}
 
 // compileSchema builds the embedded schema in ctx and returns #DesiredState.
 func compileSchema(ctx *cue.Context) (cue.Value, error) {

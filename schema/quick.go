@@ -17,42 +17,38 @@ import (
 // evaluates them rather than evaluating them alone and unifying them with the
 // schema after. It returns nil on any problem at all (a user's definition
 // a fault of Durable's included): the explained evaluation then runs and
-// says what is wrong, as if this one had not been tried. Without decode, it
-// counts what the desired state declares instead of decoding it.
-func quickEvaluate(files []*ast.File, pkgs *packages, decode bool) (*DesiredState, Summary, bool) {
+// says what is wrong, as if this one had not been tried.
+func quickEvaluate(files []*ast.File, pkgs *packages) (*DesiredState, bool) {
 	schemaFile, err := schemaAsPart(files[0].PackageName())
 	if err != nil {
-		return nil, Summary{}, false
+		return nil, false
 	}
 	inst := pkgs.newBuild()
 	for _, f := range append(files, schemaFile) {
 		if err := inst.AddSyntax(f); err != nil {
-			return nil, Summary{}, false
+			return nil, false
 		}
 	}
 	if inst.Complete(); pkgs.errs != nil {
-		return nil, Summary{}, false
+		return nil, false
 	}
 	v := cuecontext.New().BuildInstance(inst)
 	if v.Validate(cue.Concrete(true)) != nil {
-		return nil, Summary{}, false
+		return nil, false
 	}
 	sopsFiles, errs := pkgs.checkBeyondSchema(v, &explainer{files: map[string]bool{}, user: v})
 	if errs != nil {
-		return nil, Summary{}, false
-	}
-	if !decode {
-		return nil, Summary{len(fieldsOf(v, "services")), len(fieldsOf(v, "targets")), len(listOf(v.LookupPath(cue.ParsePath("pipeline.stages"))))}, true
+		return nil, false
 	}
 	b, err := v.MarshalJSON()
 	if err != nil {
-		return nil, Summary{}, false
+		return nil, false
 	}
 	ds, err := decodeJSON(b)
 	if err != nil || attachSopsFiles(ds, fromMap(sopsFiles)) != nil {
-		return nil, Summary{}, false
+		return nil, false
 	}
-	return ds, ds.summary(), true
+	return ds, true
 }
 
 // schemaDefinitions is the schema's text without its package clause, its
