@@ -39,7 +39,7 @@ func main() {
 		}
 	}
 	must(st.PutRevision(ctx, store.Revision{Commit: "c1", Tree: "t1", Branch: "main", Message: "v1", Author: "dev <dev@example.com>", SeenAt: t0,
-		Verdict: store.RevisionAccepted, Releases: map[string]string{"web": rel}, DesiredState: dsJSON, Policies: map[string]string{"policy/a.rego": "package durable.admission\n"}, Approvals: json.RawMessage(`[]`)}))
+		Verdict: store.RevisionAccepted, Releases: map[string]string{"web": rel}, DesiredState: dsJSON, Policies: map[string]string{"policy/a.rego": "package durable.admission\n\ndeny contains msg if {\n\tinput.change.rollback == \"never\"\n\tmsg := \"no\"\n}\n"}, Approvals: json.RawMessage(`[]`)}))
 	must(st.PutRevision(ctx, store.Revision{Commit: "c2", Tree: "t2", Branch: "main", Message: "broken", SeenAt: t0.Add(time.Minute),
 		Verdict: store.RevisionRejected, Errors: []string{"service.cue:8:13: services.web.run.replicas: 0 is out of range"}}))
 	must(st.PutRelease(ctx, store.Release{ID: rel, Service: "web", Artifact: svc.Artifact, Revision: "c1", SeenAt: t0, Spec: spec}))
