@@ -35,53 +35,11 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		}
 		return toValue(v.Elem())
 	case reflect.Struct:
-		fields := fieldsOf(v.Type())
-		terms := make([][2]*ast.Term, 0, len(fields))
-		for _, f := range fields {
-			fv := v.FieldByIndex(f.index)
-			if (f.omitEmpty && empty(fv)) || (f.omitZero && fv.IsZero()) {
-				continue
-			}
-			x, err := toValue(fv)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f.name, err)
-			}
-			terms = append(terms, [2]*ast.Term{ast.StringTerm(f.name), ast.NewTerm(x)})
-		}
-		return ast.NewObject(terms...), nil
+		return structValue(v)
 	case reflect.Map:
-		if v.IsNil() {
-			return ast.NullValue, nil
-		}
-		if v.Type().Key().Kind() != reflect.String {
-			return nil, fmt.Errorf("map key type %s is not a string", v.Type().Key())
-		}
-		terms := make([][2]*ast.Term, 0, v.Len())
-		it := v.MapRange()
-		for it.Next() {
-			x, err := toValue(it.Value())
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, [2]*ast.Term{ast.StringTerm(it.Key().String()), ast.NewTerm(x)})
-		}
-		return ast.NewObject(terms...), nil
+		return mapValue(v)
 	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.IsNil() {
-			return ast.NullValue, nil
-		}
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return nil, fmt.Errorf("byte slices are not supported in policy inputs")
-		}
-		terms := make([]*ast.Term, v.Len())
-		for i := range terms {
-			x, err := toValue(v.Index(i))
-			if err != nil {
-				return nil, err
-			}
-			terms[i] = ast.NewTerm(x)
-		}
-		return ast.NewArray(terms...), nil
+		return listValue(v)
 	case reflect.String:
 		return ast.String(v.String()), nil
 	case reflect.Bool:
@@ -98,6 +56,64 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		return ast.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 	}
 	return nil, fmt.Errorf("unsupported type %s", v.Type())
+}
+
+// structValue is a struct's object, its fields named and omitted as
+// encoding/json does.
+func structValue(v reflect.Value) (ast.Value, error) {
+	fields := fieldsOf(v.Type())
+	terms := make([][2]*ast.Term, 0, len(fields))
+	for _, f := range fields {
+		fv := v.FieldByIndex(f.index)
+		if (f.omitEmpty && empty(fv)) || (f.omitZero && fv.IsZero()) {
+			continue
+		}
+		x, err := toValue(fv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		terms = append(terms, [2]*ast.Term{ast.StringTerm(f.name), ast.NewTerm(x)})
+	}
+	return ast.NewObject(terms...), nil
+}
+
+// mapValue is a string-keyed map's object; a nil map is null.
+func mapValue(v reflect.Value) (ast.Value, error) {
+	if v.IsNil() {
+		return ast.NullValue, nil
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		return nil, fmt.Errorf("map key type %s is not a string", v.Type().Key())
+	}
+	terms := make([][2]*ast.Term, 0, v.Len())
+	it := v.MapRange()
+	for it.Next() {
+		x, err := toValue(it.Value())
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, [2]*ast.Term{ast.StringTerm(it.Key().String()), ast.NewTerm(x)})
+	}
+	return ast.NewObject(terms...), nil
+}
+
+// listValue is a slice's or an array's array; a nil slice is null.
+func listValue(v reflect.Value) (ast.Value, error) {
+	if v.Kind() == reflect.Slice && v.IsNil() {
+		return ast.NullValue, nil
+	}
+	if v.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, fmt.Errorf("byte slices are not supported in policy inputs")
+	}
+	terms := make([]*ast.Term, v.Len())
+	for i := range terms {
+		x, err := toValue(v.Index(i))
+		if err != nil {
+			return nil, err
+		}
+		terms[i] = ast.NewTerm(x)
+	}
+	return ast.NewArray(terms...), nil
 }
 
 var marshaler = reflect.TypeFor[json.Marshaler]()

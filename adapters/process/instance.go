@@ -69,42 +69,17 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 	}
 	defer logFile.Close() // the child has its own copy
 
-	env := slices.Clone(img.config.Env)
-	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
-		env = append(env, k+"="+spec.Env[k])
-	}
-	// Last, so that they win over an image's own variables of the same name.
-	env = append(env,
-		envPort+"="+strconv.Itoa(port),
-		envRoot+"="+r.root,
-		envSet+"="+spec.ID,
-		envService+"="+spec.Service,
-		envRelease+"="+spec.Release,
-		envInstance+"="+strconv.Itoa(index),
-	)
-	var cmd *exec.Cmd
-	for attempt := 1; ; attempt++ {
-		cmd = exec.Command(prog, argv[1:]...)
+	env := r.instanceEnv(img, spec, port, index)
+	cmd, err := startBusyRetried(ctx, index, func() *exec.Cmd {
+		cmd := exec.Command(prog, argv[1:]...)
 		cmd.Args[0] = argv[0]
 		cmd.Dir, cmd.Env = workdir, env
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		err = cmd.Start()
-		if err == nil {
-			break
-		}
-		// A program just unpacked can still be open for writing in a child
-		// that another goroutine forked meanwhile, until that child execs
-		// (golang.org/issue/22315): the kernel then refuses to run it for a
-		// moment.
-		if !errors.Is(err, syscall.ETXTBSY) || attempt == 5 {
-			return proc{}, fmt.Errorf("start instance %d: %w", index, err)
-		}
-		select {
-		case <-ctx.Done():
-			return proc{}, fmt.Errorf("start instance %d: %w", index, ctx.Err())
-		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
-		}
+		return cmd
+	})
+	if err != nil {
+		return proc{}, err
 	}
 	pid := cmd.Process.Pid
 	// The reaper waits for the child by its pid from now on.
@@ -114,6 +89,47 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 		"instance", index, "pid", pid, "port", port, "log", logPath)
 	started, _ := procStart(pid)
 	return proc{pid: pid, started: started, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
+}
+
+// instanceEnv is an instance's environment: the image's, the service's,
+// then Durable's markers and PORT, last so that they win over an image's own
+// variables of the same name.
+func (r *Runtime) instanceEnv(img unpacked, spec adapters.InfraSetSpec, port, index int) []string {
+	env := slices.Clone(img.config.Env)
+	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	return append(env,
+		envPort+"="+strconv.Itoa(port),
+		envRoot+"="+r.root,
+		envSet+"="+spec.ID,
+		envService+"="+spec.Service,
+		envRelease+"="+spec.Release,
+		envInstance+"="+strconv.Itoa(index),
+	)
+}
+
+// startBusyRetried starts the command newCmd makes, again while the kernel
+// says its program is busy. A program just unpacked can still be open for
+// writing in a child that another goroutine forked meanwhile, until that
+// child execs (golang.org/issue/22315): the kernel then refuses to run it for
+// a moment.
+func startBusyRetried(ctx context.Context, index int, newCmd func() *exec.Cmd) (*exec.Cmd, error) {
+	for attempt := 1; ; attempt++ {
+		cmd := newCmd()
+		err := cmd.Start()
+		if err == nil {
+			return cmd, nil
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 5 {
+			return nil, fmt.Errorf("start instance %d: %w", index, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start instance %d: %w", index, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }
 
 // inImage resolves a path of the image to the file on disk, refusing one
