@@ -1,4 +1,4 @@
-package demo
+package harness
 
 import (
 	"context"
@@ -9,67 +9,104 @@ import (
 	"github.com/durable-delivery/durable/server"
 )
 
-// story follows the phases of the demo and keeps their results.
-type story struct {
-	api     *server.Client
-	load    *load
-	n       *narrator
-	timeout time.Duration
-	router  string
-	// follow, when set, prints the journal up to now before a phase's
-	// verdict, so the story reads in order.
-	follow *follower
-
-	phases   []Phase
-	rollback float64
+// Phase is one step of a story: a commit, and the version it must leave
+// serving.
+type Phase struct {
+	Name      string  `json:"name"`
+	Commit    string  `json:"commit"`
+	Version   string  `json:"version"`
+	Converged bool    `json:"converged"`
+	Seconds   float64 `json:"seconds"`
+	Error     string  `json:"error,omitempty"`
+	// Expect is the outcome the phase waits for: "promoted" (the version
+	// serves) or "rolled back" (a bad release caught, the version before it
+	// serves again).
+	Expect string `json:"expect"`
+	// Requests and FailedRequests are what the load sent during the phase.
+	Requests       int `json:"requests"`
+	FailedRequests int `json:"failedRequests"`
+	// DetectionSeconds is, for a rolled back release, the time from the
+	// start of its failed canary step to the rollback.
+	DetectionSeconds float64 `json:"detectionSeconds,omitempty"`
 }
 
-// phase waits until the reconciler serves commit with the given version:
+// FailedShare is the share of the phase's requests that failed.
+func (p Phase) FailedShare() float64 {
+	if p.Requests == 0 {
+		return 0
+	}
+	return float64(p.FailedRequests) / float64(p.Requests)
+}
+
+// MaxBadShare bounds the share of a phase's requests that a bad release may
+// fail: the demo's bad release fails a fifth of what it serves, at a first
+// canary step of 10%.
+const MaxBadShare = 0.05
+
+// Story follows the phases of a rollout story and keeps their results.
+type Story struct {
+	// API is the reconciler's.
+	API *server.Client
+	// Narrator says each phase's verdict.
+	Narrator *Narrator
+	// Timeout bounds each phase.
+	Timeout time.Duration
+	// Load, once it runs, must see only a phase's version for the phase to
+	// converge; its requests are counted per phase.
+	Load *Load
+	// BeforeVerdict, when set, runs before a phase's verdict is said, so
+	// that the story reads in order (the demo prints the journal up to now).
+	BeforeVerdict func()
+	// Phases are the phases watched so far, with their results.
+	Phases []Phase
+}
+
+// Promoted waits until the reconciler serves commit with the given version:
 // the status shows the commit applied and converged, the traffic adapter
 // routes 100% to the set running it, and the load (once it runs) gets only
 // that version. It reports whether the phase converged.
-func (s *story) phase(ctx context.Context, name, commit, version string) bool {
+func (s *Story) Promoted(ctx context.Context, name, commit, version string) bool {
 	return s.watch(ctx, Phase{Name: name, Commit: commit, Version: version, Expect: "promoted"})
 }
 
-// rolledBack waits until the rollout of commit's release failed and all the
+// RolledBack waits until the rollout of commit's release failed and all the
 // traffic is back on the set serving version (the release before it). It
 // reports whether that happened: for a bad release, this is converging.
-func (s *story) rolledBack(ctx context.Context, name, commit, version string) bool {
+func (s *Story) RolledBack(ctx context.Context, name, commit, version string) bool {
 	return s.watch(ctx, Phase{Name: name, Commit: commit, Version: version, Expect: "rolled back"})
 }
 
-func (s *story) watch(ctx context.Context, p Phase) bool {
+func (s *Story) watch(ctx context.Context, p Phase) bool {
 	start := time.Now()
 	var before [2]int
-	if s.load != nil {
-		before[0], before[1], _ = s.load.stats()
+	if s.Load != nil {
+		before[0], before[1], _ = s.Load.Stats()
 	}
 	defer func() {
 		p.Seconds = time.Since(start).Seconds()
-		if s.load != nil {
-			total, failed, _ := s.load.stats()
+		if s.Load != nil {
+			total, failed, _ := s.Load.Stats()
 			p.Requests, p.FailedRequests = total-before[0], failed-before[1]
 		}
-		s.phases = append(s.phases, p)
-		if s.follow != nil {
-			s.follow.catchUp(context.Background()) // the phase's ctx is already cancelled here
+		s.Phases = append(s.Phases, p)
+		if s.BeforeVerdict != nil {
+			s.BeforeVerdict()
 		}
 		switch {
 		case !p.Converged:
-			s.n.say("  ✗ %s did not converge: %s", p.Name, p.Error)
+			s.Narrator.Say("  ✗ %s did not converge: %s", p.Name, p.Error)
 		case p.Expect == "rolled back":
-			s.n.say("  ✓ %s: caught %.3fs after its canary step started and rolled back; the router serves %s again; %d of %d requests failed in the phase (%.2f%%)",
+			s.Narrator.Say("  ✓ %s: caught %.3fs after its canary step started and rolled back; the router serves %s again; %d of %d requests failed in the phase (%.2f%%)",
 				p.Name, p.DetectionSeconds, p.Version, p.FailedRequests, p.Requests, 100*p.FailedShare())
 		default:
-			s.n.say("  ✓ %s converged in %.2fs: the router serves %s", p.Name, p.Seconds, p.Version)
+			s.Narrator.Say("  ✓ %s converged in %.2fs: the router serves %s", p.Name, p.Seconds, p.Version)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	var convergedAt time.Time
 	for {
-		st, err := s.api.Status(ctx)
+		st, err := s.API.Status(ctx)
 		switch {
 		case err != nil:
 			p.Error = err.Error()
@@ -80,14 +117,14 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 			p.Error = st.Ready.Message
 			return false
 		case !convergedAt.IsZero():
-		case p.Expect == "promoted" && servesCommit(st, p.Commit):
+		case p.Expect == "promoted" && ServesCommit(st, p.Commit):
 			convergedAt = time.Now()
 		case p.Expect == "rolled back" && rolledBackFrom(st, p.Commit):
 			convergedAt = time.Now()
 			p.DetectionSeconds = detection(st)
 		}
 		if !convergedAt.IsZero() {
-			if s.load == nil || s.load.servingOnly(p.Version, convergedAt) {
+			if s.Load == nil || s.Load.ServingOnly(p.Version, convergedAt) {
 				p.Converged = true
 				return true
 			}
@@ -95,7 +132,7 @@ func (s *story) watch(ctx context.Context, p Phase) bool {
 		select {
 		case <-ctx.Done():
 			if p.Error == "" {
-				p.Error = fmt.Sprintf("not converged within %s (last status: see %s)", s.timeout, s.api.Base+"/v1/status")
+				p.Error = fmt.Sprintf("not converged within %s (last status: see %s)", s.Timeout, s.API.Base+"/v1/status")
 			}
 			return false
 		case <-time.After(50 * time.Millisecond):
@@ -142,9 +179,9 @@ func detection(st reconcile.Status) float64 {
 	return 0
 }
 
-// servesCommit reports whether commit is applied and every placement routes
+// ServesCommit reports whether commit is applied and every placement routes
 // all of its traffic to the set running the commit's release.
-func servesCommit(st reconcile.Status, commit string) bool {
+func ServesCommit(st reconcile.Status, commit string) bool {
 	if st.Applied == nil || st.Applied.Commit != commit || !st.Ready.Status {
 		return false
 	}
@@ -161,35 +198,4 @@ func servesCommit(st reconcile.Status, commit string) bool {
 		}
 	}
 	return true
-}
-
-// measureRollback is the time from the reconciler seeing the revert commit
-// to the last request that the reverted release served: after it, every
-// request goes to the warm set.
-func (s *story) measureRollback(ctx context.Context, commit string) {
-	st, err := s.api.Status(ctx)
-	if err != nil || st.Applied == nil || st.Applied.Commit != commit {
-		return
-	}
-	last, ok := s.load.lastServedBy("v2")
-	if !ok {
-		return
-	}
-	s.rollback = max(0, last.Sub(st.Applied.SeenAt).Seconds())
-	s.n.say("  rollback: commit seen at %s, last request served by v2 started %.3fs later",
-		st.Applied.SeenAt.Local().Format("15:04:05.000"), s.rollback)
-}
-
-func (s *story) summarise(sum *Summary) {
-	sum.Phases = s.phases
-	sum.RollbackSecond = s.rollback
-	if s.load != nil {
-		sum.TotalRequests, sum.FailedRequests, sum.LastError = s.load.stats()
-	}
-	sum.Converged = len(s.phases) == storyPhases
-	for _, p := range s.phases {
-		// Only a bad release may fail requests, and no more than its
-		// canary's share of them.
-		sum.Converged = sum.Converged && p.Converged && (p.FailedRequests == 0 || p.Expect == "rolled back" && p.FailedShare() < maxBadShare)
-	}
 }
