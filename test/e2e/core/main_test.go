@@ -1,9 +1,9 @@
-// Package core holds the end-to-end tests of a rollout on one stage: the
-// demo's story, canaries and their analysis, reverts to warm sets, Docker and
-// HAProxy targets, the reconciler killed at any instant, drift, a hostile
-// revision and a degrading dependency. Each runs the durable binary's router
-// and reconciler as their own processes against a real registry and Git
-// repository (test/e2e/e2etest).
+// Package core holds the end-to-end tests of a rollout's mechanics and of
+// recovery: the demo's story, reverts to warm sets, old sets collected,
+// Docker and HAProxy targets, the reconciler killed at any instant, crashed
+// instances, drift, and revisions or releases that are rejected, hostile or
+// failing. Each runs the durable binary's router and reconciler as their own
+// processes against a real registry and Git repository (test/e2e/e2etest).
 package core
 
 import (

@@ -1,11 +1,3 @@
-// Package e2etest is the fixture of the end-to-end tests (test/e2e/...): a
-// registry, a router, a desired-state repository and a reconciler, each real
-// and each its own process, built on internal/harness as the demo is, and
-// the waits and checks the tests share.
-//
-// It is imported by tests only; it never reaches into the reconciler's
-// internals, and reads what runs from the API, the routers and the runtime,
-// as an operator would.
 package e2etest
 
 import (
