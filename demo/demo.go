@@ -3,9 +3,10 @@
 // and `git revert` switches the traffic back to the still-warm previous
 // infra-set at once, with no failed request.
 //
-// It drives the real pieces as a user would (the durable binary's router and
-// reconciler as their own processes, a real Git repository, a real OCI
-// registry) and never reaches into the reconciler's internals.
+// It drives the real pieces as a user would, through internal/harness (the
+// durable binary's router and reconciler as their own processes, a real Git
+// repository, a real OCI registry), and never reaches into the reconciler's
+// internals.
 package demo
 
 import (
@@ -15,8 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/durable-delivery/durable/adapters/process"
 	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -42,12 +43,12 @@ type Options struct {
 type Summary struct {
 	// Converged is true when every phase converged with the right version
 	// served and no request failed.
-	Converged      bool    `json:"converged"`
-	FailedRequests int     `json:"failedRequests"`
-	TotalRequests  int     `json:"totalRequests"`
-	LastError      string  `json:"lastError,omitempty"`
-	RollbackSecond float64 `json:"rollbackSeconds"`
-	Phases         []Phase `json:"phases"`
+	Converged      bool            `json:"converged"`
+	FailedRequests int             `json:"failedRequests"`
+	TotalRequests  int             `json:"totalRequests"`
+	LastError      string          `json:"lastError,omitempty"`
+	RollbackSecond float64         `json:"rollbackSeconds"`
+	Phases         []harness.Phase `json:"phases"`
 	// RouterURL is prod's router; StagingURL staging's.
 	RouterURL  string `json:"routerURL"`
 	StagingURL string `json:"stagingURL"`
@@ -57,41 +58,8 @@ type Summary struct {
 	Artifacts map[string]string `json:"artifacts"`
 }
 
-// Phase is one step of the story.
-type Phase struct {
-	Name      string  `json:"name"`
-	Commit    string  `json:"commit"`
-	Version   string  `json:"version"`
-	Converged bool    `json:"converged"`
-	Seconds   float64 `json:"seconds"`
-	Error     string  `json:"error,omitempty"`
-	// Expect is the outcome the phase waits for: "promoted" (the version
-	// serves) or "rolled back" (a bad release caught, the version before it
-	// serves again).
-	Expect string `json:"expect"`
-	// Requests and FailedRequests are what the load sent during the phase.
-	Requests       int `json:"requests"`
-	FailedRequests int `json:"failedRequests"`
-	// DetectionSeconds is, for a rolled back release, the time from the
-	// start of its failed canary step to the rollback.
-	DetectionSeconds float64 `json:"detectionSeconds,omitempty"`
-}
-
-// FailedShare is the share of the phase's requests that failed.
-func (p Phase) FailedShare() float64 {
-	if p.Requests == 0 {
-		return 0
-	}
-	return float64(p.FailedRequests) / float64(p.Requests)
-}
-
-// storyPhases is how many phases the story has; maxBadShare bounds the share
-// of a phase's requests that a bad release may fail: v3 fails a fifth of
-// what it serves, at a first canary step of 10%.
-const (
-	storyPhases = 4
-	maxBadShare = 0.05
-)
+// storyPhases is how many phases the story has.
+const storyPhases = 4
 
 // Run tells the story. It returns the summary (also on failure, as far as it
 // got) and an error when something prevented the story from being told.
@@ -102,7 +70,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if opts.ConvergeTimeout <= 0 {
 		opts.ConvergeTimeout = 2 * time.Minute
 	}
-	n := &narrator{w: opts.Out}
+	n := harness.NewNarrator(opts.Out)
 	dir := opts.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "durable-demo-"); err != nil {
@@ -112,7 +80,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	sum.Dir = dir
 	var cleanups []func()
 	defer func() {
-		n.say("Cleaning up: stopping the reconciler, the service's instances, the router and the registry.")
+		n.Say("Cleaning up: stopping the reconciler, the service's instances, the router and the registry.")
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
 		}
@@ -128,19 +96,19 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 		return sum, err
 	}
 	cleanups = append(cleanups, stopRegistry)
-	n.step("Building the demo service (examples/quickstart/app) in three versions and pushing them to the OCI registry at %s", regHost)
+	n.Step("Building the demo service (examples/quickstart/app) in three versions and pushing them to the OCI registry at %s", regHost)
 	sum.Artifacts, err = examples.BuildAndPush(ctx, regHost, filepath.Join(dir, "build"), "v1", "v2", "v3")
 	if err != nil {
 		return sum, err
 	}
 	for _, v := range []string{"v1", "v2", "v3"} {
-		n.say("  %s → %s", v, sum.Artifacts[v])
+		n.Say("  %s → %s", v, sum.Artifacts[v])
 	}
-	trustFile, err := signAndTrust(ctx, filepath.Join(dir, "trust"), regHost, sum.Artifacts)
+	trustFile, err := harness.SignAndTrust(ctx, filepath.Join(dir, "trust"), regHost, sum.Artifacts)
 	if err != nil {
 		return sum, err
 	}
-	n.say("  signed each with a key made for the demo (cosign's format); the reconciler's trust file %s accepts that key alone: it runs nothing else", trustFile)
+	n.Say("  signed each with a key made for the demo (cosign's format); the reconciler's trust file %s accepts that key alone: it runs nothing else", trustFile)
 
 	// 2. Two routers (staging, prod), the repository and the reconciler.
 	// Each child picks its own ports and logs them: no port can be taken
@@ -150,147 +118,124 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 		name          string
 		listen, admin *string
 	}{{"staging", &stagingAddr, &stagingAdmin}, {"prod", &routerAddr, &adminAddr}} {
-		router, listen, admin, err := startRouterChild(ctx, "router-"+r.name, opts.Executable, filepath.Join(dir, "router-"+r.name+".log"),
+		router, listen, admin, err := harness.StartRouter(ctx, "router-"+r.name, opts.Executable, filepath.Join(dir, "router-"+r.name+".log"),
 			filepath.Join(dir, "router-"+r.name+"-state.json"))
 		if err != nil {
 			return sum, err
 		}
-		cleanups = append(cleanups, func() { router.stop(5 * time.Second) })
+		cleanups = append(cleanups, func() { router.Stop(5 * time.Second) })
 		*r.listen, *r.admin = listen, admin
-		n.step("Started the %s router (the data plane, its own process) on %s, admin API on %s", r.name, listen, admin)
+		n.Step("Started the %s router (the data plane, its own process) on %s, admin API on %s", r.name, listen, admin)
 	}
 	sum.RouterURL, sum.StagingURL = "http://"+routerAddr+"/", "http://"+stagingAddr+"/"
 
 	repoDir := filepath.Join(dir, "repo")
-	n.step("Creating the desired-state Git repository %s from examples/quickstart, with a pipeline of two stages: staging, then prod", repoDir)
-	rp, err := newRepo(ctx, repoDir, adminAddr)
+	n.Step("Creating the desired-state Git repository %s from examples/quickstart, with a pipeline of two stages: staging, then prod", repoDir)
+	rp, err := harness.NewRepo(ctx, repoDir, adminAddr)
 	if err != nil {
 		return sum, err
 	}
-	if err := rp.setPipeline(stagingAdmin, adminAddr); err != nil {
+	if err := rp.SetPipeline(stagingAdmin, adminAddr); err != nil {
 		return sum, err
 	}
-	if err := rp.setArtifact(sum.Artifacts["v1"]); err != nil {
+	if err := rp.SetArtifact(sum.Artifacts["v1"]); err != nil {
 		return sum, err
 	}
-	commit, err := rp.commit(ctx, "Deploy web v1")
+	commit, err := rp.Commit(ctx, "Deploy web v1")
 	if err != nil {
 		return sum, err
 	}
-	n.say("  committed v1: %s \"Deploy web v1\"", short(commit))
+	n.Say("  committed v1: %s \"Deploy web v1\"", short(commit))
 
 	stateDir := filepath.Join(dir, "state")
-	n.step("Starting the reconciler on the repository (journal in %s)", stateDir)
-	reconciler, err := startChild("reconciler", opts.Executable, filepath.Join(dir, "reconciler.log"),
-		"run", "--repo", repoDir, "--state", stateDir, "--listen", "127.0.0.1:0", "--trust", trustFile)
+	n.Step("Starting the reconciler on the repository (journal in %s)", stateDir)
+	cleanups = append(cleanups, func() { harness.RemoveInstances(filepath.Join(stateDir, "process")) })
+	reconciler, apiAddr, err := harness.StartReconciler(ctx, opts.Executable, filepath.Join(dir, "reconciler.log"),
+		"--repo", repoDir, "--state", stateDir, "--listen", "127.0.0.1:0", "--trust", trustFile)
 	if err != nil {
 		return sum, err
 	}
-	cleanups = append(cleanups, func() { removeInstances(filepath.Join(stateDir, "process")) })
-	cleanups = append(cleanups, func() { reconciler.stop(10 * time.Second) })
-	addrs, err := reconciler.waitListening(ctx, reconcilerListening)
-	if err != nil {
-		return sum, err
-	}
-	apiAddr := addrs[0]
+	cleanups = append(cleanups, func() { reconciler.Stop(10 * time.Second) })
 	sum.StatusURL = "http://" + apiAddr + "/v1/status"
-	n.say("  its API is on %s", apiAddr)
-	if err := reconciler.waitHealthy(ctx, "http://"+apiAddr+"/healthz"); err != nil {
-		return sum, err
-	}
+	n.Say("  its API is on %s", apiAddr)
 	api := server.NewClient(apiAddr)
 	follow := startFollowing(ctx, api, n)
 	cleanups = append(cleanups, follow.stop)
 
-	st := &story{client: api, n: n, timeout: opts.ConvergeTimeout, router: sum.RouterURL, follow: follow}
-	defer func() { st.summarise(&sum) }()
+	st := &harness.Story{API: api, Narrator: n, Timeout: opts.ConvergeTimeout,
+		// The phase's ctx is already cancelled when its verdict is said.
+		BeforeVerdict: func() { follow.catchUp(context.Background()) }}
+	var rollback float64
+	defer func() { summarise(st, rollback, &sum) }()
 
 	// 3. v1, then steady load, then v2 canaried, v3 caught, then git revert.
-	if !st.phase(ctx, "deploy v1", commit, "v1") {
+	if !st.Promoted(ctx, "deploy v1", commit, "v1") {
 		return sum, nil
 	}
-	n.step("Starting a steady stream of requests through both routers, %s (staging) and %s (prod)", sum.StagingURL, sum.RouterURL)
-	st.load = startLoadOn(ctx, []string{sum.StagingURL, sum.RouterURL}, "", 4, 5*time.Millisecond)
-	cleanups = append(cleanups, st.load.stop)
+	n.Step("Starting a steady stream of requests through both routers, %s (staging) and %s (prod)", sum.StagingURL, sum.RouterURL)
+	st.Load = harness.StartLoadOn(ctx, []string{sum.StagingURL, sum.RouterURL}, "", 4, 5*time.Millisecond)
+	cleanups = append(cleanups, st.Load.Stop)
 
-	if err := rp.setArtifact(sum.Artifacts["v2"]); err != nil {
+	if err := rp.SetArtifact(sum.Artifacts["v2"]); err != nil {
 		return sum, err
 	}
-	if commit, err = rp.commit(ctx, "Deploy web v2"); err != nil {
+	if commit, err = rp.Commit(ctx, "Deploy web v2"); err != nil {
 		return sum, err
 	}
-	n.step("Committed v2 (%s): in staging, then in prod, Durable makes a new infra-set and, once it is healthy, canaries it: 10%% then 50%% of the traffic, each step baked and analysed against v1, then 100%%; v1 stays warm. Prod gets v2 only once staging promoted it", short(commit))
+	n.Step("Committed v2 (%s): in staging, then in prod, Durable makes a new infra-set and, once it is healthy, canaries it: 10%% then 50%% of the traffic, each step baked and analysed against v1, then 100%%; v1 stays warm. Prod gets v2 only once staging promoted it", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
-	if !st.phase(ctx, "canary v2", commit, "v2") {
+	if !st.Promoted(ctx, "canary v2", commit, "v2") {
 		return sum, nil
 	}
 
-	if err := rp.setArtifact(sum.Artifacts["v3"]); err != nil {
+	if err := rp.SetArtifact(sum.Artifacts["v3"]); err != nil {
 		return sum, err
 	}
-	if err := rp.setEnv("FAIL_RATE", "0.2"); err != nil {
+	if err := rp.SetEnv("FAIL_RATE", "0.2"); err != nil {
 		return sum, err
 	}
-	if commit, err = rp.commit(ctx, "Deploy web v3"); err != nil {
+	if commit, err = rp.Commit(ctx, "Deploy web v3"); err != nil {
 		return sum, err
 	}
-	n.step("Committed v3 (%s), which fails one request in five: its first canary step in staging should catch it and roll it back; prod never sees it", short(commit))
+	n.Step("Committed v3 (%s), which fails one request in five: its first canary step in staging should catch it and roll it back; prod never sees it", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
-	if !st.rolledBack(ctx, "canary v3 (bad)", commit, "v2") {
+	if !st.RolledBack(ctx, "canary v3 (bad)", commit, "v2") {
 		return sum, nil
 	}
 
-	if commit, err = rp.revertLast(ctx, 2, "Roll back to v1"); err != nil {
+	if commit, err = rp.RevertLast(ctx, 2, "Roll back to v1"); err != nil {
 		return sum, err
 	}
-	n.step("Reverted the v3 and v2 commits (%s): the release it declares is v1's, still warm in both stages, so this is a rollback: a traffic switch, in staging and prod at once", short(commit))
+	n.Step("Reverted the v3 and v2 commits (%s): the release it declares is v1's, still warm in both stages, so this is a rollback: a traffic switch, in staging and prod at once", short(commit))
 	if err := api.Trigger(ctx); err != nil {
 		return sum, err
 	}
-	if !st.phase(ctx, "git revert to v1", commit, "v1") {
+	if !st.Promoted(ctx, "git revert to v1", commit, "v1") {
 		return sum, nil
 	}
-	st.measureRollback(ctx, commit)
+	rollback = measureRollback(ctx, st, commit)
 
 	if opts.Headless {
 		time.Sleep(500 * time.Millisecond) // let the load see the settled state
 		return sum, nil
 	}
-	st.load.stop() // the story is measured; the demo keeps serving whoever calls
-	st.summarise(&sum)
-	n.step("The story is told: %d requests, %d failed, rollback took %.3fs from the commit being seen to all traffic on v1.",
+	st.Load.Stop() // the story is measured; the demo keeps serving whoever calls
+	summarise(st, rollback, &sum)
+	n.Step("The story is told: %d requests, %d failed, rollback took %.3fs from the commit being seen to all traffic on v1.",
 		sum.TotalRequests, sum.FailedRequests, sum.RollbackSecond)
-	n.say("Durable keeps running. Try:")
-	n.say("  curl %s                       # served by the router", sum.RouterURL)
-	n.say("  curl %s         # the reconciler's status", sum.StatusURL)
-	n.say("  durable status --server %s", apiAddr)
-	n.say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", repoDir, sum.Artifacts["v2"])
-	n.say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", apiAddr)
-	n.say("Press Ctrl-C to stop.")
+	n.Say("Durable keeps running. Try:")
+	n.Say("  curl %s                       # served by the router", sum.RouterURL)
+	n.Say("  curl %s         # the reconciler's status", sum.StatusURL)
+	n.Say("  durable status --server %s", apiAddr)
+	n.Say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", repoDir, sum.Artifacts["v2"])
+	n.Say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", apiAddr)
+	n.Say("Press Ctrl-C to stop.")
 	<-ctx.Done()
 	return sum, nil
-}
-
-// removeInstances stops every instance the demo's process runtime started:
-// instances outlive the reconciler by design, so the demo cleans up itself.
-func removeInstances(root string) {
-	rt, err := process.New(process.Config{Root: root})
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sets, err := rt.Observe(ctx)
-	if err != nil {
-		return
-	}
-	for _, s := range sets {
-		_ = rt.Remove(ctx, s.ID, 5*time.Second)
-	}
 }
 
 func short(commit string) string {

@@ -59,7 +59,7 @@ func TestAPI(t *testing.T) {
 	ctx := context.Background()
 
 	s, err := c.Status(ctx)
-	if err != nil || s.Ready.Reason != "NoRevision" || s.LastSeq != 5 {
+	if err != nil || s.Ready.Reason != api.ReasonNoRevision || s.LastSeq != 5 {
 		t.Fatalf("status %+v, %v", s, err)
 	}
 	es, err := c.Journal(ctx, 2, 2)

@@ -1,9 +1,18 @@
-package demo
+// Package harness drives Durable from the outside, as a user would: the
+// durable binary's router and reconciler as their own processes, a real Git
+// repository of desired state, signed artifacts and the trust that accepts
+// them, a steady load through the routers, and a story that watches the
+// reconciler's status until each phase of a rollout converges.
+//
+// It is shared by the demo (`durable demo`) and the end-to-end tests
+// (test/e2e). It never reaches into the reconciler's internals: it reads only
+// what the API, the routers and the logs show. The reconciler, the server and
+// the CLI's other commands must never import it.
+package harness
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,19 +21,20 @@ import (
 	"time"
 )
 
-// child is a durable sub-command the demo runs as its own process, as a user
-// would: the router and the reconciler.
-type child struct {
+// Child is a process the harness runs as a user would: a durable
+// sub-command (the router, the reconciler) or a dependency (HAProxy,
+// Prometheus), with its output in a log file.
+type Child struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
 }
 
-// startChild runs `exe args…` with its output in logPath. The child has its
-// own session so that a terminal's Ctrl-C reaches the demo alone, which then
-// stops its children in order.
-func startChild(name, exe, logPath string, args ...string) (*child, error) {
+// StartChild runs `exe args…` with its output in logPath. The child has its
+// own session so that a terminal's Ctrl-C reaches the caller alone, which
+// then stops its children in order.
+func StartChild(name, exe, logPath string, args ...string) (*Child, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -36,7 +46,7 @@ func startChild(name, exe, logPath string, args ...string) (*child, error) {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	c := &Child{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()
@@ -45,8 +55,8 @@ func startChild(name, exe, logPath string, args ...string) (*child, error) {
 	return c, nil
 }
 
-// stop asks the child to exit and kills it if it does not within grace.
-func (c *child) stop(grace time.Duration) {
+// Stop asks the child to exit and kills it if it does not within grace.
+func (c *Child) Stop(grace time.Duration) {
 	select {
 	case <-c.done:
 		return
@@ -61,8 +71,15 @@ func (c *child) stop(grace time.Duration) {
 	}
 }
 
+// Kill ends the child with SIGKILL, giving it no chance to clean up, and
+// waits until it is gone.
+func (c *Child) Kill() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
 // waitHealthy polls url until it answers 200, the child exits, or ctx ends.
-func (c *child) waitHealthy(ctx context.Context, url string) error {
+func (c *Child) waitHealthy(ctx context.Context, url string) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		resp, err := client.Get(url)
@@ -92,7 +109,7 @@ var (
 
 // waitListening waits until the child's log has a line matching re, and
 // returns the line's submatches: the addresses the child bound.
-func (c *child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+func (c *Child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	for {
 		b, err := os.ReadFile(c.log)
 		if err != nil {
@@ -111,15 +128,15 @@ func (c *child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string,
 	}
 }
 
-// startRouterChild runs `durable router` on ports of its choosing, with its
+// StartRouter runs `durable router` on ports of its choosing, with its
 // splits kept in stateFile ("" for none), and returns it with its traffic and
 // admin addresses once it is healthy.
-func startRouterChild(ctx context.Context, name, exe, logPath, stateFile string) (*child, string, string, error) {
+func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Child, string, string, error) {
 	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
 	if stateFile != "" {
 		args = append(args, "--state", stateFile)
 	}
-	c, err := startChild(name, exe, logPath, args...)
+	c, err := StartChild(name, exe, logPath, args...)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -128,19 +145,27 @@ func startRouterChild(ctx context.Context, name, exe, logPath, stateFile string)
 		err = c.waitHealthy(ctx, "http://"+addrs[1]+"/healthz")
 	}
 	if err != nil {
-		c.stop(5 * time.Second)
+		c.Stop(5 * time.Second)
 		return nil, "", "", err
 	}
 	return c, addrs[0], addrs[1], nil
 }
 
-// freeAddr returns a 127.0.0.1 address with a port free at the time of the
-// call, for a child process to listen on.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// StartReconciler runs `durable run` with the given flags (--listen among
+// them: port 0 lets it pick its API port) and returns it with its API address
+// once it is healthy.
+func StartReconciler(ctx context.Context, exe, logPath string, flags ...string) (*Child, string, error) {
+	c, err := StartChild("reconciler", exe, logPath, append([]string{"run"}, flags...)...)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	addrs, err := c.waitListening(ctx, reconcilerListening)
+	if err == nil {
+		err = c.waitHealthy(ctx, "http://"+addrs[0]+"/healthz")
+	}
+	if err != nil {
+		c.Stop(10 * time.Second)
+		return nil, "", err
+	}
+	return c, addrs[0], nil
 }

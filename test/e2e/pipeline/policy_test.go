@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -10,30 +10,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
-
-// writePolicy adds a Rego file to the fixture's repository.
-func (f *fixture) writePolicy(name, text string) {
-	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "policy", name), []byte(text), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-// headJudged waits until the reconciler has judged commit.
-func headJudged(ctx context.Context, t *testing.T, f *fixture, commit string) api.Status {
-	t.Helper()
-	if err := f.api.Trigger(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var s api.Status
-	waitFor(ctx, t, "revision "+commit[:10]+" to be judged", func() bool {
-		var err error
-		s, err = f.api.Status(ctx)
-		return err == nil && s.Head != nil && s.Head.Commit == commit
-	})
-	return s
-}
 
 // TestPolicyRejectsRevisionAndRunningReleaseStays commits, under load, a
 // policy that does not compile and then a change the admission policy
@@ -42,19 +20,19 @@ func headJudged(ctx context.Context, t *testing.T, f *fixture, commit string) ap
 func TestPolicyRejectsRevisionAndRunningReleaseStays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f, st, c1 := servingV1UnderLoad(t, ctx)
+	f, st, c1 := e2etest.ServingV1UnderLoad(t, ctx)
 
-	f.writePolicy("ticket.rego", "package durable.admission\n\ndeny contains msg if {\n\tmsg := \n}\n")
-	broken, err := f.repo.commit(ctx, "A policy that does not compile")
+	f.WritePolicy("ticket.rego", "package durable.admission\n\ndeny contains msg if {\n\tmsg := \n}\n")
+	broken, err := f.Repo.Commit(ctx, "A policy that does not compile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := headJudged(ctx, t, f, broken)
+	s := f.Judged(ctx, t, broken)
 	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) == 0 || !strings.HasPrefix(s.Head.Errors[0], "policy/ticket.rego:5:1:") {
 		t.Fatalf("broken policy: verdict %s, errors %q; want rejected at policy/ticket.rego:5:1", s.Head.Verdict, s.Head.Errors)
 	}
 
-	f.writePolicy("ticket.rego", `package durable.admission
+	f.WritePolicy("ticket.rego", `package durable.admission
 
 # Every change names its ticket in a "Ticket:" trailer; rollbacks need none.
 deny contains "every change needs a Ticket: trailer in its commit message" if {
@@ -62,35 +40,35 @@ deny contains "every change needs a Ticket: trailer in its commit message" if {
 	not input.commit.trailers.Ticket
 }
 `)
-	if _, err := f.repo.commit(ctx, "Require a ticket\n\nTicket: OPS-1"); err != nil {
+	if _, err := f.Repo.Commit(ctx, "Require a ticket\n\nTicket: OPS-1"); err != nil {
 		t.Fatal(err)
 	}
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy v2 without a ticket")
-	s = headJudged(ctx, t, f, c2)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy v2 without a ticket")
+	s = f.Judged(ctx, t, c2)
 	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) != 1 ||
 		!strings.Contains(s.Head.Errors[0], "denied by policy repository@"+c2[:12]+": every change needs a Ticket: trailer") {
 		t.Fatalf("denied revision: verdict %s, errors %q", s.Head.Verdict, s.Head.Errors)
 	}
-	if s.Ready.Reason != "RevisionRejected" || s.Applied == nil || s.Applied.Commit == c2 || s.Services[0].Release == "" {
+	if s.Ready.Reason != api.ReasonRevisionRejected || s.Applied == nil || s.Applied.Commit == c2 || s.Services[0].Release == "" {
 		t.Fatalf("status after the denial: %+v", s)
 	}
 	for _, p := range s.Services[0].Placements {
-		if serving := setByID(p, p.Serving); serving == nil || serving.Artifact != f.artifacts["v1"] {
+		if serving := e2etest.SetByID(p, p.Serving); serving == nil || serving.Artifact != f.Artifacts["v1"] {
 			t.Fatalf("v1 no longer serves after the denial: %+v", p)
 		}
 	}
 	_ = c1
 	time.Sleep(time.Second) // the load keeps going against v1
 
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "env.cue"), []byte("package "+f.repo.pkg()+"\n\nservices: web: run: env: {}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "env.cue"), []byte("package "+f.Repo.Pkg()+"\n\nservices: web: run: env: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c3, err := f.repo.commit(ctx, "Deploy v2\n\nTicket: OPS-2")
+	c3, err := f.Repo.Commit(ctx, "Deploy v2\n\nTicket: OPS-2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.converge(ctx, st, "deploy v2 with its ticket", c3, "v2")
-	st.assertNoFailedRequests(t)
+	f.Converge(ctx, st, "deploy v2 with its ticket", c3, "v2")
+	st.AssertNoFailedRequests(t)
 	assertDecisionJournaled(ctx, t, f, "admission", "deny")
 }
 
@@ -100,9 +78,9 @@ deny contains "every change needs a Ticket: trailer in its commit message" if {
 func TestGateHoldsUntilApproval(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f, st, _ := servingV1UnderLoad(t, ctx)
+	f, st, _ := e2etest.ServingV1UnderLoad(t, ctx)
 
-	f.writePolicy("approval.rego", `package durable.gate
+	f.WritePolicy("approval.rego", `package durable.gate
 
 # A new release gets traffic only once approved for its stage.
 hold contains msg if {
@@ -117,49 +95,40 @@ approved if {
 	a.stage == input.stage.name
 }
 `)
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy v2, approval required")
-	headJudged(ctx, t, f, c2)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy v2, approval required")
+	f.Judged(ctx, t, c2)
 
 	var held api.PlacementStatus
-	waitFor(ctx, t, "the gate to hold v2", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "the gate to hold v2", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || len(s.Services) == 0 {
 			return false
 		}
 		held = s.Services[0].Placements[0]
 		return held.Rollout != nil && held.Rollout.Verdict != nil && held.Rollout.Verdict.Result == "hold"
 	})
-	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !hasSetInState(api.Status{Services: []api.ServiceStatus{{Placements: []api.PlacementStatus{held}}}}, api.SetReady) {
+	if !strings.Contains(held.Rollout.Message, "waits for an approval for stage local") || !e2etest.HasSetInState(api.Status{Services: []api.ServiceStatus{{Placements: []api.PlacementStatus{held}}}}, api.SetReady) {
 		t.Fatalf("held rollout: %+v", held.Rollout)
 	}
-	if serving := setByID(held, held.Serving); serving == nil || serving.Artifact != f.artifacts["v1"] {
+	if serving := e2etest.SetByID(held, held.Serving); serving == nil || serving.Artifact != f.Artifacts["v1"] {
 		t.Fatalf("v1 must serve while v2 is held: %+v", held)
 	}
 	time.Sleep(2 * time.Second) // held: nothing moves, the load goes on against v1
-	if s, err := f.api.Status(ctx); err != nil || setByID(s.Services[0].Placements[0], s.Services[0].Placements[0].Serving).Artifact != f.artifacts["v1"] {
+	if s, err := f.API.Status(ctx); err != nil || e2etest.SetByID(s.Services[0].Placements[0], s.Services[0].Placements[0].Serving).Artifact != f.Artifacts["v1"] {
 		t.Fatalf("traffic moved while held: %+v, %v", s, err)
 	}
 
-	approval := f.approve(ctx, t, held.Rollout.Release, "local", "--reason", "checked the canary")
-	f.converge(ctx, st, "v2 approved", approval, "v2")
-	st.assertNoFailedRequests(t)
+	approval := f.Approve(ctx, t, held.Rollout.Release, "local", "--reason", "checked the canary")
+	f.Converge(ctx, st, "v2 approved", approval, "v2")
+	st.AssertNoFailedRequests(t)
 	assertDecisionJournaled(ctx, t, f, "gate", "hold")
-}
-
-func setByID(p api.PlacementStatus, id string) *api.SetStatus {
-	for i := range p.Sets {
-		if p.Sets[i].ID == id {
-			return &p.Sets[i]
-		}
-	}
-	return nil
 }
 
 // assertDecisionJournaled checks that the journal holds a decision of the
 // entry point with the result, with its input digest and policy source.
-func assertDecisionJournaled(ctx context.Context, t *testing.T, f *fixture, entry, result string) {
+func assertDecisionJournaled(ctx context.Context, t *testing.T, f *e2etest.Fixture, entry, result string) {
 	t.Helper()
-	entries, err := f.api.Journal(ctx, 0, 1000)
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +149,20 @@ func assertDecisionJournaled(ctx context.Context, t *testing.T, f *fixture, entr
 func TestHoldCommitPausesAndResumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f, st, _ := servingV1UnderLoad(t, ctx)
+	f, st, _ := e2etest.ServingV1UnderLoad(t, ctx)
 	hold := func(on bool) {
 		t.Helper()
-		text := fmt.Sprintf("package %s\n\nservices: web: hold: %t\n", f.repo.pkg(), on)
-		if err := os.WriteFile(filepath.Join(f.repo.dir, "hold.cue"), []byte(text), 0o644); err != nil {
+		text := fmt.Sprintf("package %s\n\nservices: web: hold: %t\n", f.Repo.Pkg(), on)
+		if err := os.WriteFile(filepath.Join(f.Repo.Dir, "hold.cue"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	hold(true)
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2, on hold")
-	headJudged(ctx, t, f, c2)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2, on hold")
+	f.Judged(ctx, t, c2)
 	var pl api.PlacementStatus
-	waitFor(ctx, t, "the hold to pause v2", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "the hold to pause v2", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || len(s.Services) == 0 {
 			return false
 		}
@@ -204,16 +173,16 @@ func TestHoldCommitPausesAndResumes(t *testing.T) {
 		t.Fatalf("held rollout: %+v", pl.Rollout)
 	}
 	for _, s := range pl.Sets {
-		if s.Artifact == f.artifacts["v2"] {
+		if s.Artifact == f.Artifacts["v2"] {
 			t.Fatalf("v2's infra-set was made while on hold: %+v", s)
 		}
 	}
 	time.Sleep(time.Second)
 	hold(false)
-	c3, err := f.repo.commit(ctx, "Release the hold")
+	c3, err := f.Repo.Commit(ctx, "Release the hold")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.converge(ctx, st, "v2 once the hold is released", c3, "v2")
-	st.assertNoFailedRequests(t)
+	f.Converge(ctx, st, "v2 once the hold is released", c3, "v2")
+	st.AssertNoFailedRequests(t)
 }

@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // versionAt asks the router for host and returns the version that answered.
@@ -39,9 +40,9 @@ func versionAt(t *testing.T, url, host string) string {
 func TestBlueGreenPreviewThenSwitch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	strategy := fmt.Sprintf("package %s\n\nservices: web: strategy: {kind: \"blueGreen\", preview: true}\n", f.repo.pkg())
-	b, err := os.ReadFile(filepath.Join(f.repo.dir, "service.cue"))
+	f := e2etest.New(t, ctx)
+	strategy := fmt.Sprintf("package %s\n\nservices: web: strategy: {kind: \"blueGreen\", preview: true}\n", f.Repo.Pkg())
+	b, err := os.ReadFile(filepath.Join(f.Repo.Dir, "service.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +53,11 @@ func TestBlueGreenPreviewThenSwitch(t *testing.T) {
 	}
 	service := string(b[:cut]) + "}\n"
 	for name, text := range map[string]string{"service.cue": service, "strategy.cue": strategy} {
-		if err := os.WriteFile(filepath.Join(f.repo.dir, name), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(f.Repo.Dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.writePolicy("approval.rego", `package durable.gate
+	f.WritePolicy("approval.rego", `package durable.gate
 
 hold contains "the preview waits for an approval" if {
 	input.step.kind == "promote"
@@ -70,37 +71,37 @@ approved if {
 	a.stage == input.stage.name
 }
 `)
-	st, _ := f.serveV1(ctx, "Deploy web v1")
+	st, _ := f.ServeV1(ctx, "Deploy web v1")
 
-	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2 with a preview")
-	if err := f.api.Trigger(ctx); err != nil {
+	f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2 with a preview")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	admin := router.NewClient(f.routerAdmin)
-	waitFor(ctx, t, "the preview route", func() bool {
+	admin := router.NewClient(f.RouterAdmin)
+	e2etest.WaitFor(ctx, t, "the preview route", func() bool {
 		_, err := admin.Split(ctx, "web-preview")
 		return err == nil
 	})
-	if v := versionAt(t, f.router, "web-preview.localhost"); v != "v2" {
+	if v := versionAt(t, f.Router, "web-preview.localhost"); v != "v2" {
 		t.Fatalf("web-preview answered %q, want v2", v)
 	}
-	if v := versionAt(t, f.router, "web.localhost"); v != "v1" {
+	if v := versionAt(t, f.Router, "web.localhost"); v != "v1" {
 		t.Fatalf("web answered %q while v2 is only previewed, want v1", v)
 	}
 	var held api.PlacementStatus
-	waitFor(ctx, t, "the gate to hold the switch", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "the gate to hold the switch", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil {
 			return false
 		}
 		held = s.Services[0].Placements[0]
 		return held.Rollout != nil && held.Rollout.Verdict != nil && held.Rollout.Verdict.Result == "hold"
 	})
-	approval := f.approve(ctx, t, held.Rollout.Release, "local")
-	f.converge(ctx, st, "v2 switched after its preview", approval, "v2")
-	waitFor(ctx, t, "the preview route to go", func() bool {
+	approval := f.Approve(ctx, t, held.Rollout.Release, "local")
+	f.Converge(ctx, st, "v2 switched after its preview", approval, "v2")
+	e2etest.WaitFor(ctx, t, "the preview route to go", func() bool {
 		_, err := admin.Split(ctx, "web-preview")
 		return errors.Is(err, adapters.ErrNotFound)
 	})
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }

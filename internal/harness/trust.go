@@ -1,4 +1,4 @@
-package demo
+package harness
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"github.com/durable-delivery/durable/signing"
 )
 
-// signAndTrust signs every artifact with a key made for the occasion, as a
+// SignAndTrust signs every artifact with a key made for the occasion, as a
 // release pipeline would with cosign, and writes the trust file that accepts
 // that key for the registry's quickstart images. It returns the trust file.
-func signAndTrust(ctx context.Context, dir, registryHost string, artifacts map[string]string) (string, error) {
+func SignAndTrust(ctx context.Context, dir, registryHost string, artifacts map[string]string) (string, error) {
 	key, err := signing.NewKey()
 	if err != nil {
 		return "", err

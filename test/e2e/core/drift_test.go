@@ -1,4 +1,4 @@
-package demo
+package core
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestDriftIsRepairedOrReported changes the router's weights by hand: by
@@ -20,24 +22,24 @@ func TestDriftIsRepairedOrReported(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			f := newFixture(t, ctx)
-			f.extraArgs = []string{"--drift", mode}
-			st := f.story()
-			c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-			f.startReconciler(ctx)
-			if !st.phase(ctx, "deploy v1", c1, "v1") {
-				t.Fatalf("v1 did not converge:\n%s", f.logs())
+			f := e2etest.New(t, ctx)
+			f.ExtraArgs = []string{"--drift", mode}
+			st := f.Story()
+			c1 := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web v1")
+			f.StartReconciler(ctx)
+			if !st.Promoted(ctx, "deploy v1", c1, "v1") {
+				t.Fatalf("v1 did not converge:\n%s", f.Logs())
 			}
-			st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond) // a canary needs traffic
-			t.Cleanup(st.load.stop)
-			c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-			if err := f.api.Trigger(ctx); err != nil {
+			st.Load = harness.StartLoad(ctx, f.Router, 2, 5*time.Millisecond) // a canary needs traffic
+			t.Cleanup(st.Load.Stop)
+			c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+			if err := f.API.Trigger(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if !st.phase(ctx, "deploy v2", c2, "v2") {
-				t.Fatalf("v2 did not converge:\n%s", f.logs())
+			if !st.Promoted(ctx, "deploy v2", c2, "v2") {
+				t.Fatalf("v2 did not converge:\n%s", f.Logs())
 			}
-			admin := router.NewClient(f.routerAdmin)
+			admin := router.NewClient(f.RouterAdmin)
 			split, err := admin.Split(ctx, "web")
 			if err != nil || len(split.Backends) != 2 {
 				t.Fatalf("split %+v, %v", split, err)
@@ -50,14 +52,14 @@ func TestDriftIsRepairedOrReported(t *testing.T) {
 			}
 			switch mode {
 			case "repair":
-				waitFor(ctx, t, "the split to be restored", func() bool {
+				e2etest.WaitFor(ctx, t, "the split to be restored", func() bool {
 					s, err := admin.Split(ctx, "web")
 					w := weightsOf(s.Backends)
 					return err == nil && (w == "0,100" || w == "100,0")
 				})
 			case "report":
-				waitFor(ctx, t, "the drift to be journaled", func() bool {
-					es, err := f.api.Journal(ctx, 0, 1000)
+				e2etest.WaitFor(ctx, t, "the drift to be journaled", func() bool {
+					es, err := f.API.Journal(ctx, 0, 1000)
 					if err != nil {
 						return false
 					}

@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // startPrometheus runs Debian's Prometheus on a free 127.0.0.1 port,
@@ -21,7 +24,7 @@ func startPrometheus(ctx context.Context, t *testing.T, dir, sdFile string) stri
 	if err != nil {
 		t.Fatalf("prometheus is not installed (hack/install-deps.sh installs it): %v", err)
 	}
-	addr, err := freeAddr()
+	addr, err := e2etest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +41,14 @@ scrape_configs:
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := startChild("prometheus", bin, filepath.Join(dir, "prometheus.log"), "--config.file="+cfgFile,
+	p, err := harness.StartChild("prometheus", bin, filepath.Join(dir, "prometheus.log"), "--config.file="+cfgFile,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.stop(10 * time.Second) })
+	t.Cleanup(func() { p.Stop(10 * time.Second) })
 	url := "http://" + addr
-	waitFor(ctx, t, "Prometheus to be ready", func() bool {
+	e2etest.WaitFor(ctx, t, "Prometheus to be ready", func() bool {
 		resp, err := http.Get(url + "/-/ready")
 		if err != nil {
 			return false
@@ -65,13 +68,13 @@ scrape_configs:
 func TestPrometheusAnalysisCatchesWhatTheRouterCannotSee(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	sd := filepath.Join(f.dir, "scrape-targets.json")
+	f := e2etest.New(t, ctx)
+	sd := filepath.Join(f.Dir, "scrape-targets.json")
 	if err := os.WriteFile(sd, []byte("[]"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prom := startPrometheus(ctx, t, f.dir, sd)
-	f.extraArgs = []string{"--prometheus-targets", sd}
+	prom := startPrometheus(ctx, t, f.Dir, sd)
+	f.ExtraArgs = []string{"--prometheus-targets", sd}
 	query := `sum(rate(quickstart_internal_errors_total{set="{{.Set}}"}[3s]))`
 	service := fmt.Sprintf(`package %s
 
@@ -91,23 +94,23 @@ services: web: {
 		}
 	}
 }
-`, f.repo.pkg(), prom, query)
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(service), 0o644); err != nil {
+`, f.Repo.Pkg(), prom, query)
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "service.cue"), []byte(service), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := f.serveV1(ctx, "Deploy web v1")
+	st, _ := f.ServeV1(ctx, "Deploy web v1")
 
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	f.converge(ctx, st, "canary v2, judged by Prometheus too", c2, "v2")
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	f.Converge(ctx, st, "canary v2, judged by Prometheus too", c2, "v2")
 
-	c3 := f.commit(ctx, f.artifacts["v1"], `{SILENT_FAIL_RATE: "0.2"}`, "Deploy a release that swallows its errors")
-	if err := f.api.Trigger(ctx); err != nil {
+	c3 := f.Commit(ctx, f.Artifacts["v1"], `{SILENT_FAIL_RATE: "0.2"}`, "Deploy a release that swallows its errors")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !st.rolledBack(ctx, "canary of the silently failing release", c3, "v2") {
-		t.Fatalf("the silently failing release was not rolled back:\n%s", f.logs())
+	if !st.RolledBack(ctx, "canary of the silently failing release", c3, "v2") {
+		t.Fatalf("the silently failing release was not rolled back:\n%s", f.Logs())
 	}
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +118,6 @@ services: web: {
 	if !strings.Contains(ro.Message, "internal-errors fail") {
 		t.Fatalf("rollback reason %q does not name the Prometheus query", ro.Message)
 	}
-	st.assertNoFailedRequests(t)
-	t.Logf("caught by Prometheus %.3fs after the step started: %s", st.phases[len(st.phases)-1].DetectionSeconds, ro.Message)
+	st.AssertNoFailedRequests(t)
+	t.Logf("caught by Prometheus %.3fs after the step started: %s", st.Phases[len(st.Phases)-1].DetectionSeconds, ro.Message)
 }

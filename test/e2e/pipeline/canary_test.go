@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestCanaryWithoutTrafficIsHeldNotPassed canaries v2 while nothing calls
@@ -16,21 +18,21 @@ import (
 func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	f := e2etest.New(t, ctx)
+	st := f.Story()
+	c1 := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web v1")
+	f.StartReconciler(ctx)
+	if !st.Promoted(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.Logs())
 	}
 
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2 with nobody calling")
-	if err := f.api.Trigger(ctx); err != nil {
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2 with nobody calling")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var pl api.PlacementStatus
-	waitFor(ctx, t, "the first canary step to be held for want of data", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "the first canary step to be held for want of data", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || s.Applied == nil || s.Applied.Commit != c2 || len(s.Services) == 0 {
 			return false
 		}
@@ -47,16 +49,16 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Second)
-	if s, err := f.api.Status(ctx); err != nil || s.Services[0].Placements[0].Rollout.Step != 1 || s.Ready.Status {
+	if s, err := f.API.Status(ctx); err != nil || s.Services[0].Placements[0].Rollout.Step != 1 || s.Ready.Status {
 		t.Fatalf("the step moved on without data: %+v, %v", s.Services[0].Placements[0].Rollout, err)
 	}
 
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
-	if !st.phase(ctx, "canary v2 once traffic comes", c2, "v2") {
-		t.Fatalf("v2 was not promoted once it had traffic:\n%s", f.logs())
+	st.Load = harness.StartLoad(ctx, f.Router, 2, 5*time.Millisecond)
+	t.Cleanup(st.Load.Stop)
+	if !st.Promoted(ctx, "canary v2 once traffic comes", c2, "v2") {
+		t.Fatalf("v2 was not promoted once it had traffic:\n%s", f.Logs())
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }
 
 // TestSlowReleaseIsRolledBack canaries a release that answers every request
@@ -65,20 +67,20 @@ func TestCanaryWithoutTrafficIsHeldNotPassed(t *testing.T) {
 func TestSlowReleaseIsRolledBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f, st, _ := servingV1UnderLoad(t, ctx)
-	c := f.commit(ctx, f.artifacts["v2"], `{RESPONSE_DELAY: "200ms"}`, "Deploy a slow v2")
-	if err := f.api.Trigger(ctx); err != nil {
+	f, st, _ := e2etest.ServingV1UnderLoad(t, ctx)
+	c := f.Commit(ctx, f.Artifacts["v2"], `{RESPONSE_DELAY: "200ms"}`, "Deploy a slow v2")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !st.rolledBack(ctx, "canary of the slow release", c, "v1") {
-		t.Fatalf("the slow release was not rolled back:\n%s", f.logs())
+	if !st.RolledBack(ctx, "canary of the slow release", c, "v1") {
+		t.Fatalf("the slow release was not rolled back:\n%s", f.Logs())
 	}
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if msg := s.Services[0].Placements[0].Rollout.Message; !strings.Contains(msg, "latency-p90 fail") {
 		t.Fatalf("rollback reason %q does not name the latency", msg)
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }

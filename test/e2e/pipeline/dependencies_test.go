@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestUpstreamDegradingStopsDownstreamCanary canaries web, which depends on
@@ -20,7 +22,7 @@ import (
 func TestUpstreamDegradingStopsDownstreamCanary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
+	f := e2etest.New(t, ctx)
 	services := fmt.Sprintf(`package %s
 
 services: web: {
@@ -39,23 +41,23 @@ services: api: {
 	run: {env: ALLOW_CHAOS: "1", replicas: 2}
 	health: {path: "/healthz", timeout: "1s"}
 }
-`, f.repo.pkg(), f.artifacts["v1"])
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(services), 0o644); err != nil {
+`, f.Repo.Pkg(), f.Artifacts["v1"])
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "service.cue"), []byte(services), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], "", "Deploy web and api v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy web and api", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	st := f.Story()
+	c1 := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web and api v1")
+	f.StartReconciler(ctx)
+	if !st.Promoted(ctx, "deploy web and api", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.Logs())
 	}
-	st.load = startLoadOn(ctx, []string{f.router}, "web", 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
-	apiLoad := startLoadOn(ctx, []string{f.router}, "api", 2, 5*time.Millisecond)
-	t.Cleanup(apiLoad.stop)
+	st.Load = harness.StartLoadOn(ctx, []string{f.Router}, "web", 2, 5*time.Millisecond)
+	t.Cleanup(st.Load.Stop)
+	apiLoad := harness.StartLoadOn(ctx, []string{f.Router}, "api", 2, 5*time.Millisecond)
+	t.Cleanup(apiLoad.Stop)
 
-	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
+	f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
 	byName := func(s api.Status, name string) api.ServiceStatus {
@@ -68,8 +70,8 @@ services: api: {
 		return api.ServiceStatus{}
 	}
 	var apiPl api.PlacementStatus
-	waitFor(ctx, t, "web's canary step to start", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "web's canary step to start", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil {
 			return false
 		}
@@ -91,8 +93,8 @@ services: api: {
 		}
 	}
 	var web api.PlacementStatus
-	waitFor(ctx, t, "web's canary to be rolled back", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "web's canary to be rolled back", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil {
 			return false
 		}
@@ -102,9 +104,9 @@ services: api: {
 	if !strings.Contains(web.Rollout.Message, "upstream api error-rate fail") {
 		t.Fatalf("web's rollback does not name its upstream: %s", web.Rollout.Message)
 	}
-	if web.Split == nil || web.Split.Weight(web.Serving) != 100 || setByID(web, web.Serving).Artifact != f.artifacts["v1"] {
+	if web.Split == nil || web.Split.Weight(web.Serving) != 100 || e2etest.SetByID(web, web.Serving).Artifact != f.Artifacts["v1"] {
 		t.Fatalf("web after the rollback: %+v", web)
 	}
-	st.assertNoFailedRequests(t) // web's own requests never failed
+	st.AssertNoFailedRequests(t) // web's own requests never failed
 	t.Logf("web rolled back: %s", web.Rollout.Message)
 }

@@ -1,42 +1,23 @@
-package demo
+package pipeline
 
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // twoStages is the pipeline of these tests, staging then prod, each behind
 // its own router; rules is added to one of the stages by setStages.
 const twoStages = `[{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]`
 
-// setStages rewrites the pipeline that behindRouters laid out.
-func (f *fixture) setStages(t *testing.T, stages string) {
-	t.Helper()
-	file := filepath.Join(f.repo.dir, "targets.cue")
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, n := string(b), strings.Count(string(b), "pipeline: stages: ")
-	if n != 1 {
-		t.Fatalf("targets.cue names the pipeline %d times", n)
-	}
-	head, _, _ := strings.Cut(text, "pipeline: stages: ")
-	if err := os.WriteFile(file, []byte(head+"pipeline: stages: "+stages+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // journalAll reads the whole journal, page by page.
-func journalAll(ctx context.Context, t *testing.T, f *fixture) []journal.Entry {
+func journalAll(ctx context.Context, t *testing.T, f *e2etest.Fixture) []journal.Entry {
 	t.Helper()
 	var all []journal.Entry
 	for {
@@ -44,7 +25,7 @@ func journalAll(ctx context.Context, t *testing.T, f *fixture) []journal.Entry {
 		if len(all) > 0 {
 			after = all[len(all)-1].Seq
 		}
-		page, err := f.api.Journal(ctx, after, 1000)
+		page, err := f.API.Journal(ctx, after, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +51,7 @@ func bakeOf(entries []journal.Entry, stage, next, release string) bakeJournal {
 			b.started = append(b.started, e)
 		case e.Kind == api.EntryEvent && e.Action == "bake-done" && e.Stage == stage && e.Release == release:
 			b.done = append(b.done, e)
-		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Stage == next && e.Release == release && b.nextCreated == nil:
+		case e.Kind == api.EntryIntent && e.Action == api.ActionCreateSet && e.Stage == next && e.Release == release && b.nextCreated == nil:
 			b.nextCreated = &e
 		}
 	}
@@ -105,20 +86,20 @@ func stageView(s api.Status, name string) api.StageView {
 // bakingV2 serves v1 through staging and prod under load, then commits v2
 // with a bake of 4s and 500 requests in staging, and waits until v2 bakes
 // there; it returns the story, v2's commit, and the status then.
-func bakingV2(ctx context.Context, t *testing.T) (*fixture, *story, string, api.Status) {
+func bakingV2(ctx context.Context, t *testing.T) (*e2etest.Fixture, *e2etest.Story, string, api.Status) {
 	t.Helper()
-	f := newFixture(t, ctx)
-	urls := f.behindRouters(ctx, t, twoStages, [2]string{"staging", "a"}, [2]string{"prod", "b"})
-	st, _ := f.serveV1(ctx, "Deploy web v1 to staging, then prod", urls...)
-	f.setStages(t, `[{name: "staging", targets: ["staging"], bake: {time: "4s", requests: 500}}, {name: "prod", targets: ["prod"]}]`)
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2; it bakes 4s and 500 requests in staging")
-	if err := f.api.Trigger(ctx); err != nil {
+	f := e2etest.New(t, ctx)
+	urls := f.BehindRouters(ctx, t, twoStages, [2]string{"staging", "a"}, [2]string{"prod", "b"})
+	st, _ := f.ServeV1(ctx, "Deploy web v1 to staging, then prod", urls...)
+	f.SetStages(t, `[{name: "staging", targets: ["staging"], bake: {time: "4s", requests: 500}}, {name: "prod", targets: ["prod"]}]`)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2; it bakes 4s and 500 requests in staging")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var s api.Status
-	waitFor(ctx, t, "v2 to bake in staging", func() bool {
+	e2etest.WaitFor(ctx, t, "v2 to bake in staging", func() bool {
 		var err error
-		s, err = f.api.Status(ctx)
+		s, err = f.API.Status(ctx)
 		if err != nil || s.Applied == nil || s.Applied.Commit != c2 {
 			return false
 		}
@@ -141,7 +122,7 @@ func TestStageBakeHoldsTheNextStage(t *testing.T) {
 	if b.Done || b.Time.Duration != 4*time.Second || b.Requests != 500 || stageView(s, "prod").InFlight["prod"] == v2 {
 		t.Fatalf("while v2 bakes: staging's bake %+v, prod %+v", b, stageView(s, "prod"))
 	}
-	f.converge(ctx, st, "v2 through staging, its bake, then prod", c2, "v2")
+	f.Converge(ctx, st, "v2 through staging, its bake, then prod", c2, "v2")
 
 	bk := bakeOf(journalAll(ctx, t, f), "staging", "prod", v2)
 	if len(bk.started) != 1 || len(bk.done) != 1 || bk.nextCreated == nil {
@@ -154,14 +135,14 @@ func TestStageBakeHoldsTheNextStage(t *testing.T) {
 			start.Seq, start.Time, end.Seq, end.Time, d.Served, bk.nextCreated.Seq)
 	}
 	t.Logf("bake: %s; %s", start.Message, end.Message)
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b := stageView(s, "staging").Bake; b == nil || !b.Done || b.Release != v2 || b.Served < 500 || b.Elapsed.Duration < 4*time.Second {
 		t.Fatalf("status after the bake: %+v", b)
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }
 
 // TestStageBakeResumesAfterRestart kills the reconciler with SIGKILL while
@@ -177,17 +158,17 @@ func TestStageBakeResumesAfterRestart(t *testing.T) {
 	if before.Done {
 		t.Fatalf("the bake ended before the kill: %+v", before)
 	}
-	f.kill()
+	f.Kill()
 	time.Sleep(time.Second) // the load goes on against staging's v2 meanwhile
-	f.startReconciler(ctx)
-	s, err := f.api.Status(ctx)
+	f.StartReconciler(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b := stageView(s, "staging").Bake; b == nil || b.Release != v2 || !b.StartedAt.Equal(before.StartedAt) {
 		t.Fatalf("after the restart, staging's bake is %+v; want the one started at %s", b, before.StartedAt)
 	}
-	f.converge(ctx, st, "v2 through staging's resumed bake, then prod", c2, "v2")
+	f.Converge(ctx, st, "v2 through staging's resumed bake, then prod", c2, "v2")
 
 	bk := bakeOf(journalAll(ctx, t, f), "staging", "prod", v2)
 	if len(bk.started) != 1 || len(bk.done) != 1 || bk.nextCreated == nil {
@@ -199,7 +180,7 @@ func TestStageBakeResumesAfterRestart(t *testing.T) {
 		t.Fatalf("bake started at %s (status before the kill: %s), ended at %s for a start at %s; prod's set #%d, bake end #%d",
 			started.StartedAt, before.StartedAt, bk.done[0].Time, ended.StartedAt, bk.nextCreated.Seq, bk.done[0].Seq)
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }
 
 // TestStageGateHoldsUntilApproved gives prod a gate of one approval: v2
@@ -208,18 +189,18 @@ func TestStageBakeResumesAfterRestart(t *testing.T) {
 func TestStageGateHoldsUntilApproved(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	urls := f.behindRouters(ctx, t, twoStages, [2]string{"staging", "a"}, [2]string{"prod", "b"})
-	st, _ := f.serveV1(ctx, "Deploy web v1 to staging, then prod", urls...)
-	f.setStages(t, `[{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"], gate: {approvals: 1}}]`)
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2; prod needs an approval")
-	headJudged(ctx, t, f, c2)
+	f := e2etest.New(t, ctx)
+	urls := f.BehindRouters(ctx, t, twoStages, [2]string{"staging", "a"}, [2]string{"prod", "b"})
+	st, _ := f.ServeV1(ctx, "Deploy web v1 to staging, then prod", urls...)
+	f.SetStages(t, `[{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"], gate: {approvals: 1}}]`)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2; prod needs an approval")
+	f.Judged(ctx, t, c2)
 
 	var s api.Status
 	var prod api.PlacementStatus
-	waitFor(ctx, t, "the stage gate to hold v2 before prod", func() bool {
+	e2etest.WaitFor(ctx, t, "the stage gate to hold v2 before prod", func() bool {
 		var err error
-		if s, err = f.api.Status(ctx); err != nil || len(s.Services) == 0 {
+		if s, err = f.API.Status(ctx); err != nil || len(s.Services) == 0 {
 			return false
 		}
 		prod = s.Services[0].Placements[1]
@@ -235,12 +216,12 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 		t.Fatalf("prod's gate in status: %+v", g)
 	}
 	time.Sleep(time.Second) // held: prod keeps serving v1
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	staging, prod := s.Services[0].Placements[0], s.Services[0].Placements[1]
-	if setByID(staging, staging.Serving).Release != v2 || setByID(prod, prod.Serving).Artifact != f.artifacts["v1"] {
+	if e2etest.SetByID(staging, staging.Serving).Release != v2 || e2etest.SetByID(prod, prod.Serving).Artifact != f.Artifacts["v1"] {
 		t.Fatalf("while held: staging %+v, prod %+v", staging, prod)
 	}
 	for _, set := range prod.Sets {
@@ -249,9 +230,9 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 		}
 	}
 
-	approval := f.approve(ctx, t, v2[:12], "prod", "--reason", "staging looked fine")
-	f.converge(ctx, st, "v2 approved for prod", approval, "v2")
-	if s, err = f.api.Status(ctx); err != nil {
+	approval := f.Approve(ctx, t, v2[:12], "prod", "--reason", "staging looked fine")
+	f.Converge(ctx, st, "v2 approved for prod", approval, "v2")
+	if s, err = f.API.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if g := stageView(s, "prod").Gate; g == nil || len(g.Approvers) != 1 || g.Approvers[0] != "alice@example.com" || g.Approve != "" {
@@ -266,5 +247,5 @@ func TestStageGateHoldsUntilApproved(t *testing.T) {
 	if !held {
 		t.Fatal("no builtin/stage-gate hold journaled")
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }

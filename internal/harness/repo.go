@@ -1,4 +1,4 @@
-package demo
+package harness
 
 import (
 	"context"
@@ -15,28 +15,29 @@ import (
 )
 
 // exampleRouterAdmin is the router admin address the quickstart example
-// names; the demo points it at the router it started.
+// names; NewRepo points it at a router that was started.
 const exampleRouterAdmin = "127.0.0.1:7071"
 
-// repo is the demo's desired-state repository, driven with the git CLI as a
-// person would.
-type repo struct {
-	dir string
+// Repo is a desired-state repository, driven with the git CLI as a person
+// would.
+type Repo struct {
+	// Dir is the repository's working tree.
+	Dir string
 }
 
-// newRepo lays out the quickstart example's desired state in dir as a fresh
+// NewRepo lays out the quickstart example's desired state in dir as a fresh
 // Git repository, pointing its target at routerAdmin.
-func newRepo(ctx context.Context, dir, routerAdmin string) (*repo, error) {
-	return newRepoFrom(ctx, dir, examples.Quickstart(), map[string][][2]string{
+func NewRepo(ctx context.Context, dir, routerAdmin string) (*Repo, error) {
+	return NewRepoFrom(ctx, dir, examples.Quickstart(), map[string][][2]string{
 		"targets.cue": {{exampleRouterAdmin, routerAdmin}},
 	})
 }
 
-// newRepoFrom lays out the root .cue files and the policy/ folder of an
+// NewRepoFrom lays out the root .cue files and the policy/ folder of an
 // example in dir as a fresh Git repository, replacing in each named file the one occurrence of each
 // given string (an address that differs on this machine).
-func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[string][][2]string) (*repo, error) {
-	r := &repo{dir: dir}
+func NewRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[string][][2]string) (*Repo, error) {
+	r := &Repo{Dir: dir}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -66,11 +67,11 @@ func newRepoFrom(ctx context.Context, dir string, example fs.FS, replace map[str
 	if err := copyPolicies(example, dir); err != nil {
 		return nil, err
 	}
-	if _, err := r.git(ctx, "init", "-q", "-b", "main"); err != nil {
+	if _, err := r.Git(ctx, "init", "-q", "-b", "main"); err != nil {
 		return nil, err
 	}
 	for _, kv := range [][2]string{{"user.name", "Durable Demo"}, {"user.email", "demo@durable.invalid"}, {"commit.gpgsign", "false"}} {
-		if _, err := r.git(ctx, "config", kv[0], kv[1]); err != nil {
+		if _, err := r.Git(ctx, "config", kv[0], kv[1]); err != nil {
 			return nil, err
 		}
 	}
@@ -97,15 +98,15 @@ func copyPolicies(example fs.FS, dir string) error {
 	})
 }
 
-// setArtifact writes the release file naming artifact.
-func (r *repo) setArtifact(artifact string) error {
-	text := fmt.Sprintf("package %s\n\n// The application release: the artifact, pinned by digest.\nservices: web: artifact: %q\n", r.pkg(), artifact)
-	return os.WriteFile(filepath.Join(r.dir, "release.cue"), []byte(text), 0o644)
+// SetArtifact writes the release file naming artifact.
+func (r *Repo) SetArtifact(artifact string) error {
+	text := fmt.Sprintf("package %s\n\n// The application release: the artifact, pinned by digest.\nservices: web: artifact: %q\n", r.Pkg(), artifact)
+	return os.WriteFile(filepath.Join(r.Dir, "release.cue"), []byte(text), 0o644)
 }
 
-// pkg is the CUE package of the repository's files, read from release.cue.
-func (r *repo) pkg() string {
-	b, err := os.ReadFile(filepath.Join(r.dir, "release.cue"))
+// Pkg is the CUE package of the repository's files, read from release.cue.
+func (r *Repo) Pkg() string {
+	b, err := os.ReadFile(filepath.Join(r.Dir, "release.cue"))
 	if err != nil {
 		return "quickstart"
 	}
@@ -113,20 +114,20 @@ func (r *repo) pkg() string {
 	return strings.TrimPrefix(first, "package ")
 }
 
-// commit commits everything and returns the new head.
-func (r *repo) commit(ctx context.Context, message string) (string, error) {
-	if _, err := r.git(ctx, "add", "-A"); err != nil {
+// Commit commits everything and returns the new head.
+func (r *Repo) Commit(ctx context.Context, message string) (string, error) {
+	if _, err := r.Git(ctx, "add", "-A"); err != nil {
 		return "", err
 	}
-	if _, err := r.git(ctx, "commit", "-q", "-m", message); err != nil {
+	if _, err := r.Git(ctx, "commit", "-q", "-m", message); err != nil {
 		return "", err
 	}
-	return r.head(ctx)
+	return r.Head(ctx)
 }
 
-// setPipeline replaces the example's one stage with two, staging then
+// SetPipeline replaces the example's one stage with two, staging then
 // prod, each on this host's processes behind its own router.
-func (r *repo) setPipeline(stagingAdmin, prodAdmin string) error {
+func (r *Repo) SetPipeline(stagingAdmin, prodAdmin string) error {
 	text := fmt.Sprintf(`package %s
 
 // Two stages, each on this host's processes behind its own router: a release
@@ -134,44 +135,46 @@ func (r *repo) setPipeline(stagingAdmin, prodAdmin string) error {
 targets: staging: {zone: "staging", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
 targets: prod: {zone: "prod", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
 pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]
-`, r.pkg(), stagingAdmin, prodAdmin)
-	return os.WriteFile(filepath.Join(r.dir, "targets.cue"), []byte(text), 0o644)
+`, r.Pkg(), stagingAdmin, prodAdmin)
+	return os.WriteFile(filepath.Join(r.Dir, "targets.cue"), []byte(text), 0o644)
 }
 
-// setEnv writes env.cue, setting one environment variable of the service.
-func (r *repo) setEnv(name, value string) error {
-	text := fmt.Sprintf("package %s\n\nservices: web: run: env: %s: %q\n", r.pkg(), name, value)
-	return os.WriteFile(filepath.Join(r.dir, "env.cue"), []byte(text), 0o644)
+// SetEnv writes env.cue, setting one environment variable of the service.
+func (r *Repo) SetEnv(name, value string) error {
+	text := fmt.Sprintf("package %s\n\nservices: web: run: env: %s: %q\n", r.Pkg(), name, value)
+	return os.WriteFile(filepath.Join(r.Dir, "env.cue"), []byte(text), 0o644)
 }
 
-// revertLast reverts the last n commits in one commit, as a person rolling
+// RevertLast reverts the last n commits in one commit, as a person rolling
 // back a few releases at once would.
-func (r *repo) revertLast(ctx context.Context, n int, message string) (string, error) {
-	if _, err := r.git(ctx, "revert", "--no-commit", fmt.Sprintf("HEAD~%d..HEAD", n)); err != nil {
+func (r *Repo) RevertLast(ctx context.Context, n int, message string) (string, error) {
+	if _, err := r.Git(ctx, "revert", "--no-commit", fmt.Sprintf("HEAD~%d..HEAD", n)); err != nil {
 		return "", err
 	}
-	if _, err := r.git(ctx, "commit", "-q", "-m", message); err != nil {
+	if _, err := r.Git(ctx, "commit", "-q", "-m", message); err != nil {
 		return "", err
 	}
-	return r.head(ctx)
+	return r.Head(ctx)
 }
 
-// revert reverts the head commit, as a person rolling back would.
-func (r *repo) revert(ctx context.Context) (string, error) {
-	if _, err := r.git(ctx, "revert", "--no-edit", "HEAD"); err != nil {
+// Revert reverts the head commit, as a person rolling back would.
+func (r *Repo) Revert(ctx context.Context) (string, error) {
+	if _, err := r.Git(ctx, "revert", "--no-edit", "HEAD"); err != nil {
 		return "", err
 	}
-	return r.head(ctx)
+	return r.Head(ctx)
 }
 
-func (r *repo) head(ctx context.Context) (string, error) {
-	out, err := r.git(ctx, "rev-parse", "HEAD")
+// Head is the commit checked out.
+func (r *Repo) Head(ctx context.Context) (string, error) {
+	out, err := r.Git(ctx, "rev-parse", "HEAD")
 	return strings.TrimSpace(out), err
 }
 
-func (r *repo) git(ctx context.Context, args ...string) (string, error) {
+// Git runs git with args in the repository and returns its output.
+func (r *Repo) Git(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = r.dir
+	cmd.Dir = r.Dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -1,4 +1,4 @@
-package demo
+package core
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // crashRollouts is how many rollouts the crash test kills the reconciler in.
@@ -24,7 +26,7 @@ const crashRollouts = 50
 func TestCrashAtRandomPointsAcrossRollouts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
+	f := e2etest.New(t, ctx)
 	service := fmt.Sprintf(`package %s
 
 services: web: {
@@ -37,18 +39,18 @@ services: web: {
 		analysis: {maxErrorRate: 0.01, minRequests: 5}
 	}
 }
-`, f.repo.pkg())
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "service.cue"), []byte(service), 0o644); err != nil {
+`, f.Repo.Pkg())
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "service.cue"), []byte(service), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st := f.story()
-	c := f.commit(ctx, f.artifacts["v1"], "", "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	st := f.Story()
+	c := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web v1")
+	f.StartReconciler(ctx)
+	if !st.Promoted(ctx, "deploy v1", c, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.Logs())
 	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st.Load = harness.StartLoad(ctx, f.Router, 2, 5*time.Millisecond)
+	t.Cleanup(st.Load.Stop)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	cur, prev := "v1", ""
@@ -57,40 +59,40 @@ services: web: {
 		var what string
 		if i%5 == 4 && prev != "" {
 			var err error
-			if c, err = f.repo.revert(ctx); err != nil {
+			if c, err = f.Repo.Revert(ctx); err != nil {
 				t.Fatal(err)
 			}
 			cur, prev, what = prev, cur, "revert to warm "+prev
 		} else {
 			next := map[string]string{"v1": "v2", "v2": "v1"}[cur]
-			c = f.commit(ctx, f.artifacts[next], fmt.Sprintf(`{ROLL: "%d"}`, i), fmt.Sprintf("Roll %d: %s", i, next))
+			c = f.Commit(ctx, f.Artifacts[next], fmt.Sprintf(`{ROLL: "%d"}`, i), fmt.Sprintf("Roll %d: %s", i, next))
 			cur, prev, what = next, cur, "canary of "+next
 		}
-		if err := f.api.Trigger(ctx); err != nil {
+		if err := f.API.Trigger(ctx); err != nil {
 			t.Fatal(err)
 		}
 		wait := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
 		kills = append(kills, wait)
 		time.Sleep(wait)
-		f.kill()
+		f.Kill()
 		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
-		f.startReconciler(ctx)
-		if !st.phase(ctx, fmt.Sprintf("rollout %d (%s), killed %s after the trigger", i+1, what, wait.Round(time.Millisecond)), c, cur) {
-			t.Fatalf("rollout %d did not converge after SIGKILL at %s:\n%s", i+1, wait, f.logs())
+		f.StartReconciler(ctx)
+		if !st.Promoted(ctx, fmt.Sprintf("rollout %d (%s), killed %s after the trigger", i+1, what, wait.Round(time.Millisecond)), c, cur) {
+			t.Fatalf("rollout %d did not converge after SIGKILL at %s:\n%s", i+1, wait, f.Logs())
 		}
 		assertConsistent(ctx, t, f, i+1)
 	}
-	st.assertNoFailedRequests(t)
-	total, _, _ := st.load.stats()
+	st.AssertNoFailedRequests(t)
+	total, _, _ := st.Load.Stats()
 	t.Logf("%d rollouts, each killed at a random instant (%v); %d requests, none failed", crashRollouts, kills, total)
 }
 
 // assertConsistent checks the traffic and the runtime against the journal:
 // weights sum to 100, all of it on the serving set; every running infra-set
 // is one the journal keeps (or is removing), with each instance once.
-func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) {
+func assertConsistent(ctx context.Context, t *testing.T, f *e2etest.Fixture, round int) {
 	t.Helper()
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,5 +110,5 @@ func assertConsistent(ctx context.Context, t *testing.T, f *fixture, round int) 
 			}
 		}
 	}
-	runningAsJournaled(ctx, t, f, s, api.SetServing, api.SetWarm, api.SetRemoving, api.SetFailed)
+	e2etest.RunningAsJournaled(ctx, t, f, s, api.SetServing, api.SetWarm, api.SetRemoving, api.SetFailed)
 }

@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/secrets/sops/sopstest"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestSopsSecretFromTheRepository keeps a secret in the repository,
@@ -22,17 +24,17 @@ import (
 func TestSopsSecretFromTheRepository(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
+	f := e2etest.New(t, ctx)
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyFile := filepath.Join(f.dir, "age.txt")
+	keyFile := filepath.Join(f.Dir, "age.txt")
 	if err := os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.extraArgs = append(f.extraArgs, "--sops-age-key-file", keyFile)
-	encrypted := filepath.Join(f.repo.dir, "secrets", "web.enc.yaml")
+	f.ExtraArgs = append(f.ExtraArgs, "--sops-age-key-file", keyFile)
+	encrypted := filepath.Join(f.Repo.Dir, "secrets", "web.enc.yaml")
 	encrypt := func(value string) {
 		t.Helper()
 		enc, err := sopstest.Encrypt(encrypted, []byte("db:\n  password: "+value+"\n"), sopstest.Options{}, id.Recipient().String())
@@ -48,53 +50,53 @@ func TestSopsSecretFromTheRepository(t *testing.T) {
 	}
 	first, second := "first-sops-value-51ab", "second-sops-value-c08d"
 	encrypt(first)
-	ref := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: sops: {file: \"secrets/web.enc.yaml\", key: \"db.password\"}\n", f.repo.pkg())
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "secret.cue"), []byte(ref), 0o644); err != nil {
+	ref := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: sops: {file: \"secrets/web.enc.yaml\", key: \"db.password\"}\n", f.Repo.Pkg())
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "secret.cue"), []byte(ref), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := f.serveV1(ctx, "Deploy web v1 with its SOPS secret")
+	st, _ := f.ServeV1(ctx, "Deploy web v1 with its SOPS secret")
 	sum := func(v string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(v))) }
-	if got := secretSum(t, f.router); got != sum(first) {
+	if got := secretSum(t, f.Router); got != sum(first) {
 		t.Fatalf("the instance got secret %s, want the SOPS file's (%s)", got, sum(first))
 	}
-	s1, err := f.api.Status(ctx)
+	s1, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A new value, committed: a new release, rolled out like any other.
 	encrypt(second)
-	c2, err := f.repo.commit(ctx, "Rotate the database password")
+	c2, err := f.Repo.Commit(ctx, "Rotate the database password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.api.Trigger(ctx); err != nil {
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "the new secret to be served", func() bool {
-		s, err := f.api.Status(ctx)
-		return err == nil && s.Services[0].Release != s1.Services[0].Release && servesCommit(s, c2) && secretSum(t, f.router) == sum(second)
+	e2etest.WaitFor(ctx, t, "the new secret to be served", func() bool {
+		s, err := f.API.Status(ctx)
+		return err == nil && s.Services[0].Release != s1.Services[0].Release && harness.ServesCommit(s, c2) && secretSum(t, f.Router) == sum(second)
 	})
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 
 	// The same value encrypted again (a new data key, new ciphertext): the
 	// revision is applied, and the release does not change.
-	s2, err := f.api.Status(ctx)
+	s2, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	encrypt(second)
-	c3, err := f.repo.commit(ctx, "Re-encrypt the secrets to the same key")
+	c3, err := f.Repo.Commit(ctx, "Re-encrypt the secrets to the same key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s3 := f.judged(ctx, t, c3)
-	waitFor(ctx, t, "the re-encrypted revision to be applied", func() bool {
-		s3, err = f.api.Status(ctx)
+	s3 := f.Judged(ctx, t, c3)
+	e2etest.WaitFor(ctx, t, "the re-encrypted revision to be applied", func() bool {
+		s3, err = f.API.Status(ctx)
 		return err == nil && s3.Applied != nil && s3.Applied.Commit == c3
 	})
 	if s3.Services[0].Release != s2.Services[0].Release {
 		t.Errorf("re-encrypting the same value made release %s, want %s kept", s3.Services[0].Release, s2.Services[0].Release)
 	}
-	f.assertNoSecretKept(ctx, t, first, second)
+	f.AssertNoSecretKept(ctx, t, first, second)
 }

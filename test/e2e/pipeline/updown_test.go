@@ -1,4 +1,4 @@
-package demo
+package pipeline
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack runs a stage
@@ -20,12 +22,12 @@ import (
 func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	data := filepath.Join(f.dir, "data")
+	f := e2etest.New(t, ctx)
+	data := filepath.Join(f.Dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(f.repo.dir, "targets.cue"))
+	b, err := os.ReadFile(filepath.Join(f.Repo.Dir, "targets.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,31 +36,31 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 	if staged == string(b) {
 		t.Fatalf("targets.cue has no pipeline line to change:\n%s", b)
 	}
-	deadline := fmt.Sprintf("package %s\n\nservices: web: strategy: progressDeadline: \"5s\"\n", f.repo.pkg())
+	deadline := fmt.Sprintf("package %s\n\nservices: web: strategy: progressDeadline: \"5s\"\n", f.Repo.Pkg())
 	for name, text := range map[string]string{"targets.cue": staged, "deadline.cue": deadline} {
-		if err := os.WriteFile(filepath.Join(f.repo.dir, name), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(f.Repo.Dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	env := func(schema int) string { return fmt.Sprintf(`{DATA_DIR: %q, SCHEMA_VERSION: "%d"}`, data, schema) }
-	st := f.story()
-	c1 := f.commit(ctx, f.artifacts["v1"], env(1), "Deploy web v1")
-	f.startReconciler(ctx)
-	if !st.phase(ctx, "deploy v1", c1, "v1") {
-		t.Fatalf("v1 did not converge:\n%s", f.logs())
+	st := f.Story()
+	c1 := f.Commit(ctx, f.Artifacts["v1"], env(1), "Deploy web v1")
+	f.StartReconciler(ctx)
+	if !st.Promoted(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.Logs())
 	}
-	st.load = startLoad(ctx, f.router, 2, 5*time.Millisecond)
-	t.Cleanup(st.load.stop)
+	st.Load = harness.StartLoad(ctx, f.Router, 2, 5*time.Millisecond)
+	t.Cleanup(st.Load.Stop)
 
-	c2 := f.commit(ctx, f.artifacts["v2"], env(1), "Deploy web v2, same data schema")
-	f.converge(ctx, st, "v2 after new → old → new", c2, "v2")
-	entries, err := f.api.Journal(ctx, 0, 1000)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], env(1), "Deploy web v2, same data schema")
+	f.Converge(ctx, st, "v2 after new → old → new", c2, "v2")
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	probes := 0
 	for _, e := range entries {
-		if e.Kind == api.EntryIntent && e.Action == "create-set" && strings.HasSuffix(e.Set, "-probe") {
+		if e.Kind == api.EntryIntent && e.Action == api.ActionCreateSet && strings.HasSuffix(e.Set, "-probe") {
 			probes++
 		}
 	}
@@ -66,13 +68,13 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 		t.Fatalf("v2's test started %d probes, want 2 (old, then new)", probes)
 	}
 
-	c3 := f.commit(ctx, f.artifacts["v1"], env(2), "Deploy web v1 with a data migration")
-	if err := f.api.Trigger(ctx); err != nil {
+	c3 := f.Commit(ctx, f.Artifacts["v1"], env(2), "Deploy web v1 with a data migration")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var msg string
-	waitFor(ctx, t, "the migrating release to fail its test", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "the migrating release to fail its test", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || s.Applied == nil || s.Applied.Commit != c3 {
 			return false
 		}
@@ -86,14 +88,14 @@ func TestUpgradeDowngradeCatchesAReleaseThatCannotBeRolledBack(t *testing.T) {
 	if !strings.Contains(msg, "cannot be rolled back") {
 		t.Fatalf("failure %q does not say the release cannot be rolled back", msg)
 	}
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pl := s.Services[0].Placements[0]
-	if setByID(pl, pl.Serving).Artifact != f.artifacts["v2"] || pl.Split.Weight(pl.Serving) != 100 {
+	if e2etest.SetByID(pl, pl.Serving).Artifact != f.Artifacts["v2"] || pl.Split.Weight(pl.Serving) != 100 {
 		t.Fatalf("v2 must still serve everything: %+v", pl)
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 	t.Logf("caught: %s", msg)
 }

@@ -1,4 +1,4 @@
-package demo
+package harness
 
 import (
 	"context"
@@ -16,9 +16,9 @@ type sample struct {
 	err     string
 }
 
-// load sends a steady stream of requests through the router from a few
+// Load sends a steady stream of requests through the routers from a few
 // workers and records what served each one.
-type load struct {
+type Load struct {
 	urls    []string
 	sent    atomic.Uint64 // picks the URL of the next request
 	host    string        // the Host header, when not the URL's
@@ -31,16 +31,17 @@ type load struct {
 	wg     sync.WaitGroup
 }
 
-func startLoad(ctx context.Context, url string, workers int, pause time.Duration) *load {
-	return startLoadOn(ctx, []string{url}, "", workers, pause)
+// StartLoad sends requests to url from workers, each pausing between two.
+func StartLoad(ctx context.Context, url string, workers int, pause time.Duration) *Load {
+	return StartLoadOn(ctx, []string{url}, "", workers, pause)
 }
 
-// startLoadOn spreads the requests over several URLs in turn (the routers
+// StartLoadOn spreads the requests over several URLs in turn (the routers
 // of several stages), with a Host header when host is not "" (a router
 // serving several services routes by it).
-func startLoadOn(ctx context.Context, urls []string, host string, workers int, pause time.Duration) *load {
+func StartLoadOn(ctx context.Context, urls []string, host string, workers int, pause time.Duration) *Load {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &load{urls: urls, host: host, workers: workers, cancel: cancel}
+	l := &Load{urls: urls, host: host, workers: workers, cancel: cancel}
 	transport := &http.Transport{MaxIdleConnsPerHost: workers}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	for range workers {
@@ -59,7 +60,7 @@ func startLoadOn(ctx context.Context, urls []string, host string, workers int, p
 	return l
 }
 
-func (l *load) once(ctx context.Context, client *http.Client) sample {
+func (l *Load) once(ctx context.Context, client *http.Client) sample {
 	s := sample{start: time.Now()}
 	url := l.urls[int(l.sent.Add(1))%len(l.urls)]
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -84,7 +85,7 @@ func (l *load) once(ctx context.Context, client *http.Client) sample {
 	return s
 }
 
-func (l *load) record(s sample) {
+func (l *Load) record(s sample) {
 	if s.start.IsZero() {
 		return
 	}
@@ -93,13 +94,14 @@ func (l *load) record(s sample) {
 	l.mu.Unlock()
 }
 
-func (l *load) stop() {
+// Stop ends the load and waits for its workers.
+func (l *Load) Stop() {
 	l.cancel()
 	l.wg.Wait()
 }
 
-// stats counts requests and failures so far.
-func (l *load) stats() (total, failed int, lastErr string) {
+// Stats counts requests and failures so far, with the last failure.
+func (l *Load) Stats() (total, failed int, lastErr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.samples {
@@ -112,9 +114,9 @@ func (l *load) stats() (total, failed int, lastErr string) {
 	return total, failed, lastErr
 }
 
-// lastServedBy returns the start of the newest request served by version,
+// LastServedBy returns the start of the newest request served by version,
 // and whether there was one.
-func (l *load) lastServedBy(version string) (time.Time, bool) {
+func (l *Load) LastServedBy(version string) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var last time.Time
@@ -126,9 +128,9 @@ func (l *load) lastServedBy(version string) (time.Time, bool) {
 	return last, !last.IsZero()
 }
 
-// servingOnly reports whether every request started after since was served
+// ServingOnly reports whether every request started after since was served
 // by version, and at least one was.
-func (l *load) servingOnly(version string, since time.Time) bool {
+func (l *Load) ServingOnly(version string, since time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seen := false

@@ -1,4 +1,4 @@
-package demo
+package core
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestHostileRevisionIsStopped commits a revision whose evaluation would
@@ -18,20 +19,20 @@ import (
 func TestHostileRevisionIsStopped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	f.extraArgs = append(f.extraArgs, "--evaluation-timeout", "2s")
-	st, c1 := f.serveV1(ctx, "Deploy web v1")
+	f := e2etest.New(t, ctx)
+	f.ExtraArgs = append(f.ExtraArgs, "--evaluation-timeout", "2s")
+	st, c1 := f.ServeV1(ctx, "Deploy web v1")
 
-	grid := filepath.Join(f.repo.dir, "grid.cue")
-	text := "package " + f.repo.pkg() + "\n\nimport \"list\"\n\n_grid: [for i in list.Range(0, 5000, 1) for j in list.Range(0, 5000, 1) {i * j}]\nservices: web: run: env: CELLS: \"\\(len(_grid))\"\n"
+	grid := filepath.Join(f.Repo.Dir, "grid.cue")
+	text := "package " + f.Repo.Pkg() + "\n\nimport \"list\"\n\n_grid: [for i in list.Range(0, 5000, 1) for j in list.Range(0, 5000, 1) {i * j}]\nservices: web: run: env: CELLS: \"\\(len(_grid))\"\n"
 	if err := os.WriteFile(grid, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c2, err := f.repo.commit(ctx, "A comprehension too large to evaluate")
+	c2, err := f.Repo.Commit(ctx, "A comprehension too large to evaluate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := f.judged(ctx, t, c2)
+	s := f.Judged(ctx, t, c2)
 	if s.Head.Verdict != api.RevisionRejected || len(s.Head.Errors) == 0 || !strings.Contains(s.Head.Errors[0], "took longer than 2s, the limit") {
 		t.Fatalf("hostile revision not stopped at the limit: %+v", s.Head)
 	}
@@ -41,7 +42,7 @@ func TestHostileRevisionIsStopped(t *testing.T) {
 	if err := os.Remove(grid); err != nil {
 		t.Fatal(err)
 	}
-	c3 := f.commit(ctx, f.artifacts["v2"], "", "Remove the grid, deploy v2")
-	f.converge(ctx, st, "deploy v2 after the hostile revision", c3, "v2")
-	st.assertNoFailedRequests(t)
+	c3 := f.Commit(ctx, f.Artifacts["v2"], "", "Remove the grid, deploy v2")
+	f.Converge(ctx, st, "deploy v2 after the hostile revision", c3, "v2")
+	st.AssertNoFailedRequests(t)
 }

@@ -3,41 +3,20 @@ package demo
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/server"
 )
-
-// narrator prints the story for a person, one line at a time.
-type narrator struct {
-	mu    sync.Mutex
-	w     io.Writer
-	steps int
-}
-
-func (n *narrator) step(format string, args ...any) {
-	n.mu.Lock()
-	n.steps++
-	fmt.Fprintf(n.w, "\n%s %d. %s\n", time.Now().Format("15:04:05.000"), n.steps, fmt.Sprintf(format, args...))
-	n.mu.Unlock()
-}
-
-func (n *narrator) say(format string, args ...any) {
-	n.mu.Lock()
-	fmt.Fprintf(n.w, "%s %s\n", strings.Repeat(" ", 12), fmt.Sprintf(format, args...))
-	n.mu.Unlock()
-}
 
 // follower prints the reconciler's journal as it grows: what it decided,
 // did and why.
 type follower struct {
 	api *server.Client
-	n   *narrator
+	n   *harness.Narrator
 
 	mu    sync.Mutex
 	after uint64
@@ -46,7 +25,7 @@ type follower struct {
 	done   chan struct{}
 }
 
-func startFollowing(ctx context.Context, api *server.Client, n *narrator) *follower {
+func startFollowing(ctx context.Context, api *server.Client, n *harness.Narrator) *follower {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &follower{api: api, n: n, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -73,7 +52,7 @@ func (f *follower) catchUp(ctx context.Context) {
 	for _, e := range entries {
 		f.after = e.Seq
 		if line := describe(e); line != "" {
-			f.n.say("journal #%d %s", e.Seq, line)
+			f.n.Say("journal #%d %s", e.Seq, line)
 		}
 	}
 }

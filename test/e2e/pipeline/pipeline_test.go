@@ -1,49 +1,14 @@
-package demo
+package pipeline
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
-
-// startRouter runs one more `durable router` for the test and returns its
-// proxy URL and admin address.
-func startRouter(ctx context.Context, t *testing.T, dir, name string) (string, string) {
-	t.Helper()
-	rt, listen, admin, err := startRouterChild(ctx, name, durableBin, filepath.Join(dir, name+".log"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.stop(5 * time.Second) })
-	return "http://" + listen + "/", admin
-}
-
-// behindRouters lays out targets (name and zone) each behind its own router,
-// the first behind the fixture's, with the given pipeline stages (CUE), and
-// returns the routers' URLs in the targets' order.
-func (f *fixture) behindRouters(ctx context.Context, t *testing.T, stages string, targets ...[2]string) []string {
-	t.Helper()
-	urls, text := []string{f.router}, "package "+f.repo.pkg()+"\n\n"
-	for i, tg := range targets {
-		admin := f.routerAdmin
-		if i > 0 {
-			var url string
-			url, admin = startRouter(ctx, t, f.dir, "router-"+tg[0])
-			urls = append(urls, url)
-		}
-		text += fmt.Sprintf("targets: %q: {zone: %q, runtime: kind: \"process\", traffic: {kind: \"router\", admin: %q}}\n", tg[0], tg[1], admin)
-	}
-	text += "pipeline: stages: " + stages + "\n"
-	if err := os.WriteFile(filepath.Join(f.repo.dir, "targets.cue"), []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return urls
-}
 
 // TestPipelinePromotesStageByStage runs a two-stage pipeline (staging, then
 // prod, each behind its own router) under load: a release reaches prod only
@@ -52,21 +17,21 @@ func (f *fixture) behindRouters(ctx context.Context, t *testing.T, stages string
 func TestPipelinePromotesStageByStage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	urls := f.behindRouters(ctx, t, `[{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]`,
+	f := e2etest.New(t, ctx)
+	urls := f.BehindRouters(ctx, t, `[{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]`,
 		[2]string{"staging", "a"}, [2]string{"prod", "b"})
 	// Only prod's load counts: the bad release fails requests in staging.
-	st, _ := f.serveV1(ctx, "Deploy web v1 to staging, then prod", urls[1])
-	staging := startLoad(ctx, urls[0], 2, 5*time.Millisecond)
-	t.Cleanup(staging.stop)
+	st, _ := f.ServeV1(ctx, "Deploy web v1 to staging, then prod", urls[1])
+	staging := harness.StartLoad(ctx, urls[0], 2, 5*time.Millisecond)
+	t.Cleanup(staging.Stop)
 
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	f.converge(ctx, st, "canary v2 in staging, then in prod", c2, "v2")
-	entries, err := f.api.Journal(ctx, 0, 1000)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	f.Converge(ctx, st, "canary v2 in staging, then in prod", c2, "v2")
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,30 +41,30 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 	// first in the journal.
 	var prodCreated uint64
 	for _, e := range entries {
-		if e.Kind == api.EntryIntent && e.Action == "create-set" && e.Stage == "prod" && e.Release == v2 {
+		if e.Kind == api.EntryIntent && e.Action == api.ActionCreateSet && e.Stage == "prod" && e.Release == v2 {
 			prodCreated = e.Seq
 			break
 		}
 	}
 	stagingSplits := 0
 	for _, e := range entries {
-		if e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Stage == "staging" && e.Release == v2 && e.Error == "" && e.Seq < prodCreated {
+		if e.Kind == api.EntryOutcome && e.Action == api.ActionSetSplit && e.Stage == "staging" && e.Release == v2 && e.Error == "" && e.Seq < prodCreated {
 			stagingSplits++
 		}
 	}
 	if prodCreated == 0 || stagingSplits != 3 {
 		t.Fatalf("journal: prod's create-set of v2 is #%d, after %d of staging's splits to v2; want it after all 3 (10%%, 50%%, 100%%)", prodCreated, stagingSplits)
 	}
-	if !servesCommit(s, c2) {
+	if !harness.ServesCommit(s, c2) {
 		t.Fatalf("v2 does not serve everywhere: %+v", s)
 	}
 
-	c3 := f.commit(ctx, f.artifacts["v2"], `{FAIL_RATE: "0.2"}`, "Deploy a bad web v2")
-	if err := f.api.Trigger(ctx); err != nil {
+	c3 := f.Commit(ctx, f.Artifacts["v2"], `{FAIL_RATE: "0.2"}`, "Deploy a bad web v2")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "staging to roll the bad release back", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "staging to roll the bad release back", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || s.Applied == nil || s.Applied.Commit != c3 {
 			return false
 		}
@@ -107,13 +72,13 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 		return pl.Stage == "staging" && pl.Rollout != nil && pl.Rollout.Release == s.Services[0].Release && pl.Rollout.Phase == api.RolloutFailed
 	})
 	time.Sleep(2 * time.Second) // prod must not move
-	s, err = f.api.Status(ctx)
+	s, err = f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := s.Services[0].Release
 	prod := s.Services[0].Placements[1]
-	if prod.Stage != "prod" || prod.Rollout == nil || prod.Rollout.Release != v2 || setByID(prod, prod.Serving).Release != v2 {
+	if prod.Stage != "prod" || prod.Rollout == nil || prod.Rollout.Release != v2 || e2etest.SetByID(prod, prod.Serving).Release != v2 {
 		t.Fatalf("prod after the bad release: %+v", prod)
 	}
 	for _, set := range prod.Sets {
@@ -121,7 +86,7 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 			t.Fatalf("the bad release reached prod: %+v", set)
 		}
 	}
-	st.assertNoFailedRequests(t) // prod's load
+	st.AssertNoFailedRequests(t) // prod's load
 }
 
 // TestOneZoneAtATime rolls v2 out to a stage with a target in each of two
@@ -130,17 +95,17 @@ func TestPipelinePromotesStageByStage(t *testing.T) {
 func TestOneZoneAtATime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	urls := f.behindRouters(ctx, t, `[{name: "prod", targets: ["prod-a", "prod-b"]}]`, [2]string{"prod-a", "a"}, [2]string{"prod-b", "b"})
-	st, _ := f.serveV1(ctx, "Deploy web v1 to both zones", urls...)
+	f := e2etest.New(t, ctx)
+	urls := f.BehindRouters(ctx, t, `[{name: "prod", targets: ["prod-a", "prod-b"]}]`, [2]string{"prod-a", "a"}, [2]string{"prod-b", "b"})
+	st, _ := f.ServeV1(ctx, "Deploy web v1 to both zones", urls...)
 
-	c2 := f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	f.converge(ctx, st, "canary v2 zone by zone", c2, "v2")
-	entries, err := f.api.Journal(ctx, 0, 1000)
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	f.Converge(ctx, st, "canary v2 zone by zone", c2, "v2")
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := f.api.Status(ctx)
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +116,9 @@ func TestOneZoneAtATime(t *testing.T) {
 	aSplits, waited := 0, false
 	for _, e := range entries {
 		switch {
-		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Release == v2:
+		case e.Kind == api.EntryIntent && e.Action == api.ActionCreateSet && e.Release == v2:
 			created = append(created, e.Target)
-		case e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Target == "prod-a" && e.Release == v2 && len(created) < 2:
+		case e.Kind == api.EntryOutcome && e.Action == api.ActionSetSplit && e.Target == "prod-a" && e.Release == v2 && len(created) < 2:
 			aSplits++
 		case e.Kind == api.EntryDecision && e.Policy == "builtin/zones" && e.Target == "prod-b":
 			waited = true
@@ -162,7 +127,7 @@ func TestOneZoneAtATime(t *testing.T) {
 	if len(created) != 2 || created[0] != "prod-a" || aSplits != 3 || !waited {
 		t.Fatalf("sets created in %v; zone a's splits before zone b's set: %d, want 3; zone b waited: %v", created, aSplits, waited)
 	}
-	st.assertNoFailedRequests(t) // in both zones
+	st.AssertNoFailedRequests(t) // in both zones
 }
 
 // TestFIFOThroughThreeStages runs staging → canary → prod, each behind its
@@ -172,18 +137,18 @@ func TestOneZoneAtATime(t *testing.T) {
 func TestFIFOThroughThreeStages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	f := newFixture(t, ctx)
-	urls := f.behindRouters(ctx, t, `[{name: "staging", targets: ["staging"]}, {name: "canary", targets: ["canary"]}, {name: "prod", targets: ["prod"]}]`,
+	f := e2etest.New(t, ctx)
+	urls := f.BehindRouters(ctx, t, `[{name: "staging", targets: ["staging"]}, {name: "canary", targets: ["canary"]}, {name: "prod", targets: ["prod"]}]`,
 		[2]string{"staging", "a"}, [2]string{"canary", "b"}, [2]string{"prod", "c"})
-	st, _ := f.serveV1(ctx, "Deploy web v1 through three stages", urls...)
+	st, _ := f.ServeV1(ctx, "Deploy web v1 through three stages", urls...)
 
-	f.commit(ctx, f.artifacts["v2"], "", "Deploy web v2")
-	if err := f.api.Trigger(ctx); err != nil {
+	f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var v2 string
-	waitFor(ctx, t, "v2 to be in flight beyond staging", func() bool {
-		s, err := f.api.Status(ctx)
+	e2etest.WaitFor(ctx, t, "v2 to be in flight beyond staging", func() bool {
+		s, err := f.API.Status(ctx)
 		if err != nil || len(s.Services) == 0 {
 			return false
 		}
@@ -195,14 +160,14 @@ func TestFIFOThroughThreeStages(t *testing.T) {
 		}
 		return false
 	})
-	c3 := f.commit(ctx, f.artifacts["v2"], `{RELEASE_NOTE: "v3"}`, "Deploy web v3 while v2 is in flight")
-	f.converge(ctx, st, "v3 through the three stages, after v2", c3, "v2")
-	s, err := f.api.Status(ctx)
+	c3 := f.Commit(ctx, f.Artifacts["v2"], `{RELEASE_NOTE: "v3"}`, "Deploy web v3 while v2 is in flight")
+	f.Converge(ctx, st, "v3 through the three stages, after v2", c3, "v2")
+	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v3 := s.Services[0].Release
-	entries, err := f.api.Journal(ctx, 0, 1000)
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,9 +177,9 @@ func TestFIFOThroughThreeStages(t *testing.T) {
 	lastSplit, created := map[string]uint64{}, map[string]uint64{}
 	for _, e := range entries {
 		switch {
-		case e.Kind == api.EntryOutcome && e.Action == "set-split" && e.Release == v2 && e.Error == "":
+		case e.Kind == api.EntryOutcome && e.Action == api.ActionSetSplit && e.Release == v2 && e.Error == "":
 			lastSplit[e.Stage] = e.Seq
-		case e.Kind == api.EntryIntent && e.Action == "create-set" && e.Release == v3 && created[e.Stage] == 0:
+		case e.Kind == api.EntryIntent && e.Action == api.ActionCreateSet && e.Release == v3 && created[e.Stage] == 0:
 			created[e.Stage] = e.Seq
 		}
 	}
@@ -226,5 +191,5 @@ func TestFIFOThroughThreeStages(t *testing.T) {
 	if created["staging"] > lastSplit["prod"] {
 		t.Fatalf("v3 entered staging (#%d) only after v2 was done in prod (#%d): the pipeline held one release at a time", created["staging"], lastSplit["prod"])
 	}
-	st.assertNoFailedRequests(t)
+	st.AssertNoFailedRequests(t)
 }
