@@ -264,7 +264,6 @@ func decodeJSON(b []byte) (*DesiredState, error) {
 	return &ds, nil
 }
 
-
 // compileSchema builds the embedded schema in ctx and returns #DesiredState.
 func compileSchema(ctx *cue.Context) (cue.Value, error) {
 	f, err := parser.ParseFile(schemaFile, schemaSource)
