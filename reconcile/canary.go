@@ -9,6 +9,7 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 )
 
 // Built-in rules of a canary, cited by the decisions they make.
@@ -37,36 +38,36 @@ func (r *Reconciler) canary(ctx context.Context, p placement, tr adapters.Traffi
 		return true, nil
 	}
 	judge := p.service.Strategy.StepAnalysis(i)
-	an := analyse(*judge, canary, baseline)
+	an := analysis.Analyse(*judge, canary, baseline)
 	for _, sig := range r.relatedSignals(ctx, p, ro) {
 		// A related service's trouble fails the step; too little of its
 		// traffic does not hold it: the canary is judged on its own.
 		an.Signals = append(an.Signals, sig)
-		if sig.Verdict == verdictFail {
-			an.Verdict = verdictFail
+		if sig.Verdict == analysis.Fail {
+			an.Verdict = analysis.Fail
 		}
 	}
 	if pa := judge.Prometheus; pa != nil {
 		signals, verdict := promSignals(ctx, pa, p, set, serving)
 		an.Signals = append(an.Signals, signals...)
 		switch {
-		case verdict == verdictFail:
-			an.Verdict = verdictFail
-		case verdict == verdictInconclusive && an.Verdict == verdictPass:
-			an.Verdict = verdictInconclusive
+		case verdict == analysis.Fail:
+			an.Verdict = analysis.Fail
+		case verdict == analysis.Inconclusive && an.Verdict == analysis.Pass:
+			an.Verdict = analysis.Inconclusive
 		}
 	}
 	elapsed := time.Since(ro.StepStartedAt)
 	facts := stepFacts{bake: policy.Bake{ElapsedSeconds: elapsed.Seconds(), Requests: canary.Requests, ServerErrors: canary.ServerErrors}, analysis: an}
-	summary := describeAnalysis(an, canary, baseline)
+	summary := analysis.Describe(an, canary, baseline)
 	where := fmt.Sprintf("canary step %d/%d (%d%%)", i+1, len(steps), step.Weight)
 
-	if an.Verdict == verdictFail {
+	if an.Verdict == analysis.Fail {
 		return false, r.abortCanary(ctx, p, tr, sets, set, serving, statuses, ro,
 			fmt.Sprintf("%s failed its analysis after %s: %s", where, elapsed.Round(time.Millisecond), summary))
 	}
 	baked := elapsed >= step.Bake.Time.Duration && canary.Requests >= step.Bake.Requests
-	if !baked || an.Verdict != verdictPass {
+	if !baked || an.Verdict != analysis.Pass {
 		if elapsed > step.Bake.Time.Duration+p.service.Strategy.ProgressDeadline.Duration {
 			return false, r.abortCanary(ctx, p, tr, sets, set, serving, statuses, ro,
 				fmt.Sprintf("%s got too little traffic to be judged within its bake time and the progress deadline (%s): %s; not enough data is never a pass",
@@ -107,7 +108,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 	if hs, ok := r.healthSource(p); ok {
 		for _, id := range []string{set.ID, serving.ID} {
 			if m, err := r.setMetrics(ctx, hs, p.service.Name, id); err == nil {
-				base[id] = countersOf(m)
+				base[id] = analysis.CountersOf(m)
 			}
 		}
 		rel, _, err := r.relatedSets(ctx, p)
@@ -116,7 +117,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, p placement, tr adapters.Tr
 		}
 		for _, s := range rel {
 			if m, err := r.setMetrics(ctx, hs, s.Service, s.ID); err == nil {
-				base[s.ID] = countersOf(m)
+				base[s.ID] = analysis.CountersOf(m)
 			}
 		}
 	}
@@ -193,7 +194,7 @@ func (r *Reconciler) stepCounters(ctx context.Context, p placement, ro journal.R
 		if err != nil {
 			return out[0], out[1], err
 		}
-		out[i] = since(countersOf(m), ro.StepBase[id])
+		out[i] = analysis.Since(analysis.CountersOf(m), ro.StepBase[id])
 	}
 	return out[0], out[1], nil
 }

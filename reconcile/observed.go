@@ -7,6 +7,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 )
 
 // observations are what the reconciler last read of its targets' traffic:
@@ -77,7 +78,7 @@ func (o *observations) served(set string, base uint64) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return since(api.Counters{Requests: m.Requests}, api.Counters{Requests: base}).Requests, true
+	return analysis.Since(api.Counters{Requests: m.Requests}, api.Counters{Requests: base}).Requests, true
 }
 
 // setMetrics reads one set's counters from a health source and records them.

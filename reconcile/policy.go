@@ -12,6 +12,7 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -137,7 +138,7 @@ type stepFacts struct {
 
 // noAnalysis is the analysis of a step that has none (entering a stage, a
 // blue/green switch).
-var noAnalysis = policy.Analysis{Verdict: verdictNone, Signals: []policy.Signal{}}
+var noAnalysis = policy.Analysis{Verdict: analysis.None, Signals: []policy.Signal{}}
 
 // readyFacts are the facts of a set that is healthy but has not served: how
 // long it has been ready, and no analysis.

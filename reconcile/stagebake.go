@@ -10,6 +10,7 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -219,7 +220,7 @@ func (r *Reconciler) bakeServed(ctx context.Context, ds *schema.DesiredState, se
 		if err != nil {
 			return 0, fmt.Errorf("read the request counter of %s: %w", base.Set, err)
 		}
-		served += since(journal.Counters{Requests: m.Requests}, journal.Counters{Requests: base.Requests}).Requests
+		served += analysis.Since(journal.Counters{Requests: m.Requests}, journal.Counters{Requests: base.Requests}).Requests
 	}
 	return served, nil
 }
