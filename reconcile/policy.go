@@ -12,7 +12,6 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -98,83 +97,6 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	return nil
 }
 
-// gate asks durable.gate whether the rollout may take step, with the
-// stage's gate (see stagegate.go) on entering it, journals the decision when
-// it changed, and records it on the rollout. With no gate policy the
-// built-in rules allow.
-func (r *Reconciler) gate(ctx context.Context, pol policies, p placement, ro *journal.Rollout, step policy.GateStep, facts stepFacts) (policy.Decision, error) {
-	in, err := r.gateInput(ctx, pol, p, ro, step, facts)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	d := pol.engine.Decide(ctx, policy.Gate, in)
-	d = r.stageGate(d, p, ro, step, pol.approvals)
-	if p.hold && !ro.Rollback {
-		// A hold commit pauses the rollout here, whatever the policies say.
-		d = policy.Decision{Entry: policy.Gate, Result: policy.Hold, Policy: policyHold, InputDigest: d.InputDigest,
-			Reasons: []string{fmt.Sprintf("services.%s.hold is true: the rollout waits here until a commit sets it to false", p.service.Name)}}
-	}
-	if !d.Defined() {
-		return d, nil
-	}
-	msg := fmt.Sprintf("gate %s for release %s at %s step %d/%d (weight %d%%): %s", d.Result, short(ro.Release), step.Kind, step.Index+1, step.Count, step.Weight, strings.Join(d.Reasons, "; "))
-	e, journaled := r.verdictOnce(ctx, fmt.Sprintf("gate/%s/%d/%s/%d", ro.ID, ro.StartedAt.UnixNano(), step.Kind, step.Index), decisionEntry(p.entry(ro.Set, ro.Release), d, strings.TrimSuffix(msg, ": ")))
-	if !journaled {
-		return d, nil
-	}
-	ro.Verdict = &journal.Verdict{Entry: string(d.Entry), Result: d.Result, Reasons: d.Reasons, Policy: d.Policy, At: e.Time, Seq: e.Seq}
-	if d.Result == policy.Hold {
-		ro.Message = "held by the gate policy: " + strings.Join(d.Reasons, "; ")
-	}
-	ro.UpdatedAt = time.Now().UTC()
-	return d, r.store.PutRollout(ctx, *ro)
-}
-
-// stepFacts are what a step served so far, for the gate to judge.
-type stepFacts struct {
-	bake     policy.Bake
-	analysis policy.Analysis
-}
-
-// noAnalysis is the analysis of a step that has none (entering a stage, a
-// blue/green switch).
-var noAnalysis = policy.Analysis{Verdict: analysis.None, Signals: []policy.Signal{}}
-
-// readyFacts are the facts of a set that is healthy but has not served: how
-// long it has been ready, and no analysis.
-func readyFacts(set *journal.InfraSet) stepFacts {
-	f := stepFacts{analysis: noAnalysis}
-	if set != nil && set.State != api.SetCreating {
-		f.bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
-	}
-	return f
-}
-
-func (r *Reconciler) gateInput(ctx context.Context, pol policies, p placement, ro *journal.Rollout, step policy.GateStep, facts stepFacts) (policy.GateInput, error) {
-	r.mu.Lock()
-	ds := r.desired
-	r.mu.Unlock()
-	in := policy.GateInput{APIVersion: policy.APIVersion, Entry: string(policy.Gate), Now: r.now(), Service: p.service.Name,
-		Target: p.target.Name, Zone: p.target.Zone, Step: step, Strategy: p.service.Strategy,
-		Release: policy.GateRelease{ID: ro.Release, Artifact: p.service.Artifact, Revision: ro.Revision, From: ro.FromRelease, Rollback: ro.Rollback},
-		Bake:    facts.bake, Analysis: facts.analysis,
-		Stages:    map[string]policy.StageState{},
-		Approvals: approvalsFor(pol.approvals, ro.Release)}
-	for i, s := range ds.Pipeline.Stages {
-		if s.Name == p.stage {
-			in.Stage = policy.GateStage{Name: s.Name, Index: i, Targets: s.Targets}
-		}
-	}
-	v, err := r.view(ctx)
-	if err != nil {
-		return in, err
-	}
-	for _, sv := range stageViews(ds, p.service.Name, v) {
-		in.Stages[sv.Name] = policy.StageState{Serving: sv.Serving, InFlight: sv.InFlight}
-	}
-	return in, nil
-}
-
 func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
 	tr, err := r.targets.traffic(p.target)
 	if err != nil {
@@ -186,16 +108,16 @@ func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
 
 // invariant asks durable.invariant about an action with the fleet before
 // and after it. With no invariant policy the built-in rules allow.
-func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, action api.Action, rule string, detail any) (policy.Decision, error) {
+func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, act action) (policy.Decision, error) {
 	r.mu.Lock()
 	ds, pol := r.desired, r.policies
 	r.mu.Unlock()
 	if ds == nil {
 		return policy.Decision{Entry: policy.Invariant, Result: policy.Allow}, nil
 	}
-	a := policy.Action{Kind: action, Service: base.Service, Stage: base.Stage, Target: base.Target, Set: base.Set,
-		Release: base.Release, Rollback: rule == policyRollback || rule == policyAnalysis}
-	if split, ok := detail.(adapters.Split); ok {
+	a := policy.Action{Kind: act.kind, Service: base.Service, Stage: base.Stage, Target: base.Target, Set: base.Set,
+		Release: base.Release, Rollback: act.rule == policyRollback || act.rule == policyAnalysis}
+	if split, ok := act.detail.(adapters.Split); ok {
 		a.Weights = map[string]int{}
 		for _, b := range split.Backends {
 			a.Weights[b.Set] = b.Weight
