@@ -137,7 +137,7 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 	r.mu.Lock()
 	prev := r.policies.approvals
 	r.mu.Unlock()
-	approvals, err := readApprovals(snap.Files, ds, prev, snap.Commit, person(snap.Author), signer)
+	approvals, err := readApprovals(snap.Files, ds, prev, policy.Commit{ID: snap.Commit, Author: person(snap.Author), Signer: signer})
 	if err != nil {
 		return nil, policies{}, nil, err
 	}

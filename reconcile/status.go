@@ -96,7 +96,7 @@ func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 		}
 		v := journalView{sets: sets, rollouts: rollouts}
 		ss.Stages = stageViews(desired, name, v)
-		addBakeViews(ss.Stages, desired, name, v, journaledBakes(entries), s.Time)
+		addBakeViews(ss.Stages, pipelineView{ds: desired, v: v, service: name}, journaledBakes(entries), s.Time)
 		addGateViews(ss.Stages, desired, approvals)
 		s.Services = append(s.Services, ss)
 	}
