@@ -119,3 +119,13 @@ func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters
 		_, _ = r.setMetrics(ctx, hs, split.Service, b.Set) // a set not counted yet shows no counters
 	}
 }
+
+// healthSource is the placement's traffic adapter when it counts per set.
+func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
+	tr, err := r.targets.traffic(p.target)
+	if err != nil {
+		return nil, false
+	}
+	hs, ok := tr.(adapters.HealthSource)
+	return hs, ok
+}

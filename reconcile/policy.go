@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
-	"github.com/durable-delivery/durable/schema"
 )
 
 // PolicyDir is the repository folder that holds the team's Rego policies.
@@ -58,84 +56,6 @@ func (r *Reconciler) verdictOnce(ctx context.Context, key string, e journal.Entr
 		return e, false
 	}
 	return r.journal(ctx, e), true
-}
-
-// admit asks durable.admission about a revision.
-func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.DesiredState, snap commitInfo) (policy.Decision, error) {
-	change := schema.Diff(old, ds)
-	if err := r.markRollbacks(ctx, &change); err != nil {
-		return policy.Decision{}, err
-	}
-	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: r.now(),
-		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals, Artifacts: snap.artifacts}
-	return pol.engine.Decide(ctx, policy.Admission, in), nil
-}
-
-// markRollbacks flags each changed service whose new release is still warm;
-// the change is a rollback when every changed service's is.
-func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error {
-	sets, err := r.store.InfraSets(ctx)
-	if err != nil {
-		return err
-	}
-	warm := map[string]bool{}
-	for _, s := range sets {
-		if s.State == api.SetWarm {
-			warm[s.Release] = true
-		}
-	}
-	any, all := false, true
-	for name, sc := range c.Services {
-		if sc.Change == schema.Changed && warm[sc.To] {
-			sc.Rollback, any = true, true
-			c.Services[name] = sc
-		} else {
-			all = false
-		}
-	}
-	c.Rollback = any && all && len(c.Targets) == 0 && len(c.Pipeline) == 0
-	return nil
-}
-
-func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
-	tr, err := r.targets.traffic(p.target)
-	if err != nil {
-		return nil, false
-	}
-	hs, ok := tr.(adapters.HealthSource)
-	return hs, ok
-}
-
-// invariant asks durable.invariant about an action with the fleet before
-// and after it. With no invariant policy the built-in rules allow.
-func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, act action) (policy.Decision, error) {
-	r.mu.Lock()
-	ds, pol := r.desired, r.policies
-	r.mu.Unlock()
-	if ds == nil {
-		return policy.Decision{Entry: policy.Invariant, Result: policy.Allow}, nil
-	}
-	a := policy.Action{Kind: act.kind, Service: base.Service, Stage: base.Stage, Target: base.Target, Set: base.Set,
-		Release: base.Release, Rollback: act.rule == policyRollback || act.rule == policyAnalysis}
-	if split, ok := act.detail.(adapters.Split); ok {
-		a.Weights = map[string]int{}
-		for _, b := range split.Backends {
-			a.Weights[b.Set] = b.Weight
-		}
-	}
-	before, err := r.fleet(ctx, ds)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	in := policy.InvariantInput{APIVersion: policy.APIVersion, Entry: string(policy.Invariant), Now: r.now(),
-		Action: a, Before: before, After: after(before, a, ds.Targets[base.Target].Zone)}
-	return pol.engine.Decide(ctx, policy.Invariant, in), nil
-}
-
-// commitInfo is what admission needs of a fetched commit.
-type commitInfo struct {
-	commit    policy.Commit
-	artifacts map[string]policy.Artifact
 }
 
 // restorePolicies rebuilds a journaled revision's policies after a restart.
