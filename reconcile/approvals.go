@@ -36,10 +36,11 @@ var releasePrefix = regexp.MustCompile(`^[a-f0-9]{12,64}$`)
 
 // readApprovals reads approvals/*.json of a revision. Each approval keeps
 // the commit that first carried it (from prev, the last accepted
-// revision's approvals); a new one is attributed to commit, its author and
-// its verified signer (nil when commits are not verified).
-// A release written as a prefix is resolved against the revision's releases.
-func readApprovals(files fs.FS, ds *schema.DesiredState, prev []policy.Approval, commit string, author policy.Person, signer *policy.Signer) ([]policy.Approval, error) {
+// revision's approvals); a new one is attributed to the revision's commit:
+// its ID, its author and its verified signer (nil when commits are not
+// verified). A release written as a prefix is resolved against the
+// revision's releases.
+func readApprovals(files fs.FS, ds *schema.DesiredState, prev []policy.Approval, commit policy.Commit) ([]policy.Approval, error) {
 	entries, err := fs.ReadDir(files, ApprovalsDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []policy.Approval{}, nil
@@ -78,7 +79,7 @@ func readApprovals(files fs.FS, ds *schema.DesiredState, prev []policy.Approval,
 		if old, ok := seen[approvalKey(a)]; ok {
 			a.Commit, a.Author, a.Signer, a.Verified = old.Commit, old.Author, old.Signer, old.Verified
 		} else {
-			a.Commit, a.Author, a.Signer, a.Verified = commit, author, signer, signer != nil
+			a.Commit, a.Author, a.Signer, a.Verified = commit.ID, commit.Author, commit.Signer, commit.Signer != nil
 		}
 		out = append(out, a)
 	}

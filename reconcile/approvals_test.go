@@ -23,8 +23,8 @@ func TestReadApprovals(t *testing.T) {
 		"approvals/prod-web.json": {Data: []byte(`{"release": "` + full[:12] + `", "stage": "prod", "by": "alice@example.com", "reason": "ok"}`)},
 		"approvals/README.md":     {Data: []byte("how to approve")},
 	}
-	got, err := readApprovals(files, ds, nil, "c1", policy.Person{Name: "Alice", Email: "alice@example.com"},
-		&policy.Signer{Identity: "alice@example.com", Method: "ssh", Key: "SHA256:abc"})
+	got, err := readApprovals(files, ds, nil, policy.Commit{ID: "c1", Author: policy.Person{Name: "Alice", Email: "alice@example.com"},
+		Signer: &policy.Signer{Identity: "alice@example.com", Method: "ssh", Key: "SHA256:abc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +32,11 @@ func TestReadApprovals(t *testing.T) {
 		t.Fatalf("approvals %+v", got)
 	}
 	// The next revision keeps the first commit that carried the approval.
-	again, err := readApprovals(files, ds, got, "c2", policy.Person{Name: "Bob"}, nil)
+	again, err := readApprovals(files, ds, got, policy.Commit{ID: "c2", Author: policy.Person{Name: "Bob"}})
 	if err != nil || len(again) != 1 || again[0].Commit != "c1" || again[0].Author.Name != "Alice" || !again[0].Verified {
 		t.Fatalf("carried over: %+v, %v", again, err)
 	}
-	if none, err := readApprovals(fstest.MapFS{}, ds, nil, "c", policy.Person{}, nil); err != nil || len(none) != 0 {
+	if none, err := readApprovals(fstest.MapFS{}, ds, nil, policy.Commit{ID: "c"}); err != nil || len(none) != 0 {
 		t.Fatalf("no approvals folder: %+v, %v", none, err)
 	}
 	if got := approvalsFor(again, full); len(got) != 1 {
@@ -58,7 +58,7 @@ func TestReadApprovalsRejectsBadFiles(t *testing.T) {
 		{"nobody", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": " "}`, "by is empty"},
 		{"oversized", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": "` + strings.Repeat("x", maxApprovalBytes) + `"}`, "more than the 16384 an approval may hold"},
 	} {
-		_, err := readApprovals(fstest.MapFS{"approvals/a.json": {Data: []byte(tc.body)}}, ds, nil, "c", policy.Person{}, nil)
+		_, err := readApprovals(fstest.MapFS{"approvals/a.json": {Data: []byte(tc.body)}}, ds, nil, policy.Commit{ID: "c"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
 		}

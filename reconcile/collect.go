@@ -14,7 +14,8 @@ import (
 // collect removes the placement's sets that are no longer wanted: warm sets
 // beyond keepWarm (oldest-served first), failed sets, and sets created for a
 // release that a newer revision pre-empted. The serving set is never removed.
-func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet) error {
+func (ro *rollout) collect(ctx context.Context) error {
+	p, sets := ro.p, ro.sets
 	want := p.service.ReleaseID()
 	var warm []journal.InfraSet
 	for _, s := range sets {
@@ -33,7 +34,7 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 			why = "finish removing " + s.ID
 		case s.State == api.SetFailed:
 			why = fmt.Sprintf("infra-set %s failed: remove it", s.ID)
-		case s.State == api.SetProbe && !r.probing(ctx, p):
+		case s.State == api.SetProbe && !ro.r.probing(ctx, p):
 			why = fmt.Sprintf("probe %s outlived its upgrade-downgrade test: remove it", s.ID)
 		case (s.State == api.SetCreating || s.State == api.SetReady || s.State == api.SetCanary) && s.Release != want:
 			why = fmt.Sprintf("infra-set %s never served and release %s is no longer desired", s.ID, short(s.Release))
@@ -42,7 +43,7 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 		default:
 			continue
 		}
-		if err := r.removeSet(ctx, p, rt, tr, s, policyKeepWarm, why); err != nil {
+		if err := ro.removeSet(ctx, s, policyKeepWarm, why); err != nil {
 			return err
 		}
 	}
@@ -51,21 +52,20 @@ func (r *Reconciler) collect(ctx context.Context, p placement, rt adapters.Runti
 
 // removeSet takes a set out of the traffic, waits for its in-flight requests
 // to drain, stops its instances and records it removed.
-func (r *Reconciler) removeSet(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s journal.InfraSet, policy, why string) error {
+func (ro *rollout) removeSet(ctx context.Context, s journal.InfraSet, rule, why string) error {
+	r, p := ro.r, ro.p
 	s.State, s.UpdatedAt = api.SetRemoving, time.Now().UTC()
 	if s.Reason == "" {
 		s.Reason = why
 	}
-	return r.act(ctx, p.entry(s.ID, s.Release), "remove-set", policy, why, nil, func() error {
+	return r.act(ctx, p.entry(s.ID, s.Release), action{kind: api.ActionRemoveSet, rule: rule, why: why}, func() error {
 		if err := r.store.PutInfraSet(ctx, s); err != nil {
 			return err
 		}
-		if tr != nil {
-			if err := r.leaveTraffic(ctx, p.service.Name, tr, s.ID); err != nil {
-				return err
-			}
+		if err := r.leaveTraffic(ctx, p.service.Name, ro.tr, s.ID); err != nil {
+			return err
 		}
-		if err := rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
+		if err := ro.rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
 			return err
 		}
 		s.State, s.UpdatedAt = api.SetRemoved, time.Now().UTC()
@@ -139,7 +139,7 @@ func (r *Reconciler) collectOrphans(ctx context.Context) error {
 			}
 			why := fmt.Sprintf("infra-set %s runs but the journal has no live record of it: remove it", o.ID)
 			base := journal.Entry{Service: o.Service, Set: o.ID, Release: o.Release}
-			err := r.act(ctx, base, "remove-set", policyOrphan, why, nil, func() error {
+			err := r.act(ctx, base, action{kind: api.ActionRemoveSet, rule: policyOrphan, why: why}, func() error {
 				return rt.Remove(ctx, o.ID, r.cfg.StopGrace)
 			})
 			if err != nil {

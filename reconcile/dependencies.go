@@ -9,6 +9,7 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -108,15 +109,8 @@ func (r *Reconciler) relatedSignals(ctx context.Context, p placement, ro journal
 		if !ok {
 			continue // not serving when the step started: no baseline to judge from
 		}
-		d := since(countersOf(m), base)
-		sig := policy.Signal{Name: dirs[i] + " " + s.Service + " error-rate", Canary: ratio(d.ServerErrors, d.Requests), Threshold: a.MaxErrorRate, Verdict: verdictPass}
-		switch {
-		case d.Requests < a.MinRequests:
-			sig.Verdict = verdictInconclusive
-		case binomialTail(d.Requests, d.ServerErrors, a.MaxErrorRate) < significance:
-			sig.Verdict = verdictFail
-		}
-		out = append(out, sig)
+		d := analysis.Since(analysis.CountersOf(m), base)
+		out = append(out, analysis.ErrorRate(dirs[i]+" "+s.Service+" error-rate", *a, d))
 	}
 	return out
 }

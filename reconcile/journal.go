@@ -33,38 +33,48 @@ func (r *Reconciler) journal(ctx context.Context, e journal.Entry) journal.Entry
 	return out
 }
 
+// action is one change to a target, as act journals it: what is done, the
+// rule (a policy or a built-in one) that decided it, why, and the detail
+// its intent records (a traffic split, a scale).
+type action struct {
+	kind   api.Action
+	rule   string
+	why    string
+	detail any
+}
+
 // act journals a decision and an intent, runs the action, and journals its
 // outcome. The intent is durable before the action starts, so a crash in the
 // middle leaves a visible trace that the next pass completes.
 // The invariant policy is asked first, with the fleet as the action would
 // leave it; if it does not allow, the action is not taken and errDenied is
 // returned (the decision journaled once until it changes).
-func (r *Reconciler) act(ctx context.Context, base journal.Entry, action api.Action, rule, why string, detail any, do func() error) error {
-	d, err := r.invariant(ctx, base, action, rule, detail)
+func (r *Reconciler) act(ctx context.Context, base journal.Entry, a action, do func() error) error {
+	d, err := r.invariant(ctx, base, a)
 	if err != nil {
 		return fmt.Errorf("ask invariant policy: %w", err)
 	}
 	decision := base
-	decision.Kind, decision.Policy, decision.Result, decision.Message = api.EntryDecision, rule, policy.Allow, why
+	decision.Kind, decision.Policy, decision.Result, decision.Message = api.EntryDecision, a.rule, policy.Allow, a.why
 	if d.Defined() {
-		decision = decisionEntry(base, d, why)
-		decision.Policy = rule + " + " + d.Policy
+		decision = decisionEntry(base, d, a.why)
+		decision.Policy = a.rule + " + " + d.Policy
 	}
 	if d.Result != policy.Allow {
-		decision.Message = fmt.Sprintf("invariant denied %s: %s; not done, asked again next pass", action, reasonsLine(d))
-		e, journaled := r.verdictOnce(ctx, "invariant/"+string(action)+"/"+base.Service+"/"+base.Target+"/"+base.Set, decision)
+		decision.Message = fmt.Sprintf("invariant denied %s: %s; not done, asked again next pass", a.kind, reasonsLine(d))
+		e, journaled := r.verdictOnce(ctx, "invariant/"+string(a.kind)+"/"+base.Service+"/"+base.Target+"/"+base.Set, decision)
 		if journaled {
-			r.log.Warn("action denied by invariant policy", "action", action, "set", base.Set, "reasons", reasonsLine(d))
+			r.log.Warn("action denied by invariant policy", "action", a.kind, "set", base.Set, "reasons", reasonsLine(d))
 			r.noteVerdict(ctx, base.Rollout, d, e)
 		}
-		return fmt.Errorf("%s %s: %w", action, base.Set, errDenied)
+		return fmt.Errorf("%s %s: %w", a.kind, base.Set, errDenied)
 	}
 	decision = r.journal(ctx, decision)
 
 	intent := base
-	intent.Kind, intent.Action, intent.Decision, intent.Message = api.EntryIntent, action, decision.Seq, why
-	if detail != nil {
-		intent.Detail, _ = json.Marshal(detail)
+	intent.Kind, intent.Action, intent.Decision, intent.Message = api.EntryIntent, a.kind, decision.Seq, a.why
+	if a.detail != nil {
+		intent.Detail, _ = json.Marshal(a.detail)
 	}
 	intent, err = r.store.Append(ctx, intent)
 	if err != nil {
@@ -73,24 +83,17 @@ func (r *Reconciler) act(ctx context.Context, base journal.Entry, action api.Act
 	}
 
 	err = do()
-	if split, ok := detail.(adapters.Split); ok && action == api.ActionSetSplit && err == nil {
+	if split, ok := a.detail.(adapters.Split); ok && a.kind == api.ActionSetSplit && err == nil {
 		r.observed.noteSplit(base.Target, split)
 	}
 	outcome := base
-	outcome.Kind, outcome.Action, outcome.Intent = api.EntryOutcome, action, intent.Seq
-	outcome.Message = string(action) + " done"
+	outcome.Kind, outcome.Action, outcome.Intent = api.EntryOutcome, a.kind, intent.Seq
+	outcome.Message = string(a.kind) + " done"
 	if err != nil {
-		outcome.Message, outcome.Error = string(action)+" failed", err.Error()
+		outcome.Message, outcome.Error = string(a.kind)+" failed", err.Error()
 	}
 	r.journal(ctx, outcome)
 	return err
-}
-
-// entry is the journal entry header for an action on set, which runs release
-// on the placement.
-func (p placement) entry(set, release string) journal.Entry {
-	return journal.Entry{Service: p.service.Name, Stage: p.stage, Target: p.target.Name, Set: set,
-		Release: release, Rollout: p.rolloutID(release)}
 }
 
 // noteVerdict records a decision on the rollout it concerns, if any.

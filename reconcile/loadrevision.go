@@ -27,15 +27,12 @@ type RevisionLoader struct {
 	HostPolicies policy.Source
 }
 
-// RevisionFiles is one revision to load: its tree and who made it.
+// RevisionFiles is one revision to load: its tree and its commit (ID,
+// author, and signer when commit signatures are verified).
 type RevisionFiles struct {
 	Files  fs.FS
-	Commit string
-	Author policy.Person
-	// Signer is who signed the commit, when commit signatures are
-	// verified; Approved are the approvals already attributed to earlier
-	// revisions.
-	Signer   *policy.Signer
+	Commit policy.Commit
+	// Approved are the approvals already attributed to earlier revisions.
 	Approved []policy.Approval
 }
 
@@ -62,15 +59,15 @@ func (l RevisionLoader) Load(ctx context.Context, rev RevisionFiles) (LoadedRevi
 	if stateErr == nil && l.Secrets != nil {
 		stateErr = l.Secrets(ds)
 	}
-	src, err := policy.ReadSource(rev.Files, PolicyDir, "repository", rev.Commit)
+	src, err := policy.ReadSource(rev.Files, PolicyDir, "repository", rev.Commit.ID)
 	if err != nil {
 		return out, errors.Join(stateErr, err)
 	}
-	engine, policyErr := policy.Compile(ctx, l.Policy, policy.Source{Name: "repository", Revision: rev.Commit, Modules: src.Modules}, l.HostPolicies)
+	engine, policyErr := policy.Compile(ctx, l.Policy, policy.Source{Name: "repository", Revision: rev.Commit.ID, Modules: src.Modules}, l.HostPolicies)
 	if err := errors.Join(stateErr, policyErr); err != nil {
 		return out, err
 	}
-	approvals, err := readApprovals(rev.Files, ds, rev.Approved, rev.Commit, rev.Author, rev.Signer)
+	approvals, err := readApprovals(rev.Files, ds, rev.Approved, rev.Commit)
 	if err != nil {
 		return out, err
 	}

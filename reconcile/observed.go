@@ -7,6 +7,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 )
 
 // observations are what the reconciler last read of its targets' traffic:
@@ -77,7 +78,7 @@ func (o *observations) served(set string, base uint64) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return since(api.Counters{Requests: m.Requests}, api.Counters{Requests: base}).Requests, true
+	return analysis.Since(api.Counters{Requests: m.Requests}, api.Counters{Requests: base}).Requests, true
 }
 
 // setMetrics reads one set's counters from a health source and records them.
@@ -117,4 +118,14 @@ func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters
 	for _, b := range split.Backends {
 		_, _ = r.setMetrics(ctx, hs, split.Service, b.Set) // a set not counted yet shows no counters
 	}
+}
+
+// healthSource is the placement's traffic adapter when it counts per set.
+func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
+	tr, err := r.targets.traffic(p.target)
+	if err != nil {
+		return nil, false
+	}
+	hs, ok := tr.(adapters.HealthSource)
+	return hs, ok
 }

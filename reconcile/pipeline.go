@@ -127,7 +127,9 @@ func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, servic
 	if err != nil {
 		return schema.Service{}, false, err
 	}
-	v.baked = func(stage int, release string) bool { return r.baked(ctx, ds, v, service, stage, release) }
+	v.baked = func(stage int, release string) bool {
+		return r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: service}, stage: stage, release: release})
+	}
 	want := wantOf(ds, v, service, stage, target)
 	switch want {
 	case "":

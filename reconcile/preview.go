@@ -19,25 +19,27 @@ func previewName(service string) string { return service + "-preview" }
 // ensurePreview routes a healthy new set alone as "<service>-preview", so
 // that people (and checks) can try it before the blue/green switch, which
 // the gate policy may hold until they did.
-func (r *Reconciler) ensurePreview(ctx context.Context, p placement, tr adapters.Traffic, set journal.InfraSet, st adapters.InfraSetStatus) error {
+func (ro *rollout) ensurePreview(ctx context.Context, set journal.InfraSet, st adapters.InfraSetStatus) error {
+	r, p, tr := ro.r, ro.p, ro.tr
 	want := adapters.Split{Service: previewName(p.service.Name),
 		Backends: []adapters.Backend{{Set: set.ID, Release: set.Release, Weight: 100, Endpoints: routableEndpoints(st)}}}
 	if have, err := tr.Split(ctx, want.Service); err == nil && sameSplit(have, want) {
 		return nil
 	}
 	why := fmt.Sprintf("preview: route %s alone as %s until the switch", set.ID, want.Service)
-	return r.act(ctx, p.entry(set.ID, set.Release), "set-split", policyPreview, why, want, func() error { return tr.SetSplit(ctx, want) })
+	return r.act(ctx, p.entry(set.ID, set.Release), action{kind: api.ActionSetSplit, rule: policyPreview, why: why, detail: want}, func() error { return tr.SetSplit(ctx, want) })
 }
 
 // dropPreview stops routing the preview once no rollout is in flight on the
 // placement (switched, failed or abandoned).
-func (r *Reconciler) dropPreview(ctx context.Context, p placement, tr adapters.Traffic) error {
-	rm, ok := tr.(adapters.SplitRemover)
+func (ro *rollout) dropPreview(ctx context.Context) error {
+	r, p := ro.r, ro.p
+	rm, ok := ro.tr.(adapters.SplitRemover)
 	if !ok {
 		return nil
 	}
 	name := previewName(p.service.Name)
-	if _, err := tr.Split(ctx, name); errors.Is(err, adapters.ErrNotFound) {
+	if _, err := ro.tr.Split(ctx, name); errors.Is(err, adapters.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -32,23 +33,23 @@ type promLabels struct {
 func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline journal.InfraSet) ([]policy.Signal, string) {
 	client, err := api.NewClient(api.Config{Address: pa.Address})
 	if err != nil {
-		return []policy.Signal{{Name: "prometheus", Verdict: verdictInconclusive}}, verdictInconclusive
+		return []policy.Signal{{Name: "prometheus", Verdict: analysis.Inconclusive}}, analysis.Inconclusive
 	}
 	prom := promv1.NewAPI(client)
-	verdict := verdictPass
+	verdict := analysis.Pass
 	var out []policy.Signal
 	for _, q := range pa.Queries {
-		sig := policy.Signal{Name: q.Name, Threshold: q.Max, Verdict: verdictPass}
+		sig := policy.Signal{Name: q.Name, Threshold: q.Max, Verdict: analysis.Pass}
 		c, cok, cerr := promValue(ctx, prom, q.Query, labelsOf(p, canary))
 		b, _, _ := promValue(ctx, prom, q.Query, labelsOf(p, baseline))
 		sig.Canary, sig.Baseline = c, b
 		switch {
 		case cerr != nil || !cok:
-			sig.Verdict = verdictInconclusive
+			sig.Verdict = analysis.Inconclusive
 		case c > q.Max:
-			sig.Verdict = verdictFail
+			sig.Verdict = analysis.Fail
 		}
-		if sig.Verdict == verdictFail || (sig.Verdict == verdictInconclusive && verdict == verdictPass) {
+		if sig.Verdict == analysis.Fail || (sig.Verdict == analysis.Inconclusive && verdict == analysis.Pass) {
 			verdict = sig.Verdict
 		}
 		out = append(out, sig)

@@ -8,6 +8,16 @@
 // a decision and an intent in the journal and followed by an outcome.
 // Bad input (a revision that does not load) is journaled and shown; it never
 // changes what is running.
+//
+// A pass builds, for each placement (a service on a target of a stage), one
+// rollout value (rollout.go) that holds what the pass knows of it: the
+// target's adapters, the journaled infra-sets, what the runtime runs, the
+// rollout record and the policies. Its methods are what a rollout does:
+// forward (forward.go), the canary's steps (canary.go), the switch
+// (switch.go), the warm sets' scaling (warm.go), the upgrade-downgrade test
+// (updown.go), the gate (gate.go) and the collection of sets (collect.go).
+// Every action of theirs goes through act (journal.go). The canary's
+// analysis, which needs nothing of the reconciler, is the package analysis.
 package reconcile
 
 import (

@@ -20,14 +20,7 @@ import (
 // changes nothing that runs.
 func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, fetchErr error) {
 	if fetchErr != nil {
-		r.mu.Lock()
-		first := r.sourceErr == nil
-		r.sourceErr, r.sourceErrAt = fetchErr, time.Now()
-		r.mu.Unlock()
-		if first {
-			r.log.Error("fetch desired-state repository; what runs is unchanged", "err", fetchErr)
-			r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
-		}
+		r.noteFetchError(ctx, fetchErr)
 		return
 	}
 	r.mu.Lock()
@@ -49,6 +42,30 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 		Author:  snap.Author,
 		SeenAt:  time.Now().UTC(),
 	}
+	ds, pol, repoPolicies, ok := r.judge(ctx, snap, rev)
+	if ok {
+		r.accept(ctx, rev, ds, pol, repoPolicies)
+	}
+}
+
+// noteFetchError records that the repository cannot be fetched: in the
+// journal once, until a fetch succeeds again.
+func (r *Reconciler) noteFetchError(ctx context.Context, fetchErr error) {
+	r.mu.Lock()
+	first := r.sourceErr == nil
+	r.sourceErr, r.sourceErrAt = fetchErr, time.Now()
+	r.mu.Unlock()
+	if first {
+		r.log.Error("fetch desired-state repository; what runs is unchanged", "err", fetchErr)
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: "repository unreachable; what runs is unchanged", Error: fetchErr.Error()})
+	}
+}
+
+// judge verifies a revision's commits, loads it, verifies its artifacts and
+// asks the admission policy about it. A revision that fails any of them is
+// rejected (journaled, ok false); an admission that cannot be asked is
+// logged and asked again with the next snapshot.
+func (r *Reconciler) judge(ctx context.Context, snap source.Snapshot, rev journal.Revision) (*schema.DesiredState, policies, map[string]string, bool) {
 	r.reloadTrust(ctx)
 	r.mu.Lock()
 	old, lastApplied := r.desired, r.revision.Commit
@@ -56,24 +73,24 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 	signer, err := r.verifyCommits(snap, lastApplied)
 	if err != nil {
 		r.reject(ctx, rev, errorLines(err))
-		return
+		return nil, policies{}, nil, false
 	}
 	ds, pol, repoPolicies, err := r.load(ctx, snap, signer)
 	if err != nil {
 		r.reject(ctx, rev, errorLines(err))
-		return
+		return nil, policies{}, nil, false
 	}
 	artifacts, err := r.verifyArtifacts(ctx, ds)
 	if err != nil {
 		r.reject(ctx, rev, errorLines(err))
-		return
+		return nil, policies{}, nil, false
 	}
 	info := commitInfo{commit: policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
 		Signer: signer, Trailers: trailers(snap.Message)}, artifacts: artifacts}
 	d, err := r.admit(ctx, pol, old, ds, info)
 	if err != nil {
 		r.log.Error("ask admission policy", "err", err)
-		return
+		return nil, policies{}, nil, false
 	}
 	if d.Defined() {
 		msg := fmt.Sprintf("admission %s for revision %s", d.Result, short(snap.Commit))
@@ -88,14 +105,20 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 			lines[i] = "denied by policy " + d.Policy + ": " + reason
 		}
 		r.reject(ctx, rev, lines)
-		return
+		return nil, policies{}, nil, false
 	}
+	return ds, pol, repoPolicies, true
+}
 
+// accept journals an admitted revision with its releases, desired state,
+// policies and approvals, and makes it the desired state. The revision is
+// durable before anything converges on it.
+func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schema.DesiredState, pol policies, repoPolicies map[string]string) {
 	rev.Verdict = api.RevisionAccepted
 	rev.Releases = map[string]string{}
 	for name, svc := range ds.Services {
 		rev.Releases[name] = svc.ReleaseID()
-		if err := r.putRelease(ctx, svc, snap.Commit); err != nil {
+		if err := r.putRelease(ctx, svc, rev.Commit); err != nil {
 			r.log.Error("journal release", "err", err)
 			return
 		}
@@ -125,7 +148,8 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 	r.mu.Unlock()
 	loader := RevisionLoader{LoadState: r.cfg.LoadState, Secrets: r.withSecrets,
 		Policy: policy.Options{Timeout: r.cfg.PolicyTimeout}, HostPolicies: r.cfg.HostPolicies}
-	rev, err := loader.Load(ctx, RevisionFiles{Files: snap.Files, Commit: snap.Commit, Author: person(snap.Author), Signer: signer, Approved: prev})
+	rev, err := loader.Load(ctx, RevisionFiles{Files: snap.Files, Approved: prev,
+		Commit: policy.Commit{ID: snap.Commit, Author: person(snap.Author), Signer: signer}})
 	if err != nil {
 		return nil, policies{}, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -116,43 +117,68 @@ func hasBake(st schema.Stage) bool {
 	return st.Bake != nil && (st.Bake.Time.Duration > 0 || st.Bake.Requests > 0)
 }
 
-// baked reports whether release, which serves every target of the stage at
-// index stage, has baked there, so that the next stage may start it. It
-// starts the bake when none of this serving is journaled, and ends it once
-// both the time and the requests are reached. An error holds the release:
-// it is logged and asked again on the next pass.
-func (r *Reconciler) baked(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) bool {
-	st := ds.Pipeline.Stages[stage]
+// pipelineView is one service's pipeline in the desired state, as a view
+// of the journal sees it: what its stage bakes are judged and shown on.
+type pipelineView struct {
+	ds      *schema.DesiredState
+	v       journalView
+	service string
+}
+
+// stageRelease is a release of the service in the stage at index stage of
+// its pipeline: the subject of one stage bake.
+type stageRelease struct {
+	pipelineView
+	stage   int
+	release string
+}
+
+func (sr stageRelease) key() string {
+	return bakeKey(sr.service, sr.ds.Pipeline.Stages[sr.stage].Name, sr.release)
+}
+
+// next is the name of the stage after the bake's, for a message.
+func (sr stageRelease) next() string {
+	return sr.ds.Pipeline.Stages[min(sr.stage+1, len(sr.ds.Pipeline.Stages)-1)].Name
+}
+
+// baked reports whether the release, which serves every target of its
+// stage, has baked there, so that the next stage may start it. It starts
+// the bake when none of this serving is journaled, and ends it once both
+// the time and the requests are reached. An error holds the release: it is
+// logged and asked again on the next pass.
+func (r *Reconciler) baked(ctx context.Context, sr stageRelease) bool {
+	stages := sr.ds.Pipeline.Stages
+	st := stages[sr.stage]
 	if !hasBake(st) {
 		return true
 	}
-	if stage+1 < len(ds.Pipeline.Stages) && v.reached(service, ds.Pipeline.Stages[stage+1].Name, release) {
+	if sr.stage+1 < len(stages) && sr.v.reached(sr.service, stages[sr.stage+1].Name, sr.release) {
 		return true // the next stage already took it: nothing to hold
 	}
-	done, err := r.bake(ctx, ds, v, service, stage, release)
+	done, err := r.bake(ctx, sr)
 	if err != nil {
-		r.log.Error("stage bake", "service", service, "stage", st.Name, "release", short(release), "err", err)
+		r.log.Error("stage bake", "service", sr.service, "stage", st.Name, "release", short(sr.release), "err", err)
 		return false
 	}
 	return done
 }
 
-func (r *Reconciler) bake(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) (bool, error) {
-	st := ds.Pipeline.Stages[stage]
-	key := bakeKey(service, st.Name, release)
-	b, ok, err := r.journaledBake(ctx, key)
+func (r *Reconciler) bake(ctx context.Context, sr stageRelease) (bool, error) {
+	st := sr.ds.Pipeline.Stages[sr.stage]
+	b, ok, err := r.journaledBake(ctx, sr.key())
 	if err != nil {
 		return false, err
 	}
-	if !ok || b.StartedAt.Before(v.servedSince(service, st, release)) {
+	if !ok || b.StartedAt.Before(sr.v.servedSince(sr.service, st, sr.release)) {
 		// Never baked, or baked before the release served the stage again
 		// (rolled back to, then forward): this serving bakes anew.
-		return false, r.startBake(ctx, ds, v, service, stage, release)
+		return false, r.startBake(ctx, sr)
 	}
 	if !b.DoneAt.IsZero() {
 		return true, nil
 	}
-	served, err := r.bakeServed(ctx, ds, service, b)
+	served, err := r.bakeServed(ctx, sr.ds, sr.service, b)
 	if err != nil {
 		return false, err
 	}
@@ -161,48 +187,46 @@ func (r *Reconciler) bake(ctx context.Context, ds *schema.DesiredState, v journa
 		return false, nil
 	}
 	b.DoneAt, b.Served = time.Now().UTC(), served
-	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
 	msg := fmt.Sprintf("release %s baked in stage %s: %s and %d requests since %s (the stage asks %s and %d): stage %s may start it",
-		short(release), st.Name, elapsed.Round(time.Millisecond), served, b.StartedAt.Format(time.RFC3339), st.Bake.Time.Duration, st.Bake.Requests, next)
-	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeDone, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+		short(sr.release), st.Name, elapsed.Round(time.Millisecond), served, b.StartedAt.Format(time.RFC3339), st.Bake.Time.Duration, st.Bake.Requests, sr.next())
+	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeDone, Service: sr.service, Stage: st.Name, Release: sr.release, Message: msg}, b); err != nil {
 		return false, err
 	}
-	r.log.Info("stage bake done", "service", service, "stage", st.Name, "release", short(release), "elapsed", elapsed.Round(time.Millisecond), "requests", served)
+	r.log.Info("stage bake done", "service", sr.service, "stage", st.Name, "release", short(sr.release), "elapsed", elapsed.Round(time.Millisecond), "requests", served)
 	return true, nil
 }
 
-// startBake journals the start of release's bake in the stage, with the
+// startBake journals the start of the release's bake in its stage, with the
 // request counter of each of its sets there.
-func (r *Reconciler) startBake(ctx context.Context, ds *schema.DesiredState, v journalView, service string, stage int, release string) error {
-	st := ds.Pipeline.Stages[stage]
+func (r *Reconciler) startBake(ctx context.Context, sr stageRelease) error {
+	st := sr.ds.Pipeline.Stages[sr.stage]
 	b := stageBake{StartedAt: time.Now().UTC(), Base: []bakeBase{}}
 	var uncounted []string
 	for _, t := range st.Targets {
-		set := v.serving(service, st.Name, t)
-		if set == nil || set.Release != release {
-			return fmt.Errorf("release %s no longer serves target %s of stage %s", short(release), t, st.Name)
+		set := sr.v.serving(sr.service, st.Name, t)
+		if set == nil || set.Release != sr.release {
+			return fmt.Errorf("release %s no longer serves target %s of stage %s", short(sr.release), t, st.Name)
 		}
-		hs, ok := r.healthSourceOf(ds, t)
+		hs, ok := r.healthSourceOf(sr.ds, t)
 		if !ok {
 			uncounted = append(uncounted, t)
 			continue
 		}
-		m, err := r.setMetrics(ctx, hs, service, set.ID)
+		m, err := r.setMetrics(ctx, hs, sr.service, set.ID)
 		if err != nil {
 			return fmt.Errorf("read the request counter of %s: %w", set.ID, err)
 		}
 		b.Base = append(b.Base, bakeBase{Target: t, Set: set.ID, Requests: m.Requests})
 	}
-	next := ds.Pipeline.Stages[min(stage+1, len(ds.Pipeline.Stages)-1)].Name
 	msg := fmt.Sprintf("release %s serves all %d target(s) of stage %s: it bakes there %s and %d requests before stage %s may start it",
-		short(release), len(st.Targets), st.Name, st.Bake.Time.Duration, st.Bake.Requests, next)
+		short(sr.release), len(st.Targets), st.Name, st.Bake.Time.Duration, st.Bake.Requests, sr.next())
 	if len(uncounted) > 0 {
 		msg += fmt.Sprintf("; requests are not counted on %s, whose traffic adapter reports no per-set metrics", strings.Join(uncounted, ", "))
 	}
-	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeStarted, Service: service, Stage: st.Name, Release: release, Message: msg}, b); err != nil {
+	if err := r.journalBake(ctx, journal.Entry{Action: api.ActionBakeStarted, Service: sr.service, Stage: st.Name, Release: sr.release, Message: msg}, b); err != nil {
 		return err
 	}
-	r.log.Info("stage bake started", "service", service, "stage", st.Name, "release", short(release), "time", st.Bake.Time.Duration, "requests", st.Bake.Requests)
+	r.log.Info("stage bake started", "service", sr.service, "stage", st.Name, "release", short(sr.release), "time", st.Bake.Time.Duration, "requests", st.Bake.Requests)
 	return nil
 }
 
@@ -219,7 +243,7 @@ func (r *Reconciler) bakeServed(ctx context.Context, ds *schema.DesiredState, se
 		if err != nil {
 			return 0, fmt.Errorf("read the request counter of %s: %w", base.Set, err)
 		}
-		served += since(journal.Counters{Requests: m.Requests}, journal.Counters{Requests: base.Requests}).Requests
+		served += analysis.Since(journal.Counters{Requests: m.Requests}, journal.Counters{Requests: base.Requests}).Requests
 	}
 	return served, nil
 }
@@ -263,7 +287,8 @@ func (v journalView) reached(service, stage, release string) bool {
 // addBakeViews shows, on each stage with a bake rule but the last (which
 // has no next stage to hold), the journaled bake of the release it promoted
 // (serves on every target), if any.
-func addBakeViews(views []api.StageView, ds *schema.DesiredState, service string, v journalView, bakes map[string]stageBake, now time.Time) {
+func addBakeViews(views []api.StageView, pv pipelineView, bakes map[string]stageBake, now time.Time) {
+	ds, v, service := pv.ds, pv.v, pv.service
 	for i, st := range ds.Pipeline.Stages {
 		if !hasBake(st) || i+1 >= len(ds.Pipeline.Stages) || i >= len(views) {
 			continue

@@ -99,11 +99,11 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	}
 	st, r := open()
 	serve(3) // served before the bake: not counted
-	if r.baked(ctx, ds, v, "web", 0, release) {
+	if r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: "web"}, release: release}) {
 		t.Fatal("baked as soon as it served the stage")
 	}
 	serve(5)
-	if r.baked(ctx, ds, v, "web", 0, release) {
+	if r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: "web"}, release: release}) {
 		t.Fatal("baked before its time and requests")
 	}
 	started, _ := bakeEvents(t, st)
@@ -116,14 +116,14 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	st, r = open()
 	defer st.Close()
 	time.Sleep(500 * time.Millisecond)
-	if r.baked(ctx, ds, v, "web", 0, release) {
+	if r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: "web"}, release: release}) {
 		t.Fatal("baked with 5 of 10 requests")
 	}
 	serve(5)
-	if !r.baked(ctx, ds, v, "web", 0, release) {
+	if !r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: "web"}, release: release}) {
 		t.Fatal("not baked after its time and 10 requests")
 	}
-	if !r.baked(ctx, ds, v, "web", 0, release) {
+	if !r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: "web"}, release: release}) {
 		t.Fatal("a bake done is done")
 	}
 	again, done := bakeEvents(t, st)
@@ -133,7 +133,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	}
 	// wantOf lets prod start the release only now.
 	views := stageViews(ds, "web", v)
-	addBakeViews(views, ds, "web", v, journaledBakes(mustEntries(t, st)), time.Now())
+	addBakeViews(views, pipelineView{ds: ds, v: v, service: "web"}, journaledBakes(mustEntries(t, st)), time.Now())
 	if b := views[0].Bake; b == nil || !b.Done || b.Release != release || b.Served != 10 || !b.StartedAt.Equal(started[0].StartedAt) {
 		t.Fatalf("bake view: %+v", views[0].Bake)
 	}
@@ -141,7 +141,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	// Served again later (rolled back to, then forward): a new bake.
 	serving.ServedAt = time.Now().UTC()
 	v2 := journalView{sets: []journal.InfraSet{serving}}
-	if r.baked(ctx, ds, v2, "web", 0, release) {
+	if r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v2, service: "web"}, release: release}) {
 		t.Fatal("a new serving reused an old bake")
 	}
 	if started, _ := bakeEvents(t, st); len(started) != 2 {
@@ -149,7 +149,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	}
 	// Once the next stage took the release, there is nothing to hold.
 	v2.sets = append(v2.sets, journal.InfraSet{ID: "web-set-p1", Service: "web", Stage: "prod", Target: "p1", Release: release, State: api.SetCanary})
-	if !r.baked(ctx, ds, v2, "web", 0, release) {
+	if !r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v2, service: "web"}, release: release}) {
 		t.Fatal("a bake held a release the next stage already runs")
 	}
 }

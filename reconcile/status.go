@@ -19,26 +19,9 @@ func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 	if err != nil {
 		return s, err
 	}
-	var desired *schema.DesiredState
-	approvals := []policy.Approval{}
-	for i, rev := range revs {
-		rs := &api.RevisionStatus{Commit: rev.Commit, Message: rev.Message, SeenAt: rev.SeenAt, Verdict: rev.Verdict, Errors: rev.Errors}
-		if i == 0 {
-			s.Head = rs
-		}
-		if rev.Verdict == api.RevisionAccepted {
-			s.Applied = rs
-			desired = &schema.DesiredState{}
-			if err := json.Unmarshal(rev.DesiredState, desired); err != nil {
-				return s, fmt.Errorf("revision %s: %w", short(rev.Commit), err)
-			}
-			if len(rev.Approvals) > 0 {
-				if err := json.Unmarshal(rev.Approvals, &approvals); err != nil {
-					return s, fmt.Errorf("revision %s: approvals: %w", short(rev.Commit), err)
-				}
-			}
-			break
-		}
+	desired, approvals, err := applied(&s, revs)
+	if err != nil {
+		return s, err
 	}
 	entries, err := st.Entries(ctx, 0, 0)
 	if err == nil && len(entries) > 0 {
@@ -48,72 +31,135 @@ func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 		s.Ready = api.Condition{Reason: api.ReasonNoRevision, Message: "no revision of the repository has been accepted yet"}
 		return s, nil
 	}
-	sets, err := st.InfraSets(ctx)
-	if err != nil {
+	sr := statusReader{st: st, desired: desired, approvals: approvals, bakes: journaledBakes(entries), now: s.Time}
+	if sr.sets, err = st.InfraSets(ctx); err != nil {
 		return s, err
 	}
-	rollouts, err := st.Rollouts(ctx)
-	if err != nil {
+	if sr.rollouts, err = st.Rollouts(ctx); err != nil {
 		return s, err
 	}
 	converged, failed := true, ""
 	for _, name := range sortedKeys(desired.Services) {
-		svc := desired.Services[name]
-		ss := api.ServiceStatus{Name: name, Release: svc.ReleaseID(), Artifact: svc.Artifact}
-		for _, stage := range desired.Pipeline.Stages {
-			for _, target := range stage.Targets {
-				ps := api.PlacementStatus{Stage: stage.Name, Target: target}
-				for _, set := range sets {
-					if set.Service != name || set.Target != target || set.Stage != stage.Name || set.State == api.SetRemoved {
-						continue
-					}
-					artifact := ""
-					if rel, err := st.Release(ctx, set.Release); err == nil {
-						artifact = rel.Artifact
-					}
-					ps.Sets = append(ps.Sets, api.SetStatus{ID: set.ID, Release: set.Release, Artifact: artifact, State: set.State, Reason: set.Reason})
-					if set.State == api.SetServing {
-						ps.Serving = set.ID
-						if set.Release != ss.Release {
-							converged = false
-						}
-					}
-				}
-				if ps.Serving == "" {
-					converged = false
-				}
-				for i := range rollouts {
-					ro := rollouts[i]
-					if ro.Service == name && ro.Stage == stage.Name && ro.Target == target {
-						ps.Rollout = &ro // rollouts are ordered by start: the last is the newest
-					}
-				}
-				if ps.Rollout != nil && ps.Rollout.Phase == api.RolloutFailed && ps.Rollout.Release == ss.Release {
-					failed = ps.Rollout.Message
-				}
-				ss.Placements = append(ss.Placements, ps)
-			}
+		ss, ok, why := sr.service(ctx, name)
+		converged = converged && ok
+		if why != "" {
+			failed = why
 		}
-		v := journalView{sets: sets, rollouts: rollouts}
-		ss.Stages = stageViews(desired, name, v)
-		addBakeViews(ss.Stages, desired, name, v, journaledBakes(entries), s.Time)
-		addGateViews(ss.Stages, desired, approvals)
 		s.Services = append(s.Services, ss)
 	}
+	s.Ready = readiness(s, converged, failed)
+	return s, nil
+}
+
+// applied sets the status's head and applied revisions from the journal's
+// revisions, newest first, and returns the applied one's desired state
+// (nil when none was accepted) and approvals.
+func applied(s *api.Status, revs []journal.Revision) (*schema.DesiredState, []policy.Approval, error) {
+	approvals := []policy.Approval{}
+	for i, rev := range revs {
+		rs := &api.RevisionStatus{Commit: rev.Commit, Message: rev.Message, SeenAt: rev.SeenAt, Verdict: rev.Verdict, Errors: rev.Errors}
+		if i == 0 {
+			s.Head = rs
+		}
+		if rev.Verdict != api.RevisionAccepted {
+			continue
+		}
+		s.Applied = rs
+		desired := &schema.DesiredState{}
+		if err := json.Unmarshal(rev.DesiredState, desired); err != nil {
+			return nil, approvals, fmt.Errorf("revision %s: %w", short(rev.Commit), err)
+		}
+		if len(rev.Approvals) > 0 {
+			if err := json.Unmarshal(rev.Approvals, &approvals); err != nil {
+				return nil, approvals, fmt.Errorf("revision %s: approvals: %w", short(rev.Commit), err)
+			}
+		}
+		return desired, approvals, nil
+	}
+	return nil, approvals, nil
+}
+
+// statusReader is what the status of the services is read from: the
+// applied desired state and the journal's records.
+type statusReader struct {
+	st        journal.Store
+	desired   *schema.DesiredState
+	approvals []policy.Approval
+	bakes     map[string]stageBake
+	sets      []journal.InfraSet
+	rollouts  []journal.Rollout
+	now       time.Time
+}
+
+// service is one service's status: each placement with its sets and newest
+// rollout, and its pipeline. converged is false when a placement serves
+// nothing or another release than the desired one; failed is the message of
+// a failed rollout of the desired release.
+func (sr statusReader) service(ctx context.Context, name string) (ss api.ServiceStatus, converged bool, failed string) {
+	svc := sr.desired.Services[name]
+	ss = api.ServiceStatus{Name: name, Release: svc.ReleaseID(), Artifact: svc.Artifact}
+	converged = true
+	for _, stage := range sr.desired.Pipeline.Stages {
+		for _, target := range stage.Targets {
+			ps, ok := sr.placement(ctx, name, ss.Release, stage.Name, target)
+			converged = converged && ok
+			if ps.Rollout != nil && ps.Rollout.Phase == api.RolloutFailed && ps.Rollout.Release == ss.Release {
+				failed = ps.Rollout.Message
+			}
+			ss.Placements = append(ss.Placements, ps)
+		}
+	}
+	v := journalView{sets: sr.sets, rollouts: sr.rollouts}
+	ss.Stages = stageViews(sr.desired, name, v)
+	addBakeViews(ss.Stages, pipelineView{ds: sr.desired, v: v, service: name}, sr.bakes, sr.now)
+	addGateViews(ss.Stages, sr.desired, sr.approvals)
+	return ss, converged, failed
+}
+
+// placement is the status of service on target of stage: its sets and its
+// newest rollout. converged is false when it serves nothing, or a set of
+// another release than release.
+func (sr statusReader) placement(ctx context.Context, service, release, stage, target string) (api.PlacementStatus, bool) {
+	ps := api.PlacementStatus{Stage: stage, Target: target}
+	converged := true
+	for _, set := range sr.sets {
+		if set.Service != service || set.Target != target || set.Stage != stage || set.State == api.SetRemoved {
+			continue
+		}
+		artifact := ""
+		if rel, err := sr.st.Release(ctx, set.Release); err == nil {
+			artifact = rel.Artifact
+		}
+		ps.Sets = append(ps.Sets, api.SetStatus{ID: set.ID, Release: set.Release, Artifact: artifact, State: set.State, Reason: set.Reason})
+		if set.State == api.SetServing {
+			ps.Serving = set.ID
+			converged = converged && set.Release == release
+		}
+	}
+	for i := range sr.rollouts {
+		ro := sr.rollouts[i]
+		if ro.Service == service && ro.Stage == stage && ro.Target == target {
+			ps.Rollout = &ro // rollouts are ordered by start: the last is the newest
+		}
+	}
+	return ps, converged && ps.Serving != ""
+}
+
+// readiness is the status's Ready condition: what is true of the whole, why,
+// and since when.
+func readiness(s api.Status, converged bool, failed string) api.Condition {
 	switch {
 	case s.Head != nil && s.Head.Verdict != api.RevisionAccepted:
-		s.Ready = api.Condition{Reason: api.ReasonRevisionRejected, Since: s.Head.SeenAt,
+		return api.Condition{Reason: api.ReasonRevisionRejected, Since: s.Head.SeenAt,
 			Message: fmt.Sprintf("head %s was rejected (%d error(s)); still running %s", short(s.Head.Commit), len(s.Head.Errors), short(s.Applied.Commit))}
 	case failed != "":
-		s.Ready = api.Condition{Reason: api.ReasonRolloutFailed, Message: failed}
+		return api.Condition{Reason: api.ReasonRolloutFailed, Message: failed}
 	case converged:
-		s.Ready = api.Condition{Status: true, Reason: api.ReasonConverged, Since: s.Applied.SeenAt,
+		return api.Condition{Status: true, Reason: api.ReasonConverged, Since: s.Applied.SeenAt,
 			Message: fmt.Sprintf("every service serves revision %s", short(s.Applied.Commit))}
-	default:
-		s.Ready = api.Condition{Reason: api.ReasonProgressing, Since: s.Applied.SeenAt,
-			Message: fmt.Sprintf("rolling out revision %s", short(s.Applied.Commit))}
 	}
-	return s, nil
+	return api.Condition{Reason: api.ReasonProgressing, Since: s.Applied.SeenAt,
+		Message: fmt.Sprintf("rolling out revision %s", short(s.Applied.Commit))}
 }
 
 // Status builds the status from the journal and adds what only a running

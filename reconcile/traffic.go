@@ -65,11 +65,12 @@ func routableEndpoints(st adapters.InfraSetStatus) []string {
 // syncSplit restores the placement's traffic split when what the traffic
 // adapter applies differs from the journal (an instance replaced on a new
 // port, a router restarted empty, a weight changed by hand).
-func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Traffic, sets []journal.InfraSet, statuses map[string]adapters.InfraSetStatus) error {
-	if find(sets, func(s journal.InfraSet) bool { return s.State == api.SetServing }) == nil {
+func (ro *rollout) syncSplit(ctx context.Context) error {
+	r, p, tr := ro.r, ro.p, ro.tr
+	if find(ro.sets, isServing) == nil {
 		return nil // nothing served yet: the first switch sets the split
 	}
-	want, err := desiredSplit(p, sets, statuses)
+	want, err := desiredSplit(p, ro.sets, ro.statuses)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (r *Reconciler) syncSplit(ctx context.Context, p placement, tr adapters.Tra
 		return nil
 	}
 	why := fmt.Sprintf("traffic split differs from the journal (have %s, want %s): restore it", describeSplit(have), describeSplit(want))
-	return r.act(ctx, p.entry("", p.service.ReleaseID()), "set-split", policyDrift, why, want, func() error { return tr.SetSplit(ctx, want) })
+	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return tr.SetSplit(ctx, want) })
 }
 
 func sameSplit(a, b adapters.Split) bool {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
@@ -31,60 +30,67 @@ func probeID(set string) string { return set + "-probe" }
 // healthy within the progress deadline fails the rollout with the reason.
 // It reports whether the rollout must stop here for now: the test is still
 // running, or it failed.
-func (r *Reconciler) upgradeDowngrade(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet,
-	set, serving journal.InfraSet, statuses map[string]adapters.InfraSetStatus, ro *journal.Rollout) (bool, error) {
-	now := time.Now().UTC()
-	switch ro.Check {
+func (ro *rollout) upgradeDowngrade(ctx context.Context, set, serving journal.InfraSet) (bool, error) {
+	rec := &ro.record
+	switch rec.Check {
 	case "":
-		return true, r.startProbe(ctx, p, rt, serving, ro, checkDowngrade,
+		return true, ro.startProbe(ctx, serving, checkDowngrade,
 			fmt.Sprintf("upgrade-downgrade test: %s is healthy; start %s's release %s again beside it (old after new)", set.ID, serving.ID, short(serving.Release)))
 	case checkDowngrade, checkUpgrade:
 		of := serving
-		if ro.Check == checkUpgrade {
+		if rec.Check == checkUpgrade {
 			of = set
 		}
-		probe := find(sets, func(s journal.InfraSet) bool { return s.ID == probeID(of.ID) })
+		probe := find(ro.sets, func(s journal.InfraSet) bool { return s.ID == probeID(of.ID) })
 		if probe == nil {
-			return true, r.startProbe(ctx, p, rt, of, ro, ro.Check, "upgrade-downgrade test: start the "+ro.Check+" probe again")
+			return true, ro.startProbe(ctx, of, rec.Check, "upgrade-downgrade test: start the "+rec.Check+" probe again")
 		}
-		st := statuses[probe.ID]
-		svc, err := r.serviceOf(ctx, probe.Release)
+		svc, err := ro.r.serviceOf(ctx, probe.Release)
 		if err != nil {
 			return true, err
 		}
-		if !st.Healthy(svc.Run.Replicas) {
-			if !progressDeadlinePassed(p.service, ro.CheckStartedAt, now) {
-				return true, nil
-			}
-			what := fmt.Sprintf("the release it replaces (%s) does not run again once it ran: it cannot be rolled back", short(serving.Release))
-			if ro.Check == checkUpgrade {
-				what = "it does not run again after the release it replaces ran once more"
-			}
-			msg := fmt.Sprintf("upgrade-downgrade test failed in stage %s: %s (%s not healthy within %s); no traffic moved",
-				p.stage, what, probe.ID, progressWindow(p.service))
-			if err := r.removeSet(ctx, p, rt, tr, *probe, policyUpDown, msg); err != nil {
-				return true, err
-			}
-			return true, r.markFailed(ctx, p, *ro, &set, fmt.Sprintf("release %s: %s; not retried until a new revision", short(ro.Release), msg))
+		if !ro.statuses[probe.ID].Healthy(svc.Run.Replicas) {
+			return true, ro.probeUnhealthy(ctx, set, serving, *probe)
 		}
-		if err := r.removeSet(ctx, p, rt, tr, *probe, policyUpDown,
-			fmt.Sprintf("upgrade-downgrade test: %s's release %s runs again (%s part passed)", of.ID, short(of.Release), ro.Check)); err != nil {
+		if err := ro.removeSet(ctx, *probe, policyUpDown,
+			fmt.Sprintf("upgrade-downgrade test: %s's release %s runs again (%s part passed)", of.ID, short(of.Release), rec.Check)); err != nil {
 			return true, err
 		}
-		if ro.Check == checkDowngrade {
-			return true, r.startProbe(ctx, p, rt, set, ro, checkUpgrade,
+		if rec.Check == checkDowngrade {
+			return true, ro.startProbe(ctx, set, checkUpgrade,
 				fmt.Sprintf("upgrade-downgrade test: start release %s again after the old one ran (new after old)", short(set.Release)))
 		}
-		ro.Check, ro.CheckStartedAt, ro.UpdatedAt = checkDone, now, now
-		ro.Message = "upgrade-downgrade test passed: new → old → new all healthy"
-		return false, r.store.PutRollout(ctx, *ro)
+		now := time.Now().UTC()
+		rec.Check, rec.CheckStartedAt, rec.UpdatedAt = checkDone, now, now
+		rec.Message = "upgrade-downgrade test passed: new → old → new all healthy"
+		return false, ro.r.store.PutRollout(ctx, *rec)
 	}
 	return false, nil
 }
 
+// probeUnhealthy waits for a probe that is not healthy yet, and past the
+// progress deadline removes it and fails the rollout with the reason.
+func (ro *rollout) probeUnhealthy(ctx context.Context, set, serving, probe journal.InfraSet) error {
+	p, rec := ro.p, &ro.record
+	if !progressDeadlinePassed(p.service, rec.CheckStartedAt, time.Now().UTC()) {
+		return nil
+	}
+	what := fmt.Sprintf("the release it replaces (%s) does not run again once it ran: it cannot be rolled back", short(serving.Release))
+	if rec.Check == checkUpgrade {
+		what = "it does not run again after the release it replaces ran once more"
+	}
+	msg := fmt.Sprintf("upgrade-downgrade test failed in stage %s: %s (%s not healthy within %s); no traffic moved",
+		p.stage, what, probe.ID, progressWindow(p.service))
+	if err := ro.removeSet(ctx, probe, policyUpDown, msg); err != nil {
+		return err
+	}
+	return ro.markFailed(ctx, &set, fmt.Sprintf("release %s: %s; not retried until a new revision", short(rec.Release), msg))
+}
+
 // startProbe records the next part of the test and starts a probe set of
 // of's release; the record comes first, so that a restart finds the probe.
-func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Runtime, of journal.InfraSet, ro *journal.Rollout, part, why string) error {
+func (ro *rollout) startProbe(ctx context.Context, of journal.InfraSet, part, why string) error {
+	r := ro.r
 	svc, err := r.serviceOf(ctx, of.Release)
 	if err != nil {
 		return err
@@ -92,11 +98,12 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 	now := time.Now().UTC()
 	probe := journal.InfraSet{ID: probeID(of.ID), Service: of.Service, Stage: of.Stage, Target: of.Target, Release: of.Release,
 		State: api.SetProbe, Reason: "upgrade-downgrade test", CreatedAt: now, UpdatedAt: now}
-	ro.Check, ro.CheckStartedAt, ro.Message, ro.UpdatedAt = part, now, why, now
-	if err := r.store.PutRollout(ctx, *ro); err != nil {
+	rec := &ro.record
+	rec.Check, rec.CheckStartedAt, rec.Message, rec.UpdatedAt = part, now, why, now
+	if err := r.store.PutRollout(ctx, *rec); err != nil {
 		return err
 	}
-	return r.act(ctx, p.entry(probe.ID, probe.Release), "create-set", policyUpDown, why, nil, func() error {
+	return r.act(ctx, ro.p.entry(probe.ID, probe.Release), action{kind: api.ActionCreateSet, rule: policyUpDown, why: why}, func() error {
 		if err := r.store.PutInfraSet(ctx, probe); err != nil {
 			return err
 		}
@@ -104,7 +111,7 @@ func (r *Reconciler) startProbe(ctx context.Context, p placement, rt adapters.Ru
 		if err != nil {
 			return err
 		}
-		_, err = rt.Ensure(ctx, spec)
+		_, err = ro.rt.Ensure(ctx, spec)
 		return err
 	})
 }

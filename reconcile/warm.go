@@ -68,8 +68,8 @@ func (c *running) of(ctx context.Context, id string, replicas int) (int, error) 
 // before any scaling: its release's replicas, but for a warm set in
 // warmMode minimal what the runtime runs now, so that only a journaled
 // scale-set changes it.
-func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running, s journal.InfraSet, replicas int) (int, error) {
-	if s.State != api.SetWarm || p.service.Strategy.WarmMode != schema.WarmMinimal {
+func (ro *rollout) warmInstances(ctx context.Context, c *running, s journal.InfraSet, replicas int) (int, error) {
+	if s.State != api.SetWarm || ro.p.service.Strategy.WarmMode != schema.WarmMinimal {
 		return replicas, nil
 	}
 	return c.of(ctx, s.ID, replicas)
@@ -77,19 +77,20 @@ func (r *Reconciler) warmInstances(ctx context.Context, p placement, c *running,
 
 // rollingBackTo reports whether the placement rolls back to warm set s: it
 // runs the desired release, and that release has not already failed at
-// this revision (startRollout's rule for starting a rollout).
-func (r *Reconciler) rollingBackTo(ctx context.Context, p placement, s journal.InfraSet) (bool, error) {
+// this revision (start's rule for starting a rollout).
+func (ro *rollout) rollingBackTo(ctx context.Context, s journal.InfraSet) (bool, error) {
+	p := ro.p
 	if s.State != api.SetWarm || s.Release != p.service.ReleaseID() {
 		return false, nil
 	}
-	ro, err := r.store.Rollout(ctx, p.rolloutID(s.Release))
+	rec, err := ro.r.store.Rollout(ctx, p.rolloutID(s.Release))
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
 		return true, nil
 	case err != nil:
 		return false, err
 	}
-	return ro.Phase != api.RolloutFailed || ro.Revision != p.revision, nil
+	return rec.Phase != api.RolloutFailed || rec.Revision != p.revision, nil
 }
 
 // scaleDetail is a scale-set intent's detail in the journal.
@@ -99,34 +100,34 @@ type scaleDetail struct {
 }
 
 // scaleWarm scales the placement's warm sets to what they should run, given
-// the instance count each was ensured with this pass (ensured). It reports
-// whether one still waits (for its in-flight requests to drain).
-func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, sets []journal.InfraSet,
-	statuses map[string]adapters.InfraSetStatus, ensured map[string]int) (bool, error) {
-	if p.service.Strategy.WarmMode != schema.WarmMinimal {
+// the instance count each was ensured with this pass. It reports whether
+// one still waits (for its in-flight requests to drain).
+func (ro *rollout) scaleWarm(ctx context.Context) (bool, error) {
+	mode := ro.p.service.Strategy.WarmMode
+	if mode != schema.WarmMinimal {
 		return false, nil
 	}
 	busy := false
-	for _, s := range sets {
-		have, ok := ensured[s.ID]
+	for _, s := range ro.sets {
+		have, ok := ro.ensured[s.ID]
 		if s.State != api.SetWarm || !ok {
 			continue
 		}
-		spec, err := r.specOf(ctx, s)
+		spec, err := ro.r.specOf(ctx, s)
 		if err != nil {
 			return busy, err
 		}
-		back, err := r.rollingBackTo(ctx, p, s)
+		back, err := ro.rollingBackTo(ctx, s)
 		if err != nil {
 			return busy, err
 		}
-		want := warmReplicas(p.service.Strategy.WarmMode, spec.Replicas, back)
+		want := warmReplicas(mode, spec.Replicas, back)
 		switch {
 		case want > have:
-			err = r.scaleUp(ctx, p, rt, s, spec, have, want, statuses)
+			err = ro.scaleUp(ctx, s, spec, scaleDetail{From: have, To: want})
 		case want < have:
 			var wait bool
-			wait, err = r.scaleDown(ctx, p, rt, tr, s, spec, have, want, statuses)
+			wait, err = ro.scaleDown(ctx, s, spec, scaleDetail{From: have, To: want})
 			busy = busy || wait
 		}
 		if err != nil {
@@ -137,14 +138,13 @@ func (r *Reconciler) scaleWarm(ctx context.Context, p placement, rt adapters.Run
 }
 
 // scaleUp starts a warm set's missing instances again, for a rollback to
-// it: the traffic switches once they are all healthy (rollForward).
-func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runtime, s journal.InfraSet, spec adapters.InfraSetSpec,
-	have, want int, statuses map[string]adapters.InfraSetStatus) error {
+// it: the traffic switches once they are all healthy (forward).
+func (ro *rollout) scaleUp(ctx context.Context, s journal.InfraSet, spec adapters.InfraSetSpec, scale scaleDetail) error {
 	why := fmt.Sprintf("rollback to release %s, warm in %s with %d of %d instances (warmMode minimal): start the other %d again in the same set; traffic switches once all are healthy",
-		short(s.Release), s.ID, have, want, want-have)
-	spec.Replicas = want
-	return r.act(ctx, p.entry(s.ID, s.Release), api.ActionScaleSet, policyRollback, why, scaleDetail{From: have, To: want}, func() error {
-		return r.ensureSet(ctx, rt, spec, statuses)
+		short(s.Release), s.ID, scale.From, scale.To, scale.To-scale.From)
+	spec.Replicas = scale.To
+	return ro.r.act(ctx, ro.p.entry(s.ID, s.Release), action{kind: api.ActionScaleSet, rule: policyRollback, why: why, detail: scale}, func() error {
+		return ro.ensure(ctx, spec)
 	})
 }
 
@@ -153,8 +153,8 @@ func (r *Reconciler) scaleUp(ctx context.Context, p placement, rt adapters.Runti
 // in-flight requests are drained first (bounded by the drain timeout from
 // when it went warm) and the instances it stops leave the traffic adapter's
 // split before they stop. It reports whether it waits for the drain.
-func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Runtime, tr adapters.Traffic, s journal.InfraSet, spec adapters.InfraSetSpec,
-	have, want int, statuses map[string]adapters.InfraSetStatus) (bool, error) {
+func (ro *rollout) scaleDown(ctx context.Context, s journal.InfraSet, spec adapters.InfraSetSpec, scale scaleDetail) (bool, error) {
+	r, p, tr := ro.r, ro.p, ro.tr
 	split, err := tr.Split(ctx, p.service.Name)
 	if err != nil && !isNotFound(err) {
 		return false, fmt.Errorf("read traffic split: %w", err)
@@ -166,15 +166,15 @@ func (r *Reconciler) scaleDown(ctx context.Context, p placement, rt adapters.Run
 		return true, nil
 	}
 	why := fmt.Sprintf("infra-set %s is warm and warmMode is minimal: keep %d of its %d instances running; a rollback to release %s starts the others again",
-		s.ID, want, spec.Replicas, short(s.Release))
-	spec.Replicas = want
-	err = r.act(ctx, p.entry(s.ID, s.Release), api.ActionScaleSet, policyWarmMinimal, why, scaleDetail{From: have, To: want}, func() error {
-		if trimmed, ok := withoutStopped(split, s.ID, statuses[s.ID], want); ok {
+		s.ID, scale.To, spec.Replicas, short(s.Release))
+	spec.Replicas = scale.To
+	err = r.act(ctx, p.entry(s.ID, s.Release), action{kind: api.ActionScaleSet, rule: policyWarmMinimal, why: why, detail: scale}, func() error {
+		if trimmed, ok := withoutStopped(split, s.ID, ro.statuses[s.ID], scale.To); ok {
 			if err := tr.SetSplit(ctx, trimmed); err != nil {
 				return fmt.Errorf("take the stopping instances of %s out of the traffic: %w", s.ID, err)
 			}
 		}
-		return r.ensureSet(ctx, rt, spec, statuses)
+		return ro.ensure(ctx, spec)
 	})
 	return false, err
 }

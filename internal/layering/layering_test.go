@@ -47,6 +47,8 @@ var rules = []rule{
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
+	{from: module + "/reconcile/analysis", deny: []string{module + "/reconcile"}, allow: []string{module + "/reconcile/analysis"},
+		why: "the analysis is pure: it needs nothing of the reconciler"},
 	{from: module + "/reconcile", deny: []string{module + "/server", module + "/cmd", module + "/demo", module + "/test"},
 		why: "the controller is wired by cmd, never the other way"},
 }

@@ -1,27 +1,33 @@
-package reconcile
+// Package analysis judges a canary step from counters: the error rates and
+// latencies the canary and its baseline served since the step started, and
+// the arithmetic of the traffic adapter's cumulative counters. It is pure:
+// it reads no journal, calls no adapter and must never import reconcile.
+package analysis
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 
-// Analysis verdicts.
+// Verdicts of a signal and of an analysis.
 const (
-	verdictPass         = "pass"
-	verdictFail         = "fail"
-	verdictInconclusive = "inconclusive"
-	verdictNone         = "none"
+	Pass         = "pass"
+	Fail         = "fail"
+	Inconclusive = "inconclusive"
+	// None is a signal with nothing to compare (no baseline, no histogram),
+	// and the analysis of a step that has none.
+	None = "none"
 )
 
 // significance is the one-sided level at which a canary's errors count as
 // worse than allowed rather than bad luck.
 const significance = 0.05
 
-// analyse judges a canary step from what the canary and the baseline (the
+// Analyse judges a canary step from what the canary and the baseline (the
 // set serving beside it) served since the step started.
 //
 // A step fails when the canary's error rate is significantly above
@@ -29,37 +35,37 @@ const significance = 0.05
 // maxErrorRateIncrease above the baseline's (two-proportion z-test). It
 // passes only with at least minRequests and an error rate within both
 // limits; anything else is inconclusive: not enough data is never a pass.
-func analyse(a schema.Analysis, canary, baseline journal.Counters) policy.Analysis {
+func Analyse(a schema.Analysis, canary, baseline api.Counters) policy.Analysis {
 	rate := ratio(canary.ServerErrors, canary.Requests)
 	base := ratio(baseline.ServerErrors, baseline.Requests)
-	abs := policy.Signal{Name: "error-rate", Canary: rate, Baseline: base, Threshold: a.MaxErrorRate, Verdict: verdictPass}
-	inc := policy.Signal{Name: "error-rate-increase", Canary: rate - base, Baseline: 0, Threshold: a.MaxErrorRateIncrease, Verdict: verdictPass}
+	abs := policy.Signal{Name: "error-rate", Canary: rate, Baseline: base, Threshold: a.MaxErrorRate, Verdict: Pass}
+	inc := policy.Signal{Name: "error-rate-increase", Canary: rate - base, Baseline: 0, Threshold: a.MaxErrorRateIncrease, Verdict: Pass}
 
 	if binomialTail(canary.Requests, canary.ServerErrors, a.MaxErrorRate) < significance {
-		abs.Verdict = verdictFail
+		abs.Verdict = Fail
 	} else if rate > a.MaxErrorRate || canary.Requests < a.MinRequests {
-		abs.Verdict = verdictInconclusive
+		abs.Verdict = Inconclusive
 	}
 	switch {
 	case baseline.Requests < a.MinRequests:
-		inc.Verdict = verdictInconclusive
+		inc.Verdict = Inconclusive
 		if baseline.Requests == 0 {
-			inc.Verdict = verdictNone // nothing serves beside the canary
+			inc.Verdict = None // nothing serves beside the canary
 		}
 	case exceeds(canary, baseline, a.MaxErrorRateIncrease):
-		inc.Verdict = verdictFail
+		inc.Verdict = Fail
 	case rate-base > a.MaxErrorRateIncrease || canary.Requests < a.MinRequests:
-		inc.Verdict = verdictInconclusive
+		inc.Verdict = Inconclusive
 	}
 
 	lat := latencySignal(a, canary, baseline)
-	out := policy.Analysis{Verdict: verdictPass, Signals: []policy.Signal{abs, inc, lat}}
+	out := policy.Analysis{Verdict: Pass, Signals: []policy.Signal{abs, inc, lat}}
 	for _, s := range out.Signals {
 		switch {
-		case s.Verdict == verdictFail:
-			out.Verdict = verdictFail
-		case s.Verdict == verdictInconclusive && out.Verdict == verdictPass:
-			out.Verdict = verdictInconclusive
+		case s.Verdict == Fail:
+			out.Verdict = Fail
+		case s.Verdict == Inconclusive && out.Verdict == Pass:
+			out.Verdict = Inconclusive
 		}
 	}
 	return out
@@ -74,33 +80,33 @@ const latencyFloor = 0.05
 // latencySignal compares the canary's p90 latency with the baseline's (at
 // most maxLatencyIncrease times it, and more than latencyFloor above it to
 // fail) and with maxLatencyP90 when set.
-func latencySignal(a schema.Analysis, canary, baseline journal.Counters) policy.Signal {
+func latencySignal(a schema.Analysis, canary, baseline api.Counters) policy.Signal {
 	ratioMax := a.MaxLatencyIncrease
 	if ratioMax < 1 {
 		ratioMax = 2 // a release journaled before the field existed
 	}
-	sig := policy.Signal{Name: "latency-p90", Verdict: verdictPass}
+	sig := policy.Signal{Name: "latency-p90", Verdict: Pass}
 	cq, cok := quantile(canary, 0.9)
 	bq, bok := quantile(baseline, 0.9)
 	sig.Canary, sig.Baseline = finite(cq), finite(bq)
 	if len(canary.Latency) == 0 {
-		sig.Verdict = verdictNone // the traffic adapter keeps no histogram
+		sig.Verdict = None // the traffic adapter keeps no histogram
 		return sig
 	}
 	if !cok || canary.Requests < a.MinRequests {
-		sig.Verdict = verdictInconclusive
+		sig.Verdict = Inconclusive
 		return sig
 	}
 	if a.MaxLatencyP90 != nil {
 		sig.Threshold = a.MaxLatencyP90.Seconds()
 		if cq > sig.Threshold {
-			sig.Verdict = verdictFail
+			sig.Verdict = Fail
 			return sig
 		}
 	}
 	if !bok || baseline.Requests < a.MinRequests {
 		if a.MaxLatencyP90 == nil {
-			sig.Verdict = verdictNone
+			sig.Verdict = None
 		}
 		return sig
 	}
@@ -108,7 +114,7 @@ func latencySignal(a schema.Analysis, canary, baseline journal.Counters) policy.
 		sig.Threshold = finite(bq * ratioMax)
 	}
 	if cq > bq*ratioMax && cq-bq > latencyFloor {
-		sig.Verdict = verdictFail
+		sig.Verdict = Fail
 	}
 	return sig
 }
@@ -122,8 +128,8 @@ func finite(x float64) float64 {
 	return x
 }
 
-// describeAnalysis says what a step's analysis found, for a person.
-func describeAnalysis(an policy.Analysis, canary, baseline journal.Counters) string {
+// Describe says what a step's analysis found, for a person.
+func Describe(an policy.Analysis, canary, baseline api.Counters) string {
 	out := fmt.Sprintf("%s: canary %d/%d errors (%.1f%%), baseline %d/%d (%.1f%%)", an.Verdict,
 		canary.ServerErrors, canary.Requests, 100*ratio(canary.ServerErrors, canary.Requests),
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
@@ -169,7 +175,7 @@ func binomialTail(n, k uint64, p float64) float64 {
 
 // exceeds reports whether the canary's error rate is significantly more than
 // margin above the baseline's (one-sided two-proportion z-test).
-func exceeds(canary, baseline journal.Counters, margin float64) bool {
+func exceeds(canary, baseline api.Counters, margin float64) bool {
 	pc, pb := ratio(canary.ServerErrors, canary.Requests), ratio(baseline.ServerErrors, baseline.Requests)
 	diff := pc - pb - margin
 	if diff <= 0 || canary.Requests == 0 {
@@ -180,4 +186,18 @@ func exceeds(canary, baseline journal.Counters, margin float64) bool {
 		return true
 	}
 	return diff/math.Sqrt(v) > 1.6449 // the 95th percentile of the normal law
+}
+
+// ErrorRate judges one set's error rate over d, what it served since a
+// step started, against a's maxErrorRate: significantly above it fails,
+// fewer than minRequests is inconclusive. name names the signal.
+func ErrorRate(name string, a schema.Analysis, d api.Counters) policy.Signal {
+	sig := policy.Signal{Name: name, Canary: ratio(d.ServerErrors, d.Requests), Threshold: a.MaxErrorRate, Verdict: Pass}
+	switch {
+	case d.Requests < a.MinRequests:
+		sig.Verdict = Inconclusive
+	case binomialTail(d.Requests, d.ServerErrors, a.MaxErrorRate) < significance:
+		sig.Verdict = Fail
+	}
+	return sig
 }

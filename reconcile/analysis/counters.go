@@ -1,24 +1,24 @@
-package reconcile
+package analysis
 
 import (
 	"math"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/api"
 )
 
-// countersOf keeps what the analysis needs of a set's metrics.
-func countersOf(m adapters.SetMetrics) journal.Counters {
-	return journal.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors, Latency: m.LatencyBuckets}
+// CountersOf keeps what the analysis needs of a set's metrics.
+func CountersOf(m adapters.SetMetrics) api.Counters {
+	return api.Counters{Requests: m.Requests, ServerErrors: m.ServerErrors, Latency: m.LatencyBuckets}
 }
 
-// since is what was counted between base and now. Counters that went back
+// Since is what was counted between base and now. Counters that went back
 // (the traffic adapter restarted) hold only what came after: all of now.
-func since(now, base journal.Counters) journal.Counters {
+func Since(now, base api.Counters) api.Counters {
 	if now.Requests < base.Requests || now.ServerErrors < base.ServerErrors {
 		return now
 	}
-	d := journal.Counters{Requests: now.Requests - base.Requests, ServerErrors: now.ServerErrors - base.ServerErrors}
+	d := api.Counters{Requests: now.Requests - base.Requests, ServerErrors: now.ServerErrors - base.ServerErrors}
 	if len(base.Latency) == 0 {
 		d.Latency = now.Latency
 		return d
@@ -38,7 +38,7 @@ func since(now, base journal.Counters) journal.Counters {
 // quantile is the upper bound of the histogram bucket holding the q-th
 // quantile of the requests, in seconds; ok is false without data. A
 // quantile past the last finite bound is +Inf.
-func quantile(c journal.Counters, q float64) (float64, bool) {
+func quantile(c api.Counters, q float64) (float64, bool) {
 	if len(c.Latency) == 0 {
 		return 0, false
 	}
