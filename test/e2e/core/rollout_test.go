@@ -249,6 +249,10 @@ func BenchmarkWarmRollback(b *testing.B) {
 	if !st.Promoted(ctx, "deploy v1", c1, "v1") {
 		b.Fatal("v1 did not converge")
 	}
+	// v2 is canaried: its steps are judged on traffic, and a step without
+	// any is held, not passed.
+	st.Load = harness.StartLoadOn(ctx, []string{f.Router}, "", 2, 5*time.Millisecond)
+	defer st.Load.Stop()
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	if err := f.API.Trigger(ctx); err != nil {
 		b.Fatal(err)
