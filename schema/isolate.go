@@ -98,7 +98,7 @@ func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error
 			"evaluating the desired state took longer than %s, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", limit)}}
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case err != nil && (strings.Contains(stderr.String(), "out of memory") || strings.Contains(stderr.String(), "cannot allocate memory")):
+	case err != nil && memoryExhausted(stderr.String()):
 		return nil, Errors{{Message: fmt.Sprintf(
 			"evaluating the desired state needed more than %d MiB of memory, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", memory>>20)}}
 	case err != nil:
@@ -231,6 +231,24 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		b.buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// memoryExhausted reports whether a child's dying words say it ran out of
+// its address space. The Go runtime usually says so ("out of memory",
+// "cannot allocate memory"), but a failed mapping can also make its garbage
+// collector fault (a SIGSEGV in goroutine 0, the runtime's own, seen with
+// Go 1.26 under RLIMIT_AS in about one run in ten): the evaluation itself is
+// Go and cannot fault, so that too is the memory bound.
+func memoryExhausted(stderr string) bool {
+	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
+		return true
+	}
+	if !strings.HasPrefix(stderr, "SIGSEGV:") {
+		return false
+	}
+	_, stack, _ := strings.Cut(stderr, "\ngoroutine 0 ")
+	_, frames, _ := strings.Cut(stack, "\n")
+	return strings.HasPrefix(frames, "runtime.")
 }
 
 // lastLines is the last n lines of s, trimmed.

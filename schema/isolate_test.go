@@ -111,3 +111,24 @@ func BenchmarkIsolatedLoadQuickstart(b *testing.B) {
 		}
 	}
 }
+
+// How a child that ran out of its address space dies, as seen: the
+// runtime's own words, or a fault in its garbage collector.
+func TestMemoryExhaustedRecognisesHowTheRuntimeDies(t *testing.T) {
+	for _, tc := range []struct {
+		stderr string
+		want   bool
+	}{
+		{"fatal error: runtime: out of memory\n\nruntime stack:\n", true},
+		{"fatal error: runtime: cannot allocate memory\n\nruntime stack:\n", true},
+		{"runtime: out of memory: cannot allocate 4194304-byte block (7929856 in use)\nfatal error: out of memory\n", true},
+		{"SIGSEGV: segmentation violation\nPC=0x43961d m=4 sigcode=1 addr=0x0\n\ngoroutine 0 gp=0x3d44cdf2f4a0 m=4 mp=0x3d44cdf8b808 [idle]:\nruntime.(*spanQueue).tryDrain(0x7f4500000400?)\n", true},
+		{"SIGSEGV: segmentation violation\nPC=0x43961d m=4 sigcode=1 addr=0x0\n\ngoroutine 1 gp=0x3d44 m=4 [running]:\nmain.crash()\n", false},
+		{"panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1 [running]:\nmain.main()\n", false},
+		{"", false},
+	} {
+		if got := memoryExhausted(tc.stderr); got != tc.want {
+			t.Errorf("memoryExhausted(%q) = %v, want %v", tc.stderr, got, tc.want)
+		}
+	}
+}
