@@ -104,7 +104,11 @@ func printStatus(w io.Writer, st api.Status) {
 			printStageRules(w, sv)
 		}
 		for _, pl := range svc.Placements {
-			fmt.Fprintf(w, "  stage %s, target %s: serving %s\n", pl.Stage, pl.Target, orNone(pl.Serving))
+			observed := ""
+			if !pl.ObservedAt.IsZero() {
+				observed = fmt.Sprintf(" (traffic as observed %s)", pl.ObservedAt.Local().Format(time.RFC3339))
+			}
+			fmt.Fprintf(w, "  stage %s, target %s: serving %s%s\n", pl.Stage, pl.Target, orNone(pl.Serving), observed)
 			for _, s := range pl.Sets {
 				weight := ""
 				if pl.Split != nil {
