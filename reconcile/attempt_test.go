@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/durable-delivery/durable/api"
@@ -104,5 +105,46 @@ func TestHoldOnly(t *testing.T) {
 	}
 	if attemptOf(prev) != "c0" || attemptOf(journal.Revision{Commit: "c9"}) != "c9" {
 		t.Error("attemptOf")
+	}
+}
+
+// TestHoldShowsInStatus: a held release's rollout shows the hold as its
+// latest decision and the status is Held; once the hold is lifted, the
+// rollout no longer shows it.
+func TestHoldShowsInStatus(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	v1 := h.service("a", schema.Health{})
+	h.serve(ctx, v1, "c1")
+	v2 := h.service("b", schema.Health{})
+	p := h.placement(v2, "c2")
+	p.hold = true
+	if _, err := h.r.converge(ctx, p); err != nil {
+		t.Fatalf("a held release: %v", err)
+	}
+	held := *h.ds
+	held.Services = map[string]schema.Service{"web": func() schema.Service { s := v2; s.Hold = true; return s }()}
+	state, err := json.Marshal(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.PutRevision(ctx, journal.Revision{Commit: "c2", Verdict: api.RevisionAccepted, DesiredState: state}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatus(ctx, h.st)
+	if err != nil || st.Ready.Reason != api.ReasonHeld || !strings.Contains(st.Ready.Message, "hold is true for web") {
+		t.Fatalf("status of a held release: %+v, %v", st.Ready, err)
+	}
+	rec, err := h.st.Rollout(ctx, p.rolloutID(v2.ReleaseID()))
+	if err != nil || rec.Verdict == nil || rec.Verdict.Policy != policyHold {
+		t.Fatalf("held rollout: %+v, %v", rec, err)
+	}
+
+	p.hold = false
+	if _, err := h.r.converge(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = h.st.Rollout(ctx, rec.ID); err != nil || rec.Verdict != nil || strings.Contains(rec.Message, "held") {
+		t.Fatalf("after the hold was lifted, the rollout still shows it: %+v, %v", rec, err)
 	}
 }
