@@ -33,7 +33,7 @@ Revoke an approval by reverting its commit. RELEASE is a release id (12 to 64 he
 as durable status shows it.
 
 STAGE must be a stage of the pipeline at the clone's HEAD, and RELEASE a release the
-repository had: with --state DIR, one the reconciler's journal recorded; else one of the
+repository had: with --state DIR, one the journal of a stopped reconciler recorded; else one of the
 services at HEAD or at one of the last 20 commits that changed more than approvals/ and
 policy/. Anything else is refused, with the nearest name.`,
 		Args: exactArgs(1),
@@ -86,7 +86,7 @@ policy/. Anything else is refused, with the nearest name.`,
 	cmd.Flags().StringVar(&by, "by", "", "who approves (default: git config user.email)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record")
 	cmd.Flags().StringVar(&repo, "repo", ".", "local clone of the desired-state repository")
-	cmd.Flags().StringVar(&stateDir, "state", "", "the reconciler's state directory: check RELEASE against the releases its journal recorded")
+	cmd.Flags().StringVar(&stateDir, "state", "", "a stopped reconciler's state directory: check RELEASE against the releases its journal recorded")
 	return cmd
 }
 

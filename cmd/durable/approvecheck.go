@@ -91,7 +91,7 @@ func historyReleases(ctx context.Context, repo string, head *schema.DesiredState
 func journaledReleases(ctx context.Context, stateDir string) ([]string, error) {
 	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--state %s: %w (a running reconciler holds its journal: leave --state out to check against the repository's history)", stateDir, err)
 	}
 	defer st.Close()
 	revs, err := st.Revisions(ctx, 0)
