@@ -28,6 +28,10 @@ const (
 	ReasonConverged Reason = "Converged"
 	// ReasonProgressing: the applied revision is rolling out.
 	ReasonProgressing Reason = "Progressing"
+	// ReasonHeld: the applied revision is not rolled out everywhere because
+	// a service it changes has hold: true; it goes on once a commit lifts
+	// the hold.
+	ReasonHeld Reason = "Held"
 	// ReasonSourceUnreachable: converged, but the repository cannot be
 	// fetched, so a newer commit may be waiting.
 	ReasonSourceUnreachable Reason = "SourceUnreachable"

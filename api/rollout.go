@@ -38,6 +38,10 @@ type Rollout struct {
 	Phase       RolloutPhase `json:"phase"`
 	Rollback    bool         `json:"rollback"`
 	Message     string       `json:"message,omitempty"`
+	// FailedIn is, for a failed rollout, the attempt it failed in: the
+	// revision, or the revision before a run of commits that changed only
+	// holds. The release is not started again until another.
+	FailedIn string `json:"failedIn,omitempty"`
 	// Step counts the canary steps started (0: none yet); StepStartedAt
 	// is when the current one started, and StepBase the counters of each
 	// set serving then, so that a step is judged on its own traffic.

@@ -84,4 +84,10 @@ type SetStatus struct {
 	// a health source, as the running reconciler last read them (at the
 	// placement's ObservedAt).
 	Metrics *SetMetrics `json:"metrics,omitempty"`
+	// Step is, while the placement's rollout is at a canary step, what the
+	// set served since that step started: Metrics less the counters the
+	// rollout recorded when the step began (its stepBase). It is the window
+	// the step's analysis and bake judge; Metrics are cumulative, and go on
+	// across the lives of a set id made again.
+	Step *SetMetrics `json:"step,omitempty"`
 }

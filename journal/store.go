@@ -43,6 +43,11 @@ type Revision struct {
 	// Approvals are the revision's approvals (policy.Approval as JSON), each
 	// attributed to the first revision that carried it.
 	Approvals json.RawMessage `json:"approvals,omitempty"`
+	// Attempt is the revision whose attempt this one continues: its own
+	// commit, or, when it changed nothing but holds since the accepted
+	// revision before it, that one's attempt. A release failed in an
+	// attempt is not retried within it.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // Release is the content of one service at one revision.

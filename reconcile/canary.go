@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
@@ -149,8 +151,12 @@ func (ro *rollout) step(ctx context.Context, set, serving journal.InfraSet, i in
 }
 
 // stepBase reads the counters a step counts from: the canary's, the
-// baseline's and the related services' serving sets'. A set whose counters
-// cannot be read has none (its step then has no baseline for it).
+// baseline's and the related services' serving sets'. A set the traffic
+// adapter has never counted (adapters.ErrNotFound) has none: it counts from
+// zero. Any other error stops the step from starting (asked again next
+// pass): an infra-set id is made again for the same release and target, and
+// its counters on the adapter go on from its last life, so counting from
+// zero would judge the step on that life's traffic too.
 func (ro *rollout) stepBase(ctx context.Context, set, serving journal.InfraSet) (map[string]journal.Counters, error) {
 	r, p := ro.r, ro.p
 	base := map[string]journal.Counters{}
@@ -158,9 +164,20 @@ func (ro *rollout) stepBase(ctx context.Context, set, serving journal.InfraSet) 
 	if !ok {
 		return base, nil
 	}
+	read := func(service, id string) error {
+		m, err := r.setMetrics(ctx, hs, service, id)
+		switch {
+		case errors.Is(err, adapters.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("counters of %s, which the step starts from: %w", id, err)
+		}
+		base[id] = analysis.CountersOf(m)
+		return nil
+	}
 	for _, id := range []string{set.ID, serving.ID} {
-		if m, err := r.setMetrics(ctx, hs, p.service.Name, id); err == nil {
-			base[id] = analysis.CountersOf(m)
+		if err := read(p.service.Name, id); err != nil {
+			return nil, err
 		}
 	}
 	rel, _, err := r.relatedSets(ctx, p)
@@ -168,8 +185,8 @@ func (ro *rollout) stepBase(ctx context.Context, set, serving journal.InfraSet) 
 		return nil, err
 	}
 	for _, s := range rel {
-		if m, err := r.setMetrics(ctx, hs, s.Service, s.ID); err == nil {
-			base[s.ID] = analysis.CountersOf(m)
+		if err := read(s.Service, s.ID); err != nil {
+			return nil, err
 		}
 	}
 	return base, nil

@@ -51,7 +51,7 @@ func (ro *rollout) markFailed(ctx context.Context, set *journal.InfraSet, msg st
 	r, p := ro.r, ro.p
 	now := time.Now().UTC()
 	rec := &ro.record
-	rec.Phase, rec.Message, rec.UpdatedAt = api.RolloutFailed, msg, now
+	rec.Phase, rec.Message, rec.UpdatedAt, rec.FailedIn = api.RolloutFailed, msg, now, p.attempt
 	if err := r.store.PutRollout(ctx, *rec); err != nil {
 		return err
 	}

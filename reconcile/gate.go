@@ -29,11 +29,12 @@ func (ro *rollout) gate(ctx context.Context, step policy.GateStep, facts stepFac
 		d = policy.Decision{Entry: policy.Gate, Result: policy.Hold, Policy: policyHold, InputDigest: d.InputDigest,
 			Reasons: []string{fmt.Sprintf("services.%s.hold is true: the rollout waits here until a commit sets it to false", p.service.Name)}}
 	}
+	key := fmt.Sprintf("gate/%s/%d/%s/%d", rec.ID, rec.StartedAt.UnixNano(), step.Kind, step.Index)
 	if !d.Defined() {
-		return d, nil
+		return d, ro.liftHold(ctx, key)
 	}
 	msg := fmt.Sprintf("gate %s for release %s at %s step %d/%d (weight %d%%): %s", d.Result, short(rec.Release), step.Kind, step.Index+1, step.Count, step.Weight, strings.Join(d.Reasons, "; "))
-	e, journaled := r.verdictOnce(ctx, fmt.Sprintf("gate/%s/%d/%s/%d", rec.ID, rec.StartedAt.UnixNano(), step.Kind, step.Index), decisionEntry(p.entry(rec.Set, rec.Release), d, strings.TrimSuffix(msg, ": ")))
+	e, journaled := r.verdictOnce(ctx, key, decisionEntry(p.entry(rec.Set, rec.Release), d, strings.TrimSuffix(msg, ": ")))
 	if !journaled {
 		return d, nil
 	}
@@ -43,6 +44,23 @@ func (ro *rollout) gate(ctx context.Context, step policy.GateStep, facts stepFac
 	}
 	rec.UpdatedAt = time.Now().UTC()
 	return d, r.store.PutRollout(ctx, *rec)
+}
+
+// liftHold forgets the rollout's hold once the gate, asked again, has no
+// decision to record (no gate policy, the hold commit reverted): the
+// rollout goes on, and its record must no longer show the hold as its
+// latest decision. A later hold at the same step is journaled again.
+func (ro *rollout) liftHold(ctx context.Context, key string) error {
+	rec := &ro.record
+	if rec.Verdict == nil || rec.Verdict.Result != policy.Hold {
+		return nil
+	}
+	r := ro.r
+	r.mu.Lock()
+	delete(r.lastVerdict, key)
+	r.mu.Unlock()
+	rec.Verdict, rec.Message, rec.UpdatedAt = nil, "the hold was lifted: the rollout goes on", time.Now().UTC()
+	return r.store.PutRollout(ctx, *rec)
 }
 
 // stepFacts are what a step served so far, for the gate to judge.

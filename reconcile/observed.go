@@ -47,7 +47,8 @@ func (o *observations) noteSplit(target string, split adapters.Split) {
 }
 
 // addTo fills a status's placements with the last observed split and set
-// counters.
+// counters, and, for a rollout at a canary step, each set's counters since
+// the step started: the window its analysis judges.
 func (o *observations) addTo(s *api.Status) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -60,8 +61,14 @@ func (o *observations) addTo(s *api.Status) {
 				ps.Split, ps.ObservedAt = &split, seen.at
 			}
 			for k := range ps.Sets {
-				if m, ok := o.metrics[ps.Sets[k].ID]; ok {
-					ps.Sets[k].Metrics = &m
+				m, ok := o.metrics[ps.Sets[k].ID]
+				if !ok {
+					continue
+				}
+				ps.Sets[k].Metrics = &m
+				if ro := ps.Rollout; ro != nil && ro.Phase == api.RolloutCanary && ro.Step > 0 {
+					w := analysis.Window(m, ro.StepBase[ps.Sets[k].ID])
+					ps.Sets[k].Step = &w
 				}
 			}
 		}

@@ -18,6 +18,9 @@ type placement struct {
 	stage    string
 	target   schema.Target
 	revision string
+	// attempt is the revision's attempt (see attempt.go): a release that
+	// failed in it is not started again.
+	attempt string
 	// hold is the desired state's hold of the service: its rollouts pause.
 	hold bool
 }

@@ -293,7 +293,7 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 				if !ok {
 					continue // nothing promoted to this stage yet
 				}
-				p := placement{service: svc, stage: stage.Name, target: target, revision: rev.Commit, hold: ds.Services[name].Hold}
+				p := placement{service: svc, stage: stage.Name, target: target, revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[name].Hold}
 				busy, err := r.converge(ctx, p)
 				if errors.Is(err, errDenied) {
 					continue // journaled; asked again next pass

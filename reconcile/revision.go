@@ -126,6 +126,13 @@ func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schem
 	rev.DesiredState, _ = json.Marshal(ds)
 	rev.Policies = repoPolicies
 	rev.Approvals, _ = json.Marshal(pol.approvals)
+	r.mu.Lock()
+	prev, old := r.revision, r.desired
+	r.mu.Unlock()
+	rev.Attempt = rev.Commit
+	if holdOnly(prev, old, rev, ds) {
+		rev.Attempt = attemptOf(prev)
+	}
 	if err := r.store.PutRevision(ctx, rev); err != nil {
 		r.log.Error("journal revision", "err", err)
 		return

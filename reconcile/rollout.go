@@ -123,8 +123,8 @@ func (ro *rollout) ensure(ctx context.Context, spec adapters.InfraSetSpec) error
 
 // start finds or starts the record of the desired release's rollout,
 // abandoning any other in flight on the placement. It returns
-// proceed=false when the release already failed at this revision: a failed
-// release is not retried until a new revision.
+// proceed=false when the release already failed in this attempt: a failed
+// release is not retried until a new revision that changes more than holds.
 func (ro *rollout) start(ctx context.Context, serving, set *journal.InfraSet) (bool, error) {
 	r, p := ro.r, ro.p
 	want := p.service.ReleaseID()
@@ -133,7 +133,7 @@ func (ro *rollout) start(ctx context.Context, serving, set *journal.InfraSet) (b
 	switch {
 	case err == nil && !rec.Done():
 		return true, nil
-	case err == nil && rec.Phase == api.RolloutFailed && rec.Revision == p.revision:
+	case err == nil && p.failedHere(rec):
 		return false, nil
 	case err != nil && !errors.Is(err, journal.ErrNotFound):
 		return false, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
@@ -39,15 +40,19 @@ func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 		return s, err
 	}
 	converged, failed := true, ""
+	var held []string
 	for _, name := range sortedKeys(desired.Services) {
 		ss, ok, why := sr.service(ctx, name)
 		converged = converged && ok
 		if why != "" {
 			failed = why
 		}
+		if !ok && desired.Services[name].Hold {
+			held = append(held, name)
+		}
 		s.Services = append(s.Services, ss)
 	}
-	s.Ready = readiness(s, converged, failed)
+	s.Ready = readiness(s, converged, failed, held)
 	return s, nil
 }
 
@@ -147,7 +152,7 @@ func (sr statusReader) placement(ctx context.Context, service, release, stage, t
 
 // readiness is the status's Ready condition: what is true of the whole, why,
 // and since when.
-func readiness(s api.Status, converged bool, failed string) api.Condition {
+func readiness(s api.Status, converged bool, failed string, held []string) api.Condition {
 	switch {
 	case s.Head != nil && s.Head.Verdict != api.RevisionAccepted:
 		return api.Condition{Reason: api.ReasonRevisionRejected, Since: s.Head.SeenAt,
@@ -157,6 +162,9 @@ func readiness(s api.Status, converged bool, failed string) api.Condition {
 	case converged:
 		return api.Condition{Status: true, Reason: api.ReasonConverged, Since: s.Applied.SeenAt,
 			Message: fmt.Sprintf("every service serves revision %s", short(s.Applied.Commit))}
+	case len(held) > 0:
+		return api.Condition{Reason: api.ReasonHeld, Since: s.Applied.SeenAt,
+			Message: fmt.Sprintf("revision %s waits: hold is true for %s; a commit setting it to false lets the rollout go on", short(s.Applied.Commit), strings.Join(held, ", "))}
 	}
 	return api.Condition{Reason: api.ReasonProgressing, Since: s.Applied.SeenAt,
 		Message: fmt.Sprintf("rolling out revision %s", short(s.Applied.Commit))}

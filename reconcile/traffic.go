@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -86,52 +87,78 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 		return nil
 	}
 	if r.cfg.DriftReportOnly {
-		msg := fmt.Sprintf("drift: the traffic split differs from the journal (have %s, want %s); reported, not repaired (durable run --drift report)", describeSplit(have), describeSplit(want))
+		msg := fmt.Sprintf("drift: the traffic split differs from the journal (%s); reported, not repaired (durable run --drift report)", strings.Join(splitDiff(have, want), "; "))
 		e := p.entry("", p.service.ReleaseID())
 		e.Kind, e.Message = api.EntryEvent, msg
 		if _, journaled := r.verdictOnce(ctx, "drift/"+p.service.Name+"/"+p.stage+"/"+p.target.Name, e); journaled {
-			r.log.Warn("traffic drift reported, not repaired", "service", p.service.Name, "target", p.target.Name, "have", describeSplit(have), "want", describeSplit(want))
+			r.log.Warn("traffic drift reported, not repaired", "service", p.service.Name, "target", p.target.Name, "drift", strings.Join(splitDiff(have, want), "; "))
 		}
 		return nil
 	}
-	why := fmt.Sprintf("traffic split differs from the journal (have %s, want %s): restore it", describeSplit(have), describeSplit(want))
+	why := fmt.Sprintf("traffic split differs from the journal (%s): restore it", strings.Join(splitDiff(have, want), "; "))
 	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return tr.SetSplit(ctx, want) })
 }
 
-func sameSplit(a, b adapters.Split) bool {
-	if len(a.Backends) != len(b.Backends) {
-		return false
+func sameSplit(a, b adapters.Split) bool { return len(splitDiff(a, b)) == 0 }
+
+// splitDiff says, set by set, how the split a traffic adapter has differs
+// from the one wanted: a set missing or not wanted, a weight, endpoints
+// routed that should not be or not routed that should. Order is ignored.
+func splitDiff(have, want adapters.Split) []string {
+	byID := func(s adapters.Split) map[string]adapters.Backend {
+		m := map[string]adapters.Backend{}
+		for _, b := range s.Backends {
+			m[b.Set] = b
+		}
+		return m
 	}
-	key := func(x adapters.Backend) string { return x.Set }
-	as, bs := slices.Clone(a.Backends), slices.Clone(b.Backends)
-	slices.SortFunc(as, func(x, y adapters.Backend) int { return strings.Compare(key(x), key(y)) })
-	slices.SortFunc(bs, func(x, y adapters.Backend) int { return strings.Compare(key(x), key(y)) })
-	for i := range as {
-		if as[i].Set != bs[i].Set || as[i].Weight != bs[i].Weight || !sameMembers(as[i].Endpoints, bs[i].Endpoints) {
-			return false
+	h, w := byID(have), byID(want)
+	ids := slices.Sorted(maps.Keys(w))
+	for id := range h {
+		if _, ok := w[id]; !ok {
+			ids = append(ids, id)
 		}
 	}
-	return true
-}
-
-func sameMembers(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
-
-func describeSplit(s adapters.Split) string {
-	if len(s.Backends) == 0 {
-		return "none"
-	}
-	out := ""
-	for i, b := range s.Backends {
-		if i > 0 {
-			out += ", "
+	var out []string
+	for _, id := range ids {
+		hb, inHave := h[id]
+		wb, inWant := w[id]
+		switch {
+		case !inHave:
+			out = append(out, fmt.Sprintf("%s is missing (want %d%%, %d endpoint(s))", id, wb.Weight, len(wb.Endpoints)))
+			continue
+		case !inWant:
+			out = append(out, fmt.Sprintf("%s is routed (%d%%) but not wanted", id, hb.Weight))
+			continue
+		case hb.Weight != wb.Weight:
+			out = append(out, fmt.Sprintf("%s has %d%% (want %d%%)", id, hb.Weight, wb.Weight))
 		}
-		out += fmt.Sprintf("%s=%d%%", b.Set, b.Weight)
+		if extra, missing := without(hb.Endpoints, wb.Endpoints), without(wb.Endpoints, hb.Endpoints); len(extra)+len(missing) > 0 {
+			msg := id + " endpoints:"
+			if len(missing) > 0 {
+				msg += " missing " + strings.Join(missing, ", ")
+			}
+			if len(extra) > 0 {
+				if len(missing) > 0 {
+					msg += ";"
+				}
+				msg += " not wanted " + strings.Join(extra, ", ")
+			}
+			out = append(out, msg)
+		}
 	}
+	return out
+}
+
+// without is a's members that are not in b, sorted.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -79,5 +80,31 @@ func TestInfraSetIDIsStableAndSafe(t *testing.T) {
 	id := infraSetID("web", "../Etc/Passwd zone", rel)
 	if !plainName.MatchString(id[len("web-0123456789ab-"):]) {
 		t.Fatalf("unsafe target name kept in id %q", id)
+	}
+}
+
+// TestSplitDiffSaysWhatDiffers: a drift that is only endpoints says so,
+// rather than showing two equal weight lists.
+func TestSplitDiffSaysWhatDiffers(t *testing.T) {
+	want := adapters.Split{Backends: []adapters.Backend{
+		{Set: "a", Weight: 100, Endpoints: []string{"1", "2"}},
+		{Set: "b", Weight: 0, Endpoints: []string{"3"}},
+	}}
+	for _, tc := range []struct {
+		name string
+		have []adapters.Backend
+		want string
+	}{
+		{"endpoints only", []adapters.Backend{{Set: "b", Weight: 0, Endpoints: []string{"3"}}, {Set: "a", Weight: 100, Endpoints: []string{"1", "9"}}},
+			"a endpoints: missing 2; not wanted 9"},
+		{"a weight", []adapters.Backend{{Set: "a", Weight: 90, Endpoints: []string{"1", "2"}}, {Set: "b", Weight: 10, Endpoints: []string{"3"}}},
+			"a has 90% (want 100%); b has 10% (want 0%)"},
+		{"a set missing, another extra", []adapters.Backend{{Set: "a", Weight: 100, Endpoints: []string{"1", "2"}}, {Set: "c", Weight: 0}},
+			"b is missing (want 0%, 1 endpoint(s)); c is routed (0%) but not wanted"},
+		{"the same", []adapters.Backend{{Set: "b", Weight: 0, Endpoints: []string{"3"}}, {Set: "a", Weight: 100, Endpoints: []string{"2", "1"}}}, ""},
+	} {
+		if got := strings.Join(splitDiff(adapters.Split{Backends: tc.have}, want), "; "); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

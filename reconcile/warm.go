@@ -76,8 +76,8 @@ func (ro *rollout) warmInstances(ctx context.Context, c *running, s journal.Infr
 }
 
 // rollingBackTo reports whether the placement rolls back to warm set s: it
-// runs the desired release, and that release has not already failed at
-// this revision (start's rule for starting a rollout).
+// runs the desired release, and that release has not already failed in
+// this attempt (start's rule for starting a rollout).
 func (ro *rollout) rollingBackTo(ctx context.Context, s journal.InfraSet) (bool, error) {
 	p := ro.p
 	if s.State != api.SetWarm || s.Release != p.service.ReleaseID() {
@@ -90,7 +90,7 @@ func (ro *rollout) rollingBackTo(ctx context.Context, s journal.InfraSet) (bool,
 	case err != nil:
 		return false, err
 	}
-	return rec.Phase != api.RolloutFailed || rec.Revision != p.revision, nil
+	return !p.failedHere(rec), nil
 }
 
 // scaleDetail is a scale-set intent's detail in the journal.

@@ -256,7 +256,7 @@ func (h *harness) placement(svc schema.Service, revision string) placement {
 	h.r.mu.Lock()
 	h.r.desired = h.ds
 	h.r.mu.Unlock()
-	return placement{service: svc, stage: "s", target: h.target, revision: revision}
+	return placement{service: svc, stage: "s", target: h.target, revision: revision, attempt: revision}
 }
 
 // pass converges the placement once, failing the test on an error.

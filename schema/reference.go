@@ -763,7 +763,10 @@ check/check.cue (infra being the package name of the repository's .cue files):
 ` + "```cue\n" + exampleCheckFile + "```" + `
 
 Run ` + "`cue vet -c ./check`" + `. A repository whose desired state is one YAML file
-needs no check package: ` + "`cue vet -c -d '#DesiredState' durable.dev/schema durable.yaml`" + `
+needs no check package, only the two cue.mod files above:
+` + "`cue vet -c -d '#DesiredState' durable.dev/schema durable.yaml`" + `. Without a
+cue.mod, name the exported directory instead of the module:
+` + "`cue vet -c -d '#DesiredState' ./" + exampleExportDir + " durable.yaml`" + `
 (cue vet checks each YAML file on its own, not their unification as Durable does).
 Export again after upgrading Durable.
 

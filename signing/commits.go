@@ -45,19 +45,19 @@ type Signer struct {
 	// trust file names it; for a keyless signature, "SUBJECT (OIDC issuer
 	// ISSUER)" as the signing certificate states them; for a commit, the
 	// OpenPGP user id or the allowed-signers principals.
-	Identity string
+	Identity string `json:"identity"`
 	// Method is "cosign-key", "keyless", "openpgp" or "ssh".
-	Method string
+	Method string `json:"method"`
 	// Key is the key's fingerprint: "sha256:<hex>" of the PKIX public key for
 	// artifacts signed with a key, of the signing certificate (DER) for
 	// keyless ones, the OpenPGP v4 fingerprint in upper-case hex, or the SSH
 	// "SHA256:<base64>" fingerprint ssh-keygen -l prints.
-	Key string
+	Key string `json:"key"`
 	// Issuer and Subject are, for Method "keyless", the OIDC issuer and the
 	// subject (the first URI or email subject alternative name) of the
 	// signing certificate, verified to chain to the trusted root.
-	Issuer  string `json:",omitempty"`
-	Subject string `json:",omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+	Subject string `json:"subject,omitempty"`
 }
 
 // CommitVerdict is one verified commit.

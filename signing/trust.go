@@ -135,6 +135,24 @@ func LoadTrust(file string) (*Trust, error) {
 	return t, nil
 }
 
+// KeyTrust is the trust of a single cosign public key for a single
+// repository (host/path), and of no commit: what `durable verify --key`
+// checks an artifact against, without a trust file. keyFile is read now;
+// the key's identity in a Verdict, and the rule's place in messages, are
+// keyFile as given.
+func KeyTrust(repo, keyFile string) (*Trust, error) {
+	data, err := readBounded(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--key: %w", err)
+	}
+	k, err := parsePublicKey(keyFile, data)
+	if err != nil {
+		return nil, fmt.Errorf("--key: %s %w", keyFile, err)
+	}
+	rule := ArtifactRule{Match: repo, Keys: []PublicKey{k}, At: "--key " + keyFile}
+	return &Trust{Artifacts: []ArtifactRule{rule}, Commits: CommitTrust{Mode: CommitsOff}}, nil
+}
+
 // rule returns the first rule matching repo, and its index.
 func (t *Trust) rule(repo string) (int, *ArtifactRule, error) {
 	names := []string{repo}

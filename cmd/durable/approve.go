@@ -22,7 +22,7 @@ var (
 )
 
 func newApproveCmd() *cobra.Command {
-	var stage, by, reason, repo string
+	var stage, by, reason, repo, stateDir string
 	cmd := &cobra.Command{
 		Use:   "approve RELEASE --stage STAGE",
 		Short: "Approve a release for a stage with a commit in a local clone",
@@ -30,7 +30,12 @@ func newApproveCmd() *cobra.Command {
 and commits it with git, so that your git configuration signs it if you sign commits. Push
 the commit: policies see the approval as input.approvals once the reconciler fetches it.
 Revoke an approval by reverting its commit. RELEASE is a release id (12 to 64 hex digits),
-as durable status shows it.`,
+as durable status shows it.
+
+STAGE must be a stage of the pipeline at the clone's HEAD, and RELEASE a release the
+repository had: with --state DIR, one the journal of a stopped reconciler recorded; else one of the
+services at HEAD or at one of the last 20 commits that changed more than approvals/ and
+policy/. Anything else is refused, with the nearest name.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			release := args[0]
@@ -39,6 +44,9 @@ as durable status shows it.`,
 				return usageError{fmt.Errorf("release %q: write a release id, 12 to 64 lowercase hex digits (durable status shows them)", release)}
 			case !stageArg.MatchString(stage):
 				return usageError{fmt.Errorf("--stage %q: name the stage the release is approved for, e.g. --stage prod", stage)}
+			}
+			if err := checkApproval(cmd.Context(), repo, stateDir, stage, release); err != nil {
+				return err
 			}
 			if by == "" {
 				out, err := exec.Command("git", "-C", repo, "config", "user.email").Output()
@@ -78,6 +86,7 @@ as durable status shows it.`,
 	cmd.Flags().StringVar(&by, "by", "", "who approves (default: git config user.email)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record")
 	cmd.Flags().StringVar(&repo, "repo", ".", "local clone of the desired-state repository")
+	cmd.Flags().StringVar(&stateDir, "state", "", "a stopped reconciler's state directory: check RELEASE against the releases its journal recorded")
 	return cmd
 }
 

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // durable runs the command line in-process and returns its exit code and
@@ -139,33 +144,65 @@ func TestValidateReportsPolicyErrors(t *testing.T) {
 	}
 }
 
-func TestApproveCommitsAnApprovalFile(t *testing.T) {
+// approvalRepo is a clone whose history has two releases of service web,
+// in a pipeline of stages staging and prod; it returns the clone and the
+// release ids, older first.
+func approvalRepo(t *testing.T) (string, string, string) {
+	t.Helper()
 	repo := t.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"config", "user.email", "sre@example.com"}, {"config", "user.name", "SRE"},
-		{"config", "commit.gpgsign", "false"}, {"commit", "-q", "--allow-empty", "-m", "init"}} {
+	git := func(args ...string) {
+		t.Helper()
 		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v: %s", args, err, out)
 		}
 	}
-	release := strings.Repeat("ab", 32)
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"config", "user.email", "sre@example.com"}, {"config", "user.name", "SRE"},
+		{"config", "commit.gpgsign", "false"}} {
+		git(args...)
+	}
+	var releases []string
+	for _, digit := range []string{"1", "2"} {
+		writeFiles(t, repo, map[string]string{"durable.cue": `package app
+
+services: web: {
+	artifact: "r.example/web@sha256:` + strings.Repeat(digit, 64) + `"
+	run: {port: 8080, replicas: 1}
+}
+targets: a: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7071"}}
+targets: b: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7072"}}
+pipeline: stages: [{name: "staging", targets: ["a"]}, {name: "prod", targets: ["b"]}]
+`})
+		ds, err := schema.LoadDir(repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, ds.Services["web"].ReleaseID())
+		git("add", "durable.cue")
+		git("commit", "-q", "-m", "release "+digit)
+	}
+	return repo, releases[0], releases[1]
+}
+
+func TestApproveCommitsAnApprovalFile(t *testing.T) {
+	repo, _, release := approvalRepo(t)
 	code, out, errOut := durable(t, "", "approve", release, "--stage", "prod", "--reason", "canary looked fine", "--repo", repo)
-	if code != exitOK || !strings.Contains(out, "sre@example.com approves release abababababab for stage prod") {
+	if code != exitOK || !strings.Contains(out, "sre@example.com approves release "+release[:12]+" for stage prod") {
 		t.Fatalf("exit %d, out %s, err %s", code, out, errOut)
 	}
-	b, err := os.ReadFile(filepath.Join(repo, "approvals", "prod-abababababab.json"))
+	b, err := os.ReadFile(filepath.Join(repo, "approvals", "prod-"+release[:12]+".json"))
 	if err != nil || !strings.Contains(string(b), `"by": "sre@example.com"`) || !strings.Contains(string(b), release) {
 		t.Fatalf("approval file: %s, %v", b, err)
 	}
 	log, err := exec.Command("git", "-C", repo, "log", "-1", "--format=%s").Output()
-	if err != nil || strings.TrimSpace(string(log)) != "Approve release abababababab for stage prod" {
+	if err != nil || strings.TrimSpace(string(log)) != "Approve release "+release[:12]+" for stage prod" {
 		t.Fatalf("commit: %q, %v", log, err)
 	}
 	// A second approver gets a file of their own: a stage gate may ask for two.
 	if code, out, errOut := durable(t, "", "approve", release, "--stage", "prod", "--by", "Bob@example.com", "--repo", repo); code != exitOK {
 		t.Fatalf("second approval: exit %d, out %s, err %s", code, out, errOut)
 	}
-	first, _ := os.ReadFile(filepath.Join(repo, "approvals", "prod-abababababab.json"))
-	second, err := os.ReadFile(filepath.Join(repo, "approvals", "prod-abababababab-bob-example-com.json"))
+	first, _ := os.ReadFile(filepath.Join(repo, "approvals", "prod-"+release[:12]+".json"))
+	second, err := os.ReadFile(filepath.Join(repo, "approvals", "prod-"+release[:12]+"-bob-example-com.json"))
 	if err != nil || !strings.Contains(string(second), `"by": "Bob@example.com"`) || !strings.Contains(string(first), `"by": "sre@example.com"`) {
 		t.Fatalf("approval files: %s and %s, %v", first, second, err)
 	}
@@ -183,5 +220,60 @@ func TestApproveCommitsAnApprovalFile(t *testing.T) {
 		if code, _, _ := durable(t, "", tc.args...); code != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, code, tc.want)
 		}
+	}
+}
+
+// TestApproveRefusesWhatCannotBeApproved: a stage the pipeline at HEAD does
+// not have, and a release the repository never had, are refused with the
+// nearest name, and nothing is committed; a release of an earlier commit,
+// or one the reconciler's journal recorded (--state), is approved.
+func TestApproveRefusesWhatCannotBeApproved(t *testing.T) {
+	repo, older, newer := approvalRepo(t)
+	commits := func() string {
+		out, err := exec.Command("git", "-C", repo, "rev-list", "--count", "HEAD").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	before := commits()
+	typo := newer[:11] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", newer[11])+1)%16])
+	for _, tc := range []struct {
+		name, stage, release, want string
+	}{
+		{"unknown stage", "prd", newer, `--stage "prd": no such stage in the pipeline at HEAD of ` + repo + ` (stages: staging, prod); did you mean prod?`},
+		{"unknown stage, nothing near", "qa-eu", newer, `(stages: staging, prod)`},
+		{"misspelt release", "prod", typo, "release " + typo + " is not a release of the services of " + repo + " at HEAD and its last 20 commits that changed the desired state; did you mean " + newer[:12] + "?"},
+		{"never a release", "prod", strings.Repeat("ab", 32), "is not a release of"},
+	} {
+		code, _, errOut := durable(t, "", "approve", tc.release, "--stage", tc.stage, "--repo", repo)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, %s\nwant %q", tc.name, code, errOut, tc.want)
+		}
+	}
+	if after := commits(); after != before {
+		t.Fatalf("a refused approval committed: %s commits, were %s", after, before)
+	}
+	if code, out, errOut := durable(t, "", "approve", older[:12], "--stage", "staging", "--repo", repo); code != exitOK {
+		t.Fatalf("a release of an earlier commit: exit %d, %s %s", code, out, errOut)
+	}
+
+	// With --state, the journal's releases are the ones the repository had.
+	state := t.TempDir()
+	st, err := journal.OpenBolt(filepath.Join(state, "journal.db"), journal.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := strings.Repeat("cd", 32)
+	if err := st.PutRevision(context.Background(), journal.Revision{Commit: "c1", Verdict: api.RevisionAccepted, Releases: map[string]string{"web": seen}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if code, out, errOut := durable(t, "", "approve", seen, "--stage", "prod", "--repo", repo, "--state", state); code != exitOK {
+		t.Fatalf("a journaled release: exit %d, %s %s", code, out, errOut)
+	}
+	code, _, errOut := durable(t, "", "approve", newer, "--stage", "prod", "--repo", repo, "--state", state)
+	if want := "is not a release of the reconciler's journal in " + state; code != exitUsage || !strings.Contains(errOut, want) {
+		t.Fatalf("a release the journal never recorded: exit %d, %s", code, errOut)
 	}
 }

@@ -118,6 +118,9 @@ func printStatus(w io.Writer, st api.Status) {
 				if m := s.Metrics; m != nil {
 					served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
 				}
+				if m := s.Step; m != nil {
+					served += fmt.Sprintf(" (this step: %d requests, %d 5xx)", m.Requests, m.ServerErrors)
+				}
 				fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
 				if s.Reason != "" && s.State != api.SetServing {
 					fmt.Fprintf(w, "              %s\n", s.Reason)

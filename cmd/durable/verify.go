@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,14 +30,7 @@ verified; prints the reason and exits 1 when not.`,
 			if (key == "") == (trustFile == "") {
 				return usageError{errors.New("give exactly one of --key PUBKEY or --trust FILE")}
 			}
-			if trustFile == "" {
-				var err error
-				if trustFile, err = keyTrust(ref, key); err != nil {
-					return err
-				}
-				defer os.RemoveAll(filepath.Dir(trustFile))
-			}
-			trust, err := signing.LoadTrust(trustFile)
+			trust, err := verifyTrust(ref, key, trustFile)
 			if err != nil {
 				return err
 			}
@@ -64,27 +54,17 @@ verified; prints the reason and exits 1 when not.`,
 	return cmd
 }
 
-// keyTrust writes a trust file that accepts key for ref's repository alone.
-func keyTrust(ref, key string) (string, error) {
+// verifyTrust is the trust file's, or, with --key, one that accepts that
+// key for ref's repository alone.
+func verifyTrust(ref, key, trustFile string) (*signing.Trust, error) {
+	if trustFile != "" {
+		return signing.LoadTrust(trustFile)
+	}
 	d, err := name.NewDigest(ref)
 	if err != nil {
-		return "", usageError{fmt.Errorf("%s: %w; write REPOSITORY@sha256:<digest> (durable pin resolves tags)", ref, signing.ErrNotPinned)}
+		return nil, usageError{fmt.Errorf("%s: %w; write REPOSITORY@sha256:<digest> (durable pin resolves tags)", ref, signing.ErrNotPinned)}
 	}
-	abs, err := filepath.Abs(key)
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(abs); err != nil {
-		return "", fmt.Errorf("--key: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "durable-verify-")
-	if err != nil {
-		return "", err
-	}
-	text := fmt.Sprintf("artifacts:\n  - match: %s\n    keys: [%s]\ncommits:\n  mode: off\n",
-		strconv.Quote(d.Repository.Name()), strconv.Quote(abs))
-	file := filepath.Join(dir, "trust.yaml")
-	return file, os.WriteFile(file, []byte(text), 0o600)
+	return signing.KeyTrust(d.Repository.Name(), key)
 }
 
 func newPinCmd() *cobra.Command {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -55,12 +57,47 @@ func TestVerifyCommand(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "not verified") || !strings.Contains(errOut, signing.ErrUnsigned.Error()) {
 		t.Fatalf("unsigned: exit %d, stderr %s", code, errOut)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.pub"), []byte("not a PEM key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := key.Sign(context.Background(), digest); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := durable(t, "", "verify", digest, "--key", pub)
 	if code != exitOK || !strings.Contains(out, `"format": "cosign-sig"`) {
 		t.Fatalf("signed: exit %d, out %s, err %s", code, out, errOut)
+	}
+	// One JSON style: lower camel case throughout, the signer's too.
+	var verdict map[string]any
+	if err := json.Unmarshal([]byte(out), &verdict); err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := verdict["signer"].(map[string]any)
+	if signer["identity"] != pub || signer["method"] != "cosign-key" || !strings.HasPrefix(fmt.Sprint(signer["key"]), "sha256:") {
+		t.Fatalf("the verdict's signer is not in lower camel case: %s", out)
+	}
+	for field := range verdict {
+		if field != strings.ToLower(field[:1])+field[1:] {
+			t.Errorf("verdict field %q is not lower camel case", field)
+		}
+	}
+
+	// Another key: the refusal names it, and no file the user never made.
+	other, err := signing.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub := filepath.Join(dir, "other.pub")
+	if err := other.WritePublic(otherPub); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = durable(t, "", "verify", digest, "--key", otherPub)
+	if code != exitFailed || !strings.Contains(errOut, "--key "+otherPub) || strings.Contains(errOut, "trust.yaml") || strings.Contains(errOut, os.TempDir()+"/durable-verify") {
+		t.Fatalf("another key: exit %d, stderr %s", code, errOut)
+	}
+	code, _, errOut = durable(t, "", "verify", digest, "--key", filepath.Join(dir, "bad.pub"))
+	if code != exitFailed || strings.Contains(errOut, "trust.yaml") || !strings.Contains(errOut, "--key: "+filepath.Join(dir, "bad.pub")) {
+		t.Fatalf("not a key: exit %d, stderr %s", code, errOut)
 	}
 	for _, tc := range []struct {
 		name string

@@ -77,15 +77,19 @@ func Analyse(a schema.Analysis, canary, baseline api.Counters) policy.Analysis {
 // judging a release.
 const latencyFloor = 0.05
 
+// latencyName names the latency signal.
+const latencyName = "latency-p90"
+
 // latencySignal compares the canary's p90 latency with the baseline's (at
 // most maxLatencyIncrease times it, and more than latencyFloor above it to
-// fail) and with maxLatencyP90 when set.
+// fail) and with maxLatencyP90 when set. Its threshold is the one applied:
+// the lowest p90 that fails.
 func latencySignal(a schema.Analysis, canary, baseline api.Counters) policy.Signal {
 	ratioMax := a.MaxLatencyIncrease
 	if ratioMax < 1 {
 		ratioMax = 2 // a release journaled before the field existed
 	}
-	sig := policy.Signal{Name: "latency-p90", Verdict: Pass}
+	sig := policy.Signal{Name: latencyName, Verdict: Pass}
 	cq, cok := quantile(canary, 0.9)
 	bq, bok := quantile(baseline, 0.9)
 	sig.Canary, sig.Baseline = finite(cq), finite(bq)
@@ -110,10 +114,14 @@ func latencySignal(a schema.Analysis, canary, baseline api.Counters) policy.Sign
 		}
 		return sig
 	}
-	if sig.Threshold == 0 || bq*ratioMax < sig.Threshold {
-		sig.Threshold = finite(bq * ratioMax)
+	// The step fails above both ratioMax times the baseline's p90 and
+	// latencyFloor more than it: the greater of the two is the threshold
+	// applied, unless maxLatencyP90 is lower.
+	relative := max(bq*ratioMax, bq+latencyFloor)
+	if sig.Threshold == 0 || relative < sig.Threshold {
+		sig.Threshold = finite(relative)
 	}
-	if cq > bq*ratioMax && cq-bq > latencyFloor {
+	if cq > relative {
 		sig.Verdict = Fail
 	}
 	return sig
@@ -135,7 +143,14 @@ func Describe(an policy.Analysis, canary, baseline api.Counters) string {
 		baseline.ServerErrors, baseline.Requests, 100*ratio(baseline.ServerErrors, baseline.Requests))
 	for _, s := range an.Signals[min(2, len(an.Signals)):] {
 		// latency, related services and Prometheus queries, after the two error signals
-		out += fmt.Sprintf("; %s %s: %g (max %g)", s.Name, s.Verdict, s.Canary, s.Threshold)
+		switch {
+		case s.Name == latencyName && len(canary.Latency) == 0:
+			// the traffic adapter keeps no latency: nothing to say
+		case s.Verdict == None && s.Threshold == 0:
+			out += fmt.Sprintf("; %s %s: %.3g (nothing to compare with)", s.Name, s.Verdict, s.Canary)
+		default:
+			out += fmt.Sprintf("; %s %s: %.3g (max %.3g)", s.Name, s.Verdict, s.Canary, s.Threshold)
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,42 @@ func TestErrorRate(t *testing.T) {
 	} {
 		if got := ErrorRate("upstream db error-rate", a, tc.d); got.Verdict != tc.want {
 			t.Errorf("%s: %s, want %s", tc.name, got.Verdict, tc.want)
+		}
+	}
+}
+
+// TestDescribeShowsTheThresholdApplied: a latency threshold is the p90 that
+// would fail the step (the baseline's ×2 and +50 ms, or maxLatencyP90 when
+// lower), and a source without latency shows none.
+func TestDescribeShowsTheThresholdApplied(t *testing.T) {
+	a := schema.Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20, MaxLatencyIncrease: 2}
+	c := func(req uint64, at float64) api.Counters {
+		return api.Counters{Requests: req, Latency: hist(req, at)}
+	}
+	ceiling := schema.Duration{Duration: 40 * time.Millisecond}
+	withCeiling := a
+	withCeiling.MaxLatencyP90 = &ceiling
+	for _, tc := range []struct {
+		name             string
+		a                schema.Analysis
+		canary, baseline api.Counters
+		want, not        string
+	}{
+		{"floor above twice the baseline", a, c(100, 0.025), c(900, 0.01), "latency-p90 pass: 0.025 (max 0.06)", ""},
+		{"twice the baseline above the floor", a, c(100, 0.1), c(900, 0.1), "latency-p90 pass: 0.1 (max 0.2)", "max 0.15"},
+		{"the absolute ceiling lower", withCeiling, c(100, 0.025), c(900, 0.01), "latency-p90 pass: 0.025 (max 0.04)", ""},
+		{"no baseline", a, c(100, 0.025), api.Counters{}, "latency-p90 none: 0.025 (nothing to compare with)", "(max 0)"},
+		{"no latency kept", a, api.Counters{Requests: 100}, api.Counters{Requests: 900}, "", "latency"},
+	} {
+		an := Analyse(tc.a, tc.canary, tc.baseline)
+		got := Describe(an, tc.canary, tc.baseline)
+		if !strings.Contains(got, tc.want) || (tc.not != "" && strings.Contains(got, tc.not)) {
+			t.Errorf("%s: %q, want %q without %q", tc.name, got, tc.want, tc.not)
+		}
+		for _, s := range an.Signals {
+			if s.Name == "latency-p90" && s.Threshold > 0 && (s.Canary > s.Threshold) != (s.Verdict == Fail) {
+				t.Errorf("%s: latency %g against threshold %g, but verdict %s", tc.name, s.Canary, s.Threshold, s.Verdict)
+			}
 		}
 	}
 }

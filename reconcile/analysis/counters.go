@@ -35,6 +35,13 @@ func Since(now, base api.Counters) api.Counters {
 	return d
 }
 
+// Window is what a set's metrics m counted since base, as metrics: the
+// window a step's analysis judges, for a person to see.
+func Window(m adapters.SetMetrics, base api.Counters) adapters.SetMetrics {
+	d := Since(CountersOf(m), base)
+	return adapters.SetMetrics{Requests: d.Requests, ServerErrors: d.ServerErrors, LatencyBuckets: d.Latency}
+}
+
 // quantile is the upper bound of the histogram bucket holding the q-th
 // quantile of the requests, in seconds; ok is false without data. A
 // quantile past the last finite bound is +Inf.
