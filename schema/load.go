@@ -81,9 +81,6 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 		return fail(errs)
 	}
 	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}
-	if ds, ok := quickEvaluate(files, pkgs); ok {
-		return ds, nil
-	}
 	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
 		return nil, err
