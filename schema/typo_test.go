@@ -80,6 +80,13 @@ func TestTyposAreRejected(t *testing.T) {
 		{"secret source misspelt", map[string]string{"extra.cue": "package quickstart\n\nservices: web: run: secretEnv: X: fle: \"/etc/x\"\n"},
 			"extra.cue:3:32: services.web.run.secretEnv.X: names no source; give exactly one of file (a path on the reconciler's host), env (a variable of the reconciler) or sops (a key of a SOPS file of the repository)\n" +
 				`extra.cue:3:35: field "fle" is not allowed in services.web.run.secretEnv.X (allowed: file, env, sops); did you mean "file"?`},
+		// A struct discriminated by kind, its kind not written.
+		{"strategy field, the kind left to its default", map[string]string{"extra.cue": "package quickstart\n\nservices: api: {\n\tartifact: \"registry.example/api@" + digest + "\"\n\tstrategy: keepWarn: 1\n}\n"},
+			`extra.cue:5:12: field "keepWarn" is not allowed in services.api.strategy (allowed: kind, keepWarm, preview, progressDeadline, warmMode); did you mean "keepWarm"?`},
+		{"runtime kind misspelt", map[string]string{"extra.cue": "package quickstart\n\ntargets: other: {\n\truntime: ind: \"process\"\n\ttraffic: {kind: \"router\", admin: \"127.0.0.1:7072\"}\n}\n"},
+			"extra.cue:4:2: targets.other.runtime.kind is missing; write \"process\", \"docker\" or \"exec\"\n" +
+				"extra.cue:4:2: targets.other.runtime: a struct is not valid; write runtime: kind: \"process\"; or runtime: {kind: \"docker\", host?: \"unix:///PATH\" or \"tcp://HOST:PORT\", network?: \"NAME\", owner?: \"name\", labels?: {NAME: \"value\"}}; or runtime: {kind: \"exec\", command: [\"PROGRAM\", ...], timeout?: \"30s\"}\n" +
+				`extra.cue:4:11: field "ind" is not allowed in targets.other.runtime (allowed: kind, maxUnpackBytes, host, network, owner, labels, command, timeout); did you mean "kind"?`},
 		// Names the schema's definitions once had inside the user's package
 		// (in the quick evaluation, since removed) are not the user's to use.
 		{"a schema definition named", map[string]string{"extra.cue": "package quickstart\n\nservices: web: hold: #_durable_Service.hold\n"},
