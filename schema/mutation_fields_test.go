@@ -81,7 +81,7 @@ func structLike(v cue.Value) bool {
 
 // labelPool are the names tried, in order, where a pattern constraint admits
 // names: the base desired state's service and target are both "web".
-var labelPool = []string{"web", "WEB", "api"}
+var labelPool = []string{"web", "api"}
 
 // schemaFields walks the schema from #DesiredState and lists every field.
 func schemaFields() ([]schemaField, error) {
