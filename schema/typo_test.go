@@ -83,6 +83,8 @@ func TestTyposAreRejected(t *testing.T) {
 		// A struct discriminated by kind, its kind not written.
 		{"strategy field, the kind left to its default", map[string]string{"extra.cue": "package quickstart\n\nservices: api: {\n\tartifact: \"registry.example/api@" + digest + "\"\n\tstrategy: keepWarn: 1\n}\n"},
 			`extra.cue:5:12: field "keepWarn" is not allowed in services.api.strategy (allowed: kind, keepWarm, preview, progressDeadline, warmMode); did you mean "keepWarm"?`},
+		{"canary steps, the kind left to its default", map[string]string{"extra.cue": "package quickstart\n\nservices: api: {\n\tartifact: \"registry.example/api@" + digest + "\"\n\tstrategy: steps: [{weight: 10}]\n}\n"},
+			`extra.cue:5:12: field "steps" is not allowed in services.api.strategy (allowed: kind, keepWarm, preview, progressDeadline, warmMode)`},
 		{"runtime kind misspelt", map[string]string{"extra.cue": "package quickstart\n\ntargets: other: {\n\truntime: ind: \"process\"\n\ttraffic: {kind: \"router\", admin: \"127.0.0.1:7072\"}\n}\n"},
 			"extra.cue:4:2: targets.other.runtime.kind is missing; write \"process\", \"docker\" or \"exec\"\n" +
 				"extra.cue:4:2: targets.other.runtime: a struct is not valid; write runtime: kind: \"process\"; or runtime: {kind: \"docker\", host?: \"unix:///PATH\" or \"tcp://HOST:PORT\", network?: \"NAME\", owner?: \"name\", labels?: {NAME: \"value\"}}; or runtime: {kind: \"exec\", command: [\"PROGRAM\", ...], timeout?: \"30s\"}\n" +
