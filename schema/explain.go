@@ -182,8 +182,9 @@ func (x *explainer) kindInError(sels []cue.Selector) bool {
 }
 
 // kindMissing reports whether the schema's struct at sels is discriminated
-// by kind, has no default kind, and the user wrote no kind there: the
-// fields of every kind are then the fields allowed.
+// by kind and the user wrote no kind there. It matters where the schema has
+// no default kind either (narrowByKind takes the default): the fields of
+// every kind are then the fields allowed.
 func (x *explainer) kindMissing(sels []cue.Selector) bool {
 	kindPath := cue.MakePath(cue.Str("kind"))
 	return x.def.Exists() && x.schemaAt(sels).LookupPath(kindPath).Exists() &&

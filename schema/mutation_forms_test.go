@@ -36,6 +36,7 @@ type writer struct {
 	places map[string]place
 }
 
+// newWriter is a writer at the start of an empty file.
 func newWriter() *writer { return &writer{line: 1, col: 1, places: map[string]place{}} }
 
 // put writes s, which holds no newline.
@@ -90,6 +91,7 @@ func writeCUE(w *writer, state map[string]any) {
 	}
 }
 
+// cueField writes the field key of the struct at at, on a line of its own.
 func cueField(w *writer, at []any, key string, v any, depth int) {
 	path := append(append([]any{}, at...), key)
 	w.put(strings.Repeat("\t", depth))
@@ -104,6 +106,7 @@ func cueField(w *writer, at []any, key string, v any, depth int) {
 	w.newline()
 }
 
+// cueValue writes v, the value of the field at path.
 func cueValue(w *writer, path []any, v any, depth int) {
 	w.markValue(path)
 	switch v := v.(type) {
@@ -145,6 +148,8 @@ func writeYAML(w *writer, state map[string]any) {
 	}
 }
 
+// yamlField writes the field key of the mapping at at, from the start of
+// its line.
 func yamlField(w *writer, at []any, key string, v any, depth int) {
 	path := append(append([]any{}, at...), key)
 	w.put(strings.Repeat("  ", depth))
@@ -202,6 +207,8 @@ func writeJSON(w *writer, state map[string]any) {
 	w.newline()
 }
 
+// jsonValue writes v, the value of the field at path (the whole document
+// when path is empty).
 func jsonValue(w *writer, path []any, v any, depth int) {
 	if len(path) > 0 {
 		w.markValue(path)
