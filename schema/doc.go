@@ -9,9 +9,10 @@
 // folders (imported through the module path cue.mod/module.cue declares),
 // unifies them with #DesiredState, and checks what CUE cannot (dependsOn and
 // its cycles, stage targets, rising canary weights, one source per secret,
-// the SOPS files secrets name). A valid repository is evaluated once, with
-// the schema inside its package (quick.go); any problem re-runs the explained
-// evaluation (load.go, explain.go, fields.go), which reports them all.
+// the SOPS files secrets name). There is one evaluation, valid repository or
+// not (load.go), and it explains every problem it finds (explain.go,
+// fields.go): a second, quicker evaluation for valid repositories was not
+// quicker by enough to be worth two paths that must agree (issue 12).
 //
 // It must never run anything, reach the network, or read outside the tree it
 // is given: a repository is untrusted input, bounded in file count and size,

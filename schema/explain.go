@@ -49,6 +49,25 @@ func (x *explainer) explain(err error) Errors {
 	return out
 }
 
+// unexplained is err as CUE words it, positioned where the user wrote the
+// value or its closest ancestor: for the rare error explain leaves to
+// another one (a field under a kind in error) when that other one is not
+// reported either, so that an invalid desired state never loads for want of
+// words.
+func (x *explainer) unexplained(err error) Errors {
+	var out Errors
+	for _, e := range cueerrors.Errors(err) {
+		format, args := e.Msg()
+		sels := selectors(e.Path())
+		msg := fmt.Sprintf(format, args...)
+		if shown := pathString(sels); shown != "" {
+			msg = shown + ": " + msg
+		}
+		out = append(out, x.errorAt(sels, msg))
+	}
+	return out
+}
+
 // one converts one CUE error into one Error per place in the user's files.
 func (x *explainer) one(e cueerrors.Error) Errors {
 	format, args := e.Msg()
@@ -58,7 +77,8 @@ func (x *explainer) one(e cueerrors.Error) Errors {
 	var msg string
 	switch {
 	case format == "field not allowed" && len(sels) > 0:
-		if !x.inAllowedField(sels[:len(sels)-1]) || x.kindInError(sels[:len(sels)-1]) {
+		parent := sels[:len(sels)-1]
+		if !x.inAllowedField(parent) || x.kindInError(parent) && !x.unknownToEveryKind(sels) {
 			return nil
 		}
 		msg = x.notAllowed(sels)
@@ -135,7 +155,11 @@ func (x *explainer) notAllowed(sels []cue.Selector) string {
 	if !x.def.Exists() {
 		return msg
 	}
-	allowed := fieldNames(x.byKind(x.schemaAt(parent), parent))
+	schema, kindOK := x.narrowByKind(x.schemaAt(parent), parent)
+	allowed := fieldNames(schema)
+	if !kindOK && x.kindMissing(parent) {
+		allowed = everyKindsFields(schema)
+	}
 	if len(allowed) == 0 {
 		return msg
 	}
@@ -155,6 +179,42 @@ func (x *explainer) kindInError(sels []cue.Selector) bool {
 	}
 	_, ok := x.narrowByKind(x.schemaAt(sels), sels)
 	return !ok
+}
+
+// kindMissing reports whether the schema's struct at sels is discriminated
+// by kind and the user wrote no kind there. It matters where the schema has
+// no default kind either (narrowByKind takes the default): the fields of
+// every kind are then the fields allowed.
+func (x *explainer) kindMissing(sels []cue.Selector) bool {
+	kindPath := cue.MakePath(cue.Str("kind"))
+	return x.def.Exists() && x.schemaAt(sels).LookupPath(kindPath).Exists() &&
+		!x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...)).Exists()
+}
+
+// unknownToEveryKind reports whether the last field of sels is one that no
+// kind of the struct holding it allows, where the user wrote no kind: a
+// misspelt kind is itself such a field.
+func (x *explainer) unknownToEveryKind(sels []cue.Selector) bool {
+	parent := sels[:len(sels)-1]
+	if !x.kindMissing(parent) {
+		return false
+	}
+	return !slices.Contains(everyKindsFields(x.schemaAt(parent)), sels[len(sels)-1].Unquoted())
+}
+
+// everyKindsFields are the fields any kind of a struct discriminated by
+// kind allows, in the order of its kinds.
+func everyKindsFields(schema cue.Value) []string {
+	kindPath := cue.MakePath(cue.Str("kind"))
+	var names []string
+	for _, kind := range alternatives(schema.LookupPath(kindPath)) {
+		for _, name := range fieldNames(schema.FillPath(kindPath, kind)) {
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
 
 // schemaAllows reports whether Durable's schema allows the last field of
@@ -268,13 +328,20 @@ func (x *explainer) byKind(schema cue.Value, sels []cue.Selector) cue.Value {
 
 // narrowByKind is byKind, also reporting false when schema is discriminated
 // by kind and the user's kind at sels is missing or not one of them (schema
-// is then returned as it is).
+// is then returned as it is). Where the user wrote no kind and the schema
+// has a default one, that is the kind.
 func (x *explainer) narrowByKind(schema cue.Value, sels []cue.Selector) (cue.Value, bool) {
 	kindPath := cue.MakePath(cue.Str("kind"))
 	if !schema.LookupPath(kindPath).Exists() {
 		return schema, true
 	}
-	kind, err := x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...)).String()
+	written := x.user.LookupPath(cue.MakePath(append(slices.Clone(sels), cue.Str("kind"))...))
+	if !written.Exists() {
+		if def, ok := schema.LookupPath(kindPath).Default(); ok {
+			written = def
+		}
+	}
+	kind, err := written.String()
 	if err != nil {
 		return schema, false
 	}

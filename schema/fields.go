@@ -19,7 +19,10 @@ func (x *explainer) unknownFields(sels []cue.Selector) Errors {
 		return nil
 	}
 	schema, kindOK := x.narrowByKind(x.schemaAt(sels), sels)
-	if schema.IncompleteKind()&cue.StructKind == 0 || !kindOK {
+	if !kindOK {
+		return x.unknownToEveryKindAt(sels, it)
+	}
+	if schema.IncompleteKind()&cue.StructKind == 0 {
 		return nil
 	}
 	var errs Errors
@@ -35,6 +38,20 @@ func (x *explainer) unknownFields(sels []cue.Selector) Errors {
 		}
 		errs = append(errs, x.unknownFields(at)...)
 		errs = append(errs, x.unknownInList(it.Value(), at)...)
+	}
+	return errs
+}
+
+// unknownToEveryKindAt reports, in a struct discriminated by kind where the
+// user wrote none, the fields of it that no kind allows. Where the user's
+// kind is wrong instead, nothing is known of what they meant.
+func (x *explainer) unknownToEveryKindAt(sels []cue.Selector, it *cue.Iterator) Errors {
+	var errs Errors
+	for it.Next() {
+		at := append(slices.Clone(sels), it.Selector())
+		if it.Selector().IsString() && x.unknownToEveryKind(at) {
+			errs = append(errs, x.errorAt(at, x.notAllowed(at)))
+		}
 	}
 	return errs
 }

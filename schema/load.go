@@ -81,9 +81,6 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 		return fail(errs)
 	}
 	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}
-	if ds, ok := quickEvaluate(files, pkgs); ok {
-		return ds, nil
-	}
 	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
 		return nil, err
@@ -235,6 +232,9 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		}
 		errs = errs.union(x.unknownFields(nil))
 		errs = errs.union(x.missingValues(v, nil))
+		if errs == nil {
+			errs = x.unexplained(err)
+		}
 	}
 	sopsFiles, beyond := pkgs.checkBeyondSchema(x.user, x)
 	if errs = append(errs, beyond...); errs != nil {
@@ -243,7 +243,11 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 
 	b, err := v.MarshalJSON()
 	if err != nil {
-		return nil, x.explain(err), nil
+		errs := x.explain(err)
+		if errs == nil {
+			errs = x.unexplained(err)
+		}
+		return nil, errs, nil
 	}
 	ds, err := decodeJSON(b)
 	if err != nil {

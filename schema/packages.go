@@ -28,9 +28,6 @@ type packages struct {
 	loading   map[string]bool // import paths being loaded: a cycle if met again
 	files     []*ast.File     // every file read from a folder
 	errs      Errors
-	// read keeps each folder's files across the builds of one load (the
-	// quick one, then the explained one), so that they count once.
-	read map[string][]sourceFile
 }
 
 // newBuild starts a build of the package: a fresh build context, whose
@@ -38,9 +35,6 @@ type packages struct {
 func (p *packages) newBuild() *build.Instance {
 	p.ctx, p.files, p.errs = build.NewContext(), nil, nil
 	p.loading = map[string]bool{}
-	if p.read == nil {
-		p.read = map[string][]sourceFile{}
-	}
 	return p.ctx.NewInstance("", p.load)
 }
 
@@ -76,16 +70,11 @@ func (p *packages) load(pos token.Pos, importPath string) *build.Instance {
 			return fail(fmt.Sprintf("import %q: folder %s %v", importPath, folder, err))
 		}
 	}
-	sources, ok := p.read[folder]
-	if !ok {
-		var errs Errors
-		sources, errs = p.budget.read(p.fsys, folder, func(name string) bool { return strings.HasSuffix(name, ".cue") }, p.checkLink)
-		if errs != nil {
-			p.errs = append(p.errs, errs...)
-			inst.Err = cueerrors.Newf(pos, "import %q failed", importPath)
-			return inst
-		}
-		p.read[folder] = sources
+	sources, errs := p.budget.read(p.fsys, folder, func(name string) bool { return strings.HasSuffix(name, ".cue") }, p.checkLink)
+	if errs != nil {
+		p.errs = append(p.errs, errs...)
+		inst.Err = cueerrors.Newf(pos, "import %q failed", importPath)
+		return inst
 	}
 	if len(sources) == 0 {
 		return fail(fmt.Sprintf("import %q names folder %s/, which holds no .cue file", importPath, folder))

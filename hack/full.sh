@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The long runs of the loader's generated tests, of which the normal test run
+# takes a sample: every mutation of the schema's mutation matrix
+# (TestMutations with DURABLE_MUTATIONS=all, a few minutes: every field of the
+# schema misspelt three ways and given a wrong type and a value out of range,
+# in CUE, YAML and JSON, in process and in the isolated child), then the
+# loader's fuzz target FuzzLoad for FUZZTIME (default 3m). A fuzzer's finding
+# is written under schema/testdata/fuzz/FuzzLoad: fix it and commit it, and
+# it is a seed every normal test run replays.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${FUZZTIME:-3m}
+
+DURABLE_MUTATIONS=all go test -count=1 -timeout 30m -run '^TestMutations$' -v ./schema/ |
+	grep -E '^(--- FAIL|FAIL|ok)|^\s+--- FAIL|fields covered'
+go test -run xxx -fuzz '^FuzzLoad$' -fuzztime "$fuzztime" ./schema/
