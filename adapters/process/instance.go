@@ -58,8 +58,17 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 	if err != nil {
 		return proc{}, err
 	}
+	exe, err := kernelExe(prog)
+	if err != nil {
+		return proc{}, fmt.Errorf("%s: %w", spec.Artifact, err)
+	}
+	// The set's directory holds the records the instances are recognised
+	// by: only this user may write in it.
 	dir := r.setDir(spec.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkPrivateDir(filepath.Dir(dir), 0o755, r.uid); err != nil {
+		return proc{}, fmt.Errorf("set directory: %w", err)
+	}
+	if err := mkPrivateDir(dir, 0o755, r.uid); err != nil {
 		return proc{}, fmt.Errorf("set directory: %w", err)
 	}
 	logPath := filepath.Join(dir, fmt.Sprintf("instance-%d.log", index))
@@ -87,8 +96,16 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 	r.track(child{pid: pid, set: spec.ID, index: index})
 	r.log.Info("instance started", "set", spec.ID, "service", spec.Service, "release", spec.Release,
 		"instance", index, "pid", pid, "port", port, "log", logPath)
+	// A child that already exited has no start time: its record matches no
+	// process, and the next Ensure starts the instance again.
 	started, _ := procStart(pid)
-	return proc{pid: pid, started: started, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
+	rec := record{PID: pid, UID: r.uid, Started: started, Exe: exe, Rootfs: img.rootfs, Port: port}
+	if err := writeRecord(dir, index, rec); err != nil {
+		// Unrecorded, the instance would never be adopted: stop it now.
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		return proc{}, err
+	}
+	return proc{pid: pid, started: started, uid: r.uid, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
 }
 
 // instanceEnv is an instance's environment: the image's, the service's,

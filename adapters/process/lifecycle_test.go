@@ -67,11 +67,11 @@ func TestAnInstanceThatForksIsOneInstance(t *testing.T) {
 }
 
 // startForking ensures a set of one instance whose entrypoint (a shell)
-// starts a child and then runs on, and returns the instance's pid once its
+// starts a child and waits for it, and returns the instance's pid once its
 // child runs.
 func startForking(t *testing.T, rt *Runtime, id string) (adapters.InfraSetSpec, int) {
 	t.Helper()
-	script := "#!/bin/sh\nsleep 600 &\nexec sleep 601\n"
+	script := "#!/bin/sh\nsleep 600 &\nwait\n"
 	layer := tarOf(t, dir("bin/"), entry{Header: tar.Header{Name: "bin/run", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(script))}, body: script})
 	spec := demoSpec(id, 1)
 	spec.Artifact = pushImage(t, "forks/image", layer, "/bin/run")

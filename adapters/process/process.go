@@ -66,6 +66,7 @@ type Config struct {
 // concurrent use; Close stops its background work.
 type Runtime struct {
 	root           string
+	uid            int // the runtime's user: owns root, runs and signals the instances
 	maxUnpackBytes int64
 	log            *slog.Logger
 
@@ -101,6 +102,15 @@ func New(cfg Config) (*Runtime, error) {
 	if root, err = filepath.EvalSymlinks(root); err != nil {
 		return nil, fmt.Errorf("process runtime root: %w", err)
 	}
+	// The instances' records are trusted as this user wrote them: no other
+	// user may write in root or in the directory of the sets.
+	uid := os.Geteuid()
+	if err := checkPrivateDir(root, uid); err != nil {
+		return nil, fmt.Errorf("process runtime root: %w: %w", err, adapters.ErrInvalid)
+	}
+	if err := mkPrivateDir(filepath.Join(root, "sets"), 0o755, uid); err != nil {
+		return nil, fmt.Errorf("process runtime root: %w: %w", err, adapters.ErrInvalid)
+	}
 	if cfg.MaxUnpackBytes <= 0 {
 		cfg.MaxUnpackBytes = DefaultMaxUnpackBytes
 	}
@@ -109,6 +119,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r := &Runtime{
 		root:           root,
+		uid:            uid,
 		maxUnpackBytes: cfg.MaxUnpackBytes,
 		log:            cfg.Logger.With("runtime", "process", "root", root),
 		closed:         make(chan struct{}),
@@ -192,10 +203,11 @@ func (r *Runtime) converge(ctx context.Context, spec adapters.InfraSetSpec, img 
 		return nil, err
 	}
 	defer unlock()
-	procs, err := scan(r.root)
+	procs, refused, err := r.scan()
 	if err != nil {
 		return nil, err
 	}
+	r.warn(refused, spec.ID)
 	byIndex := map[int]proc{}
 	var extra []proc
 	for _, p := range procs { // oldest first: the oldest of duplicates is kept
@@ -228,27 +240,37 @@ func (r *Runtime) converge(ctx context.Context, spec adapters.InfraSetSpec, img 
 	return instances, nil
 }
 
-// Observe lists every set this runtime's root runs, read from /proc. It
-// does not check health (it does not know the checks): every instance says
-// so in its Reason.
+// Observe lists every set this runtime's root runs, read from /proc and
+// checked against the records of the instances. It does not check health
+// (it does not know the checks): every instance says so in its Reason. A
+// process that claims an instance but is not the one started (another
+// user's, another program, a reused pid) is listed as an unhealthy instance
+// without an endpoint, its Reason saying why it is not adopted.
 func (r *Runtime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("process: observe: %w", err)
 	}
-	procs, err := scan(r.root)
+	procs, refused, err := r.scan()
 	if err != nil {
 		return nil, err
 	}
+	r.warn(refused, "")
 	bySet := map[string]*adapters.InfraSetStatus{}
 	var order []string
-	for _, p := range procs {
+	add := func(p proc, in adapters.Instance) {
 		s := bySet[p.set]
 		if s == nil {
 			s = &adapters.InfraSetStatus{ID: p.set, Service: p.service, Release: p.release}
 			bySet[p.set] = s
 			order = append(order, p.set)
 		}
-		s.Instances = append(s.Instances, adapters.Instance{Index: p.index, Endpoint: p.endpoint(), PID: p.pid, Reason: "health not checked by observe"})
+		s.Instances = append(s.Instances, in)
+	}
+	for _, p := range procs {
+		add(p, adapters.Instance{Index: p.index, Endpoint: p.endpoint(), PID: p.pid, Reason: "health not checked by observe"})
+	}
+	for _, f := range refused {
+		add(f.proc, adapters.Instance{Index: f.index, PID: f.pid, Reason: "not adopted: " + f.reason})
 	}
 	out := make([]adapters.InfraSetStatus, 0, len(order))
 	for _, id := range order {
@@ -272,20 +294,21 @@ func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) er
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	defer unlock()
-	// Every process carrying the set's marker: the instances, and what they
-	// started, even orphans of an instance that crashed.
+	// Every process of this user carrying the set's marker: the instances,
+	// and what they started, even orphans of an instance that crashed.
+	// Another user's processes are never signalled.
 	procs, err := scanMarked(r.root)
 	if err != nil {
 		return err
 	}
-	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id })
+	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id || p.uid != r.uid })
 	stopAll(ctx, mine, grace)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	if left, err := scanMarked(r.root); err == nil {
 		for _, p := range left {
-			if p.set == id {
+			if p.set == id && p.uid == r.uid {
 				return fmt.Errorf("process: remove %s: pid %d of instance %d survived SIGKILL: %w", id, p.pid, p.index, adapters.ErrUnavailable)
 			}
 		}

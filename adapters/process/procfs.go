@@ -19,6 +19,7 @@ import (
 type proc struct {
 	pid     int
 	started uint64 // clock ticks after boot: orders instances by age, tells a reused pid
+	uid     int    // the uid it runs as; -1 if its real and effective uids differ
 	set     string
 	service string
 	release string
@@ -33,15 +34,45 @@ func (p proc) endpoint() string { return net.JoinHostPort("127.0.0.1", strconv.I
 
 // scan reads /proc for the live instances of root, oldest first. An
 // instance is a session leader carrying root's marker: its own children
-// inherit the marker but not the leadership, so they are not counted.
-func scan(root string) ([]proc, error) {
-	all, err := scanMarked(root)
-	return slices.DeleteFunc(all, func(p proc) bool { return !p.leader }), err
+// inherit the marker but not the leadership, so they are not counted. Each
+// is checked against the record written when it was started: adopted are
+// the instances that match, refused the marked processes that do not.
+func (r *Runtime) scan() (adopted []proc, refused []refusal, err error) {
+	all, err := scanMarked(r.root)
+	for _, p := range all {
+		if !p.leader {
+			continue
+		}
+		if verr := r.verify(p); verr != nil {
+			refused = append(refused, refusal{proc: p, reason: verr.Error()})
+			continue
+		}
+		adopted = append(adopted, p)
+	}
+	return adopted, refused, err
+}
+
+// refusal is a process that carries an instance's markers but is not the
+// instance that was started: it is neither adopted nor signalled.
+type refusal struct {
+	proc
+	reason string
+}
+
+// warn logs the refused processes of set (all sets if set is empty).
+func (r *Runtime) warn(refused []refusal, set string) {
+	for _, f := range refused {
+		if set == "" || f.set == set {
+			r.log.Warn("not adopting a process that claims an instance", "set", f.set, "instance", f.index,
+				"pid", f.pid, "uid", f.uid, "reason", f.reason)
+		}
+	}
 }
 
 // scanMarked reads /proc for every live process that carries root's
 // marker, instances and what they started, oldest first. Zombies and
-// processes this user cannot read are left out.
+// processes this user cannot read are left out. What the processes claim
+// is not checked: see Runtime.scan.
 func scanMarked(root string) ([]proc, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -66,7 +97,11 @@ func scanMarked(root string) ([]proc, error) {
 		if !ok || st.dead() {
 			continue
 		}
-		p.pid, p.started, p.leader = pid, st.started, st.session == pid
+		uid, ok := readOwner(pid)
+		if !ok {
+			continue
+		}
+		p.pid, p.started, p.leader, p.uid = pid, st.started, st.session == pid, uid
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b proc) int {
