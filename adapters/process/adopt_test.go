@@ -191,9 +191,17 @@ func TestAnInstanceRunningAProgramOutsideItsImageIsNotAdopted(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	obs, _ := observeSet(t, rt, spec.ID)
-	if len(obs.Instances) != 1 || obs.Instances[0].PID != pid || !strings.Contains(obs.Instances[0].Reason, "runs "+sleep) {
-		t.Fatalf("observed %+v, want %d not adopted as it runs %s", obs.Instances, pid, sleep)
+	// Right after the exec, the kernel may show the new program before its
+	// environment (and so its markers): observe until both are there.
+	for {
+		obs, _ := observeSet(t, rt, spec.ID)
+		if len(obs.Instances) == 1 && obs.Instances[0].PID == pid && strings.Contains(obs.Instances[0].Reason, "runs "+sleep) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observed %+v, want %d not adopted as it runs %s", obs.Instances, pid, sleep)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	again, err := rt.Ensure(context.Background(), spec)
 	if err != nil {
@@ -201,6 +209,11 @@ func TestAnInstanceRunningAProgramOutsideItsImageIsNotAdopted(t *testing.T) {
 	}
 	if got := again.Instances[0].PID; got == pid {
 		t.Errorf("Ensure adopted %d, which runs %s", pid, sleep)
+	}
+	// Not adopted, and not left running beside its replacement either: each
+	// Ensure would otherwise leave one more process behind.
+	if alive(pid) {
+		t.Errorf("the refused process %d of this user still runs after Ensure", pid)
 	}
 }
 

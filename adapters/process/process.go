@@ -208,6 +208,7 @@ func (r *Runtime) converge(ctx context.Context, spec adapters.InfraSetSpec, img 
 		return nil, err
 	}
 	r.warn(refused, spec.ID)
+	r.stopStale(ctx, refused, spec.ID)
 	byIndex := map[int]proc{}
 	var extra []proc
 	for _, p := range procs { // oldest first: the oldest of duplicates is kept

@@ -69,6 +69,25 @@ func (r *Runtime) warn(refused []refusal, set string) {
 	}
 }
 
+// staleGrace is how long a refused process of this runtime's own user gets
+// to exit after SIGTERM.
+const staleGrace = 2 * time.Second
+
+// stopStale stops the refused processes of set that belong to this
+// runtime's user: an instance that no longer runs its recorded program, or
+// whose record is gone, or a same-user impostor (which that user could stop
+// anyway). Left running, each Ensure would start another beside them.
+// Another user's processes are never signalled.
+func (r *Runtime) stopStale(ctx context.Context, refused []refusal, set string) {
+	var stale []proc
+	for _, f := range refused {
+		if f.set == set && f.uid == r.uid {
+			stale = append(stale, f.proc)
+		}
+	}
+	stopAll(ctx, stale, staleGrace)
+}
+
 // scanMarked reads /proc for every live process that carries root's
 // marker, instances and what they started, oldest first. Zombies and
 // processes this user cannot read are left out. What the processes claim
