@@ -55,7 +55,7 @@ func untar(ctx context.Context, r io.Reader, dir string, lim limits) error {
 	cr := &countingReader{r: r}
 	tr := tar.NewReader(cr)
 	var links []string // every symlink placed, by its name under dir
-	prev := ""
+	prev := ""         // the last entry's name, for an error reading the next
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -68,6 +68,9 @@ func untar(ctx context.Context, r io.Reader, dir string, lim limits) error {
 				}
 			}
 			return nil
+		}
+		if err != nil && n == 0 {
+			return fmt.Errorf("read layer at its first entry: %w", err)
 		}
 		if err != nil {
 			return fmt.Errorf("read layer after entry %q (%d entries): %w", prev, n, err)
