@@ -81,9 +81,9 @@ func (l *loader) trustedRoot(n *yaml.Node) *sigstoreRoot {
 	if !ok {
 		return nil
 	}
-	data, err := readBounded(l.resolve(name))
+	data, err := readBounded(l.resolve(name), "trusted root", "trust a certificate authority of their own")
 	if err != nil {
-		l.errorf(n, "trustedRoot: %v; check the path (relative to %s)", err, l.dir)
+		l.fileError(n, "trustedRoot", err)
 		return nil
 	}
 	material, err := root.NewTrustedRootFromJSON(data)

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/durable-delivery/durable/internal/hostfile"
 )
 
 // Trust is the trust file: which keys and keyless identities may sign which
@@ -90,7 +91,7 @@ const maxTrustFile = 1 << 20
 // file or in a file it names, is reported as a TrustErrors whose entries say
 // file:line:col, what is wrong, and how to fix it.
 func LoadTrust(file string) (*Trust, error) {
-	data, err := readBounded(file)
+	data, err := readBounded(file, "trust file", addKey)
 	if err != nil {
 		return nil, TrustErrors{{File: file, Message: err.Error()}}
 	}
@@ -141,7 +142,7 @@ func LoadTrust(file string) (*Trust, error) {
 // the key's identity in a Verdict, and the rule's place in messages, are
 // keyFile as given.
 func KeyTrust(repo, keyFile string) (*Trust, error) {
-	data, err := readBounded(keyFile)
+	data, err := readBounded(keyFile, "key file", swapKey)
 	if err != nil {
 		return nil, fmt.Errorf("--key: %w", err)
 	}
@@ -309,9 +310,9 @@ func (l *loader) cosignKey(n *yaml.Node, where string) (PublicKey, bool) {
 	if k, ok := l.cosign[name]; ok {
 		return k, true
 	}
-	data, err := readBounded(l.resolve(name))
+	data, err := readBounded(l.resolve(name), "key file", swapKey)
 	if err != nil {
-		l.errorf(n, "%s: %v; check the path (relative to %s)", where, err, l.dir)
+		l.fileError(n, where, err)
 		return PublicKey{}, false
 	}
 	k, err := parsePublicKey(name, data)
@@ -350,9 +351,9 @@ func (l *loader) commits(n *yaml.Node) CommitTrust {
 				continue
 			}
 			l.pgp[name] = true
-			data, err := readBounded(l.resolve(name))
+			data, err := readBounded(l.resolve(name), "OpenPGP key file", swapKey)
 			if err != nil {
-				l.errorf(item, "%s: %v; check the path (relative to %s)", where, err, l.dir)
+				l.fileError(item, where, err)
 				continue
 			}
 			keys, err := parseOpenPGPKeys(data)
@@ -366,9 +367,9 @@ func (l *loader) commits(n *yaml.Node) CommitTrust {
 	if s, ok := fields["ssh"]; ok {
 		if name, ok := l.str(s, "commits.ssh"); ok {
 			resolved := l.resolve(name)
-			data, err := readBounded(resolved)
+			data, err := readBounded(resolved, "allowed signers file", addKey)
 			if err != nil {
-				l.errorf(s, "commits.ssh: %v; check the path (relative to %s)", err, l.dir)
+				l.fileError(s, "commits.ssh", err)
 			} else {
 				signers, errs := parseAllowedSigners(resolved, data)
 				l.errs = append(l.errs, errs...)
@@ -404,10 +405,29 @@ func (l *loader) resolve(name string) string {
 	return filepath.Join(l.dir, name)
 }
 
-// readBounded reads a small configuration file, refusing one over
-// maxTrustFile bytes.
-func readBounded(name string) ([]byte, error) {
-	f, err := os.Open(name)
+// What another local user could do through a trust file, or a file it
+// names, that they can write: said when hostfile refuses one.
+const (
+	addKey  = "add a signing key"
+	swapKey = "swap in a signing key of their own"
+)
+
+// fileError reports a file the trust file names at n that could not be
+// read: a file another user could write says how to secure it, any other
+// error asks to check the path.
+func (l *loader) fileError(n *yaml.Node, where string, err error) {
+	if _, unsafe := errors.AsType[*hostfile.UnsafeError](err); unsafe {
+		l.errorf(n, "%s: %v", where, err)
+		return
+	}
+	l.errorf(n, "%s: %v; check the path (relative to %s)", where, err, l.dir)
+}
+
+// readBounded reads a small file of trust through hostfile, which refuses
+// one another local user could write (what names the kind of file, risk
+// what they could do), and refuses one over maxTrustFile bytes.
+func readBounded(name, what, risk string) ([]byte, error) {
+	f, err := hostfile.Open(name, what, risk)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s does not exist", name)
 	}

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,4 +315,61 @@ func copyKeys(t *testing.T) string {
 		writeFile(t, filepath.Join(dir, "keys", e.Name()), string(data))
 	}
 	return dir
+}
+
+// TestLoadTrustRefusesFilesOthersCouldWrite: a trust file, or a key it
+// names, that another local user could write is refused, saying how to fix
+// it; so is the key of durable verify --key.
+func TestLoadTrustRefusesFilesOthersCouldWrite(t *testing.T) {
+	const trust = "artifacts:\n  - match: a/*\n    keys: [keys/cosign.pub]\ncommits: {mode: off}\n"
+	for _, tc := range []struct {
+		name  string
+		file  string // under the folder, made unsafe
+		mode  os.FileMode
+		chown bool // give the file to nobody instead
+		want  string
+	}{
+		{name: "world-writable trust file", file: "trust.yaml", mode: 0o666,
+			want: "trust file trust.yaml is writable by group or others (mode 0666): any local user could add a signing key; chmod go-w trust.yaml"},
+		{name: "group-writable trust file", file: "trust.yaml", mode: 0o664, want: "(mode 0664)"},
+		{name: "trust file of another user", file: "trust.yaml", chown: true, want: "trust file trust.yaml is owned by uid 65534"},
+		{name: "world-writable key", file: "keys/cosign.pub", mode: 0o666,
+			want: "trust.yaml:3:12: artifacts[0].keys[0]: key file keys/cosign.pub is writable by group or others (mode 0666): any local user could swap in a signing key of their own; chmod go-w keys/cosign.pub"},
+		{name: "key in a world-writable folder", file: "keys", mode: 0o777, want: "the directory of key file keys/cosign.pub keys is writable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.chown && os.Geteuid() != 0 {
+				t.Skip("giving a file to another user needs root; CI runs as root")
+			}
+			dir := copyKeys(t)
+			file := filepath.Join(dir, "trust.yaml")
+			writeFile(t, file, trust)
+			unsafe := filepath.Join(dir, tc.file)
+			var err error
+			if tc.chown {
+				err = os.Chown(unsafe, 65534, 65534)
+			} else {
+				err = os.Chmod(unsafe, tc.mode)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = LoadTrust(file)
+			if got := strings.ReplaceAll(fmt.Sprint(err), dir+string(filepath.Separator), ""); !strings.Contains(got, tc.want) {
+				t.Fatalf("LoadTrust: %s\nwant an error containing\n%s", got, tc.want)
+			}
+		})
+	}
+
+	t.Run("verify --key", func(t *testing.T) {
+		dir := copyKeys(t)
+		key := filepath.Join(dir, "keys", "cosign.pub")
+		if err := os.Chmod(key, 0o646); err != nil {
+			t.Fatal(err)
+		}
+		_, err := KeyTrust("127.0.0.1:5000/a", key)
+		if want := "--key: key file " + key + " is writable by group or others (mode 0646)"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("KeyTrust: %v, want an error containing %q", err, want)
+		}
+	})
 }

@@ -139,6 +139,26 @@ func TestUntarRefusesEntriesThatLeaveTheImage(t *testing.T) {
 		{name: "hard link through a chain of in-tree symlinks", entries: func(string) []entry {
 			return []entry{dir("a/"), symlink("a/up", ".."), symlink("out", "a/up/.."), hardlink("h", "out/victim"), file("h", "pwned")}
 		}},
+		{name: "symlink through a link to its own directory", entries: func(string) []entry {
+			// b/.. reads as the image root, but b is the root itself: the
+			// link resolves to the root's parent.
+			return []entry{symlink("b", "."), symlink("x", "b/..")}
+		}},
+		{name: "symlink a later link makes leave the image", entries: func(string) []entry {
+			// c is missing when x is placed, so x resolves inside; c -> .
+			// then makes x resolve to the root's parent.
+			return []entry{symlink("x", "c/.."), symlink("c", ".")}
+		}},
+		{name: "symlink through a link deeper down", entries: func(string) []entry {
+			return []entry{dir("a/"), symlink("a/b", "."), symlink("a/x", "b/../..")}
+		}},
+		{name: "symlink loop", entries: func(string) []entry {
+			return []entry{symlink("p", "q"), symlink("q", "p/x")}
+		}},
+		{name: "skipped entry with a body larger than the limit", maxBytes: 4096, entries: func(string) []entry {
+			// An entry type untar skips: its body is still decompressed.
+			return []entry{{Header: tar.Header{Name: "vendor", Typeflag: 'Z', Mode: 0o644, Size: 1 << 20}, body: strings.Repeat("x", 1<<20)}}
+		}},
 		{name: "larger than the limit", maxBytes: 10, entries: func(string) []entry {
 			return []entry{file("small", "12345"), file("big", strings.Repeat("x", 100))}
 		}},
@@ -315,10 +335,13 @@ func TestEnsureRefusesAHostileImage(t *testing.T) {
 		}, want: `"h"`},
 		{name: "hard link through in-tree symlinks", entries: func(string) []entry {
 			return []entry{dir("a/"), symlink("a/up", ".."), symlink("out", "a/up/.."), hardlink("h", "out/victim"), file("h", "pwned")}
-		}, want: `"h"`},
-		{name: "larger than maxUnpackBytes", maxBytes: 1000, entries: func(string) []entry {
-			return []entry{file("small", "12345"), file("big", strings.Repeat("x", 2000))}
+		}, want: `"out"`},
+		{name: "larger than maxUnpackBytes", maxBytes: 8192, entries: func(string) []entry {
+			return []entry{file("small", "12345"), file("big", strings.Repeat("x", 20000))}
 		}, want: `"big"`},
+		{name: "symlink through a link to its own directory", entries: func(string) []entry {
+			return []entry{symlink("b", "."), symlink("x", "b/..")}
+		}, want: `"x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

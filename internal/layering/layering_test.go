@@ -44,6 +44,8 @@ var rules = []rule{
 		why: "the schema composes the adapters' settings, never an adapter's implementation, nor the controller"},
 	{from: module + "/policy", deny: controller, why: "the policy engine never imports the controller"},
 	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
+	{from: module + "/internal/hostfile", deny: []string{module + "/"}, allow: []string{module + "/internal/hostfile"},
+		why: "hostfile, shared by signing and secrets, imports nothing of the project"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/durable-delivery/durable/internal/hostfile"
 )
 
 // maxIdentityBytes bounds an identity file: a key is 74 characters, and an
@@ -62,8 +64,14 @@ func ParseIdentities(text []byte, source string) (*Identities, error) {
 }
 
 // ReadIdentities reads an age identity file, such as age-keygen -o writes.
+// It refuses one another local user could write (group- or world-writable,
+// owned by a user other than the reconciler's or root, or in a directory
+// others may write), saying how to secure it.
 func ReadIdentities(path string) (*Identities, error) {
-	f, err := os.Open(path)
+	f, err := hostfile.Open(path, "age identity file", "swap in an identity of their own")
+	if _, unsafe := errors.AsType[*hostfile.UnsafeError](err); unsafe {
+		return nil, err
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

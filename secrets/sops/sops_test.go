@@ -332,3 +332,44 @@ func TestReadIdentities(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestReadIdentitiesRefusesAFileOthersCouldWrite: an identity file another
+// local user could write is refused, saying how to secure it.
+func TestReadIdentitiesRefusesAFileOthersCouldWrite(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		mode  os.FileMode
+		chown bool // give the file to nobody instead
+		want  string
+	}{
+		{name: "world-writable", mode: 0o666, want: "is writable by group or others (mode 0666): any local user could swap in an identity of their own; chmod go-w "},
+		{name: "group-writable", mode: 0o620, want: "(mode 0620)"},
+		{name: "owned by another user", chown: true, want: "is owned by uid 65534"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.chown && os.Geteuid() != 0 {
+				t.Skip("giving a file to another user needs root; CI runs as root")
+			}
+			path := filepath.Join(t.TempDir(), "keys.txt")
+			if err := os.WriteFile(path, []byte(id.String()+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tc.chown {
+				err = os.Chown(path, 65534, 65534)
+			} else {
+				err = os.Chmod(path, tc.mode)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err := ReadIdentities(path)
+			if err == nil || !strings.HasPrefix(err.Error(), "age identity file "+path) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ReadIdentities: %v, want an error naming age identity file %s and containing %q", err, path, tc.want)
+			}
+		})
+	}
+}
