@@ -370,15 +370,16 @@ func fieldNames(v cue.Value) []string {
 func closest(name string, allowed []string) string {
 	best, bestDist := "", 3
 	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(a)); d < bestDist {
+		if d := EditDistance(strings.ToLower(name), strings.ToLower(a)); d < bestDist {
 			best, bestDist = a, d
 		}
 	}
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes: what
+// every did-you-mean of Durable measures nearness with.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

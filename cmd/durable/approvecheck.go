@@ -183,7 +183,7 @@ func extract(r io.Reader, dir string) error {
 func didYouMean(word string, candidates []string) string {
 	best, bestDist := "", max(3, len(word)/4)
 	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestDist {
+		if d := schema.EditDistance(word, c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
@@ -200,24 +200,4 @@ func shortIDs(ids []string, n int) []string {
 		out[i] = id[:min(n, len(id))]
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
