@@ -18,8 +18,10 @@ type observations struct {
 	mu      sync.Mutex
 	splits  map[string]observedSplit // by target and service
 	metrics map[string]api.SetMetrics
-	// counted is when each placement's sets were last counted for status.
+	// counted is when each placement's sets were last counted for status;
+	// readAt when a status was last read.
 	counted map[string]time.Time
+	readAt  time.Time
 }
 
 type observedSplit struct {
@@ -53,6 +55,7 @@ func (o *observations) addTo(s *api.Status) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.init()
+	o.readAt = time.Now()
 	for i := range s.Services {
 		for j := range s.Services[i].Placements {
 			ps := &s.Services[i].Placements[j]
@@ -100,12 +103,19 @@ func (r *Reconciler) setMetrics(ctx context.Context, hs adapters.HealthSource, s
 	return m, err
 }
 
-// countEvery is how often a placement's sets are counted for the status
-// alone; analysis and bakes read the counters they need when they need them.
-const countEvery = time.Second
+// Counting a placement's sets for the status alone costs one adapter call
+// per set: it is done at most every countEvery, and only while someone
+// reads the status (in the last statusInterest), so that a pass nobody
+// watches calls the targets no more than converging needs. Analysis and
+// bakes read the counters they need when they need them.
+const (
+	countEvery     = time.Second
+	statusInterest = 30 * time.Second
+)
 
 // countServed records the counters of every set of a split, at most every
-// countEvery, when the traffic adapter is a health source.
+// countEvery while the status is read, when the traffic adapter is a health
+// source.
 func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters.Traffic, split adapters.Split) {
 	hs, ok := tr.(adapters.HealthSource)
 	if !ok {
@@ -114,7 +124,7 @@ func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters
 	key := splitKey(target, split.Service)
 	r.observed.mu.Lock()
 	r.observed.init()
-	due := time.Since(r.observed.counted[key]) >= countEvery
+	due := time.Since(r.observed.readAt) < statusInterest && time.Since(r.observed.counted[key]) >= countEvery
 	if due {
 		r.observed.counted[key] = time.Now()
 	}
