@@ -3,6 +3,7 @@ package process
 import (
 	"archive/tar"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -141,7 +142,12 @@ func checkRefused(t *testing.T, rt *Runtime, spec adapters.InfraSetSpec, pid int
 // runs instead.
 func TestAnotherUsersImpostorIsNotAdopted(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Fatalf("this test starts a process as uid 65534 (nobody): run it as root (uid is %d)", os.Geteuid())
+		// CI runs as root: there, a missing privilege is a failure.
+		msg := fmt.Sprintf("this test starts a process as uid 65534 (nobody): run it as root (uid is %d)", os.Geteuid())
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	t.Parallel()
 	spec := demoSpec("web-impostor", 1)
