@@ -69,11 +69,15 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	if s.cfg.FullHistory {
 		depth = 0
 	}
+	auth, err := authMethod(s.parsed, s.cfg.Credentials)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("fetch from %s: %w", s.shown, err)
+	}
 	err = repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
 		Depth:      depth,
-		Auth:       s.cfg.Auth,
+		Auth:       auth,
 		Tags:       git.NoTags,
 		Force:      true,
 	})

@@ -46,10 +46,14 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 		return "", err
 	}
 	ref := plumbing.NewBranchReferenceName(s.cfg.Branch)
+	auth, err := authMethod(s.parsed, s.cfg.Credentials)
+	if err != nil {
+		return "", fmt.Errorf("push the revert to %s: %w", s.shown, err)
+	}
 	err = repo.PushContext(ctx, &git.PushOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", hash, ref))},
-		Auth:       s.cfg.Auth,
+		Auth:       auth,
 		// The push only lands if the branch still points at head.
 		RequireRemoteRefs: []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", head, ref))},
 	})

@@ -18,7 +18,6 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -47,8 +46,9 @@ type Config struct {
 	MaxFiles int
 	// MaxBytes caps the total size of a snapshot's files (default 64 MiB).
 	MaxBytes int64
-	// Auth authenticates to the remote; nil uses the transport's default.
-	Auth transport.AuthMethod
+	// Credentials name the files that authenticate to a private
+	// repository; an ssh:// URL needs an SSH key.
+	Credentials Credentials
 	// FullHistory fetches the branch's whole history rather than its head
 	// alone, for verifying every commit since the last applied one.
 	FullHistory bool
@@ -61,6 +61,7 @@ type Source struct {
 	// url is cfg.URL normalised to a URL go-git understands; shown is the
 	// same with any password removed, for messages.
 	url, shown string
+	parsed     *url.URL
 
 	mu   sync.Mutex // guards repo and serialises fetches on Dir
 	repo *git.Repository
@@ -90,6 +91,10 @@ func New(cfg Config) (*Source, error) {
 	u, err := normalizeURL(cfg.URL)
 	if err != nil {
 		errs = append(errs, err)
+	} else if err := checkCredentials(u, &cfg.Credentials); err != nil {
+		errs = append(errs, err)
+	} else if _, err := authMethod(u, cfg.Credentials); err != nil {
+		errs = append(errs, err) // read once now: a reconciler that cannot fetch does not start
 	}
 	if err := plumbing.NewBranchReferenceName(cfg.Branch).Validate(); err != nil || strings.HasPrefix(cfg.Branch, "refs/") {
 		errs = append(errs, fmt.Errorf("source branch %q is not a valid branch name; give a plain name such as \"main\"", cfg.Branch))
@@ -117,7 +122,7 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("source cache directory %s: %w", cfg.Dir, err)
 	}
 	cfg.Dir = dir
-	return &Source{cfg: cfg, url: u.String(), shown: u.Redacted(), trigger: make(chan struct{}, 1)}, nil
+	return &Source{cfg: cfg, url: u.String(), shown: u.Redacted(), parsed: u, trigger: make(chan struct{}, 1)}, nil
 }
 
 // normalizeURL accepts a local path or a URL of a supported scheme and

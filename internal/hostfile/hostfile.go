@@ -8,7 +8,9 @@
 // directory holding it (the one its name is in and, through a symlink, the
 // one it really is in) is writable by group or others without the sticky
 // bit, which would let another user replace it. Ancestors above that
-// directory are not checked: the operator owns the path to it.
+// directory are not checked: the operator owns the path to it. A secret
+// (OpenSecret: an ssh private key, a token) is refused as well when group or
+// others may read it, as ssh refuses a private key.
 package hostfile
 
 import (
@@ -39,6 +41,17 @@ func (e *UnsafeError) Error() string { return e.Message }
 // itself, so a swap after them changes nothing. A refusal is an
 // *UnsafeError.
 func Open(name, what, risk string) (*os.File, error) {
+	return open(name, what, risk, false)
+}
+
+// OpenSecret is Open for a secret: it refuses as well a file group or
+// others may read (any permission bit for them, as ssh refuses a private
+// key), before anything is read from it.
+func OpenSecret(name, what, risk string) (*os.File, error) {
+	return open(name, what, risk, true)
+}
+
+func open(name, what, risk string, secret bool) (*os.File, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -46,6 +59,10 @@ func Open(name, what, risk string) (*os.File, error) {
 	fi, err := f.Stat()
 	if err == nil {
 		err = check(name, fi, what, risk, false)
+	}
+	if err == nil && secret && fi.Mode().Perm()&0o077 != 0 {
+		err = &UnsafeError{Path: name, Message: fmt.Sprintf("%s %s is open to group or others (mode %04o): any local user could read it; chmod 600 %s",
+			what, name, fi.Mode().Perm(), name)}
 	}
 	if err == nil {
 		err = checkDirs(name, what, risk)

@@ -105,3 +105,56 @@ func TestOpenOfAMissingFile(t *testing.T) {
 		t.Fatalf("Open of a missing file: %v, want ErrNotExist", err)
 	}
 }
+
+func TestOpenSecretRefusesFilesOthersCouldRead(t *testing.T) {
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string // in the error; "" when the file is accepted
+	}{
+		{mode: 0o600},
+		{mode: 0o400},
+		{mode: 0o644, want: "is open to group or others (mode 0644): any local user could read it; chmod 600 "},
+		{mode: 0o640, want: "(mode 0640)"},
+		{mode: 0o604, want: "(mode 0604)"},
+		{mode: 0o601, want: "(mode 0601)"},
+		{mode: 0o660, want: "is writable by group or others (mode 0660)"},
+	} {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "id_ed25519")
+			if err := os.WriteFile(file, []byte("SECRET-BODY"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(file, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			f, err := OpenSecret(file, "ssh key", "log in as the reconciler")
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("OpenSecret of a private file: %v", err)
+				}
+				f.Close()
+				return
+			}
+			var unsafe *UnsafeError
+			if !errors.As(err, &unsafe) || unsafe.Path != file || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("OpenSecret: %v, want an *UnsafeError on %s saying %q", err, file, tt.want)
+			}
+			if strings.Contains(err.Error(), "SECRET-BODY") {
+				t.Fatalf("the error shows the secret: %v", err)
+			}
+		})
+	}
+	// Open, for files that are not secrets, still accepts a readable one.
+	file := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(file, "known hosts file", "impersonate the server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
