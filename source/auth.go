@@ -105,8 +105,8 @@ func isLoopback(host string) bool {
 }
 
 // homeDir is the home directory of the reconciler's user, from the user
-// database first: a service may run without $HOME.
-func homeDir() (string, error) {
+// database first: a service may run without $HOME. Tests replace it.
+var homeDir = func() (string, error) {
 	if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil && u.HomeDir != "" {
 		return u.HomeDir, nil
 	}
@@ -212,4 +212,17 @@ func readToken(file string) (string, error) {
 		}
 	}
 	return token, nil
+}
+
+// refused adds to err, when the server refused the credentials, which file
+// it refused and what to do.
+func (s *Source) refused(err error) error {
+	c := s.cfg.Credentials
+	switch {
+	case c.SSHKey != "" && strings.Contains(err.Error(), "unable to authenticate"):
+		return fmt.Errorf("%w; the server refused ssh key %s: allow its public key (ssh-keygen -y -f %s) to read the repository, e.g. as a deploy key", err, c.SSHKey, c.SSHKey)
+	case c.TokenFile != "" && (errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)):
+		return fmt.Errorf("%w; the server refused the token in %s: check that it is valid and allowed to read the repository", err, c.TokenFile)
+	}
+	return err
 }

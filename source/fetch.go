@@ -85,7 +85,7 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("fetch from %s: branch %s does not exist there; push it or configure the right branch: %w", s.shown, s.cfg.Branch, err)
 	}
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return Snapshot{}, fmt.Errorf("fetch branch %s from %s: %w", s.cfg.Branch, s.shown, err)
+		return Snapshot{}, s.refused(fmt.Errorf("fetch branch %s from %s: %w", s.cfg.Branch, s.shown, err))
 	}
 	ref, err := repo.Reference(tracking, true)
 	if err != nil {

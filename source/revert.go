@@ -64,5 +64,5 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 		// go-git says so only in words.
 		return "", fmt.Errorf("push the revert to %s: %w: %v", s.shown, ErrHeadMoved, err)
 	}
-	return "", fmt.Errorf("push the revert to %s branch %s: %w", s.shown, s.cfg.Branch, err)
+	return "", s.refused(fmt.Errorf("push the revert to %s branch %s: %w", s.shown, s.cfg.Branch, err))
 }

@@ -34,7 +34,11 @@ func TestNewURLForms(t *testing.T) {
 		"https://u:tok3n@example.test/r.git":  "https://u:xxxxx@example.test/r.git",
 	}
 	for in, want := range cases {
-		s, err := New(Config{URL: in, Dir: "/tmp/cache"})
+		cfg := Config{URL: in, Dir: "/tmp/cache"}
+		if strings.HasPrefix(in, "ssh:") {
+			cfg.Credentials = sshCredentials(t)
+		}
+		s, err := New(cfg)
 		if err != nil {
 			t.Errorf("New(%q): %v", in, err)
 			continue

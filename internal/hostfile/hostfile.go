@@ -46,19 +46,23 @@ func Open(name, what, risk string) (*os.File, error) {
 
 // OpenSecret is Open for a secret: it refuses as well a file group or
 // others may read (any permission bit for them, as ssh refuses a private
-// key), before anything is read from it.
+// key), before anything is read from it, and anything but a regular file.
 func OpenSecret(name, what, risk string) (*os.File, error) {
 	return open(name, what, risk, true)
 }
 
 func open(name, what, risk string, secret bool) (*os.File, error) {
-	f, err := os.Open(name)
+	// Non-blocking: opening a FIFO another user made must not hang.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil {
 		err = check(name, fi, what, risk, false)
+	}
+	if err == nil && secret && !fi.Mode().IsRegular() {
+		err = &UnsafeError{Path: name, Message: fmt.Sprintf("%s %s is not a regular file; check the path", what, name)}
 	}
 	if err == nil && secret && fi.Mode().Perm()&0o077 != 0 {
 		err = &UnsafeError{Path: name, Message: fmt.Sprintf("%s %s is open to group or others (mode %04o): any local user could read it; chmod 600 %s",

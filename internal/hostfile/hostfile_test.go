@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -157,4 +158,19 @@ func TestOpenSecretRefusesFilesOthersCouldRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+func TestOpenOfAFIFODoesNotHang(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(fifo, "trust file", "add a signing key")
+	if err != nil {
+		t.Fatalf("Open of a FIFO: %v", err)
+	}
+	f.Close()
+	if _, err := OpenSecret(fifo, "token file", "replace the token"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("OpenSecret of a FIFO: %v, want it refused as not a regular file", err)
+	}
 }
