@@ -4,7 +4,9 @@
 # tests drive real repositories with it), python3 (the example exec adapters),
 # haproxy (the HAProxy adapter's tests run a real one), docker-registry
 # (the signing tests push to a real registry server) and prometheus (the
-# canary analysis tests query a real one). Go and the Docker
+# canary analysis tests query a real one), openssh-client and openssh-server
+# (private repositories are fetched from a real sshd in the tests, and the
+# commit-signing tests drive ssh-keygen). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -14,6 +16,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""

@@ -435,12 +435,16 @@ func TestVerifyCommitGitSSH(t *testing.T) {
 	}
 }
 
-// lookPath finds a program, skipping the test when the machine lacks it.
+// lookPath finds a program; missing, it skips the test on a developer's machine
+// and fails it under CI=true, where hack/install-deps.sh must have installed it.
 func lookPath(t *testing.T, program string) string {
 	t.Helper()
 	p, err := exec.LookPath(program)
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed: %v; run hack/install-deps.sh", program, err)
+	}
 	if err != nil {
-		t.Skipf("%s is not installed: %v", program, err)
+		t.Skipf("%s is not installed: %v; run hack/install-deps.sh", program, err)
 	}
 	return p
 }
