@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/durable-delivery/durable/internal/sshdtest"
 )
 
 // sshCredentials are a fresh key and an empty known hosts file, for tests
@@ -78,7 +80,7 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 
 func TestFetchOverSSH(t *testing.T) {
 	repo, head := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
-	srv := startSSHD(t)
+	srv := sshdtest.Start(t)
 	s := newSource(t, Config{URL: srv.URL(t, repo), Credentials: Credentials{SSHKey: srv.Key, KnownHosts: srv.KnownHosts}})
 	if snap := fetch(t, s); snap.Commit != head || readFile(t, snap.Files, "app.cue") != "x: 1\n" {
 		t.Fatalf("Fetch over ssh = %s, want %s", snap.Commit, head)
@@ -98,11 +100,11 @@ func TestFetchOverSSH(t *testing.T) {
 // key.
 func TestFetchOverSSHRefusals(t *testing.T) {
 	repo, _ := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
-	srv := startSSHD(t)
+	srv := sshdtest.Start(t)
 	other := t.TempDir()
 	// A key sshd does not accept, and another server's host key.
-	sshKeygen(t, filepath.Join(other, "id_ed25519"))
-	sshKeygen(t, filepath.Join(other, "host_ed25519"))
+	sshdtest.Keygen(t, filepath.Join(other, "id_ed25519"))
+	sshdtest.Keygen(t, filepath.Join(other, "host_ed25519"))
 	hostPub, err := os.ReadFile(filepath.Join(other, "host_ed25519.pub"))
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +184,7 @@ func TestFetchOverSSHRefusals(t *testing.T) {
 // fix.
 func TestDefaultKnownHosts(t *testing.T) {
 	repo, head := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
-	srv := startSSHD(t)
+	srv := sshdtest.Start(t)
 	home := t.TempDir()
 	saved := homeDir
 	homeDir = func() (string, error) { return home, nil }

@@ -1,4 +1,9 @@
-package source
+// Package sshdtest runs a real OpenSSH server (Debian's openssh-server) on
+// 127.0.0.1 for tests: host keys and authorized_keys of its own in a
+// temporary directory, the current user let in with one key, the
+// repositories of this machine served through git over ssh. It works as
+// root (CI) and as a developer's own user.
+package sshdtest
 
 import (
 	"bytes"
@@ -14,10 +19,10 @@ import (
 	"time"
 )
 
-// needProgram finds program on PATH or in dirs; missing, it skips the test
+// NeedProgram finds program on PATH or in dirs; missing, it skips the test
 // on a developer's machine and fails it under CI=true, where
 // hack/install-deps.sh must have installed it.
-func needProgram(t *testing.T, program string, dirs ...string) string {
+func NeedProgram(t testing.TB, program string, dirs ...string) string {
 	t.Helper()
 	if p, err := exec.LookPath(program); err == nil {
 		return p
@@ -39,36 +44,36 @@ func isExecutable(p string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
+// Buffer collects a process's output while it runs.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// sshServer is a real OpenSSH sshd on 127.0.0.1 that lets the current user
+// Server is a real OpenSSH sshd on 127.0.0.1 that lets the current user
 // in with one key and serves the repositories on this machine through git.
-type sshServer struct {
+type Server struct {
 	Host, Port string
 	// Key is the private key it accepts; KnownHosts holds its host key,
 	// as ssh-keyscan reports it.
 	Key, KnownHosts string
-	Log             *syncBuffer
+	Log             *Buffer
 }
 
 // URL is the ssh:// URL of the repository at the absolute path repo.
-func (s *sshServer) URL(t *testing.T, repo string) string {
+func (s *Server) URL(t testing.TB, repo string) string {
 	me, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -76,24 +81,24 @@ func (s *sshServer) URL(t *testing.T, repo string) string {
 	return fmt.Sprintf("ssh://%s@%s/%s", me.Username, net.JoinHostPort(s.Host, s.Port), strings.TrimPrefix(repo, "/"))
 }
 
-// sshKeygen makes an unencrypted ed25519 key pair at path (and path.pub).
-func sshKeygen(t *testing.T, path string) {
+// Keygen makes an unencrypted ed25519 key pair at path (and path.pub).
+func Keygen(t testing.TB, path string) {
 	t.Helper()
-	keygen := needProgram(t, "ssh-keygen")
+	keygen := NeedProgram(t, "ssh-keygen")
 	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "durable-test", "-f", path).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
 }
 
-// startSSHD starts sshd with host keys and authorized_keys of its own in a
+// Start starts sshd with host keys and authorized_keys of its own in a
 // temporary directory; it stops with the test.
-func startSSHD(t *testing.T) *sshServer {
+func Start(t testing.TB) *Server {
 	t.Helper()
-	sshd := needProgram(t, "sshd", "/usr/sbin")
+	sshd := NeedProgram(t, "sshd", "/usr/sbin")
 	dir := t.TempDir()
-	s := &sshServer{Host: "127.0.0.1", Key: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts"), Log: &syncBuffer{}}
-	sshKeygen(t, filepath.Join(dir, "host_ed25519"))
-	sshKeygen(t, s.Key)
+	s := &Server{Host: "127.0.0.1", Key: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts"), Log: &Buffer{}}
+	Keygen(t, filepath.Join(dir, "host_ed25519"))
+	Keygen(t, s.Key)
 	pub, err := os.ReadFile(s.Key + ".pub")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +113,7 @@ func startSSHD(t *testing.T) *sshServer {
 			t.Fatal(err)
 		}
 	}
-	s.Port = freePort(t)
+	s.Port = FreePort(t)
 	config := filepath.Join(dir, "sshd_config")
 	// StrictModes would refuse the temporary directory's world-writable
 	// parent; PAM is off so that a non-root sshd can let its user in.
@@ -140,7 +145,7 @@ LogLevel VERBOSE
 		}
 	})
 	s.waitReady(t)
-	scan := exec.Command(needProgram(t, "ssh-keyscan"), "-p", s.Port, s.Host)
+	scan := exec.Command(NeedProgram(t, "ssh-keyscan"), "-p", s.Port, s.Host)
 	hosts, err := scan.Output()
 	if err != nil || len(hosts) == 0 {
 		t.Fatalf("ssh-keyscan -p %s %s: %v (%q)\nsshd log:\n%s", s.Port, s.Host, err, hosts, s.Log)
@@ -152,7 +157,7 @@ LogLevel VERBOSE
 }
 
 // waitReady waits for sshd's banner.
-func (s *sshServer) waitReady(t *testing.T) {
+func (s *Server) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -171,8 +176,8 @@ func (s *sshServer) waitReady(t *testing.T) {
 	t.Fatalf("sshd did not start on %s:%s:\n%s", s.Host, s.Port, s.Log)
 }
 
-// freePort is a TCP port free on 127.0.0.1 a moment ago.
-func freePort(t *testing.T) string {
+// FreePort is a TCP port free on 127.0.0.1 a moment ago.
+func FreePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
