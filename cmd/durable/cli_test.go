@@ -184,3 +184,39 @@ func TestRunRefusesBadSopsKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestRunRefusesBadGitCredentials(t *testing.T) {
+	dir := t.TempDir()
+	loose := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(loose, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nU2VjcmV0S2V5Qm9keQ==\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("ghs_SecretToken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"key others can read", []string{"--repo", "ssh://git@example.test/r.git", "--git-ssh-key", loose, "--git-known-hosts", token}, "chmod 600 " + loose},
+		{"ssh without a key", []string{"--repo", "ssh://git@example.test/r.git"}, "--git-ssh-key FILE"},
+		{"token in clear", []string{"--repo", "http://example.test/r.git", "--git-token-file", token}, "use an https:// URL"},
+		{"key for https", []string{"--repo", "https://example.test/r.git", "--git-ssh-key", loose}, "not an ssh:// URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			args := append([]string{"run", "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, tc.args...)
+			if code := executeWith(args, strings.NewReader(""), io.Discard, &stderr); code != exitFailed {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "U2VjcmV0S2V5Qm9keQ") || strings.Contains(stderr.String(), "ghs_SecretToken") {
+				t.Errorf("stderr does not say %q, or shows a secret: %s", tc.want, stderr.String())
+			}
+		})
+	}
+}

@@ -183,7 +183,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 			log.Error("API", "err", err)
 		}
 	}()
-	log.Info("reconciler running", "repo", repo, "branch", branch, "state", stateDir, "api", "http://"+l.Addr().String())
+	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", "http://"+l.Addr().String())
 	err = rec.Run(ctx)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

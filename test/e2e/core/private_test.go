@@ -2,10 +2,14 @@ package core
 
 import (
 	"context"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +72,89 @@ func TestPrivateRepositoryOverSSH(t *testing.T) {
 	assertNoneOf(t, "the output of durable run facing another host key", out, body)
 }
 
+// TestPrivateRepositoryWithToken serves the fixture's repository over
+// HTTP (git http-backend on loopback) to basic auth with a token alone: the
+// reconciler given --git-token-file converges v1 then v2; the token is in
+// no process's command line while it fetches, nor in what it keeps and
+// logs. A token the server refuses is reported naming the file, not the
+// token.
+func TestPrivateRepositoryWithToken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := e2etest.New(t, ctx)
+	const token = "ghs_E2eTokenThatMustNeverShow"
+	var leaked atomic.Bool
+	url := tokenGitServer(t, f.Repo.Dir, token, &leaked)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.ExtraArgs = append(f.ExtraArgs, "--repo", url, "--git-token-file", tokenFile)
+	st, _ := f.ServeV1(ctx, "Deploy web v1 from a private repository")
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy v2, fetched with a token")
+	f.Converge(ctx, st, "deploy v2 with a token", c2, "v2")
+	st.AssertNoFailedRequests(t)
+	f.AssertNoSecretKept(ctx, t, token)
+	if leaked.Load() {
+		t.Error("the token was on a process's command line during a fetch")
+	}
+
+	wrong := filepath.Join(dir, "wrong")
+	if err := os.WriteFile(wrong, []byte("ghs_NotTheRightOne\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := runUntil(ctx, t, "the server refused the token in "+wrong, "--repo", url, "--git-token-file", wrong, "--state", filepath.Join(dir, "s1"))
+	assertNoneOf(t, "the output of durable run with a wrong token", out, []string{"ghs_NotTheRightOne", token})
+
+	// A password in the URL itself (which ps shows: prefer the token file)
+	// is left out of the log.
+	inURL := strings.Replace(url, "http://", "http://x-access-token:ghs_InTheURL@", 1)
+	out = runUntil(ctx, t, "reconciler running", "--repo", inURL, "--state", filepath.Join(dir, "s2"))
+	assertNoneOf(t, "the log of durable run with a password in the URL", out, []string{"ghs_InTheURL"})
+}
+
+// tokenGitServer serves the repository at repo with git http-backend on
+// 127.0.0.1 to basic auth with the token as password, and returns its URL.
+// Every request looks for the token on every process's command line.
+func tokenGitServer(t *testing.T, repo, token string, leaked *atomic.Bool) string {
+	t.Helper()
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Env:  []string{"GIT_PROJECT_ROOT=" + filepath.Dir(repo), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if commandLineHolds(token) {
+			leaked.Store(true)
+		}
+		if _, pass, ok := r.BasicAuth(); !ok || pass != token {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
+		r = r.Clone(r.Context())
+		r.Header.Del("Authorization") // not into the CGI's environment
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(repo)
+}
+
+// commandLineHolds reports whether any process's command line holds s.
+func commandLineHolds(s string) bool {
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		if data, err := os.ReadFile(f); err == nil && strings.Contains(string(data), s) {
+			return true
+		}
+	}
+	return false
+}
+
 // runUntil runs durable run with args until its output says want (or it
 // exits, or 30s pass), then stops it and returns the output.
 func runUntil(ctx context.Context, t *testing.T, want string, args ...string) string {
@@ -100,7 +187,7 @@ func runUntil(ctx context.Context, t *testing.T, want string, args ...string) st
 		if !strings.Contains(text, want) {
 			t.Fatalf("durable run %s did not say %q:\n%s", strings.Join(args, " "), want, text)
 		}
-		t.Logf("durable run refused, as wanted:\n%s", text)
+		t.Logf("durable run said %q, as wanted:\n%s", want, text)
 		return text
 	}
 }
@@ -125,7 +212,7 @@ func assertNoneOf(t *testing.T, what, text string, secrets []string) {
 	t.Helper()
 	for _, s := range secrets {
 		if strings.Contains(text, s) {
-			t.Errorf("%s holds part of the private key", what)
+			t.Errorf("%s holds a secret (part of the key, or the token)", what)
 		}
 	}
 }
@@ -133,10 +220,9 @@ func assertNoneOf(t *testing.T, what, text string, secrets []string) {
 // assertNoCommandLineHolds checks the command line of every process.
 func assertNoCommandLineHolds(t *testing.T, secrets []string) {
 	t.Helper()
-	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, f := range files {
-		if data, err := os.ReadFile(f); err == nil {
-			assertNoneOf(t, f, string(data), secrets)
+	for _, s := range secrets {
+		if commandLineHolds(s) {
+			t.Errorf("a process's command line holds part of the private key")
 		}
 	}
 }
