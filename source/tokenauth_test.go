@@ -149,6 +149,7 @@ func TestCredentialsRefused(t *testing.T) {
 		{"ssh key for https", "https://example.test/r.git", Credentials{SSHKey: ssh.SSHKey}, "not an ssh:// URL"},
 		{"known hosts for https", "https://example.test/r.git", Credentials{KnownHosts: ssh.KnownHosts}, "not an ssh:// URL"},
 		{"passphrase key", "ssh://git@example.test/r.git", Credentials{SSHKey: locked, KnownHosts: ssh.KnownHosts}, "protected by a passphrase"},
+		{"oversized known hosts", "ssh://git@example.test/r.git", Credentials{SSHKey: ssh.SSHKey, KnownHosts: writeSecret(t, dir, "kh_huge", strings.Repeat("# comment\n", maxKnownHostsBytes/10+1), 0o644)}, "of at most 4194304 bytes"},
 		{"known hosts garbage", "ssh://git@example.test/r.git", Credentials{SSHKey: ssh.SSHKey, KnownHosts: writeSecret(t, dir, "kh", "example.test ssh-ed25519 !!!notbase64\n", 0o644)}, "kh"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
