@@ -31,6 +31,10 @@ type Trust struct {
 	// Artifacts are the artifact rules in file order; the first whose Match
 	// matches a repository applies to it.
 	Artifacts []ArtifactRule
+	// ArtifactsUnverified is set by "artifacts: unverified": the operator
+	// trusts commits only, and no artifact is verified. Artifacts is then
+	// empty.
+	ArtifactsUnverified bool
 	// Commits says how commits are verified.
 	Commits CommitTrust
 }
@@ -81,6 +85,9 @@ const maxTrustFile = 1 << 20
 //	  openpgp: ["keys/alice.asc"]
 //	  ssh: "keys/allowed_signers"
 //
+// For commit-only trust, artifacts is the word unverified instead of a list
+// (artifacts: unverified): no artifact is verified, and status says so.
+//
 // A rule lists keys, keyless identities or both. trustedRoot is a Sigstore
 // TrustedRoot JSON file (the trusted_root.json target of the Sigstore TUF
 // repository for the public instance; cosign trusted-root create makes one
@@ -114,7 +121,9 @@ func LoadTrust(file string) (*Trust, error) {
 			t.TrustedRoot = l.sigstore.file
 		}
 	}
-	if n, ok := root["artifacts"]; ok {
+	if n, ok := root["artifacts"]; ok && l.unverified(n) {
+		t.ArtifactsUnverified = true
+	} else if ok {
 		for i, item := range l.sequence(n, "artifacts") {
 			if rule, ok := l.artifactRule(item, fmt.Sprintf("artifacts[%d]", i)); ok {
 				t.Artifacts = append(t.Artifacts, rule)
@@ -211,6 +220,20 @@ func (l *loader) mapping(n *yaml.Node, where string, known ...string) map[string
 		}
 	}
 	return out
+}
+
+// unverified reports whether the artifacts node n is a word rather than a
+// list of rules: the word unverified, the explicit form of commit-only
+// trust, or any other, an error that shows both forms.
+func (l *loader) unverified(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	if n.Tag == "!!str" && n.Value == "unverified" {
+		return true
+	}
+	l.errorf(n, "artifacts: %.64q is neither a list of rules (- match: ... keys: [...]) nor the word unverified (commit-only trust: no artifact verified)", n.Value)
+	return true
 }
 
 // sequence returns the items of a sequence node.

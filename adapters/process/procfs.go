@@ -74,14 +74,14 @@ func (r *Runtime) warn(refused []refusal, set string) {
 const staleGrace = 2 * time.Second
 
 // stopStale stops the refused processes of set that belong to this
-// runtime's user: an instance that no longer runs its recorded program, or
+// runtime's user or to the user it runs instances as: an instance that no longer runs its recorded program, or
 // whose record is gone, or a same-user impostor (which that user could stop
 // anyway). Left running, each Ensure would start another beside them.
 // Another user's processes are never signalled.
 func (r *Runtime) stopStale(ctx context.Context, refused []refusal, set string) {
 	var stale []proc
 	for _, f := range refused {
-		if f.set == set && f.uid == r.uid {
+		if f.set == set && r.ours(f.uid) {
 			stale = append(stale, f.proc)
 		}
 	}
