@@ -309,21 +309,22 @@ func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) er
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	defer unlock()
-	// Every process of this user or of the run-as user carrying the set's
-	// marker: the instances, and what they started, even orphans of an
-	// instance that crashed. Another user's processes are never signalled.
+	// Every process carrying the set's marker, of a user the runtime starts
+	// instances as or did: the instances, and what they started, even
+	// orphans of an instance that crashed.
 	procs, err := scanMarked(r.root)
 	if err != nil {
 		return err
 	}
-	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id || !r.ours(p.uid) })
+	ours := r.signallable(id)
+	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id || !ours(p.uid) })
 	stopAll(ctx, mine, grace)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	if left, err := scanMarked(r.root); err == nil {
 		for _, p := range left {
-			if p.set == id && r.ours(p.uid) {
+			if p.set == id && ours(p.uid) {
 				return fmt.Errorf("process: remove %s: pid %d of instance %d survived SIGKILL: %w", id, p.pid, p.index, adapters.ErrUnavailable)
 			}
 		}

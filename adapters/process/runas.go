@@ -2,6 +2,9 @@ package process
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -25,7 +28,22 @@ func credential(u *adapters.RunAs, uid int, root string) (int, *syscall.Credenti
 	return int(u.UID), &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}, nil
 }
 
-// ours reports whether a process of uid is this runtime's to signal: of
-// its own user, or of the user its instances run as. One of the runtime's
-// own user is an instance started before the operator changed --run-as.
-func (r *Runtime) ours(uid int) bool { return uid == r.uid || uid == r.runAs }
+// signallable returns whether a process of set owned by a uid is this
+// runtime's to stop: of its own user, of the user its instances run as, or
+// of a user the set's records say an instance was started as (before the
+// operator changed the user). Another user's processes are never signalled.
+func (r *Runtime) signallable(set string) func(uid int) bool {
+	uids := map[int]bool{r.uid: true, r.runAs: true}
+	dir := r.setDir(set)
+	names, _ := filepath.Glob(filepath.Join(dir, "instance-*.json"))
+	for _, name := range names {
+		index, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), "instance-"), ".json"))
+		if err != nil {
+			continue
+		}
+		if rec, err := readRecord(dir, index, r.uid); err == nil {
+			uids[rec.UID] = true
+		}
+	}
+	return func(uid int) bool { return uids[uid] }
+}
