@@ -1,0 +1,247 @@
+package core
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/process"
+	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
+)
+
+// TestRunRefusesToStartUnverified: durable run, the real binary, does not
+// start without a trust file unless the operator says
+// --insecure-skip-verify, nor with a --run-as that names no user; it says
+// what to give, and leaves no journal behind.
+func TestRunRefusesToStartUnverified(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	repo := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no trust file", nil, "no --trust file: durable run runs only what trusted keys signed; give --trust FILE"},
+		{"unknown user", []string{"--insecure-skip-verify", "--run-as", "durable-no-such-user"}, `--run-as: user "durable-no-such-user": `},
+		{"empty user", []string{"--insecure-skip-verify", "--run-as="}, "--run-as: the user is empty"},
+		{"huge user", []string{"--insecure-skip-verify", "--run-as", strings.Repeat("n", 100000)}, "is longer than 32 characters"},
+		{"hostile user", []string{"--insecure-skip-verify", "--run-as", "nobody:0:0"}, "a user name has only letters"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state")
+			args := append([]string{"run", "--repo", repo, "--state", state, "--listen", "127.0.0.1:0"}, tc.args...)
+			out, err := exec.CommandContext(ctx, e2etest.Bin, args...).CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("durable run: %v, want exit 2 (usage):\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) || len(out) > 4096 {
+				t.Errorf("durable run said (%d bytes):\n%.4096s\nwant %q", len(out), out, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(state, "journal.db")); err == nil {
+				t.Error("a refused durable run left a journal")
+			}
+		})
+	}
+}
+
+// TestInsecureSkipVerifyRunsWithAWarning: with --insecure-skip-verify the
+// reconciler runs what the repository names, unverified, and says so: in
+// its status (a warning, as durable status prints it) and in the journal.
+// A root reconciler without --run-as warns that instances run as root.
+func TestInsecureSkipVerifyRunsWithAWarning(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f := e2etest.New(t, ctx)
+	f.Trust, f.Unverified = "", true
+	f.ServeV1(ctx, "Deploy web v1, unverified")
+	s, err := f.API.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.Reason{api.ReasonInsecureSkipVerify}
+	if os.Geteuid() == 0 {
+		want = append(want, api.ReasonInstancesRunAsRoot)
+	}
+	checkWarnings(t, s, want...)
+	out, err := exec.CommandContext(ctx, e2etest.Bin, "status", "--server", strings.TrimPrefix(f.API.Base, "http://")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Warning (InsecureSkipVerify): started with --insecure-skip-verify") {
+		t.Errorf("durable status: %v, want the warning:\n%s", err, out)
+	}
+	entries, err := f.API.Journal(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := 0
+	for _, e := range entries {
+		if e.Kind == api.EntryEvent && e.Action == api.ActionWarning && e.Result == string(api.ReasonInsecureSkipVerify) {
+			journaled++
+		}
+	}
+	if journaled != 1 {
+		t.Errorf("the journal has %d InsecureSkipVerify warning(s), want 1 for the one start", journaled)
+	}
+}
+
+// checkWarnings fails the test unless the status's warnings are exactly
+// those of the reasons given, each with a message and a time.
+func checkWarnings(t *testing.T, s api.Status, reasons ...api.Reason) {
+	t.Helper()
+	got := map[api.Reason]bool{}
+	for _, w := range s.Warnings {
+		got[w.Reason] = true
+		if w.Message == "" || w.Since.IsZero() {
+			t.Errorf("warning %+v has no message or no time", w)
+		}
+	}
+	for _, r := range reasons {
+		if !got[r] {
+			t.Errorf("status warnings %+v lack %s", s.Warnings, r)
+		}
+	}
+	if len(s.Warnings) != len(reasons) {
+		t.Errorf("status warnings %+v, want only %v", s.Warnings, reasons)
+	}
+}
+
+// TestCommitOnlyTrust: a trust file that says artifacts: unverified runs
+// artifacts unverified, with no warning (the operator wrote it down), and
+// still verifies commits as its commits section says.
+func TestCommitOnlyTrust(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f := e2etest.New(t, ctx)
+	if err := os.WriteFile(f.Trust, []byte("artifacts: unverified\ncommits:\n  mode: off\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.ExtraArgs = runAsNobodyIfRoot(t, f)
+	f.ServeV1(ctx, "Deploy web v1, its artifact unverified")
+	s, err := f.API.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Trust, "artifacts NOT verified ("+f.Trust+" says artifacts: unverified)") {
+		t.Errorf("status trust %q does not say artifacts are not verified", s.Trust)
+	}
+	checkWarnings(t, s)
+	entries, err := f.API.Journal(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Message, "verified: signed by") {
+			t.Errorf("journal #%d: %s; with artifacts: unverified nothing is verified", e.Seq, e.Message)
+		}
+	}
+
+	// Commits are verified still: the trust now asks for signed commits.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f.Trust), "allowed_signers"), []byte(sshSigner(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.Trust, []byte("artifacts: unverified\ncommits:\n  mode: head\n  ssh: allowed_signers\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy v2 in an unsigned commit")
+	s = f.Judged(ctx, t, c)
+	if s.Head.Verdict != api.RevisionRejected || !strings.Contains(strings.Join(s.Head.Errors, "\n"), fmt.Sprintf("commit %s is not trusted", c[:10])) {
+		t.Fatalf("unsigned commit %s: verdict %s, errors %q; want rejected as untrusted", c[:10], s.Head.Verdict, s.Head.Errors)
+	}
+}
+
+// runAsNobodyIfRoot is --run-as nobody when the test runs as root (there,
+// a root reconciler without it warns), with the fixture's folders opened
+// for nobody to reach the state directory; no flag otherwise.
+func runAsNobodyIfRoot(t *testing.T, f *e2etest.Fixture) []string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for _, d := range []string{f.Dir, filepath.Dir(f.Dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"--run-as", "nobody"}
+}
+
+// TestRunAsNobody: with --run-as nobody, a root reconciler starts instances
+// whose every uid is nobody's, and they serve the traffic; no warning.
+func TestRunAsNobody(t *testing.T) {
+	if os.Geteuid() != 0 {
+		// CI runs as root: there, a missing privilege is a failure.
+		msg := fmt.Sprintf("this test runs instances as nobody: run it as root (uid is %d)", os.Geteuid())
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f := e2etest.New(t, ctx)
+	f.ExtraArgs = runAsNobodyIfRoot(t, f)
+	st, _ := f.ServeV1(ctx, "Deploy web v1 as nobody")
+	nobody, err := adapters.LookupRunAs("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := process.New(process.Config{Root: f.ProcessRoot(), RunAs: nobody})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := rt.Observe(ctx)
+	if err != nil || len(sets) != 1 || len(sets[0].Instances) == 0 {
+		t.Fatalf("observed %+v (%v), want v1's set", sets, err)
+	}
+	want := strings.Repeat(strconv.Itoa(int(nobody.UID))+"\t", 3) + strconv.Itoa(int(nobody.UID))
+	for _, in := range sets[0].Instances {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.PID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "\nUid:\t"+want+"\n") || !strings.Contains(string(b), "\nGroups:\t\n") {
+			t.Errorf("instance %d (pid %d) does not run as nobody alone:\n%s", in.Index, in.PID, b)
+		}
+		if in.Endpoint == "" {
+			t.Errorf("instance %d (pid %d) is not adopted: %s", in.Index, in.PID, in.Reason)
+		}
+	}
+	time.Sleep(time.Second) // a second of load on nobody's instances
+	st.AssertNoFailedRequests(t)
+	if !st.Load.ServingOnly("v1", time.Time{}) {
+		t.Error("a request was served by something other than v1")
+	}
+	s, err := f.API.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWarnings(t, s)
+}
+
+// sshSigner is an allowed_signers line for a key made now, which signs no
+// commit of the test's.
+func sshSigner(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "sre@example.com " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + "\n"
+}
