@@ -82,7 +82,7 @@ func TestInsecureSkipVerifyRunsWithAWarning(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Warning (InsecureSkipVerify): started with --insecure-skip-verify") {
 		t.Errorf("durable status: %v, want the warning:\n%s", err, out)
 	}
-	entries, err := f.API.Journal(ctx, 0, 0)
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestCommitOnlyTrust(t *testing.T) {
 		t.Errorf("status trust %q does not say artifacts are not verified", s.Trust)
 	}
 	checkWarnings(t, s)
-	entries, err := f.API.Journal(ctx, 0, 0)
+	entries, err := f.API.Journal(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,13 +206,14 @@ func TestRunAsNobody(t *testing.T) {
 	if err != nil || len(sets) != 1 || len(sets[0].Instances) == 0 {
 		t.Fatalf("observed %+v (%v), want v1's set", sets, err)
 	}
-	want := strings.Repeat(strconv.Itoa(int(nobody.UID))+"\t", 3) + strconv.Itoa(int(nobody.UID))
+	want := strings.TrimSpace(strings.Repeat(strconv.Itoa(int(nobody.UID))+" ", 4))
 	for _, in := range sets[0].Instances {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.PID))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), "\nUid:\t"+want+"\n") || !strings.Contains(string(b), "\nGroups:\t\n") {
+		uids, groups := statusLine(string(b), "Uid:"), statusLine(string(b), "Groups:")
+		if uids != want || groups != "" {
 			t.Errorf("instance %d (pid %d) does not run as nobody alone:\n%s", in.Index, in.PID, b)
 		}
 		if in.Endpoint == "" {
@@ -244,4 +245,15 @@ func sshSigner(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return "sre@example.com " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + "\n"
+}
+
+// statusLine is the value of a line of /proc/PID/status, its fields
+// separated by one space.
+func statusLine(status, key string) string {
+	for line := range strings.Lines(status) {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			return strings.Join(strings.Fields(rest), " ")
+		}
+	}
+	return "(no " + key + " line)"
 }
