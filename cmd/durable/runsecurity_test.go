@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,5 +42,27 @@ func TestRunRefusesUnverifiedAndBadRunAs(t *testing.T) {
 				t.Errorf("stderr is %d bytes: the refused value is not bounded", stderr.Len())
 			}
 		})
+	}
+}
+
+// TestRunAsAnotherUserNeedsRootAndAReachableState: naming another user
+// needs a root reconciler, and a state directory that user can get
+// through; durable run checks both before it opens anything.
+func TestRunAsAnotherUserNeedsRootAndAReachableState(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state") // its parent is 0700
+	args := []string{"run", "--repo", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0", "--insecure-skip-verify", "--run-as", "nobody"}
+	code, want := exitFailed, "user nobody (uid 65534) cannot reach "
+	if os.Geteuid() != 0 {
+		code, want = exitUsage, "--run-as nobody: only a reconciler running as root starts instances as another user"
+	}
+	var stderr bytes.Buffer
+	if got := executeWith(args, strings.NewReader(""), io.Discard, &stderr); got != code {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", got, code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(state, "journal.db")); err == nil {
+		t.Error("a refused durable run left a journal")
 	}
 }
