@@ -86,7 +86,8 @@ const maxTrustFile = 1 << 20
 //	  ssh: "keys/allowed_signers"
 //
 // For commit-only trust, artifacts is the word unverified instead of a list
-// (artifacts: unverified): no artifact is verified, and status says so.
+// (artifacts: unverified): no artifact is verified, and status says so;
+// commits must then be verified (mode head or strict), or nothing would be.
 //
 // A rule lists keys, keyless identities or both. trustedRoot is a Sigstore
 // TrustedRoot JSON file (the trusted_root.json target of the Sigstore TUF
@@ -121,8 +122,8 @@ func LoadTrust(file string) (*Trust, error) {
 			t.TrustedRoot = l.sigstore.file
 		}
 	}
-	if n, ok := root["artifacts"]; ok && l.unverified(n) {
-		t.ArtifactsUnverified = true
+	if n, ok := root["artifacts"]; ok && n.Kind == yaml.ScalarNode {
+		t.ArtifactsUnverified = l.unverified(n)
 	} else if ok {
 		for i, item := range l.sequence(n, "artifacts") {
 			if rule, ok := l.artifactRule(item, fmt.Sprintf("artifacts[%d]", i)); ok {
@@ -134,6 +135,9 @@ func LoadTrust(file string) (*Trust, error) {
 		t.Commits = l.commits(n)
 	} else if doc.Content[0].Kind == yaml.MappingNode {
 		l.errorf(doc.Content[0], "commits is missing; add commits: {mode: head, openpgp: [...], ssh: ...}, or commits: {mode: off} to verify no commit")
+	}
+	if n := root["artifacts"]; t.ArtifactsUnverified && t.Commits.Mode == CommitsOff {
+		l.errorf(n, "artifacts: unverified with commits mode off verifies nothing; verify commits (mode: head with openpgp: or ssh: keys), or run durable run --insecure-skip-verify without a trust file, which status shows as a warning")
 	}
 	l.checkDuplicateRules(t.Artifacts)
 	if len(l.errs) > 0 {
@@ -222,18 +226,15 @@ func (l *loader) mapping(n *yaml.Node, where string, known ...string) map[string
 	return out
 }
 
-// unverified reports whether the artifacts node n is a word rather than a
-// list of rules: the word unverified, the explicit form of commit-only
-// trust, or any other, an error that shows both forms.
+// unverified reports whether the scalar artifacts node n is the word
+// unverified, the explicit form of commit-only trust; any other word is an
+// error that shows both forms.
 func (l *loader) unverified(n *yaml.Node) bool {
-	if n.Kind != yaml.ScalarNode {
-		return false
-	}
 	if n.Tag == "!!str" && n.Value == "unverified" {
 		return true
 	}
 	l.errorf(n, "artifacts: %.64q is neither a list of rules (- match: ... keys: [...]) nor the word unverified (commit-only trust: no artifact verified)", n.Value)
-	return true
+	return false
 }
 
 // sequence returns the items of a sequence node.

@@ -65,9 +65,10 @@ func TestLoadTrustJSON(t *testing.T) {
 // TestLoadTrustCommitOnly: "artifacts: unverified" is commit-only trust,
 // said explicitly; a missing artifacts field is still no rule at all.
 func TestLoadTrustCommitOnly(t *testing.T) {
-	dir := t.TempDir()
+	dir := copyKeys(t)
 	file := filepath.Join(dir, "trust.yaml")
-	writeFile(t, file, "artifacts: unverified\ncommits: {mode: off}\n")
+	writeFile(t, filepath.Join(dir, "allowed_signers"), "sre@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbMJ9Z8ZrXbX1X+Zyq3K8zq2h8pPpY0p8xq9VY0b5Zq\n")
+	writeFile(t, file, "artifacts: unverified\ncommits: {mode: head, ssh: allowed_signers}\n")
 	tr, err := LoadTrust(file)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +132,11 @@ func TestLoadTrustErrors(t *testing.T) {
 			name:  "artifacts unverified, not a string",
 			trust: "artifacts: true\ncommits: {mode: off}\n",
 			want:  []string{`trust.yaml:1:12: artifacts: "true" is neither a list of rules`},
+		},
+		{
+			name:  "artifacts unverified, commits off",
+			trust: "commits: {mode: off}\nartifacts: unverified\n",
+			want:  []string{`trust.yaml:2:12: artifacts: unverified with commits mode off verifies nothing; verify commits`},
 		},
 		{
 			name:  "artifacts an oversized word",

@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -13,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/process"
@@ -120,22 +116,28 @@ func checkWarnings(t *testing.T, s api.Status, reasons ...api.Reason) {
 
 // TestCommitOnlyTrust: a trust file that says artifacts: unverified runs
 // artifacts unverified, with no warning (the operator wrote it down), and
-// still verifies commits as its commits section says.
+// verifies commits as its commits section says: v1's signed commit runs,
+// an unsigned one is refused.
 func TestCommitOnlyTrust(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	f := e2etest.New(t, ctx)
-	if err := os.WriteFile(f.Trust, []byte("artifacts: unverified\ncommits:\n  mode: off\n"), 0o644); err != nil {
+	signCommits(ctx, t, f)
+	if err := os.WriteFile(f.Trust, []byte("artifacts: unverified\ncommits:\n  mode: head\n  ssh: allowed_signers\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f.ExtraArgs = runAsNobodyIfRoot(t, f)
-	f.ServeV1(ctx, "Deploy web v1, its artifact unverified")
+	c1 := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web v1 in a signed commit, its artifact unverified")
+	f.StartReconciler(ctx)
+	if !f.Story().Promoted(ctx, "deploy v1", c1, "v1") {
+		t.Fatalf("v1 did not converge:\n%s", f.Logs())
+	}
 	s, err := f.API.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(s.Trust, "artifacts NOT verified ("+f.Trust+" says artifacts: unverified)") {
-		t.Errorf("status trust %q does not say artifacts are not verified", s.Trust)
+	if !strings.HasPrefix(s.Trust, "artifacts NOT verified ("+f.Trust+" says artifacts: unverified); commits: head") {
+		t.Errorf("status trust %q does not say artifacts are not verified, commits are", s.Trust)
 	}
 	checkWarnings(t, s)
 	entries, err := f.API.Journal(ctx, 0, 1000)
@@ -144,21 +146,45 @@ func TestCommitOnlyTrust(t *testing.T) {
 	}
 	for _, e := range entries {
 		if strings.Contains(e.Message, "verified: signed by") {
-			t.Errorf("journal #%d: %s; with artifacts: unverified nothing is verified", e.Seq, e.Message)
+			t.Errorf("journal #%d: %s; with artifacts: unverified no artifact is verified", e.Seq, e.Message)
 		}
 	}
 
-	// Commits are verified still: the trust now asks for signed commits.
-	if err := os.WriteFile(filepath.Join(filepath.Dir(f.Trust), "allowed_signers"), []byte(sshSigner(t)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f.Trust, []byte("artifacts: unverified\ncommits:\n  mode: head\n  ssh: allowed_signers\n"), 0o644); err != nil {
+	if _, err := f.Repo.Git(ctx, "config", "commit.gpgsign", "false"); err != nil {
 		t.Fatal(err)
 	}
 	c := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy v2 in an unsigned commit")
 	s = f.Judged(ctx, t, c)
 	if s.Head.Verdict != api.RevisionRejected || !strings.Contains(strings.Join(s.Head.Errors, "\n"), fmt.Sprintf("commit %s is not trusted", c[:10])) {
 		t.Fatalf("unsigned commit %s: verdict %s, errors %q; want rejected as untrusted", c[:10], s.Head.Verdict, s.Head.Errors)
+	}
+}
+
+// signCommits makes an SSH key with ssh-keygen, lists it in
+// allowed_signers beside the fixture's trust file, and has git sign the
+// fixture repository's commits with it, as a committer's git would.
+func signCommits(ctx context.Context, t *testing.T, f *e2etest.Fixture) {
+	t.Helper()
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Fatalf("ssh-keygen is needed to sign commits (hack/install-deps.sh installs openssh-client): %v", err)
+	}
+	dir := filepath.Dir(f.Trust)
+	key := filepath.Join(dir, "committer")
+	if out, err := exec.CommandContext(ctx, keygen, "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "allowed_signers"), append([]byte("alice@example.com "), pub...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"gpg.format", "ssh"}, {"user.signingkey", key}, {"commit.gpgsign", "true"}} {
+		if _, err := f.Repo.Git(ctx, "config", kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -230,21 +256,6 @@ func TestRunAsNobody(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWarnings(t, s)
-}
-
-// sshSigner is an allowed_signers line for a key made now, which signs no
-// commit of the test's.
-func sshSigner(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "sre@example.com " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + "\n"
 }
 
 // statusLine is the value of a line of /proc/PID/status, its fields
