@@ -143,5 +143,9 @@ func (r *Reconciler) reloadTrust(ctx context.Context) {
 	r.verified = map[string]bool{}
 	r.mu.Unlock()
 	r.log.Info("trust file reloaded", "file", trust.File)
-	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %d artifact rule(s), commits %s", trust.File, len(next.Artifacts), next.Commits.Mode)})
+	artifacts := fmt.Sprintf("%d artifact rule(s)", len(next.Artifacts))
+	if next.ArtifactsUnverified {
+		artifacts = "artifacts NOT verified (artifacts: unverified)"
+	}
+	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %s, commits %s", trust.File, artifacts, next.Commits.Mode)})
 }
