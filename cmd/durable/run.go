@@ -112,11 +112,12 @@ type runOptions struct {
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
 	sopsAgeKeyFile                 string
-	revert, insecureSkipVerify     bool
-	runAs                          *adapters.RunAs
+	revert                         bool
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
 	location                       *time.Location
+	insecureSkipVerify             bool
+	runAs                          *adapters.RunAs
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
