@@ -13,6 +13,9 @@ import (
 type Host struct {
 	// StateDir is a directory the adapter may own a sub-directory of.
 	StateDir string
+	// RunAs is the user runtimes start instances as; nil is the
+	// reconciler's own user.
+	RunAs *RunAs
 }
 
 // RuntimeFactory builds a runtime adapter from its configuration, decoded

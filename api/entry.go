@@ -36,6 +36,10 @@ const (
 	ActionBakeDone    Action = "bake-done"
 )
 
+// ActionWarning is the event a reconciler journals when it starts without a
+// guarantee (see Warning); the entry's Result is the Warning's Reason.
+const ActionWarning Action = "warning"
+
 // TargetActions lists the actions taken on targets.
 var TargetActions = []Action{ActionCreateSet, ActionScaleSet, ActionSetSplit, ActionRemoveSet}
 

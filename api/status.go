@@ -20,6 +20,9 @@ type Status struct {
 	LastSeq uint64 `json:"lastSeq"`
 	// Trust says what the running reconciler verifies.
 	Trust string `json:"trust,omitempty"`
+	// Warnings are the guarantees the running reconciler was started
+	// without; none when it runs secure.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // RevisionStatus summarises a journaled revision.

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,9 +86,14 @@ type Config struct {
 	// in this process. durable run gives schema.Isolation's Load, which
 	// bounds a hostile revision's time and memory in a child process.
 	LoadState func(context.Context, fs.FS) (*schema.DesiredState, error)
+	// Warnings are the guarantees the operator started the reconciler
+	// without (--insecure-skip-verify, instances as root): journaled when
+	// Run starts, and shown in every status.
+	Warnings []api.Warning
 }
 
 func (c *Config) defaults() {
+	c.Warnings = slices.Clone(c.Warnings) // dated in place when Run starts
 	if c.ActiveInterval <= 0 {
 		c.ActiveInterval = 200 * time.Millisecond
 	}
@@ -188,7 +194,7 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		verified:    map[string]bool{},
 		reverted:    map[string]bool{},
 	}
-	if cfg.Trust != nil {
+	if cfg.Trust != nil && !cfg.Trust.ArtifactsUnverified {
 		v, err := signing.NewVerifier(cfg.Trust)
 		if err != nil {
 			return nil, fmt.Errorf("trust file %s: %w", cfg.Trust.File, err)
@@ -226,6 +232,7 @@ func (r *Reconciler) Trigger() { r.source.Trigger() }
 
 // Run watches the source and reconciles until ctx is done.
 func (r *Reconciler) Run(ctx context.Context) error {
+	r.startWarnings(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -181,7 +181,11 @@ func (r *Reconciler) Status(ctx context.Context) (api.Status, error) {
 	s.Trust = "off: no trust file; artifacts and commits are NOT verified"
 	if t, _ := r.trust(); t != nil {
 		s.Trust = fmt.Sprintf("artifacts verified against %s (%d rule(s)); commits: %s", t.File, len(t.Artifacts), t.Commits.Mode)
+		if t.ArtifactsUnverified {
+			s.Trust = fmt.Sprintf("artifacts NOT verified (%s says artifacts: unverified); commits: %s", t.File, t.Commits.Mode)
+		}
 	}
+	s.Warnings = r.warnings()
 	r.mu.Lock()
 	if r.sourceErr != nil {
 		s.Source = api.SourceStatus{Error: r.sourceErr.Error(), Since: r.sourceErrAt}

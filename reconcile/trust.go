@@ -48,7 +48,8 @@ func (r *Reconciler) verifyCommits(snap source.Snapshot, lastApplied string) (*p
 
 // verifyArtifacts verifies the artifact of every service of a revision
 // against the trust file, and journals each first verdict. Without a trust
-// file nothing is verified and each artifact says so.
+// file, or with one that says artifacts: unverified, nothing is verified and
+// each artifact says so.
 func (r *Reconciler) verifyArtifacts(ctx context.Context, ds *schema.DesiredState) (map[string]policy.Artifact, error) {
 	out := map[string]policy.Artifact{}
 	names := make([]string, 0, len(ds.Services))
@@ -97,8 +98,9 @@ func (r *Reconciler) verifyArtifact(ctx context.Context, service, ref string) (p
 	return a, nil
 }
 
-// trust is the host's trust and its verifier as they are now (nil without
-// a trust file).
+// trust is the host's trust and its verifier as they are now: both nil
+// without a trust file, the verifier nil when the trust file says
+// artifacts: unverified.
 func (r *Reconciler) trust() (*signing.Trust, *signing.Verifier) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -128,7 +130,7 @@ func (r *Reconciler) reloadTrust(ctx context.Context) {
 	}
 	next, err := signing.LoadTrust(trust.File)
 	var v *signing.Verifier
-	if err == nil {
+	if err == nil && !next.ArtifactsUnverified {
 		v, err = signing.NewVerifier(next)
 	}
 	if err != nil {
@@ -141,5 +143,9 @@ func (r *Reconciler) reloadTrust(ctx context.Context) {
 	r.verified = map[string]bool{}
 	r.mu.Unlock()
 	r.log.Info("trust file reloaded", "file", trust.File)
-	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %d artifact rule(s), commits %s", trust.File, len(next.Artifacts), next.Commits.Mode)})
+	artifacts := fmt.Sprintf("%d artifact rule(s)", len(next.Artifacts))
+	if next.ArtifactsUnverified {
+		artifacts = "artifacts NOT verified (artifacts: unverified)"
+	}
+	r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Message: fmt.Sprintf("trust file %s reloaded: %s, commits %s", trust.File, artifacts, next.Commits.Mode)})
 }

@@ -31,6 +31,10 @@ type Trust struct {
 	// Artifacts are the artifact rules in file order; the first whose Match
 	// matches a repository applies to it.
 	Artifacts []ArtifactRule
+	// ArtifactsUnverified is set by "artifacts: unverified": the operator
+	// trusts commits only, and no artifact is verified. Artifacts is then
+	// empty.
+	ArtifactsUnverified bool
 	// Commits says how commits are verified.
 	Commits CommitTrust
 }
@@ -81,6 +85,10 @@ const maxTrustFile = 1 << 20
 //	  openpgp: ["keys/alice.asc"]
 //	  ssh: "keys/allowed_signers"
 //
+// For commit-only trust, artifacts is the word unverified instead of a list
+// (artifacts: unverified): no artifact is verified, and status says so;
+// commits must then be verified (mode head or strict), or nothing would be.
+//
 // A rule lists keys, keyless identities or both. trustedRoot is a Sigstore
 // TrustedRoot JSON file (the trusted_root.json target of the Sigstore TUF
 // repository for the public instance; cosign trusted-root create makes one
@@ -114,7 +122,9 @@ func LoadTrust(file string) (*Trust, error) {
 			t.TrustedRoot = l.sigstore.file
 		}
 	}
-	if n, ok := root["artifacts"]; ok {
+	if n, ok := root["artifacts"]; ok && n.Kind == yaml.ScalarNode {
+		t.ArtifactsUnverified = l.unverified(n)
+	} else if ok {
 		for i, item := range l.sequence(n, "artifacts") {
 			if rule, ok := l.artifactRule(item, fmt.Sprintf("artifacts[%d]", i)); ok {
 				t.Artifacts = append(t.Artifacts, rule)
@@ -125,6 +135,9 @@ func LoadTrust(file string) (*Trust, error) {
 		t.Commits = l.commits(n)
 	} else if doc.Content[0].Kind == yaml.MappingNode {
 		l.errorf(doc.Content[0], "commits is missing; add commits: {mode: head, openpgp: [...], ssh: ...}, or commits: {mode: off} to verify no commit")
+	}
+	if n := root["artifacts"]; t.ArtifactsUnverified && t.Commits.Mode == CommitsOff {
+		l.errorf(n, "artifacts: unverified with commits mode off verifies nothing; verify commits (mode: head with openpgp: or ssh: keys), or run durable run --insecure-skip-verify without a trust file, which status shows as a warning")
 	}
 	l.checkDuplicateRules(t.Artifacts)
 	if len(l.errs) > 0 {
@@ -211,6 +224,17 @@ func (l *loader) mapping(n *yaml.Node, where string, known ...string) map[string
 		}
 	}
 	return out
+}
+
+// unverified reports whether the scalar artifacts node n is the word
+// unverified, the explicit form of commit-only trust; any other word is an
+// error that shows both forms.
+func (l *loader) unverified(n *yaml.Node) bool {
+	if n.Tag == "!!str" && n.Value == "unverified" {
+		return true
+	}
+	l.errorf(n, "artifacts: %.64q is neither a list of rules (- match: ... keys: [...]) nor the word unverified (commit-only trust: no artifact verified)", n.Value)
+	return false
 }
 
 // sequence returns the items of a sequence node.

@@ -62,6 +62,26 @@ func TestLoadTrustJSON(t *testing.T) {
 	}
 }
 
+// TestLoadTrustCommitOnly: "artifacts: unverified" is commit-only trust,
+// said explicitly; a missing artifacts field is still no rule at all.
+func TestLoadTrustCommitOnly(t *testing.T) {
+	dir := copyKeys(t)
+	file := filepath.Join(dir, "trust.yaml")
+	writeFile(t, filepath.Join(dir, "allowed_signers"), "sre@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbMJ9Z8ZrXbX1X+Zyq3K8zq2h8pPpY0p8xq9VY0b5Zq\n")
+	writeFile(t, file, "artifacts: unverified\ncommits: {mode: head, ssh: allowed_signers}\n")
+	tr, err := LoadTrust(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.ArtifactsUnverified || len(tr.Artifacts) != 0 {
+		t.Errorf("trust = %+v, want artifacts unverified and no rule", tr)
+	}
+	writeFile(t, file, "commits: {mode: off}\n")
+	if tr, err = LoadTrust(file); err != nil || tr.ArtifactsUnverified {
+		t.Errorf("without artifacts: trust = %+v, %v; want artifacts verified (by no rule)", tr, err)
+	}
+}
+
 func TestLoadTrustDockerHub(t *testing.T) {
 	dir := copyKeys(t)
 	writeFile(t, filepath.Join(dir, "trust.yaml"), "artifacts:\n  - match: docker.io/library/*\n    keys: [keys/cosign.pub]\ncommits: {mode: off}\n")
@@ -102,6 +122,26 @@ func TestLoadTrustErrors(t *testing.T) {
 			name:  "unknown top-level field",
 			trust: "artifact:\n  - match: a/*\ncommits: {mode: off}\n",
 			want:  []string{`trust.yaml:1:1: the trust file: unknown field "artifact"; the fields are trustedRoot, artifacts, commits`},
+		},
+		{
+			name:  "artifacts a word other than unverified",
+			trust: "artifacts: unverifed\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:1:12: artifacts: "unverifed" is neither a list of rules (- match: ... keys: [...]) nor the word unverified`},
+		},
+		{
+			name:  "artifacts unverified, not a string",
+			trust: "artifacts: true\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:1:12: artifacts: "true" is neither a list of rules`},
+		},
+		{
+			name:  "artifacts unverified, commits off",
+			trust: "commits: {mode: off}\nartifacts: unverified\n",
+			want:  []string{`trust.yaml:2:12: artifacts: unverified with commits mode off verifies nothing; verify commits`},
+		},
+		{
+			name:  "artifacts an oversized word",
+			trust: "artifacts: " + strings.Repeat("x", 100000) + "\ncommits: {mode: off}\n",
+			want:  []string{`trust.yaml:1:12: artifacts: "` + strings.Repeat("x", 64) + `" is neither`},
 		},
 		{
 			name:  "unknown rule field",

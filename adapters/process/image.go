@@ -88,6 +88,10 @@ func (r *Runtime) image(ctx context.Context, artifact string) (unpacked, error) 
 		return unpacked{}, fmt.Errorf("images directory: %w", err)
 	}
 	defer os.RemoveAll(tmp) // gone once renamed; the remains of a failure otherwise
+	// MkdirTemp makes it 0700: the user instances run as must get through.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return unpacked{}, fmt.Errorf("images directory: %w", err)
+	}
 	rootfs := filepath.Join(tmp, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return unpacked{}, err

@@ -84,7 +84,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 		cmd.Args[0] = argv[0]
 		cmd.Dir, cmd.Env = workdir, env
 		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: r.cred}
 		return cmd
 	})
 	if err != nil {
@@ -99,13 +99,13 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 	// A child that already exited has no start time: its record matches no
 	// process, and the next Ensure starts the instance again.
 	started, _ := procStart(pid)
-	rec := record{PID: pid, UID: r.uid, Started: started, Exe: exe, Rootfs: img.rootfs, Port: port}
+	rec := record{PID: pid, UID: r.runAs, Started: started, Exe: exe, Rootfs: img.rootfs, Port: port}
 	if err := writeRecord(dir, index, rec); err != nil {
 		// Unrecorded, the instance would never be adopted: stop it now.
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		return proc{}, err
 	}
-	return proc{pid: pid, started: started, uid: r.uid, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
+	return proc{pid: pid, started: started, uid: r.runAs, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
 }
 
 // instanceEnv is an instance's environment: the image's, the service's,

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -47,7 +48,7 @@ func init() {
 		if host.StateDir == "" {
 			return nil, fmt.Errorf("process runtime: the host gives no state directory: %w", adapters.ErrInvalid)
 		}
-		return New(Config{Process: cfg, Root: filepath.Join(host.StateDir, "process")})
+		return New(Config{Process: cfg, Root: filepath.Join(host.StateDir, "process"), RunAs: host.RunAs})
 	})
 }
 
@@ -60,13 +61,20 @@ type Config struct {
 	Root string
 	// Logger receives the runtime's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// RunAs is the user the instances run as; nil is the runtime's own.
+	// Another user than the runtime's needs a runtime running as root.
+	RunAs *adapters.RunAs
 }
 
 // Runtime runs infra-sets as local processes. Its methods are safe for
 // concurrent use; Close stops its background work.
 type Runtime struct {
-	root           string
-	uid            int // the runtime's user: owns root, runs and signals the instances
+	root  string
+	uid   int // the runtime's user: owns root and the records, signals the instances
+	runAs int // the user the instances run as: uid, or Config.RunAs
+	// cred starts instances as Config.RunAs, its groups cleared; nil when
+	// they run as the runtime's own user.
+	cred           *syscall.Credential
 	maxUnpackBytes int64
 	log            *slog.Logger
 
@@ -111,6 +119,10 @@ func New(cfg Config) (*Runtime, error) {
 	if err := mkPrivateDir(filepath.Join(root, "sets"), 0o755, uid); err != nil {
 		return nil, fmt.Errorf("process runtime root: %w: %w", err, adapters.ErrInvalid)
 	}
+	runAs, cred, err := credential(cfg.RunAs, uid, root)
+	if err != nil {
+		return nil, fmt.Errorf("process runtime: %w: %w", err, adapters.ErrInvalid)
+	}
 	if cfg.MaxUnpackBytes <= 0 {
 		cfg.MaxUnpackBytes = DefaultMaxUnpackBytes
 	}
@@ -120,6 +132,8 @@ func New(cfg Config) (*Runtime, error) {
 	r := &Runtime{
 		root:           root,
 		uid:            uid,
+		runAs:          runAs,
+		cred:           cred,
 		maxUnpackBytes: cfg.MaxUnpackBytes,
 		log:            cfg.Logger.With("runtime", "process", "root", root),
 		closed:         make(chan struct{}),
@@ -295,21 +309,22 @@ func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) er
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	defer unlock()
-	// Every process of this user carrying the set's marker: the instances,
-	// and what they started, even orphans of an instance that crashed.
-	// Another user's processes are never signalled.
+	// Every process carrying the set's marker, of a user the runtime starts
+	// instances as or did: the instances, and what they started, even
+	// orphans of an instance that crashed.
 	procs, err := scanMarked(r.root)
 	if err != nil {
 		return err
 	}
-	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id || p.uid != r.uid })
+	ours := r.signallable(id)
+	mine := slices.DeleteFunc(procs, func(p proc) bool { return p.set != id || !ours(p.uid) })
 	stopAll(ctx, mine, grace)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("process: remove %s: %w", id, err)
 	}
 	if left, err := scanMarked(r.root); err == nil {
 		for _, p := range left {
-			if p.set == id && p.uid == r.uid {
+			if p.set == id && ours(p.uid) {
 				return fmt.Errorf("process: remove %s: pid %d of instance %d survived SIGKILL: %w", id, p.pid, p.index, adapters.ErrUnavailable)
 			}
 		}

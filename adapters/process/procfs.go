@@ -73,15 +73,20 @@ func (r *Runtime) warn(refused []refusal, set string) {
 // to exit after SIGTERM.
 const staleGrace = 2 * time.Second
 
-// stopStale stops the refused processes of set that belong to this
-// runtime's user: an instance that no longer runs its recorded program, or
-// whose record is gone, or a same-user impostor (which that user could stop
-// anyway). Left running, each Ensure would start another beside them.
+// stopStale stops the refused processes of set that belong to a user this
+// runtime starts instances as, or did (see signallable): an instance that
+// no longer runs its recorded program or as the user instances run as now,
+// or whose record is gone, or a same-user impostor (which that user could
+// stop anyway). Left running, each Ensure would start another beside them.
 // Another user's processes are never signalled.
 func (r *Runtime) stopStale(ctx context.Context, refused []refusal, set string) {
+	if len(refused) == 0 {
+		return
+	}
 	var stale []proc
+	ours := r.signallable(set)
 	for _, f := range refused {
-		if f.set == set && f.uid == r.uid {
+		if f.set == set && ours(f.uid) {
 			stale = append(stale, f.proc)
 		}
 	}

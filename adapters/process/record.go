@@ -135,7 +135,7 @@ func mkPrivateDir(dir string, perm fs.FileMode, uid int) error {
 
 // verify checks the marked process p against the record of its instance: it
 // must be the recorded process (pid and start time), owned by the recorded
-// uid, running the recorded program or one within the set's unpacked image,
+// uid, which is the uid instances run as now, running the recorded program or one within the set's unpacked image,
 // on the recorded port. The error says what differs.
 func (r *Runtime) verify(p proc) error {
 	rec, err := readRecord(r.setDir(p.set), p.index, r.uid)
@@ -143,6 +143,8 @@ func (r *Runtime) verify(p proc) error {
 		return err
 	}
 	switch {
+	case p.uid != r.runAs:
+		return fmt.Errorf("pid %d runs as uid %d, and this runtime's instances run as uid %d", p.pid, p.uid, r.runAs)
 	case p.uid != rec.UID:
 		return fmt.Errorf("pid %d runs as uid %d, the instance was started as uid %d", p.pid, p.uid, rec.UID)
 	case p.pid != rec.PID:

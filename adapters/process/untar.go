@@ -247,12 +247,18 @@ func checkLink(root *os.Root, name string) error {
 }
 
 // writeFile writes a regular file, never through a symlink, without the
-// setuid, setgid or sticky bits, always readable by its owner.
+// setuid, setgid or sticky bits, never writable but by the runtime's user,
+// and readable, and executable if it is for anyone, by every user: the user
+// instances run as (--run-as) is not the file's owner.
 func writeFile(r io.Reader, root *os.Root, name string, h *tar.Header) error {
 	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("entry %q: %w", h.Name, err)
 	}
-	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_NOFOLLOW, os.FileMode(h.Mode)&0o755|0o400)
+	perm := os.FileMode(h.Mode)&0o755 | 0o444
+	if perm&0o111 != 0 {
+		perm |= 0o111
+	}
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_NOFOLLOW, perm)
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", h.Name, err)
 	}

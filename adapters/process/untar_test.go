@@ -370,3 +370,27 @@ func TestEnsureRefusesAHostileImage(t *testing.T) {
 		})
 	}
 }
+
+// TestUntarMakesFilesReadableByEveryUser: the user instances run as
+// (--run-as) does not own the unpacked files, so each is readable by all,
+// and runnable by all if by anyone; none is writable but by its owner, nor
+// keeps a setuid bit.
+func TestUntarMakesFilesReadableByEveryUser(t *testing.T) {
+	dst := t.TempDir()
+	reg := func(name string, mode int64) entry {
+		return entry{Header: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode, Size: 1}, body: "x"}
+	}
+	layer := tarOf(t, reg("private", 0o600), reg("owner-exec", 0o700), reg("shared", 0o666), reg("setuid", 0o4755), reg("none", 0))
+	if err := untar(context.Background(), bytes.NewReader(layer), dst, limits{bytes: 1 << 20, entries: maxEntries}); err != nil {
+		t.Fatalf("untar: %v", err)
+	}
+	for name, want := range map[string]os.FileMode{"private": 0o644, "owner-exec": 0o755, "shared": 0o644, "setuid": 0o755, "none": 0o444} {
+		fi, err := os.Stat(filepath.Join(dst, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %s, want %s", name, fi.Mode(), want)
+		}
+	}
+}

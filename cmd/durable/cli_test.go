@@ -50,6 +50,8 @@ func TestExitCodes(t *testing.T) {
 		{"run bad timezone", []string{"run", "--repo", broken, "--timezone", "Mars/Olympus"}, exitUsage},
 		{"run evaluation timeout too short", []string{"run", "--repo", broken, "--evaluation-timeout", "10ms"}, exitUsage},
 		{"run bad policy timeout", []string{"run", "--repo", broken, "--policy-timeout", "0s"}, exitUsage},
+		{"run without trust", []string{"run", "--repo", broken, "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitUsage},
+		{"run with trust and insecure", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--insecure-skip-verify"}, exitUsage},
 		{"run missing trust file", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
 		{"status bad output", []string{"status", "-o", "yaml"}, exitUsage},
 		{"demo bad output", []string{"demo", "-o", "xml"}, exitUsage},
@@ -174,7 +176,7 @@ func TestRunRefusesBadSopsKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			args := []string{"run", "--repo", dir, "--state", t.TempDir(), "--listen", "127.0.0.1:0", "--sops-age-key-file", tc.file}
+			args := []string{"run", "--repo", dir, "--state", t.TempDir(), "--listen", "127.0.0.1:0", "--insecure-skip-verify", "--sops-age-key-file", tc.file}
 			if code := executeWith(args, strings.NewReader(""), io.Discard, &stderr); code != exitFailed {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr.String())
 			}

@@ -29,8 +29,8 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		o         runOptions
-		logFormat string
+		o                runOptions
+		logFormat, runAs string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --repo REPO",
@@ -60,6 +60,12 @@ The API (status, journal, trigger) listens on --listen.`,
 			if o.drift != "repair" && o.drift != "report" {
 				return usageError{fmt.Errorf("--drift %q: use repair or report", o.drift)}
 			}
+			if err := checkVerification(o); err != nil {
+				return err
+			}
+			if o.runAs, err = lookupRunAs(cmd, runAs); err != nil {
+				return err
+			}
 			log, err := newLogger(cmd, logFormat)
 			if err != nil {
 				return err
@@ -81,7 +87,9 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().BoolVar(&o.revert, "revert-on-failure", false, "after a rollout fails, push a commit that puts the previous revision back, so that Git shows what runs (needs push access)")
 	cmd.Flags().StringVar(&o.drift, "drift", "repair", "what to do with a traffic split changed by hand: repair (restore the journal's) or report (journal it, change nothing)")
 	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
-	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
+	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits (required, unless --insecure-skip-verify)")
+	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
+	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
 	cmd.Flags().StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	cmd.Flags().StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
 	cmd.Flags().StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
@@ -112,6 +120,8 @@ type runOptions struct {
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
 	location                       *time.Location
+	insecureSkipVerify             bool
+	runAs                          *adapters.RunAs
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
@@ -134,8 +144,6 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 			return err
 		}
 		trust = t
-	} else {
-		log.Warn("no --trust file: artifacts and commits are NOT verified; give one to run only what trusted keys signed")
 	}
 	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
 	if err != nil {
@@ -146,6 +154,11 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
+	}
+	if o.runAs != nil && int(o.runAs.UID) != os.Geteuid() {
+		if err := o.runAs.CheckReach(stateDir); err != nil {
+			return fmt.Errorf("--run-as %s: the instances run what is unpacked in --state: %w", o.runAs.Name, err)
+		}
 	}
 	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
 	if err != nil {
@@ -166,7 +179,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
 	}
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
 		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)

@@ -79,6 +79,9 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.Trust != "" {
 		fmt.Fprintf(w, "Trust: %s\n", st.Trust)
 	}
+	for _, warn := range st.Warnings {
+		fmt.Fprintf(w, "Warning (%s): %s\n", warn.Reason, warn.Message)
+	}
 	if st.Source.Error != "" {
 		fmt.Fprintf(w, "Source: unreachable since %s: %s\n", st.Source.Since.Local().Format(time.RFC3339), st.Source.Error)
 	}

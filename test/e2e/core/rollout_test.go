@@ -418,7 +418,7 @@ func TestMissingArtifactFailsWithTheReason(t *testing.T) {
 	// Without a trust file, so that the runtime meets the missing artifact
 	// (with one, verification refuses it first: TestUntrustedRevisionsAreRefused).
 	f := e2etest.New(t, ctx)
-	f.Trust = ""
+	f.Trust, f.Unverified = "", true
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	deadline := "package quickstart\n\nservices: web: strategy: progressDeadline: \"3s\"\n"
 	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "deadline.cue"), []byte(deadline), 0o644); err != nil {
@@ -453,7 +453,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	_, artifacts := e2etest.StartRegistry(t, ctx, dir)
+	regHost, artifacts := e2etest.StartRegistry(t, ctx, dir)
 
 	// HAProxy, from the example's own configuration, on this test's socket
 	// and a free port.
@@ -500,6 +500,9 @@ func TestDockerHAProxyExample(t *testing.T) {
 	}
 	dockerRuntime(t, owner, artifacts)
 	f := e2etest.On(t, dir, artifacts, rp, "http://"+frontend+"/")
+	if f.Trust, err = harness.SignAndTrust(ctx, filepath.Join(dir, "trust"), regHost, artifacts); err != nil {
+		t.Fatal(err)
+	}
 
 	st := f.Story()
 	c1 := f.Commit(ctx, artifacts["v1"], "", "Deploy web v1 behind HAProxy")

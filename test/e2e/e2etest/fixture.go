@@ -41,6 +41,10 @@ type Fixture struct {
 	// trust file, when the artifacts are signed.
 	Registry string
 	Trust    string
+	// Unverified, without a Trust, starts the reconciler with
+	// --insecure-skip-verify: for the tests that mean to run unsigned
+	// artifacts. Without either, StartReconciler fails the test.
+	Unverified bool
 	// ExtraArgs are more flags for durable run.
 	ExtraArgs []string
 	rec       *harness.Child
@@ -118,8 +122,13 @@ func (f *Fixture) StartReconciler(ctx context.Context) {
 		listen = "127.0.0.1:0"
 	}
 	args := []string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", listen}
-	if f.Trust != "" {
+	switch {
+	case f.Trust != "":
 		args = append(args, "--trust", f.Trust)
+	case f.Unverified:
+		args = append(args, "--insecure-skip-verify")
+	default:
+		f.t.Fatal("the fixture has no trust file: sign the artifacts (harness.SignAndTrust) and set Trust, or set Unverified to run them unverified")
 	}
 	args = append(args, f.ExtraArgs...)
 	rec, addr, err := harness.StartReconciler(ctx, Bin, filepath.Join(f.Dir, "reconciler.log"), args...)
