@@ -212,7 +212,7 @@ func TestRunRefusesBadGitCredentials(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			args := append([]string{"run", "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, tc.args...)
+			args := append([]string{"run", "--insecure-skip-verify", "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, tc.args...)
 			if code := executeWith(args, strings.NewReader(""), io.Discard, &stderr); code != exitFailed {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr.String())
 			}

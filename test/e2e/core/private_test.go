@@ -161,7 +161,7 @@ func runUntil(ctx context.Context, t *testing.T, want string, args ...string) st
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e2etest.Bin, append([]string{"run", "--listen", "127.0.0.1:0", "--interval", "1s"}, args...)...)
+	cmd := exec.CommandContext(ctx, e2etest.Bin, append([]string{"run", "--insecure-skip-verify", "--listen", "127.0.0.1:0", "--interval", "1s"}, args...)...)
 	buf := &sshdtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
