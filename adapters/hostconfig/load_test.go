@@ -79,7 +79,7 @@ func TestLoadRefusesBrokenAndHostileFiles(t *testing.T) {
 			[]string{"host.yaml:2:17: plugins.x.command[0]: \"sh\" is not an absolute, clean path"}},
 		{"missing executable", "plugins:\n  x: {command: [\"/nonexistent/adapter\"]}\n",
 			[]string{"plugins.x.command[0]: \"/nonexistent/adapter\" cannot be opened", "install the program there or fix the path"}},
-		{"not executable", "plugins:\n  x: {command: [\"/etc/hostname\"]}\n", []string{"is not an executable file"}},
+		{"not executable", "plugins:\n  x: {command: [\"/etc/passwd\"]}\n", []string{"is not an executable file"}},
 		{"empty command", "plugins:\n  x: {command: []}\n", []string{"plugins.x.command must be a list of strings"}},
 		{"missing command", "plugins:\n  x: {timeout: 3s}\n", []string{"host.yaml:2:6: plugins.x: command is missing"}},
 		{"bad timeout", "plugins:\n  x: {command: [\"" + exe + "\"], timeout: -1s}\n", []string{"plugins.x.timeout: \"-1s\" is not a positive Go duration"}},
