@@ -59,13 +59,13 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	return nil
 }
 
-// checkHostNames refuses a desired state whose targets name what the
+// CheckHostNames refuses a desired state whose targets name what the
 // operator's host file (durable run --host-config) does not: every exec
 // plug-in, Docker engine, HAProxy socket and router admin a target names
 // must be one of its names, before anything of the revision runs. A nil
 // host file names nothing. Each problem is one error naming the field and
 // the fix.
-func checkHostNames(ds *schema.DesiredState, host *hostconfig.Config) error {
+func CheckHostNames(ds *schema.DesiredState, host *hostconfig.Config) error {
 	var errs schema.Errors
 	names := make([]string, 0, len(ds.Targets))
 	for name := range ds.Targets {

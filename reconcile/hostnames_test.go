@@ -46,7 +46,7 @@ func TestAdmissionRefusesNamesTheHostFileDoesNotHold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ds := &schema.DesiredState{Targets: map[string]schema.Target{"t": target(tt.runtime, tt.traffic)}}
-			err := checkHostNames(ds, tt.host)
+			err := CheckHostNames(ds, tt.host)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

@@ -81,6 +81,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().BoolVar(&o.revert, "revert-on-failure", false, "after a rollout fails, push a commit that puts the previous revision back, so that Git shows what runs (needs push access)")
 	cmd.Flags().StringVar(&o.drift, "drift", "repair", "what to do with a traffic split changed by hand: repair (restore the journal's) or report (journal it, change nothing)")
 	cmd.Flags().StringVar(&o.scrapeTargets, "prometheus-targets", "", "keep this Prometheus file_sd targets file listing every live instance (labels: service, set, release, stage, target)")
+	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits; without one nothing is verified")
 	cmd.Flags().StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -104,6 +105,7 @@ type runOptions struct {
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
 	sopsAgeKeyFile                 string
+	hostConfig                     string
 	revert                         bool
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
@@ -132,6 +134,10 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		trust = t
 	} else {
 		log.Warn("no --trust file: artifacts and commits are NOT verified; give one to run only what trusted keys signed")
+	}
+	hostConfig, err := loadHostConfig(log, o.hostConfig)
+	if err != nil {
+		return err
 	}
 	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
 	if err != nil {
@@ -162,7 +168,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
 	}
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs}, Logger: log,
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, Config: hostConfig}, Logger: log,
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
 		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)
