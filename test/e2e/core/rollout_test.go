@@ -493,13 +493,14 @@ func TestDockerHAProxyExample(t *testing.T) {
 
 	owner := fmt.Sprintf("durable-example-%d", time.Now().UnixNano())
 	rp, err := harness.NewRepoFrom(ctx, filepath.Join(dir, "repo"), examples.DockerHAProxy(), map[string][][2]string{
-		"targets.cue": {{"/tmp/durable-haproxy/admin.sock", socket}, {`"docker-haproxy-example"`, strconv.Quote(owner)}},
+		"targets.cue": {{`"docker-haproxy-example"`, strconv.Quote(owner)}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dockerRuntime(t, owner, artifacts)
 	f := e2etest.On(t, dir, artifacts, rp, "http://"+frontend+"/")
+	f.Host.HAProxy = map[string]string{"docker-haproxy": socket}
 
 	st := f.Story()
 	c1 := f.Commit(ctx, artifacts["v1"], "", "Deploy web v1 behind HAProxy")
