@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
-	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/adapters/adaptertest"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 // backends are the services the bootstrap configuration declares: HAProxy
