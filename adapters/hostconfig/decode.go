@@ -103,8 +103,8 @@ func (d *decoder) plugin(n *yaml.Node, where string) Plugin {
 		d.errorf(cmd, "%s.command must be a list of strings, the program's absolute path first, e.g. [\"/usr/bin/python3\", \"/opt/durable/adapter.py\"]", where)
 	default:
 		for i, arg := range cmd.Content {
-			if arg.Kind != yaml.ScalarNode || arg.Tag != "!!str" && arg.Tag != "!!int" && arg.Tag != "!!float" && arg.Tag != "!!bool" {
-				d.errorf(arg, "%s.command[%d] must be a string", where, i)
+			if arg.Kind != yaml.ScalarNode || arg.Tag != "!!str" {
+				d.errorf(arg, "%s.command[%d] must be a string; quote it", where, i)
 				continue
 			}
 			p.Command = append(p.Command, arg.Value)

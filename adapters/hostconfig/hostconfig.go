@@ -121,6 +121,9 @@ var kinds = [4]kind{
 	{section: "routers", what: "router admin address", example: `{admin: "unix:///run/durable/router-admin.sock"}`},
 }
 
+// maxListed bounds how many names an error lists: a host file may hold many.
+const maxListed = 20
+
 // lookup finds name in m, or says which names there are and how to add it.
 func lookup[T any](c *Config, name string, m map[string]T, k kind) (T, error) {
 	if v, ok := m[name]; ok {
@@ -139,6 +142,9 @@ func lookup[T any](c *Config, name string, m map[string]T, k kind) (T, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		if len(names) > maxListed {
+			names = append(names[:maxListed], fmt.Sprintf("and %d more", len(names)-maxListed))
+		}
 		known = "it names " + strings.Join(names, ", ")
 	}
 	return zero, fmt.Errorf("%s %q is not in the host file %s (%s); name one of those, or %s", k.what, name, c.File, known, add)

@@ -1,6 +1,7 @@
 package hostconfig
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,7 @@ func TestLoadRefusesBrokenAndHostileFiles(t *testing.T) {
 		{"missing executable", "plugins:\n  x: {command: [\"/nonexistent/adapter\"]}\n",
 			[]string{"plugins.x.command[0]: \"/nonexistent/adapter\" cannot be opened", "install the program there or fix the path"}},
 		{"not executable", "plugins:\n  x: {command: [\"/etc/passwd\"]}\n", []string{"is not an executable file"}},
+		{"command argument not a string", "plugins:\n  x: {command: [\"" + exe + "\", 8080]}\n", []string{"plugins.x.command[1] must be a string; quote it"}},
 		{"empty command", "plugins:\n  x: {command: []}\n", []string{"plugins.x.command must be a list of strings"}},
 		{"missing command", "plugins:\n  x: {timeout: 3s}\n", []string{"host.yaml:2:6: plugins.x: command is missing"}},
 		{"bad timeout", "plugins:\n  x: {command: [\"" + exe + "\"], timeout: -1s}\n", []string{"plugins.x.timeout: \"-1s\" is not a positive Go duration"}},
@@ -129,6 +131,15 @@ func TestLoadRefusesOversizedAndUnsafeFiles(t *testing.T) {
 	if _, err := Load(loose); err == nil || !strings.Contains(err.Error(), "is writable by group or others (mode 0666): any local user could make the reconciler run a command of theirs") {
 		t.Errorf("world-writable file: %v", err)
 	}
+	if os.Geteuid() == 0 { // giving a file to another user needs root; CI runs as root
+		foreign := write(t, "routers: {}\n")
+		if err := os.Chown(foreign, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(foreign); err == nil || !strings.Contains(err.Error(), "is owned by uid 65534") {
+			t.Errorf("a host file of another user: %v", err)
+		}
+	}
 	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml")); err == nil || !strings.Contains(err.Error(), "the host file does not exist") {
 		t.Errorf("absent file: %v", err)
 	}
@@ -156,5 +167,17 @@ func TestLookupSaysWhichNamesThereAreAndHowToAddOne(t *testing.T) {
 	}
 	if _, err := c.Plugin("sh"); err == nil || !strings.Contains(err.Error(), "(it names none)") {
 		t.Errorf("lookup of an empty section: %v", err)
+	}
+	var many strings.Builder
+	many.WriteString("haproxy:\n")
+	for i := range 1000 {
+		fmt.Fprintf(&many, "  s%d: {socket: /run/s%d.sock}\n", i, i)
+	}
+	c, err = Load(write(t, many.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.HAProxySocket("edge"); err == nil || !strings.Contains(err.Error(), ", and 980 more)") || len(err.Error()) > 1000 {
+		t.Errorf("lookup among 1,000 names: %v", err)
 	}
 }
