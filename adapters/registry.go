@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 // Host is what the reconciler host gives every adapter it builds: settings
@@ -16,6 +18,11 @@ type Host struct {
 	// RunAs is the user runtimes start instances as; nil is the
 	// reconciler's own user.
 	RunAs *RunAs
+	// Config is the operator's host file (durable run --host-config): a
+	// target's plug-in, Docker engine, HAProxy socket or router admin is a
+	// name the adapter looks up here. Nil when there is none: every name
+	// is then unknown.
+	Config *hostconfig.Config
 }
 
 // RuntimeFactory builds a runtime adapter from its configuration, decoded

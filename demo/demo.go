@@ -182,12 +182,12 @@ func (d *demo) startRouters(ctx context.Context) error {
 func (d *demo) createRepo(ctx context.Context) error {
 	repoDir := filepath.Join(d.dir, "repo")
 	d.n.Step("Creating the desired-state Git repository %s from examples/quickstart, with a pipeline of two stages: staging, then prod", repoDir)
-	rp, err := harness.NewRepo(ctx, repoDir, d.adminAddr)
+	rp, err := harness.NewRepo(ctx, repoDir)
 	if err != nil {
 		return err
 	}
 	d.repo = rp
-	if err := rp.SetPipeline(d.stagingAdmin, d.adminAddr); err != nil {
+	if err := rp.SetPipeline("staging", "prod"); err != nil {
 		return err
 	}
 	if err := rp.SetArtifact(d.sum.Artifacts["v1"]); err != nil {
@@ -204,9 +204,15 @@ func (d *demo) createRepo(ctx context.Context) error {
 func (d *demo) startReconciler(ctx context.Context) error {
 	stateDir := filepath.Join(d.dir, "state")
 	d.n.Step("Starting the reconciler on the repository (journal in %s)", stateDir)
+	hostFile := filepath.Join(d.dir, "host.json")
+	host := harness.HostConfig{Routers: map[string]string{"staging": d.stagingAdmin, "prod": d.adminAddr}}
+	if err := host.Write(hostFile); err != nil {
+		return err
+	}
+	d.n.Say("  its host file %s names the routers the repository may drive, staging (%s) and prod (%s): a commit cannot point the reconciler anywhere else", hostFile, d.stagingAdmin, d.adminAddr)
 	d.cleanups = append(d.cleanups, func() { harness.RemoveInstances(filepath.Join(stateDir, "process")) })
 	reconciler, apiAddr, err := harness.StartReconciler(ctx, d.opts.Executable, filepath.Join(d.dir, "reconciler.log"),
-		"--repo", d.repo.Dir, "--state", stateDir, "--listen", "127.0.0.1:0", "--trust", d.trustFile)
+		"--repo", d.repo.Dir, "--state", stateDir, "--listen", "127.0.0.1:0", "--trust", d.trustFile, "--host-config", hostFile)
 	if err != nil {
 		return err
 	}

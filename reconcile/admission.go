@@ -2,7 +2,15 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
 
+	dockersettings "github.com/durable-delivery/durable/adapters/docker/settings"
+	execsettings "github.com/durable-delivery/durable/adapters/exec/settings"
+	haproxysettings "github.com/durable-delivery/durable/adapters/haproxy/settings"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
+	routersettings "github.com/durable-delivery/durable/adapters/router/settings"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -49,4 +57,72 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 	}
 	c.Rollback = any && all && len(c.Targets) == 0 && len(c.Pipeline) == 0
 	return nil
+}
+
+// CheckHostNames refuses a desired state whose targets name what the
+// operator's host file (durable run --host-config) does not: every exec
+// plug-in, Docker engine, HAProxy socket and router admin a target names
+// must be one of its names, before anything of the revision runs. A nil
+// host file names nothing. Each problem is one error naming the field and
+// the fix.
+func CheckHostNames(ds *schema.DesiredState, host *hostconfig.Config) error {
+	var errs schema.Errors
+	names := make([]string, 0, len(ds.Targets))
+	for name := range ds.Targets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := ds.Targets[name]
+		for _, a := range []struct {
+			role    string
+			adapter schema.Adapter
+		}{{"runtime", t.Runtime}, {"traffic", t.Traffic}} {
+			field, err := hostName(a.adapter, host)
+			if err != nil {
+				path := fmt.Sprintf("targets.%s.%s.%s", name, a.role, field)
+				errs = append(errs, schema.Error{Path: path, Message: path + ": " + err.Error()})
+			}
+		}
+	}
+	if errs == nil {
+		return nil
+	}
+	return errs
+}
+
+// hostName looks up the host file's name an adapter's settings give, and
+// says which field holds it.
+func hostName(a schema.Adapter, host *hostconfig.Config) (string, error) {
+	switch a.Kind {
+	case "exec":
+		var s execsettings.Exec
+		if err := json.Unmarshal(a.Config, &s); err != nil {
+			return "plugin", err
+		}
+		_, err := host.Plugin(s.Plugin)
+		return "plugin", err
+	case "docker":
+		var s dockersettings.Docker
+		if err := json.Unmarshal(a.Config, &s); err != nil || s.Host == "" {
+			return "host", err
+		}
+		_, err := host.DockerHost(s.Host)
+		return "host", err
+	case "haproxy":
+		var s haproxysettings.HAProxy
+		if err := json.Unmarshal(a.Config, &s); err != nil {
+			return "socket", err
+		}
+		_, err := host.HAProxySocket(s.Socket)
+		return "socket", err
+	case "router":
+		var s routersettings.Router
+		if err := json.Unmarshal(a.Config, &s); err != nil {
+			return "admin", err
+		}
+		_, err := host.Router(s.Admin)
+		return "admin", err
+	}
+	return "", nil
 }

@@ -21,6 +21,11 @@ type RevisionLoader struct {
 	// them (each names one source; a SOPS file is in the tree, encrypted),
 	// which the schema does, as durable validate needs.
 	Secrets func(*schema.DesiredState) error
+	// HostNames checks what the targets name on the host (plug-ins,
+	// Docker engines, HAProxy sockets, routers) against the operator's
+	// host file; nil checks only their shape, which the schema does, as
+	// durable validate without --host-config needs.
+	HostNames func(*schema.DesiredState) error
 	// Policy and HostPolicies are how the repository's policies compile:
 	// both sources must allow.
 	Policy       policy.Options
@@ -56,6 +61,9 @@ func (l RevisionLoader) Load(ctx context.Context, rev RevisionFiles) (LoadedRevi
 		loadState = func(_ context.Context, fsys fs.FS) (*schema.DesiredState, error) { return schema.Load(fsys) }
 	}
 	ds, stateErr := loadState(ctx, rev.Files)
+	if stateErr == nil && l.HostNames != nil {
+		stateErr = l.HostNames(ds)
+	}
 	if stateErr == nil && l.Secrets != nil {
 		stateErr = l.Secrets(ds)
 	}

@@ -154,7 +154,8 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 	prev := r.policies.approvals
 	r.mu.Unlock()
 	loader := RevisionLoader{LoadState: r.cfg.LoadState, Secrets: r.withSecrets,
-		Policy: policy.Options{Timeout: r.cfg.PolicyTimeout}, HostPolicies: r.cfg.HostPolicies}
+		HostNames: func(ds *schema.DesiredState) error { return CheckHostNames(ds, r.cfg.Host.Config) },
+		Policy:    policy.Options{Timeout: r.cfg.PolicyTimeout}, HostPolicies: r.cfg.HostPolicies}
 	rev, err := loader.Load(ctx, RevisionFiles{Files: snap.Files, Approved: prev,
 		Commit: policy.Commit{ID: snap.Commit, Author: person(snap.Author), Signer: signer}})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/adapters/router"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
@@ -83,7 +84,8 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 	const set = "web-set-s1"
 	admin, serve := bakeRouter(t, set)
 	ds := pipelineState("b")
-	ds.Targets = map[string]schema.Target{"s1": {Name: "s1", Traffic: schema.Adapter{Kind: "router", Config: json.RawMessage(`{"admin": "` + admin + `"}`)}}}
+	ds.Targets = map[string]schema.Target{"s1": {Name: "s1", Traffic: schema.Adapter{Kind: "router", Config: json.RawMessage(`{"admin": "s1"}`)}}}
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Routers: map[string]hostconfig.Router{"s1": {Admin: admin}}}}
 	ds.Pipeline.Stages[0].Bake = &schema.StageBake{Time: schema.Duration{Duration: 500 * time.Millisecond}, Requests: 10}
 	release := ds.Services["web"].ReleaseID()
 	serving := journal.InfraSet{ID: set, Service: "web", Stage: "staging", Target: "s1", Release: release, State: api.SetServing, ServedAt: time.Now().UTC()}
@@ -95,7 +97,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st, &Reconciler{store: st, targets: newTargetSet(adapters.Host{}), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		return st, &Reconciler{store: st, targets: newTargetSet(host), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
 	st, r := open()
 	serve(3) // served before the bake: not counted

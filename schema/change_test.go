@@ -12,7 +12,7 @@ func loadState(t *testing.T, extra string) *DesiredState {
 	ds, err := Load(fstest.MapFS{"a.cue": {Data: []byte(`package x
 
 services: web: artifact: "r/web@sha256:` + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" + `"
-targets: local: {runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7071"}}
+targets: local: {runtime: kind: "process", traffic: {kind: "router", admin: "edge"}}
 pipeline: stages: [{name: "local", targets: ["local"]}]
 ` + extra)}})
 	if err != nil {

@@ -79,7 +79,7 @@ services: web: {
 services: api: artifact: "registry.example/api@` + digest + `"
 targets: local: {
 	runtime: kind: "process"
-	traffic: {kind: "router", admin: "127.0.0.1:7071"}
+	traffic: {kind: "router", admin: "edge"}
 }
 pipeline: stages: [{name: "local", targets: ["local"]}]
 `

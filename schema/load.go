@@ -232,6 +232,7 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		}
 		errs = errs.union(x.unknownFields(nil))
 		errs = errs.union(x.missingValues(v, nil))
+		errs = withOldHostForms(errs, x.user, x)
 		if errs == nil {
 			errs = x.unexplained(err)
 		}

@@ -24,7 +24,7 @@ services: web: artifact: "registry.example/web@` + digest + `"
 
 targets: local: {
 	runtime: kind: "process"
-	traffic: {kind: "router", admin: "127.0.0.1:7071"}
+	traffic: {kind: "router", admin: "edge"}
 }
 pipeline: stages: [{name: "local", targets: ["local"]}]
 `,
@@ -94,7 +94,7 @@ func TestLoadQuickstart(t *testing.T) {
 		{"runtime", ds.Targets["local"].Runtime.Kind, "process"},
 		{"runtime config", string(ds.Targets["local"].Runtime.Config), "{}"},
 		{"traffic", ds.Targets["local"].Traffic.Kind, "router"},
-		{"traffic config", string(ds.Targets["local"].Traffic.Config), `{"admin":"127.0.0.1:7071"}`},
+		{"traffic config", string(ds.Targets["local"].Traffic.Config), `{"admin":"edge"}`},
 		{"stages", len(ds.Pipeline.Stages), 1},
 		{"stage", ds.Pipeline.Stages[0].Name, "local"},
 		{"stage targets", strings.Join(ds.Pipeline.Stages[0].Targets, ","), "local"},
@@ -157,8 +157,8 @@ services: web: {
 `,
 			"targets.cue": `package demo
 
-targets: a: {zone: "z1", runtime: kind: "process", traffic: {kind: "router", admin: "[::1]:7071"}}
-targets: b: {runtime: kind: "process", traffic: {kind: "router", admin: "localhost:7072"}}
+targets: a: {zone: "z1", runtime: kind: "process", traffic: {kind: "router", admin: "a"}}
+targets: b: {runtime: kind: "process", traffic: {kind: "router", admin: "b"}}
 pipeline: stages: [{name: "one", targets: ["a"]}, {name: "two", targets: ["b"]}]
 `,
 		},
@@ -323,16 +323,16 @@ services: web: {
 		files: map[string]string{"extra.cue": "package demo\n\ntargets: local: runtime: dir: \"/tmp\"\n"},
 		want:  []string{`extra.cue:3:26: field "dir" is not allowed in targets.local.runtime (allowed: kind, maxUnpackBytes)`},
 	}, {
-		name:  "bad admin address",
+		name:  "bad admin name",
 		files: map[string]string{"extra.cue": "package demo\n\ntargets: edge: {runtime: kind: \"process\", traffic: {kind: \"router\", admin: \"http://x\"}}\n"},
-		want:  []string{`extra.cue:3:76: targets.edge.traffic.admin: "http://x" is not a HOST:PORT address; write the router's admin address as HOST:PORT, e.g. "127.0.0.1:7071"`},
+		want:  []string{`extra.cue:3:76: targets.edge.traffic.admin: "http://x" is not a router name; write the name of a router of the host file, e.g. admin: "edge"`},
 	}, {
 		name: "missing target reference",
 		files: map[string]string{"targets.cue": `package demo
 
 targets: local: {
 	runtime: kind: "process"
-	traffic: {kind: "router", admin: "127.0.0.1:7071"}
+	traffic: {kind: "router", admin: "edge"}
 }
 pipeline: stages: [{name: "local", targets: ["local", "prod"]}]
 `},
@@ -347,7 +347,7 @@ pipeline: stages: [{name: "local", targets: ["local", "prod"]}]
 
 targets: local: {
 	runtime: kind: "process"
-	traffic: {kind: "router", admin: "127.0.0.1:7071"}
+	traffic: {kind: "router", admin: "edge"}
 }
 pipeline: stages: [
 	{name: "a", targets: ["local"]},

@@ -190,7 +190,7 @@ func baseState() map[string]any {
 		"targets": map[string]any{
 			"web": map[string]any{
 				"runtime": map[string]any{"kind": "process"},
-				"traffic": map[string]any{"kind": "router", "admin": "127.0.0.1:7071"},
+				"traffic": map[string]any{"kind": "router", "admin": "edge"},
 			},
 		},
 		"pipeline": map[string]any{

@@ -10,12 +10,23 @@ import (
 // TestTrafficKinds checks the kind-discriminated traffic settings.
 func TestTrafficKinds(t *testing.T) {
 	for _, tc := range []struct{ name, traffic, wantKind, wantErr string }{
-		{"router", `{kind: "router", admin: "127.0.0.1:7071"}`, "router", ""},
-		{"exec", `{kind: "exec", command: ["./lb.py", "prod"]}`, "exec", ""},
-		{"router without admin", `{kind: "router"}`, "", `targets.cue:5:2: targets.local.traffic.admin is missing; write the router's admin address as HOST:PORT`},
-		{"exec field on router", `{kind: "router", admin: "127.0.0.1:7071", command: ["x"]}`, "", `targets.cue:5:53: field "command" is not allowed in targets.local.traffic (allowed: admin, kind)`},
-		{"haproxy", `{kind: "haproxy", socket: "/run/haproxy/admin.sock"}`, "haproxy", ""},
+		{"router", `{kind: "router", admin: "edge"}`, "router", ""},
+		{"exec", `{kind: "exec", plugin: "lb"}`, "exec", ""},
+		{"router without admin", `{kind: "router"}`, "", `targets.cue:5:2: targets.local.traffic.admin is missing; write the name of a router of the host file, e.g. admin: "edge"`},
+		{"exec field on router", `{kind: "router", admin: "edge", plugin: "x"}`, "", `targets.cue:5:43: field "plugin" is not allowed in targets.local.traffic (allowed: admin, kind)`},
+		{"haproxy", `{kind: "haproxy", socket: "edge"}`, "haproxy", ""},
 		{"haproxy without socket", `{kind: "haproxy"}`, "", `targets.cue:5:2: targets.local.traffic.socket is missing`},
+		{"router admin not a name", `{kind: "router", admin: "Edge Router"}`, "", `targets.cue:5:35: targets.local.traffic.admin: "Edge Router" is not a router name; write the name of a router of the host file, e.g. admin: "edge"`},
+		// What a target bound on the host before the host file is refused,
+		// showing the new form.
+		{"router admin address, the old form", `{kind: "router", admin: "127.0.0.1:7071"}`, "",
+			`targets.cue:5:28: targets.local.traffic.admin: "127.0.0.1:7071" is an address: since this version the operator names router admin addresses in --host-config; write admin: "NAME" and add routers: {NAME: {admin: "127.0.0.1:7071"}} to the host file`},
+		{"router admin socket, the old form", `{kind: "router", admin: "unix:///run/r.sock"}`, "",
+			`targets.cue:5:28: targets.local.traffic.admin: "unix:///run/r.sock" is an address: since`},
+		{"haproxy socket path, the old form", `{kind: "haproxy", socket: "/run/haproxy/admin.sock"}`, "",
+			`targets.cue:5:29: targets.local.traffic.socket: "/run/haproxy/admin.sock" is a path: since this version the operator names HAProxy sockets in --host-config; write socket: "NAME" and add haproxy: {NAME: {socket: "/run/haproxy/admin.sock"}} to the host file`},
+		{"exec command, the old form", `{kind: "exec", command: ["/bin/sh", "-c", "id"]}`, "",
+			`targets.cue:5:26: targets.local.traffic.command: ["/bin/sh", "-c", "id"] is a command: since this version the operator names exec plug-ins in --host-config; write plugin: "NAME" and add plugins: {NAME: {command: ["/bin/sh", "-c", "id"]}} to the host file`},
 		{"unknown kind", `{kind: "nginx"}`, "", `targets.cue:5:18: targets.local.traffic.kind: "nginx" is not a traffic kind; write "router", "haproxy" or "exec"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,7 +55,7 @@ func TestTrafficKinds(t *testing.T) {
 func TestRuntimeKinds(t *testing.T) {
 	targets := func(runtime string) string {
 		return "package quickstart\n\ntargets: local: {\n\truntime: " + runtime +
-			"\n\ttraffic: {kind: \"router\", admin: \"127.0.0.1:7071\"}\n}\n\npipeline: stages: [{name: \"local\", targets: [\"local\"]}]\n"
+			"\n\ttraffic: {kind: \"router\", admin: \"edge\"}\n}\n\npipeline: stages: [{name: \"local\", targets: [\"local\"]}]\n"
 	}
 	for _, tc := range []struct {
 		name, runtime, wantKind, wantConfig, wantErr string
@@ -55,21 +66,24 @@ func TestRuntimeKinds(t *testing.T) {
 			`targets.cue:4:45: targets.local.runtime.maxUnpackBytes: 0 is out of range; write the largest size an image may unpack to, in bytes`},
 		{"process with a size as text", `{kind: "process", maxUnpackBytes: "2G"}`, "", "",
 			`targets.cue:4:45: targets.local.runtime.maxUnpackBytes: "2G" is a string, not an integer; write the largest size an image may unpack to, in bytes`},
-		{"docker with settings", `{kind: "docker", host: "unix:///var/run/docker.sock", network: "bridge", owner: "team-a", labels: team: "web"}`,
-			"docker", `{"host":"unix:///var/run/docker.sock","labels":{"team":"web"},"network":"bridge","owner":"team-a"}`, ""},
+		{"docker with settings", `{kind: "docker", host: "local", network: "bridge", owner: "team-a", labels: team: "web"}`,
+			"docker", `{"host":"local","labels":{"team":"web"},"network":"bridge","owner":"team-a"}`, ""},
 		{"docker bare", `{kind: "docker"}`, "docker", `{}`, ""},
 		{"docker field on process", `{kind: "process", network: "bridge"}`, "", "",
 			`targets.cue:4:29: field "network" is not allowed in targets.local.runtime (allowed: kind, maxUnpackBytes)`},
 		{"misspelt docker field", `{kind: "docker", netwrk: "x"}`, "", "",
 			`targets.cue:4:28: field "netwrk" is not allowed in targets.local.runtime (allowed: host, kind, network, owner, labels); did you mean "network"?`},
-		{"bad engine address", `{kind: "docker", host: "docker.sock"}`, "", "",
-			`targets.cue:4:34: targets.local.runtime.host: "docker.sock" is not a Docker host; write the engine's address as "unix:///var/run/docker.sock" or "tcp://HOST:2376"`},
+		{"bad engine name", `{kind: "docker", host: "docker.sock"}`, "", "",
+			`targets.cue:4:34: targets.local.runtime.host: "docker.sock" is not an engine name; write the name of an engine of the host file, e.g. host: "local", or leave host out for the reconciler's own engine`},
+		{"engine address, the old form", `{kind: "docker", host: "unix:///var/run/docker.sock"}`, "", "",
+			`targets.cue:4:28: targets.local.runtime.host: "unix:///var/run/docker.sock" is an address: since this version the operator names Docker engines in --host-config; write host: "NAME" and add docker: {NAME: {host: "unix:///var/run/docker.sock"}} to the host file`},
 		{"unknown kind", `{kind: "dokcer"}`, "", "",
 			`targets.cue:4:18: targets.local.runtime.kind: "dokcer" is not a runtime kind; write "process", "docker" or "exec"`},
-		{"exec", `{kind: "exec", command: ["/usr/local/bin/vm-adapter", "--zone", "a"], timeout: "10s"}`, "exec",
-			`{"command":["/usr/local/bin/vm-adapter","--zone","a"],"timeout":"10s"}`, ""},
-		{"exec without command", `{kind: "exec"}`, "", "", `targets.cue:4:2: targets.local.runtime.command is missing; write the program and its arguments as a list of strings`},
-		{"exec with an empty command", `{kind: "exec", command: []}`, "", "", `targets.cue:4:`},
+		{"exec", `{kind: "exec", plugin: "vm-adapter", timeout: "10s"}`, "exec",
+			`{"plugin":"vm-adapter","timeout":"10s"}`, ""},
+		{"exec without plugin", `{kind: "exec"}`, "", "", `targets.cue:4:2: targets.local.runtime.plugin is missing; write the name of a plug-in of the host file, e.g. plugin: "docker-py"`},
+		{"exec command, the old form", `{kind: "exec", command: ["/usr/local/bin/vm-adapter"]}`, "", "",
+			`targets.cue:4:`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := quickstartDir(t)

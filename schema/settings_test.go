@@ -97,9 +97,9 @@ func TestAdapterSettingsParity(t *testing.T) {
 	// The check fails when a field is added on one side only.
 	t.Run("a field only the decoder knows", func(t *testing.T) {
 		type decoded struct {
-			Command []string `json:"command"`
-			Timeout string   `json:"timeout,omitempty"`
-			Retries int      `json:"retries,omitempty"`
+			Plugin  string `json:"plugin"`
+			Timeout string `json:"timeout,omitempty"`
+			Retries int    `json:"retries,omitempty"`
 		}
 		declared, err := cueFields(composed, execsettings.CUE, execsettings.Definition)
 		if err != nil {
@@ -114,7 +114,7 @@ func TestAdapterSettingsParity(t *testing.T) {
 		declared, err := cueFields(composed, `package durable
 
 #RouterTraffic: {
-	admin:    #HostPort
+	admin:    #Name
 	timeout?: #Duration
 }
 `, routersettings.Definition)

@@ -85,10 +85,10 @@ func TestTyposAreRejected(t *testing.T) {
 			`extra.cue:5:12: field "keepWarn" is not allowed in services.api.strategy (allowed: kind, keepWarm, preview, progressDeadline, warmMode); did you mean "keepWarm"?`},
 		{"canary steps, the kind left to its default", map[string]string{"extra.cue": "package quickstart\n\nservices: api: {\n\tartifact: \"registry.example/api@" + digest + "\"\n\tstrategy: steps: [{weight: 10}]\n}\n"},
 			`extra.cue:5:12: field "steps" is not allowed in services.api.strategy (allowed: kind, keepWarm, preview, progressDeadline, warmMode)`},
-		{"runtime kind misspelt", map[string]string{"extra.cue": "package quickstart\n\ntargets: other: {\n\truntime: ind: \"process\"\n\ttraffic: {kind: \"router\", admin: \"127.0.0.1:7072\"}\n}\n"},
+		{"runtime kind misspelt", map[string]string{"extra.cue": "package quickstart\n\ntargets: other: {\n\truntime: ind: \"process\"\n\ttraffic: {kind: \"router\", admin: \"west\"}\n}\n"},
 			"extra.cue:4:2: targets.other.runtime.kind is missing; write \"process\", \"docker\" or \"exec\"\n" +
-				"extra.cue:4:2: targets.other.runtime: a struct is not valid; write runtime: kind: \"process\"; or runtime: {kind: \"docker\", host?: \"unix:///PATH\" or \"tcp://HOST:PORT\", network?: \"NAME\", owner?: \"name\", labels?: {NAME: \"value\"}}; or runtime: {kind: \"exec\", command: [\"PROGRAM\", ...], timeout?: \"30s\"}\n" +
-				`extra.cue:4:11: field "ind" is not allowed in targets.other.runtime (allowed: kind, maxUnpackBytes, host, network, owner, labels, command, timeout); did you mean "kind"?`},
+				"extra.cue:4:2: targets.other.runtime: a struct is not valid; write runtime: kind: \"process\"; or runtime: {kind: \"docker\", host?: \"ENGINE-NAME\", network?: \"NAME\", owner?: \"name\", labels?: {NAME: \"value\"}}; or runtime: {kind: \"exec\", plugin: \"PLUGIN-NAME\", timeout?: \"30s\"}, naming what the host file (durable run --host-config) declares\n" +
+				`extra.cue:4:11: field "ind" is not allowed in targets.other.runtime (allowed: kind, maxUnpackBytes, host, network, owner, labels, plugin, timeout); did you mean "kind"?`},
 		// Names the schema's definitions once had inside the user's package
 		// (in the quick evaluation, since removed) are not the user's to use.
 		{"a schema definition named", map[string]string{"extra.cue": "package quickstart\n\nservices: web: hold: #_durable_Service.hold\n"},

@@ -45,7 +45,7 @@ const quickstartTargetsYAML = `targets:
       kind: process
     traffic:
       kind: router
-      admin: 127.0.0.1:7071
+      admin: edge
 pipeline:
   stages:
     - name: local
@@ -129,8 +129,8 @@ func TestLoadYAMLSameAdviceAsCUE(t *testing.T) {
 		at:   "extra.yaml:4:17",
 	}, {
 		name: "unknown runtime kind",
-		yaml: "targets:\n  edge:\n    runtime: {kind: podman}\n    traffic: {kind: router, admin: \"127.0.0.1:7072\"}\n",
-		cue:  "package demo\n\ntargets: edge: {runtime: kind: \"podman\", traffic: {kind: \"router\", admin: \"127.0.0.1:7072\"}}\n",
+		yaml: "targets:\n  edge:\n    runtime: {kind: podman}\n    traffic: {kind: router, admin: \"west\"}\n",
+		cue:  "package demo\n\ntargets: edge: {runtime: kind: \"podman\", traffic: {kind: \"router\", admin: \"west\"}}\n",
 		at:   "extra.yaml:3:21",
 	}, {
 		name: "a field of another kind",

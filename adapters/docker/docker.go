@@ -45,7 +45,15 @@ func init() {
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("docker: %w", err)
 		}
-		return New(Config{Docker: cfg})
+		engine := ""
+		if cfg.Host != "" {
+			d, err := host.Config.DockerHost(cfg.Host)
+			if err != nil {
+				return nil, fmt.Errorf("docker: %w: %w", err, adapters.ErrInvalid)
+			}
+			engine = d.Host
+		}
+		return New(Config{Docker: cfg, Engine: engine})
 	})
 }
 
@@ -53,6 +61,10 @@ func init() {
 // strictly from the target's runtime settings, and a logger.
 type Config struct {
 	settings.Docker
+	// Engine is the engine's address, "unix:///PATH" or "tcp://HOST:PORT",
+	// as the host file gives it for Docker.Host; empty is DOCKER_HOST or
+	// the default.
+	Engine string
 	// Logger receives the adapter's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,8 +82,8 @@ var _ adapters.Runtime = (*Runtime)(nil)
 // New connects to the engine.
 func New(cfg Config) (*Runtime, error) {
 	opts := []client.Opt{client.FromEnv}
-	if cfg.Host != "" {
-		opts = append(opts, client.WithHost(cfg.Host))
+	if cfg.Engine != "" {
+		opts = append(opts, client.WithHost(cfg.Engine))
 	}
 	engine, err := client.New(opts...)
 	if err != nil {

@@ -153,15 +153,19 @@ func (c *capped) Write(p []byte) (int, error) {
 
 var _ io.Writer = (*capped)(nil)
 
-func newCaller(raw json.RawMessage) (caller, error) {
+func newCaller(raw json.RawMessage, host adapters.Host) (caller, error) {
 	var cfg settings.Exec
 	if err := adapters.DecodeConfig(raw, &cfg); err != nil {
 		return caller{}, fmt.Errorf("exec: %w", err)
 	}
-	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
-		return caller{}, fmt.Errorf("exec: command is required, e.g. [\"/usr/local/bin/my-adapter\"]: %w", adapters.ErrInvalid)
+	plugin, err := host.Config.Plugin(cfg.Plugin)
+	if err != nil {
+		return caller{}, fmt.Errorf("exec: %w: %w", err, adapters.ErrInvalid)
 	}
-	c := caller{command: cfg.Command, timeout: DefaultTimeout}
+	c := caller{command: plugin.Command, timeout: DefaultTimeout}
+	if plugin.Timeout > 0 {
+		c.timeout = plugin.Timeout
+	}
 	if cfg.Timeout != "" {
 		d, err := time.ParseDuration(cfg.Timeout)
 		if err != nil || d <= 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 // script writes an executable shell script and returns its path.
@@ -81,15 +82,32 @@ func TestRequestCarriesVersionAndOperation(t *testing.T) {
 }
 
 func TestConfigIsStrict(t *testing.T) {
-	for _, cfg := range []string{`{}`, `{"command": []}`, `{"command": ["x"], "timeout": "soon"}`, `{"command": ["x"], "timeout": "-1s"}`, `{"command": ["x"], "cmd": 1}`} {
-		if _, err := adapters.NewRuntime("exec", json.RawMessage(cfg), adapters.Host{}); err == nil {
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Plugins: map[string]hostconfig.Plugin{"x": {Command: []string{"/bin/true"}}}}}
+	for _, cfg := range []string{`{}`, `{"plugin": "y"}`, `{"plugin": "x", "timeout": "soon"}`, `{"plugin": "x", "timeout": "-1s"}`, `{"plugin": "x", "cmd": 1}`,
+		`{"command": ["/bin/sh", "-c", "id"]}`} {
+		if _, err := adapters.NewRuntime("exec", json.RawMessage(cfg), host); err == nil {
 			t.Errorf("runtime config %s accepted", cfg)
 		}
-		if _, err := adapters.NewTraffic("exec", json.RawMessage(cfg), adapters.Host{}); err == nil {
+		if _, err := adapters.NewTraffic("exec", json.RawMessage(cfg), host); err == nil {
 			t.Errorf("traffic config %s accepted", cfg)
 		}
 	}
-	if _, err := adapters.NewRuntime("exec", json.RawMessage(`{"command": ["/bin/true"], "timeout": "5s"}`), adapters.Host{}); err != nil {
+	if _, err := adapters.NewRuntime("exec", json.RawMessage(`{"plugin": "x"}`), adapters.Host{}); err == nil || !strings.Contains(err.Error(), "without a host file") {
+		t.Errorf("a plug-in without a host file: %v", err)
+	}
+	if _, err := adapters.NewRuntime("exec", json.RawMessage(`{"plugin": "x", "timeout": "5s"}`), host); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The command is the host file's, the timeout the repository's when it
+// gives one, else the host file's.
+func TestPluginComesFromTheHostFile(t *testing.T) {
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Plugins: map[string]hostconfig.Plugin{"x": {Command: []string{"/bin/true", "a"}, Timeout: 7 * time.Second}}}}
+	for cfg, want := range map[string]time.Duration{`{"plugin": "x"}`: 7 * time.Second, `{"plugin": "x", "timeout": "2s"}`: 2 * time.Second} {
+		c, err := newCaller(json.RawMessage(cfg), host)
+		if err != nil || strings.Join(c.command, " ") != "/bin/true a" || c.timeout != want {
+			t.Errorf("%s: caller %+v (%v); want /bin/true a, %s", cfg, c, err, want)
+		}
 	}
 }

@@ -11,14 +11,14 @@ import (
 
 func init() {
 	adapters.RegisterRuntime("exec", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
-		c, err := newCaller(config)
+		c, err := newCaller(config, host)
 		if err != nil {
 			return nil, err
 		}
 		return &Runtime{c: c}, nil
 	})
 	adapters.RegisterTraffic("exec", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
-		c, err := newCaller(config)
+		c, err := newCaller(config, host)
 		if err != nil {
 			return nil, err
 		}

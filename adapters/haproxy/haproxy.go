@@ -31,10 +31,11 @@ func init() {
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("haproxy: %w", err)
 		}
-		if cfg.Socket == "" {
-			return nil, fmt.Errorf("haproxy: socket (the Runtime API's unix socket) is required: %w", adapters.ErrInvalid)
+		h, err := host.Config.HAProxySocket(cfg.Socket)
+		if err != nil {
+			return nil, fmt.Errorf("haproxy: %w: %w", err, adapters.ErrInvalid)
 		}
-		return New(cfg.Socket), nil
+		return New(h.Socket), nil
 	})
 }
 

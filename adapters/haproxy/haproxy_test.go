@@ -14,6 +14,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/adaptertest"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 // backends are the services the bootstrap configuration declares: HAProxy
@@ -149,10 +150,14 @@ func TestServerWeightsAreExact(t *testing.T) {
 }
 
 func TestAdapterConfigIsStrict(t *testing.T) {
-	for _, cfg := range []string{`{}`, `{"socket": "/x", "sockett": "/y"}`, `{"socket": 1}`} {
-		if _, err := adapters.NewTraffic("haproxy", []byte(cfg), adapters.Host{}); err == nil {
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", HAProxy: map[string]hostconfig.HAProxy{"edge": {Socket: "/x"}}}}
+	for _, cfg := range []string{`{}`, `{"socket": "edge", "sockett": "/y"}`, `{"socket": 1}`, `{"socket": "/x"}`, `{"socket": "west"}`} {
+		if _, err := adapters.NewTraffic("haproxy", []byte(cfg), host); err == nil {
 			t.Errorf("config %s accepted", cfg)
 		}
+	}
+	if _, err := adapters.NewTraffic("haproxy", []byte(`{"socket": "edge"}`), host); err != nil {
+		t.Errorf("a socket the host file names: %v", err)
 	}
 	if _, err := New("/nonexistent/admin.sock").Split(context.Background(), "web"); err == nil || !strings.Contains(err.Error(), "unavailable") {
 		t.Fatalf("unreachable socket: %v", err)

@@ -24,7 +24,7 @@ func TestMaxUnpackBytesFromTheDesiredState(t *testing.T) {
 services: web: artifact: "` + artifact + `"
 targets: local: {
 	runtime: {kind: "process", maxUnpackBytes: 1000}
-	traffic: {kind: "router", admin: "127.0.0.1:7071"}
+	traffic: {kind: "router", admin: "edge"}
 }
 pipeline: stages: [{name: "local", targets: ["local"]}]
 `)}})

@@ -21,10 +21,11 @@ func init() {
 		if err := adapters.DecodeConfig(config, &cfg); err != nil {
 			return nil, fmt.Errorf("router: %w", err)
 		}
-		if cfg.Admin == "" {
-			return nil, fmt.Errorf("router: admin address is required: %w", adapters.ErrInvalid)
+		r, err := host.Config.Router(cfg.Admin)
+		if err != nil {
+			return nil, fmt.Errorf("router: %w: %w", err, adapters.ErrInvalid)
 		}
-		return NewClient(cfg.Admin), nil
+		return NewClient(r.Admin), nil
 	})
 }
 

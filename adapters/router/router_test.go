@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -399,7 +400,8 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 func TestClientDrivesARunningRouter(t *testing.T) {
 	ctx := context.Background()
 	listen, admin := startRouter(t)
-	tr, err := adapters.NewTraffic("router", []byte(fmt.Sprintf(`{"admin": %q}`, admin)), adapters.Host{})
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Routers: map[string]hostconfig.Router{"edge": {Admin: admin}}}}
+	tr, err := adapters.NewTraffic("router", []byte(`{"admin": "edge"}`), host)
 	if err != nil {
 		t.Fatal(err)
 	}

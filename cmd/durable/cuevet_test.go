@@ -26,7 +26,7 @@ func oneFileRepo(bad bool) string {
     artifact: "r.example/web@sha256:` + strings.Repeat("1", 64) + `"
     run: {port: 8080, replicas: ` + replicas + `}
 targets:
-  local: {zone: z, runtime: {kind: process}, traffic: {kind: router, admin: "127.0.0.1:7071"}}
+  local: {zone: z, runtime: {kind: process}, traffic: {kind: router, admin: "edge"}}
 pipeline:
   stages: [{name: local, targets: [local]}]
 `

@@ -168,8 +168,8 @@ services: web: {
 	artifact: "r.example/web@sha256:` + strings.Repeat(digit, 64) + `"
 	run: {port: 8080, replicas: 1}
 }
-targets: a: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7071"}}
-targets: b: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "127.0.0.1:7072"}}
+targets: a: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "edge"}}
+targets: b: {zone: "z", runtime: kind: "process", traffic: {kind: "router", admin: "west"}}
 pipeline: stages: [{name: "staging", targets: ["a"]}, {name: "prod", targets: ["b"]}]
 `})
 		ds, err := schema.LoadDir(repo)

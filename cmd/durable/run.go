@@ -90,6 +90,7 @@ The API (status, journal, trigger) listens on --listen.`,
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits (required, unless --insecure-skip-verify)")
 	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
+	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	cmd.Flags().StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	cmd.Flags().StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
 	cmd.Flags().StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
@@ -116,6 +117,7 @@ type runOptions struct {
 	scrapeTargets, drift           string
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
+	hostConfig                     string
 	revert                         bool
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
@@ -144,6 +146,10 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 			return err
 		}
 		trust = t
+	}
+	hostConfig, err := loadHostConfig(log, o.hostConfig)
+	if err != nil {
+		return err
 	}
 	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
 	if err != nil {
@@ -179,7 +185,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
 	}
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs}, Logger: log, Warnings: startWarnings(o),
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
 		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)

@@ -70,13 +70,13 @@ const pipelineFile = `package ` + Package + `
 targets: [Name=string]: {
 	runtime: {
 		kind:    "docker"
-		host:    "tcp://\(Name).internal:2376"
+		host:    Name
 		network: "services"
 		owner:   "durable"
 	}
 	traffic: {
 		kind:   "haproxy"
-		socket: "/run/haproxy/admin.sock"
+		socket: "edge"
 	}
 }
 targets: {

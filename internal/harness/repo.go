@@ -14,9 +14,9 @@ import (
 	"github.com/durable-delivery/durable/examples"
 )
 
-// exampleRouterAdmin is the router admin address the quickstart example
-// names; NewRepo points it at a router that was started.
-const exampleRouterAdmin = "127.0.0.1:7071"
+// ExampleRouter is the router the quickstart example names: the host file
+// (WriteHostConfig) maps it to a router that was started.
+const ExampleRouter = "edge"
 
 // Repo is a desired-state repository, driven with the git CLI as a person
 // would.
@@ -26,11 +26,9 @@ type Repo struct {
 }
 
 // NewRepo lays out the quickstart example's desired state in dir as a fresh
-// Git repository, pointing its target at routerAdmin.
-func NewRepo(ctx context.Context, dir, routerAdmin string) (*Repo, error) {
-	return NewRepoFrom(ctx, dir, examples.Quickstart(), map[string][][2]string{
-		"targets.cue": {{exampleRouterAdmin, routerAdmin}},
-	})
+// Git repository; its target names the router ExampleRouter.
+func NewRepo(ctx context.Context, dir string) (*Repo, error) {
+	return NewRepoFrom(ctx, dir, examples.Quickstart(), nil)
 }
 
 // NewRepoFrom lays out the root .cue files and the policy/ folder of an
@@ -126,8 +124,9 @@ func (r *Repo) Commit(ctx context.Context, message string) (string, error) {
 }
 
 // SetPipeline replaces the example's one stage with two, staging then
-// prod, each on this host's processes behind its own router.
-func (r *Repo) SetPipeline(stagingAdmin, prodAdmin string) error {
+// prod, each on this host's processes behind its own router, which the
+// host file names stagingRouter and prodRouter.
+func (r *Repo) SetPipeline(stagingRouter, prodRouter string) error {
 	text := fmt.Sprintf(`package %s
 
 // Two stages, each on this host's processes behind its own router: a release
@@ -135,7 +134,7 @@ func (r *Repo) SetPipeline(stagingAdmin, prodAdmin string) error {
 targets: staging: {zone: "staging", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
 targets: prod: {zone: "prod", runtime: kind: "process", traffic: {kind: "router", admin: %q}}
 pipeline: stages: [{name: "staging", targets: ["staging"]}, {name: "prod", targets: ["prod"]}]
-`, r.Pkg(), stagingAdmin, prodAdmin)
+`, r.Pkg(), stagingRouter, prodRouter)
 	return os.WriteFile(filepath.Join(r.Dir, "targets.cue"), []byte(text), 0o644)
 }
 

@@ -46,6 +46,8 @@ var rules = []rule{
 	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
 	{from: module + "/internal/hostfile", deny: []string{module + "/"}, allow: []string{module + "/internal/hostfile"},
 		why: "hostfile, shared by signing and secrets, imports nothing of the project"},
+	{from: module + "/adapters/hostconfig", deny: []string{module + "/"}, allow: []string{module + "/adapters/hostconfig", module + "/internal/hostfile"},
+		why: "the host file is read from the host only: it imports nothing of the project but hostfile"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},

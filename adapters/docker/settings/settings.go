@@ -20,8 +20,8 @@ const Definition = "#DockerRuntime"
 
 // Docker is what a target's runtime: {kind: "docker", ...} configures.
 type Docker struct {
-	// Host is the engine address (unix:///var/run/docker.sock when empty:
-	// DOCKER_HOST or the default).
+	// Host names the engine in the operator's host file (docker:); empty
+	// is the reconciler's own engine (DOCKER_HOST or the default).
 	Host string `json:"host,omitempty"`
 	// Network is the network containers join (the engine's default bridge
 	// when empty).

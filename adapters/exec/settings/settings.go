@@ -22,8 +22,9 @@ const Definition = "#ExecAdapter"
 // Exec is what a target's runtime or traffic: {kind: "exec", ...}
 // configures.
 type Exec struct {
-	// Command is the program and its arguments.
-	Command []string `json:"command"`
+	// Plugin names the program in the operator's host file (plugins:),
+	// never the program itself.
+	Plugin string `json:"plugin"`
 	// Timeout bounds one call, as a Go duration (the adapter's default
 	// when empty).
 	Timeout string `json:"timeout,omitempty"`

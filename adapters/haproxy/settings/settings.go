@@ -20,6 +20,7 @@ const Definition = "#HAProxyTraffic"
 
 // HAProxy is what a target's traffic: {kind: "haproxy", ...} configures.
 type HAProxy struct {
-	// Socket is the path of HAProxy's Runtime API socket (level admin).
+	// Socket names HAProxy's Runtime API socket (level admin) in the
+	// operator's host file (haproxy:).
 	Socket string `json:"socket"`
 }

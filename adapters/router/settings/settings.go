@@ -20,6 +20,7 @@ const Definition = "#RouterTraffic"
 
 // Router is what a target's traffic: {kind: "router", ...} configures.
 type Router struct {
-	// Admin is the router's admin address, HOST:PORT.
+	// Admin names the router's admin API in the operator's host file
+	// (routers:).
 	Admin string `json:"admin"`
 }

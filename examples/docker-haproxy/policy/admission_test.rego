@@ -22,7 +22,7 @@ state := {
 	"targets": {"docker": {
 		"name": "docker", "zone": "local",
 		"runtime": {"kind": "docker", "owner": "docker-haproxy-example"},
-		"traffic": {"kind": "haproxy", "socket": "/tmp/durable-haproxy/admin.sock"},
+		"traffic": {"kind": "haproxy", "socket": "docker-haproxy"},
 	}},
 	"pipeline": {"stages": [{"name": "local", "targets": ["docker"]}]},
 }

@@ -19,7 +19,7 @@ state := {
 		"health": {"path": "/healthz", "expectStatus": 200, "interval": "2s", "timeout": "1s"},
 		"strategy": {"kind": "blueGreen", "keepWarm": 1, "progressDeadline": "2m0s"},
 	}},
-	"targets": {"local": {"name": "local", "zone": "local", "runtime": {"kind": "process"}, "traffic": {"kind": "router", "admin": "127.0.0.1:7071"}}},
+	"targets": {"local": {"name": "local", "zone": "local", "runtime": {"kind": "process"}, "traffic": {"kind": "router", "admin": "edge"}}},
 	"pipeline": {"stages": [{"name": "local", "targets": ["local"]}]},
 }
 

@@ -493,7 +493,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 
 	owner := fmt.Sprintf("durable-example-%d", time.Now().UnixNano())
 	rp, err := harness.NewRepoFrom(ctx, filepath.Join(dir, "repo"), examples.DockerHAProxy(), map[string][][2]string{
-		"targets.cue": {{"/tmp/durable-haproxy/admin.sock", socket}, {`"docker-haproxy-example"`, strconv.Quote(owner)}},
+		"targets.cue": {{`"docker-haproxy-example"`, strconv.Quote(owner)}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -503,6 +503,7 @@ func TestDockerHAProxyExample(t *testing.T) {
 	if f.Trust, err = harness.SignAndTrust(ctx, filepath.Join(dir, "trust"), regHost, artifacts); err != nil {
 		t.Fatal(err)
 	}
+	f.Host.HAProxy = map[string]string{"docker-haproxy": socket}
 
 	st := f.Story()
 	c1 := f.Commit(ctx, artifacts["v1"], "", "Deploy web v1 behind HAProxy")

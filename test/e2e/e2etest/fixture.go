@@ -45,6 +45,10 @@ type Fixture struct {
 	// --insecure-skip-verify: for the tests that mean to run unsigned
 	// artifacts. Without either, StartReconciler fails the test.
 	Unverified bool
+	// Host is what the reconciler's host file names (--host-config): the
+	// fixture's router as harness.ExampleRouter, the routers BehindRouters
+	// starts, and what a test adds before it starts the reconciler.
+	Host harness.HostConfig
 	// ExtraArgs are more flags for durable run.
 	ExtraArgs []string
 	rec       *harness.Child
@@ -66,12 +70,13 @@ func New(t testing.TB, ctx context.Context) *Fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { router.Stop(5 * time.Second) })
-	repo, err := harness.NewRepo(ctx, filepath.Join(dir, "repo"), adminAddr)
+	repo, err := harness.NewRepo(ctx, filepath.Join(dir, "repo"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := On(t, dir, artifacts, repo, "http://"+routerAddr+"/")
 	f.RouterAdmin, f.Registry, f.Trust = adminAddr, regHost, trust
+	f.Host.Routers[harness.ExampleRouter] = adminAddr
 	return f
 }
 
@@ -99,7 +104,8 @@ func StartRegistry(t testing.TB, ctx context.Context, dir string) (string, map[s
 func On(t testing.TB, dir string, artifacts map[string]string, repo *harness.Repo, router string) *Fixture {
 	// The reconciler picks its API port when it starts: the client learns
 	// it then (stories hold this same client).
-	f := &Fixture{t: t, Dir: dir, Artifacts: artifacts, Repo: repo, API: server.NewClient("127.0.0.1:0"), Router: router}
+	f := &Fixture{t: t, Dir: dir, Artifacts: artifacts, Repo: repo, API: server.NewClient("127.0.0.1:0"), Router: router,
+		Host: harness.HostConfig{Routers: map[string]string{}, Plugins: map[string][]string{}}}
 	t.Cleanup(func() {
 		if f.rec != nil {
 			f.rec.Stop(10 * time.Second)
@@ -130,6 +136,11 @@ func (f *Fixture) StartReconciler(ctx context.Context) {
 	default:
 		f.t.Fatal("the fixture has no trust file: sign the artifacts (harness.SignAndTrust) and set Trust, or set Unverified to run them unverified")
 	}
+	hostFile := filepath.Join(f.Dir, "host.json")
+	if err := f.Host.Write(hostFile); err != nil {
+		f.t.Fatal(err)
+	}
+	args = append(args, "--host-config", hostFile)
 	args = append(args, f.ExtraArgs...)
 	rec, addr, err := harness.StartReconciler(ctx, Bin, filepath.Join(f.Dir, "reconciler.log"), args...)
 	if err != nil {

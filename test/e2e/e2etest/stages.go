@@ -37,7 +37,8 @@ func (f *Fixture) BehindRouters(ctx context.Context, t *testing.T, stages string
 			url, admin = startRouter(ctx, t, f.Dir, "router-"+tg[0])
 			urls = append(urls, url)
 		}
-		text += fmt.Sprintf("targets: %q: {zone: %q, runtime: kind: \"process\", traffic: {kind: \"router\", admin: %q}}\n", tg[0], tg[1], admin)
+		f.Host.Routers[tg[0]] = admin
+		text += fmt.Sprintf("targets: %q: {zone: %q, runtime: kind: \"process\", traffic: {kind: \"router\", admin: %q}}\n", tg[0], tg[1], tg[0])
 	}
 	text += "pipeline: stages: " + stages + "\n"
 	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "targets.cue"), []byte(text), 0o644); err != nil {
