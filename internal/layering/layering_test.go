@@ -46,6 +46,8 @@ var rules = []rule{
 	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
 	{from: module + "/internal/hostfile", deny: []string{module + "/"}, allow: []string{module + "/internal/hostfile"},
 		why: "hostfile, shared by signing and secrets, imports nothing of the project"},
+	{from: module + "/internal/listener", deny: []string{module + "/"}, allow: []string{module + "/internal/listener", module + "/internal/hostfile"},
+		why: "listener, shared by the reconciler's API, the router's admin API and the agent, imports only hostfile"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},

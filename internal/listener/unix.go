@@ -1,0 +1,78 @@
+package listener
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+
+	"github.com/durable-delivery/durable/internal/hostfile"
+)
+
+// socketMode lets the owner and the group the operator names connect, and
+// nobody else: connecting to a Unix socket needs write permission on it.
+const socketMode = 0o660
+
+// listenUnix binds a Unix socket at path, in a directory no other user may
+// write (so none can replace the socket), with mode 0660 and group group
+// (a name or a number; the process's own group when empty).
+func listenUnix(flag, path, group string) (net.Listener, error) {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return nil, fmt.Errorf("%s unix://%s: the socket path must be absolute and clean, e.g. unix:///run/durable/api.sock", flag, path)
+	}
+	gid := -1
+	if group != "" {
+		g, err := lookupGroup(group)
+		if err != nil {
+			return nil, fmt.Errorf("--socket-group %q: %v; name a group of this host (getent group)", group, err)
+		}
+		gid = g
+	}
+	dir := filepath.Dir(path)
+	d, err := hostfile.Open(dir, "socket directory", "replace the API's socket with their own")
+	if err != nil {
+		return nil, fmt.Errorf("%s unix://%s: %w (create it: install -d -m 0750 %s)", flag, path, err, dir)
+	}
+	d.Close()
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%s unix://%s: a file that is not a socket is there: remove it or choose another path", flag, path)
+		}
+		// A socket left by a process that died: nothing answers on it.
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s unix://%s: another process listens on it: stop it or choose another path", flag, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("%s unix://%s: remove the stale socket: %w", flag, path, err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%s unix://%s: %w", flag, path, err)
+	}
+	if err := os.Chmod(path, socketMode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("%s unix://%s: set mode 0660: %w", flag, path, err)
+	}
+	if gid >= 0 {
+		if err := os.Chown(path, -1, gid); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("--socket-group %s: give unix://%s to the group: %w (the reconciler's user must be root or a member of it)", group, path, err)
+		}
+	}
+	return l, nil
+}
+
+func lookupGroup(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		if g, err = user.LookupGroupId(name); err != nil {
+			return 0, fmt.Errorf("no such group")
+		}
+	}
+	return strconv.Atoi(g.Gid)
+}
