@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 // TestMetricsJSONCarriesInfinity: the admin API writes valid JSON although
@@ -19,15 +20,16 @@ import (
 func TestMetricsJSONCarriesInfinity(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	listen, admin := startRouter(t)
-	c := NewClient(admin)
+	a := startRouterWith(t, Config{Admin: listener.Config{Address: socketURL(t, "admin.sock")}, MetricsListen: "127.0.0.1:0"})
+	listen := a.Listen.String()
+	c := newClient(t, a.Admin, "")
 	if err := c.SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100, Endpoints: []string{backend(t, "a")}})); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
 		get(t, http.DefaultClient, "http://"+listen+"/fail")
 	}
-	resp, err := http.Get("http://" + admin + "/v1/metrics")
+	resp, err := http.Get("http://" + a.Metrics.String() + "/v1/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
