@@ -325,7 +325,7 @@ services: web: {
 	}, {
 		name:  "bad admin address",
 		files: map[string]string{"extra.cue": "package demo\n\ntargets: edge: {runtime: kind: \"process\", traffic: {kind: \"router\", admin: \"http://x\"}}\n"},
-		want:  []string{`extra.cue:3:76: targets.edge.traffic.admin: "http://x" is not a HOST:PORT address; write the router's admin address as HOST:PORT, e.g. "127.0.0.1:7071"`},
+		want:  []string{`extra.cue:3:76: targets.edge.traffic.admin: "http://x" is not a unix:///PATH or HOST:PORT address; write the router's admin address as unix:///PATH (its socket, e.g. "unix:///run/durable/router.sock") or HOST:PORT, e.g. "127.0.0.1:7071"`},
 	}, {
 		name: "missing target reference",
 		files: map[string]string{"targets.cue": `package demo

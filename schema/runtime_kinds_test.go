@@ -12,7 +12,7 @@ func TestTrafficKinds(t *testing.T) {
 	for _, tc := range []struct{ name, traffic, wantKind, wantErr string }{
 		{"router", `{kind: "router", admin: "127.0.0.1:7071"}`, "router", ""},
 		{"exec", `{kind: "exec", command: ["./lb.py", "prod"]}`, "exec", ""},
-		{"router without admin", `{kind: "router"}`, "", `targets.cue:5:2: targets.local.traffic.admin is missing; write the router's admin address as HOST:PORT`},
+		{"router without admin", `{kind: "router"}`, "", `targets.cue:5:2: targets.local.traffic.admin is missing; write the router's admin address as unix:///PATH`},
 		{"exec field on router", `{kind: "router", admin: "127.0.0.1:7071", command: ["x"]}`, "", `targets.cue:5:53: field "command" is not allowed in targets.local.traffic (allowed: admin, kind)`},
 		{"haproxy", `{kind: "haproxy", socket: "/run/haproxy/admin.sock"}`, "haproxy", ""},
 		{"haproxy without socket", `{kind: "haproxy"}`, "", `targets.cue:5:2: targets.local.traffic.socket is missing`},

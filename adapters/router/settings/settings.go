@@ -20,6 +20,6 @@ const Definition = "#RouterTraffic"
 
 // Router is what a target's traffic: {kind: "router", ...} configures.
 type Router struct {
-	// Admin is the router's admin address, HOST:PORT.
+	// Admin is the router's admin address, unix:///PATH or HOST:PORT.
 	Admin string `json:"admin"`
 }
