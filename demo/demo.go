@@ -18,6 +18,7 @@ import (
 
 	"github.com/durable-delivery/durable/examples"
 	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -215,6 +216,13 @@ func (d *demo) startReconciler(ctx context.Context) error {
 	d.sum.StatusURL = "http://" + apiAddr + "/v1/status"
 	d.n.Say("  its API is on %s", apiAddr)
 	d.api = server.NewClient(apiAddr)
+	// The reconciler created its token file; the demo triggers with it, as
+	// durable status reads it by default.
+	tokens, err := listener.LoadTokens(filepath.Join(stateDir, "api-tokens"))
+	if err != nil {
+		return err
+	}
+	d.api.Token = tokens.ClientToken()
 	d.follow = startFollowing(ctx, d.api, d.n)
 	d.cleanups = append(d.cleanups, d.follow.stop)
 	return nil
