@@ -153,6 +153,13 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	// Bound before the reconciler starts, so that a refused address stops
+	// it before it acts; calls wait in the backlog until it serves.
+	l, err := listener.Listen(o.api)
+	if err != nil {
+		return fmt.Errorf("API: %w", err)
+	}
+	defer l.Close()
 	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		return err
@@ -178,10 +185,6 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err
-	}
-	l, err := listener.Listen(o.api)
-	if err != nil {
-		return fmt.Errorf("API: %w", err)
 	}
 	srv := &http.Server{Handler: guard(server.Handler(rec, st), l.Kind), ReadHeaderTimeout: 10 * time.Second}
 	go func() {

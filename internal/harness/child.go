@@ -109,9 +109,9 @@ var (
 	reconcilerListening = regexp.MustCompile(`reconciler running.*api=http://(\S+)`)
 )
 
-// waitListening waits until the child's log has a line matching re, and
+// WaitListening waits until the child's log has a line matching re, and
 // returns the line's submatches: the addresses the child bound.
-func (c *Child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+func (c *Child) WaitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	for {
 		b, err := os.ReadFile(c.log)
 		if err != nil {
@@ -148,7 +148,7 @@ func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Ch
 	if err != nil {
 		return nil, "", "", err
 	}
-	addrs, err := c.waitListening(ctx, routerListening)
+	addrs, err := c.WaitListening(ctx, routerListening)
 	if err == nil {
 		var admin *listener.Client
 		if admin, err = listener.NewClient(listener.ClientConfig{Address: addrs[1], Timeout: time.Second}); err == nil {
@@ -185,7 +185,7 @@ func StartReconciler(ctx context.Context, exe, logPath string, flags ...string) 
 	if err != nil {
 		return nil, "", err
 	}
-	addrs, err := c.waitListening(ctx, reconcilerListening)
+	addrs, err := c.WaitListening(ctx, reconcilerListening)
 	if err == nil {
 		err = c.waitHealthy(ctx, &http.Client{Timeout: time.Second}, "http://"+addrs[0]+"/healthz")
 	}
