@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -186,18 +187,26 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: guard(server.Handler(rec, st), l.Kind), ReadHeaderTimeout: 10 * time.Second}
+	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st), l.Kind))
+	defer stopAPI()
+	log.Info("reconciler running", "repo", repo, "branch", branch, "state", stateDir, "api", l.URL())
+	return rec.Run(ctx)
+}
+
+// serveAPI serves h on l until the returned function, which lets calls in
+// flight finish for up to 5s, is called.
+func serveAPI(log *slog.Logger, l net.Listener, h http.Handler) func() {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API", "err", err)
 		}
 	}()
-	log.Info("reconciler running", "repo", repo, "branch", branch, "state", stateDir, "api", l.URL())
-	err = rec.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	return err
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
 }
 
 // sopsIdentities reads the age identities that decrypt SOPS secrets: from
