@@ -112,7 +112,7 @@ func (c *Client) Metrics(ctx context.Context) (map[string]map[string]SetStats, e
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.api.Base+path, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("router admin API %s%s: %w", c.api.Base, path, err)
+		return fmt.Errorf("router admin API %s %s: %w", c.api.Address, path, err)
 	}
 	c.api.Authorize(req)
 	if body != nil {
@@ -120,12 +120,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.api.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.api.Base, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.api.Base, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct{ Error string }
@@ -137,7 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("router admin API %s%s: %w", c.api.Base, path, err)
+			return fmt.Errorf("router admin API %s %s: %w", c.api.Address, path, err)
 		}
 	}
 	return nil

@@ -29,9 +29,11 @@ type ClientConfig struct {
 // Client reaches one API: a path is appended to Base, and Token, when not
 // empty, is sent as a bearer token.
 type Client struct {
-	Base  string
-	HTTP  *http.Client
-	Token string
+	// Address is the address the client was given, for messages.
+	Address string
+	Base    string
+	HTTP    *http.Client
+	Token   string
 }
 
 // NewClient builds the client c describes, reading its token file.
@@ -43,7 +45,7 @@ func NewClient(c ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("API address of %d bytes is not HOST:PORT, https://HOST:PORT or unix:///PATH", len(c.Address))
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	cl := &Client{HTTP: &http.Client{Timeout: c.Timeout, Transport: tr}}
+	cl := &Client{Address: c.Address, HTTP: &http.Client{Timeout: c.Timeout, Transport: tr}}
 	if path, ok := strings.CutPrefix(c.Address, "unix://"); ok {
 		if !strings.HasPrefix(path, "/") {
 			return nil, fmt.Errorf("API address %s: a socket path is absolute: unix:///PATH", c.Address)
