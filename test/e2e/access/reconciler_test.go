@@ -157,3 +157,25 @@ func TestAPublicListenNeedsTLS(t *testing.T) {
 		t.Fatalf("status without --tls-ca: %v\n%s", err, out)
 	}
 }
+
+// --token-for-reads: on loopback, reads need a token too.
+func TestReadsCanNeedATokenOnLoopback(t *testing.T) {
+	nobody := asNobody(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := sharedDir(t)
+	tf := filepath.Join(dir, "api-tokens")
+	read, _ := tokenFile(t, tf)
+	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, filepath.Join(dir, "reconciler.log"), "--repo", emptyRepo(t, dir),
+		"--state", filepath.Join(dir, "state"), "--listen", "127.0.0.1:0", "--token-file", tf, "--token-for-reads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(10 * time.Second) })
+	if got := nobody.call(t, "GET", addr, "/v1/status", "", ""); !strings.HasPrefix(got, "401") {
+		t.Errorf("status without a token: %q, want 401", got)
+	}
+	if got := nobody.call(t, "GET", addr, "/v1/journal", "", read); !strings.HasPrefix(got, "200") {
+		t.Errorf("journal with a read token: %q, want 200", got)
+	}
+}
