@@ -50,22 +50,56 @@ func listenUnix(flag, path, group string) (net.Listener, error) {
 			return nil, fmt.Errorf("%s unix://%s: remove the stale socket: %w", flag, path, err)
 		}
 	}
-	l, err := net.Listen("unix", path)
+	return bindPrivately(path, group, gid)
+}
+
+// bindPrivately binds the socket in a private directory beside path, sets
+// its mode and group there, and only then renames it to path: no other
+// user can connect in between, as they could to a socket bound in place
+// before its chmod (a connection accepted then would stay open).
+func bindPrivately(path, group string, gid int) (net.Listener, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".bind-")
 	if err != nil {
-		return nil, fmt.Errorf("%s unix://%s: %w", flag, path, err)
+		return nil, fmt.Errorf("unix://%s: %w", path, err)
 	}
-	if err := os.Chmod(path, socketMode); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("%s unix://%s: set mode 0660: %w", flag, path, err)
+	defer os.RemoveAll(tmp)
+	private := filepath.Join(tmp, "s")
+	l, err := net.Listen("unix", private)
+	if err != nil {
+		return nil, fmt.Errorf("unix://%s: %w", path, err)
 	}
-	if gid >= 0 {
-		if err := os.Chown(path, -1, gid); err != nil {
-			l.Close()
-			return nil, fmt.Errorf("--socket-group %s: give unix://%s to the group: %w (the reconciler's user must be root or a member of it)", group, path, err)
+	ul := l.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	err = os.Chmod(private, socketMode)
+	if err == nil && gid >= 0 {
+		if err = os.Chown(private, -1, gid); err != nil {
+			err = fmt.Errorf("--socket-group %s: %w (the reconciler's user must be root or a member of it)", group, err)
 		}
 	}
-	return l, nil
+	if err == nil {
+		err = os.Rename(private, path)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("unix://%s: %w", path, err)
+	}
+	return &unixListener{UnixListener: ul, path: path}, nil
 }
+
+// unixListener removes its socket when it is closed.
+type unixListener struct {
+	*net.UnixListener
+	path string
+}
+
+func (l *unixListener) Close() error {
+	err := l.UnixListener.Close()
+	os.Remove(l.path)
+	return err
+}
+
+// Addr is the socket's path, where clients connect.
+func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
 
 func lookupGroup(name string) (int, error) {
 	g, err := user.LookupGroup(name)
