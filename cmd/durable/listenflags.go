@@ -40,19 +40,18 @@ func addClientFlags(fs *pflag.FlagSet, c *clientFlags) {
 }
 
 // client builds the API client; with the default address and no token
-// file, it reads the one `durable run` created in the default state
-// directory, when there is one.
+// file, it presents the token of the one `durable run` created in the
+// default state directory when it can read it (reads need none on
+// loopback, so a user who cannot read it still sees the status).
 func (c *clientFlags) client() (*server.Client, error) {
-	cfg := c.cfg
-	if cfg.TokenFile == "" && cfg.Address == defaultAPI {
-		def := filepath.Join(defaultStateDir, apiTokensFile)
-		if _, err := os.Stat(def); err == nil {
-			cfg.TokenFile = def
-		}
-	}
-	lc, err := listener.NewClient(cfg)
+	lc, err := listener.NewClient(c.cfg)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	if c.cfg.TokenFile == "" && c.cfg.Address == defaultAPI {
+		if t, err := listener.LoadTokens(filepath.Join(defaultStateDir, apiTokensFile)); err == nil {
+			lc.Token = t.ClientToken()
+		}
 	}
 	return &server.Client{Base: lc.Base, HTTP: lc.HTTP, Token: lc.Token}, nil
 }

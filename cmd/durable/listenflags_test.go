@@ -29,6 +29,9 @@ func TestListenerFlagsRefuseHostileValues(t *testing.T) {
 	if err := os.WriteFile(huge, bytes.Repeat([]byte("# padding\n"), 100000), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "big.pem"), bytes.Repeat([]byte("A"), 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	foreign := filepath.Join(dir, "foreign")
 	if err := os.WriteFile(foreign, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
@@ -64,6 +67,12 @@ func TestListenerFlagsRefuseHostileValues(t *testing.T) {
 		{"router public metrics", router("--admin", "127.0.0.1:0", "--insecure-admin", "--metrics-listen", "0.0.0.0:0"), "--metrics-listen"},
 		{"status with a loose token file", []string{"status", "--token-file", loose}, "writable by group or others"},
 		{"status with a bad address", []string{"status", "--api", "unix://relative"}, "absolute"},
+		{"status with a huge address", []string{"status", "--api", strings.Repeat("h", 5000) + ":1"}, "is not HOST:PORT"},
+		{"status with a missing CA", []string{"status", "--tls-ca", filepath.Join(dir, "nope.pem")}, "--tls-ca"},
+		{"status with an empty CA", []string{"status", "--tls-ca", empty}, "no PEM certificate"},
+		{"status with a client cert and no key", []string{"status", "--api", "https://127.0.0.1:1", "--tls-cert", empty}, "together"},
+		{"status with an oversized CA", []string{"status", "--tls-ca", filepath.Join(dir, "big.pem")}, "over 1048576 bytes"},
+		{"status with TLS flags on http://", []string{"status", "--api", "http://127.0.0.1:1", "--tls-ca", empty}, "need https://"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if strings.Contains(tc.want, "owned by") && os.Geteuid() != 0 {
