@@ -20,7 +20,7 @@ func addListenerFlags(fs *pflag.FlagSet, c *listener.Config, tokenFile *string, 
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of a TLS listener (needed for a non-loopback address)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM key of --tls-cert")
 	fs.StringVar(&c.ClientCA, "client-ca", "", "PEM CA bundle a client certificate must chain to (mutual TLS)")
-	fs.StringVar(tokenFile, "token-file", "", "file of bearer tokens, one a line: `read TOKEN` or `write TOKEN` (mode 0600, owned by this user)")
+	fs.StringVar(tokenFile, "token-file", "", "file of the API's bearer tokens, one a line: \"read TOKEN\" or \"write TOKEN\" (mode 0600, owned by this user)")
 }
 
 // clientFlags are the flags of a command that calls the reconciler's API.
