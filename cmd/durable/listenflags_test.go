@@ -63,6 +63,8 @@ func TestListenerFlagsRefuseHostileValues(t *testing.T) {
 		{"router admin on all interfaces", router("--admin", "0.0.0.0:0", "--token-file", loose), "writable by group or others"},
 		{"router public admin without TLS", router("--admin", "0.0.0.0:0", "--insecure-admin"), "has no TLS"},
 		{"router bad allow-endpoints", router("--admin", "127.0.0.1:0", "--insecure-admin", "--allow-endpoints", "not-an-endpoint"), "--allow-endpoints"},
+		{"router too many allow-endpoints", router("--admin", "127.0.0.1:0", "--insecure-admin", "--allow-endpoints", strings.Repeat("10.0.0.0/8,", 2000)+"10.0.0.0/8"), "at most 1024"},
+		{"router huge socket group", router("--admin", "unix://"+dir+"/r.sock", "--socket-group", strings.Repeat("g", 100000)), "--socket-group"},
 		{"router bad port range", router("--admin", "127.0.0.1:0", "--insecure-admin", "--allow-endpoints", "10.0.0.1:9000-80"), "LOW-HIGH"},
 		{"router public metrics", router("--admin", "127.0.0.1:0", "--insecure-admin", "--metrics-listen", "0.0.0.0:0"), "--metrics-listen"},
 		{"status with a loose token file", []string{"status", "--token-file", loose}, "writable by group or others"},

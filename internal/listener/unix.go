@@ -27,7 +27,7 @@ func listenUnix(flag, path, group string) (net.Listener, error) {
 	if group != "" {
 		g, err := lookupGroup(group)
 		if err != nil {
-			return nil, fmt.Errorf("--socket-group %q: %v; name a group of this host (getent group)", group, err)
+			return nil, fmt.Errorf("--socket-group %.64q: %v; name a group of this host (getent group)", group, err)
 		}
 		gid = g
 	}

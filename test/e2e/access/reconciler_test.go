@@ -179,3 +179,30 @@ func TestReadsCanNeedATokenOnLoopback(t *testing.T) {
 		t.Errorf("journal with a read token: %q, want 200", got)
 	}
 }
+
+// On a Unix socket the API's mode 0660 is the credential: another user
+// cannot connect at all; the socket's owner (and group) may call it.
+func TestTheAPIOnASocket(t *testing.T) {
+	nobody := asNobody(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := sharedDir(t)
+	api := "unix://" + filepath.Join(dir, "api.sock")
+	rec, err := harness.StartChild("reconciler", e2etest.Bin, filepath.Join(dir, "reconciler.log"), "run", "--repo", emptyRepo(t, dir),
+		"--state", filepath.Join(dir, "state"), "--listen", api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(10 * time.Second) })
+	if _, err := rec.WaitListening(ctx, regexp.MustCompile(`api=(unix://\S+)`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := nobody.call(t, "POST", api, "/v1/trigger", "", ""); got != "refused 13" {
+		t.Fatalf("nobody's trigger on the socket: %q, want refused 13 (EACCES)", got)
+	}
+	cmd := exec.CommandContext(ctx, e2etest.Bin, "status", "--api", api, "-o", "json")
+	cmd.Env = append(os.Environ(), "DURABLE_TOKEN_FILE=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("durable status on the socket: %v\n%s", err, out)
+	}
+}
