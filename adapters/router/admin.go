@@ -104,10 +104,15 @@ func (r *Router) checkAllowed(s adapters.Split) error {
 // MetricsHandler serves the metrics alone, for a listener Prometheus may
 // reach without admin rights (--metrics-listen):
 //
-//	GET /v1/metrics  service → set → counters and in-flight
+//	GET /v1/metrics  service → set → counters and in-flight (JSON)
+//	GET /metrics     the same in Prometheus' text format
 //	GET /healthz
 func (r *Router) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		writePrometheus(w, r.metrics.snapshot())
+	})
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, r.metrics.snapshot())
 	})
