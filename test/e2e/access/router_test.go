@@ -135,6 +135,9 @@ func TestMetricsAreScrapedWithoutAdminRights(t *testing.T) {
 	if got := nobody.call(t, "GET", m[0], "/v1/metrics", "", ""); !strings.HasPrefix(got, "200 ") {
 		t.Fatalf("nobody's scrape: %q, want 200", got)
 	}
+	if got := nobody.call(t, "GET", m[0], "/metrics", "", ""); !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "durable_router_requests_total") {
+		t.Fatalf("nobody's Prometheus scrape: %q, want 200 with the counters", got)
+	}
 	if got := nobody.call(t, "PUT", m[0], "/v1/splits/web", hijack, ""); strings.HasPrefix(got, "2") {
 		t.Fatalf("a PUT on the metrics listener: %q, want no success", got)
 	}
