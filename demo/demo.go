@@ -289,9 +289,11 @@ func (d *demo) invite() {
 	d.n.Say("Durable keeps running. Try:")
 	d.n.Say("  curl %s                       # served by the router", d.sum.RouterURL)
 	d.n.Say("  curl %s         # the reconciler's status", d.sum.StatusURL)
-	d.n.Say("  durable status --server %s", d.apiAddr)
+	d.n.Say("  durable status --api %s", d.apiAddr)
 	d.n.Say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", d.repo.Dir, d.sum.Artifacts["v2"])
-	d.n.Say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", d.apiAddr)
+	d.n.Say("             then curl -X POST -H \"Authorization: Bearer $(awk '/^write/{print $2}' %s)\" http://%s/v1/trigger",
+		filepath.Join(d.dir, "state", "api-tokens"), d.apiAddr)
+	d.n.Say("             (a write needs the token durable run created; or wait for the 30s poll)")
 	d.n.Say("Press Ctrl-C to stop.")
 }
 
