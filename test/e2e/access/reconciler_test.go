@@ -25,6 +25,16 @@ func emptyRepo(t *testing.T, dir string) string {
 	return repo
 }
 
+// runFlags are the flags of `durable run` on repo with its state in
+// state, then extra: the reconciler is given no trust file, for nothing
+// is signed here (verifyFlags says so to a durable run that asks).
+func runFlags(repo, state string, extra ...string) []string {
+	return append(append([]string{"--repo", repo, "--state", state}, verifyFlags...), extra...)
+}
+
+// verifyFlags tell durable run how to verify what it runs: nothing, here.
+var verifyFlags []string
+
 // tokenFile writes a token file holding a read and a write token.
 func tokenFile(t *testing.T, path string) (read, write string) {
 	t.Helper()
@@ -53,7 +63,7 @@ func TestANeighbourCannotTriggerTheReconciler(t *testing.T) {
 	read, write := tokenFile(t, tf)
 	log := filepath.Join(dir, "reconciler.log")
 	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, log,
-		"--repo", emptyRepo(t, dir), "--state", filepath.Join(dir, "state"), "--listen", "127.0.0.1:0", "--token-file", tf)
+		runFlags(emptyRepo(t, dir), filepath.Join(dir, "state"), "--listen", "127.0.0.1:0", "--token-file", tf)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +98,7 @@ func TestRunCreatesItsTokenFile(t *testing.T) {
 	dir := sharedDir(t)
 	state := filepath.Join(dir, "state")
 	log := filepath.Join(dir, "reconciler.log")
-	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, log, "--repo", emptyRepo(t, dir), "--state", state, "--listen", "127.0.0.1:0")
+	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, log, runFlags(emptyRepo(t, dir), state, "--listen", "127.0.0.1:0")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,15 +133,15 @@ func TestAPublicListenNeedsTLS(t *testing.T) {
 	defer cancel()
 	dir := sharedDir(t)
 	repo := emptyRepo(t, dir)
-	out, err := exec.CommandContext(ctx, e2etest.Bin, "run", "--repo", repo, "--state", filepath.Join(dir, "refused"), "--listen", "0.0.0.0:0").CombinedOutput()
+	out, err := exec.CommandContext(ctx, e2etest.Bin, append([]string{"run"}, runFlags(repo, filepath.Join(dir, "refused"), "--listen", "0.0.0.0:0")...)...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--tls-cert and --tls-key") {
 		t.Fatalf("durable run --listen 0.0.0.0:0 without TLS: %v\n%s", err, out)
 	}
 	cert, key := selfSigned(t, dir)
 	tf := filepath.Join(dir, "api-tokens")
 	tokenFile(t, tf)
-	rec, err := harness.StartChild("reconciler", e2etest.Bin, filepath.Join(dir, "reconciler.log"), "run", "--repo", repo,
-		"--state", filepath.Join(dir, "state"), "--listen", "0.0.0.0:0", "--tls-cert", cert, "--tls-key", key, "--token-file", tf)
+	rec, err := harness.StartChild("reconciler", e2etest.Bin, filepath.Join(dir, "reconciler.log"), append([]string{"run"},
+		runFlags(repo, filepath.Join(dir, "state"), "--listen", "0.0.0.0:0", "--tls-cert", cert, "--tls-key", key, "--token-file", tf)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +176,8 @@ func TestReadsCanNeedATokenOnLoopback(t *testing.T) {
 	dir := sharedDir(t)
 	tf := filepath.Join(dir, "api-tokens")
 	read, _ := tokenFile(t, tf)
-	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, filepath.Join(dir, "reconciler.log"), "--repo", emptyRepo(t, dir),
-		"--state", filepath.Join(dir, "state"), "--listen", "127.0.0.1:0", "--token-file", tf, "--token-for-reads")
+	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, filepath.Join(dir, "reconciler.log"),
+		runFlags(emptyRepo(t, dir), filepath.Join(dir, "state"), "--listen", "127.0.0.1:0", "--token-file", tf, "--token-for-reads")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +198,8 @@ func TestTheAPIOnASocket(t *testing.T) {
 	defer cancel()
 	dir := sharedDir(t)
 	api := "unix://" + filepath.Join(dir, "api.sock")
-	rec, err := harness.StartChild("reconciler", e2etest.Bin, filepath.Join(dir, "reconciler.log"), "run", "--repo", emptyRepo(t, dir),
-		"--state", filepath.Join(dir, "state"), "--listen", api)
+	rec, err := harness.StartChild("reconciler", e2etest.Bin, filepath.Join(dir, "reconciler.log"), append([]string{"run"},
+		runFlags(emptyRepo(t, dir), filepath.Join(dir, "state"), "--listen", api)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
