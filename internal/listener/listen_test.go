@@ -30,11 +30,24 @@ func TestListenRefusesHostileConfigs(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	loose := filepath.Join(dir, "loose.key")
+	if err := os.WriteFile(loose, []byte("-----BEGIN PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.crt")
+	if err := os.WriteFile(huge, make([]byte, maxPEM+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		c    Config
 		want string
 	}{
+		{"world-writable key", Config{Address: "0.0.0.0:0", TLSCert: file, TLSKey: loose}, "writable by group or others"},
+		{"oversized cert", Config{Address: "0.0.0.0:0", TLSCert: huge, TLSKey: file}, "over 1048576 bytes"},
 		{"all interfaces", Config{Address: "0.0.0.0:0"}, "is not a loopback address and has no TLS"},
 		{"empty host", Config{Address: ":0"}, "is not a loopback address"},
 		{"IPv6 any", Config{Address: "[::]:0"}, "is not a loopback address"},
