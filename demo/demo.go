@@ -18,6 +18,7 @@ import (
 
 	"github.com/durable-delivery/durable/examples"
 	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -221,6 +222,13 @@ func (d *demo) startReconciler(ctx context.Context) error {
 	d.sum.StatusURL = "http://" + apiAddr + "/v1/status"
 	d.n.Say("  its API is on %s", apiAddr)
 	d.api = server.NewClient(apiAddr)
+	// The reconciler created its token file; the demo triggers with it, as
+	// durable status reads it by default.
+	tokens, err := listener.LoadTokens(filepath.Join(stateDir, "api-tokens"))
+	if err != nil {
+		return err
+	}
+	d.api.Token = tokens.ClientToken()
 	d.follow = startFollowing(ctx, d.api, d.n)
 	d.cleanups = append(d.cleanups, d.follow.stop)
 	return nil
@@ -287,9 +295,11 @@ func (d *demo) invite() {
 	d.n.Say("Durable keeps running. Try:")
 	d.n.Say("  curl %s                       # served by the router", d.sum.RouterURL)
 	d.n.Say("  curl %s         # the reconciler's status", d.sum.StatusURL)
-	d.n.Say("  durable status --server %s", d.apiAddr)
+	d.n.Say("  durable status --api %s", d.apiAddr)
 	d.n.Say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", d.repo.Dir, d.sum.Artifacts["v2"])
-	d.n.Say("             then curl -X POST http://%s/v1/trigger (or wait for the 30s poll)", d.apiAddr)
+	d.n.Say("             then curl -X POST -H \"Authorization: Bearer $(awk '/^write/{print $2}' %s)\" http://%s/v1/trigger",
+		filepath.Join(d.dir, "state", "api-tokens"), d.apiAddr)
+	d.n.Say("             (a write needs the token durable run created; or wait for the 30s poll)")
 	d.n.Say("Press Ctrl-C to stop.")
 }
 

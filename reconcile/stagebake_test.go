@@ -38,7 +38,11 @@ func bakeRouter(t *testing.T, set string) (admin string, serve func(n int)) {
 	t.Cleanup(app.Close)
 	admin = strings.TrimPrefix(adminSrv.URL, "http://")
 	split := adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: set, Weight: 100, Endpoints: []string{strings.TrimPrefix(app.URL, "http://")}}}}
-	if err := router.NewClient(admin).SetSplit(context.Background(), split); err != nil {
+	c, err := router.NewClient(admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSplit(context.Background(), split); err != nil {
 		t.Fatal(err)
 	}
 	return admin, func(n int) {

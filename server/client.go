@@ -17,6 +17,8 @@ type Client struct {
 	// Base is the API's base URL, e.g. http://127.0.0.1:7070.
 	Base string
 	HTTP *http.Client
+	// Token, when not empty, is sent as a bearer token.
+	Token string
 }
 
 // NewClient returns a client for the API at base.
@@ -48,6 +50,9 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, nil)
 	if err != nil {
 		return err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

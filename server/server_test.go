@@ -126,3 +126,21 @@ func TestClientReportsUnreachableAPI(t *testing.T) {
 		t.Fatalf("unreachable API: %v", err)
 	}
 }
+
+// The client presents its token as a bearer token, and shows the API's
+// JSON error when a call is refused.
+func TestClientSendsItsToken(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		w.Header().Set("WWW-Authenticate", `Bearer realm="durable API"`)
+		writeError(w, http.StatusUnauthorized, "durable API: this call needs a write token: pass --token-file FILE")
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL)
+	c.Token = "0123456789abcdef"
+	err := c.Trigger(context.Background())
+	if got.Load() != "Bearer 0123456789abcdef" || err == nil || !strings.Contains(err.Error(), "--token-file") {
+		t.Fatalf("Authorization %q, error %v", got.Load(), err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/adaptertest"
 	"github.com/durable-delivery/durable/adapters/router"
 	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 // example is the path of an example executable from docs/adapters.md.
@@ -76,7 +77,9 @@ func TestRuntimeConformance(t *testing.T) {
 func TestTrafficConformance(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	listen, admin, wait, err := router.Start(ctx, router.Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Logger: quiet})
+	// The example plug-in speaks HTTP over TCP: a loopback admin API
+	// without a token, which only an operator's --insecure-admin allows.
+	addrs, wait, err := router.Start(ctx, router.Config{Listen: "127.0.0.1:0", Admin: listener.Config{Address: "127.0.0.1:0"}, InsecureAdmin: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +88,9 @@ func TestTrafficConformance(t *testing.T) {
 		_ = wait()
 	})
 	script := example(t, "router_traffic.py")
-	proxy := "http://" + listen.String() + "/"
+	proxy := "http://" + addrs.Listen.String() + "/"
 	adaptertest.RunTraffic(t, adaptertest.TrafficHarness{
-		New: func(t *testing.T) adapters.Traffic { return NewTraffic([]string{script, admin.String()}, time.Minute) },
+		New: func(t *testing.T) adapters.Traffic { return NewTraffic([]string{script, addrs.Admin}, time.Minute) },
 		Send: func(t *testing.T, service string) (string, error) {
 			req, err := http.NewRequest(http.MethodGet, proxy, nil)
 			if err != nil {

@@ -14,7 +14,8 @@ import (
 // maxAdminBody caps an admin request body.
 const maxAdminBody = 1 << 20
 
-// AdminHandler serves the admin API (keep it on loopback):
+// AdminHandler serves the admin API (Run guards it: a Unix socket, or a
+// token; see docs/operating.md):
 //
 //	PUT    /v1/splits/{service}  replace the service's split (adapters.Split)
 //	DELETE /v1/splits/{service}  stop routing the service
@@ -53,6 +54,10 @@ func (r *Router) AdminHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		if err := r.checkAllowed(split); err != nil {
+			writeError(w, http.StatusForbidden, err.Error())
+			return
+		}
 		if err := r.SetSplit(split); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
@@ -76,6 +81,37 @@ func (r *Router) AdminHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, split)
+	})
+	metrics := r.MetricsHandler()
+	mux.Handle("GET /v1/metrics", metrics)
+	mux.Handle("GET /healthz", metrics)
+	return mux
+}
+
+// checkAllowed refuses a split that names an endpoint the operator does not
+// allow (--allow-endpoints).
+func (r *Router) checkAllowed(s adapters.Split) error {
+	for i, b := range s.Backends {
+		for _, ep := range b.Endpoints {
+			if err := r.allow.Check(ep); err != nil {
+				return fmt.Errorf("backends[%d]: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// MetricsHandler serves the metrics alone, for a listener Prometheus may
+// reach without admin rights (--metrics-listen):
+//
+//	GET /v1/metrics  service → set → counters and in-flight (JSON)
+//	GET /metrics     the same in Prometheus' text format
+//	GET /healthz
+func (r *Router) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		writePrometheus(w, r.metrics.snapshot())
 	})
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, r.metrics.snapshot())

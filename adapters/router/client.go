@@ -9,10 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router/settings"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 func init() {
@@ -25,15 +25,14 @@ func init() {
 		if err != nil {
 			return nil, fmt.Errorf("router: %w: %w", err, adapters.ErrInvalid)
 		}
-		return NewClient(r.Admin), nil
+		return NewClient(r.Admin, r.TokenFile)
 	})
 }
 
 // Client drives a router through its admin API. It is the "router" traffic
 // adapter and a health source.
 type Client struct {
-	base string
-	http *http.Client
+	api *listener.Client
 }
 
 var (
@@ -42,9 +41,14 @@ var (
 	_ adapters.SplitRemover = (*Client)(nil)
 )
 
-// NewClient returns a client of the admin API at addr (host:port).
-func NewClient(addr string) *Client {
-	return &Client{base: "http://" + addr, http: &http.Client{Timeout: 10 * time.Second}}
+// NewClient returns a client of the admin API at admin (unix:///PATH or
+// HOST:PORT) that presents a token of tokenFile, when not empty.
+func NewClient(admin, tokenFile string) (*Client, error) {
+	c, err := listener.NewClient(listener.ClientConfig{Address: admin, TokenFile: tokenFile})
+	if err != nil {
+		return nil, fmt.Errorf("router admin API: %w: %w", err, adapters.ErrInvalid)
+	}
+	return &Client{api: c}, nil
 }
 
 // SetSplit replaces the service's split.
@@ -107,21 +111,22 @@ func (c *Client) Metrics(ctx context.Context) (map[string]map[string]SetStats, e
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, c.api.Base+path, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("router admin API %s%s: %w", c.base, path, err)
+		return fmt.Errorf("router admin API %s %s: %w", c.api.Address, path, err)
 	}
+	c.api.Authorize(req)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.api.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.base, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.base, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct{ Error string }
@@ -133,7 +138,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("router admin API %s%s: %w", c.base, path, err)
+			return fmt.Errorf("router admin API %s %s: %w", c.api.Address, path, err)
 		}
 	}
 	return nil

@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) {
 	listen, admin := startRouter(t)
 	proxy := "http://" + listen + "/"
 	adaptertest.RunTraffic(t, adaptertest.TrafficHarness{
-		New: func(t *testing.T) adapters.Traffic { return NewClient(admin) },
+		New: func(t *testing.T) adapters.Traffic { return newClient(t, admin, "") },
 		Send: func(t *testing.T, service string) (string, error) {
 			req, err := http.NewRequest(http.MethodGet, proxy, nil)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 // TestMetricsJSONCarriesInfinity: the admin API writes valid JSON although
@@ -19,15 +20,16 @@ import (
 func TestMetricsJSONCarriesInfinity(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	listen, admin := startRouter(t)
-	c := NewClient(admin)
+	a := startRouterWith(t, Config{Admin: listener.Config{Address: socketURL(t, "admin.sock")}, MetricsListen: "127.0.0.1:0"})
+	listen := a.Listen.String()
+	c := newClient(t, a.Admin, "")
 	if err := c.SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100, Endpoints: []string{backend(t, "a")}})); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
 		get(t, http.DefaultClient, "http://"+listen+"/fail")
 	}
-	resp, err := http.Get("http://" + admin + "/v1/metrics")
+	resp, err := http.Get("http://" + a.Metrics.String() + "/v1/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,5 +104,38 @@ func TestFailedPersistenceLeavesTheSplit(t *testing.T) {
 	}
 	if body, _, _ := get(t, http.DefaultClient, url); body != "a" {
 		t.Fatalf("served by %q after a failed change", body)
+	}
+}
+
+// The metrics listener serves the counters in Prometheus' text format too,
+// and nothing of the admin API.
+func TestMetricsListenerServesPrometheusText(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a := startRouterWith(t, Config{Admin: listener.Config{Address: socketURL(t, "admin.sock")}, MetricsListen: "127.0.0.1:0"})
+	c := newClient(t, a.Admin, "")
+	if err := c.SetSplit(ctx, split("web", adapters.Backend{Set: "a\"b", Weight: 100, Endpoints: []string{backend(t, "a")}})); err != nil {
+		t.Fatal(err)
+	}
+	get(t, http.DefaultClient, "http://"+a.Listen.String()+"/fail")
+	resp, err := http.Get("http://" + a.Metrics.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"# TYPE durable_router_requests_total counter\n",
+		`durable_router_requests_total{service="web",set="a\"b"} 1` + "\n",
+		`durable_router_server_errors_total{service="web",set="a\"b"} 1` + "\n",
+		`durable_router_request_duration_seconds_bucket{service="web",set="a\"b",le="+Inf"} 1` + "\n",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://"+a.Metrics.String()+"/v1/splits/web", strings.NewReader("{}"))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("PUT on the metrics listener: %v %v", resp, err)
 	}
 }

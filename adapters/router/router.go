@@ -31,6 +31,8 @@ type Router struct {
 	proxy     *httputil.ReverseProxy
 	stateFile string
 	log       *slog.Logger
+	// allow is what endpoints a split may name.
+	allow *Allow
 	// writeMu serialises split changes (and their persistence).
 	writeMu sync.Mutex
 }
@@ -40,7 +42,11 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Router{metrics: newMetrics(), stateFile: stateFile, log: log}
+	allow, err := ParseAllow(nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{metrics: newMetrics(), stateFile: stateFile, log: log, allow: allow}
 	t, err := loadState(stateFile, r.metrics)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/hostconfig"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -430,7 +431,7 @@ func TestClientDrivesARunningRouter(t *testing.T) {
 		t.Fatalf("bad split: %v", err)
 	}
 
-	dead := NewClient("127.0.0.1:1")
+	dead := newClient(t, "127.0.0.1:1", "")
 	if _, err := dead.Split(ctx, "web"); !errors.Is(err, adapters.ErrUnavailable) {
 		t.Fatalf("unreachable router: %v", err)
 	}
@@ -510,13 +511,24 @@ func TestBrokenConnectionRetriesIdempotentRequests(t *testing.T) {
 	}
 }
 
-// startRouter runs a router as `durable router` does, on free ports, for the
-// rest of the test; it returns the traffic and admin addresses.
+// startRouter runs a router as `durable router` does by default, its
+// admin API on a Unix socket, for the rest of the test; it returns the
+// traffic and admin addresses.
 func startRouter(t *testing.T) (string, string) {
 	t.Helper()
+	a := startRouterWith(t, Config{Admin: listener.Config{Address: socketURL(t, "admin.sock")}})
+	return a.Listen.String(), a.Admin
+}
+
+// startRouterWith runs a router on free ports with cfg's admin settings
+// for the rest of the test.
+func startRouterWith(t *testing.T, cfg Config) Addrs {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	listen, admin, wait, err := Start(ctx, Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Logger: quiet})
+	cfg.Listen, cfg.Logger = "127.0.0.1:0", quiet
+	addrs, wait, err := Start(ctx, cfg)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -525,5 +537,28 @@ func startRouter(t *testing.T) (string, string) {
 			t.Errorf("router: %v", err)
 		}
 	})
-	return listen.String(), admin.String()
+	return addrs
+}
+
+// socketURL is unix:///PATH for a socket in a fresh directory with a path
+// short enough for a socket (t.TempDir's may not be).
+func socketURL(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return "unix://" + filepath.Join(dir, name)
+}
+
+// newClient is a client of the admin API at admin, with the token of
+// tokenFile when not empty.
+func newClient(t *testing.T, admin, tokenFile string) *Client {
+	t.Helper()
+	c, err := NewClient(admin, tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 // TestRunDrainsInFlightRequestsOnShutdown: stopping the router lets a
@@ -28,21 +28,20 @@ func TestRunDrainsInFlightRequestsOnShutdown(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan [2]net.Addr, 1)
+	addrs := make(chan Addrs, 1)
 	ran := make(chan error, 1)
+	admin := listener.Config{Address: socketURL(t, "admin.sock")}
 	go func() {
-		ran <- Run(ctx, Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Logger: quiet}, func(listen, admin net.Addr) {
-			addrs <- [2]net.Addr{listen, admin}
-		})
+		ran <- Run(ctx, Config{Listen: "127.0.0.1:0", Admin: admin, Logger: quiet}, func(a Addrs) { addrs <- a })
 	}()
 	a := <-addrs
-	if err := NewClient(a[1].String()).SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100,
+	if err := newClient(t, a.Admin, "").SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100,
 		Endpoints: []string{strings.TrimPrefix(slow.URL, "http://")}})); err != nil {
 		t.Fatal(err)
 	}
 	answer := make(chan string, 1)
 	go func() {
-		resp, err := http.Get("http://" + a[0].String())
+		resp, err := http.Get("http://" + a.Listen.String())
 		if err != nil {
 			answer <- "error: " + err.Error()
 			return
@@ -73,17 +72,17 @@ func TestRunBoundsTheDrain(t *testing.T) {
 	defer stuck.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	listen, admin, wait, err := Start(ctx, Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Logger: quiet, Drain: 50 * time.Millisecond})
+	addrs, wait, err := Start(ctx, Config{Listen: "127.0.0.1:0", Admin: listener.Config{Address: socketURL(t, "admin.sock")}, Logger: quiet, Drain: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NewClient(admin.String()).SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100,
+	if err := newClient(t, addrs.Admin, "").SetSplit(ctx, split("web", adapters.Backend{Set: "a", Weight: 100,
 		Endpoints: []string{strings.TrimPrefix(stuck.URL, "http://")}})); err != nil {
 		t.Fatal(err)
 	}
 	failed := make(chan error, 1)
 	go func() {
-		resp, err := http.Get("http://" + listen.String())
+		resp, err := http.Get("http://" + addrs.Listen.String())
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -99,12 +98,16 @@ func TestRunBoundsTheDrain(t *testing.T) {
 	}
 }
 
-func TestAdminAPIMustBeOnLoopback(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:7071", "[::]:0", "no-port"} {
-		_, _, _, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Admin: addr, Logger: quiet})
-		if err == nil || !strings.Contains(err.Error(), "127.0.0.1:PORT") {
+func TestAdminAPIOffLoopbackNeedsTLS(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:7071", "[::]:0"} {
+		_, _, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Admin: listener.Config{Address: addr}, InsecureAdmin: true, Logger: quiet})
+		if err == nil || !strings.Contains(err.Error(), "--tls-cert") {
 			t.Errorf("admin %q: %v", addr, err)
 		}
+	}
+	_, _, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Admin: listener.Config{Address: "no-port"}, InsecureAdmin: true, Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "is not HOST:PORT") {
+		t.Errorf("admin no-port: %v", err)
 	}
 }
 
@@ -113,7 +116,7 @@ func TestStartFailsOnABadStateFile(t *testing.T) {
 	if err := os.WriteFile(state, []byte("[]"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", StateFile: state, Logger: quiet}); err == nil || !strings.Contains(err.Error(), state) {
+	if _, _, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Admin: listener.Config{Address: "127.0.0.1:0"}, InsecureAdmin: true, StateFile: state, Logger: quiet}); err == nil || !strings.Contains(err.Error(), state) {
 		t.Fatalf("state file holding a list: %v", err)
 	}
 }

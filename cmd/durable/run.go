@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
@@ -37,7 +38,9 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the reconciler on a desired-state repository",
 		Long: `Watches REPO (a local path, or a file://, http(s):// or ssh:// URL) and converges the
 targets it declares. The journal, the source cache and the adapters' state live in --state.
-The API (status, journal, trigger) listens on --listen.`,
+The API (status, journal, trigger) listens on --listen: loopback or a Unix socket, or any
+address with TLS. Every call that changes something needs a write token (or the 0660 socket);
+without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.repo == "" {
@@ -77,8 +80,9 @@ The API (status, journal, trigger) listens on --listen.`,
 	}
 	cmd.Flags().StringVar(&o.repo, "repo", "", "desired-state repository: a path or a file, http(s) or ssh URL")
 	cmd.Flags().StringVar(&o.branch, "branch", "main", "branch to follow")
-	cmd.Flags().StringVar(&o.stateDir, "state", ".durable", "directory for the journal, the source cache and the adapters' state")
-	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:7070", "address of the API")
+	cmd.Flags().StringVar(&o.stateDir, "state", defaultStateDir, "directory for the journal, the source cache and the adapters' state")
+	addListenerFlags(cmd.Flags(), &o.api, &o.tokenFile, "listen", defaultAPI, "address of the API")
+	cmd.Flags().BoolVar(&o.readTokens, "token-for-reads", false, "on a loopback address, reads (status, journal) need a token too")
 	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating one revision's desired state may take (in a child process, its memory bounded too) before the revision is rejected")
@@ -111,7 +115,10 @@ func newLogger(cmd *cobra.Command, format string) (*slog.Logger, error) {
 
 // runOptions are the flags of durable run.
 type runOptions struct {
-	repo, branch, stateDir, listen string
+	repo, branch, stateDir         string
+	api                            listener.Config
+	tokenFile                      string
+	readTokens                     bool
 	interval                       time.Duration
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
@@ -127,7 +134,7 @@ type runOptions struct {
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
-	repo, branch, stateDir, listen := o.repo, o.branch, o.stateDir, o.listen
+	repo, branch, stateDir := o.repo, o.branch, o.stateDir
 	hostPolicies := policy.Source{Name: "host"}
 	if o.policyDir != "" {
 		src, err := policy.ReadDir(o.policyDir, "host")
@@ -166,6 +173,17 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 			return fmt.Errorf("--run-as %s: the instances run what is unpacked in --state: %w", o.runAs.Name, err)
 		}
 	}
+	guard, err := apiPolicy(log, o)
+	if err != nil {
+		return err
+	}
+	// Bound before the reconciler starts, so that a refused address stops
+	// it before it acts; calls wait in the backlog until it serves.
+	l, err := listener.Listen(o.api)
+	if err != nil {
+		return fmt.Errorf("API: %w", err)
+	}
+	defer l.Close()
 	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
 	if err != nil {
 		return err
@@ -192,22 +210,26 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("API: %w", err)
-	}
-	srv := &http.Server{Handler: server.Handler(rec, st), ReadHeaderTimeout: 10 * time.Second}
+	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st), l.Kind))
+	defer stopAPI()
+	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
+	return rec.Run(ctx)
+}
+
+// serveAPI serves h on l until the returned function, which lets calls in
+// flight finish for up to 5s, is called.
+func serveAPI(log *slog.Logger, l net.Listener, h http.Handler) func() {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API", "err", err)
 		}
 	}()
-	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", "http://"+l.Addr().String())
-	err = rec.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	return err
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
 }
 
 // sopsIdentities reads the age identities that decrypt SOPS secrets: from

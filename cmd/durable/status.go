@@ -15,15 +15,17 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile"
-	"github.com/durable-delivery/durable/server"
 )
 
 func newStatusCmd() *cobra.Command {
-	var serverAddr, stateDir, output string
+	var (
+		stateDir, output string
+		api              clientFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the reconciler runs, what it is doing, and why",
-		Long: `Asks the running reconciler's API (--server). When no reconciler answers and --state is
+		Long: `Asks the running reconciler's API (--api, with --token-file when it needs one). When no reconciler answers and --state is
 given, reads its journal directly.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,13 +34,17 @@ given, reads its journal directly.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
-			st, err := server.NewClient(serverAddr).Status(ctx)
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(ctx)
 			if err != nil && stateDir != "" {
 				st, err = statusFromJournal(ctx, stateDir)
 			}
 			if err != nil {
 				if stateDir == "" {
-					return fmt.Errorf("%w\n(is `durable run` running with --listen %s? to read a stopped reconciler's journal, pass --state DIR)", err, serverAddr)
+					return fmt.Errorf("%w\n(is `durable run` running with --listen %s? to read a stopped reconciler's journal, pass --state DIR)", err, api.cfg.Address)
 				}
 				return err
 			}
@@ -51,7 +57,9 @@ given, reads its journal directly.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&serverAddr, "server", "127.0.0.1:7070", "address of the reconciler's API")
+	addClientFlags(cmd.Flags(), &api)
+	cmd.Flags().StringVar(&api.cfg.Address, "server", defaultAPI, "old name of --api")
+	_ = cmd.Flags().MarkDeprecated("server", "use --api")
 	cmd.Flags().StringVar(&stateDir, "state", "", "the reconciler's state directory, read when its API does not answer")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd

@@ -16,9 +16,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"syscall"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/listener"
 )
 
 // Child is a process the harness runs as a user would: a durable
@@ -79,8 +82,7 @@ func (c *Child) Kill() {
 }
 
 // waitHealthy polls url until it answers 200, the child exits, or ctx ends.
-func (c *Child) waitHealthy(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: time.Second}
+func (c *Child) waitHealthy(ctx context.Context, client *http.Client, url string) error {
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
@@ -107,9 +109,9 @@ var (
 	reconcilerListening = regexp.MustCompile(`reconciler running.*api=http://(\S+)`)
 )
 
-// waitListening waits until the child's log has a line matching re, and
+// WaitListening waits until the child's log has a line matching re, and
 // returns the line's submatches: the addresses the child bound.
-func (c *Child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+func (c *Child) WaitListening(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	for {
 		b, err := os.ReadFile(c.log)
 		if err != nil {
@@ -128,11 +130,17 @@ func (c *Child) waitListening(ctx context.Context, re *regexp.Regexp) ([]string,
 	}
 }
 
-// StartRouter runs `durable router` on ports of its choosing, with its
-// splits kept in stateFile ("" for none), and returns it with its traffic and
-// admin addresses once it is healthy.
+// StartRouter runs `durable router` on a traffic port of its choosing and
+// its admin API on a Unix socket beside logPath (the default, secure
+// setting), with its splits kept in stateFile ("" for none), and returns it
+// with its traffic address and admin address (unix:///PATH) once it is
+// healthy.
 func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Child, string, string, error) {
-	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+	sock, err := socketPath(logPath, name)
+	if err != nil {
+		return nil, "", "", err
+	}
+	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "unix://" + sock}
 	if stateFile != "" {
 		args = append(args, "--state", stateFile)
 	}
@@ -140,15 +148,33 @@ func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Ch
 	if err != nil {
 		return nil, "", "", err
 	}
-	addrs, err := c.waitListening(ctx, routerListening)
+	addrs, err := c.WaitListening(ctx, routerListening)
 	if err == nil {
-		err = c.waitHealthy(ctx, "http://"+addrs[1]+"/healthz")
+		var admin *listener.Client
+		if admin, err = listener.NewClient(listener.ClientConfig{Address: addrs[1], Timeout: time.Second}); err == nil {
+			err = c.waitHealthy(ctx, admin.HTTP, admin.Base+"/healthz")
+		}
 	}
 	if err != nil {
 		c.Stop(5 * time.Second)
 		return nil, "", "", err
 	}
 	return c, addrs[0], addrs[1], nil
+}
+
+// socketPath is where a router's admin socket goes: beside its log, or in
+// a fresh directory under the system's temporary one when that path is
+// too long for a Unix socket (108 bytes).
+func socketPath(logPath, name string) (string, error) {
+	p := filepath.Join(filepath.Dir(logPath), name+".sock")
+	if abs, err := filepath.Abs(p); err == nil && len(abs) < 100 {
+		return abs, nil
+	}
+	dir, err := os.MkdirTemp("", "durable-sock-")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name+".sock"), nil
 }
 
 // StartReconciler runs `durable run` with the given flags (--listen among
@@ -159,9 +185,9 @@ func StartReconciler(ctx context.Context, exe, logPath string, flags ...string) 
 	if err != nil {
 		return nil, "", err
 	}
-	addrs, err := c.waitListening(ctx, reconcilerListening)
+	addrs, err := c.WaitListening(ctx, reconcilerListening)
 	if err == nil {
-		err = c.waitHealthy(ctx, "http://"+addrs[0]+"/healthz")
+		err = c.waitHealthy(ctx, &http.Client{Timeout: time.Second}, "http://"+addrs[0]+"/healthz")
 	}
 	if err != nil {
 		c.Stop(10 * time.Second)

@@ -48,6 +48,8 @@ var rules = []rule{
 		why: "hostfile, shared by signing and secrets, imports nothing of the project"},
 	{from: module + "/adapters/hostconfig", deny: []string{module + "/"}, allow: []string{module + "/adapters/hostconfig", module + "/internal/hostfile"},
 		why: "the host file is read from the host only: it imports nothing of the project but hostfile"},
+	{from: module + "/internal/listener", deny: []string{module + "/"}, allow: []string{module + "/internal/listener", module + "/internal/hostfile"},
+		why: "listener, shared by the reconciler's API, the router's admin API and the agent, imports only hostfile"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},

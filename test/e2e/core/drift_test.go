@@ -39,7 +39,10 @@ func TestDriftIsRepairedOrReported(t *testing.T) {
 			if !st.Promoted(ctx, "deploy v2", c2, "v2") {
 				t.Fatalf("v2 did not converge:\n%s", f.Logs())
 			}
-			admin := router.NewClient(f.RouterAdmin)
+			admin, err := router.NewClient(f.RouterAdmin, "")
+			if err != nil {
+				t.Fatal(err)
+			}
 			split, err := admin.Split(ctx, "web")
 			if err != nil || len(split.Backends) != 2 {
 				t.Fatalf("split %+v, %v", split, err)

@@ -34,6 +34,9 @@ type Fixture struct {
 	Repo      *harness.Repo
 	API       *server.Client
 	apiAddr   string
+	// TokenFile is the reconciler's --token-file; API presents its write
+	// token.
+	TokenFile string
 	Router    string
 	// RouterAdmin is the router's admin address, which targets.cue names.
 	RouterAdmin string
@@ -105,7 +108,13 @@ func On(t testing.TB, dir string, artifacts map[string]string, repo *harness.Rep
 	// The reconciler picks its API port when it starts: the client learns
 	// it then (stories hold this same client).
 	f := &Fixture{t: t, Dir: dir, Artifacts: artifacts, Repo: repo, API: server.NewClient("127.0.0.1:0"), Router: router,
-		Host: harness.HostConfig{Routers: map[string]string{}, Plugins: map[string][]string{}}}
+		Host:      harness.HostConfig{Routers: map[string]string{}, Plugins: map[string][]string{}},
+		TokenFile: filepath.Join(dir, "api-tokens")}
+	token, err := harness.WriteTokenFile(f.TokenFile, "write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.API.Token = token
 	t.Cleanup(func() {
 		if f.rec != nil {
 			f.rec.Stop(10 * time.Second)
@@ -127,7 +136,7 @@ func (f *Fixture) StartReconciler(ctx context.Context) {
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	args := []string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", listen}
+	args := []string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", listen, "--token-file", f.TokenFile}
 	switch {
 	case f.Trust != "":
 		args = append(args, "--trust", f.Trust)

@@ -77,7 +77,10 @@ approved if {
 	if err := f.API.Trigger(ctx); err != nil {
 		t.Fatal(err)
 	}
-	admin := router.NewClient(f.RouterAdmin)
+	admin, err := router.NewClient(f.RouterAdmin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e2etest.WaitFor(ctx, t, "the preview route", func() bool {
 		_, err := admin.Split(ctx, "web-preview")
 		return err == nil
