@@ -36,6 +36,7 @@ import (
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/onhost"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
@@ -82,6 +83,11 @@ type Config struct {
 	// SOPS secret is rejected, saying how to give them; one without needs
 	// none.
 	SopsIdentities *sops.Identities
+	// HostSecrets are the operator's secrets directory and the variables
+	// secrets may come from (--secrets-dir, --secret-env). Without them, a
+	// revision with a file or env secret is rejected, saying how to give
+	// them.
+	HostSecrets *onhost.Secrets
 	// LoadState evaluates a revision's desired state; nil is schema.Load,
 	// in this process. durable run gives schema.Isolation's Load, which
 	// bounds a hostile revision's time and memory in a child process.
