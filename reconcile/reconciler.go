@@ -37,6 +37,7 @@ import (
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/onhost"
+	"github.com/durable-delivery/durable/secrets/redact"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
@@ -138,6 +139,9 @@ type Reconciler struct {
 	targets  *targetSet
 	observed observations
 	log      *slog.Logger
+	// redactor holds the values of the secrets resolved so far: the log
+	// and the journal (store) go through it.
+	redactor *redact.Redactor
 
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before
@@ -186,12 +190,14 @@ type snapshotResult struct {
 // revision is the desired state until the source says otherwise.
 func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Reconciler, error) {
 	cfg.defaults()
+	red := redact.New()
 	r := &Reconciler{
 		cfg:       cfg,
-		store:     st,
+		store:     redactedStore{st, red},
 		source:    src,
 		targets:   newTargetSet(cfg.Host),
-		log:       cfg.Logger,
+		log:       slog.New(red.Handler(cfg.Logger.Handler())),
+		redactor:  red,
 		snapshots: make(chan snapshotResult, 1),
 
 		healthy:     map[string]int{},

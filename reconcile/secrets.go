@@ -34,14 +34,19 @@ func (r *Reconciler) resolveSecrets(svc schema.Service) (map[string]string, erro
 
 // readSecrets also returns the encrypted SOPS files it read, by path, so
 // that they can be kept for the service's release.
+// Every value read is redacted from then on (secrets/redact).
 func (r *Reconciler) readSecrets(svc schema.Service) (map[string]string, map[string][]byte, error) {
-	return readSecrets(svc, r.cfg.HostSecrets, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
+	values, files, err := readSecrets(svc, r.cfg.HostSecrets, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
 		if len(ref.Ciphertext) == 0 {
 			return r.keptSopsDocument(svc.ReleaseID(), ref.File)
 		}
 		doc, err := r.decryptSops(ref.File, ref.Ciphertext)
 		return ref.Ciphertext, doc, err
 	})
+	for name, v := range values {
+		r.redactor.Add("secretEnv."+name, v)
+	}
+	return values, files, err
 }
 
 // decryptSops decrypts a SOPS file with the reconciler's identities.

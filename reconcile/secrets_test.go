@@ -2,7 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/onhost"
@@ -262,5 +268,68 @@ func TestSpecOfAJournaledReleaseHasItsSopsSecrets(t *testing.T) {
 	spec, err := restarted.specOf(ctx, journal.InfraSet{ID: "web-1", Service: "web", Release: svc.ReleaseID()})
 	if err != nil || spec.Env["DB_PASSWORD"] != "hunter2-sops" {
 		t.Fatalf("spec env %v, %v", spec.Env, err)
+	}
+}
+
+// TestResolvedSecretsAreRedacted: once a secret is resolved, an error
+// holding its value or an encoding of it (an exec plug-in's stderr) reaches
+// neither the log, nor the journal (served or on disk), nor the status.
+func TestResolvedSecretsAreRedacted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	value := "leak-me s3cret/7d1c"
+	if err := os.WriteFile(filepath.Join(dir, "db"), []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, err := onhost.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	db := filepath.Join(t.TempDir(), "journal.db")
+	st, err := journal.OpenBolt(db, journal.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	r, err := New(ctx, Config{Host: adapters.Host{StateDir: dir}, HostSecrets: host,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.resolveSecrets(schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{"DB": {File: "db"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	forms := []string{value, base64.StdEncoding.EncodeToString([]byte(value)), base64.URLEncoding.EncodeToString([]byte(value)),
+		hex.EncodeToString([]byte(value)), url.QueryEscape(value), url.PathEscape(value)}
+	stderr := errors.New("exec adapter plug-in apply: exit status 1: " + strings.Join(forms, " "))
+	r.log.Error("apply", "err", stderr)
+	r.journal(ctx, journal.Entry{Kind: api.EntryOutcome, Message: "apply failed: " + stderr.Error(), Error: stderr.Error()})
+	if err := r.store.PutRollout(ctx, journal.Rollout{ID: "r1", Service: "web", Message: stderr.Error()}); err != nil {
+		t.Fatal(err)
+	}
+	status, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusJSON, _ := json.Marshal(status)
+	entries, _ := st.Entries(ctx, 0, 0)
+	entriesJSON, _ := json.Marshal(entries)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"log": logs.String(), "journal": string(entriesJSON), "journal.db": string(onDisk), "status": string(statusJSON)} {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				t.Errorf("the %s holds the secret as %q", what, f)
+			}
+		}
+		if !strings.Contains(text, "[redacted secretEnv.DB]") && what != "status" {
+			t.Errorf("the %s does not say what was redacted: %s", what, text)
+		}
 	}
 }
