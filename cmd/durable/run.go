@@ -140,6 +140,11 @@ type runOptions struct {
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	repo, branch, stateDir := o.repo, o.branch, o.stateDir
+	hostSecrets, err := onhost.Open(o.secretsDir, o.secretEnv)
+	if err != nil {
+		return err
+	}
+	defer hostSecrets.Close()
 	hostPolicies := policy.Source{Name: "host"}
 	if o.policyDir != "" {
 		src, err := policy.ReadDir(o.policyDir, "host")
@@ -170,11 +175,6 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if sopsIDs != nil {
 		log.Info("SOPS secrets decrypt with age identities", "from", sopsIDs.Source(), "recipients", strings.Join(sopsIDs.Recipients(), ","))
 	}
-	hostSecrets, err := onhost.Open(o.secretsDir, o.secretEnv)
-	if err != nil {
-		return err
-	}
-	defer hostSecrets.Close()
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
