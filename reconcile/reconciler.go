@@ -234,6 +234,12 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		}
 		r.desired, r.revision, r.policies = &ds, rev, pol
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
+		// The resumed services' secrets are redacted from the start, before
+		// an adapter's first error could show one; one that cannot be read
+		// now is reported when a set needs it.
+		for _, svc := range ds.Services {
+			_, _, _ = r.readSecrets(svc)
+		}
 		break
 	}
 	return r, nil

@@ -77,6 +77,16 @@ func (r *Redactor) String(s string) string {
 	return rep.Replace(s)
 }
 
+// empty says whether r has no value to redact yet.
+func (r *Redactor) empty() bool {
+	if r == nil {
+		return true
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.replacer == nil
+}
+
 // newReplacer prefers the longest form where forms overlap: a
 // strings.Replacer tries its pairs in order at each position.
 func newReplacer(forms map[string]string) *strings.Replacer {

@@ -11,7 +11,7 @@ import (
 // A v with nothing to redact comes back as it was, byte for byte. On a
 // failure to re-encode, ok is false and the record must not be kept.
 func Value[T any](r *Redactor, v T) (out T, ok bool) {
-	if r == nil {
+	if r.empty() {
 		return v, true
 	}
 	b, err := json.Marshal(v)
