@@ -100,8 +100,14 @@ func (s *Secrets) File(name string) (string, error) {
 	where := fmt.Sprintf("secret file %s in --secrets-dir %s", name, s.root.Name())
 	// Non-blocking, so that a FIFO cannot hang the reconciler; refused below.
 	f, err := s.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return "", fmt.Errorf("%s: %w; put the secret in that file", where, errors.Unwrap(err))
+	case errors.Is(err, os.ErrPermission):
+		return "", fmt.Errorf("%s: %w; make it readable by the reconciler's user (chown it, chmod 600)", where, errors.Unwrap(err))
+	case err != nil:
+		// os.Root's refusal of a symlink or name that leads out.
+		return "", fmt.Errorf("%s: %w; a secret file must be inside the secrets directory, not a link out of it", where, errors.Unwrap(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
