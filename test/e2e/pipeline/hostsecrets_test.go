@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
@@ -89,12 +91,15 @@ pipeline: stages: [{name: "local", targets: ["local"]}]
 // TestCommitterCannotReadHostFiles: a committer names a host file outside
 // the secrets directory (the age identity next to it, /etc/passwd) or a
 // variable of the reconciler the operator did not allow. Each revision is
-// rejected with the fix, and what runs never gets the value.
+// rejected with the fix, and what runs never gets the value; a variable
+// the operator allows reaches the instances.
 func TestCommitterCannotReadHostFiles(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	f := e2etest.New(t, ctx)
 	dir := f.SecretsDir("DURABLE_ALLOWED_*")
+	allowed := "allowed-env-value-4b1e"
+	t.Setenv("DURABLE_ALLOWED_TOKEN", allowed) // the reconciler inherits it
 	if err := os.WriteFile(filepath.Join(f.Dir, "age.txt"), []byte("AGE-SECRET-KEY-1NOTREALLYAKEY\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +129,22 @@ func TestCommitterCannotReadHostFiles(t *testing.T) {
 			t.Errorf("revision with %s: the instance got a secret (sha256 %s)", tc.ref, got)
 		}
 	}
+	text := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: env: \"DURABLE_ALLOWED_TOKEN\"\n", f.Repo.Pkg())
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "secret.cue"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Repo.Commit(ctx, "Take the token the operator allows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.API.Trigger(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x", sha256.Sum256([]byte(allowed)))
+	e2etest.WaitFor(ctx, t, "the allowed variable to be served", func() bool {
+		s, err := f.API.Status(ctx)
+		return err == nil && harness.ServesCommit(s, c) && secretSum(t, f.Router) == want
+	})
 	st.AssertNoFailedRequests(t)
+	f.AssertNoSecretKept(ctx, t, allowed)
 }
