@@ -39,7 +39,7 @@ func TestRunRefusesUnsafeHostSecrets(t *testing.T) {
 		{"every variable", []string{"--secret-env", "*"}, `--secret-env "*": not a variable name`},
 		{"hostile variable", []string{"--secret-env", "A,$(id)"}, `--secret-env "$(id)": not a variable name`},
 		{"oversized variable", []string{"--secret-env", strings.Repeat("A", 100000)}, "…\": not a variable name"},
-		{"readable age identity", []string{"--sops-age-key-file", key}, "is open to group or others (mode 0644; a secret must be readable by its owner alone): any local user could read it and decrypt every SOPS secret; chmod 600 " + key},
+		{"readable age identity", []string{"--sops-age-key-file", key}, "is open to group or others (mode 0644): any local user could read it; chmod 600 " + key},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

@@ -68,7 +68,7 @@ func ParseIdentities(text []byte, source string) (*Identities, error) {
 // group or others, owned by a user other than the reconciler's or root, or
 // in a directory others may write), saying how to secure it.
 func ReadIdentities(path string) (*Identities, error) {
-	f, err := hostfile.OpenSecret(path, "age identity file", "swap in an identity of their own", "read it and decrypt every SOPS secret")
+	f, err := hostfile.OpenSecret(path, "age identity file", "swap in an identity of their own")
 	if _, unsafe := errors.AsType[*hostfile.UnsafeError](err); unsafe {
 		return nil, err
 	}

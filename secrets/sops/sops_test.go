@@ -346,10 +346,10 @@ func TestReadIdentitiesRefusesAFileOthersCouldReadOrWrite(t *testing.T) {
 		chown bool // give the file to nobody instead
 		want  string
 	}{
-		{name: "world-writable", mode: 0o666, want: "is open to group or others (mode 0666; a secret must be readable by its owner alone): any local user could read it and decrypt every SOPS secret; chmod 600 "},
-		{name: "group-writable", mode: 0o620, want: "(mode 0620; "},
-		{name: "world-readable", mode: 0o644, want: "(mode 0644; "},
-		{name: "group-readable", mode: 0o640, want: "(mode 0640; "},
+		{name: "world-writable", mode: 0o666, want: "is writable by group or others (mode 0666): any local user could swap in an identity of their own; chmod go-w "},
+		{name: "group-writable", mode: 0o620, want: "(mode 0620)"},
+		{name: "world-readable", mode: 0o644, want: "is open to group or others (mode 0644): any local user could read it; chmod 600 "},
+		{name: "group-readable", mode: 0o640, want: "(mode 0640)"},
 		{name: "owned by another user", chown: true, want: "is owned by uid 65534"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
