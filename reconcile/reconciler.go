@@ -89,6 +89,10 @@ type Config struct {
 	// revision with a file or env secret is rejected, saying how to give
 	// them.
 	HostSecrets *onhost.Secrets
+	// Redactor learns every secret value the reconciler resolves; its log
+	// and journal go through it. durable run shares it with the adapters'
+	// log (slog's default). nil: one of the reconciler's own.
+	Redactor *redact.Redactor
 	// LoadState evaluates a revision's desired state; nil is schema.Load,
 	// in this process. durable run gives schema.Isolation's Load, which
 	// bounds a hostile revision's time and memory in a child process.
@@ -190,7 +194,10 @@ type snapshotResult struct {
 // revision is the desired state until the source says otherwise.
 func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Reconciler, error) {
 	cfg.defaults()
-	red := redact.New()
+	red := cfg.Redactor
+	if red == nil {
+		red = redact.New()
+	}
 	r := &Reconciler{
 		cfg:       cfg,
 		store:     redactedStore{st, red},

@@ -23,6 +23,7 @@ import (
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/secrets/onhost"
+	"github.com/durable-delivery/durable/secrets/redact"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
 	"github.com/durable-delivery/durable/signing"
@@ -212,11 +213,15 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
 	}
+	// The adapters log through slog's default: secrets are redacted there
+	// too, by the reconciler's redactor.
+	red := redact.New()
+	slog.SetDefault(slog.New(red.Handler(log.Handler())))
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
-		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, HostSecrets: hostSecrets, LoadState: isolation.Load}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err
 	}
