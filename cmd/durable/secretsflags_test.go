@@ -43,7 +43,7 @@ func TestRunRefusesUnsafeHostSecrets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			args := append([]string{"run", "--repo", repo, "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, tc.args...)
+			args := append([]string{"run", "--repo", repo, "--state", t.TempDir(), "--listen", "127.0.0.1:0", "--insecure-skip-verify"}, tc.args...)
 			if got := executeWith(args, nil, &bytes.Buffer{}, &stderr); got != exitFailed || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("durable run %v: exit %d, %s\nwant exit %d saying %q", tc.args, got, stderr.String(), exitFailed, tc.want)
 			}

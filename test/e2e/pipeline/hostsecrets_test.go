@@ -56,11 +56,12 @@ func TestExecPluginErrorsAreRedacted(t *testing.T) {
 	if err := os.WriteFile(plugin, []byte(leakyPlugin), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	f.Host.Plugins["leaky"] = []string{plugin}
 	targets := fmt.Sprintf(`package %s
 
-targets: local: {zone: "local", runtime: {kind: "exec", command: [%q]}, traffic: {kind: "router", admin: %q}}
+targets: local: {zone: "local", runtime: {kind: "exec", plugin: "leaky"}, traffic: {kind: "router", admin: %q}}
 pipeline: stages: [{name: "local", targets: ["local"]}]
-`, f.Repo.Pkg(), plugin, f.RouterAdmin)
+`, f.Repo.Pkg(), harness.ExampleRouter)
 	secret := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: file: \"token\"\n", f.Repo.Pkg())
 	for name, text := range map[string]string{"targets.cue": targets, "secret.cue": secret} {
 		if err := os.WriteFile(filepath.Join(f.Repo.Dir, name), []byte(text), 0o644); err != nil {
