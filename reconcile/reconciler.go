@@ -36,6 +36,8 @@ import (
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/onhost"
+	"github.com/durable-delivery/durable/secrets/redact"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
@@ -82,6 +84,15 @@ type Config struct {
 	// SOPS secret is rejected, saying how to give them; one without needs
 	// none.
 	SopsIdentities *sops.Identities
+	// HostSecrets are the operator's secrets directory and the variables
+	// secrets may come from (--secrets-dir, --secret-env). Without them, a
+	// revision with a file or env secret is rejected, saying how to give
+	// them.
+	HostSecrets *onhost.Secrets
+	// Redactor learns every secret value the reconciler resolves; its log
+	// and journal go through it. durable run shares it with the adapters'
+	// log (slog's default). nil: one of the reconciler's own.
+	Redactor *redact.Redactor
 	// LoadState evaluates a revision's desired state; nil is schema.Load,
 	// in this process. durable run gives schema.Isolation's Load, which
 	// bounds a hostile revision's time and memory in a child process.
@@ -132,6 +143,9 @@ type Reconciler struct {
 	targets  *targetSet
 	observed observations
 	log      *slog.Logger
+	// redactor holds the values of the secrets resolved so far: the log
+	// and the journal (store) go through it.
+	redactor *redact.Redactor
 
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before
@@ -180,12 +194,17 @@ type snapshotResult struct {
 // revision is the desired state until the source says otherwise.
 func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Reconciler, error) {
 	cfg.defaults()
+	red := cfg.Redactor
+	if red == nil {
+		red = redact.New()
+	}
 	r := &Reconciler{
 		cfg:       cfg,
-		store:     st,
+		store:     redactedStore{st, red},
 		source:    src,
 		targets:   newTargetSet(cfg.Host),
-		log:       cfg.Logger,
+		log:       slog.New(red.Handler(cfg.Logger.Handler())),
+		redactor:  red,
 		snapshots: make(chan snapshotResult, 1),
 
 		healthy:     map[string]int{},
@@ -222,6 +241,12 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		}
 		r.desired, r.revision, r.policies = &ds, rev, pol
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
+		// The resumed services' secrets are redacted from the start, before
+		// an adapter's first error could show one; one that cannot be read
+		// now is reported when a set needs it.
+		for _, svc := range ds.Services {
+			_, _, _ = r.readSecrets(svc)
+		}
 		break
 	}
 	return r, nil

@@ -14,19 +14,17 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/onhost"
 	"github.com/durable-delivery/durable/secrets/sops"
 )
 
-// maxSecretBytes bounds one secret file.
-const maxSecretBytes = 64 << 10
-
-// resolveSecrets reads a service's secrets on this host: files, the
-// reconciler's variables, and values of SOPS files decrypted with the
+// resolveSecrets reads a service's secrets on this host: files in the
+// operator's secrets directory, the reconciler's variables the operator
+// allows, and values of SOPS files decrypted with the
 // reconciler's age identities. Errors name the field and where the secret
 // was looked for, never a value.
 func (r *Reconciler) resolveSecrets(svc schema.Service) (map[string]string, error) {
@@ -36,14 +34,19 @@ func (r *Reconciler) resolveSecrets(svc schema.Service) (map[string]string, erro
 
 // readSecrets also returns the encrypted SOPS files it read, by path, so
 // that they can be kept for the service's release.
+// Every value read is redacted from then on (secrets/redact).
 func (r *Reconciler) readSecrets(svc schema.Service) (map[string]string, map[string][]byte, error) {
-	return readSecrets(svc, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
+	values, files, err := readSecrets(svc, r.cfg.HostSecrets, func(ref *schema.SopsRef) ([]byte, *sops.Document, error) {
 		if len(ref.Ciphertext) == 0 {
 			return r.keptSopsDocument(svc.ReleaseID(), ref.File)
 		}
 		doc, err := r.decryptSops(ref.File, ref.Ciphertext)
 		return ref.Ciphertext, doc, err
 	})
+	for name, v := range values {
+		r.redactor.Add("secretEnv."+name, v)
+	}
+	return values, files, err
 }
 
 // decryptSops decrypts a SOPS file with the reconciler's identities.
@@ -97,7 +100,7 @@ type sopsDocument struct {
 // decrypted document.
 type openSops func(ref *schema.SopsRef) ([]byte, *sops.Document, error)
 
-func readSecrets(svc schema.Service, open openSops) (map[string]string, map[string][]byte, error) {
+func readSecrets(svc schema.Service, host *onhost.Secrets, open openSops) (map[string]string, map[string][]byte, error) {
 	out := map[string]string{}
 	files := map[string][]byte{}
 	// Each file is decrypted once, whatever the number of its keys used.
@@ -111,16 +114,16 @@ func readSecrets(svc schema.Service, open openSops) (map[string]string, map[stri
 		case len(ref.Sources()) != 1:
 			errs = append(errs, fmt.Errorf("%s: give exactly one of file, env or sops", field))
 		case ref.File != "":
-			v, err := readSecretFile(ref.File)
+			v, err := host.File(ref.File)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w; put the secret in that file on the reconciler's host", field, err))
+				errs = append(errs, fmt.Errorf("%s.file: %w", field, err))
 				continue
 			}
 			out[name] = v
 		case ref.Env != "":
-			v, ok := os.LookupEnv(ref.Env)
-			if !ok {
-				errs = append(errs, fmt.Errorf("%s: the reconciler has no environment variable %s; set it where durable run starts", field, ref.Env))
+			v, err := host.Env(ref.Env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.env: %w", field, err))
 				continue
 			}
 			out[name] = v
@@ -205,22 +208,6 @@ func (r *Reconciler) keptSopsFile(release, file string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, sops.MaxFileBytes+1))
-}
-
-func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file %s: %w", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("secret file %s: read: %w", path, errors.Unwrap(err))
-	}
-	if len(b) > maxSecretBytes {
-		return "", fmt.Errorf("secret file %s is over %d bytes", path, maxSecretBytes)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 // onHost says whether a service has a secret that can change on this host

@@ -2,7 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,50 +16,89 @@ import (
 	"filippo.io/age"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/onhost"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/secrets/sops/sopstest"
 )
 
 func TestResolveSecrets(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "db")
-	if err := os.WriteFile(file, []byte("hunter2\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "db"), []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, onhost.MaxFileBytes+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DURABLE_TEST_TOKEN", "tok-123")
+	t.Setenv("DURABLE_TEST_OTHER", "other-789")
+	host, err := onhost.Open(dir, []string{"DURABLE_TEST_TOKEN", "DURABLE_TEST_NOT_SET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
 	svc := schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{
-		"DB": {File: file}, "TOKEN": {Env: "DURABLE_TEST_TOKEN"}}}}
-	r := &Reconciler{}
-	r.cfg.Host.StateDir = dir
+		"DB": {File: "db"}, "TOKEN": {Env: "DURABLE_TEST_TOKEN"}}}}
+	r := &Reconciler{cfg: Config{Host: adapters.Host{StateDir: dir}, HostSecrets: host}}
 	got, err := r.resolveSecrets(svc)
 	if err != nil || got["DB"] != "hunter2" || got["TOKEN"] != "tok-123" {
 		t.Fatalf("resolved %v, %v", got, err)
 	}
-	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, maxSecretBytes+1), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bad := schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{
-		"A": {File: filepath.Join(dir, "missing")},
+		"A": {File: "missing"},
 		"B": {Env: "DURABLE_TEST_NOT_SET"},
-		"C": {File: file, Env: "DURABLE_TEST_TOKEN"},
-		"D": {File: big},
+		"C": {File: "db", Env: "DURABLE_TEST_TOKEN"},
+		"D": {File: "big"},
+		"E": {File: "/etc/durable/db-password"},
+		"F": {File: "../db"},
+		"G": {Env: "DURABLE_TEST_OTHER"},
 	}}}
 	_, err = r.resolveSecrets(bad)
 	for _, want := range []string{
-		"services.web.run.secretEnv.A: secret file " + filepath.Join(dir, "missing") + ": no such file or directory",
-		"services.web.run.secretEnv.B: the reconciler has no environment variable DURABLE_TEST_NOT_SET",
+		"services.web.run.secretEnv.A.file: secret file missing in --secrets-dir " + dir + ": no such file or directory",
+		"services.web.run.secretEnv.B.env: the reconciler has no environment variable DURABLE_TEST_NOT_SET",
 		"services.web.run.secretEnv.C: give exactly one of file, env or sops",
-		"services.web.run.secretEnv.D: secret file " + big + " is over",
+		"services.web.run.secretEnv.D.file: secret file big in --secrets-dir " + dir + " is over",
+		`services.web.run.secretEnv.E.file: file: "/etc/durable/db-password" is an absolute path: since this version secret files are named relative to the operator's --secrets-dir; write file: "db-password" and start durable run with --secrets-dir /etc/durable`,
+		`services.web.run.secretEnv.F.file: file: "../db" leaves the secrets directory`,
+		"services.web.run.secretEnv.G.env: the reconciler's variable DURABLE_TEST_OTHER is not one the operator allows secrets from; start durable run with --secret-env DURABLE_TEST_OTHER",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want it to contain %q", err, want)
 		}
 	}
-	if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "tok-123")) {
+	if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "tok-123") || strings.Contains(err.Error(), "other-789")) {
 		t.Fatalf("an error holds a secret's value: %v", err)
+	}
+}
+
+// TestAdmissionRefusesHostSecretsTheOperatorDidNotGive: without
+// --secrets-dir and --secret-env, a revision that asks for a host file
+// (the age identity, /etc/shadow) or a variable of the reconciler is
+// rejected with the fix, and nothing is read.
+func TestAdmissionRefusesHostSecretsTheOperatorDidNotGive(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "age.txt")
+	if err := os.WriteFile(key, []byte("AGE-SECRET-KEY-1HOSTILE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DURABLE_TEST_TOKEN", "tok-123")
+	r := &Reconciler{cfg: Config{Host: adapters.Host{StateDir: t.TempDir()}}}
+	for ref, want := range map[schema.SecretRef]string{
+		{File: key}:                 "is an absolute path: since this version secret files are named relative to the operator's --secrets-dir",
+		{File: "db-password"}:       `secret file "db-password": this reconciler has no secrets directory; put the file in a directory only its user can write and start durable run with --secrets-dir DIR`,
+		{Env: "DURABLE_TEST_TOKEN"}: "start durable run with --secret-env DURABLE_TEST_TOKEN",
+	} {
+		ds := &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: "web",
+			Run: schema.Run{SecretEnv: map[string]schema.SecretRef{"X": ref}}}}}
+		err := r.withSecrets(ds)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("revision with secret %+v: %v, want it rejected saying %q", ref, err, want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "HOSTILE") || strings.Contains(err.Error(), "tok-123")) {
+			t.Errorf("the rejection shows a value: %v", err)
+		}
 	}
 }
 
@@ -224,5 +268,68 @@ func TestSpecOfAJournaledReleaseHasItsSopsSecrets(t *testing.T) {
 	spec, err := restarted.specOf(ctx, journal.InfraSet{ID: "web-1", Service: "web", Release: svc.ReleaseID()})
 	if err != nil || spec.Env["DB_PASSWORD"] != "hunter2-sops" {
 		t.Fatalf("spec env %v, %v", spec.Env, err)
+	}
+}
+
+// TestResolvedSecretsAreRedacted: once a secret is resolved, an error
+// holding its value or an encoding of it (an exec plug-in's stderr) reaches
+// neither the log, nor the journal (served or on disk), nor the status.
+func TestResolvedSecretsAreRedacted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	value := "leak-me s3cret/7d1c"
+	if err := os.WriteFile(filepath.Join(dir, "db"), []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, err := onhost.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	db := filepath.Join(t.TempDir(), "journal.db")
+	st, err := journal.OpenBolt(db, journal.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	r, err := New(ctx, Config{Host: adapters.Host{StateDir: dir}, HostSecrets: host,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.resolveSecrets(schema.Service{Name: "web", Run: schema.Run{SecretEnv: map[string]schema.SecretRef{"DB": {File: "db"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	forms := []string{value, base64.StdEncoding.EncodeToString([]byte(value)), base64.URLEncoding.EncodeToString([]byte(value)),
+		hex.EncodeToString([]byte(value)), url.QueryEscape(value), url.PathEscape(value)}
+	stderr := errors.New("exec adapter plug-in apply: exit status 1: " + strings.Join(forms, " "))
+	r.log.Error("apply", "err", stderr)
+	r.journal(ctx, journal.Entry{Kind: api.EntryOutcome, Message: "apply failed: " + stderr.Error(), Error: stderr.Error()})
+	if err := r.store.PutRollout(ctx, journal.Rollout{ID: "r1", Service: "web", Message: stderr.Error()}); err != nil {
+		t.Fatal(err)
+	}
+	status, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusJSON, _ := json.Marshal(status)
+	entries, _ := st.Entries(ctx, 0, 0)
+	entriesJSON, _ := json.Marshal(entries)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"log": logs.String(), "journal": string(entriesJSON), "journal.db": string(onDisk), "status": string(statusJSON)} {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				t.Errorf("the %s holds the secret as %q", what, f)
+			}
+		}
+		if !strings.Contains(text, "[redacted secretEnv.DB]") && what != "status" {
+			t.Errorf("the %s does not say what was redacted: %s", what, text)
+		}
 	}
 }

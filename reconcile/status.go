@@ -11,6 +11,7 @@ import (
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/redact"
 )
 
 // ReadStatus builds the status from the journal alone.
@@ -197,5 +198,8 @@ func (r *Reconciler) Status(ctx context.Context) (api.Status, error) {
 	}
 	r.observed.addTo(&s)
 	r.bakesServed(ctx, &s)
-	return s, nil
+	if red, ok := redact.Value(r.redactor, s); ok {
+		return red, nil
+	}
+	return api.Status{}, fmt.Errorf("status could not be checked for secret values, and is not shown")
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+
+	"github.com/durable-delivery/durable/secrets/onhost"
 )
 
 // check enforces what the schema cannot say. It reads the user's own value
@@ -19,7 +21,8 @@ import (
 //   - dependsOn names declared services, not the service itself, each once,
 //     and the dependencies have no cycle;
 //   - a canary's step weights strictly rise;
-//   - each secret names exactly one source.
+//   - each secret names exactly one source, and a secret file is named
+//     inside the operator's secrets directory.
 func check(v cue.Value, x *explainer) Errors {
 	var errs Errors
 	services := fieldsOf(v, "services")
@@ -123,7 +126,8 @@ func checkSteps(v cue.Value, service string, x *explainer) Errors {
 	return errs
 }
 
-// checkSecretRefs requires each secret to name exactly one source.
+// checkSecretRefs requires each secret to name exactly one source, and a
+// file to be named inside the secrets directory.
 func checkSecretRefs(v cue.Value, service string, x *explainer) Errors {
 	at := []cue.Selector{cue.Str("services"), cue.Str(service), cue.Str("run"), cue.Str("secretEnv")}
 	var errs Errors
@@ -136,6 +140,12 @@ func checkSecretRefs(v cue.Value, service string, x *explainer) Errors {
 				sources = append(sources, s)
 			}
 		}
+		if file, err := ref.LookupPath(cue.MakePath(cue.Str("file"))).String(); err == nil {
+			if msg := onhost.FileNameProblem(file); msg != "" {
+				p := append(slices.Clone(at), cue.Str(name), cue.Str("file"))
+				errs = append(errs, x.errorAt(p, pathString(p)+": "+msg))
+			}
+		}
 		if len(sources) == 1 {
 			continue
 		}
@@ -144,7 +154,7 @@ func checkSecretRefs(v cue.Value, service string, x *explainer) Errors {
 		if len(sources) > 1 {
 			msg = "names " + strings.Join(sources, " and ")
 		}
-		errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: %s; give exactly one of file (a path on the reconciler's host), env (a variable of the reconciler) or sops (a key of a SOPS file of the repository)",
+		errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: %s; give exactly one of file (a file in the operator's --secrets-dir), env (a variable of the reconciler the operator allows) or sops (a key of a SOPS file of the repository)",
 			pathString(p), msg)))
 	}
 	return errs

@@ -78,7 +78,7 @@ func TestTyposAreRejected(t *testing.T) {
 		{"secret name outside the pattern", map[string]string{"extra.cue": "package quickstart\n\nservices: web: run: secretEnv: \"1X\": env: \"A\"\n"},
 			`extra.cue:3:32: field "1X" is not allowed in services.web.run.secretEnv`},
 		{"secret source misspelt", map[string]string{"extra.cue": "package quickstart\n\nservices: web: run: secretEnv: X: fle: \"/etc/x\"\n"},
-			"extra.cue:3:32: services.web.run.secretEnv.X: names no source; give exactly one of file (a path on the reconciler's host), env (a variable of the reconciler) or sops (a key of a SOPS file of the repository)\n" +
+			"extra.cue:3:32: services.web.run.secretEnv.X: names no source; give exactly one of file (a file in the operator's --secrets-dir), env (a variable of the reconciler the operator allows) or sops (a key of a SOPS file of the repository)\n" +
 				`extra.cue:3:35: field "fle" is not allowed in services.web.run.secretEnv.X (allowed: file, env, sops); did you mean "file"?`},
 		// A struct discriminated by kind, its kind not written.
 		{"strategy field, the kind left to its default", map[string]string{"extra.cue": "package quickstart\n\nservices: api: {\n\tartifact: \"registry.example/api@" + digest + "\"\n\tstrategy: keepWarn: 1\n}\n"},

@@ -22,6 +22,8 @@ import (
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/secrets/onhost"
+	"github.com/durable-delivery/durable/secrets/redact"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
 	"github.com/durable-delivery/durable/signing"
@@ -99,6 +101,8 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 	cmd.Flags().StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
 	cmd.Flags().StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
 	cmd.Flags().StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
+	cmd.Flags().StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
+	cmd.Flags().StringSliceVar(&o.secretEnv, "secret-env", nil, "variables of the reconciler that secretEnv.NAME.env may name: names, or prefixes ending in * (e.g. DB_PASSWORD,DURABLE_SECRET_*); none by default")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -125,6 +129,8 @@ type runOptions struct {
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
 	hostConfig                     string
+	secretsDir                     string
+	secretEnv                      []string
 	revert                         bool
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
@@ -135,6 +141,11 @@ type runOptions struct {
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	repo, branch, stateDir := o.repo, o.branch, o.stateDir
+	hostSecrets, err := onhost.Open(o.secretsDir, o.secretEnv)
+	if err != nil {
+		return err
+	}
+	defer hostSecrets.Close()
 	hostPolicies := policy.Source{Name: "host"}
 	if o.policyDir != "" {
 		src, err := policy.ReadDir(o.policyDir, "host")
@@ -202,11 +213,15 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
 	}
+	// The adapters log through slog's default: secrets are redacted there
+	// too, by the reconciler's redactor.
+	red := redact.New()
+	slog.SetDefault(slog.New(red.Handler(log.Handler())))
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
-		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, LoadState: isolation.Load}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err
 	}

@@ -64,11 +64,11 @@ func ParseIdentities(text []byte, source string) (*Identities, error) {
 }
 
 // ReadIdentities reads an age identity file, such as age-keygen -o writes.
-// It refuses one another local user could write (group- or world-writable,
-// owned by a user other than the reconciler's or root, or in a directory
-// others may write), saying how to secure it.
+// It refuses one another local user could read or write (any access for
+// group or others, owned by a user other than the reconciler's or root, or
+// in a directory others may write), saying how to secure it.
 func ReadIdentities(path string) (*Identities, error) {
-	f, err := hostfile.Open(path, "age identity file", "swap in an identity of their own")
+	f, err := hostfile.OpenSecret(path, "age identity file", "swap in an identity of their own")
 	if _, unsafe := errors.AsType[*hostfile.UnsafeError](err); unsafe {
 		return nil, err
 	}

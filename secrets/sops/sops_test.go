@@ -333,9 +333,9 @@ func TestReadIdentities(t *testing.T) {
 	}
 }
 
-// TestReadIdentitiesRefusesAFileOthersCouldWrite: an identity file another
-// local user could write is refused, saying how to secure it.
-func TestReadIdentitiesRefusesAFileOthersCouldWrite(t *testing.T) {
+// TestReadIdentitiesRefusesAFileOthersCouldReadOrWrite: an identity file
+// another local user could read or write is refused, saying how to secure it.
+func TestReadIdentitiesRefusesAFileOthersCouldReadOrWrite(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +348,8 @@ func TestReadIdentitiesRefusesAFileOthersCouldWrite(t *testing.T) {
 	}{
 		{name: "world-writable", mode: 0o666, want: "is writable by group or others (mode 0666): any local user could swap in an identity of their own; chmod go-w "},
 		{name: "group-writable", mode: 0o620, want: "(mode 0620)"},
+		{name: "world-readable", mode: 0o644, want: "is open to group or others (mode 0644): any local user could read it; chmod 600 "},
+		{name: "group-readable", mode: 0o640, want: "(mode 0640)"},
 		{name: "owned by another user", chown: true, want: "is owned by uid 65534"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

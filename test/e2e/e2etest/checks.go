@@ -1,9 +1,7 @@
 package e2etest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -90,33 +88,6 @@ func RunningAsJournaled(ctx context.Context, t *testing.T, f *Fixture, s api.Sta
 		}
 	}
 	return observed
-}
-
-// AssertNoSecretKept checks that nothing the reconciler keeps or shows (its
-// status, its journal, as served and on disk, its log) holds any of values.
-func (f *Fixture) AssertNoSecretKept(ctx context.Context, t *testing.T, values ...string) {
-	t.Helper()
-	s, err := f.API.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, _ := json.Marshal(s)
-	entries, err := f.API.Journal(ctx, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entriesJSON, _ := json.Marshal(entries)
-	db, err := os.ReadFile(filepath.Join(f.Dir, "state", "journal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for what, b := range map[string][]byte{"status": status, "journal": entriesJSON, "journal.db": db, "log": []byte(f.Logs())} {
-		for _, secret := range values {
-			if bytes.Contains(b, []byte(secret)) {
-				t.Errorf("the %s holds a secret's value", what)
-			}
-		}
-	}
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the time of the

@@ -25,23 +25,21 @@ func secretSum(t *testing.T, url string) string {
 	return resp.Header.Get("X-Secret-Sha256")
 }
 
-// TestSecretsStayOnTheHost gives the service a secret from a file on the
-// reconciler's host: the instances get it, while the journal, the status
-// and the logs never hold its value; changing the file rolls out a new
-// release with the new value, with no commit and no failed request.
+// TestSecretsStayOnTheHost gives the service a secret from a file in the
+// operator's secrets directory: the instances get it, while the journal,
+// the status, the logs and the state directories never hold its value in
+// any form; changing the file rolls out a new release with the new value,
+// with no commit and no failed request.
 func TestSecretsStayOnTheHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	f := e2etest.New(t, ctx)
-	secretFile := filepath.Join(f.Dir, "secrets", "web")
-	if err := os.MkdirAll(filepath.Dir(secretFile), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	secretFile := filepath.Join(f.SecretsDir(), "web")
 	first, second := "first-s3cret-value-7d1c", "second-s3cret-value-9e2f"
 	if err := os.WriteFile(secretFile, []byte(first+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ref := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: file: %q\n", f.Repo.Pkg(), secretFile)
+	ref := fmt.Sprintf("package %s\n\nservices: web: run: secretEnv: SECRET: file: \"web\"\n", f.Repo.Pkg())
 	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "secret.cue"), []byte(ref), 0o644); err != nil {
 		t.Fatal(err)
 	}
