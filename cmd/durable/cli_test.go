@@ -53,7 +53,7 @@ func TestExitCodes(t *testing.T) {
 		{"run without trust", []string{"run", "--repo", broken, "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitUsage},
 		{"run with trust and insecure", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--insecure-skip-verify"}, exitUsage},
 		{"run missing trust file", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
-		{"run missing host file", []string{"run", "--repo", broken, "--host-config", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
+		{"run missing host file", []string{"run", "--insecure-skip-verify", "--repo", broken, "--host-config", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
 		{"status bad output", []string{"status", "-o", "yaml"}, exitUsage},
 		{"demo bad output", []string{"demo", "-o", "xml"}, exitUsage},
 		{"status no reconciler", []string{"status", "--server", "127.0.0.1:1"}, exitFailed},
