@@ -10,12 +10,16 @@ import (
 	"github.com/durable-delivery/durable/server"
 )
 
+// addressFlag is the flag that names where an API listens: its name, its
+// default and what it is.
+type addressFlag struct{ name, def, usage string }
+
 // addListenerFlags registers the flags every API of durable listens with
 // (run's --listen, router's --admin, the agent's): one scheme, written in
 // docs/operating.md, "Listeners, TLS and tokens".
-func addListenerFlags(fs *pflag.FlagSet, c *listener.Config, tokenFile *string, addrFlag, def, usage string) {
-	c.Flag = "--" + addrFlag
-	fs.StringVar(&c.Address, addrFlag, def, usage+": HOST:PORT (loopback, or any address with --tls-cert and --tls-key) or unix:///PATH (mode 0660)")
+func addListenerFlags(fs *pflag.FlagSet, addr addressFlag, c *listener.Config, tokenFile *string) {
+	c.Flag = "--" + addr.name
+	fs.StringVar(&c.Address, addr.name, addr.def, addr.usage+": HOST:PORT (loopback, or any address with --tls-cert and --tls-key) or unix:///PATH (mode 0660)")
 	fs.StringVar(&c.SocketGroup, "socket-group", "", "group (name or gid) given the Unix socket, whose members may connect")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of a TLS listener (needed for a non-loopback address)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM key of --tls-cert")

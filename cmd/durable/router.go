@@ -43,7 +43,7 @@ metrics alone, for Prometheus, without admin rights.`,
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address for the traffic")
-	addListenerFlags(cmd.Flags(), &cfg.Admin, &cfg.AdminTokenFile, "admin", defaultRouterAdmin, "address of the admin API")
+	addListenerFlags(cmd.Flags(), addressFlag{"admin", defaultRouterAdmin, "address of the admin API"}, &cfg.Admin, &cfg.AdminTokenFile)
 	cmd.Flags().BoolVar(&cfg.InsecureAdmin, "insecure-admin", false, "let a loopback TCP admin API go without --token-file: any local user can then change the traffic")
 	cmd.Flags().StringVar(&cfg.MetricsListen, "metrics-listen", "", "also serve the metrics (GET /metrics for Prometheus, GET /v1/metrics as JSON), alone and without credential, on this loopback HOST:PORT or unix:///PATH")
 	cmd.Flags().StringSliceVar(&cfg.AllowEndpoints, "allow-endpoints", nil, "endpoints a split may name: CIDRs (10.0.0.0/8) and HOST:PORT or HOST:LOW-HIGH, comma-separated or repeated (default: 127.0.0.0/8, ::1/128, localhost)")

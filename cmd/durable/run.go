@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
@@ -83,7 +84,7 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 	cmd.Flags().StringVar(&o.repo, "repo", "", "desired-state repository: a path or a file, http(s) or ssh URL")
 	cmd.Flags().StringVar(&o.branch, "branch", "main", "branch to follow")
 	cmd.Flags().StringVar(&o.stateDir, "state", defaultStateDir, "directory for the journal, the source cache and the adapters' state")
-	addListenerFlags(cmd.Flags(), &o.api, &o.tokenFile, "listen", defaultAPI, "address of the API")
+	addListenerFlags(cmd.Flags(), addressFlag{"listen", defaultAPI, "address of the API"}, &o.api, &o.tokenFile)
 	cmd.Flags().BoolVar(&o.readTokens, "token-for-reads", false, "on a loopback address, reads (status, journal) need a token too")
 	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
@@ -146,35 +147,9 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer hostSecrets.Close()
-	hostPolicies := policy.Source{Name: "host"}
-	if o.policyDir != "" {
-		src, err := policy.ReadDir(o.policyDir, "host")
-		if err != nil {
-			return err
-		}
-		if src.Empty() {
-			return fmt.Errorf("--policy-dir %s holds no .rego file", o.policyDir)
-		}
-		hostPolicies = src
-	}
-	var trust *signing.Trust
-	if o.trustFile != "" {
-		t, err := signing.LoadTrust(o.trustFile)
-		if err != nil {
-			return err
-		}
-		trust = t
-	}
-	hostConfig, err := loadHostConfig(log, o.hostConfig)
+	in, err := loadHostInputs(log, o)
 	if err != nil {
 		return err
-	}
-	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
-	if err != nil {
-		return err
-	}
-	if sopsIDs != nil {
-		log.Info("SOPS secrets decrypt with age identities", "from", sopsIDs.Source(), "recipients", strings.Join(sopsIDs.Recipients(), ","))
 	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
@@ -201,7 +176,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	}
 	defer st.Close()
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
-		FullHistory: trust != nil && trust.Commits.Mode == signing.CommitsStrict})
+		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict})
 	if err != nil {
 		return err
 	}
@@ -218,10 +193,10 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: hostConfig}, Logger: log, Warnings: startWarnings(o),
-		HostPolicies: hostPolicies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: trust,
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
+		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
-		RevertOnFailure: o.revert, SopsIdentities: sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err
 	}
@@ -229,6 +204,52 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
+}
+
+// hostInputs are what the operator of the host gives durable run in files:
+// host policies, trust, the host file, SOPS identities.
+type hostInputs struct {
+	policies   policy.Source
+	trust      *signing.Trust
+	hostConfig *hostconfig.Config
+	sopsIDs    *sops.Identities
+}
+
+// loadHostInputs reads the operator's files; any that is given must read,
+// or the reconciler does not start.
+func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
+	in := hostInputs{policies: policy.Source{Name: "host"}}
+	if o.policyDir != "" {
+		src, err := policy.ReadDir(o.policyDir, "host")
+		if err != nil {
+			return in, err
+		}
+		if src.Empty() {
+			return in, fmt.Errorf("--policy-dir %s holds no .rego file", o.policyDir)
+		}
+		in.policies = src
+	}
+	if o.trustFile != "" {
+		t, err := signing.LoadTrust(o.trustFile)
+		if err != nil {
+			return in, err
+		}
+		in.trust = t
+	}
+	hostConfig, err := loadHostConfig(log, o.hostConfig)
+	if err != nil {
+		return in, err
+	}
+	in.hostConfig = hostConfig
+	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
+	if err != nil {
+		return in, err
+	}
+	in.sopsIDs = sopsIDs
+	if sopsIDs != nil {
+		log.Info("SOPS secrets decrypt with age identities", "from", sopsIDs.Source(), "recipients", strings.Join(sopsIDs.Recipients(), ","))
+	}
+	return in, nil
 }
 
 // serveAPI serves h on l until the returned function, which lets calls in
