@@ -134,7 +134,7 @@ func (l *longLived) running(ctx context.Context) (*process, error) {
 	l.mu.Unlock()
 	if err := l.hello(ctx, p); err != nil {
 		err = l.retire(p, err)
-		return nil, fmt.Errorf("does not speak the long-lived form: the handshake failed: %v; remove longLived from plugins.%s in the host file, or make the program answer the line {\"call\": N, \"version\": 1, \"op\": \"hello\"} with {\"call\": N, \"result\": {\"version\": 1}} (docs/adapters.md, \"The long-lived form\")", err, l.name)
+		return nil, fmt.Errorf("did not complete the long-lived handshake: %v; if the program speaks only the one-shot form, remove longLived from plugins.%s in the host file, or make it answer the line {\"call\": N, \"version\": 1, \"op\": \"hello\"} with {\"call\": N, \"result\": {\"version\": 1}} (docs/adapters.md, \"The long-lived form\")", err, l.name)
 	}
 	return p, nil
 }
