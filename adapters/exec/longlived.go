@@ -72,14 +72,16 @@ var errExited = errors.New("exited")
 
 func (l *longLived) call(ctx context.Context, req request, out any) error {
 	where := fmt.Sprintf("exec plug-in %s %s", l.name, req.Op)
+	// The timeout covers the wait for the turn, so that calls queued
+	// behind a hung one end too.
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
 	select {
 	case l.turn <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("%s: still waiting for the plug-in's previous call (calls to one plug-in run one at a time): %v: %w", where, ctx.Err(), adapters.ErrUnavailable)
 	}
 	defer func() { <-l.turn }()
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
 	resp, err := l.send(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", where, err, adapters.ErrUnavailable)

@@ -173,6 +173,59 @@ func TestLongLivedMisbehaviour(t *testing.T) {
 	}
 }
 
+// A child the plug-in started dies with it when its call times out.
+func TestLongLivedTimeoutKillsTheGroup(t *testing.T) {
+	tr, pidFile := linesPlugin(t, 2*time.Second)
+	if _, err := served(t, tr, "spawn"); err == nil || !strings.Contains(err.Error(), "no answer within its timeout") {
+		t.Fatalf("error %v; want a timeout", err)
+	}
+	child := pids(t, pidFile+".child")
+	if len(child) != 1 {
+		t.Fatalf("the plug-in's child is %v", child)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if state, _, _, ok := procStat(child[0]); !ok || state == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plug-in's child %d survived the timeout", child[0])
+		}
+	}
+	mustServe(t, tr, 1)
+}
+
+// Calls to one plug-in made at once run one after the other, each
+// answered once; a call queued behind a hung one ends within its timeout.
+func TestLongLivedCallsRunOneAtATime(t *testing.T) {
+	tr, _ := linesPlugin(t, 3*time.Second)
+	got := make(chan int, 8)
+	for range 8 {
+		go func() {
+			n, err := served(t, tr, "web")
+			if err != nil {
+				t.Error(err)
+			}
+			got <- n
+		}()
+	}
+	seen := map[int]bool{}
+	for range 8 {
+		seen[<-got] = true
+	}
+	for i := 1; i <= 8; i++ {
+		if !seen[i] {
+			t.Fatalf("answers %v; want 1 to 8, each once", seen)
+		}
+	}
+	go func() { _, _ = served(t, tr, "hang") }()
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := tr.InFlight(ctx, "web", "a"); err == nil || !strings.Contains(err.Error(), "still waiting for the plug-in's previous call") {
+		t.Fatalf("a call behind a hung one: %v; want it to end when its caller gives up", err)
+	}
+}
+
 // TestLongLivedStartFailures: a program that exits at once or does not
 // speak the long-lived form fails with the fix, fast, and is restarted
 // with a growing pause, never in a hot loop.

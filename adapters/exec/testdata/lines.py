@@ -7,6 +7,7 @@ of an in-flight call chooses a misbehaviour:
   long: prints a 2 MiB line  wrong-call: answers another call number
   exit: writes to stderr and exits 3 mid-call
   flood: writes 1 MiB to stderr, then answers
+  spawn: starts a child that sleeps (its pid in PID_FILE.child), then hangs
 
 Arguments: PID_FILE (each start appends its pid) and optionally a startup
 misbehaviour: --exit-at-once, --one-shot (reads stdin to its end, as a
@@ -14,6 +15,7 @@ one-shot plug-in does), --version-2, --no-call.
 """
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -51,6 +53,11 @@ while True:
     if service == "slow":
         time.sleep(2)
     elif service == "hang":
+        time.sleep(3600)
+    elif service == "spawn":
+        child = subprocess.Popen(["sleep", "3600"])
+        with open(pid_file + ".child", "w") as f:
+            f.write("%d\n" % child.pid)
         time.sleep(3600)
     elif service == "garbage":
         print("hello", flush=True)
