@@ -124,6 +124,19 @@ func TestLongLivedRestartsAfterAKillBetweenCalls(t *testing.T) {
 	}
 }
 
+// A request the process could not read (its stdin is closed) is sent once
+// more to a new process: it never saw it.
+func TestLongLivedResendsWhatWasNotDelivered(t *testing.T) {
+	tr, pidFile := linesPlugin(t, 10*time.Second)
+	if n, err := served(t, tr, "deaf"); err != nil || n != 1 {
+		t.Fatalf("in-flight = %d, %v", n, err)
+	}
+	mustServe(t, tr, 1)
+	if p := pids(t, pidFile); len(p) != 2 {
+		t.Fatalf("processes %v; want the deaf one replaced", p)
+	}
+}
+
 func TestLongLivedCallFailsWhenKilledDuringIt(t *testing.T) {
 	tr, pidFile := linesPlugin(t, 10*time.Second)
 	mustServe(t, tr, 1)

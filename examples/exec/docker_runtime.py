@@ -6,7 +6,8 @@ response on stdout (one-shot), or, when the first line is the hello of the
 long-lived form, one request per line and one response per line until stdin
 ends.
 
-Usage in a target:  runtime: {kind: "exec", command: ["examples/exec/docker_runtime.py", "--owner", "team-a"]}
+In the host file:  plugins: {docker-py: {command: ["/usr/bin/python3", "/opt/durable/docker_runtime.py", "--owner", "team-a"], longLived: true}}
+In a target:       runtime: {kind: "exec", plugin: "docker-py"}
 """
 import json
 import re

@@ -4,7 +4,8 @@ API (here Durable's own router admin API, standing in for a cloud load
 balancer). It shows the exec protocol (docs/adapters.md), in both forms: it
 serves JSON lines when the first line is the long-lived form's hello.
 
-Usage in a target:  traffic: {kind: "exec", command: ["examples/exec/router_traffic.py", "127.0.0.1:7071"]}
+In the host file:  plugins: {lb: {command: ["/usr/bin/python3", "/opt/durable/router_traffic.py", "127.0.0.1:7071"], longLived: true}}
+In a target:       traffic: {kind: "exec", plugin: "lb"}
 """
 import json
 import sys

@@ -7,6 +7,7 @@ of an in-flight call chooses a misbehaviour:
   long: prints a 2 MiB line  wrong-call: answers another call number
   exit: writes to stderr and exits 3 mid-call
   flood: writes 1 MiB to stderr, then answers
+  deaf: answers, then closes its stdin and sleeps
   spawn: starts a child that sleeps (its pid in PID_FILE.child), then hangs
 
 Arguments: PID_FILE (each start appends its pid) and optionally a startup
@@ -77,3 +78,6 @@ while True:
         sys.stderr.flush()
     served += 1
     answer(call, result=served)
+    if service == "deaf":
+        os.close(0)
+        time.sleep(3600)
