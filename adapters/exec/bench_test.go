@@ -18,19 +18,22 @@ func BenchmarkCall(b *testing.B) {
 	pidFile := filepath.Join(b.TempDir(), "pids")
 	for _, tc := range []struct {
 		form string
-		tr   *Traffic
+		new  func() *Traffic
 	}{
-		{"one-shot", NewTraffic([]string{python(b), script, pidFile, "--one-shot"}, time.Minute)},
-		{"long-lived", NewLongLivedTraffic("lines", []string{python(b), script, pidFile}, time.Minute)},
+		{"one-shot", func() *Traffic { return NewTraffic([]string{python(b), script, pidFile, "--one-shot"}, time.Minute) }},
+		{"long-lived", func() *Traffic {
+			return NewLongLivedTraffic("lines", []string{python(b), script, pidFile}, time.Minute)
+		}},
 	} {
 		b.Run(tc.form, func(b *testing.B) {
-			defer tc.tr.Close()
+			tr := tc.new()
+			defer tr.Close()
 			ctx := context.Background()
-			if _, err := tc.tr.InFlight(ctx, "web", "a"); err != nil { // the long-lived process starts
+			if _, err := tr.InFlight(ctx, "web", "a"); err != nil { // the long-lived process starts
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := tc.tr.InFlight(ctx, "web", "a"); err != nil {
+				if _, err := tr.InFlight(ctx, "web", "a"); err != nil {
 					b.Fatal(err)
 				}
 			}
