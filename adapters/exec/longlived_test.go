@@ -2,7 +2,9 @@ package exec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
 // linesPlugin is testdata/lines.py as a long-lived traffic adapter, and the
@@ -367,5 +370,38 @@ func TestLongLivedCloseIdle(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatalf("a second Close: %v", err)
+	}
+}
+
+// The host file's longLived reaches the adapter the registry builds, and
+// the reconciler's io.Closer check stops its process.
+func TestLongLivedFromTheHostFile(t *testing.T) {
+	script, err := filepath.Abs(filepath.Join("testdata", "lines.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Plugins: map[string]hostconfig.Plugin{
+		"lines": {Command: []string{python(t), script, pidFile}, LongLived: true}}}}
+	tr, err := adapters.NewTraffic("exec", json.RawMessage(`{"plugin": "lines"}`), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if n, err := tr.InFlight(context.Background(), "web", "a"); err != nil || n != i {
+			t.Fatalf("in-flight = %d, %v; want %d from one process", n, err, i)
+		}
+	}
+	closer, ok := tr.(io.Closer)
+	if !ok {
+		t.Fatal("the exec traffic adapter is not an io.Closer: the reconciler would never stop its process")
+	}
+	if err := closer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p := pids(t, pidFile); len(p) != 1 {
+		t.Fatalf("processes %v; want 1", p)
+	} else if _, _, _, alive := procStat(p[0]); alive {
+		t.Fatalf("plug-in %d remains after Close", p[0])
 	}
 }
