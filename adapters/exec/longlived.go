@@ -67,8 +67,13 @@ type lineResponse struct {
 	response
 }
 
-// errExited is the end of the plug-in's standard output.
-var errExited = errors.New("exited")
+var (
+	// errExited is the end of the plug-in's standard output.
+	errExited = errors.New("exited")
+	// errNotRead is a request the plug-in could not read: its standard
+	// input has no reader any more, as when it exited.
+	errNotRead = errors.New("closed its standard input (or exited) before reading the request")
+)
 
 func (l *longLived) call(ctx context.Context, req request, out any) error {
 	where := fmt.Sprintf("exec plug-in %s %s", l.name, req.Op)
@@ -104,7 +109,7 @@ func (l *longLived) send(ctx context.Context, req request) (response, error) {
 			return resp, nil
 		}
 		err = l.retire(p, err)
-		if !errors.Is(err, syscall.EPIPE) || attempt > 0 {
+		if !errors.Is(err, errNotRead) || attempt > 0 {
 			return response{}, err
 		}
 	}
@@ -174,6 +179,9 @@ func (l *longLived) exchange(ctx context.Context, p *process, req request) (resp
 	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return response{}, fmt.Errorf("did not read its request within %s", l.timeout)
+		}
+		if errors.Is(err, syscall.EPIPE) {
+			return response{}, errNotRead
 		}
 		return response{}, fmt.Errorf("write the request: %w", err)
 	}
