@@ -30,19 +30,34 @@ func example(t *testing.T, name string) string {
 	return p
 }
 
+// forms are the two ways Durable runs a plug-in, for the conformance
+// suites to hold both to the contract.
+var forms = []string{"one-shot", "long-lived"}
+
 // TestRuntimeConformance runs the runtime suite against the example
-// executable that runs containers through the docker CLI.
+// executable that runs containers through the docker CLI, in both forms.
 func TestRuntimeConformance(t *testing.T) {
-	script := example(t, "docker_runtime.py")
-	owner := fmt.Sprintf("durable-exec-test-%d", time.Now().UnixNano())
 	t.Cleanup(func() {
 		if ref, err := examples.SharedImage(context.Background(), "v1"); err == nil {
 			_ = exec.Command("docker", "image", "rm", "-f", ref).Run()
 		}
 	})
+	for _, form := range forms {
+		t.Run(form, func(t *testing.T) { runtimeConformance(t, form) })
+	}
+}
+
+func runtimeConformance(t *testing.T, form string) {
+	command := []string{python(t), example(t, "docker_runtime.py"), "--owner", fmt.Sprintf("durable-exec-test-%d", time.Now().UnixNano())}
+	owner := command[3]
 	adaptertest.RunRuntime(t, adaptertest.RuntimeHarness{
 		New: func(t *testing.T) adapters.Runtime {
-			return NewRuntime([]string{script, "--owner", owner}, time.Minute)
+			if form == "one-shot" {
+				return NewRuntime(command, time.Minute)
+			}
+			rt := NewLongLivedRuntime("docker-py", command, time.Minute)
+			t.Cleanup(func() { _ = rt.Close() })
+			return rt
 		},
 		Spec: func(t *testing.T, id string, replicas int) adapters.InfraSetSpec {
 			ref, err := examples.SharedImage(context.Background(), "v1")
@@ -73,8 +88,14 @@ func TestRuntimeConformance(t *testing.T) {
 }
 
 // TestTrafficConformance runs the traffic suite against the example
-// executable that drives a router's admin API.
+// executable that drives a router's admin API, in both forms.
 func TestTrafficConformance(t *testing.T) {
+	for _, form := range forms {
+		t.Run(form, func(t *testing.T) { trafficConformance(t, form) })
+	}
+}
+
+func trafficConformance(t *testing.T, form string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// The example plug-in speaks HTTP over TCP: a loopback admin API
@@ -87,10 +108,17 @@ func TestTrafficConformance(t *testing.T) {
 		cancel()
 		_ = wait()
 	})
-	script := example(t, "router_traffic.py")
+	command := []string{python(t), example(t, "router_traffic.py"), addrs.Admin}
 	proxy := "http://" + addrs.Listen.String() + "/"
 	adaptertest.RunTraffic(t, adaptertest.TrafficHarness{
-		New: func(t *testing.T) adapters.Traffic { return NewTraffic([]string{script, addrs.Admin}, time.Minute) },
+		New: func(t *testing.T) adapters.Traffic {
+			if form == "one-shot" {
+				return NewTraffic(command, time.Minute)
+			}
+			tr := NewLongLivedTraffic("lb", command, time.Minute)
+			t.Cleanup(func() { _ = tr.Close() })
+			return tr
+		},
 		Send: func(t *testing.T, service string) (string, error) {
 			req, err := http.NewRequest(http.MethodGet, proxy, nil)
 			if err != nil {

@@ -2,21 +2,18 @@
 // by a user's executable, for infrastructure Durable ships no adapter for
 // (VMs over SSH, a cloud load balancer, a service registry).
 //
-// Each call runs the executable once with a JSON request on its standard
-// input and reads one JSON response from its standard output, within a
-// timeout and a cap on what it prints. docs/adapters.md documents the
-// protocol. The package knows nothing of Git, CUE, policies or the journal.
+// In the one-shot form each call runs the executable once with a JSON
+// request on its standard input and reads one JSON response from its
+// standard output. In the long-lived form (the host file's longLived) one
+// process per adapter answers calls as JSON lines, and is restarted when it
+// dies. Both bound each call by a timeout and what it prints by a cap.
+// docs/adapters.md documents the protocol. The package knows nothing of Git, CUE, policies or the journal.
 package exec
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os/exec"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -27,7 +24,8 @@ import (
 // it does not speak.
 const ProtocolVersion = 1
 
-// MaxOutput caps what the executable may print on standard output.
+// MaxOutput caps what the executable may print on standard output for one
+// call: its whole output in the one-shot form, one line in the long-lived.
 const MaxOutput = 1 << 20
 
 // DefaultTimeout bounds one call when the configuration sets none.
@@ -74,104 +72,58 @@ var errorKinds = map[string]error{
 	"unavailable": adapters.ErrUnavailable,
 }
 
-// caller runs the executable for one call.
-type caller struct {
-	command []string
-	timeout time.Duration
+// transport carries calls to the executable: one process per call
+// (oneShot) or one process per adapter (longLived).
+type transport interface {
+	// call sends req and decodes the result into out (which may be nil).
+	call(ctx context.Context, req request, out any) error
+	// Close stops what the transport started.
+	Close() error
 }
 
-// call sends req and decodes the result into out (which may be nil).
-func (c caller) call(ctx context.Context, req request, out any) error {
-	req.Version = ProtocolVersion
-	in, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.command[0], c.command[1:]...)
-	cmd.Stdin = bytes.NewReader(in)
-	stdout, stderr := &capped{max: MaxOutput}, &capped{max: 64 << 10}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// The executable and whatever it starts form one group, killed whole
-	// when the call times out.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	runErr := cmd.Run()
-	where := fmt.Sprintf("exec adapter %s %s", c.command[0], req.Op)
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: no answer within %s: %w", where, c.timeout, adapters.ErrUnavailable)
-	case stdout.over:
-		return fmt.Errorf("%s: printed more than %d bytes: %w", where, MaxOutput, adapters.ErrUnavailable)
-	}
-	var resp response
-	dec := json.NewDecoder(bytes.NewReader(stdout.buf.Bytes()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&resp); err != nil {
-		detail := strings.TrimSpace(stderr.buf.String())
-		if runErr != nil {
-			return fmt.Errorf("%s: %v: %s: %w", where, runErr, detail, adapters.ErrUnavailable)
-		}
-		return fmt.Errorf("%s: the answer is not a response ({\"result\": …} or {\"error\": {\"kind\", \"message\"}}): %v: %w", where, err, adapters.ErrUnavailable)
-	}
-	if resp.Error != nil {
-		kind, ok := errorKinds[resp.Error.Kind]
+// into returns the error the response carries, or decodes its result into
+// out (which may be nil).
+func (r response) into(where string, out any) error {
+	if r.Error != nil {
+		kind, ok := errorKinds[r.Error.Kind]
 		if !ok {
 			kind = adapters.ErrUnavailable
 		}
-		return fmt.Errorf("%s: %s: %w", where, resp.Error.Message, kind)
-	}
-	if runErr != nil {
-		return fmt.Errorf("%s: %v: %w", where, runErr, adapters.ErrUnavailable)
+		return fmt.Errorf("%s: %s: %w", where, r.Error.Message, kind)
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(resp.Result, out); err != nil {
+	if err := json.Unmarshal(r.Result, out); err != nil {
 		return fmt.Errorf("%s: result: %v: %w", where, err, adapters.ErrUnavailable)
 	}
 	return nil
 }
 
-// capped keeps at most max bytes and remembers whether more came.
-type capped struct {
-	max  int
-	buf  bytes.Buffer
-	over bool
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.buf.Len(); len(p) > room {
-		c.buf.Write(p[:max(room, 0)])
-		c.over = true
-		return len(p), nil
-	}
-	return c.buf.Write(p)
-}
-
-var _ io.Writer = (*capped)(nil)
-
-func newCaller(raw json.RawMessage, host adapters.Host) (caller, error) {
+// newTransport builds the transport a target's settings and the host file
+// choose.
+func newTransport(raw json.RawMessage, host adapters.Host) (transport, error) {
 	var cfg settings.Exec
 	if err := adapters.DecodeConfig(raw, &cfg); err != nil {
-		return caller{}, fmt.Errorf("exec: %w", err)
+		return nil, fmt.Errorf("exec: %w", err)
 	}
 	plugin, err := host.Config.Plugin(cfg.Plugin)
 	if err != nil {
-		return caller{}, fmt.Errorf("exec: %w: %w", err, adapters.ErrInvalid)
+		return nil, fmt.Errorf("exec: %w: %w", err, adapters.ErrInvalid)
 	}
-	c := caller{command: plugin.Command, timeout: DefaultTimeout}
+	timeout := DefaultTimeout
 	if plugin.Timeout > 0 {
-		c.timeout = plugin.Timeout
+		timeout = plugin.Timeout
 	}
 	if cfg.Timeout != "" {
 		d, err := time.ParseDuration(cfg.Timeout)
 		if err != nil || d <= 0 {
-			return caller{}, fmt.Errorf("exec: timeout %q is not a positive duration: %w", cfg.Timeout, adapters.ErrInvalid)
+			return nil, fmt.Errorf("exec: timeout %q is not a positive duration: %w", cfg.Timeout, adapters.ErrInvalid)
 		}
-		c.timeout = d
+		timeout = d
 	}
-	return c, nil
+	if plugin.LongLived {
+		return newLongLived(cfg.Plugin, plugin.Command, timeout), nil
+	}
+	return oneShot{command: plugin.Command, timeout: timeout}, nil
 }

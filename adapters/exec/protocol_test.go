@@ -101,13 +101,19 @@ func TestConfigIsStrict(t *testing.T) {
 }
 
 // The command is the host file's, the timeout the repository's when it
-// gives one, else the host file's.
+// gives one, else the host file's; longLived chooses the form.
 func TestPluginComesFromTheHostFile(t *testing.T) {
-	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Plugins: map[string]hostconfig.Plugin{"x": {Command: []string{"/bin/true", "a"}, Timeout: 7 * time.Second}}}}
+	host := adapters.Host{Config: &hostconfig.Config{File: "host.yaml", Plugins: map[string]hostconfig.Plugin{
+		"x":     {Command: []string{"/bin/true", "a"}, Timeout: 7 * time.Second},
+		"lines": {Command: []string{"/bin/true", "b"}, LongLived: true}}}}
 	for cfg, want := range map[string]time.Duration{`{"plugin": "x"}`: 7 * time.Second, `{"plugin": "x", "timeout": "2s"}`: 2 * time.Second} {
-		c, err := newCaller(json.RawMessage(cfg), host)
-		if err != nil || strings.Join(c.command, " ") != "/bin/true a" || c.timeout != want {
-			t.Errorf("%s: caller %+v (%v); want /bin/true a, %s", cfg, c, err, want)
+		tr, err := newTransport(json.RawMessage(cfg), host)
+		if c, ok := tr.(oneShot); err != nil || !ok || strings.Join(c.command, " ") != "/bin/true a" || c.timeout != want {
+			t.Errorf("%s: transport %#v (%v); want one-shot /bin/true a, %s", cfg, tr, err, want)
 		}
+	}
+	tr, err := newTransport(json.RawMessage(`{"plugin": "lines", "timeout": "3s"}`), host)
+	if l, ok := tr.(*longLived); err != nil || !ok || l.name != "lines" || strings.Join(l.command, " ") != "/bin/true b" || l.timeout != 3*time.Second {
+		t.Errorf("transport %#v (%v); want long-lived lines, /bin/true b, 3s", tr, err)
 	}
 }

@@ -11,14 +11,14 @@ import (
 
 func init() {
 	adapters.RegisterRuntime("exec", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
-		c, err := newCaller(config, host)
+		c, err := newTransport(config, host)
 		if err != nil {
 			return nil, err
 		}
 		return &Runtime{c: c}, nil
 	})
 	adapters.RegisterTraffic("exec", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
-		c, err := newCaller(config, host)
+		c, err := newTransport(config, host)
 		if err != nil {
 			return nil, err
 		}
@@ -29,14 +29,24 @@ func init() {
 // Runtime is a runtime adapter implemented by an executable. Durable runs
 // the HTTP health check of the instances the executable reports itself, so
 // an executable only starts, lists and stops instances.
-type Runtime struct{ c caller }
+type Runtime struct{ c transport }
 
 var _ adapters.Runtime = (*Runtime)(nil)
 
 // NewRuntime returns a runtime adapter that runs command for each call.
 func NewRuntime(command []string, timeout time.Duration) *Runtime {
-	return &Runtime{c: caller{command: command, timeout: timeout}}
+	return &Runtime{c: oneShot{command: command, timeout: timeout}}
 }
+
+// NewLongLivedRuntime returns a runtime adapter that keeps one process of
+// command, named name in errors, answering calls as JSON lines; Close
+// stops it.
+func NewLongLivedRuntime(name string, command []string, timeout time.Duration) *Runtime {
+	return &Runtime{c: newLongLived(name, command, timeout)}
+}
+
+// Close stops the long-lived process, if any.
+func (r *Runtime) Close() error { return r.c.Close() }
 
 // setJSON is an infra-set as the executable reports it.
 type setJSON struct {

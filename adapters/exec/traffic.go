@@ -8,14 +8,24 @@ import (
 )
 
 // Traffic is a traffic adapter implemented by an executable.
-type Traffic struct{ c caller }
+type Traffic struct{ c transport }
 
 var _ adapters.Traffic = (*Traffic)(nil)
 
 // NewTraffic returns a traffic adapter that runs command for each call.
 func NewTraffic(command []string, timeout time.Duration) *Traffic {
-	return &Traffic{c: caller{command: command, timeout: timeout}}
+	return &Traffic{c: oneShot{command: command, timeout: timeout}}
 }
+
+// NewLongLivedTraffic returns a traffic adapter that keeps one process of
+// command, named name in errors, answering calls as JSON lines; Close
+// stops it.
+func NewLongLivedTraffic(name string, command []string, timeout time.Duration) *Traffic {
+	return &Traffic{c: newLongLived(name, command, timeout)}
+}
+
+// Close stops the long-lived process, if any.
+func (t *Traffic) Close() error { return t.c.Close() }
 
 // SetSplit asks the executable to apply the split atomically.
 func (t *Traffic) SetSplit(ctx context.Context, split adapters.Split) error {

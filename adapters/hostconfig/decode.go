@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ func (d *decoder) section(key string, n *yaml.Node, c *Config) {
 
 // plugin decodes one exec plug-in.
 func (d *decoder) plugin(n *yaml.Node, where string) Plugin {
-	fields := d.mapping(n, where, "command", "timeout")
+	fields := d.mapping(n, where, "command", "timeout", "longLived")
 	var p Plugin
 	cmd, ok := fields["command"]
 	switch {
@@ -119,7 +120,23 @@ func (d *decoder) plugin(n *yaml.Node, where string) Plugin {
 		s := d.value(t, where+".timeout", checkTimeout)
 		p.Timeout, _ = time.ParseDuration(s)
 	}
+	if l, ok := fields["longLived"]; ok {
+		p.LongLived = d.boolean(l, where+".longLived")
+	}
 	return p
+}
+
+// boolean is a YAML true or false, never a string that looks like one.
+func (d *decoder) boolean(n *yaml.Node, where string) bool {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		d.errorf(n, "%s must be true or false, unquoted", where)
+		return false
+	}
+	v, err := strconv.ParseBool(n.Value)
+	if err != nil {
+		d.errorf(n, "%s must be true or false, unquoted", where)
+	}
+	return v
 }
 
 // required is the string field of an entry, reported when missing.

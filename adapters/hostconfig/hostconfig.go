@@ -36,6 +36,10 @@ type Plugin struct {
 	// Timeout bounds one call when the repository sets none; zero is the
 	// adapter's default.
 	Timeout time.Duration
+	// LongLived runs one process per adapter, started on first use and
+	// speaking JSON lines, instead of one process per call
+	// (docs/adapters.md, "The long-lived form").
+	LongLived bool
 }
 
 // Docker is a Docker engine's address.

@@ -26,6 +26,7 @@ func (es Errors) Error() string { return strings.Join(es, "\n") }
 //
 //	plugins:            # exec adapters, by name
 //	  docker-py: {command: ["/usr/bin/python3", "/opt/durable/docker_runtime.py"], timeout: 30s}
+//	  # longLived: true  (optional: one process per adapter, speaking JSON lines)
 //	docker:             # Docker engines, by name
 //	  local: {host: "unix:///var/run/docker.sock"}
 //	haproxy:            # HAProxy Runtime API sockets, by name

@@ -34,6 +34,8 @@ func TestLoadReadsEveryKindOfEntry(t *testing.T) {
 	file := write(t, `
 plugins:
   docker-py: {command: ["`+exe+`", "--zone", "a"], timeout: 30s}
+  lines: {command: ["`+exe+`"], longLived: true}
+  once: {command: ["`+exe+`"], longLived: false}
 docker:
   local: {host: "unix:///var/run/docker.sock"}
   remote: {host: "tcp://10.0.0.5:2376"}
@@ -50,6 +52,15 @@ routers:
 	p, err := c.Plugin("docker-py")
 	if err != nil || strings.Join(p.Command, " ") != exe+" --zone a" || p.Timeout != 30*time.Second {
 		t.Errorf("plug-in %+v, %v", p, err)
+	}
+	if p.LongLived {
+		t.Errorf("plug-in docker-py is long-lived without longLived")
+	}
+	if p, err := c.Plugin("lines"); err != nil || !p.LongLived {
+		t.Errorf("plug-in lines %+v, %v; want long-lived", p, err)
+	}
+	if p, err := c.Plugin("once"); err != nil || p.LongLived {
+		t.Errorf("plug-in once %+v, %v; want one-shot", p, err)
 	}
 	if d, _ := c.DockerHost("remote"); d.Host != "tcp://10.0.0.5:2376" {
 		t.Errorf("docker remote = %+v", d)
@@ -85,6 +96,12 @@ func TestLoadRefusesBrokenAndHostileFiles(t *testing.T) {
 		{"empty command", "plugins:\n  x: {command: []}\n", []string{"plugins.x.command must be a list of strings"}},
 		{"missing command", "plugins:\n  x: {timeout: 3s}\n", []string{"host.yaml:2:6: plugins.x: command is missing"}},
 		{"bad timeout", "plugins:\n  x: {command: [\"" + exe + "\"], timeout: -1s}\n", []string{"plugins.x.timeout: \"-1s\" is not a positive Go duration"}},
+		{"longLived quoted", "plugins:\n  x: {command: [\"" + exe + "\"], longLived: \"true\"}\n", []string{"host.yaml:2:", "plugins.x.longLived must be true or false, unquoted"}},
+		{"longLived yes", "plugins:\n  x: {command: [\"" + exe + "\"], longLived: yes}\n", []string{"plugins.x.longLived must be true or false"}},
+		{"longLived a number", "plugins:\n  x: {command: [\"" + exe + "\"], longLived: 1}\n", []string{"plugins.x.longLived must be true or false"}},
+		{"longLived a list", "plugins:\n  x: {command: [\"" + exe + "\"], longLived: [true]}\n", []string{"plugins.x.longLived must be true or false"}},
+		{"longLived huge", "plugins:\n  x: {command: [\"" + exe + "\"], longLived: " + strings.Repeat("t", 100000) + "}\n", []string{"plugins.x.longLived must be true or false"}},
+		{"longLived misspelt", "plugins:\n  x: {command: [\"" + exe + "\"], longlived: true}\n", []string{"plugins.x: unknown field \"longlived\" (known: command, timeout, longLived)"}},
 		{"bad name", "haproxy:\n  Edge_1: {socket: /run/a.sock}\n", []string{"host.yaml:2:3: haproxy: \"Edge_1\" is not a name"}},
 		{"relative socket", "haproxy:\n  edge: {socket: run/a.sock}\n", []string{"haproxy.edge.socket: \"run/a.sock\" is not an absolute, clean path"}},
 		{"dotdot socket", "haproxy:\n  edge: {socket: /run/../etc/a.sock}\n", []string{"is not an absolute, clean path"}},

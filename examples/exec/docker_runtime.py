@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """A Durable runtime adapter as an executable: runs infra-sets as Docker
 containers through the docker CLI. It shows the exec protocol
-(docs/adapters.md): one JSON request on stdin, one JSON response on stdout.
+(docs/adapters.md) in both forms: one JSON request on stdin and one JSON
+response on stdout (one-shot), or, when the first line is the hello of the
+long-lived form, one request per line and one response per line until stdin
+ends.
 
-Usage in a target:  runtime: {kind: "exec", command: ["examples/exec/docker_runtime.py", "--owner", "team-a"]}
+In the host file:  plugins: {docker-py: {command: ["/usr/bin/python3", "/opt/durable/docker_runtime.py", "--owner", "team-a"], longLived: true}}
+In a target:       runtime: {kind: "exec", plugin: "docker-py"}
 """
 import json
 import re
@@ -21,7 +25,8 @@ class AdapterError(Exception):
 
 
 def docker(*args, check=True):
-    p = subprocess.run(["docker", *args], capture_output=True, text=True)
+    # stdin is Durable's: in the long-lived form, the next requests.
+    p = subprocess.run(["docker", *args], stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if check and p.returncode != 0:
         raise AdapterError("unavailable", "docker %s: %s" % (args[0], p.stderr.strip()))
     return p
@@ -113,14 +118,11 @@ def remove(owner, set_id, grace):
     return None
 
 
-def main():
-    owner = "durable-exec"
-    if len(sys.argv) == 3 and sys.argv[1] == "--owner":
-        owner = sys.argv[2]
+def handle(owner, req):
+    """The response to one request."""
     try:
-        req = json.load(sys.stdin)
-        if req.get("version") != 1:
-            raise AdapterError("invalid", "protocol version %r: this adapter speaks 1" % req.get("version"))
+        if not isinstance(req, dict) or req.get("version") != 1:
+            raise AdapterError("invalid", "protocol version %r: this adapter speaks 1" % (req.get("version") if isinstance(req, dict) else None))
         op = req.get("op")
         if op == "ensure":
             result = ensure(owner, req["spec"])
@@ -130,11 +132,58 @@ def main():
             result = remove(owner, req["id"], req.get("grace", "10s"))
         else:
             raise AdapterError("invalid", "operation %r is not a runtime operation" % op)
-        json.dump({"result": result}, sys.stdout)
+        return {"result": result}
     except AdapterError as e:
-        json.dump({"error": {"kind": e.kind, "message": str(e)}}, sys.stdout)
-    except (ValueError, KeyError) as e:
+        return {"error": {"kind": e.kind, "message": str(e)}}
+    except (ValueError, KeyError, TypeError) as e:
+        return {"error": {"kind": "invalid", "message": "bad request: %s" % e}}
+
+
+def serve(handler, first):
+    """The long-lived form: answer each line, echoing its call number."""
+    req, bad = first, None
+    while True:
+        if bad is not None:
+            resp = {"error": {"kind": "invalid", "message": "bad request line: %s" % bad}}
+        elif isinstance(req, dict) and req.get("op") == "hello":
+            resp = {"result": {"version": 1}}
+        else:
+            resp = handler(req)
+        resp["call"] = req.get("call") if isinstance(req, dict) else None
+        sys.stdout.write(json.dumps(resp) + "\n")
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return
+        try:
+            req, bad = json.loads(line), None
+        except ValueError as e:
+            req, bad = None, e
+
+
+def run(handler):
+    """Answers one request (one-shot) or serves, when the first line is the
+    long-lived form's hello."""
+    first = sys.stdin.readline()
+    try:
+        try:
+            req = json.loads(first)
+        except ValueError:
+            req = json.loads(first + sys.stdin.read())
+    except ValueError as e:
         json.dump({"error": {"kind": "invalid", "message": "bad request: %s" % e}}, sys.stdout)
+        return
+    if isinstance(req, dict) and req.get("op") == "hello" and "call" in req:
+        serve(handler, req)
+    else:
+        json.dump(handler(req), sys.stdout)
+
+
+def main():
+    owner = "durable-exec"
+    if len(sys.argv) == 3 and sys.argv[1] == "--owner":
+        owner = sys.argv[2]
+    run(lambda req: handle(owner, req))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A Durable traffic adapter as an executable: drives a load balancer's HTTP
 API (here Durable's own router admin API, standing in for a cloud load
-balancer). It shows the exec protocol (docs/adapters.md).
+balancer). It shows the exec protocol (docs/adapters.md), in both forms: it
+serves JSON lines when the first line is the long-lived form's hello.
 
-Usage in a target:  traffic: {kind: "exec", command: ["examples/exec/router_traffic.py", "127.0.0.1:7071"]}
+In the host file:  plugins: {lb: {command: ["/usr/bin/python3", "/opt/durable/router_traffic.py", "127.0.0.1:7071"], longLived: true}}
+In a target:       traffic: {kind: "exec", plugin: "lb"}
 """
 import json
 import sys
@@ -32,15 +34,11 @@ def call(admin, method, path, body=None):
         raise AdapterError("unavailable", "%s %s: %s" % (method, path, e))
 
 
-def main():
-    if len(sys.argv) != 2:
-        json.dump({"error": {"kind": "invalid", "message": "usage: router_traffic.py ADMIN_HOST:PORT"}}, sys.stdout)
-        return
-    admin = sys.argv[1]
+def handle(admin, req):
+    """The response to one request."""
     try:
-        req = json.load(sys.stdin)
-        if req.get("version") != 1:
-            raise AdapterError("invalid", "protocol version %r: this adapter speaks 1" % req.get("version"))
+        if not isinstance(req, dict) or req.get("version") != 1:
+            raise AdapterError("invalid", "protocol version %r: this adapter speaks 1" % (req.get("version") if isinstance(req, dict) else None))
         op = req.get("op")
         if op == "set-split":
             split = req["split"]
@@ -53,11 +51,59 @@ def main():
             result = metrics.get(req["service"], {}).get(req["set"], {}).get("inFlight", 0)
         else:
             raise AdapterError("invalid", "operation %r is not a traffic operation" % op)
-        json.dump({"result": result}, sys.stdout)
+        return {"result": result}
     except AdapterError as e:
-        json.dump({"error": {"kind": e.kind, "message": str(e)}}, sys.stdout)
-    except (ValueError, KeyError) as e:
+        return {"error": {"kind": e.kind, "message": str(e)}}
+    except (ValueError, KeyError, TypeError) as e:
+        return {"error": {"kind": "invalid", "message": "bad request: %s" % e}}
+
+
+def serve(handler, first):
+    """The long-lived form: answer each line, echoing its call number."""
+    req, bad = first, None
+    while True:
+        if bad is not None:
+            resp = {"error": {"kind": "invalid", "message": "bad request line: %s" % bad}}
+        elif isinstance(req, dict) and req.get("op") == "hello":
+            resp = {"result": {"version": 1}}
+        else:
+            resp = handler(req)
+        resp["call"] = req.get("call") if isinstance(req, dict) else None
+        sys.stdout.write(json.dumps(resp) + "\n")
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return
+        try:
+            req, bad = json.loads(line), None
+        except ValueError as e:
+            req, bad = None, e
+
+
+def run(handler):
+    """Answers one request (one-shot) or serves, when the first line is the
+    long-lived form's hello."""
+    first = sys.stdin.readline()
+    try:
+        try:
+            req = json.loads(first)
+        except ValueError:
+            req = json.loads(first + sys.stdin.read())
+    except ValueError as e:
         json.dump({"error": {"kind": "invalid", "message": "bad request: %s" % e}}, sys.stdout)
+        return
+    if isinstance(req, dict) and req.get("op") == "hello" and "call" in req:
+        serve(handler, req)
+    else:
+        json.dump(handler(req), sys.stdout)
+
+
+def main():
+    if len(sys.argv) != 2:
+        json.dump({"error": {"kind": "invalid", "message": "usage: router_traffic.py ADMIN_HOST:PORT"}}, sys.stdout)
+        return
+    admin = sys.argv[1]
+    run(lambda req: handle(admin, req))
 
 
 if __name__ == "__main__":
