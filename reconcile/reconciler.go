@@ -370,6 +370,7 @@ func (r *Reconciler) placementOf(ctx context.Context, ds *schema.DesiredState, r
 func (r *Reconciler) step(ctx context.Context, p placement, seen observation) bool {
 	before := r.acts.Load()
 	ro, busy, err := r.convergeRollout(ctx, p)
+	r.work.view = nil // the journal may have changed
 	if errors.Is(err, errDenied) {
 		return false // journaled; asked again next pass
 	}

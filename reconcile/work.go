@@ -33,6 +33,22 @@ type work struct {
 	// when every placement was last dirtied.
 	global   string
 	resynced time.Time
+	// view is the journal's sets and rollouts as read since the last
+	// placement converged: checking a clean placement writes nothing, so
+	// a pass over clean placements reads the journal once.
+	view *journalView
+}
+
+// journalView is the journal's view, read again after any converge.
+func (w *work) journalView(ctx context.Context, r *Reconciler) (journalView, error) {
+	if w.view != nil {
+		return *w.view, nil
+	}
+	v, err := r.view(ctx)
+	if err == nil {
+		w.view = &v
+	}
+	return v, err
 }
 
 // cleanKey is what a clean placement was converged against: its wanted
@@ -71,6 +87,7 @@ func (w *work) begin(r *Reconciler, ds *schema.DesiredState, rev journal.Revisio
 	}{ds.Targets, ds.Pipeline, rev.Policies, rev.Approvals, stamp})
 	sum := sha256.Sum256(b)
 	global := hex.EncodeToString(sum[:])
+	w.view = nil // written by anyone since the last pass
 	if global != w.global || time.Since(w.resynced) >= r.cfg.ResyncInterval || w.keys == nil {
 		w.keys, w.global, w.resynced = map[string]cleanKey{}, global, time.Now()
 	}
