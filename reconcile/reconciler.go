@@ -5,7 +5,9 @@
 // Every pass is level-triggered: it derives what to do from the desired state,
 // the journal and what the adapters observe, so a reconciler killed at any
 // instant resumes by simply running its next pass. Every action is preceded by
-// a decision and an intent in the journal and followed by an outcome.
+// a decision and an intent in the journal and followed by an outcome. A pass
+// observes every target but converges only the placements something dirtied
+// (work.go), and stops early for a newer revision (inbox.go).
 // Bad input (a revision that does not load) is journaled and shown; it never
 // changes what is running.
 //
