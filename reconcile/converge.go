@@ -12,10 +12,24 @@ import (
 // converge moves one placement one step towards its desired release and
 // reports whether it is still in flight.
 func (r *Reconciler) converge(ctx context.Context, p placement) (bool, error) {
+	_, busy, err := r.convergeRollout(ctx, p)
+	return busy, err
+}
+
+// convergeRollout is converge, also returning the rollout as the step left
+// it (nil when the placement's adapters or sets could not be read).
+func (r *Reconciler) convergeRollout(ctx context.Context, p placement) (*rollout, bool, error) {
 	ro, err := r.newRollout(ctx, p)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
+	busy, err := ro.advance(ctx)
+	return ro, busy, err
+}
+
+// advance is one step of converge on the rollout's placement.
+func (ro *rollout) advance(ctx context.Context) (bool, error) {
+	r, p := ro.r, ro.p
 	if err := ro.keepRunning(ctx); err != nil {
 		return false, err
 	}

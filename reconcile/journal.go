@@ -50,6 +50,7 @@ type action struct {
 // leave it; if it does not allow, the action is not taken and errDenied is
 // returned (the decision journaled once until it changes).
 func (r *Reconciler) act(ctx context.Context, base journal.Entry, a action, do func() error) error {
+	r.acts.Add(1)
 	d, err := r.invariant(ctx, base, a)
 	if err != nil {
 		return fmt.Errorf("ask invariant policy: %w", err)

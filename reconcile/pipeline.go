@@ -123,7 +123,7 @@ func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, t
 // desired state's when it is the desired release, else the journal's
 // record of that release. ok is false when the placement has nothing to do.
 func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, bool, error) {
-	v, err := r.view(ctx)
+	v, err := r.work.journalView(ctx, r)
 	if err != nil {
 		return schema.Service{}, false, err
 	}

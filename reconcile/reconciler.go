@@ -5,7 +5,9 @@
 // Every pass is level-triggered: it derives what to do from the desired state,
 // the journal and what the adapters observe, so a reconciler killed at any
 // instant resumes by simply running its next pass. Every action is preceded by
-// a decision and an intent in the journal and followed by an outcome.
+// a decision and an intent in the journal and followed by an outcome. A pass
+// observes every target but converges only the placements something dirtied
+// (work.go), and stops early for a newer revision (inbox.go).
 // Bad input (a revision that does not load) is journaled and shown; it never
 // changes what is running.
 //
@@ -29,6 +31,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -49,6 +52,10 @@ type Config struct {
 	// flight; IdleInterval between passes otherwise (drift repair).
 	ActiveInterval time.Duration
 	IdleInterval   time.Duration
+	// ResyncInterval is how often every placement is converged again even
+	// though nothing dirtied it (see work.go): what events and observation
+	// miss is caught then.
+	ResyncInterval time.Duration
 	// DrainTimeout bounds how long a set leaving the traffic may keep
 	// in-flight requests before its instances are stopped.
 	DrainTimeout time.Duration
@@ -110,6 +117,9 @@ func (c *Config) defaults() {
 	}
 	if c.IdleInterval <= 0 {
 		c.IdleInterval = 2 * time.Second
+	}
+	if c.ResyncInterval <= 0 {
+		c.ResyncInterval = 60 * time.Second
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 30 * time.Second
@@ -182,12 +192,13 @@ type Reconciler struct {
 	// file (see keptSopsDocument).
 	sopsDocs map[string]sopsDocument
 
-	snapshots chan snapshotResult
-}
-
-type snapshotResult struct {
-	snap source.Snapshot
-	err  error
+	// inbox is the newest fetch result not yet taken; work the placements
+	// found converged and clean (work.go), owned by the loop's goroutine;
+	// acts counts the actions asked for, so that a converge that did
+	// nothing is told from one that did.
+	inbox inbox
+	work  work
+	acts  atomic.Int64
 }
 
 // New builds a reconciler. It resumes from the journal: the last accepted
@@ -199,13 +210,12 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		red = redact.New()
 	}
 	r := &Reconciler{
-		cfg:       cfg,
-		store:     redactedStore{st, red},
-		source:    src,
-		targets:   newTargetSet(cfg.Host),
-		log:       slog.New(red.Handler(cfg.Logger.Handler())),
-		redactor:  red,
-		snapshots: make(chan snapshotResult, 1),
+		cfg:      cfg,
+		store:    redactedStore{st, red},
+		source:   src,
+		targets:  newTargetSet(cfg.Host),
+		log:      slog.New(red.Handler(cfg.Logger.Handler())),
+		redactor: red,
 
 		healthy:     map[string]int{},
 		endpoints:   map[string][]string{},
@@ -240,6 +250,7 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 			return nil, err
 		}
 		r.desired, r.revision, r.policies = &ds, rev, pol
+		r.inbox.handled = rev.Commit
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
 		// The resumed services' secrets are redacted from the start, before
 		// an adapter's first error could show one; one that cannot be read
@@ -255,21 +266,16 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 // Trigger asks the source to fetch at once (a webhook calls it).
 func (r *Reconciler) Trigger() { r.source.Trigger() }
 
-// Run watches the source and reconciles until ctx is done.
+// Run watches the source and reconciles until ctx is done. A fetched
+// revision is always taken before the next pass, and a pass stops at the
+// next placement once a newer one waits (see pass).
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.startWarnings(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.source.Watch(ctx, func(s source.Snapshot, err error) {
-			// Keep only the newest result: a pass always works on the head.
-			select {
-			case <-r.snapshots:
-			default:
-			}
-			r.snapshots <- snapshotResult{s, err}
-		})
+		r.source.Watch(ctx, func(s source.Snapshot, err error) { r.inbox.put(snapshotResult{s, err}) })
 	}()
 	defer wg.Wait()
 	defer r.targets.close()
@@ -280,9 +286,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case res := <-r.snapshots:
-			r.handleSnapshot(ctx, res.snap, res.err)
+		case <-r.inbox.wake():
 		case <-timer.C:
+		}
+		if res, ok := r.inbox.take(); ok {
+			r.handleSnapshot(ctx, res.snap, res.err)
 		}
 		active := r.pass(ctx)
 		next := r.cfg.IdleInterval
@@ -299,9 +307,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 }
 
-// pass converges every service on every target of the desired state, each
-// on the release its stage wants (see wantOf), and reports whether a
-// rollout is still in flight.
+// pass converges, each on the release its stage wants (see wantOf), the
+// placements of the desired state that something dirtied (work.go): a
+// revert to a warm set first, then stage by stage. It stops at the next
+// placement once a newer revision waits, and reports whether a rollout is
+// still in flight (or the pass was cut short).
 func (r *Reconciler) pass(ctx context.Context) bool {
 	r.reloadTrust(ctx)
 	r.refreshSecrets(ctx)
@@ -312,31 +322,28 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		return false
 	}
 	r.targets.retain(ds)
-	active := false
+	r.work.begin(r, ds, rev)
+	seen := r.observe(ctx, ds)
+	done, active, err := r.revertsFirst(ctx, ds, rev, seen)
+	if err != nil {
+		r.log.Error("read journal", "err", err)
+		return false
+	}
 	for i, stage := range ds.Pipeline.Stages {
 		for _, targetName := range stage.Targets {
-			target := ds.Targets[targetName]
 			for _, name := range sortedKeys(ds.Services) {
-				svc, ok, err := r.wanted(ctx, ds, name, i, targetName)
+				if r.inbox.newer() {
+					return true // the rest is done on the new revision
+				}
+				p, ok, err := r.placementOf(ctx, ds, rev, position{name, i, targetName})
 				if err != nil {
 					r.log.Error("read journal", "err", err)
 					return false
 				}
-				if !ok {
-					continue // nothing promoted to this stage yet
+				if !ok || done[p.key()] || r.work.clean(ctx, r, p, seen) {
+					continue
 				}
-				p := placement{service: svc, stage: stage.Name, target: target, revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[name].Hold}
-				busy, err := r.converge(ctx, p)
-				if errors.Is(err, errDenied) {
-					continue // journaled; asked again next pass
-				}
-				if err != nil {
-					// Retried on the next pass, at the idle pace: an error
-					// that lasts (a router down) must not flood the log.
-					r.log.Error("converge", "service", name, "stage", stage.Name, "target", targetName, "err", err)
-					busy = false
-				}
-				active = active || busy
+				active = r.step(ctx, p, seen) || active
 			}
 		}
 	}
@@ -347,4 +354,44 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		r.log.Error("write Prometheus scrape targets", "file", r.cfg.ScrapeTargets, "err", err)
 	}
 	return active
+}
+
+// placementOf is a service on a target of the i-th stage, on the release
+// the stage wants; false when nothing was promoted to the stage yet.
+func (r *Reconciler) placementOf(ctx context.Context, ds *schema.DesiredState, rev journal.Revision, at position) (placement, bool, error) {
+	svc, ok, err := r.wanted(ctx, ds, at.service, at.stage, at.target)
+	if err != nil || !ok {
+		return placement{}, false, err
+	}
+	stage := ds.Pipeline.Stages[at.stage]
+	return placement{service: svc, stage: stage.Name, target: ds.Targets[at.target], revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[at.service].Hold}, true, nil
+}
+
+// position is where a placement is in the desired state: a service, the
+// index of its stage in the pipeline, and a target of that stage.
+type position struct {
+	service string
+	stage   int
+	target  string
+}
+
+// step converges one placement and marks it clean when converging found
+// nothing to do; it reports whether a rollout is still in flight there.
+func (r *Reconciler) step(ctx context.Context, p placement, seen observation) bool {
+	before := r.acts.Load()
+	ro, busy, err := r.convergeRollout(ctx, p)
+	r.work.view = nil // the journal may have changed
+	if errors.Is(err, errDenied) {
+		return false // journaled; asked again next pass
+	}
+	if err != nil {
+		// Retried on the next pass, at the idle pace: an error that lasts
+		// (a router down) must not flood the log.
+		r.log.Error("converge", "service", p.service.Name, "stage", p.stage, "target", p.target.Name, "err", err)
+		return false
+	}
+	if !busy && r.acts.Load() == before {
+		r.work.markClean(ctx, ro, seen)
+	}
+	return busy
 }

@@ -193,7 +193,7 @@ func TestMinimalWarmSetDrainsBeforeScalingDown(t *testing.T) {
 // pass by pass, which a real runtime's timing would blur. The demo tests
 // run the same paths on the process runtime and the router.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	st     journal.Store
 	rt     *fakeRuntime
@@ -203,7 +203,7 @@ type harness struct {
 	ds     *schema.DesiredState
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	h := &harness{t: t, dir: t.TempDir(), rt: &fakeRuntime{sets: map[string][]adapters.Instance{}, startHealthy: true},
 		tr:     &fakeTraffic{splits: map[string]adapters.Split{}},
 		target: schema.Target{Name: "t", Zone: "z", Runtime: schema.Adapter{Kind: "fake"}, Traffic: schema.Adapter{Kind: "fake"}}}

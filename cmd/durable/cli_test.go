@@ -58,6 +58,11 @@ func TestExitCodes(t *testing.T) {
 		{"demo bad output", []string{"demo", "-o", "xml"}, exitUsage},
 		{"status no reconciler", []string{"status", "--server", "127.0.0.1:1"}, exitFailed},
 		{"bad duration", []string{"run", "--repo", broken, "--interval", "soon"}, exitUsage},
+		{"resync too short", []string{"run", "--repo", broken, "--resync", "1ms"}, exitUsage},
+		{"resync negative", []string{"run", "--repo", broken, "--resync", "-5m"}, exitUsage},
+		{"resync too long", []string{"run", "--repo", broken, "--resync", "9999999h"}, exitUsage},
+		{"resync not a duration", []string{"run", "--repo", broken, "--resync", "$(rm -rf /)"}, exitUsage},
+		{"resync oversized", []string{"run", "--repo", broken, "--resync", strings.Repeat("9", 100000) + "s"}, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := execute(tc.args); got != tc.want {

@@ -52,6 +52,9 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 			if o.interval < time.Second {
 				return usageError{fmt.Errorf("--interval %s is too short: use 1s or more", o.interval)}
 			}
+			if o.resync < time.Second || o.resync > 24*time.Hour {
+				return usageError{fmt.Errorf("--resync %s: use a duration from 1s to 24h", o.resync)}
+			}
 			if o.evaluationTimeout < time.Second || o.evaluationTimeout > 10*time.Minute {
 				return usageError{fmt.Errorf("--evaluation-timeout %s: use a duration from 1s to 10m", o.evaluationTimeout)}
 			}
@@ -87,6 +90,7 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 	addListenerFlags(cmd.Flags(), addressFlag{"listen", defaultAPI, "address of the API"}, &o.api, &o.tokenFile)
 	cmd.Flags().BoolVar(&o.readTokens, "token-for-reads", false, "on a loopback address, reads (status, journal) need a token too")
 	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
+	cmd.Flags().DurationVar(&o.resync, "resync", 60*time.Second, "how often every placement is converged again though nothing changed it (between, only what changed or drifted is)")
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating one revision's desired state may take (in a child process, its memory bounded too) before the revision is rejected")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")
@@ -124,7 +128,7 @@ type runOptions struct {
 	api                            listener.Config
 	tokenFile                      string
 	readTokens                     bool
-	interval                       time.Duration
+	interval, resync               time.Duration
 	policyDir, timezone, trustFile string
 	scrapeTargets, drift           string
 	sopsAgeKeyFile                 string
@@ -195,7 +199,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
-		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report",
+		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
 		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
 	if err != nil {
 		return err

@@ -1,0 +1,75 @@
+package reconcile
+
+import (
+	"sync"
+
+	"github.com/durable-delivery/durable/source"
+)
+
+// inbox holds the newest fetch result the loop has not taken yet. The source
+// hands over every fetch, changed or not; the loop takes the newest before
+// each pass, and a pass asks newer between placements so that a new
+// revision preempts the rest of it.
+type inbox struct {
+	mu      sync.Mutex
+	pending *snapshotResult
+	ready   chan struct{}
+	// handled is the commit last taken: a fetch of it again is no news.
+	handled string
+}
+
+type snapshotResult struct {
+	snap source.Snapshot
+	err  error
+}
+
+// wake is readable once a result is waiting.
+func (b *inbox) wake() <-chan struct{} { return b.channel() }
+
+func (b *inbox) channel() chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ready == nil {
+		b.ready = make(chan struct{}, 1)
+	}
+	return b.ready
+}
+
+// put keeps only the newest result: a pass always works on the head.
+func (b *inbox) put(res snapshotResult) {
+	ready := b.channel()
+	b.mu.Lock()
+	b.pending = &res
+	b.mu.Unlock()
+	select {
+	case ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the waiting result, if any.
+func (b *inbox) take() (snapshotResult, bool) {
+	ready := b.wake()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-ready:
+	default:
+	}
+	if b.pending == nil {
+		return snapshotResult{}, false
+	}
+	res := *b.pending
+	b.pending = nil
+	if res.err == nil {
+		b.handled = res.snap.Commit
+	}
+	return res, true
+}
+
+// newer reports whether a commit other than the one last taken is waiting.
+func (b *inbox) newer() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending != nil && b.pending.err == nil && b.pending.snap.Commit != b.handled
+}

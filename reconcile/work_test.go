@@ -1,0 +1,248 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/source"
+)
+
+// recordingRuntime is the harness's runtime, recording which sets it was
+// asked to ensure, in order; onEnsure, when set, runs before each.
+type recordingRuntime struct {
+	*fakeRuntime
+	mu       sync.Mutex
+	ensured  []string
+	onEnsure func(id string)
+}
+
+func (r *recordingRuntime) Ensure(ctx context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
+	r.mu.Lock()
+	r.ensured = append(r.ensured, spec.ID)
+	hook := r.onEnsure
+	r.mu.Unlock()
+	if hook != nil {
+		hook(spec.ID)
+	}
+	return r.fakeRuntime.Ensure(ctx, spec)
+}
+
+// calls returns and forgets the sets ensured so far.
+func (r *recordingRuntime) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.ensured
+	r.ensured = nil
+	return out
+}
+
+// recordingTraffic is the harness's traffic adapter, recording the
+// services whose split was set, in order.
+type recordingTraffic struct {
+	*fakeTraffic
+	mu  sync.Mutex
+	set []string
+}
+
+func (r *recordingTraffic) SetSplit(ctx context.Context, split adapters.Split) error {
+	r.mu.Lock()
+	r.set = append(r.set, split.Service)
+	r.mu.Unlock()
+	return r.fakeTraffic.SetSplit(ctx, split)
+}
+
+func (r *recordingTraffic) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.set
+	r.set = nil
+	return out
+}
+
+// fleetHarness is the harness with several services on its target, each
+// blue/green with one set kept warm with all its instances.
+type fleetHarness struct {
+	*harness
+	rt *recordingRuntime
+	tr *recordingTraffic
+}
+
+func newFleetHarness(t *testing.T) *fleetHarness {
+	h := newHarness(t)
+	f := &fleetHarness{harness: h, rt: &recordingRuntime{fakeRuntime: h.rt}, tr: &recordingTraffic{fakeTraffic: h.tr}}
+	h.r.targets.runtimes[adapterKey(h.target.Runtime)] = f.rt
+	h.r.targets.traffics[adapterKey(h.target.Traffic)] = f.tr
+	return f
+}
+
+// revision makes the desired state revision commit with one service per
+// digit (svc-0 at digits[0], ...), each digit its artifact, journaled.
+func (f *fleetHarness) revision(commit, digits string) {
+	ds := &schema.DesiredState{Services: map[string]schema.Service{}, Targets: map[string]schema.Target{"t": f.target},
+		Pipeline: schema.Pipeline{Stages: []schema.Stage{{Name: "s", Targets: []string{"t"}}}}}
+	for i, d := range digits {
+		name := fmt.Sprintf("svc-%d", i)
+		svc := schema.Service{Name: name, Artifact: "r/" + name + "@sha256:" + strings.Repeat(string(d), 64),
+			Run:      schema.Run{Port: 8080, Replicas: 2},
+			Strategy: schema.Strategy{Kind: schema.BlueGreen, KeepWarm: 1, WarmMode: schema.WarmFull, ProgressDeadline: schema.Duration{Duration: time.Minute}}}
+		spec, err := json.Marshal(svc)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := f.st.PutRelease(context.Background(), journal.Release{ID: svc.ReleaseID(), Service: name, Artifact: svc.Artifact, Spec: spec}); err != nil {
+			f.t.Fatal(err)
+		}
+		ds.Services[name] = svc
+	}
+	f.r.mu.Lock()
+	f.r.desired, f.r.revision = ds, journal.Revision{Commit: commit, Attempt: commit}
+	f.r.mu.Unlock()
+}
+
+func (f *fleetHarness) set(service string) string {
+	return infraSetID(service, "t", f.r.desired.Services[service].ReleaseID())
+}
+
+// settle runs passes until one finds nothing in flight.
+func (f *fleetHarness) settle(ctx context.Context) {
+	f.t.Helper()
+	for range 10 {
+		if !f.r.pass(ctx) {
+			return
+		}
+	}
+	f.t.Fatal("the fleet never settled")
+}
+
+func TestNewRevisionPreemptsThePass(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "abcdef")
+	f.rt.onEnsure = func(id string) {
+		if strings.HasPrefix(id, "svc-1-") {
+			f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c2"}})
+		}
+	}
+	if !f.r.pass(ctx) {
+		t.Fatal("a pass cut short by a new revision must ask for the next one at once")
+	}
+	for i := range 6 {
+		name := fmt.Sprintf("svc-%d", i)
+		if started := f.rt.count(f.set(name)) > 0; started != (i <= 1) {
+			t.Errorf("%s started: %v; the pass must stop at the first placement after the new revision arrived", name, started)
+		}
+	}
+	if res, ok := f.r.inbox.take(); !ok || res.snap.Commit != "c2" {
+		t.Fatalf("the waiting revision: %+v, %v", res, ok)
+	}
+
+	// Fetching the same commit again is no news: the pass is not cut.
+	f.rt.onEnsure = func(string) { f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c2"}}) }
+	f.r.pass(ctx)
+	for i := range 6 {
+		if name := fmt.Sprintf("svc-%d", i); f.rt.count(f.set(name)) == 0 {
+			t.Errorf("%s not started: a fetch of the commit already taken cut the pass", name)
+		}
+	}
+}
+
+func TestRevertToWarmSetGoesFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "aaaa")
+	f.settle(ctx)
+	f.revision("c2", "aaab")
+	f.settle(ctx)
+	// svc-3 goes back to its warm release; the others move on.
+	f.revision("c3", "bbba")
+	f.rt.calls()
+	f.tr.calls()
+	f.r.pass(ctx)
+	if got := f.rt.calls(); len(got) == 0 || !strings.HasPrefix(got[0], "svc-3-") {
+		t.Fatalf("sets ensured in the order %v: the revert of svc-3 must come first", got)
+	}
+	if got := f.tr.calls(); len(got) == 0 || got[0] != "svc-3" {
+		t.Fatalf("traffic set in the order %v: the revert of svc-3 must come first", got)
+	}
+	if w := f.tr.weight3(f.set("svc-3")); w != 100 {
+		t.Fatalf("svc-3's warm set has %d%% after the pass", w)
+	}
+}
+
+func (f *recordingTraffic) weight3(set string) int {
+	s, _ := f.Split(context.Background(), "svc-3")
+	return s.Weight(set)
+}
+
+func TestCleanPlacementsAreNotConvergedAgain(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "abc")
+	f.settle(ctx)
+	f.r.pass(ctx) // converged with nothing to do: clean
+	f.rt.calls()
+	f.tr.calls()
+
+	f.r.pass(ctx)
+	if got := f.rt.calls(); len(got) != 0 {
+		t.Fatalf("a pass with nothing changed ensured %v", got)
+	}
+
+	// A split changed by hand is seen and restored, for its service only.
+	split, _ := f.tr.Split(ctx, "svc-1")
+	split.Backends[0].Weight = 50
+	_ = f.tr.fakeTraffic.SetSplit(ctx, split)
+	f.r.pass(ctx)
+	if got := f.tr.calls(); !slices.Equal(got, []string{"svc-1"}) {
+		t.Fatalf("after drift on svc-1, splits set for %v", got)
+	}
+	if got := f.rt.calls(); !slices.Equal(got, []string{f.set("svc-1")}) {
+		t.Fatalf("after drift on svc-1, ensured %v", got)
+	}
+	f.r.pass(ctx) // a placement acted on is converged once more, then clean
+	if got := f.rt.calls(); !slices.Equal(got, []string{f.set("svc-1")}) {
+		t.Fatalf("the pass after the repair ensured %v", got)
+	}
+
+	// A dead instance is seen and replaced.
+	f.rt.fakeRuntime.mu.Lock()
+	f.rt.fakeRuntime.sets[f.set("svc-2")] = f.rt.fakeRuntime.sets[f.set("svc-2")][:1]
+	f.rt.fakeRuntime.mu.Unlock()
+	f.r.pass(ctx)
+	if got := f.rt.calls(); !slices.Equal(got, []string{f.set("svc-2")}) {
+		t.Fatalf("after an instance of svc-2 died, ensured %v", got)
+	}
+	if n := f.rt.count(f.set("svc-2")); n != 2 {
+		t.Fatalf("svc-2 runs %d instances", n)
+	}
+	f.settle(ctx)
+	f.r.pass(ctx)
+	f.rt.calls()
+
+	// A revision that changes svc-0 converges svc-0 alone.
+	f.revision("c2", "xbc")
+	f.settle(ctx)
+	for _, id := range f.rt.calls() {
+		if !strings.HasPrefix(id, "svc-0-") {
+			t.Fatalf("a revision that changed svc-0 alone ensured %s", id)
+		}
+	}
+
+	// The resync converges everything again.
+	f.r.pass(ctx)
+	f.rt.calls()
+	f.r.cfg.ResyncInterval = time.Nanosecond
+	f.r.pass(ctx)
+	if got := f.rt.calls(); len(got) < 3 {
+		t.Fatalf("the resync ensured only %v", got)
+	}
+}
