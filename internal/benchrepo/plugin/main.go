@@ -5,7 +5,7 @@
 //
 //	plugin runtime STATEDIR ENDPOINT   # every instance is ENDPOINT
 //	plugin traffic STATEDIR
-//	plugin serve ADDR                  # answers 200 to every GET: the instances' health
+//	plugin serve ADDR                  # answers 200 to every request: the instances' health
 //
 // runtime and traffic answer one request read from standard input.
 package main
@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -36,11 +37,22 @@ func run(args []string) error {
 	case len(args) == 2 && args[0] == "traffic":
 		return oneShot(os.Stdin, os.Stdout, trafficStore{dir: args[1]}.handle)
 	case len(args) == 2 && args[0] == "serve":
-		srv := &http.Server{Addr: args[1], ReadHeaderTimeout: 5 * time.Second,
-			Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
-		return srv.ListenAndServe()
+		return serve(args[1])
 	}
 	return fmt.Errorf("usage: plugin runtime STATEDIR ENDPOINT | plugin traffic STATEDIR | plugin serve ADDR")
+}
+
+// serve answers 200 to every request on addr, after printing the address it
+// listens on (addr may have port 0).
+func serve(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr())
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	return srv.Serve(ln)
 }
 
 // request is what Durable sends: the fields of every operation.
