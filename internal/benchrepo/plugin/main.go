@@ -7,7 +7,10 @@
 //	plugin traffic STATEDIR
 //	plugin serve ADDR                  # answers 200 to every request: the instances' health
 //
-// runtime and traffic answer one request read from standard input.
+// runtime and traffic speak both forms: a request without a call number is
+// the one-shot form (answer it, exit); requests with one are the long-lived
+// form's JSON lines, the first of them the hello handshake, answered with
+// the same number until standard input ends.
 package main
 
 import (
@@ -20,9 +23,6 @@ import (
 	"time"
 )
 
-// maxRequest bounds one request line.
-const maxRequest = 4 << 20
-
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "benchplugin:", err)
@@ -33,9 +33,9 @@ func main() {
 func run(args []string) error {
 	switch {
 	case len(args) == 3 && args[0] == "runtime":
-		return oneShot(os.Stdin, os.Stdout, runtimeStore{dir: args[1], endpoint: args[2]}.handle)
+		return stream(os.Stdin, os.Stdout, runtimeStore{dir: args[1], endpoint: args[2]}.handle)
 	case len(args) == 2 && args[0] == "traffic":
-		return oneShot(os.Stdin, os.Stdout, trafficStore{dir: args[1]}.handle)
+		return stream(os.Stdin, os.Stdout, trafficStore{dir: args[1]}.handle)
 	case len(args) == 2 && args[0] == "serve":
 		return serve(args[1])
 	}
@@ -86,16 +86,37 @@ func (f *failure) Error() string { return f.Kind + ": " + f.Message }
 // handler answers one request with a result (marshalled to JSON) or an error.
 type handler func(request) (any, error)
 
-// oneShot answers the single request on in.
-func oneShot(in io.Reader, out io.Writer, h handler) error {
-	line, err := io.ReadAll(io.LimitReader(in, maxRequest))
-	if err != nil {
-		return err
+// stream answers the requests on in: one without a call number, and it is
+// done (the one-shot form); else each answer carries its request's number
+// (the long-lived form) until in ends.
+func stream(in io.Reader, out io.Writer, h handler) error {
+	dec := json.NewDecoder(in)
+	enc := json.NewEncoder(out)
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			return nil
+		} else if err != nil {
+			_ = enc.Encode(map[string]any{"error": &failure{"invalid", "request: " + err.Error()}})
+			return err
+		}
+		var head struct {
+			Call *uint64 `json:"call"`
+		}
+		_ = json.Unmarshal(raw, &head) // a malformed request is answer's to report
+		resp := answer(raw, h)
+		if head.Call == nil {
+			return enc.Encode(resp)
+		}
+		resp["call"] = *head.Call
+		if err := enc.Encode(resp); err != nil {
+			return err
+		}
 	}
-	return json.NewEncoder(out).Encode(answer(line, h))
 }
 
-// answer decodes one request and runs it, giving the response object.
+// answer decodes one request and runs it, giving the response object. The
+// hello of the long-lived form is answered here, for both adapters.
 func answer(line []byte, h handler) map[string]any {
 	var req request
 	if err := json.Unmarshal(line, &req); err != nil {
@@ -103,6 +124,9 @@ func answer(line []byte, h handler) map[string]any {
 	}
 	if req.Version != 1 {
 		return map[string]any{"error": &failure{"invalid", fmt.Sprintf("protocol version %d; this plug-in speaks 1", req.Version)}}
+	}
+	if req.Op == "hello" {
+		return map[string]any{"result": map[string]int{"version": 1}}
 	}
 	result, err := h(req)
 	if err != nil {
