@@ -5,7 +5,8 @@
 # RUNS revisions (default 5) that each change one service's env, reports
 # trigger -> revision loaded, loaded -> first action, the CPU while nothing
 # changes (over IDLE seconds, default 30) and the peak RSS. Each wait is
-# bounded by TIMEOUT seconds (default 900). See hack/bench/README.md.
+# bounded by TIMEOUT seconds (default 900). DURABLE=BINARY measures that
+# binary instead of building ./cmd/durable. See hack/bench/README.md.
 #
 # usage: hack/bench/scale.sh [--one-shot] [SIZES...]
 #   --one-shot  plug-ins run once per call (the host file says no longLived)
@@ -46,7 +47,12 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building durable, the bench plug-in and the repository generator into $work/bin" >&2
-go build -o "$work/bin/durable" ./cmd/durable
+if [[ -n ${DURABLE:-} ]]; then
+	[[ -x $DURABLE ]] || { echo "scale.sh: DURABLE=\"$DURABLE\" is not an executable file" >&2; exit 2; }
+	cp "$DURABLE" "$work/bin/durable"
+else
+	go build -o "$work/bin/durable" ./cmd/durable
+fi
 go build -o "$work/bin/plugin" ./internal/benchrepo/plugin
 go build -o "$work/bin/benchrepo" ./internal/benchrepo/cmd
 
@@ -106,7 +112,7 @@ for size in "${sizes[@]}"; do measure "$size"; done
 
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-echo "method: hack/bench/scale.sh $* (plug-ins $mode, RUNS=${RUNS:-5} IDLE=${IDLE:-30}s, --insecure-skip-verify)"
+echo "method: ${DURABLE:+DURABLE=$DURABLE }hack/bench/scale.sh $* (plug-ins $mode, RUNS=${RUNS:-5} IDLE=${IDLE:-30}s, --insecure-skip-verify)"
 echo "times in seconds: median (min-max) over the runs; CPU in cores over the idle window"
 printf '%-8s %-22s %-22s %-9s %-10s %-8s %-8s %s\n' services "trigger->loaded" "loaded->1st action" "idle CPU" "plug-ins" "entries" "RSS MiB" "warm-up s"
 while read -r size kvs; do
