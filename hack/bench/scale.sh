@@ -47,6 +47,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building durable, the bench plug-in and the repository generator into $work/bin" >&2
+mkdir -p "$work/bin"
 if [[ -n ${DURABLE:-} ]]; then
 	[[ -x $DURABLE ]] || { echo "scale.sh: DURABLE=\"$DURABLE\" is not an executable file" >&2; exit 2; }
 	cp "$DURABLE" "$work/bin/durable"
