@@ -4,7 +4,7 @@
 scale.py API TOKENFILE REPO PID SERVICES
 
 Waits until every service runs on the first target (the warm-up), then RUNS
-times commits a change of one service's env to REPO, calls POST /v1/trigger
+times, each once the journal is quiet, commits a change of one service's env to REPO, calls POST /v1/trigger
 and times, from the journal's timestamps, trigger -> revision loaded (the
 revision entry naming the commit) and loaded -> first action (the first
 intent entry after it); then waits for the journal to be quiet and measures
@@ -204,9 +204,9 @@ def main():
     journal = Journal(api)
     took = warm_up(journal, services, timeout)
     print(f"  warm-up: every service on the first stage after {took:.1f}s", file=sys.stderr)
-    quiet(journal, timeout)
     loads, acts = [], []
     for run in range(1, runs + 1):
+        quiet(journal, timeout)
         load, act = one_run(journal, api, token, repo, run, services, timeout)
         print(f"  run {run}: trigger->loaded {load:.3f}s, loaded->first action {act:.3f}s", file=sys.stderr)
         loads.append(load)
