@@ -20,6 +20,7 @@ for arg in "$@"; do
 	case $arg in
 	--one-shot) one_shot=true ;;
 	-h | --help) usage ;;
+	-*) echo "scale.sh: unknown option \"$arg\"" >&2; usage ;;
 	*)
 		[[ $arg =~ ^[1-9][0-9]{0,5}$ ]] || { echo "scale.sh: size \"$arg\" is not a number of services from 1 to 999999" >&2; usage; }
 		sizes+=("$arg")
