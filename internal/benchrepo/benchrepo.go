@@ -1,6 +1,7 @@
 // Package benchrepo writes synthetic desired-state repositories of any size,
 // laid out as people write them, for benchmarks of validation (BenchmarkLoadDir
-// in package schema and hack/bench/validate.sh).
+// in package schema and hack/bench/validate.sh) and of the control loop
+// (hack/bench/scale.sh, with WriteExec and the plug-in in ./plugin).
 //
 // A repository has targets in three zones behind a three-stage pipeline
 // (staging, prod-zone-a, prod) in one file, a services template of defaults
