@@ -1,6 +1,7 @@
 // Package benchrepo writes synthetic desired-state repositories of any size,
 // laid out as people write them, for benchmarks of validation (BenchmarkLoadDir
-// in package schema and hack/bench/validate.sh).
+// in package schema and hack/bench/validate.sh) and of the control loop
+// (hack/bench/scale.sh, with WriteExec and the plug-in in ./plugin).
 //
 // A repository has targets in three zones behind a three-stage pipeline
 // (staging, prod-zone-a, prod) in one file, a services template of defaults
@@ -9,6 +10,10 @@
 // replicas, and one dependency on the service before it (so the dependency
 // graph is a chain and acyclic). Output is deterministic: the same size
 // always gives the same bytes, so that measurements compare.
+//
+// WriteExec writes the same repository with targets on exec plug-ins, for
+// hack/bench/scale.sh: each target names its own runtime and traffic
+// plug-ins, which the operator's host file declares.
 //
 // It must never be imported by the reconciler or the CLI: it exists only to
 // generate load, and what it writes is not an example to document.
@@ -42,6 +47,28 @@ func Name(i int) string {
 // creating dir if it is missing. Files already there are overwritten, others
 // are left alone.
 func Write(dir string, services int) error {
+	return write(dir, services, pipelineFile)
+}
+
+// WriteExec writes a repository like Write's whose every target runs on exec
+// plug-ins named RuntimePlugin(target) and TrafficPlugin(target), one pair
+// per target so that each keeps its own state.
+func WriteExec(dir string, services int) error {
+	return write(dir, services, execPipelineFile)
+}
+
+// Targets are the generated repository's targets, in pipeline order.
+var Targets = []string{"staging", "prod-a", "prod-b", "prod-c"}
+
+// RuntimePlugin names the exec plug-in a WriteExec target runs its infra-sets
+// with.
+func RuntimePlugin(target string) string { return "runtime-" + target }
+
+// TrafficPlugin names the exec plug-in a WriteExec target sets its splits
+// with.
+func TrafficPlugin(target string) string { return "traffic-" + target }
+
+func write(dir string, services int, pipeline string) error {
 	if services < 1 {
 		return errors.New("benchrepo: a repository needs at least one service")
 	}
@@ -49,7 +76,7 @@ func Write(dir string, services int) error {
 		return fmt.Errorf("benchrepo: %w", err)
 	}
 	files := map[string]string{
-		"pipeline.cue": pipelineFile,
+		"pipeline.cue": pipeline,
 		"defaults.cue": defaultsFile,
 	}
 	for first := 0; first < services; first += ServicesPerFile {
@@ -79,7 +106,18 @@ targets: [Name=string]: {
 		socket: "edge"
 	}
 }
-targets: {
+` + targetsAndStages
+
+const execPipelineFile = `package ` + Package + `
+
+// Four hosts in three zones, each driven by its own exec plug-ins.
+targets: [Name=string]: {
+	runtime: {kind: "exec", plugin: "runtime-\(Name)"}
+	traffic: {kind: "exec", plugin: "traffic-\(Name)"}
+}
+` + targetsAndStages
+
+const targetsAndStages = `targets: {
 	staging: zone:  "staging"
 	"prod-a": zone: "zone-a"
 	"prod-b": zone: "zone-b"

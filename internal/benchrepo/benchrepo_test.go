@@ -30,3 +30,34 @@ func TestWriteValidates(t *testing.T) {
 		t.Errorf("%d stages, %d targets, want 3 and 4", len(ds.Pipeline.Stages), len(ds.Targets))
 	}
 }
+
+// An exec repository is one Durable accepts, each target naming its own
+// runtime and traffic plug-ins.
+func TestWriteExecNamesPluginsPerTarget(t *testing.T) {
+	dir := t.TempDir()
+	if err := benchrepo.WriteExec(dir, 10); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := schema.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("LoadDir of a generated exec repository: %v", err)
+	}
+	if len(ds.Services) != 10 || len(ds.Targets) != len(benchrepo.Targets) {
+		t.Fatalf("%d services, %d targets, want 10 and %d", len(ds.Services), len(ds.Targets), len(benchrepo.Targets))
+	}
+	for _, name := range benchrepo.Targets {
+		tg, ok := ds.Targets[name]
+		if !ok {
+			t.Fatalf("target %s missing: %v", name, ds.Targets)
+		}
+		for _, a := range []struct {
+			adapter schema.Adapter
+			plugin  string
+		}{{tg.Runtime, benchrepo.RuntimePlugin(name)}, {tg.Traffic, benchrepo.TrafficPlugin(name)}} {
+			want := `{"plugin":"` + a.plugin + `"}`
+			if a.adapter.Kind != "exec" || string(a.adapter.Config) != want {
+				t.Errorf("target %s: adapter %s %s, want exec %s", name, a.adapter.Kind, a.adapter.Config, want)
+			}
+		}
+	}
+}
