@@ -329,21 +329,26 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		r.log.Error("read journal", "err", err)
 		return false
 	}
-	for i, stage := range ds.Pipeline.Stages {
-		for _, targetName := range stage.Targets {
-			for _, name := range sortedKeys(ds.Services) {
-				if r.inbox.newer() {
-					return true // the rest is done on the new revision
+	// The services the newest revision changed go first, then every
+	// service: a change is acted on without waiting behind the fleet.
+	for _, names := range [][]string{r.work.changed(ds), sortedKeys(ds.Services)} {
+		for i, stage := range ds.Pipeline.Stages {
+			for _, targetName := range stage.Targets {
+				for _, name := range names {
+					if r.inbox.newer() {
+						return true // the rest is done on the new revision
+					}
+					p, ok, err := r.placementOf(ctx, ds, rev, position{name, i, targetName})
+					if err != nil {
+						r.log.Error("read journal", "err", err)
+						return false
+					}
+					if !ok || done[p.key()] || r.work.clean(ctx, r, p, seen) {
+						continue
+					}
+					done[p.key()] = true
+					active = r.step(ctx, p, seen) || active
 				}
-				p, ok, err := r.placementOf(ctx, ds, rev, position{name, i, targetName})
-				if err != nil {
-					r.log.Error("read journal", "err", err)
-					return false
-				}
-				if !ok || done[p.key()] || r.work.clean(ctx, r, p, seen) {
-					continue
-				}
-				active = r.step(ctx, p, seen) || active
 			}
 		}
 	}

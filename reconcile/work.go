@@ -37,6 +37,32 @@ type work struct {
 	// placement converged: checking a clean placement writes nothing, so
 	// a pass over clean placements reads the journal once.
 	view *journalView
+	// desired is the desired state the services' digests in services
+	// were taken from; fresh, the services its arrival changed, sorted.
+	desired  *schema.DesiredState
+	services map[string]string
+	fresh    []string
+}
+
+// changed lists, sorted, the services whose settings or release the newest
+// desired state changed from the one before: the pass converges them
+// first. The list is made once per desired state.
+func (w *work) changed(ds *schema.DesiredState) []string {
+	if ds == w.desired {
+		return w.fresh
+	}
+	digests := make(map[string]string, len(ds.Services))
+	var fresh []string
+	for _, name := range sortedKeys(ds.Services) {
+		b, _ := json.Marshal(ds.Services[name])
+		sum := sha256.Sum256(b)
+		digests[name] = hex.EncodeToString(sum[:])
+		if old, ok := w.services[name]; w.services != nil && (!ok || old != digests[name]) {
+			fresh = append(fresh, name)
+		}
+	}
+	w.desired, w.services, w.fresh = ds, digests, fresh
+	return fresh
 }
 
 // journalView is the journal's view, read again after any converge.

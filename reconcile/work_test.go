@@ -246,3 +246,32 @@ func TestCleanPlacementsAreNotConvergedAgain(t *testing.T) {
 		t.Fatalf("the resync ensured only %v", got)
 	}
 }
+
+// TestChangedServicesGoFirst: a revision that changes one service while
+// the others' rollouts wait in the pass gets that service's first action
+// before theirs, so a change is acted on without waiting behind the fleet.
+func TestChangedServicesGoFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "aaaaa")
+	f.settle(ctx)
+	// c2 moves svc-0..svc-3; its pass is cut at its first action by c3,
+	// which also moves svc-4.
+	f.revision("c2", "bbbba")
+	f.rt.onEnsure = func(string) { f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c3"}}) }
+	f.r.pass(ctx)
+	f.rt.onEnsure = nil
+	if _, ok := f.r.inbox.take(); !ok {
+		t.Fatal("c3 is not waiting")
+	}
+	f.revision("c3", "bbbbb")
+	f.rt.calls()
+	f.r.pass(ctx)
+	got := f.rt.calls()
+	if len(got) == 0 || !strings.HasPrefix(got[0], "svc-4-") || !slices.Contains(got, f.set("svc-4")) {
+		t.Fatalf("sets ensured in the order %v: svc-4, the one c3 changed, must come first and get its new set", got)
+	}
+	if i := slices.Index(got, f.set("svc-4")); slices.ContainsFunc(got[:i], func(id string) bool { return !strings.HasPrefix(id, "svc-4-") }) {
+		t.Fatalf("sets ensured in the order %v: another service's set came before svc-4's new one", got)
+	}
+}
