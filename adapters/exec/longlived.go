@@ -73,13 +73,21 @@ var (
 	// errNotRead is a request the plug-in could not read: its standard
 	// input has no reader any more, as when it exited.
 	errNotRead = errors.New("closed its standard input (or exited) before reading the request")
+	// errTimeout is the cause of a call's end when the plug-in's own
+	// timeout ran out, told apart from the caller giving up.
+	errTimeout = errors.New("the plug-in's timeout ran out")
+	// errAbandoned is a call its caller gave up (its context cancelled or
+	// past its deadline): the process is replaced, as the stream is no
+	// longer in step, but that is no failure of the plug-in's and does not
+	// count towards the restart backoff.
+	errAbandoned = errors.New("the call was abandoned by its caller")
 )
 
 func (l *longLived) call(ctx context.Context, req request, out any) error {
 	where := fmt.Sprintf("exec plug-in %s %s", l.name, req.Op)
 	// The timeout covers the wait for the turn, so that calls queued
 	// behind a hung one end too.
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, l.timeout, errTimeout)
 	defer cancel()
 	select {
 	case l.turn <- struct{}{}:
@@ -195,10 +203,10 @@ func (l *longLived) exchange(ctx context.Context, p *process, req request) (resp
 		}
 		return decodeLine(r.data, l.calls)
 	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(context.Cause(ctx), errTimeout) {
 			return response{}, errors.New("no answer within its timeout")
 		}
-		return response{}, fmt.Errorf("the call was abandoned: %w", ctx.Err())
+		return response{}, fmt.Errorf("%w: %w", errAbandoned, ctx.Err())
 	}
 }
 
@@ -224,7 +232,8 @@ func decodeLine(line []byte, n uint64) (response, error) {
 	return resp.response, nil
 }
 
-// retire stops p after a failure, counts the failure and returns it with
+// retire stops p after a failure, counts the failure (unless the caller
+// abandoned the call: see errAbandoned) and returns it with
 // what the plug-in said on its standard error.
 func (l *longLived) retire(p *process, cause error) error {
 	p.stop(0)
@@ -240,7 +249,9 @@ func (l *longLived) retire(p *process, cause error) error {
 	if tail := p.tail.String(); tail != "" {
 		err = fmt.Errorf("%w; its standard error ends: %s", err, tail)
 	}
-	l.failed(err)
+	if !errors.Is(cause, errAbandoned) {
+		l.failed(err)
+	}
 	return err
 }
 

@@ -417,3 +417,22 @@ func TestLongLivedFromTheHostFile(t *testing.T) {
 		t.Fatalf("plug-in %d remains after Close", p[0])
 	}
 }
+
+// TestLongLivedAbandonedCallsAreNoFailures: calls their callers give up
+// (cancelled, past their deadline) replace the process, whose stream is out
+// of step, but do not count towards the restart backoff: the next call is
+// served at once, as the conformance suite's cleanup after its deadline
+// test expects.
+func TestLongLivedAbandonedCallsAreNoFailures(t *testing.T) {
+	tr, _ := linesPlugin(t, 5*time.Second)
+	mustServe(t, tr, 1)
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := tr.InFlight(ctx, "hang", "a")
+		cancel()
+		if !errors.Is(err, errAbandoned) {
+			t.Fatalf("a call past its caller's deadline: %v; want it abandoned", err)
+		}
+	}
+	mustServe(t, tr, 1)
+}
