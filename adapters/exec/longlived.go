@@ -149,6 +149,9 @@ func (l *longLived) running(ctx context.Context) (*process, error) {
 	l.mu.Unlock()
 	if err := l.hello(ctx, p); err != nil {
 		err = l.retire(p, err)
+		if errors.Is(err, errAbandoned) {
+			return nil, fmt.Errorf("during the long-lived handshake: %w", err)
+		}
 		return nil, fmt.Errorf("did not complete the long-lived handshake: %v; if the program speaks only the one-shot form, remove longLived from plugins.%s in the host file, or make it answer the line {\"call\": N, \"version\": 1, \"op\": \"hello\"} with {\"call\": N, \"result\": {\"version\": 1}} (docs/adapters.md, \"The long-lived form\")", err, l.name)
 	}
 	return p, nil
