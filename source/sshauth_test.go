@@ -37,23 +37,6 @@ func sshCredentials(t *testing.T) Credentials {
 	return c
 }
 
-// keyBody is the base64 body of the private key in file, line by line: no
-// error or log may hold any of it.
-func keyBody(t *testing.T, file string) []string {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if line != "" && !strings.HasPrefix(line, "-----") {
-			body = append(body, line)
-		}
-	}
-	return body
-}
-
 func assertNoSecret(t *testing.T, where, text string, secret []string) {
 	t.Helper()
 	for _, s := range secret {
@@ -92,7 +75,7 @@ func TestFetchOverSSH(t *testing.T) {
 	if strings.Contains(s.URL(), "id_ed25519") {
 		t.Errorf("URL() = %s names the key file", s.URL())
 	}
-	assertNoSecret(t, "sshd's log", srv.Log.String(), keyBody(t, srv.Key))
+	assertNoSecret(t, "sshd's log", srv.Log.String(), sshdtest.KeyBody(t, srv.Key))
 }
 
 // TestFetchOverSSHRefusals covers each way a fetch over ssh must fail: the
@@ -173,10 +156,10 @@ func TestFetchOverSSHRefusals(t *testing.T) {
 					t.Errorf("error does not say %q: %v", w, err)
 				}
 			}
-			assertNoSecret(t, "the error", err.Error(), append(keyBody(t, srv.Key), "Tm90QUtleUJ1dEFTZWNyZXRCb2R5", strings.Repeat("A", 64)))
+			assertNoSecret(t, "the error", err.Error(), append(sshdtest.KeyBody(t, srv.Key), "Tm90QUtleUJ1dEFTZWNyZXRCb2R5", strings.Repeat("A", 64)))
 		})
 	}
-	assertNoSecret(t, "sshd's log", srv.Log.String(), keyBody(t, srv.Key))
+	assertNoSecret(t, "sshd's log", srv.Log.String(), sshdtest.KeyBody(t, srv.Key))
 }
 
 // TestDefaultKnownHosts checks that without a known hosts file the one in

@@ -36,7 +36,7 @@ func TestPrivateRepositoryOverSSH(t *testing.T) {
 	f.Converge(ctx, st, "deploy v2 over ssh", c2, "v2")
 	st.AssertNoFailedRequests(t)
 
-	body := keyBody(t, srv.Key)
+	body := sshdtest.KeyBody(t, srv.Key)
 	f.AssertNoSecretKept(ctx, t, body...)
 	assertNoCommandLineHolds(t, body)
 
@@ -190,22 +190,6 @@ func runUntil(ctx context.Context, t *testing.T, want string, args ...string) st
 		t.Logf("durable run said %q, as wanted:\n%s", want, text)
 		return text
 	}
-}
-
-// keyBody is the base64 body of the private key in file, line by line.
-func keyBody(t *testing.T, file string) []string {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if line != "" && !strings.HasPrefix(line, "-----") {
-			body = append(body, line)
-		}
-	}
-	return body
 }
 
 func assertNoneOf(t *testing.T, what, text string, secrets []string) {
