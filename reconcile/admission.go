@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	dockersettings "github.com/durable-delivery/durable/adapters/docker/settings"
 	execsettings "github.com/durable-delivery/durable/adapters/exec/settings"
@@ -67,12 +66,7 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 // the fix.
 func CheckHostNames(ds *schema.DesiredState, host *hostconfig.Config) error {
 	var errs schema.Errors
-	names := make([]string, 0, len(ds.Targets))
-	for name := range ds.Targets {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(ds.Targets) {
 		t := ds.Targets[name]
 		for _, a := range []struct {
 			role    string
