@@ -65,50 +65,31 @@ type Router struct {
 
 // Plugin looks up the exec plug-in name.
 func (c *Config) Plugin(name string) (Plugin, error) {
-	return lookup(c, name, c.plugins(), kinds[0])
+	return lookup(c, name, c.orNone().Plugins, kinds[0])
 }
 
 // DockerHost looks up the Docker engine name.
 func (c *Config) DockerHost(name string) (Docker, error) {
-	return lookup(c, name, c.docker(), kinds[1])
+	return lookup(c, name, c.orNone().Docker, kinds[1])
 }
 
 // HAProxySocket looks up the HAProxy socket name.
 func (c *Config) HAProxySocket(name string) (HAProxy, error) {
-	return lookup(c, name, c.haproxy(), kinds[2])
+	return lookup(c, name, c.orNone().HAProxy, kinds[2])
 }
 
 // Router looks up the router admin name.
 func (c *Config) Router(name string) (Router, error) {
-	return lookup(c, name, c.routers(), kinds[3])
+	return lookup(c, name, c.orNone().Routers, kinds[3])
 }
 
-func (c *Config) plugins() map[string]Plugin {
+// orNone is c, or an empty host file when there is none (nil): every
+// name is then unknown.
+func (c *Config) orNone() *Config {
 	if c == nil {
-		return nil
+		return &Config{}
 	}
-	return c.Plugins
-}
-
-func (c *Config) docker() map[string]Docker {
-	if c == nil {
-		return nil
-	}
-	return c.Docker
-}
-
-func (c *Config) haproxy() map[string]HAProxy {
-	if c == nil {
-		return nil
-	}
-	return c.HAProxy
-}
-
-func (c *Config) routers() map[string]Router {
-	if c == nil {
-		return nil
-	}
-	return c.Routers
+	return c
 }
 
 // kind is one section of the host file, as messages name it.
