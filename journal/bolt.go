@@ -54,8 +54,9 @@ var (
 // its own bucket as JSON. Each write is its own transaction, committed and
 // fsynced before the method returns.
 type Bolt struct {
-	db   *bolt.DB
-	path string
+	db    *bolt.DB
+	path  string
+	cache recordCache
 }
 
 var _ Store = (*Bolt)(nil)

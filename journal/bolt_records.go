@@ -34,6 +34,9 @@ func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v 
 	if len(data) > maxRecordBytes {
 		return fmt.Errorf("put %s %s: record is %d bytes, more than the %d allowed", kind, id, len(data), maxRecordBytes)
 	}
+	c := &b.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	err = b.update(ctx, func(tx *bolt.Tx) error {
 		if kind == kindInfraSet || kind == kindRollout {
 			if err := noteTransition(tx, kind, id, tx.Bucket(bucket).Get([]byte(id)), data); err != nil {
@@ -45,6 +48,7 @@ func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v 
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", kind, id, err)
 	}
+	c.note(bucket, id, data)
 	return nil
 }
 
@@ -119,13 +123,6 @@ func (b *Bolt) PutRelease(ctx context.Context, r Release) error {
 	return b.putRecord(ctx, bucketReleases, "release", r.ID, r)
 }
 
-// Release returns the release with id.
-func (b *Bolt) Release(ctx context.Context, id string) (Release, error) {
-	var r Release
-	err := b.getRecord(ctx, bucketReleases, "release", id, &r)
-	return r, err
-}
-
 // PutInfraSet records an infra-set, keyed by its id.
 func (b *Bolt) PutInfraSet(ctx context.Context, s InfraSet) error {
 	return b.putRecord(ctx, bucketInfraSets, kindInfraSet, s.ID, s)
@@ -138,18 +135,6 @@ func (b *Bolt) InfraSet(ctx context.Context, id string) (InfraSet, error) {
 	return s, err
 }
 
-// InfraSets lists every infra-set ever recorded, ordered by CreatedAt.
-func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
-	sets, err := listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set")
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(sets, func(a, b InfraSet) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
-	return sets, nil
-}
-
 // PutRollout records a rollout, keyed by its id.
 func (b *Bolt) PutRollout(ctx context.Context, r Rollout) error {
 	return b.putRecord(ctx, bucketRollouts, kindRollout, r.ID, r)
@@ -160,16 +145,4 @@ func (b *Bolt) Rollout(ctx context.Context, id string) (Rollout, error) {
 	var r Rollout
 	err := b.getRecord(ctx, bucketRollouts, "rollout", id, &r)
 	return r, err
-}
-
-// Rollouts lists rollouts ordered by StartedAt.
-func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
-	rs, err := listRecords[Rollout](ctx, b, bucketRollouts, "rollout")
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(rs, func(a, b Rollout) int {
-		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
-	})
-	return rs, nil
 }

@@ -1,0 +1,175 @@
+package journal
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"sync"
+)
+
+// recordCache keeps the infra-sets, rollouts and releases as decoded from
+// the file, so that the reconciler's many reads of them per pass cost a copy
+// instead of a transaction and a JSON decode each. It is coherent because
+// nothing else writes the file while this Bolt has it open: a writer holds
+// the file's exclusive lock, a read-only opener a shared one that keeps
+// writers out (see OpenBolt). Every cached value is what decoding the stored
+// bytes gives, so a cached read returns exactly what an uncached one would
+// (TestCachedReadsAgreeWithTheFile generates the cases); callers get copies
+// and cannot change it.
+type recordCache struct {
+	// mu is held for writing across a put's transaction and the cache's
+	// update, and across a bucket's first read, so that the cache never
+	// keeps what a concurrent put already replaced.
+	mu       sync.RWMutex
+	sets     cachedBucket[InfraSet]
+	rollouts cachedBucket[Rollout]
+	// releases holds each release read: a release's content never changes
+	// under its id, but a put drops it all the same.
+	releases map[string]Release
+}
+
+// cachedBucket is one bucket's records by id, loaded on first list, and
+// the list sorted as the Store's methods return it, made again after a put.
+type cachedBucket[T any] struct {
+	byID   map[string]T
+	sorted []T
+	fresh  bool
+}
+
+// note caches a record just written, decoded from what was stored.
+func (c *cachedBucket[T]) note(id string, data []byte) {
+	if c.byID == nil {
+		return // not loaded: the first list reads the file
+	}
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		c.byID, c.fresh = nil, false
+		return
+	}
+	c.byID[id], c.fresh = v, false
+}
+
+// list is the bucket's records in order, read from the file the first time
+// (with c's lock held for writing).
+func (c *cachedBucket[T]) list(read func() ([]T, error), id func(T) string, order func(a, b T) int) ([]T, error) {
+	if c.byID == nil {
+		all, err := read()
+		if err != nil {
+			return nil, err
+		}
+		c.byID = make(map[string]T, len(all))
+		for _, v := range all {
+			c.byID[id(v)] = v
+		}
+	}
+	if !c.fresh {
+		c.sorted = slices.SortedStableFunc(maps.Values(c.byID), order)
+		c.fresh = true
+	}
+	return c.sorted, nil
+}
+
+// note updates the cache after a put of data under id in bucket.
+func (c *recordCache) note(bucket []byte, id string, data []byte) {
+	switch string(bucket) {
+	case string(bucketInfraSets):
+		c.sets.note(id, data)
+	case string(bucketRollouts):
+		c.rollouts.note(id, data)
+	case string(bucketReleases):
+		delete(c.releases, id)
+	}
+}
+
+func setOrder(a, b InfraSet) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+}
+
+func rolloutOrder(a, b Rollout) int {
+	return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+}
+
+// InfraSets lists every infra-set ever recorded, ordered by CreatedAt.
+func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := &b.cache
+	c.mu.RLock()
+	if c.sets.fresh {
+		defer c.mu.RUnlock()
+		return slices.Clone(c.sets.sorted), nil // InfraSet refers to nothing
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sets, err := c.sets.list(func() ([]InfraSet, error) { return listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set") },
+		func(s InfraSet) string { return s.ID }, setOrder)
+	return slices.Clone(sets), err
+}
+
+// Rollouts lists rollouts ordered by StartedAt.
+func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := &b.cache
+	c.mu.RLock()
+	if c.rollouts.fresh {
+		defer c.mu.RUnlock()
+		return cloneRollouts(c.rollouts.sorted), nil
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs, err := c.rollouts.list(func() ([]Rollout, error) { return listRecords[Rollout](ctx, b, bucketRollouts, "rollout") },
+		func(r Rollout) string { return r.ID }, rolloutOrder)
+	return cloneRollouts(rs), err
+}
+
+// Release returns the release with id.
+func (b *Bolt) Release(ctx context.Context, id string) (Release, error) {
+	c := &b.cache
+	c.mu.RLock()
+	r, ok := c.releases[id]
+	c.mu.RUnlock()
+	if ok {
+		return cloneRelease(r), ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := b.getRecord(ctx, bucketReleases, "release", id, &r); err != nil {
+		return Release{}, err
+	}
+	if c.releases == nil {
+		c.releases = map[string]Release{}
+	}
+	c.releases[id] = r
+	return cloneRelease(r), nil
+}
+
+// cloneRollouts copies what each rollout refers to, so that a caller
+// changing its copy changes nothing cached.
+func cloneRollouts(rs []Rollout) []Rollout {
+	if rs == nil {
+		return nil
+	}
+	out := make([]Rollout, len(rs))
+	for i, r := range rs {
+		r.StepBase = maps.Clone(r.StepBase)
+		if r.Verdict != nil {
+			v := *r.Verdict
+			v.Reasons = slices.Clone(v.Reasons)
+			r.Verdict = &v
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func cloneRelease(r Release) Release {
+	r.Spec = slices.Clone(r.Spec)
+	return r
+}
