@@ -146,6 +146,16 @@ type SplitRemover interface {
 	RemoveSplit(ctx context.Context, service string) error
 }
 
+// SplitLister is a traffic adapter that reports every service's split in
+// one call, so that a reconciler's pass reads a target's traffic once
+// instead of once per service. What it lists must be what Split reports for
+// each service, and a service it omits one for which Split reports
+// ErrNotFound (adaptertest's suite checks both).
+type SplitLister interface {
+	// Splits reports the split really applied for every service routed.
+	Splits(ctx context.Context) ([]Split, error)
+}
+
 // HealthSource reports health signals for infra-sets.
 type HealthSource interface {
 	// SetMetrics returns the cumulative counters of one infra-set of a

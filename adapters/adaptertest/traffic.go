@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +36,53 @@ func RunTraffic(t *testing.T, h TrafficHarness) {
 	t.Run("InFlightRequestsDrain", func(t *testing.T) { inFlightDrains(t, h) })
 	t.Run("ConcurrentCallsDoNotInterleave", func(t *testing.T) { concurrentCalls(t, h) })
 	t.Run("ErrorsAreTyped", func(t *testing.T) { trafficErrorsAreTyped(t, h) })
+	if _, ok := h.New(t).(adapters.SplitLister); ok {
+		t.Run("ListedSplitsAgreeWithSplit", func(t *testing.T) { listedSplitsAgree(t, h) })
+	}
+}
+
+// listedSplitsAgree: after each of a generated sequence of splits set,
+// changed and removed, what Splits lists of the suite's services is what
+// Split reports of each, and a service Split does not know is not listed.
+func listedSplitsAgree(t *testing.T, h TrafficHarness) {
+	ctx := context.Background()
+	tr := h.New(t)
+	lister := tr.(adapters.SplitLister)
+	remover, canRemove := tr.(adapters.SplitRemover)
+	a, b := nameServer(t, "a"), nameServer(t, "b")
+	services := []string{"conformance-list-0", "conformance-list-1", "conformance-list-2"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 16 {
+		service := services[rng.IntN(len(services))]
+		if canRemove && rng.IntN(4) == 0 {
+			if err := remover.RemoveSplit(ctx, service); err != nil && !errors.Is(err, adapters.ErrNotFound) {
+				t.Fatalf("step %d: RemoveSplit %s: %v", step, service, err)
+			}
+		} else {
+			wa := []int{0, 5, 50, 100}[rng.IntN(4)]
+			mustSet(t, tr, twoSets(service, wa, 100-wa, a, b))
+		}
+		all, err := lister.Splits(ctx)
+		if err != nil {
+			t.Fatalf("step %d: Splits: %v", step, err)
+		}
+		listed := map[string]adapters.Split{}
+		for _, split := range all {
+			listed[split.Service] = split
+		}
+		for _, name := range services {
+			one, err := tr.Split(ctx, name)
+			got, ok := listed[name]
+			switch {
+			case errors.Is(err, adapters.ErrNotFound) && ok:
+				t.Fatalf("step %d: Splits lists %s as %+v, Split does not know it", step, name, got)
+			case err != nil && !errors.Is(err, adapters.ErrNotFound):
+				t.Fatalf("step %d: Split %s: %v", step, name, err)
+			case err == nil && !reflect.DeepEqual(got, one):
+				t.Fatalf("step %d: Splits lists %s as %+v (listed: %v), Split reports %+v", step, name, got, ok, one)
+			}
+		}
+	}
 }
 
 // nameServer starts a backend answering with name.

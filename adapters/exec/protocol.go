@@ -26,7 +26,8 @@ const ProtocolVersion = 1
 
 // MaxOutput caps what the executable may print on standard output for one
 // call: its whole output in the one-shot form, one line in the long-lived.
-const MaxOutput = 1 << 20
+// An observe or splits of 10,000 services is a few MiB.
+const MaxOutput = 16 << 20
 
 // DefaultTimeout bounds one call when the configuration sets none.
 const DefaultTimeout = 30 * time.Second

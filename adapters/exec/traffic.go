@@ -10,7 +10,10 @@ import (
 // Traffic is a traffic adapter implemented by an executable.
 type Traffic struct{ c transport }
 
-var _ adapters.Traffic = (*Traffic)(nil)
+var (
+	_ adapters.Traffic     = (*Traffic)(nil)
+	_ adapters.SplitLister = (*Traffic)(nil)
+)
 
 // NewTraffic returns a traffic adapter that runs command for each call.
 func NewTraffic(command []string, timeout time.Duration) *Traffic {
@@ -36,6 +39,14 @@ func (t *Traffic) SetSplit(ctx context.Context, split adapters.Split) error {
 func (t *Traffic) Split(ctx context.Context, service string) (adapters.Split, error) {
 	var s adapters.Split
 	return s, t.c.call(ctx, request{Op: "split", Service: service}, &s)
+}
+
+// Splits asks the executable for every split it applies. A program that
+// does not know the call answers an error, invalid; the reconciler then
+// asks split by split.
+func (t *Traffic) Splits(ctx context.Context) ([]adapters.Split, error) {
+	var all []adapters.Split
+	return all, t.c.call(ctx, request{Op: "splits"}, &all)
 }
 
 // InFlight asks the executable how many requests a set still serves.

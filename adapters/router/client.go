@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/router/settings"
@@ -39,6 +41,7 @@ var (
 	_ adapters.Traffic      = (*Client)(nil)
 	_ adapters.HealthSource = (*Client)(nil)
 	_ adapters.SplitRemover = (*Client)(nil)
+	_ adapters.SplitLister  = (*Client)(nil)
 )
 
 // NewClient returns a client of the admin API at admin (unix:///PATH or
@@ -79,6 +82,19 @@ func (c *Client) RemoveSplit(ctx context.Context, service string) error {
 func (c *Client) Split(ctx context.Context, service string) (adapters.Split, error) {
 	var s adapters.Split
 	return s, c.do(ctx, http.MethodGet, "/v1/splits/"+url.PathEscape(service), nil, &s)
+}
+
+// Splits reports every split the router applies.
+func (c *Client) Splits(ctx context.Context) ([]adapters.Split, error) {
+	var byService map[string]adapters.Split
+	if err := c.do(ctx, http.MethodGet, "/v1/splits", nil, &byService); err != nil {
+		return nil, err
+	}
+	out := make([]adapters.Split, 0, len(byService))
+	for _, name := range slices.Sorted(maps.Keys(byService)) {
+		out = append(out, byService[name])
+	}
+	return out, nil
 }
 
 // InFlight reports the requests a set still has in flight; 0 for a set the

@@ -46,6 +46,8 @@ def handle(admin, req):
             result = None
         elif op == "split":
             result = call(admin, "GET", "/v1/splits/" + req["service"])
+        elif op == "splits":
+            result = [split for _, split in sorted(call(admin, "GET", "/v1/splits").items())]
         elif op == "in-flight":
             metrics = call(admin, "GET", "/v1/metrics")
             result = metrics.get(req["service"], {}).get(req["set"], {}).get("inFlight", 0)

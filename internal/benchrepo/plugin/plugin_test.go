@@ -80,6 +80,7 @@ func TestLongLivedLines(t *testing.T) {
 		`{"call": 4, "version": 2, "op": "split", "service": "web"}`,
 		`{"call": 5, "version": 1, "op": "no-such-op"}`,
 		`{"call": 6, "version": 1, "op": "set-split", "split": "hostile"}`,
+		`{"call": 7, "version": 1, "op": "splits"}`,
 	}, "\n")
 	var out bytes.Buffer
 	if err := stream(strings.NewReader(in), &out, trafficStore{dir: t.TempDir()}.handle); err != nil {
@@ -92,6 +93,7 @@ func TestLongLivedLines(t *testing.T) {
 		`{"call":4,"error":{"kind":"invalid","message":"protocol version 2; this plug-in speaks 1"}}`,
 		`{"call":5,"error":{"kind":"invalid","message":"unknown traffic op \"no-such-op\""}}`,
 		`{"call":6,"error":{"kind":"invalid","message":"set-split needs a split naming its service"}}`,
+		`{"call":7,"result":[{"service":"web","backends":[]}]}`,
 	}
 	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("answers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

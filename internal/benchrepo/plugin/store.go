@@ -95,10 +95,29 @@ func (s trafficStore) handle(req request) (any, error) {
 			return nil, &failure{"not-found", "no split for service " + req.Service}
 		}
 		return split, err
+	case "splits":
+		return s.splits()
 	case "in-flight":
 		return 0, nil
 	}
 	return nil, &failure{"invalid", fmt.Sprintf("unknown traffic op %q", req.Op)}
+}
+
+// splits lists every service's split, as "split" reports each.
+func (s trafficStore) splits() ([]json.RawMessage, error) {
+	names, err := filepath.Glob(filepath.Join(s.dir, "splits", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	all := []json.RawMessage{}
+	for _, name := range names {
+		var split json.RawMessage
+		if err := readJSON(name, &split); err != nil {
+			return nil, err
+		}
+		all = append(all, split)
+	}
+	return all, nil
 }
 
 func (s trafficStore) path(service string) string {
