@@ -74,12 +74,27 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 	return f, nil
 }
 
-// replicasOf is the desired instance count of a journaled release.
+// replicasOf is the desired instance count of a journaled release,
+// remembered: a release's content never changes under its id (a digest
+// of it), and every decision's fleet asks it of every live set.
 func (r *Reconciler) replicasOf(ctx context.Context, release string) int {
-	if svc, err := r.serviceOf(ctx, release); err == nil {
-		return svc.Run.Replicas
+	r.mu.Lock()
+	n, ok := r.replicas[release]
+	r.mu.Unlock()
+	if ok {
+		return n
 	}
-	return 0
+	svc, err := r.serviceOf(ctx, release)
+	if err != nil {
+		return 0 // asked again next time
+	}
+	r.mu.Lock()
+	if r.replicas == nil {
+		r.replicas = map[string]int{}
+	}
+	r.replicas[release] = svc.Run.Replicas
+	r.mu.Unlock()
+	return svc.Run.Replicas
 }
 
 // after applies an action to a copy of the fleet. A set's desired stays its

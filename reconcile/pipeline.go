@@ -13,9 +13,18 @@ import (
 type journalView struct {
 	sets     []journal.InfraSet
 	rollouts []journal.Rollout
+	// bySvc is each service's sets and rollouts, in the same order: every
+	// question a placement asks is about one service, and a pass asks it
+	// of every service. nil: questions look through all.
+	bySvc map[string]serviceRecords
 	// baked reports whether a release the stage at index stage promoted
 	// has baked there (see stagebake.go); nil waits for no bake.
 	baked func(stage int, release string) bool
+}
+
+type serviceRecords struct {
+	sets     []journal.InfraSet
+	rollouts []journal.Rollout
 }
 
 // view reads the journal's sets and rollouts.
@@ -25,8 +34,37 @@ func (r *Reconciler) view(ctx context.Context) (journalView, error) {
 	if v.sets, err = r.store.InfraSets(ctx); err != nil {
 		return v, err
 	}
-	v.rollouts, err = r.store.Rollouts(ctx)
-	return v, err
+	if v.rollouts, err = r.store.Rollouts(ctx); err != nil {
+		return v, err
+	}
+	v.bySvc = map[string]serviceRecords{}
+	for _, s := range v.sets {
+		rec := v.bySvc[s.Service]
+		rec.sets = append(rec.sets, s)
+		v.bySvc[s.Service] = rec
+	}
+	for _, ro := range v.rollouts {
+		rec := v.bySvc[ro.Service]
+		rec.rollouts = append(rec.rollouts, ro)
+		v.bySvc[ro.Service] = rec
+	}
+	return v, nil
+}
+
+// setsOf and rolloutsOf are a service's records, or all of them when the
+// view is not indexed: callers still match the service.
+func (v journalView) setsOf(service string) []journal.InfraSet {
+	if v.bySvc == nil {
+		return v.sets
+	}
+	return v.bySvc[service].sets
+}
+
+func (v journalView) rolloutsOf(service string) []journal.Rollout {
+	if v.bySvc == nil {
+		return v.rollouts
+	}
+	return v.bySvc[service].rollouts
 }
 
 // rolloutOn is the rollout in flight on a placement, if any; ok is false
@@ -41,7 +79,7 @@ func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *journal.Ro
 
 // failedIn reports whether release failed in stage (on any target).
 func (v journalView) failedIn(service, stage, release string) bool {
-	for _, ro := range v.rollouts {
+	for _, ro := range v.rolloutsOf(service) {
 		if ro.Service == service && ro.Stage == stage && ro.Release == release && ro.Phase == api.RolloutFailed {
 			return true
 		}
@@ -51,8 +89,7 @@ func (v journalView) failedIn(service, stage, release string) bool {
 
 // serving is the set serving on one placement, if any.
 func (v journalView) serving(service, stage, target string) *journal.InfraSet {
-	for i := range v.sets {
-		s := v.sets[i]
+	for _, s := range v.setsOf(service) {
 		if s.Service == service && s.Stage == stage && s.Target == target && s.State == api.SetServing {
 			return &s
 		}
@@ -61,7 +98,7 @@ func (v journalView) serving(service, stage, target string) *journal.InfraSet {
 }
 
 func (v journalView) hasSet(service, stage, target, release string, state api.SetState) bool {
-	for _, s := range v.sets {
+	for _, s := range v.setsOf(service) {
 		if s.Service == service && s.Stage == stage && s.Target == target && s.Release == release && s.State == state {
 			return true
 		}
@@ -70,8 +107,7 @@ func (v journalView) hasSet(service, stage, target, release string, state api.Se
 }
 
 func (v journalView) inFlight(service, stage, target string) *journal.Rollout {
-	for i := range v.rollouts {
-		ro := v.rollouts[i]
+	for _, ro := range v.rolloutsOf(service) {
 		if ro.Service == service && ro.Stage == stage && ro.Target == target && !ro.Done() {
 			return &ro
 		}

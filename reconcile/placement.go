@@ -23,6 +23,8 @@ type placement struct {
 	attempt string
 	// hold is the desired state's hold of the service: its rollouts pause.
 	hold bool
+	// at is where the placement is in the desired state.
+	at position
 }
 
 func (p placement) rolloutID(release string) string {

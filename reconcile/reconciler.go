@@ -188,6 +188,9 @@ type Reconciler struct {
 	// stageBakes mirrors the journal's stage bakes (see stagebake.go):
 	// nil until loaded from the journal, written only after it.
 	stageBakes map[string]stageBake
+	// replicas is each journaled release's desired instance count (see
+	// replicasOf).
+	replicas map[string]int
 	// sopsDocs are the decrypted SOPS files of journaled releases, by kept
 	// file (see keptSopsDocument).
 	sopsDocs map[string]sopsDocument
@@ -198,6 +201,8 @@ type Reconciler struct {
 	// nothing is told from one that did.
 	inbox inbox
 	work  work
+	// trees are the desired states of the trees evaluated last.
+	trees treeCache
 	acts  atomic.Int64
 }
 
@@ -289,13 +294,16 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-r.inbox.wake():
 		case <-timer.C:
 		}
+		full := r.work.fullDue(r.cfg.IdleInterval)
 		if res, ok := r.inbox.take(); ok {
 			r.handleSnapshot(ctx, res.snap, res.err)
+			full = true
 		}
-		active := r.pass(ctx)
-		next := r.cfg.IdleInterval
-		if active {
-			next = r.cfg.ActiveInterval
+		active := false
+		if full {
+			active = r.pass(ctx)
+		} else {
+			active = r.busyPass(ctx)
 		}
 		if !timer.Stop() {
 			select {
@@ -303,7 +311,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			default:
 			}
 		}
-		timer.Reset(next)
+		timer.Reset(r.work.next(active, r.cfg.ActiveInterval, r.cfg.IdleInterval))
 	}
 }
 
@@ -323,34 +331,28 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 	}
 	r.targets.retain(ds)
 	r.work.begin(r, ds, rev)
-	seen := r.observe(ctx, ds)
+	// The targets are observed when the first clean placement is checked:
+	// a revert and the services the revision changed go before.
+	seen := &observation{deferred: true}
+	seen.observe = func() { r.observe(ctx, ds, seen) }
 	done, active, err := r.revertsFirst(ctx, ds, rev, seen)
 	if err != nil {
 		r.log.Error("read journal", "err", err)
 		return false
 	}
-	// The services the newest revision changed go first, then every
-	// service: a change is acted on without waiting behind the fleet.
+	// The services the newest revision changed go first, unobserved, then
+	// every service: a change is acted on without waiting behind the fleet.
 	for _, names := range [][]string{r.work.changed(ds), sortedKeys(ds.Services)} {
-		for i, stage := range ds.Pipeline.Stages {
-			for _, targetName := range stage.Targets {
-				for _, name := range names {
-					if r.inbox.newer() {
-						return true // the rest is done on the new revision
-					}
-					p, ok, err := r.placementOf(ctx, ds, rev, position{name, i, targetName})
-					if err != nil {
-						r.log.Error("read journal", "err", err)
-						return false
-					}
-					if !ok || done[p.key()] || r.work.clean(ctx, r, p, seen) {
-						continue
-					}
-					done[p.key()] = true
-					active = r.step(ctx, p, seen) || active
-				}
-			}
+		busy, cut, err := r.convergeAll(ctx, onePass{ds, rev, done, seen}, names)
+		if err != nil {
+			r.log.Error("read journal", "err", err)
+			return false
 		}
+		if cut {
+			return true // the rest is done on the new revision
+		}
+		active = active || busy
+		seen.deferred = false
 	}
 	if err := r.collectOrphans(ctx); err != nil {
 		r.log.Error("collect orphans", "err", err)
@@ -361,6 +363,41 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 	return active
 }
 
+// onePass is what a full pass works on: the desired state and its
+// revision, the placements it converged already, and the observation.
+type onePass struct {
+	ds   *schema.DesiredState
+	rev  journal.Revision
+	done map[string]bool
+	seen *observation
+}
+
+// convergeAll converges the named services' placements, stage by stage,
+// but those done already this pass and the clean ones. It stops, cut, at
+// the next placement once a newer revision waits; busy reports whether a
+// rollout is still in flight.
+func (r *Reconciler) convergeAll(ctx context.Context, ps onePass, names []string) (busy, cut bool, err error) {
+	for i, stage := range ps.ds.Pipeline.Stages {
+		for _, targetName := range stage.Targets {
+			for _, name := range names {
+				if r.inbox.newer() {
+					return busy, true, nil
+				}
+				p, ok, err := r.placementOf(ctx, ps.ds, ps.rev, position{name, i, targetName})
+				if err != nil {
+					return busy, false, err
+				}
+				if !ok || ps.done[p.key()] || r.work.clean(ctx, r, p, ps.seen) {
+					continue
+				}
+				ps.done[p.key()] = true
+				busy = r.step(ctx, p, ps.seen) || busy
+			}
+		}
+	}
+	return busy, false, nil
+}
+
 // placementOf is a service on a target of the i-th stage, on the release
 // the stage wants; false when nothing was promoted to the stage yet.
 func (r *Reconciler) placementOf(ctx context.Context, ds *schema.DesiredState, rev journal.Revision, at position) (placement, bool, error) {
@@ -369,7 +406,7 @@ func (r *Reconciler) placementOf(ctx context.Context, ds *schema.DesiredState, r
 		return placement{}, false, err
 	}
 	stage := ds.Pipeline.Stages[at.stage]
-	return placement{service: svc, stage: stage.Name, target: ds.Targets[at.target], revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[at.service].Hold}, true, nil
+	return placement{service: svc, stage: stage.Name, target: ds.Targets[at.target], revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[at.service].Hold, at: at}, true, nil
 }
 
 // position is where a placement is in the desired state: a service, the
@@ -380,9 +417,58 @@ type position struct {
 	target  string
 }
 
+// busyPass converges, at the active pace between full passes, only the
+// placements the last pass left in flight: a rollout's next step needs no
+// look at the rest of the fleet, which a full pass sees every
+// IdleInterval, when a revision arrives, and when one of them finishes.
+func (r *Reconciler) busyPass(ctx context.Context) bool {
+	r.reloadTrust(ctx)
+	r.refreshSecrets(ctx)
+	r.mu.Lock()
+	ds, rev := r.desired, r.revision
+	r.mu.Unlock()
+	if ds == nil {
+		return false
+	}
+	r.work.view = nil
+	seen := &observation{}
+	seen.observe = func() { r.observe(ctx, ds, seen) }
+	active := false
+	for _, at := range r.work.inFlight() {
+		if r.inbox.newer() {
+			return true
+		}
+		p, ok, err := r.placementOf(ctx, ds, rev, at)
+		if err != nil {
+			r.log.Error("read journal", "err", err)
+			return false
+		}
+		if !ok {
+			r.work.finish(p.key())
+			continue
+		}
+		active = r.step(ctx, p, seen) || active
+	}
+	if err := r.writeScrapeTargets(ctx); err != nil {
+		r.log.Error("write Prometheus scrape targets", "file", r.cfg.ScrapeTargets, "err", err)
+	}
+	return active
+}
+
 // step converges one placement and marks it clean when converging found
 // nothing to do; it reports whether a rollout is still in flight there.
-func (r *Reconciler) step(ctx context.Context, p placement, seen observation) bool {
+func (r *Reconciler) step(ctx context.Context, p placement, seen *observation) bool {
+	busy := r.converged(ctx, p, seen)
+	if busy {
+		r.work.start(p)
+	} else {
+		r.work.finish(p.key())
+	}
+	return busy
+}
+
+// converged is step's converge, marking the placement clean.
+func (r *Reconciler) converged(ctx context.Context, p placement, seen *observation) bool {
 	before := r.acts.Load()
 	ro, busy, err := r.convergeRollout(ctx, p)
 	r.work.view = nil // the journal may have changed

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -153,7 +154,10 @@ func (r *Reconciler) load(ctx context.Context, snap source.Snapshot, signer *pol
 	r.mu.Lock()
 	prev := r.policies.approvals
 	r.mu.Unlock()
-	loader := RevisionLoader{LoadState: r.cfg.LoadState, Secrets: r.withSecrets,
+	evaluate := func(ctx context.Context, fsys fs.FS) (*schema.DesiredState, error) {
+		return r.trees.load(ctx, snap.Tree, fsys, r.cfg.LoadState)
+	}
+	loader := RevisionLoader{LoadState: evaluate, Secrets: r.withSecrets,
 		HostNames: func(ds *schema.DesiredState) error { return CheckHostNames(ds, r.cfg.Host.Config) },
 		Policy:    policy.Options{Timeout: r.cfg.PolicyTimeout}, HostPolicies: r.cfg.HostPolicies}
 	rev, err := loader.Load(ctx, RevisionFiles{Files: snap.Files, Approved: prev,

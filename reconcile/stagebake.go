@@ -178,12 +178,18 @@ func (r *Reconciler) bake(ctx context.Context, sr stageRelease) (bool, error) {
 	if !b.DoneAt.IsZero() {
 		return true, nil
 	}
+	// Until the bake time is up, the requests cannot end it: they are not
+	// read (one call per set per pass, at fleet size, otherwise).
+	elapsed := time.Since(b.StartedAt)
+	if elapsed < st.Bake.Time.Duration {
+		r.work.wakeAt(b.StartedAt.Add(st.Bake.Time.Duration)) // a full pass ends it
+		return false, nil
+	}
 	served, err := r.bakeServed(ctx, sr.ds, sr.service, b)
 	if err != nil {
 		return false, err
 	}
-	elapsed := time.Since(b.StartedAt)
-	if elapsed < st.Bake.Time.Duration || served < st.Bake.Requests {
+	if served < st.Bake.Requests {
 		return false, nil
 	}
 	b.DoneAt, b.Served = time.Now().UTC(), served
@@ -276,7 +282,7 @@ func (v journalView) servedSince(service string, st schema.Stage, release string
 
 // reached reports whether release has a live set in the stage.
 func (v journalView) reached(service, stage, release string) bool {
-	for _, s := range v.sets {
+	for _, s := range v.setsOf(service) {
 		if s.Service == service && s.Stage == stage && s.Release == release && s.State.Live() {
 			return true
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -42,6 +44,72 @@ type work struct {
 	desired  *schema.DesiredState
 	services map[string]string
 	fresh    []string
+	// busy are the placements the last pass left in flight, which busy
+	// passes converge between full ones (fullAt the last); finished says
+	// one of them finished since the last full pass, which may let another
+	// placement start (a next stage, a dependant).
+	busy     map[string]position
+	fullAt   time.Time
+	finished bool
+	// wake is the earliest time, in Unix nanoseconds, something asked a
+	// full pass for (a stage bake's end); 0: none.
+	wake atomic.Int64
+}
+
+// start and finish note a placement in flight, or no more.
+func (w *work) start(p placement) {
+	if w.busy == nil {
+		w.busy = map[string]position{}
+	}
+	w.busy[p.key()] = p.at
+}
+
+func (w *work) finish(key string) {
+	if _, ok := w.busy[key]; ok {
+		delete(w.busy, key)
+		w.finished = true
+	}
+}
+
+// inFlight is the placements in flight, in a stable order.
+func (w *work) inFlight() []position {
+	out := make([]position, 0, len(w.busy))
+	for _, key := range sortedKeys(w.busy) {
+		out = append(out, w.busy[key])
+	}
+	return out
+}
+
+// wakeAt asks for a full pass at t at the latest. Safe from any goroutine.
+func (w *work) wakeAt(t time.Time) {
+	n := t.UnixNano()
+	for {
+		old := w.wake.Load()
+		if old != 0 && old <= n || w.wake.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// fullDue reports whether the next pass must look at every placement:
+// none is in flight, one finished, the idle period is up or a wake is due.
+func (w *work) fullDue(idle time.Duration) bool {
+	wake := w.wake.Load()
+	return len(w.busy) == 0 || w.finished || time.Since(w.fullAt) >= idle ||
+		wake != 0 && time.Now().UnixNano() >= wake
+}
+
+// next is the pause before the next pass: the active pace while anything
+// is in flight, else what is left of the idle period, or less to a wake.
+func (w *work) next(active bool, activeEvery, idle time.Duration) time.Duration {
+	if active || len(w.busy) > 0 {
+		return activeEvery
+	}
+	next := idle - time.Since(w.fullAt)
+	if wake := w.wake.Load(); wake != 0 {
+		next = min(next, time.Until(time.Unix(0, wake)))
+	}
+	return max(next, 0)
 }
 
 // changed lists, sorted, the services whose settings or release the newest
@@ -114,42 +182,126 @@ func (w *work) begin(r *Reconciler, ds *schema.DesiredState, rev journal.Revisio
 	sum := sha256.Sum256(b)
 	global := hex.EncodeToString(sum[:])
 	w.view = nil // written by anyone since the last pass
+	w.busy, w.fullAt, w.finished = map[string]position{}, time.Now(), false
+	w.wake.Store(0) // asked again by what still waits
 	if global != w.global || time.Since(w.resynced) >= r.cfg.ResyncInterval || w.keys == nil {
 		w.keys, w.global, w.resynced = map[string]cleanKey{}, global, time.Now()
 	}
 }
 
-// observation is what a pass read of its targets' runtimes, once each:
-// each set's instances, as a digest by set.
+// observation is what a pass read of its targets, once each: each set's
+// instances, as a digest by set, from the runtimes; and, from the traffic
+// adapters that list them (adapters.SplitLister), every service's split by
+// adapter.
 type observation struct {
-	sets map[string]string
+	sets   map[string]string
+	splits map[string]map[string]adapters.Split
+	// observe fills the observation, on first use (get). While deferred,
+	// placements are converged without it and none is marked clean: what
+	// a pass does first does not wait for the fleet to be observed.
+	observe  func()
+	deferred bool
 }
 
-// observe lists what every runtime of the desired state's targets runs.
-// A runtime that cannot be listed leaves its sets unobserved: their
-// placements are converged, which reports the error.
-func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState) observation {
-	seen := observation{sets: map[string]string{}}
+// get observes the targets the first time it is called.
+func (seen *observation) get() *observation {
+	if seen.sets == nil {
+		seen.sets, seen.splits = map[string]string{}, map[string]map[string]adapters.Split{}
+		seen.observe()
+	}
+	return seen
+}
+
+// observe lists what every runtime of the desired state's targets runs, and
+// what every traffic adapter that can list its splits routes. A runtime
+// that cannot be listed leaves its sets unobserved: their placements are
+// converged, which reports the error. A traffic adapter that cannot list
+// is asked service by service.
+//
+// The adapters are asked in parallel, at most observeParallel at once:
+// each is a different target, and a slow one does not hold the others.
+func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen *observation) {
 	listed := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, observeParallel)
+	ask := func(fn func(context.Context, schema.Target, *observation, *sync.Mutex), target schema.Target) {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			fn(ctx, target, seen, &mu)
+		}()
+	}
 	for _, name := range sortedKeys(ds.Targets) {
 		target := ds.Targets[name]
 		if key := adapterKey(target.Runtime); !listed[key] {
 			listed[key] = true
-			rt, err := r.targets.runtime(target)
-			if err != nil {
-				continue
-			}
-			sets, err := rt.Observe(ctx)
-			if err != nil {
-				r.log.Debug("observe runtime", "target", name, "err", err)
-				continue
-			}
-			for _, st := range sets {
-				seen.sets[st.ID] = instancesDigest(st)
-			}
+			ask(r.observeRuntime, target)
+		}
+		if key := adapterKey(target.Traffic); !listed["traffic\x00"+key] {
+			listed["traffic\x00"+key] = true
+			ask(r.observeSplits, target)
 		}
 	}
-	return seen
+	wg.Wait()
+}
+
+// observeParallel bounds the adapters observed at once.
+const observeParallel = 8
+
+func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {
+	rt, err := r.targets.runtime(target)
+	if err != nil {
+		return
+	}
+	sets, err := rt.Observe(ctx)
+	if err != nil {
+		r.log.Debug("observe runtime", "target", target.Name, "err", err)
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, st := range sets {
+		seen.sets[st.ID] = instancesDigest(st)
+	}
+}
+
+func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {
+	tr, err := r.targets.traffic(target)
+	if err != nil {
+		return
+	}
+	lister, ok := tr.(adapters.SplitLister)
+	if !ok {
+		return
+	}
+	all, err := lister.Splits(ctx)
+	if err != nil {
+		r.log.Debug("list splits; asking service by service", "target", target.Name, "err", err)
+		return
+	}
+	byService := make(map[string]adapters.Split, len(all))
+	for _, split := range all {
+		byService[split.Service] = split
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	seen.splits[adapterKey(target.Traffic)] = byService
+}
+
+// split is the service's split on the placement's target: as listed this
+// pass when its traffic adapter lists, else asked of it.
+func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement) (adapters.Split, error) {
+	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
+	if !ok {
+		return tr.Split(ctx, p.service.Name)
+	}
+	split, ok := listed[p.service.Name]
+	if !ok {
+		return adapters.Split{}, fmt.Errorf("service %s: no split listed: %w", p.service.Name, adapters.ErrNotFound)
+	}
+	return split, nil
 }
 
 // instancesDigest is a set's instances: index, endpoint and health.
@@ -166,10 +318,11 @@ func instancesDigest(st adapters.InfraSetStatus) string {
 // markClean records a placement that converging left with nothing to do,
 // when it is at rest: its wanted release serving, every other set warm,
 // each set observed as the step left it, and the split as wanted.
-func (w *work) markClean(ctx context.Context, ro *rollout, seen observation) {
-	if ro == nil || w.keys == nil {
-		return
+func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
+	if ro == nil || w.keys == nil || seen.deferred {
+		return // converged again next pass, then marked
 	}
+	seen = seen.get()
 	p := ro.p
 	c := cleanKey{want: p.fingerprint(), sets: map[string]string{}}
 	for _, s := range ro.sets {
@@ -203,11 +356,12 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen observation) {
 // clean reports whether a placement is clean and what its target runs and
 // routes is still what it was converged to; else it is dirtied. Reading the
 // split records it for status, as converging does.
-func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen observation) bool {
+func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *observation) bool {
 	c, ok := w.keys[p.key()]
 	if !ok {
 		return false
 	}
+	seen = seen.get()
 	delete(w.keys, p.key()) // kept only if still clean
 	if c.want != p.fingerprint() {
 		return false
@@ -221,7 +375,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen obser
 	if err != nil {
 		return false
 	}
-	have, err := tr.Split(ctx, p.service.Name)
+	have, err := seen.split(ctx, tr, p)
 	if err != nil {
 		return false
 	}
@@ -237,7 +391,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen obser
 // revertsFirst converges, before anything else, the placements whose wanted
 // release is one of their warm sets: a revert switches traffic back without
 // waiting behind the pass. It returns the placements it converged.
-func (r *Reconciler) revertsFirst(ctx context.Context, ds *schema.DesiredState, rev journal.Revision, seen observation) (map[string]bool, bool, error) {
+func (r *Reconciler) revertsFirst(ctx context.Context, ds *schema.DesiredState, rev journal.Revision, seen *observation) (map[string]bool, bool, error) {
 	done, active := map[string]bool{}, false
 	all, err := r.store.InfraSets(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +75,39 @@ type fleetHarness struct {
 	*harness
 	rt *recordingRuntime
 	tr *recordingTraffic
+}
+
+// listingTraffic is recordingTraffic that also lists every split in one
+// call (adapters.SplitLister), as the exec and router adapters do; it
+// counts both reads.
+type listingTraffic struct {
+	*recordingTraffic
+	reads *atomic.Int64 // Split calls
+	lists *atomic.Int64 // Splits calls
+}
+
+func (l listingTraffic) Split(ctx context.Context, service string) (adapters.Split, error) {
+	l.reads.Add(1)
+	return l.recordingTraffic.Split(ctx, service)
+}
+
+func (l listingTraffic) Splits(context.Context) ([]adapters.Split, error) {
+	l.lists.Add(1)
+	l.fakeTraffic.mu.Lock()
+	defer l.fakeTraffic.mu.Unlock()
+	out := []adapters.Split{}
+	for _, split := range l.fakeTraffic.splits {
+		split.Backends = slices.Clone(split.Backends)
+		out = append(out, split)
+	}
+	return out, nil
+}
+
+// listSplits makes the fleet's traffic adapter list its splits.
+func (f *fleetHarness) listSplits() listingTraffic {
+	l := listingTraffic{f.tr, &atomic.Int64{}, &atomic.Int64{}}
+	f.r.targets.traffics[adapterKey(f.target.Traffic)] = l
+	return l
 }
 
 func newFleetHarness(t *testing.T) *fleetHarness {
@@ -152,6 +186,32 @@ func TestNewRevisionPreemptsThePass(t *testing.T) {
 		if name := fmt.Sprintf("svc-%d", i); f.rt.count(f.set(name)) == 0 {
 			t.Errorf("%s not started: a fetch of the commit already taken cut the pass", name)
 		}
+	}
+}
+
+// TestCleanPassListsEachTargetsSplitsOnce: where the traffic adapter lists
+// its splits, a pass over clean placements reads the target's traffic in
+// one call, not one per service, and still repairs a split changed by hand.
+func TestCleanPassListsEachTargetsSplitsOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	l := f.listSplits()
+	f.revision("c1", "abcdef")
+	f.settle(ctx)
+	f.r.pass(ctx)
+	l.reads.Store(0)
+	l.lists.Store(0)
+	f.r.pass(ctx)
+	if reads, lists := l.reads.Load(), l.lists.Load(); reads != 0 || lists != 1 {
+		t.Fatalf("a pass over 6 clean placements read %d split(s) one by one and listed %d time(s); want 0 and 1", reads, lists)
+	}
+	split, _ := f.tr.fakeTraffic.Split(ctx, "svc-2")
+	split.Backends[0].Weight = 0
+	_ = f.tr.fakeTraffic.SetSplit(ctx, split)
+	f.tr.calls()
+	f.r.pass(ctx)
+	if got := f.tr.calls(); !slices.Equal(got, []string{"svc-2"}) {
+		t.Fatalf("after svc-2's split was changed by hand, the pass set the splits of %v; want svc-2's", got)
 	}
 }
 
@@ -273,5 +333,84 @@ func TestChangedServicesGoFirst(t *testing.T) {
 	}
 	if i := slices.Index(got, f.set("svc-4")); slices.ContainsFunc(got[:i], func(id string) bool { return !strings.HasPrefix(id, "svc-4-") }) {
 		t.Fatalf("sets ensured in the order %v: another service's set came before svc-4's new one", got)
+	}
+}
+
+// TestBusyPassConvergesOnlyWhatIsInFlight: between full passes, the loop
+// converges only the placements left in flight: no other service's set is
+// ensured, no split read or listed, and the rollout still finishes, after
+// which the next pass is a full one.
+func TestBusyPassConvergesOnlyWhatIsInFlight(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	l := f.listSplits()
+	f.revision("c1", "abcdef")
+	f.settle(ctx)
+	f.r.pass(ctx)
+	f.revision("c2", "abzdef") // svc-2 rolls out
+	if !f.r.pass(ctx) {
+		t.Fatal("svc-2's rollout is not in flight after the pass that started it")
+	}
+	if got := f.r.work.inFlight(); len(got) != 1 || got[0].service != "svc-2" {
+		t.Fatalf("in flight after the pass: %+v, want svc-2's one placement", got)
+	}
+	if f.r.work.fullDue(time.Hour) {
+		t.Fatal("a full pass is due right after one, with a rollout in flight")
+	}
+	f.rt.calls()
+	reads, lists := l.reads.Load(), l.lists.Load()
+	for range 10 {
+		if !f.r.busyPass(ctx) {
+			break
+		}
+		for _, id := range f.rt.calls() {
+			if !strings.HasPrefix(id, "svc-2-") {
+				t.Fatalf("a busy pass ensured %s: only svc-2 is in flight", id)
+			}
+		}
+	}
+	if l.lists.Load() != lists || l.reads.Load()-reads > 20 {
+		t.Fatalf("busy passes listed the splits %d time(s) and read %d split(s); want no listing and only svc-2's", l.lists.Load()-lists, l.reads.Load()-reads)
+	}
+	if split, _ := f.tr.Split(ctx, "svc-2"); split.Weight(f.set("svc-2")) != 100 {
+		t.Fatalf("svc-2's split after the busy passes: %+v; the rollout must finish in them, on %s", split, f.set("svc-2"))
+	}
+	if len(f.r.work.inFlight()) != 0 || !f.r.work.fullDue(time.Hour) {
+		t.Fatalf("after svc-2 finished: in flight %+v, full pass due %v; want none and a full pass (a finish may let others start)",
+			f.r.work.inFlight(), f.r.work.fullDue(time.Hour))
+	}
+}
+
+// TestLoopPace: the pause before the next pass and whether it looks at the
+// whole fleet follow what is in flight, the idle period and wakes asked.
+func TestLoopPace(t *testing.T) {
+	var w work
+	w.fullAt = time.Now()
+	if !w.fullDue(time.Hour) {
+		t.Error("nothing in flight: every pass is a full one")
+	}
+	if d := w.next(false, time.Millisecond, time.Hour); d < 59*time.Minute {
+		t.Errorf("nothing in flight, nothing asked: next pass in %s, want the idle period", d)
+	}
+	w.wakeAt(time.Now().Add(time.Minute))
+	w.wakeAt(time.Now().Add(2 * time.Minute)) // a later wake does not delay the earlier
+	if d := w.next(false, time.Millisecond, time.Hour); d > time.Minute || d < 59*time.Second {
+		t.Errorf("a wake asked in a minute: next pass in %s", d)
+	}
+	w.start(placement{service: schema.Service{Name: "web"}, stage: "s", target: schema.Target{Name: "t"}, at: position{"web", 0, "t"}})
+	if w.fullDue(time.Hour) {
+		t.Error("in flight, just after a full pass: the next must be a busy one")
+	}
+	if d := w.next(false, time.Millisecond, time.Hour); d != time.Millisecond {
+		t.Errorf("in flight: next pass in %s, want the active pace", d)
+	}
+	w.wakeAt(time.Now().Add(-time.Second))
+	if !w.fullDue(time.Hour) {
+		t.Error("a wake that is due must make the next pass a full one")
+	}
+	w.wake.Store(0)
+	w.finish("web\x00s\x00t")
+	if !w.fullDue(time.Hour) {
+		t.Error("a placement finished: the next pass must be a full one")
 	}
 }

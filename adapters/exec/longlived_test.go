@@ -173,7 +173,7 @@ func TestLongLivedMisbehaviour(t *testing.T) {
 	for _, tc := range []struct{ service, want string }{
 		{"hang", "in-flight: no answer within its timeout"},
 		{"garbage", "the line is not a response"},
-		{"long", "printed a line longer than 1048576 bytes"},
+		{"long", fmt.Sprintf("printed a line longer than %d bytes", MaxOutput)},
 		{"wrong-call", "the response is to call 3, not to call 2"},
 		{"exit", "exited (exit status 3); its standard error ends: lost the connection to the load balancer"},
 	} {

@@ -33,7 +33,7 @@ func TestHostileExecutables(t *testing.T) {
 	}{
 		{"hangs", "sleep 60", "no answer within", adapters.ErrUnavailable},
 		{"hangs in a child", "sleep 60 & wait", "no answer within", adapters.ErrUnavailable},
-		{"prints too much", "head -c 2000000 /dev/zero | tr '\\0' x", "printed more than", adapters.ErrUnavailable},
+		{"prints too much", "head -c 17000000 /dev/zero | tr '\\0' x", "printed more than", adapters.ErrUnavailable},
 		{"prints garbage", "echo hello", "not a response", adapters.ErrUnavailable},
 		{"unknown field", `echo '{"result": 1, "extra": 2}'`, "not a response", adapters.ErrUnavailable},
 		{"fails", "echo broken >&2; exit 3", "broken", adapters.ErrUnavailable},

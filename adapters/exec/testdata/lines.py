@@ -64,7 +64,7 @@ while True:
         print("hello", flush=True)
         continue
     elif service == "long":
-        sys.stdout.write("x" * (2 << 20) + "\n")
+        sys.stdout.write("x" * (17 << 20) + "\n")
         sys.stdout.flush()
         continue
     elif service == "wrong-call":

@@ -1,0 +1,68 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"sync"
+
+	"github.com/durable-delivery/durable/schema"
+)
+
+// treeCacheSize is how many evaluated trees are kept: a revert goes back
+// one or a few commits.
+const treeCacheSize = 16
+
+// treeCache keeps the desired states of the Git trees evaluated last, by
+// tree hash, as JSON. Evaluating a tree is the slowest part of taking a
+// revision (CUE, in an isolated child: 150 ms for the demo); a `git
+// revert` makes a commit whose tree was evaluated before, so the instant
+// rollback skips it. The tree hash names the files' content, and the
+// evaluation depends on nothing else, so a hit is what evaluating again
+// would give (TestTreeCacheAgreesWithEvaluation generates the cases); all
+// that depends on the host or the commit (host names, secrets, policies,
+// approvals, signatures, admission) is still done for every revision.
+type treeCache struct {
+	mu    sync.Mutex
+	trees map[string][]byte
+	order []string // oldest first
+}
+
+// load is LoadState for the tree, from the cache when it holds it. tree ""
+// (a source that names none) is never cached. Only successful evaluations
+// are kept.
+func (c *treeCache) load(ctx context.Context, tree string, fsys fs.FS, eval func(context.Context, fs.FS) (*schema.DesiredState, error)) (*schema.DesiredState, error) {
+	if tree != "" {
+		c.mu.Lock()
+		data, ok := c.trees[tree]
+		c.mu.Unlock()
+		if ok {
+			var ds schema.DesiredState
+			if err := json.Unmarshal(data, &ds); err == nil {
+				return &ds, nil
+			}
+		}
+	}
+	ds, err := eval(ctx, fsys)
+	if err != nil || tree == "" {
+		return ds, err
+	}
+	data, err := json.Marshal(ds)
+	if err != nil {
+		return ds, nil // not kept: evaluated again next time
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.trees == nil {
+		c.trees = map[string][]byte{}
+	}
+	if _, ok := c.trees[tree]; !ok {
+		c.order = append(c.order, tree)
+	}
+	c.trees[tree] = data
+	if len(c.order) > treeCacheSize {
+		delete(c.trees, c.order[0])
+		c.order = c.order[1:]
+	}
+	return ds, nil
+}
