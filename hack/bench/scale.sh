@@ -6,7 +6,8 @@
 # trigger -> revision loaded, loaded -> first action, the CPU while nothing
 # changes (over IDLE seconds, default 30) and the peak RSS. Each wait is
 # bounded by TIMEOUT seconds (default 900). DURABLE=BINARY measures that
-# binary instead of building ./cmd/durable. See hack/bench/README.md.
+# binary instead of building ./cmd/durable; DURABLE_PPROF=ADDR builds it
+# serving net/http/pprof on ADDR. See hack/bench/README.md.
 #
 # usage: hack/bench/scale.sh [--one-shot] [SIZES...]
 #   --one-shot  plug-ins run once per call (the host file says no longLived)
@@ -53,7 +54,9 @@ if [[ -n ${DURABLE:-} ]]; then
 	[[ -x $DURABLE ]] || { echo "scale.sh: DURABLE=\"$DURABLE\" is not an executable file" >&2; exit 2; }
 	cp "$DURABLE" "$work/bin/durable"
 else
-	go build -o "$work/bin/durable" ./cmd/durable
+	# DURABLE_PPROF=127.0.0.1:PORT: a profiling build (cmd/durable/pprof.go)
+	# serving net/http/pprof there, to see where a size spends its time.
+	go build ${DURABLE_PPROF:+-tags pprof} -o "$work/bin/durable" ./cmd/durable
 fi
 go build -o "$work/bin/plugin" ./internal/benchrepo/plugin
 go build -o "$work/bin/benchrepo" ./internal/benchrepo/cmd
