@@ -102,9 +102,7 @@ func (ro *rollout) create(ctx context.Context, id string, set *journal.InfraSet)
 		if err != nil {
 			return err
 		}
-		st, err := ro.rt.Ensure(ctx, spec)
-		ro.statuses[id] = st
-		return err
+		return ro.ensure(ctx, spec)
 	})
 	return true, err
 }

@@ -16,6 +16,24 @@ type inbox struct {
 	ready   chan struct{}
 	// handled is the commit last taken: a fetch of it again is no news.
 	handled string
+	// news is closed when a commit other than handled arrives (and made
+	// again): a wait that a new revision should end selects on it.
+	news chan struct{}
+}
+
+// arrived is closed once a commit other than the one last taken waits.
+func (b *inbox) arrived() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.news == nil {
+		b.news = make(chan struct{})
+	}
+	if b.pending != nil && b.pending.err == nil && b.pending.snap.Commit != b.handled {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return b.news
 }
 
 type snapshotResult struct {
@@ -40,6 +58,10 @@ func (b *inbox) put(res snapshotResult) {
 	ready := b.channel()
 	b.mu.Lock()
 	b.pending = &res
+	if res.err == nil && res.snap.Commit != b.handled && b.news != nil {
+		close(b.news)
+		b.news = nil
+	}
 	b.mu.Unlock()
 	select {
 	case ready <- struct{}{}:

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -90,10 +91,17 @@ func (r *Reconciler) act(ctx context.Context, base journal.Entry, a action, do f
 	outcome := base
 	outcome.Kind, outcome.Action, outcome.Intent = api.EntryOutcome, a.kind, intent.Seq
 	outcome.Message = string(a.kind) + " done"
-	if err != nil {
+	switch {
+	case errors.Is(err, errStillEnsuring):
+		// Asked: the runtime goes on in the background, and the passes
+		// after see the set become healthy, or not.
+		outcome.Message, err = fmt.Sprintf("%s under way: %v", a.kind, err), nil
+	case err != nil:
 		outcome.Message, outcome.Error = string(a.kind)+" failed", err.Error()
 	}
-	r.journal(ctx, outcome)
+	// The outcome is written even when the reconciler is stopping: the
+	// action ran, and its intent must not stay unanswered.
+	r.journal(context.WithoutCancel(ctx), outcome)
 	return err
 }
 

@@ -203,6 +203,10 @@ type Reconciler struct {
 	work  work
 	// trees are the desired states of the trees evaluated last.
 	trees treeCache
+	// pending are the runtime calls left to finish in the background; bg
+	// is Run's context, theirs.
+	pending pendingEnsures
+	bg      context.Context
 	acts  atomic.Int64
 }
 
@@ -268,6 +272,15 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 	return r, nil
 }
 
+// background is the context of calls that may outlive a pass: Run's, or,
+// outside Run (tests), one that ctx's end does not cancel.
+func (r *Reconciler) background(ctx context.Context) context.Context {
+	if r.bg != nil {
+		return r.bg
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // Trigger asks the source to fetch at once (a webhook calls it).
 func (r *Reconciler) Trigger() { r.source.Trigger() }
 
@@ -284,6 +297,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	defer r.targets.close()
+	r.bg = ctx
+	defer r.pending.wait() // before the adapters close
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()

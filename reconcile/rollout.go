@@ -90,7 +90,11 @@ func (ro *rollout) keepRunning(ctx context.Context) error {
 		if spec.Replicas, err = ro.warmInstances(ctx, observed, s, spec.Replicas); err != nil {
 			return err
 		}
-		if err := ro.ensure(ctx, spec); err != nil {
+		if err := ro.ensure(ctx, spec); errors.Is(err, errStillEnsuring) {
+			ro.r.log.Debug("ensure infra-set", "set", s.ID, "err", err)
+			ro.problems[s.ID] = err.Error()
+			continue
+		} else if err != nil {
 			ro.r.log.Warn("ensure infra-set", "set", s.ID, "err", err)
 			ro.problems[s.ID] = err.Error()
 			continue
@@ -103,8 +107,16 @@ func (ro *rollout) keepRunning(ctx context.Context) error {
 // ensure has the runtime run spec's set as spec says, and records what it
 // then runs: in statuses, and for the invariant policy's view of the fleet
 // and the scrape targets.
+//
+// A call still running after the pass's wait goes on in the background
+// (errStillEnsuring; see pendingEnsures), bounded by the service's progress
+// deadline: a set is given no longer than that to become healthy anyway.
 func (ro *rollout) ensure(ctx context.Context, spec adapters.InfraSetSpec) error {
-	st, err := ro.rt.Ensure(ctx, spec)
+	deadline := ro.p.service.Strategy.ProgressDeadline.Duration
+	if deadline <= 0 {
+		deadline = 10 * time.Minute
+	}
+	st, err := ro.r.pending.ensure(ro.r.background(ctx), ro.r.inbox.arrived(), ro.rt, spec, deadline)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/durable-delivery/durable/internal/httpguard"
 )
 
 // Limits on what one verification considers. Each exists so that a hostile
@@ -93,13 +95,13 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // Docker configuration of the user running Durable, else anonymous).
 func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
 
-// WithTransport sets the HTTP transport to registries (default:
-// remote.DefaultTransport). Registries on localhost and 127.0.0.0/8 are
+// WithTransport sets the HTTP transport to registries (default: one with
+// httpguard's timeouts, so a hung registry fails a verification). Registries on localhost and 127.0.0.0/8 are
 // spoken to in plain HTTP, every other in HTTPS.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
 func makeOptions(opts []Option) options {
-	o := options{timeout: 30 * time.Second, keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	o := options{timeout: 30 * time.Second, keychain: authn.DefaultKeychain, transport: httpguard.Transport(httpguard.Defaults)}
 	for _, opt := range opts {
 		opt(&o)
 	}

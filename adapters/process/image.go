@@ -20,7 +20,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/internal/httpguard"
 )
+
+// registryTransport bounds every request to a registry: a hung or stalled
+// one fails the pull (and the set's Ensure) instead of holding it.
+var registryTransport = httpguard.Transport(httpguard.Defaults)
 
 // unpackPrefix starts the name of an image directory still being written:
 // .unpack-<pid>-sha256-<hex>-<random>, the pid of the process writing it.
@@ -64,7 +69,7 @@ func (r *Runtime) image(ctx context.Context, artifact string) (unpacked, error) 
 		return unpacked{}, fmt.Errorf("artifact %s: unpacked image %s is damaged (delete it to fetch again): %w", artifact, dir, err)
 	}
 
-	img, err := remote.Image(ref, remote.WithContext(ctx))
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithTransport(registryTransport))
 	if err != nil {
 		return unpacked{}, fetchError(ctx, artifact, err)
 	}
