@@ -207,7 +207,7 @@ type Reconciler struct {
 	// is Run's context, theirs.
 	pending pendingEnsures
 	bg      context.Context
-	acts  atomic.Int64
+	acts    atomic.Int64
 }
 
 // New builds a reconciler. It resumes from the journal: the last accepted
