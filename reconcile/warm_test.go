@@ -336,7 +336,13 @@ func (f *fakeRuntime) Observe(context.Context) ([]adapters.InfraSetStatus, error
 	defer f.mu.Unlock()
 	var out []adapters.InfraSetStatus
 	for id, ins := range f.sets {
-		out = append(out, adapters.InfraSetStatus{ID: id, Instances: slices.Clone(ins)})
+		// As the real runtimes: Observe knows no health check (it has no
+		// spec), so it reports no instance healthy; Ensure checks.
+		seen := slices.Clone(ins)
+		for i := range seen {
+			seen[i].Healthy = false
+		}
+		out = append(out, adapters.InfraSetStatus{ID: id, Instances: seen})
 	}
 	return out, nil
 }

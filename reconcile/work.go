@@ -304,13 +304,18 @@ func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p place
 	return split, nil
 }
 
-// instancesDigest is a set's instances: index, endpoint and health.
+// instancesDigest is a set's instances: index and endpoint. Not health: a
+// runtime's Observe knows no health check (it has no spec), Ensure does,
+// so health would tell an observation from a converge's status every time
+// and leave nothing clean. An instance dead or replaced changes the digest;
+// one unhealthy but running is seen by the resync, and by every pass of a
+// rollout in flight.
 func instancesDigest(st adapters.InfraSetStatus) string {
 	ins := slices.Clone(st.Instances)
 	slices.SortFunc(ins, func(a, b adapters.Instance) int { return a.Index - b.Index })
 	var sb strings.Builder
 	for _, in := range ins {
-		fmt.Fprintf(&sb, "%d %s %v;", in.Index, in.Endpoint, in.Healthy)
+		fmt.Fprintf(&sb, "%d %s;", in.Index, in.Endpoint)
 	}
 	return sb.String()
 }
