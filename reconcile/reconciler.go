@@ -201,13 +201,13 @@ type Reconciler struct {
 	// nothing is told from one that did.
 	inbox inbox
 	work  work
+	acts  atomic.Int64
 	// trees are the desired states of the trees evaluated last.
 	trees treeCache
 	// pending are the runtime calls left to finish in the background; bg
 	// is Run's context, theirs.
 	pending pendingEnsures
 	bg      context.Context
-	acts    atomic.Int64
 }
 
 // New builds a reconciler. It resumes from the journal: the last accepted
