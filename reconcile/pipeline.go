@@ -20,6 +20,17 @@ type journalView struct {
 	// baked reports whether a release the stage at index stage promoted
 	// has baked there (see stagebake.go); nil waits for no bake.
 	baked func(stage int, release string) bool
+	// releaseOf is a service's desired release, remembered by the loop
+	// (work.releaseOf); nil computes it.
+	releaseOf func(ds *schema.DesiredState, service string) string
+}
+
+// desired is the service's desired release.
+func (v journalView) desired(ds *schema.DesiredState, service string) string {
+	if v.releaseOf != nil {
+		return v.releaseOf(ds, service)
+	}
+	return ds.Services[service].ReleaseID()
 }
 
 type serviceRecords struct {
@@ -128,7 +139,7 @@ func (v journalView) inFlight(service, stage, target string) *journal.Rollout {
 //     baked there;
 //   - otherwise the placement keeps what it serves ("" when nothing yet).
 func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, target string) string {
-	desired := ds.Services[service].ReleaseID()
+	desired := v.desired(ds, service)
 	name := ds.Pipeline.Stages[stage].Name
 	if v.hasSet(service, name, target, desired, api.SetServing) || v.hasSet(service, name, target, desired, api.SetWarm) || stage == 0 {
 		return desired
@@ -157,24 +168,26 @@ func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, t
 
 // wanted is the service as the release its placement wants declares it: the
 // desired state's when it is the desired release, else the journal's
-// record of that release. ok is false when the placement has nothing to do.
-func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, bool, error) {
+// record of that release, and that release. ok is false when the
+// placement has nothing to do.
+func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, string, bool, error) {
 	v, err := r.work.journalView(ctx, r)
 	if err != nil {
-		return schema.Service{}, false, err
+		return schema.Service{}, "", false, err
 	}
 	v.baked = func(stage int, release string) bool {
 		return r.baked(ctx, stageRelease{pipelineView: pipelineView{ds: ds, v: v, service: service}, stage: stage, release: release})
 	}
+	v.releaseOf = r.work.releaseOf
 	want := wantOf(ds, v, service, stage, target)
 	switch want {
 	case "":
-		return schema.Service{}, false, nil
-	case ds.Services[service].ReleaseID():
-		return ds.Services[service], true, nil
+		return schema.Service{}, "", false, nil
+	case v.desired(ds, service):
+		return ds.Services[service], want, true, nil
 	}
 	svc, err := r.serviceOf(ctx, want)
-	return svc, err == nil, err
+	return svc, want, err == nil, err
 }
 
 // stageViews shows a service's pipeline: per stage, the release serving and

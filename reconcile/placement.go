@@ -23,8 +23,10 @@ type placement struct {
 	attempt string
 	// hold is the desired state's hold of the service: its rollouts pause.
 	hold bool
-	// at is where the placement is in the desired state.
-	at position
+	// at is where the placement is in the desired state; release the
+	// release it converges on (service's ReleaseID, computed once).
+	at      position
+	release string
 }
 
 func (p placement) rolloutID(release string) string {

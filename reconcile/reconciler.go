@@ -272,6 +272,14 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 	return r, nil
 }
 
+// desiredState is the last accepted revision's desired state (nil before
+// any).
+func (r *Reconciler) desiredState() *schema.DesiredState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.desired
+}
+
 // background is the context of calls that may outlive a pass: Run's, or,
 // outside Run (tests), one that ctx's end does not cancel.
 func (r *Reconciler) background(ctx context.Context) context.Context {
@@ -416,12 +424,13 @@ func (r *Reconciler) convergeAll(ctx context.Context, ps onePass, names []string
 // placementOf is a service on a target of the i-th stage, on the release
 // the stage wants; false when nothing was promoted to the stage yet.
 func (r *Reconciler) placementOf(ctx context.Context, ds *schema.DesiredState, rev journal.Revision, at position) (placement, bool, error) {
-	svc, ok, err := r.wanted(ctx, ds, at.service, at.stage, at.target)
+	svc, release, ok, err := r.wanted(ctx, ds, at.service, at.stage, at.target)
 	if err != nil || !ok {
 		return placement{}, false, err
 	}
 	stage := ds.Pipeline.Stages[at.stage]
-	return placement{service: svc, stage: stage.Name, target: ds.Targets[at.target], revision: rev.Commit, attempt: attemptOf(rev), hold: ds.Services[at.service].Hold, at: at}, true, nil
+	return placement{service: svc, stage: stage.Name, target: ds.Targets[at.target], revision: rev.Commit, attempt: attemptOf(rev),
+		hold: ds.Services[at.service].Hold, at: at, release: release}, true, nil
 }
 
 // position is where a placement is in the desired state: a service, the

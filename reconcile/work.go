@@ -54,6 +54,11 @@ type work struct {
 	// wake is the earliest time, in Unix nanoseconds, something asked a
 	// full pass for (a stage bake's end); 0: none.
 	wake atomic.Int64
+	// releases and prints remember, for the desired state releasesOf and
+	// printsOf, each service's release and each placement's fingerprint.
+	releasesOf, printsOf *schema.DesiredState
+	releases             map[string]string
+	prints               map[string]fingerprint
 }
 
 // start and finish note a placement in flight, or no more.
@@ -111,6 +116,43 @@ func (w *work) next(active bool, activeEvery, idle time.Duration) time.Duration 
 	}
 	return max(next, 0)
 }
+
+// releaseOf is a service's desired release in ds, computed once per
+// desired state (an accepted desired state is never changed): a pass asks
+// it of every placement, and it is a digest of the service's content.
+func (w *work) releaseOf(ds *schema.DesiredState, service string) string {
+	if ds != w.releasesOf {
+		w.releasesOf, w.releases = ds, map[string]string{}
+	}
+	id, ok := w.releases[service]
+	if !ok {
+		id = ds.Services[service].ReleaseID()
+		w.releases[service] = id
+	}
+	return id
+}
+
+// fingerprintOf is p.fingerprint(), remembered per placement for the
+// desired state and the release it was taken for: the service a placement
+// converges on is the desired state's, or the journal's record of the
+// release, both fixed for the pair.
+func (w *work) fingerprintOf(ds *schema.DesiredState, p placement) string {
+	if ds != w.printsOf {
+		w.printsOf, w.prints = ds, map[string]fingerprint{}
+	}
+	if p.release == "" {
+		return p.fingerprint() // not from placementOf: nothing to key on
+	}
+	key := p.key()
+	if f, ok := w.prints[key]; ok && f.release == p.release {
+		return f.digest
+	}
+	digest := p.fingerprint()
+	w.prints[key] = fingerprint{p.release, digest}
+	return digest
+}
+
+type fingerprint struct{ release, digest string }
 
 // changed lists, sorted, the services whose settings or release the newest
 // desired state changed from the one before: the pass converges them
@@ -329,7 +371,7 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	}
 	seen = seen.get()
 	p := ro.p
-	c := cleanKey{want: p.fingerprint(), sets: map[string]string{}}
+	c := cleanKey{want: w.fingerprintOf(ro.r.desiredState(), p), sets: map[string]string{}}
 	for _, s := range ro.sets {
 		switch {
 		case s.State == api.SetServing && s.Release == p.service.ReleaseID():
@@ -368,7 +410,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 	}
 	seen = seen.get()
 	delete(w.keys, p.key()) // kept only if still clean
-	if c.want != p.fingerprint() {
+	if c.want != w.fingerprintOf(r.desiredState(), p) {
 		return false
 	}
 	for id, digest := range c.sets {
