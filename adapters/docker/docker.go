@@ -126,7 +126,8 @@ func (r *Runtime) list(ctx context.Context, set string) ([]instance, error) {
 	}
 	res, err := r.engine.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("docker: list containers: %w: %w", adapters.ErrUnavailable, err)
+		return nil, fmt.Errorf("docker: list containers on engine %s: the engine is unreachable or not answering (check that dockerd runs there, and the host file's docker host): %w: %w",
+			r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	var out []instance
 	for _, c := range res.Items {
@@ -205,11 +206,11 @@ func (r *Runtime) pull(ctx context.Context, artifact string) error {
 	}
 	resp, err := r.engine.ImagePull(ctx, artifact, client.ImagePullOptions{})
 	if err != nil {
-		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+		return fmt.Errorf("docker: pull %s on engine %s: %w: %w", artifact, r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	defer resp.Close()
 	if err := resp.Wait(ctx); err != nil {
-		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+		return fmt.Errorf("docker: pull %s on engine %s (the engine or its registry did not serve it): %w: %w", artifact, r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	return nil
 }
