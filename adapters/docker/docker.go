@@ -44,7 +44,7 @@ const (
 // the grace on top): an engine that accepts and never answers fails
 // Observe and Remove then. A pull is bounded by the caller alone: it may
 // rightly take long. A variable so that tests can shorten it.
-var engineTimeout = 30 * time.Second
+var engineTimeout = 10 * time.Second
 
 func init() {
 	adapters.RegisterRuntime("docker", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {

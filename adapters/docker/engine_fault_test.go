@@ -15,7 +15,7 @@ import (
 )
 
 // newFaultRuntime is a runtime of the engine at engine whose calls that
-// list or remove give up after 300 ms (engineTimeout is 30 s in production).
+// list or remove give up after 300 ms (engineTimeout is 10 s in production).
 func newFaultRuntime(t *testing.T, engine string) *Runtime {
 	t.Helper()
 	saved := engineTimeout
