@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
@@ -17,8 +18,14 @@ import (
 	"github.com/durable-delivery/durable/schema"
 )
 
-// promTimeout bounds one Prometheus query.
-const promTimeout = 5 * time.Second
+// promTimeout bounds one Prometheus query. A Prometheus that does not
+// answer within it makes the query's signal inconclusive, and the queries
+// after it are not asked: one analysis waits at most this long for a hung
+// Prometheus. A variable so that tests can shorten it.
+var promTimeout = 5 * time.Second
+
+// errPromUnreachable marks a query Prometheus did not answer.
+var errPromUnreachable = errors.New("prometheus unreachable or not answering")
 
 // promLabels are what a query template may use: the labels Durable gives
 // each instance's scrape target (see writeScrapeTargets).
@@ -38,11 +45,20 @@ func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement
 	prom := promv1.NewAPI(client)
 	verdict := analysis.Pass
 	var out []policy.Signal
+	var unreachable error
 	for _, q := range pa.Queries {
 		sig := policy.Signal{Name: q.Name, Threshold: q.Max, Verdict: analysis.Pass}
-		c, cok, cerr := promValue(ctx, prom, q.Query, labelsOf(p, canary))
-		b, _, _ := promValue(ctx, prom, q.Query, labelsOf(p, baseline))
-		sig.Canary, sig.Baseline = c, b
+		// Once Prometheus did not answer, the rest are inconclusive unasked.
+		c, cok, cerr := 0.0, false, unreachable
+		if unreachable == nil {
+			c, cok, cerr = promValue(ctx, prom, q.Query, labelsOf(p, canary))
+		}
+		if errors.Is(cerr, errPromUnreachable) {
+			unreachable = cerr
+		} else {
+			sig.Baseline, _, _ = promValue(ctx, prom, q.Query, labelsOf(p, baseline))
+		}
+		sig.Canary = c
 		switch {
 		case cerr != nil || !cok:
 			sig.Verdict = analysis.Inconclusive
@@ -75,6 +91,10 @@ func promValue(ctx context.Context, prom promv1.API, text string, labels promLab
 	ctx, cancel := context.WithTimeout(ctx, promTimeout)
 	defer cancel()
 	v, _, _, err := prom.Query(ctx, b.String(), time.Now())
+	var answered *promv1.Error // Prometheus answered with an error of the query
+	if err != nil && !errors.As(err, &answered) {
+		return 0, false, fmt.Errorf("query %q: %w: %w", b.String(), errPromUnreachable, err)
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("query %q: %w", b.String(), err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -13,6 +15,14 @@ import (
 )
 
 const remoteName = "origin"
+
+// fetchTimeout bounds one fetch from the remote, when the caller's deadline
+// is later or absent: a remote that accepts and never answers (or stops
+// sending) fails the fetch then, the cache keeps what it had and the next
+// poll tries again. A shallow fetch of one branch takes seconds; this
+// leaves room for a first fetch of a large repository. A variable so that
+// tests can shorten it.
+var fetchTimeout = 2 * time.Minute
 
 // Fetch brings the branch head into the cache (a shallow, single-branch
 // fetch) and returns it as a Snapshot. When the repository cannot be reached
@@ -73,7 +83,9 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("fetch from %s: %w", s.shown, err)
 	}
-	err = repo.FetchContext(ctx, &git.FetchOptions{
+	fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	err = repo.FetchContext(fctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
 		Depth:      depth,
@@ -83,6 +95,9 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	})
 	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		return Snapshot{}, fmt.Errorf("fetch from %s: branch %s does not exist there; push it or configure the right branch: %w", s.shown, s.cfg.Branch, err)
+	}
+	if uerr := s.unreachable(ctx, fctx, err); uerr != nil {
+		return Snapshot{}, uerr
 	}
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return Snapshot{}, s.refused(fmt.Errorf("fetch branch %s from %s: %w", s.cfg.Branch, s.shown, err))
@@ -96,6 +111,23 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("%s branch %s commit %s: %w", s.shown, s.cfg.Branch, ref.Hash(), err)
 	}
 	return snap, nil
+}
+
+// unreachable says, of a fetch's error, that the remote could not be
+// reached or did not answer in time, and what to check; nil for any other
+// error (and for the caller's own deadline).
+func (s *Source) unreachable(caller, fetch context.Context, err error) error {
+	const check = "check the URL, and that the remote is up and reachable from this host; the last snapshot stays, the next poll tries again"
+	var opErr *net.OpError
+	switch {
+	case err == nil:
+		return nil
+	case fetch.Err() != nil && caller.Err() == nil:
+		return fmt.Errorf("fetch branch %s from %s: the remote did not answer within %s (%s): %w", s.cfg.Branch, s.shown, fetchTimeout, check, err)
+	case errors.As(err, &opErr):
+		return fmt.Errorf("fetch branch %s from %s: the remote is unreachable (%s): %w", s.cfg.Branch, s.shown, check, err)
+	}
+	return nil
 }
 
 // cache opens the bare repository in Dir, creating it on first use, and

@@ -39,6 +39,13 @@ const (
 	labelInstance = "io.durable.instance"
 )
 
+// engineTimeout bounds one call to the engine that lists or removes
+// containers, when the caller's deadline is later or absent (a stop has
+// the grace on top): an engine that accepts and never answers fails
+// Observe and Remove then. A pull is bounded by the caller alone: it may
+// rightly take long. A variable so that tests can shorten it.
+var engineTimeout = 10 * time.Second
+
 func init() {
 	adapters.RegisterRuntime("docker", func(config json.RawMessage, host adapters.Host) (adapters.Runtime, error) {
 		var cfg settings.Docker
@@ -124,9 +131,12 @@ func (r *Runtime) list(ctx context.Context, set string) ([]instance, error) {
 	if set != "" {
 		f.Add("label", labelSet+"="+set)
 	}
+	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
+	defer cancel()
 	res, err := r.engine.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("docker: list containers: %w: %w", adapters.ErrUnavailable, err)
+		return nil, fmt.Errorf("docker: list containers on engine %s: the engine is unreachable or not answering (check that dockerd runs there, and the host file's docker host): %w: %w",
+			r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	var out []instance
 	for _, c := range res.Items {
@@ -205,11 +215,11 @@ func (r *Runtime) pull(ctx context.Context, artifact string) error {
 	}
 	resp, err := r.engine.ImagePull(ctx, artifact, client.ImagePullOptions{})
 	if err != nil {
-		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+		return fmt.Errorf("docker: pull %s on engine %s: %w: %w", artifact, r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	defer resp.Close()
 	if err := resp.Wait(ctx); err != nil {
-		return fmt.Errorf("docker: pull %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+		return fmt.Errorf("docker: pull %s on engine %s (the engine or its registry did not serve it): %w: %w", artifact, r.engine.DaemonHost(), adapters.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -337,6 +347,8 @@ func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) er
 
 func (r *Runtime) removeContainer(ctx context.Context, id string, grace time.Duration) error {
 	secs := int(grace.Seconds())
+	ctx, cancel := context.WithTimeout(ctx, grace+engineTimeout)
+	defer cancel()
 	if _, err := r.engine.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("docker: stop %s: %w", id[:12], err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,6 +27,13 @@ import (
 // registryTransport bounds every request to a registry: a hung or stalled
 // one fails the pull (and the set's Ensure) instead of holding it.
 var registryTransport = httpguard.Transport(httpguard.Defaults)
+
+// registryBackoff retries a failed request to a registry (a refused
+// connection, a timeout): 3 tries, 1 s then 3 s apart, as
+// go-containerregistry does by default. With httpguard.Defaults a registry
+// that accepts and never answers fails one request after about
+// 3 × 30 s + 4 s, unless the caller's deadline comes first.
+var registryBackoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
 
 // unpackPrefix starts the name of an image directory still being written:
 // .unpack-<pid>-sha256-<hex>-<random>, the pid of the process writing it.
@@ -69,9 +77,9 @@ func (r *Runtime) image(ctx context.Context, artifact string) (unpacked, error) 
 		return unpacked{}, fmt.Errorf("artifact %s: unpacked image %s is damaged (delete it to fetch again): %w", artifact, dir, err)
 	}
 
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithTransport(registryTransport))
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithTransport(registryTransport), remote.WithRetryBackoff(registryBackoff))
 	if err != nil {
-		return unpacked{}, fetchError(ctx, artifact, err)
+		return unpacked{}, fetchError(ctx, ref, err)
 	}
 	got, err := img.Digest()
 	if err != nil {
@@ -82,7 +90,7 @@ func (r *Runtime) image(ctx context.Context, artifact string) (unpacked, error) 
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return unpacked{}, fetchError(ctx, artifact, fmt.Errorf("config: %w", err))
+		return unpacked{}, fetchError(ctx, ref, fmt.Errorf("config: %w", err))
 	}
 
 	if err := os.MkdirAll(images, 0o755); err != nil {
@@ -146,16 +154,17 @@ func (r *Runtime) unpack(ctx context.Context, img v1.Image, rootfs string) error
 
 // fetchError says why an image could not be fetched: the caller's deadline,
 // a registry without that digest (ErrNotFound), or a registry that could
-// not answer (ErrUnavailable).
-func fetchError(ctx context.Context, artifact string, err error) error {
+// not answer (ErrUnavailable). Each names the registry and what to check.
+func fetchError(ctx context.Context, ref name.Digest, err error) error {
+	registry := ref.Context().RegistryStr()
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("fetch %s: %w", artifact, ctxErr)
+		return fmt.Errorf("fetch %s: registry %s did not serve it before the caller's deadline (a slow or hung registry; the pull is tried again): %w: %w", ref, registry, ctxErr, err)
 	}
 	var terr *transport.Error
 	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("fetch %s: the registry has no such manifest (push the image, or check the digest): %w: %w", artifact, adapters.ErrNotFound, err)
+		return fmt.Errorf("fetch %s: the registry has no such manifest (push the image, or check the digest): %w: %w", ref, adapters.ErrNotFound, err)
 	}
-	return fmt.Errorf("fetch %s: %w: %w", artifact, adapters.ErrUnavailable, err)
+	return fmt.Errorf("fetch %s: registry %s is unreachable or not answering (check that it runs and that this host reaches it; the pull is tried again): %w: %w", ref, registry, adapters.ErrUnavailable, err)
 }
 
 // writeConfig keeps the image's run configuration beside its files, so an

@@ -126,6 +126,10 @@ func (c *Client) Metrics(ctx context.Context) (map[string]map[string]SetStats, e
 	return m, c.do(ctx, http.MethodGet, "/v1/metrics", nil, &m)
 }
 
+// notAnswering is what a failed call to the admin API tells the operator:
+// the call ended (listener.DefaultTimeout bounds it), nothing was decided.
+const notAnswering = "the router is unreachable or not answering (check that durable router runs with this admin address)"
+
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.api.Base+path, bytes.NewReader(body))
 	if err != nil {
@@ -137,12 +141,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.api.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s %s: %s: %w: %w", c.api.Address, path, notAnswering, adapters.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("router admin API %s: %w: %w", c.api.Address, adapters.ErrUnavailable, err)
+		return fmt.Errorf("router admin API %s %s: %s: %w: %w", c.api.Address, path, notAnswering, adapters.ErrUnavailable, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct{ Error string }

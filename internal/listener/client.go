@@ -22,9 +22,14 @@ type ClientConfig struct {
 	CA string
 	// Cert and Key are the client's certificate for mutual TLS.
 	Cert, Key string
-	// Timeout bounds one call; 10s when zero.
+	// Timeout bounds one call; DefaultTimeout when zero.
 	Timeout time.Duration
 }
+
+// DefaultTimeout bounds one call of a client, from the connection to the
+// end of the body: an API that accepts and never answers fails the call
+// then, whatever deadline the caller gave.
+const DefaultTimeout = 10 * time.Second
 
 // Client reaches one API: a path is appended to Base, and Token, when not
 // empty, is sent as a bearer token.
@@ -39,7 +44,7 @@ type Client struct {
 // NewClient builds the client c describes, reading its token file.
 func NewClient(c ClientConfig) (*Client, error) {
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if len(c.Address) > maxAddress || strings.ContainsAny(c.Address, "\x00\n ") {
 		return nil, fmt.Errorf("API address of %d bytes is not HOST:PORT, https://HOST:PORT or unix:///PATH", len(c.Address))
