@@ -263,6 +263,10 @@ func (seen *observation) get() *observation {
 // The adapters are asked in parallel, at most observeParallel at once:
 // each is a different target, and a slow one does not hold the others.
 func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen *observation) {
+	// A hung target leaves its placements unobserved (converged, which
+	// reports it) instead of holding the pass up to its adapter's bound.
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
 	listed := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -289,8 +293,12 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 	wg.Wait()
 }
 
-// observeParallel bounds the adapters observed at once.
-const observeParallel = 8
+// observeParallel bounds the adapters observed at once; observeTimeout
+// the observation of all.
+const (
+	observeParallel = 8
+	observeTimeout  = 5 * time.Second
+)
 
 func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {
 	rt, err := r.targets.runtime(target)
