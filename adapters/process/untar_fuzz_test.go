@@ -60,6 +60,8 @@ func untarSeeds(tb testing.TB) [][]byte {
 		tarOf(tb, symlink("l", "/"), file("l/x", "pwned")),
 		tarOf(tb, dir("a/"), symlink("a/up", ".."), symlink("out", "a/up/.."), file("out/victim", "pwned")),
 		tarOf(tb, symlink("x", "c/.."), symlink("c", ".")),
+		tarOf(tb, symlink("root", "/")),
+		tarOf(tb, dir("a/"), symlink("a/l", "../../victim")),
 		tarOf(tb, symlink("p", "q"), symlink("q", "p/x")),
 		tarOf(tb, hardlink("h", "../victim"), file("h", "pwned")),
 		tarOf(tb, file("a", "1"), file("a", "2"), dir("a/")),
