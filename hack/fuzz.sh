@@ -71,8 +71,8 @@ for t in "${selected[@]}"; do
 		tail -n 40 "$log" >&2
 	fi
 	# The last progress line before PASS or FAIL holds the total.
-	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-	crash=$(grep -o 'Failing input written to [^ ]*' "$log" | head -n 1 | sed 's/Failing input written to //')
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
+	crash=$(grep -o 'Failing input written to [^ ]*' "$log" | head -n 1 | sed 's/Failing input written to //' || true)
 	summary+=("$(printf '%-20s %-22s %12s  %s' "$name" "$pkg" "${execs:-0}" "${status}${crash:+ crash: $crash}")")
 done
 
