@@ -3,16 +3,16 @@
 # takes a sample: every mutation of the schema's mutation matrix
 # (TestMutations with DURABLE_MUTATIONS=all, a few minutes: every field of the
 # schema misspelt three ways and given a wrong type and a value out of range,
-# in CUE, YAML and JSON, in process and in the isolated child), then the
-# loader's fuzz target FuzzLoad for FUZZTIME (default 3m). A fuzzer's finding
-# is written under schema/testdata/fuzz/FuzzLoad: fix it and commit it, and
+# in CUE, YAML and JSON, in process and in the isolated child), then every
+# fuzz target of the parsers of outside input, the loader's FuzzLoad among
+# them, for FUZZTIME each (default 3m; hack/fuzz.sh). A fuzzer's finding is
+# written under the package's testdata/fuzz/TARGET: fix it and commit it, and
 # it is a seed every normal test run replays. Last, the loop's scale bench
 # (hack/bench/scale.sh) at 100 and 1,000 services on long-lived plug-ins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fuzztime=${FUZZTIME:-3m}
 
 DURABLE_MUTATIONS=all go test -count=1 -timeout 30m -run '^TestMutations$' -v ./schema/ |
 	grep -E '^(--- FAIL|FAIL|ok)|^\s+--- FAIL|fields covered'
-go test -run xxx -fuzz '^FuzzLoad$' -fuzztime "$fuzztime" ./schema/
+FUZZTIME=${FUZZTIME:-3m} hack/fuzz.sh
 hack/bench/scale.sh 100 1000

@@ -103,6 +103,12 @@ func LoadTrust(file string) (*Trust, error) {
 	if err != nil {
 		return nil, TrustErrors{{File: file, Message: err.Error()}}
 	}
+	return parseTrust(data, file)
+}
+
+// parseTrust reads data, the content of the trust file file, as LoadTrust
+// does; the files it names are read relative to file's folder.
+func parseTrust(data []byte, file string) (*Trust, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, TrustErrors{yamlSyntaxError(file, err)}

@@ -48,7 +48,7 @@ func hardlink(name, target string) entry {
 
 // tarOf writes entries as a tar stream, exactly as given: no cleaning of
 // names, so that hostile names reach the code under test.
-func tarOf(t *testing.T, entries ...entry) []byte {
+func tarOf(t testing.TB, entries ...entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -71,7 +71,7 @@ func tarOf(t *testing.T, entries ...entry) []byte {
 
 // tree lists every path under base (relative, slash-separated), not
 // following symlinks.
-func tree(t *testing.T, base string) []string {
+func tree(t testing.TB, base string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(base, func(p string, _ fs.DirEntry, err error) error {
@@ -92,7 +92,7 @@ func tree(t *testing.T, base string) []string {
 }
 
 // outside lists what lies under base but not under dir.
-func outside(t *testing.T, base, dir string) []string {
+func outside(t testing.TB, base, dir string) []string {
 	t.Helper()
 	rel, err := filepath.Rel(base, dir)
 	if err != nil {

@@ -42,8 +42,10 @@ func (r *Router) AdminHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, "body is not a split ({\"service\": …, \"backends\": [{\"set\", \"weight\", \"endpoints\"}]}): "+err.Error())
 			return
 		}
-		if dec.More() {
-			writeError(w, http.StatusBadRequest, "body holds more than one JSON value: send one split")
+		// dec.More is false before a stray '}' or ']': only the end of
+		// the body ends the split.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			writeError(w, http.StatusBadRequest, "body holds more than one JSON value, or text after the split: send one split")
 			return
 		}
 		if split.Service != req.PathValue("service") {

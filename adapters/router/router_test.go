@@ -324,6 +324,7 @@ func TestAdminRejectsBadInputAndKeepsTheSplit(t *testing.T) {
 		{"broken json", "web", `{"service": "web", "backends": [`, "not a split", 400},
 		{"unknown field", "web", `{"service": "web", "backend": []}`, "unknown field", 400},
 		{"two values", "web", `{"service":"web","backends":[]} {}`, "more than one", 400},
+		{"stray brace after the split", "web", `{"service":"web","backends":[]} }`, "text after the split", 400},
 		{"sum 99", "web", `{"service":"web","backends":[{"set":"a","weight":99,"endpoints":["127.0.0.1:1"]}]}`, "sum to 99", 400},
 		{"negative", "web", `{"service":"web","backends":[{"set":"a","weight":-1,"endpoints":["127.0.0.1:1"]},{"set":"b","weight":101,"endpoints":["127.0.0.1:1"]}]}`, "weight -1", 400},
 		{"duplicate set", "web", `{"service":"web","backends":[{"set":"a","weight":50,"endpoints":["127.0.0.1:1"]},{"set":"a","weight":50,"endpoints":["127.0.0.1:1"]}]}`, "twice", 400},

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# usage: hack/fuzz.sh [TARGET...]
+#
+# Runs each fuzz target of the parsers of outside input (all of them, or the
+# TARGETs named) for FUZZTIME (default 1m: a duration such as 30s, 1m or 2h,
+# or a count of executions such as 100000x), one after the other, then prints
+# per target the executions and whether it found a crash. A finding is
+# written under the package's testdata/fuzz/TARGET: fix the parser, commit
+# the file, and every normal test run replays it. Exits non-zero if any
+# target failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Every fuzz target, as NAME PACKAGE. A new one is added here.
+targets=(
+	"FuzzLoad ./schema/"
+	"FuzzParseTrust ./signing/"
+	"FuzzPluginReplies ./adapters/exec/"
+	"FuzzAdminPutSplit ./adapters/router/"
+	"FuzzUntar ./adapters/process/"
+	"FuzzReadApprovals ./reconcile/"
+	"FuzzTrailers ./reconcile/"
+	"FuzzDecrypt ./secrets/sops/"
+	"FuzzExtract ./cmd/durable/"
+)
+
+usage() {
+	sed -n 's/^# \{0,1\}//; 2,10p' "$0" >&2
+	echo "targets: ${targets[*]%% *}" >&2
+	exit 2
+}
+
+fuzztime=${FUZZTIME:-1m}
+# The test binary's own timeout: the fuzzing time and 10 minutes more, so
+# that a run wedged in one input ends; none for a count of executions.
+case $fuzztime in
+*[0-9]s) timeout=$((${fuzztime%s} + 600))s ;;
+*[0-9]m) timeout=$((${fuzztime%m} + 10))m ;;
+*[0-9]h) timeout=$((${fuzztime%h} * 60 + 10))m ;;
+*[0-9]x) timeout=0 ;;
+*) usage ;;
+esac
+
+selected=()
+for want in "$@"; do
+	case $want in -*) usage ;; esac
+	found=
+	for t in "${targets[@]}"; do
+		if [ "${t%% *}" = "$want" ]; then
+			selected+=("$t")
+			found=1
+		fi
+	done
+	[ -n "$found" ] || usage
+done
+[ ${#selected[@]} -gt 0 ] || selected=("${targets[@]}")
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=0
+summary=()
+for t in "${selected[@]}"; do
+	name=${t%% *}
+	pkg=${t#* }
+	log=$logs/$name.log
+	echo "== $name ($pkg, $fuzztime)" >&2
+	status=ok
+	if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" -timeout "$timeout" "$pkg" >"$log" 2>&1; then
+		status=FAILED
+		failed=1
+		tail -n 40 "$log" >&2
+	fi
+	# The last progress line before PASS or FAIL holds the total.
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
+	crash=$(grep -o 'Failing input written to [^ ]*' "$log" | head -n 1 | sed 's/Failing input written to //' || true)
+	summary+=("$(printf '%-20s %-22s %12s  %s' "$name" "$pkg" "${execs:-0}" "${status}${crash:+ crash: $crash}")")
+done
+
+printf '%-20s %-22s %12s  %s\n' target package execs result
+printf '%s\n' "${summary[@]}"
+exit "$failed"
