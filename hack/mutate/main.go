@@ -141,7 +141,7 @@ func testEach(ctx context.Context, r runner, ms []mutant, verbose bool) (tally, 
 		case got == survived:
 			fmt.Printf("SURVIVED %s\n", m)
 		case verbose:
-			fmt.Printf("%s %s: %s\n", got, m, line)
+			fmt.Printf("%s %s: %.160s\n", got, m, line)
 		}
 	}
 	return t, nil
