@@ -6,7 +6,9 @@
 # in CUE, YAML and JSON, in process and in the isolated child), then the
 # loader's fuzz target FuzzLoad for FUZZTIME (default 3m). A fuzzer's finding
 # is written under schema/testdata/fuzz/FuzzLoad: fix it and commit it, and
-# it is a seed every normal test run replays. Last, the loop's scale bench
+# it is a seed every normal test run replays. Then the canary analysis's
+# mutants (hack/mutate: every survivor is printed; see its doc comment for
+# the ones known to be equivalent). Last, the loop's scale bench
 # (hack/bench/scale.sh) at 100 and 1,000 services on long-lived plug-ins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +17,5 @@ fuzztime=${FUZZTIME:-3m}
 DURABLE_MUTATIONS=all go test -count=1 -timeout 30m -run '^TestMutations$' -v ./schema/ |
 	grep -E '^(--- FAIL|FAIL|ok)|^\s+--- FAIL|fields covered'
 go test -run xxx -fuzz '^FuzzLoad$' -fuzztime "$fuzztime" ./schema/
+go run ./hack/mutate -timeout 1m ./reconcile/analysis
 hack/bench/scale.sh 100 1000
