@@ -30,8 +30,8 @@ type sample struct {
 	Float   float64           `json:"float"`
 	Raw     json.RawMessage   `json:"raw"`
 	NoTag   bool
-	Count   int               `json:"count,omitempty"`
-	None    int               `json:"none,omitempty"`
+	Count   int `json:"count,omitempty"`
+	None    int `json:"none,omitempty"`
 	private int
 }
 
