@@ -146,10 +146,10 @@ func TestLatencyLimitsAreTheOnesSet(t *testing.T) {
 func TestDescribeSaysWhatWasCounted(t *testing.T) {
 	a := schema.Analysis{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.01, MinRequests: 20}
 	c := func(req, errs uint64) api.Counters { return api.Counters{Requests: req, ServerErrors: errs} }
-	an := Analyse(a, c(25, 5), c(900, 9))
+	an := Analyse(a, c(25, 5), c(90, 9))
 	an.Signals = append(an.Signals, policy.Signal{Name: "queue-depth", Verdict: Pass})
-	got := Describe(an, c(25, 5), c(900, 9))
-	want := "fail: canary 5/25 errors (20.0%), baseline 9/900 (1.0%); queue-depth pass: 0 (max 0)"
+	got := Describe(an, c(25, 5), c(90, 9))
+	want := "fail: canary 5/25 errors (20.0%), baseline 9/90 (10.0%); queue-depth pass: 0 (max 0)"
 	if got != want {
 		t.Errorf("described %q, want %q", got, want)
 	}
