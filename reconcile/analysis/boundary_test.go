@@ -100,6 +100,9 @@ func TestExactlyMinRequestsIsEnough(t *testing.T) {
 			t.Errorf("%s with exactly minRequests: %+v, want pass", name, an.Signals)
 		}
 	}
+	if got := ErrorRate("related", a, d); got.Verdict != Pass {
+		t.Errorf("a related service with exactly minRequests: %s, want pass", got.Verdict)
+	}
 	slow := api.Counters{Requests: 20, Latency: hist(20, 0.25)}
 	if got := signal(Analyse(a, slow, d), latencyName); got != Fail {
 		t.Errorf("five times slower than a baseline of exactly minRequests: %s, want fail", got)
