@@ -15,6 +15,20 @@
 // printed as they are found, as file:line:col and the change made.
 //
 //	go run ./hack/mutate [-run REGEXP] [-files GLOB] [-max N -seed S] [-timeout D] [-v] ./reconcile/analysis
+//
+// On reconcile/analysis (hack/full.sh runs it there) the mutants that
+// survive are known to be equivalent, or to touch only what a person
+// reads: a strict comparison with a continuous value made non-strict (the
+// binomial tail or the z-score exactly at the significance level, a
+// relative latency threshold equal to the ceiling it replaces); the sign
+// argument of math.IsInf and the number +Inf is written as (quantiles are
+// never -Inf); the binomial sum's early stop and its cap at 1 (speed and
+// rounding only); the p <= 0 and v == 0 shortcuts (the general formula
+// gives the same answer); the z-test's guard against a canary without
+// requests moved to one request (below minRequests, and failed by the
+// binomial test anyway); quantile's value when it reports no data; the
+// error-rate-increase signal's Baseline, always 0. Any other survivor
+// there is a rule no test holds: add the test.
 package main
 
 import (
