@@ -39,3 +39,15 @@ func TestSinceCountsOnlyTheStep(t *testing.T) {
 		t.Errorf("buckets on other bounds: %+v, want all of now", got)
 	}
 }
+
+// TestEmptyHistogramHasNoQuantile: a histogram that counted nothing gives
+// no p90, even when the request counter says requests were served: the
+// latency is then not judged, never taken as the fastest bucket.
+func TestEmptyHistogramHasNoQuantile(t *testing.T) {
+	for _, n := range []uint64{0, 1} {
+		q, ok := quantile(api.Counters{Requests: 30, Latency: hist(n, 0.25)}, 0.9)
+		if ok != (n > 0) || (ok && q != 0.25) {
+			t.Errorf("p90 of %d requests at 250ms: %v, %v", n, q, ok)
+		}
+	}
+}
