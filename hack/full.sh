@@ -7,7 +7,9 @@
 # fuzz target of the parsers of outside input, the loader's FuzzLoad among
 # them, for FUZZTIME each (default 3m; hack/fuzz.sh). A fuzzer's finding is
 # written under the package's testdata/fuzz/TARGET: fix it and commit it, and
-# it is a seed every normal test run replays. Last, the loop's scale bench
+# it is a seed every normal test run replays. Then the canary analysis's
+# mutants (hack/mutate: every survivor is printed; see its doc comment for
+# the ones known to be equivalent). Last, the loop's scale bench
 # (hack/bench/scale.sh) at 100 and 1,000 services on long-lived plug-ins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +17,5 @@ cd "$(dirname "$0")/.."
 DURABLE_MUTATIONS=all go test -count=1 -timeout 30m -run '^TestMutations$' -v ./schema/ |
 	grep -E '^(--- FAIL|FAIL|ok)|^\s+--- FAIL|fields covered'
 FUZZTIME=${FUZZTIME:-3m} hack/fuzz.sh
+go run ./hack/mutate -timeout 1m ./reconcile/analysis
 hack/bench/scale.sh 100 1000

@@ -30,6 +30,8 @@ type sample struct {
 	Float   float64           `json:"float"`
 	Raw     json.RawMessage   `json:"raw"`
 	NoTag   bool
+	Count   int `json:"count,omitempty"`
+	None    int `json:"none,omitempty"`
 	private int
 }
 
@@ -37,7 +39,7 @@ type sample struct {
 func TestToValueMatchesJSON(t *testing.T) {
 	in := sample{inner: inner{A: 1}, Name: "n", Skip: "s", When: time.Date(2026, 11, 22, 1, 2, 3, 4, time.UTC), Ptr: &inner{A: 2},
 		List: []string{"x", "y"}, Map: map[string]uint64{"k": 3}, Any: map[string]any{"b": []any{1.5, true, nil}},
-		Float: 0.25, Raw: json.RawMessage(`{"r": [1]}`), NoTag: true, private: 9}
+		Float: 0.25, Raw: json.RawMessage(`{"r": [1]}`), NoTag: true, Count: 3, private: 9}
 	got, err := toValue(reflect.ValueOf(in))
 	if err != nil {
 		t.Fatal(err)

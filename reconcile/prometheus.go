@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"text/template"
 	"time"
@@ -78,7 +79,8 @@ func labelsOf(p placement, s journal.InfraSet) promLabels {
 }
 
 // promValue renders a query for one set and runs it; ok is false when it
-// gave no sample.
+// gave no sample or NaN: a ratio of nothing (0/0 before any traffic) is no
+// data, and NaN compares false with any max, so it would pass.
 func promValue(ctx context.Context, prom promv1.API, text string, labels promLabels) (float64, bool, error) {
 	tmpl, err := template.New("query").Option("missingkey=error").Parse(text)
 	if err != nil {
@@ -98,14 +100,20 @@ func promValue(ctx context.Context, prom promv1.API, text string, labels promLab
 	if err != nil {
 		return 0, false, fmt.Errorf("query %q: %w", b.String(), err)
 	}
+	var x float64
 	switch r := v.(type) {
 	case model.Vector:
 		if len(r) == 0 {
 			return 0, false, nil
 		}
-		return float64(r[0].Value), true, nil
+		x = float64(r[0].Value)
 	case *model.Scalar:
-		return float64(r.Value), true, nil
+		x = float64(r.Value)
+	default:
+		return 0, false, fmt.Errorf("query %q gives a %s, not one number", b.String(), v.Type())
 	}
-	return 0, false, fmt.Errorf("query %q gives a %s, not one number", b.String(), v.Type())
+	if math.IsNaN(x) {
+		return 0, false, nil
+	}
+	return x, true, nil
 }

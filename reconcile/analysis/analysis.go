@@ -24,8 +24,12 @@ const (
 )
 
 // significance is the one-sided level at which a canary's errors count as
-// worse than allowed rather than bad luck.
+// worse than allowed rather than bad luck, in both statistical tests.
 const significance = 0.05
+
+// zCritical is the normal law's (1 - significance) quantile (1.6449): the
+// z-score above which the two-proportion z-test finds a difference.
+var zCritical = math.Sqrt2 * math.Erfinv(1-2*significance)
 
 // Analyse judges a canary step from what the canary and the baseline (the
 // set serving beside it) served since the step started.
@@ -200,7 +204,7 @@ func exceeds(canary, baseline api.Counters, margin float64) bool {
 	if v == 0 {
 		return true
 	}
-	return diff/math.Sqrt(v) > 1.6449 // the 95th percentile of the normal law
+	return diff/math.Sqrt(v) > zCritical
 }
 
 // ErrorRate judges one set's error rate over d, what it served since a

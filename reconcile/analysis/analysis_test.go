@@ -22,8 +22,9 @@ func TestBinomialTail(t *testing.T) {
 		{10, 10, 0.5, math.Pow(0.5, 10)},
 		{100, 3, 0, 0},
 		{4, 2, 0.5, 11.0 / 16},
+		{10, 3, 1, 1}, // maxErrorRate 100%: any number of errors is allowed
 	} {
-		if got := binomialTail(tc.n, tc.k, tc.p); math.Abs(got-tc.want) > 1e-9 {
+		if got := binomialTail(tc.n, tc.k, tc.p); !(math.Abs(got-tc.want) <= 1e-9) { // NaN is wrong too
 			t.Errorf("P(X>=%d | n=%d, p=%g) = %g, want %g", tc.k, tc.n, tc.p, got, tc.want)
 		}
 	}
@@ -154,6 +155,7 @@ func TestDescribeShowsTheThresholdApplied(t *testing.T) {
 		{"the absolute ceiling lower", withCeiling, c(100, 0.025), c(900, 0.01), "latency-p90 pass: 0.025 (max 0.04)", ""},
 		{"no baseline", a, c(100, 0.025), api.Counters{}, "latency-p90 none: 0.025 (nothing to compare with)", "(max 0)"},
 		{"no latency kept", a, api.Counters{Requests: 100}, api.Counters{Requests: 900}, "", "latency"},
+		{"slower past every bound", a, c(100, math.Inf(1)), c(900, 0.05), "latency-p90 fail: 1e+09 (max 0.1)", ""},
 	} {
 		an := Analyse(tc.a, tc.canary, tc.baseline)
 		got := Describe(an, tc.canary, tc.baseline)
