@@ -344,6 +344,39 @@ func TestBoltConcurrentAppends(t *testing.T) {
 	}
 }
 
+// TestBoltZeroLockTimeoutIsTheDefault: a zero timeout waits the default,
+// never forever (bbolt's zero).
+func TestBoltZeroLockTimeoutIsTheDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	openTestBolt(t, path)
+	done := make(chan error, 1)
+	go func() {
+		_, err := OpenBolt(path, BoltOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrJournalInUse) {
+			t.Fatalf("second open with no timeout given: %v, want ErrJournalInUse", err)
+		}
+	case <-time.After(DefaultLockTimeout + 10*time.Second):
+		t.Fatal("a second open with no timeout given waited for the lock forever")
+	}
+}
+
+// TestBoltAppendRefusesWhatCannotBeEncoded: an entry whose detail is not
+// JSON is refused, not written empty (an outcome lost without a word).
+func TestBoltAppendRefusesWhatCannotBeEncoded(t *testing.T) {
+	b := newTestBolt(t)
+	_, err := b.Append(context.Background(), Entry{Kind: api.EntryOutcome, Detail: json.RawMessage("{not json")})
+	if err == nil || !strings.Contains(err.Error(), "encode") {
+		t.Fatalf("append of an entry whose detail is not JSON: %v, want an encode error", err)
+	}
+	if es, _ := b.Entries(context.Background(), 0, 0); len(es) != 0 {
+		t.Fatalf("the refused entry was written: %+v", es)
+	}
+}
+
 func TestBoltSecondOpenerFailsFast(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
 	openTestBolt(t, path)

@@ -43,6 +43,9 @@ func TestCheckReportsEachBreach(t *testing.T) {
 			Entry{Kind: api.EntryOutcome, Action: api.ActionRemoveSet, Set: "s1", Intent: 3}), want: "which is create-set s1"},
 		{name: "two outcomes for one intent", entries: append(legalActions(),
 			Entry{Kind: api.EntryOutcome, Action: api.ActionCreateSet, Set: "s1", Intent: 3}), want: "already has outcome"},
+		{name: "an intent citing an earlier entry that is no decision", entries: []Entry{
+			{Kind: api.EntryRevision, Result: "accepted"},
+			{Kind: api.EntryIntent, Action: api.ActionCreateSet, Set: "s1", Decision: 1}}, want: "no earlier decision"},
 		{name: "an intent of something that is not a target action", entries: []Entry{
 			{Kind: api.EntryDecision, Result: "allow"},
 			{Kind: api.EntryIntent, Action: api.ActionBakeStarted, Decision: 1}}, want: "not an action on a target"},
