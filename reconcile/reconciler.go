@@ -344,11 +344,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // placement once a newer revision waits, and reports whether a rollout is
 // still in flight (or the pass was cut short).
 func (r *Reconciler) pass(ctx context.Context) bool {
-	r.reloadTrust(ctx)
-	r.refreshSecrets(ctx)
-	r.mu.Lock()
-	ds, rev := r.desired, r.revision
-	r.mu.Unlock()
+	ds, rev := r.prepare(ctx)
 	if ds == nil {
 		return false
 	}
@@ -356,8 +352,8 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 	r.work.begin(r, ds, rev)
 	// The targets are observed when the first clean placement is checked:
 	// a revert and the services the revision changed go before.
-	seen := &observation{deferred: true}
-	seen.observe = func() { r.observe(ctx, ds, seen) }
+	seen := r.lazyObservation(ctx, ds)
+	seen.deferred = true
 	done, active, err := r.revertsFirst(ctx, ds, rev, seen)
 	if err != nil {
 		r.log.Error("read journal", "err", err)
@@ -441,22 +437,35 @@ type position struct {
 	target  string
 }
 
+// prepare starts a pass of either kind: the trust file and the secrets read
+// again if they changed, and the desired state to converge on (nil before
+// any revision was accepted).
+func (r *Reconciler) prepare(ctx context.Context) (*schema.DesiredState, journal.Revision) {
+	r.reloadTrust(ctx)
+	r.refreshSecrets(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.desired, r.revision
+}
+
+// lazyObservation observes the desired state's targets when first asked.
+func (r *Reconciler) lazyObservation(ctx context.Context, ds *schema.DesiredState) *observation {
+	seen := &observation{}
+	seen.observe = func() { r.observe(ctx, ds, seen) }
+	return seen
+}
+
 // busyPass converges, at the active pace between full passes, only the
 // placements the last pass left in flight: a rollout's next step needs no
 // look at the rest of the fleet, which a full pass sees every
 // IdleInterval, when a revision arrives, and when one of them finishes.
 func (r *Reconciler) busyPass(ctx context.Context) bool {
-	r.reloadTrust(ctx)
-	r.refreshSecrets(ctx)
-	r.mu.Lock()
-	ds, rev := r.desired, r.revision
-	r.mu.Unlock()
+	ds, rev := r.prepare(ctx)
 	if ds == nil {
 		return false
 	}
 	r.work.view = nil
-	seen := &observation{}
-	seen.observe = func() { r.observe(ctx, ds, seen) }
+	seen := r.lazyObservation(ctx, ds)
 	active := false
 	for _, at := range r.work.inFlight() {
 		if r.inbox.newer() {

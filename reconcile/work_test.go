@@ -189,16 +189,24 @@ func TestNewRevisionPreemptsThePass(t *testing.T) {
 	}
 }
 
-// TestCleanPassListsEachTargetsSplitsOnce: where the traffic adapter lists
-// its splits, a pass over clean placements reads the target's traffic in
-// one call, not one per service, and still repairs a split changed by hand.
-func TestCleanPassListsEachTargetsSplitsOnce(t *testing.T) {
+// settledListingFleet is six services, settled and clean, on a traffic
+// adapter that lists its splits.
+func settledListingFleet(t *testing.T) (*fleetHarness, listingTraffic) {
 	ctx := context.Background()
 	f := newFleetHarness(t)
 	l := f.listSplits()
 	f.revision("c1", "abcdef")
 	f.settle(ctx)
 	f.r.pass(ctx)
+	return f, l
+}
+
+// TestCleanPassListsEachTargetsSplitsOnce: where the traffic adapter lists
+// its splits, a pass over clean placements reads the target's traffic in
+// one call, not one per service, and still repairs a split changed by hand.
+func TestCleanPassListsEachTargetsSplitsOnce(t *testing.T) {
+	ctx := context.Background()
+	f, l := settledListingFleet(t)
 	l.reads.Store(0)
 	l.lists.Store(0)
 	f.r.pass(ctx)
@@ -342,11 +350,7 @@ func TestChangedServicesGoFirst(t *testing.T) {
 // which the next pass is a full one.
 func TestBusyPassConvergesOnlyWhatIsInFlight(t *testing.T) {
 	ctx := context.Background()
-	f := newFleetHarness(t)
-	l := f.listSplits()
-	f.revision("c1", "abcdef")
-	f.settle(ctx)
-	f.r.pass(ctx)
+	f, l := settledListingFleet(t)
 	f.revision("c2", "abzdef") // svc-2 rolls out
 	if !f.r.pass(ctx) {
 		t.Fatal("svc-2's rollout is not in flight after the pass that started it")
