@@ -53,19 +53,19 @@ func (c *cachedBucket[T]) note(id string, data []byte) {
 
 // list is the bucket's records in order, read from the file the first time
 // (with c's lock held for writing).
-func (c *cachedBucket[T]) list(read func() ([]T, error), id func(T) string, order func(a, b T) int) ([]T, error) {
+func (c *cachedBucket[T]) list(how bucketOf[T]) ([]T, error) {
 	if c.byID == nil {
-		all, err := read()
+		all, err := how.read()
 		if err != nil {
 			return nil, err
 		}
 		c.byID = make(map[string]T, len(all))
 		for _, v := range all {
-			c.byID[id(v)] = v
+			c.byID[how.id(v)] = v
 		}
 	}
 	if !c.fresh {
-		c.sorted = slices.SortedStableFunc(maps.Values(c.byID), order)
+		c.sorted = slices.SortedStableFunc(maps.Values(c.byID), how.order)
 		c.fresh = true
 	}
 	return c.sorted, nil
@@ -93,40 +93,49 @@ func rolloutOrder(a, b Rollout) int {
 
 // InfraSets lists every infra-set ever recorded, ordered by CreatedAt.
 func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	c := &b.cache
-	c.mu.RLock()
-	if c.sets.fresh {
-		defer c.mu.RUnlock()
-		return slices.Clone(c.sets.sorted), nil // InfraSet refers to nothing
-	}
-	c.mu.RUnlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sets, err := c.sets.list(func() ([]InfraSet, error) { return listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set") },
-		func(s InfraSet) string { return s.ID }, setOrder)
-	return slices.Clone(sets), err
+	return listCached(ctx, &b.cache, &b.cache.sets, bucketOf[InfraSet]{
+		read:  func() ([]InfraSet, error) { return listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set") },
+		id:    func(s InfraSet) string { return s.ID },
+		order: setOrder,
+		clone: slices.Clone[[]InfraSet], // InfraSet refers to nothing
+	})
 }
 
 // Rollouts lists rollouts ordered by StartedAt.
 func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
+	return listCached(ctx, &b.cache, &b.cache.rollouts, bucketOf[Rollout]{
+		read:  func() ([]Rollout, error) { return listRecords[Rollout](ctx, b, bucketRollouts, "rollout") },
+		id:    func(r Rollout) string { return r.ID },
+		order: rolloutOrder,
+		clone: cloneRollouts,
+	})
+}
+
+// bucketOf is how one record kind is read from the file, keyed, ordered
+// and copied for a caller.
+type bucketOf[T any] struct {
+	read  func() ([]T, error)
+	id    func(T) string
+	order func(a, b T) int
+	clone func([]T) []T
+}
+
+// listCached is a bucket's records in order, as copies: from the cache
+// when it is fresh, else read (the first time) and sorted under c's lock.
+func listCached[T any](ctx context.Context, c *recordCache, cb *cachedBucket[T], how bucketOf[T]) ([]T, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &b.cache
 	c.mu.RLock()
-	if c.rollouts.fresh {
+	if cb.fresh {
 		defer c.mu.RUnlock()
-		return cloneRollouts(c.rollouts.sorted), nil
+		return how.clone(cb.sorted), nil
 	}
 	c.mu.RUnlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rs, err := c.rollouts.list(func() ([]Rollout, error) { return listRecords[Rollout](ctx, b, bucketRollouts, "rollout") },
-		func(r Rollout) string { return r.ID }, rolloutOrder)
-	return cloneRollouts(rs), err
+	list, err := cb.list(how)
+	return how.clone(list), err
 }
 
 // Release returns the release with id.
