@@ -8,6 +8,7 @@ package httpguard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,22 +32,15 @@ type Timeouts struct {
 var Defaults = Timeouts{Connect: 10 * time.Second, Header: 30 * time.Second, Idle: 60 * time.Second}
 
 // ErrStalled is the cause of a request ended because its body stopped.
-var ErrStalled = fmt.Errorf("httpguard: the server stopped sending")
+var ErrStalled = errors.New("httpguard: the server stopped sending")
 
-// Transport returns a transport with the timeouts, proxies from the
-// environment as net/http's default does.
+// Transport returns net/http's default transport (proxies from the
+// environment, keep-alives, HTTP/2) with the timeouts.
 func Transport(t Timeouts) http.RoundTripper {
-	dialer := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
-	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   t.Connect,
-		ResponseHeaderTimeout: t.Header,
-		ExpectContinueTimeout: time.Second,
-	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.DialContext = (&net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}).DialContext
+	base.TLSHandshakeTimeout = t.Connect
+	base.ResponseHeaderTimeout = t.Header
 	return &stallGuard{base: base, idle: t.Idle}
 }
 
@@ -83,8 +77,8 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.timer.Reset(b.idle)
 	}
-	if err != nil && err != io.EOF && context.Cause(b.ctx) != nil && context.Cause(b.ctx) != context.Canceled {
-		err = fmt.Errorf("%w (%v)", context.Cause(b.ctx), err)
+	if cause := context.Cause(b.ctx); err != nil && err != io.EOF && errors.Is(cause, ErrStalled) {
+		err = fmt.Errorf("%w (%v)", cause, err)
 	}
 	return n, err
 }
