@@ -114,7 +114,9 @@ func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapte
 
 // collectOrphans removes instances the runtimes run that the journal does
 // not know or knows as removed: the journal is the record of what should be.
-func (r *Reconciler) collectOrphans(ctx context.Context) error {
+// A runtime's list is the pass's observation when it has one taken since the
+// last action (seen.runsOf), else asked again.
+func (r *Reconciler) collectOrphans(ctx context.Context, seen *observation) error {
 	all, err := r.store.InfraSets(ctx)
 	if err != nil {
 		return err
@@ -125,9 +127,12 @@ func (r *Reconciler) collectOrphans(ctx context.Context) error {
 	}
 	for _, b := range r.targets.allRuntimes() {
 		rt := b.rt
-		observed, err := rt.Observe(ctx)
-		if err != nil {
-			return err
+		observed, ok := seen.runsOf(r, b.key)
+		if !ok {
+			var err error
+			if observed, err = rt.Observe(ctx); err != nil {
+				return err
+			}
 		}
 		if b.retired && len(observed) == 0 {
 			r.targets.dropRuntime(b.key)

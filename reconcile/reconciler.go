@@ -373,7 +373,7 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		active = active || busy
 		seen.deferred = false
 	}
-	if err := r.collectOrphans(ctx); err != nil {
+	if err := r.collectOrphans(ctx, seen); err != nil {
 		r.log.Error("collect orphans", "err", err)
 	}
 	if err := r.writeScrapeTargets(ctx); err != nil {

@@ -63,7 +63,7 @@ func TestTargetSetClosesAdaptersNoTargetUses(t *testing.T) {
 	}
 	defer st.Close()
 	r := &Reconciler{targets: ts, store: st, cfg: Config{StopGrace: time.Second}}
-	if err := r.collectOrphans(context.Background()); err != nil {
+	if err := r.collectOrphans(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if closerFakeCloses != 2 || len(ts.runtimes) != 0 {

@@ -238,6 +238,10 @@ func (w *work) begin(r *Reconciler, ds *schema.DesiredState, rev journal.Revisio
 type observation struct {
 	sets   map[string]string
 	splits map[string]map[string]adapters.Split
+	// runs is what each runtime listed, by adapter key; acts the
+	// reconciler's action count when it was taken (see runsOf).
+	runs map[string][]adapters.InfraSetStatus
+	acts int64
 	// observe fills the observation, on first use (get). While deferred,
 	// placements are converged without it and none is marked clean: what
 	// a pass does first does not wait for the fleet to be observed.
@@ -249,6 +253,7 @@ type observation struct {
 func (seen *observation) get() *observation {
 	if seen.sets == nil {
 		seen.sets, seen.splits = map[string]string{}, map[string]map[string]adapters.Split{}
+		seen.runs = map[string][]adapters.InfraSetStatus{}
 		seen.observe()
 	}
 	return seen
@@ -267,6 +272,7 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 	// reports it) instead of holding the pass up to its adapter's bound.
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
+	seen.acts = r.acts.Load()
 	listed := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -312,9 +318,21 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	seen.runs[adapterKey(target.Runtime)] = sets
 	for _, st := range sets {
 		seen.sets[st.ID] = instancesDigest(st)
 	}
+}
+
+// runsOf is what the runtime of adapter key listed this pass, when the
+// pass observed it and took no action since: what it lists is then what
+// asking again would list.
+func (seen *observation) runsOf(r *Reconciler, key string) ([]adapters.InfraSetStatus, bool) {
+	if seen == nil || seen.sets == nil || r.acts.Load() != seen.acts {
+		return nil, false
+	}
+	sets, ok := seen.runs[key]
+	return sets, ok
 }
 
 func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {

@@ -24,6 +24,12 @@ type recordingRuntime struct {
 	mu       sync.Mutex
 	ensured  []string
 	onEnsure func(id string)
+	observes atomic.Int64
+}
+
+func (r *recordingRuntime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
+	r.observes.Add(1)
+	return r.fakeRuntime.Observe(ctx)
 }
 
 func (r *recordingRuntime) Ensure(ctx context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
@@ -416,5 +422,25 @@ func TestLoopPace(t *testing.T) {
 	w.finish("web\x00s\x00t")
 	if !w.fullDue(time.Hour) {
 		t.Error("a placement finished: the next pass must be a full one")
+	}
+}
+
+// TestFullPassListsEachRuntimeOnce: a full pass over a clean fleet asks the
+// runtime what it runs once, for the clean checks and the orphans both, and
+// an orphan that shows up is still removed.
+func TestFullPassListsEachRuntimeOnce(t *testing.T) {
+	ctx := context.Background()
+	f, _ := settledListingFleet(t)
+	f.rt.observes.Store(0)
+	f.r.pass(ctx)
+	if n := f.rt.observes.Load(); n != 1 {
+		t.Fatalf("a full pass over a clean fleet listed the runtime %d times, want 1", n)
+	}
+	f.rt.fakeRuntime.mu.Lock()
+	f.rt.fakeRuntime.sets["orphan-set"] = []adapters.Instance{{Index: 0, Endpoint: "127.0.0.1:9"}}
+	f.rt.fakeRuntime.mu.Unlock()
+	f.r.pass(ctx)
+	if f.rt.count("orphan-set") != 0 {
+		t.Fatal("an infra-set the journal does not know still runs after a full pass")
 	}
 }
