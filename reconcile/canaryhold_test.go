@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -18,16 +17,8 @@ import (
 // analysis is never a pass. Once the canary has served minRequests it is.
 func TestBakedCanaryWithTooLittleDataIsHeld(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t)
-	tr := &countingTraffic{fakeTraffic: h.tr, counters: map[string]adapters.SetMetrics{}}
-	h.r.targets.traffics[adapterKey(h.target.Traffic)] = tr
-	canary := func(digit string) schema.Service {
-		svc := h.service(digit, schema.Health{})
-		svc.Strategy = schema.Strategy{Kind: schema.Canary, KeepWarm: 1, ProgressDeadline: svc.Strategy.ProgressDeadline,
-			Steps:    []schema.CanaryStep{{Weight: 10, Bake: schema.Bake{Requests: 10}}},
-			Analysis: &schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 50}}
-		return svc
-	}
+	h, tr, canary := canaryHarness(t, schema.Bake{Requests: 10},
+		schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 50})
 	v1, v2 := canary("a"), canary("b")
 	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
 	h.serve(ctx, v1, "c1")

@@ -53,18 +53,26 @@ func (c *countingTraffic) serve(set string, requests, errors uint64) {
 // traffic adapter go on from the first incarnation's. The new step is
 // judged on what it served since it started, and status shows that window
 // beside the cumulative counters.
-func TestStepJudgesOnlyItsOwnTraffic(t *testing.T) {
-	ctx := context.Background()
+// canaryHarness is the harness on a traffic adapter that counts per set,
+// and a maker of services whose canary is one step of 10%, baked and
+// analysed as given.
+func canaryHarness(t *testing.T, bake schema.Bake, an schema.Analysis) (*harness, *countingTraffic, func(digit string) schema.Service) {
 	h := newHarness(t)
 	tr := &countingTraffic{fakeTraffic: h.tr, counters: map[string]adapters.SetMetrics{}}
 	h.r.targets.traffics[adapterKey(h.target.Traffic)] = tr
-	canary := func(digit string) schema.Service {
+	return h, tr, func(digit string) schema.Service {
 		svc := h.service(digit, schema.Health{})
+		analysis := an
 		svc.Strategy = schema.Strategy{Kind: schema.Canary, KeepWarm: 1, ProgressDeadline: svc.Strategy.ProgressDeadline,
-			Steps:    []schema.CanaryStep{{Weight: 10, Bake: schema.Bake{Requests: 50}}},
-			Analysis: &schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 20, MaxLatencyIncrease: 2}}
+			Steps: []schema.CanaryStep{{Weight: 10, Bake: bake}}, Analysis: &analysis}
 		return svc
 	}
+}
+
+func TestStepJudgesOnlyItsOwnTraffic(t *testing.T) {
+	ctx := context.Background()
+	h, tr, canary := canaryHarness(t, schema.Bake{Requests: 50},
+		schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 20, MaxLatencyIncrease: 2})
 	v1, v2 := canary("a"), canary("b")
 	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
 	h.serve(ctx, v1, "c1")
