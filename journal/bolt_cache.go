@@ -28,6 +28,8 @@ type recordCache struct {
 	// releases holds each release read: a release's content never changes
 	// under its id, but a put drops it all the same.
 	releases map[string]Release
+	// generation counts the puts of infra-sets and rollouts (Generation).
+	generation uint64
 }
 
 // cachedBucket is one bucket's records by id, loaded on first list, and
@@ -76,8 +78,10 @@ func (c *recordCache) note(bucket []byte, id string, data []byte) {
 	switch string(bucket) {
 	case string(bucketInfraSets):
 		c.sets.note(id, data)
+		c.generation++
 	case string(bucketRollouts):
 		c.rollouts.note(id, data)
+		c.generation++
 	case string(bucketReleases):
 		delete(c.releases, id)
 	}
@@ -109,6 +113,14 @@ func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
 		order: rolloutOrder,
 		clone: cloneRollouts,
 	})
+}
+
+// Generation counts the puts of infra-sets and rollouts since the file was
+// opened: a put changes it before it returns.
+func (b *Bolt) Generation() uint64 {
+	b.cache.mu.RLock()
+	defer b.cache.mu.RUnlock()
+	return b.cache.generation
 }
 
 // bucketOf is how one record kind is read from the file, keyed, ordered

@@ -71,7 +71,8 @@ func randomRollout(rng *rand.Rand) Rollout {
 // monotonic readings, reads in between that fill the cache), the cached
 // lists and releases equal what the file decodes to, a caller changing
 // what it got changes nothing cached, and a reopened journal reads the
-// same.
+// same. And the generation: two reads of the file under one Generation
+// list the same (what a reader keeping its view across it relies on).
 func TestCachedReadsAgreeWithTheFile(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(20) {
@@ -81,6 +82,11 @@ func TestCachedReadsAgreeWithTheFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		type listed struct {
+			sets     []InfraSet
+			rollouts []Rollout
+		}
+		lists := map[uint64]listed{}
 		for op := range 60 {
 			switch rng.IntN(4) {
 			case 0, 1:
@@ -96,6 +102,11 @@ func TestCachedReadsAgreeWithTheFile(t *testing.T) {
 			if rng.IntN(3) > 0 { // else the next write lands on a cache not yet read again
 				checkCacheAgrees(t, b, fmt.Sprintf("seed %d, op %d", seed, op))
 			}
+			gen, now := b.Generation(), listed{fileSets(t, b), fileRollouts(t, b)}
+			if before, ok := lists[gen]; ok && !reflect.DeepEqual(before, now) {
+				t.Fatalf("seed %d, op %d: the file lists\n%+v\nunder generation %d, which listed\n%+v", seed, op, now, gen, before)
+			}
+			lists[gen] = now
 		}
 		checkCacheAgrees(t, b, fmt.Sprintf("seed %d, end", seed))
 		sets, rollouts := mustSets(t, b), mustRollouts(t, b)

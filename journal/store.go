@@ -115,6 +115,10 @@ type Store interface {
 	Rollout(ctx context.Context, id string) (Rollout, error)
 	// Rollouts lists rollouts ordered by StartedAt.
 	Rollouts(ctx context.Context) ([]Rollout, error)
+	// Generation counts the changes to the infra-sets and rollouts: while
+	// it is unchanged, InfraSets and Rollouts list what they listed, so a
+	// reader may keep what it built from them.
+	Generation() uint64
 
 	// Transitions lists every change of an infra-set's state or of a
 	// rollout's phase, oldest first, recorded with the change itself.

@@ -464,7 +464,6 @@ func (r *Reconciler) busyPass(ctx context.Context) bool {
 	if ds == nil {
 		return false
 	}
-	r.work.view = nil
 	seen := r.lazyObservation(ctx, ds)
 	active := false
 	for _, at := range r.work.inFlight() {
@@ -504,7 +503,6 @@ func (r *Reconciler) step(ctx context.Context, p placement, seen *observation) b
 func (r *Reconciler) converged(ctx context.Context, p placement, seen *observation) bool {
 	before := r.acts.Load()
 	ro, busy, err := r.convergeRollout(ctx, p)
-	r.work.view = nil // the journal may have changed
 	if errors.Is(err, errDenied) {
 		return false // journaled; asked again next pass
 	}

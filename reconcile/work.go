@@ -35,10 +35,11 @@ type work struct {
 	// when every placement was last dirtied.
 	global   string
 	resynced time.Time
-	// view is the journal's sets and rollouts as read since the last
-	// placement converged: checking a clean placement writes nothing, so
-	// a pass over clean placements reads the journal once.
-	view *journalView
+	// view is the journal's sets and rollouts as read at its generation
+	// viewAt (journal.Store.Generation): checking a clean placement writes
+	// nothing, so passes over clean placements read the journal once.
+	view   *journalView
+	viewAt uint64
 	// desired is the desired state the services' digests in services
 	// were taken from; fresh, the services its arrival changed, sorted.
 	desired  *schema.DesiredState
@@ -175,14 +176,18 @@ func (w *work) changed(ds *schema.DesiredState) []string {
 	return fresh
 }
 
-// journalView is the journal's view, read again after any converge.
+// journalView is the journal's view, read again once the journal changed.
+// The generation is taken before the read: a put racing with the read
+// leaves a view under an older generation than its content, which is read
+// again next time; never a view older than its generation.
 func (w *work) journalView(ctx context.Context, r *Reconciler) (journalView, error) {
-	if w.view != nil {
+	at := r.store.Generation()
+	if w.view != nil && w.viewAt == at {
 		return *w.view, nil
 	}
 	v, err := r.view(ctx)
 	if err == nil {
-		w.view = &v
+		w.view, w.viewAt = &v, at
 	}
 	return v, err
 }
@@ -223,7 +228,6 @@ func (w *work) begin(r *Reconciler, ds *schema.DesiredState, rev journal.Revisio
 	}{ds.Targets, ds.Pipeline, rev.Policies, rev.Approvals, stamp})
 	sum := sha256.Sum256(b)
 	global := hex.EncodeToString(sum[:])
-	w.view = nil // written by anyone since the last pass
 	w.busy, w.fullAt, w.finished = map[string]position{}, time.Now(), false
 	w.wake.Store(0) // asked again by what still waits
 	if global != w.global || time.Since(w.resynced) >= r.cfg.ResyncInterval || w.keys == nil {
