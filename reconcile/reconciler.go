@@ -46,15 +46,22 @@ import (
 	"github.com/durable-delivery/durable/source"
 )
 
+// DefaultResync is the resync interval when none is set: Argo CD's default
+// reconciliation period. An idle pass already sees an instance die or a
+// split change within the idle interval; the resync adds only what no
+// observation shows, an instance that runs but fails its health check.
+const DefaultResync = 3 * time.Minute
+
 // Config tunes a Reconciler.
 type Config struct {
 	// ActiveInterval is the pause between passes while a rollout is in
 	// flight; IdleInterval between passes otherwise (drift repair).
 	ActiveInterval time.Duration
 	IdleInterval   time.Duration
-	// ResyncInterval is how often every placement is converged again even
-	// though nothing dirtied it (see work.go): what events and observation
-	// miss is caught then.
+	// ResyncInterval is how long a placement stays clean at most before it
+	// is converged again though nothing dirtied it (see work.go, spread
+	// over its second half): what events and observation miss is caught
+	// then.
 	ResyncInterval time.Duration
 	// DrainTimeout bounds how long a set leaving the traffic may keep
 	// in-flight requests before its instances are stopped.
@@ -119,7 +126,7 @@ func (c *Config) defaults() {
 		c.IdleInterval = 2 * time.Second
 	}
 	if c.ResyncInterval <= 0 {
-		c.ResyncInterval = 60 * time.Second
+		c.ResyncInterval = DefaultResync
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 30 * time.Second

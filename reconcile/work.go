@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -24,17 +25,16 @@ import (
 // something dirties it: its wanted release or settings change (a revision,
 // a promotion, a secret), what its target runs or routes differs from what
 // was converged (drift, a dead instance), or the desired state's targets,
-// pipeline, policies, approvals or trust change, which dirties all; and all
-// are converged again every Config.ResyncInterval. A placement with a
+// pipeline, policies, approvals or trust change, which dirties all; and each
+// is converged again within Config.ResyncInterval of when it was marked
+// clean (see resyncAfter). A placement with a
 // rollout in flight, a bake or an analysis under way is never clean: it is
 // converged every pass at the active pace. Only the loop's goroutine uses
 // work.
 type work struct {
 	keys map[string]cleanKey
-	// global is the fingerprint of what dirties every placement; resynced
-	// when every placement was last dirtied.
-	global   string
-	resynced time.Time
+	// global is the fingerprint of what dirties every placement.
+	global string
 	// view is the journal's sets and rollouts as read at its generation
 	// viewAt (journal.Store.Generation): checking a clean placement writes
 	// nothing, so passes over clean placements read the journal once.
@@ -193,11 +193,22 @@ func (w *work) journalView(ctx context.Context, r *Reconciler) (journalView, err
 }
 
 // cleanKey is what a clean placement was converged against: its wanted
-// service, the runtime's observation of each of its sets, and its split.
+// service, the runtime's observation of each of its sets, and its split;
+// and until when it stays clean without a resync.
 type cleanKey struct {
 	want  string
 	sets  map[string]string
 	split adapters.Split
+	until time.Time
+}
+
+// resyncAfter is how long a placement marked clean stays so before it is
+// converged again though nothing dirtied it: a random time from half the
+// resync interval to all of it, so that the resync of a fleet converged at
+// once (at start, after a new trust file) spreads over the passes instead
+// of converging every placement in one.
+func resyncAfter(every time.Duration) time.Duration {
+	return every - rand.N(every/2+1)
 }
 
 func (p placement) key() string { return p.service.Name + "\x00" + p.stage + "\x00" + p.target.Name }
@@ -230,8 +241,8 @@ func (w *work) begin(r *Reconciler, ds *schema.DesiredState, rev journal.Revisio
 	global := hex.EncodeToString(sum[:])
 	w.busy, w.fullAt, w.finished = map[string]position{}, time.Now(), false
 	w.wake.Store(0) // asked again by what still waits
-	if global != w.global || time.Since(w.resynced) >= r.cfg.ResyncInterval || w.keys == nil {
-		w.keys, w.global, w.resynced = map[string]cleanKey{}, global, time.Now()
+	if global != w.global || w.keys == nil {
+		w.keys, w.global = map[string]cleanKey{}, global
 	}
 }
 
@@ -401,7 +412,8 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	}
 	seen = seen.get()
 	p := ro.p
-	c := cleanKey{want: w.fingerprintOf(ro.r.desiredState(), p), sets: map[string]string{}}
+	c := cleanKey{want: w.fingerprintOf(ro.r.desiredState(), p), sets: map[string]string{},
+		until: time.Now().Add(resyncAfter(ro.r.cfg.ResyncInterval))}
 	for _, s := range ro.sets {
 		switch {
 		case s.State == api.SetServing && s.Release == p.service.ReleaseID():
@@ -438,11 +450,11 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 	if !ok {
 		return false
 	}
-	seen = seen.get()
 	delete(w.keys, p.key()) // kept only if still clean
-	if c.want != w.fingerprintOf(r.desiredState(), p) {
+	if !time.Now().Before(c.until) || c.want != w.fingerprintOf(r.desiredState(), p) {
 		return false
 	}
+	seen = seen.get()
 	for id, digest := range c.sets {
 		if seen.sets[id] != digest {
 			return false

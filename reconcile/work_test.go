@@ -311,12 +311,29 @@ func TestCleanPlacementsAreNotConvergedAgain(t *testing.T) {
 		}
 	}
 
-	// The resync converges everything again.
+	// The resync converges everything again, each placement within the
+	// resync interval of when it was marked clean, spread over the second
+	// half of it.
 	f.r.pass(ctx)
 	f.rt.calls()
-	f.r.cfg.ResyncInterval = time.Nanosecond
+	marked := time.Now()
+	resync := f.r.cfg.ResyncInterval
+	untils := map[time.Time]bool{}
+	for key, c := range f.r.work.keys {
+		if c.until.Before(marked.Add(-time.Minute).Add(resync/2)) || c.until.After(marked.Add(resync)) {
+			t.Fatalf("%q is clean until %s, not within %s to %s of %s", key, c.until, resync/2, resync, marked)
+		}
+		untils[c.until] = true
+	}
+	if len(untils) < 2 {
+		t.Fatalf("the resync is not spread: %d placements clean, until %v", len(f.r.work.keys), untils)
+	}
+	for key, c := range f.r.work.keys {
+		c.until = marked // as if the interval had passed
+		f.r.work.keys[key] = c
+	}
 	f.r.pass(ctx)
-	if got := f.rt.calls(); len(got) < 3 {
+	if got := f.rt.calls(); len(got) < len(untils) {
 		t.Fatalf("the resync ensured only %v", got)
 	}
 }
@@ -442,5 +459,23 @@ func TestFullPassListsEachRuntimeOnce(t *testing.T) {
 	f.r.pass(ctx)
 	if f.rt.count("orphan-set") != 0 {
 		t.Fatal("an infra-set the journal does not know still runs after a full pass")
+	}
+}
+
+// TestResyncIsSpread: a placement stays clean from half the resync
+// interval to all of it, drawn anew each time, so a fleet marked clean at
+// once is not converged again in one pass.
+func TestResyncIsSpread(t *testing.T) {
+	const every = time.Minute
+	lo, hi := every, time.Duration(0)
+	for range 200 {
+		d := resyncAfter(every)
+		if d < every/2 || d > every {
+			t.Fatalf("resyncAfter(%s) = %s, not from %s to %s", every, d, every/2, every)
+		}
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo > 40*time.Second || hi < 50*time.Second {
+		t.Fatalf("200 draws of resyncAfter(%s) all fell from %s to %s: not spread", every, lo, hi)
 	}
 }

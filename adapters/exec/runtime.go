@@ -15,34 +15,39 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return &Runtime{c: c}, nil
+		return newRuntime(c), nil
 	})
 	adapters.RegisterTraffic("exec", func(config json.RawMessage, host adapters.Host) (adapters.Traffic, error) {
 		c, err := newTransport(config, host)
 		if err != nil {
 			return nil, err
 		}
-		return &Traffic{c: c}, nil
+		return newTraffic(c), nil
 	})
 }
 
 // Runtime is a runtime adapter implemented by an executable. Durable runs
 // the HTTP health check of the instances the executable reports itself, so
 // an executable only starts, lists and stops instances.
-type Runtime struct{ c transport }
+type Runtime struct {
+	c        transport
+	observed *lastListing[[]adapters.InfraSetStatus]
+}
+
+func newRuntime(c transport) *Runtime { return &Runtime{c: c, observed: newObserved()} }
 
 var _ adapters.Runtime = (*Runtime)(nil)
 
 // NewRuntime returns a runtime adapter that runs command for each call.
 func NewRuntime(command []string, timeout time.Duration) *Runtime {
-	return &Runtime{c: oneShot{command: command, timeout: timeout}}
+	return newRuntime(oneShot{command: command, timeout: timeout})
 }
 
 // NewLongLivedRuntime returns a runtime adapter that keeps one process of
 // command, named name in errors, answering calls as JSON lines; Close
 // stops it.
 func NewLongLivedRuntime(name string, command []string, timeout time.Duration) *Runtime {
-	return &Runtime{c: newLongLived(name, command, timeout)}
+	return newRuntime(newLongLived(name, command, timeout))
 }
 
 // Close stops the long-lived process, if any.
@@ -82,19 +87,11 @@ func (r *Runtime) Ensure(ctx context.Context, spec adapters.InfraSetSpec) (adapt
 
 // Observe asks the executable what it runs.
 func (r *Runtime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
-	var sets []setJSON
-	if err := r.c.call(ctx, request{Op: "observe"}, &sets); err != nil {
+	var sets []adapters.InfraSetStatus
+	if err := r.c.call(ctx, request{Op: "observe"}, r.observed.into(&sets)); err != nil {
 		return nil, err
 	}
-	out := make([]adapters.InfraSetStatus, 0, len(sets))
-	for _, s := range sets {
-		st := s.status()
-		for i := range st.Instances {
-			st.Instances[i].Reason = "health not checked by observe"
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return sets, nil
 }
 
 // Remove asks the executable to stop the set within grace.

@@ -8,7 +8,12 @@ import (
 )
 
 // Traffic is a traffic adapter implemented by an executable.
-type Traffic struct{ c transport }
+type Traffic struct {
+	c      transport
+	listed *lastListing[[]adapters.Split]
+}
+
+func newTraffic(c transport) *Traffic { return &Traffic{c: c, listed: newListedSplits()} }
 
 var (
 	_ adapters.Traffic     = (*Traffic)(nil)
@@ -17,14 +22,14 @@ var (
 
 // NewTraffic returns a traffic adapter that runs command for each call.
 func NewTraffic(command []string, timeout time.Duration) *Traffic {
-	return &Traffic{c: oneShot{command: command, timeout: timeout}}
+	return newTraffic(oneShot{command: command, timeout: timeout})
 }
 
 // NewLongLivedTraffic returns a traffic adapter that keeps one process of
 // command, named name in errors, answering calls as JSON lines; Close
 // stops it.
 func NewLongLivedTraffic(name string, command []string, timeout time.Duration) *Traffic {
-	return &Traffic{c: newLongLived(name, command, timeout)}
+	return newTraffic(newLongLived(name, command, timeout))
 }
 
 // Close stops the long-lived process, if any.
@@ -46,7 +51,10 @@ func (t *Traffic) Split(ctx context.Context, service string) (adapters.Split, er
 // asks split by split.
 func (t *Traffic) Splits(ctx context.Context) ([]adapters.Split, error) {
 	var all []adapters.Split
-	return all, t.c.call(ctx, request{Op: "splits"}, &all)
+	if err := t.c.call(ctx, request{Op: "splits"}, t.listed.into(&all)); err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // InFlight asks the executable how many requests a set still serves.

@@ -90,7 +90,7 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 	addListenerFlags(cmd.Flags(), addressFlag{"listen", defaultAPI, "address of the API"}, &o.api, &o.tokenFile)
 	cmd.Flags().BoolVar(&o.readTokens, "token-for-reads", false, "on a loopback address, reads (status, journal) need a token too")
 	cmd.Flags().DurationVar(&o.interval, "interval", 30*time.Second, "how often to poll the repository (±10% jitter)")
-	cmd.Flags().DurationVar(&o.resync, "resync", 60*time.Second, "how often every placement is converged again though nothing changed it (between, only what changed or drifted is)")
+	cmd.Flags().DurationVar(&o.resync, "resync", reconcile.DefaultResync, "how long a placement goes at most before it is converged again though nothing changed it, spread over the second half (between, only what changed or drifted is)")
 	cmd.Flags().StringVar(&o.policyDir, "policy-dir", "", "a second policy source on this host (Rego files), trusted separately from the repository: both must allow")
 	cmd.Flags().DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating one revision's desired state may take (in a child process, its memory bounded too) before the revision is rejected")
 	cmd.Flags().DurationVar(&o.policyTimeout, "policy-timeout", policy.DefaultTimeout, "how long one policy decision may take before it denies")

@@ -204,6 +204,11 @@ def main():
     journal = Journal(api)
     took = warm_up(journal, services, timeout)
     print(f"  warm-up: every service on the first stage after {took:.1f}s", file=sys.stderr)
+    # Nothing in flight: every service serves, the first stage's bake waits
+    # on its time, the later stages on their gates.
+    quiet(journal, timeout)
+    own, plug, entries = idle(journal, pid, idle_s)
+    print(f"  idle, nothing in flight: {own:.3f} cores, plug-ins {plug:.3f}, {entries} entries", file=sys.stderr)
     loads, acts = [], []
     for run in range(1, runs + 1):
         quiet(journal, timeout)
@@ -211,10 +216,13 @@ def main():
         print(f"  run {run}: trigger->loaded {load:.3f}s, loaded->first action {act:.3f}s", file=sys.stderr)
         loads.append(load)
         acts.append(act)
+    # The runs' canaries bake (minutes each): the loop steps them at the
+    # active pace, health-checking their sets, and looks at the rest
+    # every idle period.
     quiet(journal, timeout)
-    own, plug, entries = idle(journal, pid, idle_s)
+    baking, _, _ = idle(journal, pid, idle_s)
     print(f"loaded={spread(loads)} action={spread(acts)} idle_cpu={own:.3f} plugin_cpu={plug:.3f} "
-          f"idle_entries={entries} rss_mib={status(pid, 'VmHWM') / 1024:.0f} warmup_s={took:.1f}")
+          f"idle_entries={entries} baking_cpu={baking:.3f} rss_mib={status(pid, 'VmHWM') / 1024:.0f} warmup_s={took:.1f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 # changes (over IDLE seconds, default 30) and the peak RSS. Each wait is
 # bounded by TIMEOUT seconds (default 900). DURABLE=BINARY measures that
 # binary instead of building ./cmd/durable; DURABLE_PPROF=ADDR builds it
-# serving net/http/pprof on ADDR. See hack/bench/README.md.
+# serving net/http/pprof on ADDR; RESYNC=DURATION sets the reconciler's
+# --resync. See hack/bench/README.md.
 #
 # usage: hack/bench/scale.sh [--one-shot] [SIZES...]
 #   --one-shot  plug-ins run once per call (the host file says no longLived)
@@ -95,7 +96,7 @@ measure() {
 	port=$(free_port)
 	"$work/bin/durable" run --repo "$dir/repo" --state "$dir/state" --listen "127.0.0.1:$port" \
 		--token-file "$dir/tokens" --host-config "$dir/host.yaml" --insecure-skip-verify \
-		--interval 1h >"$dir/run.log" 2>&1 &
+		--interval 1h ${RESYNC:+--resync "$RESYNC"} >"$dir/run.log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
@@ -117,11 +118,11 @@ for size in "${sizes[@]}"; do measure "$size"; done
 
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-echo "method: ${DURABLE:+DURABLE=$DURABLE }hack/bench/scale.sh $* (plug-ins $mode, RUNS=${RUNS:-5} IDLE=${IDLE:-30}s, --insecure-skip-verify)"
-echo "times in seconds: median (min-max) over the runs; CPU in cores over the idle window"
-printf '%-8s %-22s %-22s %-9s %-10s %-8s %-8s %s\n' services "trigger->loaded" "loaded->1st action" "idle CPU" "plug-ins" "entries" "RSS MiB" "warm-up s"
+echo "method: ${DURABLE:+DURABLE=$DURABLE }hack/bench/scale.sh $* (plug-ins $mode, RUNS=${RUNS:-5} IDLE=${IDLE:-30}s, --resync ${RESYNC:-default}, --insecure-skip-verify)"
+echo "times in seconds: median (min-max) over the runs; CPU in cores over IDLE seconds: idle with nothing in flight (before the runs), baking with the runs' canaries in flight (after them)"
+printf '%-8s %-22s %-22s %-9s %-10s %-8s %-11s %-8s %s\n' services "trigger->loaded" "loaded->1st action" "idle CPU" "plug-ins" "entries" "baking CPU" "RSS MiB" "warm-up s"
 while read -r size kvs; do
 	declare -A r=()
 	for kv in $kvs; do r[${kv%%=*}]=${kv#*=}; done
-	printf '%-8s %-22s %-22s %-9s %-10s %-8s %-8s %s\n' "$size" "${r[loaded]}" "${r[action]}" "${r[idle_cpu]}" "${r[plugin_cpu]}" "${r[idle_entries]}" "${r[rss_mib]}" "${r[warmup_s]}"
+	printf '%-8s %-22s %-22s %-9s %-10s %-8s %-11s %-8s %s\n' "$size" "${r[loaded]}" "${r[action]}" "${r[idle_cpu]}" "${r[plugin_cpu]}" "${r[idle_entries]}" "${r[baking_cpu]}" "${r[rss_mib]}" "${r[warmup_s]}"
 done <"$work/results"
