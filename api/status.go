@@ -12,9 +12,13 @@ type Status struct {
 	Ready Condition `json:"ready"`
 	// Head is the newest revision seen; Applied the newest accepted one,
 	// which is what the reconciler converges on.
-	Head     *RevisionStatus `json:"head,omitempty"`
-	Applied  *RevisionStatus `json:"applied,omitempty"`
-	Source   SourceStatus    `json:"source"`
+	Head    *RevisionStatus `json:"head,omitempty"`
+	Applied *RevisionStatus `json:"applied,omitempty"`
+	Source  SourceStatus    `json:"source"`
+	// Failing are the dependencies the running reconciler could not use on
+	// its last try (a target's runtime or traffic adapter, Prometheus),
+	// by name; none when all answer. The source is Source.
+	Failing  []Failure       `json:"failing,omitempty"`
 	Services []ServiceStatus `json:"services"`
 	// LastSeq is the newest journal entry, to follow the journal from.
 	LastSeq uint64 `json:"lastSeq"`
@@ -74,6 +78,9 @@ type PlacementStatus struct {
 	// reconciler last read it, at ObservedAt.
 	Split      *Split    `json:"split,omitempty"`
 	ObservedAt time.Time `json:"observedAt,omitzero"`
+	// Error is the running reconciler's last error converging the
+	// placement, while it lasts.
+	Error *Failure `json:"error,omitempty"`
 }
 
 // SetStatus is one infra-set as the journal knows it.
@@ -93,4 +100,16 @@ type SetStatus struct {
 	// the step's analysis and bake judge; Metrics are cumulative, and go on
 	// across the lives of a set id made again.
 	Step *SetMetrics `json:"step,omitempty"`
+}
+
+// Failure is what failed on the reconciler's last try at something — a
+// dependency it calls, or converging a placement — and since when it has
+// failed without a success between.
+type Failure struct {
+	// Dependency names what failed: "target T runtime KIND", "target T
+	// traffic KIND", "prometheus ADDRESS"; empty on a placement's error,
+	// whose text names the adapter.
+	Dependency string    `json:"dependency,omitempty"`
+	Error      string    `json:"error"`
+	Since      time.Time `json:"since"`
 }

@@ -101,7 +101,8 @@ func (ro *rollout) judge(ctx context.Context, i int, set, serving journal.InfraS
 		}
 	}
 	if pa := judge.Prometheus; pa != nil {
-		signals, verdict := promSignals(ctx, pa, ro.p, set, serving)
+		signals, verdict, failed := promSignals(ctx, pa, ro.p, set, serving)
+		ro.r.failing.note("prometheus "+pa.Address, failed)
 		an.Signals = append(an.Signals, signals...)
 		switch {
 		case verdict == analysis.Fail:

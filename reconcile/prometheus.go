@@ -37,15 +37,15 @@ type promLabels struct {
 // promSignals runs each query of the analysis for the canary and for the
 // baseline. A query fails the step when the canary's value is above its
 // max; a canary without data (not scraped yet, Prometheus down) is
-// inconclusive, never a pass.
-func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline journal.InfraSet) ([]policy.Signal, string) {
+// inconclusive, never a pass. failed is the first error Prometheus gave
+// (unreachable, or a query it refused), for status; nil when it answered.
+func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement, canary, baseline journal.InfraSet) (signals []policy.Signal, verdict string, failed error) {
 	client, err := api.NewClient(api.Config{Address: pa.Address})
 	if err != nil {
-		return []policy.Signal{{Name: "prometheus", Verdict: analysis.Inconclusive}}, analysis.Inconclusive
+		return []policy.Signal{{Name: "prometheus", Verdict: analysis.Inconclusive}}, analysis.Inconclusive, err
 	}
 	prom := promv1.NewAPI(client)
-	verdict := analysis.Pass
-	var out []policy.Signal
+	verdict = analysis.Pass
 	var unreachable error
 	for _, q := range pa.Queries {
 		sig := policy.Signal{Name: q.Name, Threshold: q.Max, Verdict: analysis.Pass}
@@ -60,6 +60,9 @@ func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement
 			sig.Baseline, _, _ = promValue(ctx, prom, q.Query, labelsOf(p, baseline))
 		}
 		sig.Canary = c
+		if failed == nil {
+			failed = cerr
+		}
 		switch {
 		case cerr != nil || !cok:
 			sig.Verdict = analysis.Inconclusive
@@ -69,9 +72,9 @@ func promSignals(ctx context.Context, pa *schema.PrometheusAnalysis, p placement
 		if sig.Verdict == analysis.Fail || (sig.Verdict == analysis.Inconclusive && verdict == analysis.Pass) {
 			verdict = sig.Verdict
 		}
-		out = append(out, sig)
+		signals = append(signals, sig)
 	}
-	return out, verdict
+	return signals, verdict, failed
 }
 
 func labelsOf(p placement, s journal.InfraSet) promLabels {

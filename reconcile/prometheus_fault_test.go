@@ -22,7 +22,8 @@ var promFaultQueries = []schema.PromQuery{
 }
 
 // judgeOn runs the Prometheus signals against the Prometheus at address,
-// with promTimeout shortened to 300 ms, and returns them with the time taken.
+// with promTimeout shortened to 300 ms, and returns them with the time taken;
+// it fails the test unless Prometheus's failure is given for status.
 func judgeOn(t *testing.T, address string, queries []schema.PromQuery) (map[string]string, string, time.Duration) {
 	t.Helper()
 	saved := promTimeout
@@ -31,8 +32,11 @@ func judgeOn(t *testing.T, address string, queries []schema.PromQuery) (map[stri
 	pa := &schema.PrometheusAnalysis{Address: address, Queries: queries}
 	p := placement{service: schema.Service{Name: "web"}, stage: "s", target: schema.Target{Name: "t"}}
 	start := time.Now()
-	signals, verdict := promSignals(context.Background(), pa, p, journal.InfraSet{ID: "web-b"}, journal.InfraSet{ID: "web-a"})
+	signals, verdict, failed := promSignals(context.Background(), pa, p, journal.InfraSet{ID: "web-b"}, journal.InfraSet{ID: "web-a"})
 	took := time.Since(start)
+	if failed == nil {
+		t.Errorf("Prometheus at %s did not answer, and no failure is given for status", address)
+	}
 	byName := map[string]string{}
 	for _, s := range signals {
 		byName[s.Name] = s.Verdict

@@ -62,9 +62,13 @@ func TestPrometheusSignalWithoutDataIsNeverAPass(t *testing.T) {
 		pa := &schema.PrometheusAnalysis{Address: fakePrometheus(t, tc.code, tc.body),
 			Queries: []schema.PromQuery{{Name: "5xx-ratio", Query: `ratio{set="{{.Set}}"}`, Max: 0.1}}}
 		p := placement{service: schema.Service{Name: "web"}, stage: "s", target: schema.Target{Name: "t"}}
-		signals, verdict := promSignals(context.Background(), pa, p, journal.InfraSet{ID: "new"}, journal.InfraSet{ID: "old"})
+		signals, verdict, failed := promSignals(context.Background(), pa, p, journal.InfraSet{ID: "new"}, journal.InfraSet{ID: "old"})
 		if verdict != tc.want || len(signals) != 1 || signals[0].Verdict != tc.want {
 			t.Errorf("%s: verdict %s, signals %+v, want %s", tc.name, verdict, signals, tc.want)
+		}
+		// What Prometheus refused is a failure for status; no data is not.
+		if refused := tc.code != http.StatusOK; (failed != nil) != refused {
+			t.Errorf("%s: failure for status %v", tc.name, failed)
 		}
 	}
 }

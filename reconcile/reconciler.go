@@ -159,6 +159,7 @@ type Reconciler struct {
 	source   Fetcher
 	targets  *targetSet
 	observed observations
+	failing  failures
 	log      *slog.Logger
 	// redactor holds the values of the secrets resolved so far: the log
 	// and the journal (store) go through it.
@@ -511,7 +512,13 @@ func (r *Reconciler) converged(ctx context.Context, p placement, seen *observati
 	before := r.acts.Load()
 	ro, busy, err := r.convergeRollout(ctx, p)
 	if errors.Is(err, errDenied) {
+		r.failing.notePlacement(p.key(), nil)
 		return false // journaled; asked again next pass
+	}
+	r.failing.notePlacement(p.key(), err)
+	if err == nil { // its target's adapters answered
+		r.failing.note(runtimeDependency(p.target), nil)
+		r.failing.note(trafficDependency(p.target), nil)
 	}
 	if err != nil {
 		// Retried on the next pass, at the idle pace: an error that lasts

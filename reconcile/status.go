@@ -172,8 +172,9 @@ func readiness(s api.Status, converged bool, failed string, held []string) api.C
 }
 
 // Status builds the status from the journal and adds what only a running
-// reconciler knows: the source's health, and the splits and counters it last
-// observed. It never calls a target.
+// reconciler knows: the source's health, the dependencies and placements
+// failing on its last try, and the splits and counters it last observed.
+// It never calls a target.
 func (r *Reconciler) Status(ctx context.Context) (api.Status, error) {
 	s, err := ReadStatus(ctx, r.store)
 	if err != nil {
@@ -197,6 +198,7 @@ func (r *Reconciler) Status(ctx context.Context) (api.Status, error) {
 			Message: "the repository cannot be fetched; still running " + short(s.Applied.Commit) + ": " + s.Source.Error}
 	}
 	r.observed.addTo(&s)
+	r.failing.addTo(&s)
 	r.bakesServed(ctx, &s)
 	if red, ok := redact.Value(r.redactor, s); ok {
 		return red, nil

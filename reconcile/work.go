@@ -211,7 +211,12 @@ func resyncAfter(every time.Duration) time.Duration {
 	return every - rand.N(every/2+1)
 }
 
-func (p placement) key() string { return p.service.Name + "\x00" + p.stage + "\x00" + p.target.Name }
+func (p placement) key() string { return placementKey(p.service.Name, p.stage, p.target.Name) }
+
+// placementKey names a service on a target of a stage, by the stage's name.
+func placementKey(service, stage, target string) string {
+	return service + "\x00" + stage + "\x00" + target
+}
 
 // fingerprint is what a placement converges against, as a digest.
 func (p placement) fingerprint() string {
@@ -327,6 +332,7 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 		return
 	}
 	sets, err := rt.Observe(ctx)
+	r.failing.note(runtimeDependency(target), err)
 	if err != nil {
 		r.log.Debug("observe runtime", "target", target.Name, "err", err)
 		return
@@ -360,6 +366,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 		return
 	}
 	all, err := lister.Splits(ctx)
+	r.failing.note(trafficDependency(target), err)
 	if err != nil {
 		r.log.Debug("list splits; asking service by service", "target", target.Name, "err", err)
 		return

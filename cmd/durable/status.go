@@ -93,6 +93,9 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.Source.Error != "" {
 		fmt.Fprintf(w, "Source: unreachable since %s: %s\n", st.Source.Since.Local().Format(time.RFC3339), st.Source.Error)
 	}
+	for _, f := range st.Failing {
+		fmt.Fprintf(w, "Failing: %s since %s: %s\n", f.Dependency, f.Since.Local().Format(time.RFC3339), f.Error)
+	}
 	for _, r := range []struct {
 		label string
 		rev   *api.RevisionStatus
@@ -115,40 +118,49 @@ func printStatus(w io.Writer, st api.Status) {
 			printStageRules(w, sv)
 		}
 		for _, pl := range svc.Placements {
-			observed := ""
-			if !pl.ObservedAt.IsZero() {
-				observed = fmt.Sprintf(" (traffic as observed %s)", pl.ObservedAt.Local().Format(time.RFC3339))
-			}
-			fmt.Fprintf(w, "  stage %s, target %s: serving %s%s\n", pl.Stage, pl.Target, orNone(pl.Serving), observed)
-			for _, s := range pl.Sets {
-				weight := ""
-				if pl.Split != nil {
-					weight = fmt.Sprintf(" %3d%%", pl.Split.Weight(s.ID))
-				}
-				served := ""
-				if m := s.Metrics; m != nil {
-					served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
-				}
-				if m := s.Step; m != nil {
-					served += fmt.Sprintf(" (this step: %d requests, %d 5xx)", m.Requests, m.ServerErrors)
-				}
-				fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
-				if s.Reason != "" && s.State != api.SetServing {
-					fmt.Fprintf(w, "              %s\n", s.Reason)
-				}
-			}
-			if ro := pl.Rollout; ro != nil {
-				kind := "rollout"
-				if ro.Rollback {
-					kind = "rollback"
-				}
-				fmt.Fprintf(w, "    last %s: %s of %s (%s) %s\n", kind, ro.Phase, abbrev(ro.Release), ro.UpdatedAt.Local().Format(time.RFC3339), strings.TrimSpace(ro.Message))
-				if v := ro.Verdict; v != nil {
-					fmt.Fprintf(w, "    last decision: %s %s by %s (journal #%d, %s)\n", v.Entry, v.Result, v.Policy, v.Seq, v.At.Local().Format(time.RFC3339))
-					for _, r := range v.Reasons {
-						fmt.Fprintf(w, "      %s\n", r)
-					}
-				}
+			printPlacement(w, pl)
+		}
+	}
+}
+
+// printPlacement shows one service on one target: its sets, the traffic
+// split, the last rollout and decision, and what failed converging it.
+func printPlacement(w io.Writer, pl api.PlacementStatus) {
+	observed := ""
+	if !pl.ObservedAt.IsZero() {
+		observed = fmt.Sprintf(" (traffic as observed %s)", pl.ObservedAt.Local().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "  stage %s, target %s: serving %s%s\n", pl.Stage, pl.Target, orNone(pl.Serving), observed)
+	if e := pl.Error; e != nil {
+		fmt.Fprintf(w, "    failing since %s: %s\n", e.Since.Local().Format(time.RFC3339), e.Error)
+	}
+	for _, s := range pl.Sets {
+		weight := ""
+		if pl.Split != nil {
+			weight = fmt.Sprintf(" %3d%%", pl.Split.Weight(s.ID))
+		}
+		served := ""
+		if m := s.Metrics; m != nil {
+			served = fmt.Sprintf("  %d requests, %d 5xx", m.Requests, m.ServerErrors)
+		}
+		if m := s.Step; m != nil {
+			served += fmt.Sprintf(" (this step: %d requests, %d 5xx)", m.Requests, m.ServerErrors)
+		}
+		fmt.Fprintf(w, "    %-9s%s %s  release %s%s\n", s.State, weight, s.ID, abbrev(s.Release), served)
+		if s.Reason != "" && s.State != api.SetServing {
+			fmt.Fprintf(w, "              %s\n", s.Reason)
+		}
+	}
+	if ro := pl.Rollout; ro != nil {
+		kind := "rollout"
+		if ro.Rollback {
+			kind = "rollback"
+		}
+		fmt.Fprintf(w, "    last %s: %s of %s (%s) %s\n", kind, ro.Phase, abbrev(ro.Release), ro.UpdatedAt.Local().Format(time.RFC3339), strings.TrimSpace(ro.Message))
+		if v := ro.Verdict; v != nil {
+			fmt.Fprintf(w, "    last decision: %s %s by %s (journal #%d, %s)\n", v.Entry, v.Result, v.Policy, v.Seq, v.At.Local().Format(time.RFC3339))
+			for _, r := range v.Reasons {
+				fmt.Fprintf(w, "      %s\n", r)
 			}
 		}
 	}

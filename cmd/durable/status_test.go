@@ -30,3 +30,22 @@ func TestStatusShowsTheStepsWindow(t *testing.T) {
 		t.Fatalf("status does not show the step's window %q:\n%s", want, out.String())
 	}
 }
+
+// TestStatusNamesWhatFails: the failing dependencies and a placement's
+// converge error are shown with since when.
+func TestStatusNamesWhatFails(t *testing.T) {
+	st := canaryStatus()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st.Failing = []api.Failure{{Dependency: "prometheus http://127.0.0.1:9090", Error: "query: connection refused", Since: at}}
+	st.Services[0].Placements[0].Error = &api.Failure{Error: "read traffic split: router admin 127.0.0.1:9: connection refused", Since: at}
+	var b bytes.Buffer
+	printStatus(&b, st)
+	for _, want := range []string{
+		"Failing: prometheus http://127.0.0.1:9090 since " + at.Local().Format(time.RFC3339) + ": query: connection refused",
+		"failing since " + at.Local().Format(time.RFC3339) + ": read traffic split: router admin 127.0.0.1:9: connection refused",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status does not show %q:\n%s", want, b.String())
+		}
+	}
+}

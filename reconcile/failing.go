@@ -1,0 +1,82 @@
+package reconcile
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/schema"
+)
+
+// failures are what failed on the reconciler's last try, for status: each
+// dependency it calls outside a placement's converge (the targets'
+// observation, Prometheus) by name, and each placement's converge, whose
+// error names the adapter. A success clears it; Since is kept while the
+// failure lasts.
+type failures struct {
+	mu         sync.Mutex
+	deps       map[string]api.Failure
+	placements map[string]api.Failure
+}
+
+// note records the outcome of a try of dependency: err, or a success.
+func (f *failures) note(dependency string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deps = noteIn(f.deps, dependency, err)
+	if fl, ok := f.deps[dependency]; ok {
+		fl.Dependency = dependency
+		f.deps[dependency] = fl
+	}
+}
+
+// notePlacement records the outcome of converging the placement with key.
+func (f *failures) notePlacement(key string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.placements = noteIn(f.placements, key, err)
+}
+
+func noteIn(m map[string]api.Failure, key string, err error) map[string]api.Failure {
+	if err == nil {
+		delete(m, key)
+		return m
+	}
+	if m == nil {
+		m = map[string]api.Failure{}
+	}
+	since := time.Now().UTC()
+	if old, ok := m[key]; ok {
+		since = old.Since
+	}
+	m[key] = api.Failure{Error: err.Error(), Since: since}
+	return m
+}
+
+// addTo fills a status's failing dependencies and placements' errors.
+func (f *failures) addTo(s *api.Status) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s.Failing = slices.SortedFunc(maps.Values(f.deps), func(a, b api.Failure) int { return cmp.Compare(a.Dependency, b.Dependency) })
+	for i := range s.Services {
+		for j := range s.Services[i].Placements {
+			ps := &s.Services[i].Placements[j]
+			if fl, ok := f.placements[placementKey(s.Services[i].Name, ps.Stage, ps.Target)]; ok {
+				ps.Error = &fl
+			}
+		}
+	}
+}
+
+// runtimeDependency and trafficDependency name a target's adapters.
+func runtimeDependency(t schema.Target) string {
+	return fmt.Sprintf("target %s runtime %s", t.Name, t.Runtime.Kind)
+}
+
+func trafficDependency(t schema.Target) string {
+	return fmt.Sprintf("target %s traffic %s", t.Name, t.Traffic.Kind)
+}

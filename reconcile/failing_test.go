@@ -1,0 +1,102 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
+)
+
+// downTraffic is a traffic adapter whose router is down: every call fails.
+type downTraffic struct{ err error }
+
+func (d downTraffic) SetSplit(context.Context, adapters.Split) error { return d.err }
+func (d downTraffic) Split(context.Context, string) (adapters.Split, error) {
+	return adapters.Split{}, d.err
+}
+func (d downTraffic) Splits(context.Context) ([]adapters.Split, error)      { return nil, d.err }
+func (d downTraffic) InFlight(context.Context, string, string) (int, error) { return 0, d.err }
+
+// downRuntime is a runtime whose engine does not answer.
+type downRuntime struct {
+	*recordingRuntime
+	err error
+}
+
+func (d downRuntime) Observe(context.Context) ([]adapters.InfraSetStatus, error) { return nil, d.err }
+func (d downRuntime) Ensure(_ context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
+	return adapters.InfraSetStatus{ID: spec.ID}, d.err
+}
+
+// TestStatusNamesTheFailingDependency: with the traffic adapter down, then
+// the runtime's listing, status names the dependency with its error and
+// each placement's converge error, keeps when the failure started while it
+// lasts, and shows none once they answer again.
+func TestStatusNamesTheFailingDependency(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "ab")
+	f.settle(ctx)
+	f.r.pass(ctx) // marks them clean: the next pass observes the targets
+	status := func() api.Status {
+		t.Helper()
+		s, err := f.r.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := status(); len(s.Failing) != 0 {
+		t.Fatalf("all answer, yet status says failing: %+v", s.Failing)
+	}
+
+	down := fmt.Errorf("router admin 127.0.0.1:9: connection refused: %w", adapters.ErrUnavailable)
+	f.r.targets.traffics[adapterKey(f.target.Traffic)] = downTraffic{down}
+	f.r.pass(ctx)
+	first := status()
+	wantFailing(t, first, "target t traffic fake", "connection refused")
+	for _, svc := range first.Services {
+		for _, pl := range svc.Placements {
+			if pl.Error == nil || !strings.Contains(pl.Error.Error, "connection refused") {
+				t.Errorf("%s on %s: error %+v; want the router's", svc.Name, pl.Target, pl.Error)
+			}
+		}
+	}
+	f.r.pass(ctx)
+	if again := status(); !again.Failing[0].Since.Equal(first.Failing[0].Since) {
+		t.Errorf("failing since %s, then %s: the start of a lasting failure moved", first.Failing[0].Since, again.Failing[0].Since)
+	}
+
+	f.r.targets.traffics[adapterKey(f.target.Traffic)] = f.tr
+	f.settle(ctx)
+	f.r.pass(ctx)
+	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = downRuntime{f.rt, errors.New("docker engine: hung: no answer within 10s")}
+	f.r.pass(ctx)
+	wantFailing(t, status(), "target t runtime fake", "no answer within 10s")
+
+	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = f.rt
+	f.settle(ctx)
+	f.r.pass(ctx)
+	s := status()
+	if len(s.Failing) != 0 {
+		t.Errorf("all answer again, yet status says failing: %+v", s.Failing)
+	}
+	for _, svc := range s.Services {
+		for _, pl := range svc.Placements {
+			if pl.Error != nil {
+				t.Errorf("%s on %s converges again, yet shows the error %+v", svc.Name, pl.Target, pl.Error)
+			}
+		}
+	}
+}
+
+func wantFailing(t *testing.T, s api.Status, dependency, text string) {
+	t.Helper()
+	if len(s.Failing) != 1 || s.Failing[0].Dependency != dependency || !strings.Contains(s.Failing[0].Error, text) || s.Failing[0].Since.IsZero() {
+		t.Fatalf("status says failing %+v; want %s with %q", s.Failing, dependency, text)
+	}
+}
