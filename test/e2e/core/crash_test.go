@@ -38,6 +38,10 @@ services: web: {
 	strategy: {
 		kind:     "canary"
 		keepWarm: 1
+		// A warm set of one instance is started again before the traffic
+		// goes back: a revert of some hundreds of ms rather than tens,
+		// long enough for a kill aimed at it to land inside.
+		warmMode: "minimal"
 		steps: [{weight: 25, bake: {time: "300ms", requests: 10}}]
 		// The test is about kill points, not latency: on a loaded machine
 		// a new set's first requests can be slow enough to fail the
