@@ -71,14 +71,15 @@ func RunningAsJournaled(ctx context.Context, t *testing.T, f *Fixture, s api.Sta
 // breaks the rule RunningAsJournaled checks: a set that runs and that the
 // journal does not have in one of the states, or an instance run twice.
 func (f *Fixture) RunningProblem(ctx context.Context, s api.Status, states ...api.SetState) ([]adapters.InfraSetStatus, error) {
-	journaled := map[string]api.SetState{}
-	for _, svc := range s.Services {
-		for _, pl := range svc.Placements {
-			for _, set := range pl.Sets {
-				journaled[set.ID] = set.State
-			}
-		}
+	observed, err := f.observeRuntime(ctx)
+	if err != nil {
+		return nil, err
 	}
+	return observed, runningProblem(observed, s, states)
+}
+
+// observeRuntime is what the reconciler's process runtime runs.
+func (f *Fixture) observeRuntime(ctx context.Context) ([]adapters.InfraSetStatus, error) {
 	rt, err := process.New(process.Config{Root: f.ProcessRoot()})
 	if err != nil {
 		return nil, fmt.Errorf("open the process runtime: %w", err)
@@ -87,19 +88,32 @@ func (f *Fixture) RunningProblem(ctx context.Context, s api.Status, states ...ap
 	if err != nil {
 		return nil, fmt.Errorf("observe the process runtime: %w", err)
 	}
+	return observed, nil
+}
+
+// runningProblem is RunningProblem's rule on what was observed.
+func runningProblem(observed []adapters.InfraSetStatus, s api.Status, states []api.SetState) error {
+	journaled := map[string]api.SetState{}
+	for _, svc := range s.Services {
+		for _, pl := range svc.Placements {
+			for _, set := range pl.Sets {
+				journaled[set.ID] = set.State
+			}
+		}
+	}
 	for _, o := range observed {
 		if !slices.Contains(states, journaled[o.ID]) {
-			return observed, fmt.Errorf("infra-set %s runs but the journal has it as %q", o.ID, journaled[o.ID])
+			return fmt.Errorf("infra-set %s runs but the journal has it as %q", o.ID, journaled[o.ID])
 		}
 		seen := map[int]bool{}
 		for _, in := range o.Instances {
 			if seen[in.Index] {
-				return observed, fmt.Errorf("infra-set %s runs instance %d twice", o.ID, in.Index)
+				return fmt.Errorf("infra-set %s runs instance %d twice", o.ID, in.Index)
 			}
 			seen[in.Index] = true
 		}
 	}
-	return observed, nil
+	return nil
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the time of the
