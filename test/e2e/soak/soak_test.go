@@ -38,10 +38,26 @@ func TestSoak(t *testing.T) {
 	stop, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(prog.Runs)))
-	for fixture := 1; prog.Kills < cfg.Target && stop.Err() == nil; fixture++ {
-		t.Run(fmt.Sprintf("fixture-%d", fixture), func(t *testing.T) {
+	for fixture, barren := 1, 0; prog.Kills < cfg.Target && stop.Err() == nil; fixture++ {
+		before := prog.Kills
+		ok := t.Run(fmt.Sprintf("fixture-%d", fixture), func(t *testing.T) {
 			soakFixture(t, &soaker{t: t, rng: rng, cfg: cfg, prog: prog, stop: stop})
 		})
+		if !ok && stop.Err() == nil {
+			// The fixture failed the test itself (a restart, an
+			// approval): a violation too, with its details in the log.
+			prog.Violations = append(prog.Violations, Violation{Kill: prog.Kills, Cycle: prog.Cycles + 1, Rule: "the fixture runs",
+				Detail: fmt.Sprintf("fixture-%d failed: see the soak's output", fixture), At: time.Now().UTC()})
+		}
+		if err := prog.save(cfg.Dir); err != nil {
+			t.Fatal(err)
+		}
+		if barren++; prog.Kills > before {
+			barren = 0
+		}
+		if barren == 3 {
+			t.Fatalf("three fixtures in a row made no kill: see the soak's output")
+		}
 	}
 	if err := prog.save(cfg.Dir); err != nil {
 		t.Fatal(err)
