@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,7 +101,7 @@ func (s *soaker) killIn(ctx context.Context, place e2etest.Place) bool {
 
 // violation records a broken rule, with the reconciler's log when withLog.
 func (s *soaker) violation(rule, detail string, withLog bool) {
-	v := Violation{Kill: s.prog.Kills, Cycle: s.prog.Cycles + 1, Rule: rule, Detail: detail, At: time.Now().UTC()}
+	v := Violation{Kill: s.prog.Kills, Cycle: s.prog.Cycles + 1, Rule: rule, Detail: strings.TrimSpace(detail), At: time.Now().UTC()}
 	if withLog {
 		v.Log = filepath.Join(s.cfg.Dir, fmt.Sprintf("violation-%d-%d-reconciler.log", v.Kill, len(s.prog.Violations)+1))
 		if err := os.WriteFile(v.Log, []byte(s.f.Logs()), 0o644); err != nil {
