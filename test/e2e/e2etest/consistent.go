@@ -3,8 +3,10 @@ package e2etest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 )
 
@@ -29,13 +31,15 @@ func (f *Fixture) Inconsistency(ctx context.Context) error {
 // a rollout too, once the reconciler observed the traffic after since (its
 // start): on every placement the weights sum to 100; every running
 // infra-set is one the journal knows, with each instance once. The runtime
-// is observed before the status is read: the journal records a set before
-// it is started, so a set seen running must be in the later status.
+// is observed before the status is read, and again after: the journal
+// records a set before it starts it, and stops it before it records it
+// removed (which the status leaves out), so a set seen running both times
+// must be in the status.
 func (f *Fixture) InFlightInconsistency(ctx context.Context, since time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		observed, err := f.observeRuntime(ctx)
+		before, err := f.observeRuntime(ctx)
 		if err != nil {
 			return err
 		}
@@ -44,7 +48,11 @@ func (f *Fixture) InFlightInconsistency(ctx context.Context, since time.Time) er
 			if err := weightsProblem(s, false); err != nil {
 				return err
 			}
-			return runningProblem(observed, s, api.SetStates)
+			after, err := f.observeRuntime(ctx)
+			if err != nil {
+				return err
+			}
+			return runningProblem(stillRunning(before, after), s, api.SetStates)
 		}
 		select {
 		case <-ctx.Done():
@@ -52,6 +60,18 @@ func (f *Fixture) InFlightInconsistency(ctx context.Context, since time.Time) er
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// stillRunning is what before observed of the sets that after observed
+// too.
+func stillRunning(before, after []adapters.InfraSetStatus) []adapters.InfraSetStatus {
+	var out []adapters.InfraSetStatus
+	for _, o := range before {
+		if slices.ContainsFunc(after, func(a adapters.InfraSetStatus) bool { return a.ID == o.ID }) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // observedSince reports whether every placement's traffic was observed
