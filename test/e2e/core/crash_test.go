@@ -114,7 +114,7 @@ func crashKill(ctx context.Context, rng *rand.Rand, f *e2etest.Fixture, i int) s
 	aims := map[int]e2etest.Aim{
 		0: {Places: []e2etest.Place{e2etest.InCreation}, Spread: 150 * time.Millisecond, Within: 5 * time.Second},
 		1: {Places: []e2etest.Place{e2etest.InCanary}, Spread: 300 * time.Millisecond, Within: 5 * time.Second},
-		4: {Places: []e2etest.Place{e2etest.InWarmRevert}, Spread: 10 * time.Millisecond, Within: 5 * time.Second},
+		4: {Places: []e2etest.Place{e2etest.InWarmRevert}, Spread: 10 * time.Millisecond, Within: 2 * time.Second},
 	}
 	aim, ok := aims[i%5]
 	if !ok {
