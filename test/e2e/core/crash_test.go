@@ -22,6 +22,8 @@ const crashRollouts = 50
 // converged on what was committed, that the traffic weights sum to 100 on
 // sets the journal has serving, that no infra-set runs that the journal does
 // not know or runs an instance twice; and at the end that no request failed.
+// Once restarted, before it converges, it checks what holds at any instant
+// (weights summing to 100, every running set journaled, each instance once).
 // Most kills are aimed (crashKill): at a set's creation, a canary step, a
 // warm revert. At each kill it checks the journal's invariants as the
 // killed reconciler left them and records where the kill landed, and fails
@@ -87,7 +89,11 @@ services: web: {
 		where := killPoint(ctx, t, f, i+1)
 		landed[where]++
 		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+		restarted := time.Now()
 		f.StartReconciler(ctx)
+		if err := f.InFlightInconsistency(ctx, restarted); err != nil {
+			t.Fatalf("round %d, once restarted: %v", i+1, err)
+		}
 		if !st.Promoted(ctx, fmt.Sprintf("rollout %d (%s), killed %s, in %s", i+1, what, kill, where), c, cur) {
 			t.Fatalf("rollout %d did not converge after SIGKILL %s:\n%s", i+1, kill, f.Logs())
 		}
