@@ -3,6 +3,7 @@ package e2etest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -59,6 +60,39 @@ func SetByID(p api.PlacementStatus, id string) *api.SetStatus {
 // set runs an instance twice. It returns what runs.
 func RunningAsJournaled(ctx context.Context, t *testing.T, f *Fixture, s api.Status, states ...api.SetState) []adapters.InfraSetStatus {
 	t.Helper()
+	observed, err := f.RunningProblem(ctx, s, states...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return observed
+}
+
+// RunningProblem observes the process runtime and says, as an error, what
+// breaks the rule RunningAsJournaled checks: a set that runs and that the
+// journal does not have in one of the states, or an instance run twice.
+func (f *Fixture) RunningProblem(ctx context.Context, s api.Status, states ...api.SetState) ([]adapters.InfraSetStatus, error) {
+	observed, err := f.observeRuntime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return observed, runningProblem(observed, s, states)
+}
+
+// observeRuntime is what the reconciler's process runtime runs.
+func (f *Fixture) observeRuntime(ctx context.Context) ([]adapters.InfraSetStatus, error) {
+	rt, err := process.New(process.Config{Root: f.ProcessRoot()})
+	if err != nil {
+		return nil, fmt.Errorf("open the process runtime: %w", err)
+	}
+	observed, err := rt.Observe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("observe the process runtime: %w", err)
+	}
+	return observed, nil
+}
+
+// runningProblem is RunningProblem's rule on what was observed.
+func runningProblem(observed []adapters.InfraSetStatus, s api.Status, states []api.SetState) error {
 	journaled := map[string]api.SetState{}
 	for _, svc := range s.Services {
 		for _, pl := range svc.Placements {
@@ -67,27 +101,19 @@ func RunningAsJournaled(ctx context.Context, t *testing.T, f *Fixture, s api.Sta
 			}
 		}
 	}
-	rt, err := process.New(process.Config{Root: f.ProcessRoot()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	observed, err := rt.Observe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, o := range observed {
 		if !slices.Contains(states, journaled[o.ID]) {
-			t.Fatalf("infra-set %s runs but the journal has it as %q", o.ID, journaled[o.ID])
+			return fmt.Errorf("infra-set %s runs but the journal has it as %q", o.ID, journaled[o.ID])
 		}
 		seen := map[int]bool{}
 		for _, in := range o.Instances {
 			if seen[in.Index] {
-				t.Fatalf("infra-set %s runs instance %d twice", o.ID, in.Index)
+				return fmt.Errorf("infra-set %s runs instance %d twice", o.ID, in.Index)
 			}
 			seen[in.Index] = true
 		}
 	}
-	return observed
+	return nil
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the time of the
