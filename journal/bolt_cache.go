@@ -33,14 +33,19 @@ type recordCache struct {
 }
 
 // cachedBucket is one bucket's records by id, loaded on first list, and
-// the list sorted as the Store's methods return it, made again after a put.
+// the list sorted as the Store's methods return it (by order, a total
+// order: ties are broken by id), kept sorted through puts.
 type cachedBucket[T any] struct {
 	byID   map[string]T
 	sorted []T
 	fresh  bool
+	order  func(a, b T) int
 }
 
-// note caches a record just written, decoded from what was stored.
+// note caches a record just written, decoded from what was stored: the
+// sorted list has the old record taken out and the new one put in its
+// place, instead of being sorted again, which was a third of the time of
+// a fleet's first rollout.
 func (c *cachedBucket[T]) note(id string, data []byte) {
 	if c.byID == nil {
 		return // not loaded: the first list reads the file
@@ -50,7 +55,21 @@ func (c *cachedBucket[T]) note(id string, data []byte) {
 		c.byID, c.fresh = nil, false
 		return
 	}
-	c.byID[id], c.fresh = v, false
+	old, replaced := c.byID[id]
+	c.byID[id] = v
+	if !c.fresh {
+		return
+	}
+	if replaced {
+		i, found := slices.BinarySearchFunc(c.sorted, old, c.order)
+		if !found {
+			c.fresh = false
+			return
+		}
+		c.sorted = slices.Delete(c.sorted, i, i+1)
+	}
+	i, _ := slices.BinarySearchFunc(c.sorted, v, c.order)
+	c.sorted = slices.Insert(c.sorted, i, v)
 }
 
 // list is the bucket's records in order, read from the file the first time
@@ -68,7 +87,7 @@ func (c *cachedBucket[T]) list(how bucketOf[T]) ([]T, error) {
 	}
 	if !c.fresh {
 		c.sorted = slices.SortedStableFunc(maps.Values(c.byID), how.order)
-		c.fresh = true
+		c.fresh, c.order = true, how.order
 	}
 	return c.sorted, nil
 }
