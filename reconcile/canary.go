@@ -101,7 +101,11 @@ func (ro *rollout) judge(ctx context.Context, i int, set, serving journal.InfraS
 		}
 	}
 	if pa := judge.Prometheus; pa != nil {
-		signals, verdict, failed := promSignals(ctx, pa, ro.p, set, serving)
+		// A newer revision ends the queries: a hung Prometheus must not
+		// hold a revert behind this canary's judgement.
+		qctx, cancel := ro.r.untilNewer(ctx)
+		signals, verdict, failed := promSignals(qctx, pa, ro.p, set, serving)
+		cancel()
 		ro.r.failing.note("prometheus "+pa.Address, failed)
 		an.Signals = append(an.Signals, signals...)
 		switch {

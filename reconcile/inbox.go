@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"context"
+	"errors"
 	"sync"
 
 	"github.com/durable-delivery/durable/source"
@@ -94,4 +96,23 @@ func (b *inbox) newer() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pending != nil && b.pending.err == nil && b.pending.snap.Commit != b.handled
+}
+
+// errNewerRevision ends a wait that a newer revision made moot.
+var errNewerRevision = errors.New("a newer revision arrived")
+
+// untilNewer is ctx, ended also once a commit other than the one last
+// taken arrives: for the reads a pass may skip (a canary's queries), which
+// must not hold a revert behind them.
+func (r *Reconciler) untilNewer(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	arrived := r.inbox.arrived()
+	go func() {
+		select {
+		case <-arrived:
+			cancel(errNewerRevision)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }

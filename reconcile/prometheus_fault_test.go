@@ -12,6 +12,7 @@ import (
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile/analysis"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/source"
 )
 
 // promFaultQueries are two queries: with a hung Prometheus, the second is
@@ -79,5 +80,36 @@ func TestPrometheusRefusingAQueryAsksTheNext(t *testing.T) {
 	signals, verdict, _ := judgeOn(t, srv.URL, promFaultQueries)
 	if verdict != analysis.Inconclusive || signals["errors"] != analysis.Inconclusive || signals["latency"] != analysis.Pass {
 		t.Errorf("verdict %s, signals %v; want errors inconclusive, latency a pass (0.5 ≤ 1), the whole inconclusive", verdict, signals)
+	}
+}
+
+// TestPrometheusHungIsLeftForANewerRevision: a canary's queries to a hung
+// Prometheus end as soon as a newer revision arrives, inconclusive, instead
+// of holding the pass (and a revert behind it) for the whole promTimeout.
+func TestPrometheusHungIsLeftForANewerRevision(t *testing.T) {
+	r := &Reconciler{}
+	r.inbox.take() // a commit was taken: the next other one is newer
+	ctx, cancel := r.untilNewer(context.Background())
+	defer cancel()
+	pa := &schema.PrometheusAnalysis{Address: "http://" + hangtest.FakeHungTCP(t), Queries: promFaultQueries}
+	p := placement{service: schema.Service{Name: "web"}, stage: "s", target: schema.Target{Name: "t"}}
+	done := make(chan string)
+	go func() {
+		_, verdict, _ := promSignals(ctx, pa, p, journal.InfraSet{ID: "web-b"}, journal.InfraSet{ID: "web-a"})
+		done <- verdict
+	}()
+	select {
+	case v := <-done:
+		t.Fatalf("the queries to a hung Prometheus ended (%s) before any revision arrived", v)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c2"}})
+	select {
+	case v := <-done:
+		if v != analysis.Inconclusive {
+			t.Fatalf("verdict %s; want inconclusive", v)
+		}
+	case <-time.After(promTimeout - time.Second):
+		t.Fatalf("the queries still hang after a newer revision arrived")
 	}
 }
