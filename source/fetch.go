@@ -85,14 +85,20 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	}
 	fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	err = repo.FetchContext(fctx, &git.FetchOptions{
+	opts := &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
 		Depth:      depth,
 		Auth:       auth,
 		Tags:       git.NoTags,
 		Force:      true,
-	})
+	}
+	if s.parsed.Scheme == "ssh" {
+		var done func()
+		opts.ProxyOptions, done = boundedSSH(fctx)
+		defer done()
+	}
+	err = repo.FetchContext(fctx, opts)
 	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		return Snapshot{}, fmt.Errorf("fetch from %s: branch %s does not exist there; push it or configure the right branch: %w", s.shown, s.cfg.Branch, err)
 	}

@@ -11,8 +11,9 @@ import (
 	"github.com/durable-delivery/durable/internal/hangtest"
 )
 
-// TestFetchFromHungRemote: a Git server that accepts and never answers, or
-// one that sends its headers and then nothing, fails the fetch at
+// TestFetchFromHungRemote: a Git server that accepts and never answers
+// (over HTTP or SSH), or one that sends its headers and then nothing, fails
+// the fetch at
 // fetchTimeout (or the caller's deadline when sooner), saying the remote
 // did not answer; one nothing listens for fails at once.
 func TestFetchFromHungRemote(t *testing.T) {
@@ -28,19 +29,26 @@ func TestFetchFromHungRemote(t *testing.T) {
 	}))
 	t.Cleanup(stalled.Close)
 	cases := []struct {
-		name, addr string
-		deadline   time.Duration
-		want       string
+		name, url string
+		deadline  time.Duration
+		want      string
+		creds     bool // an SSH key and known hosts (the SSH remotes)
 	}{
-		{"hung", hangtest.FakeHungTCP(t), time.Minute, "did not answer within 300ms"},
-		{"stalled body", strings.TrimPrefix(stalled.URL, "http://"), time.Minute, "did not answer within 300ms"},
-		{"hung, caller's deadline", hangtest.FakeHungTCP(t), 150 * time.Millisecond, "deadline exceeded"},
-		{"down", hangtest.FakeDownTCP(t), time.Minute, "the remote is unreachable (check the URL"},
+		{"hung", "http://" + hangtest.FakeHungTCP(t), time.Minute, "did not answer within 300ms", false},
+		{"stalled body", stalled.URL, time.Minute, "did not answer within 300ms", false},
+		{"hung, caller's deadline", "http://" + hangtest.FakeHungTCP(t), 150 * time.Millisecond, "deadline exceeded", false},
+		{"down", "http://" + hangtest.FakeDownTCP(t), time.Minute, "the remote is unreachable (check the URL", false},
+		{"hung over SSH", "ssh://git@" + hangtest.FakeHungTCP(t), time.Minute, "did not answer within 300ms", true},
+		{"down over SSH", "ssh://git@" + hangtest.FakeDownTCP(t), time.Minute, "the remote is unreachable (check the URL", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			url := "http://" + c.addr + "/repo.git"
-			s := newSource(t, Config{URL: url})
+			url := c.url + "/repo.git"
+			cfg := Config{URL: url}
+			if c.creds {
+				cfg.Credentials = sshCredentials(t)
+			}
+			s := newSource(t, cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), c.deadline)
 			defer cancel()
 			start := time.Now()
