@@ -1,11 +1,8 @@
 package main
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -136,46 +133,20 @@ func loadCommit(ctx context.Context, repo, commit string) (*schema.DesiredState,
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	extractErr := extract(tarball, dir)
-	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("git archive %s: %v: %s", commit, err, strings.TrimSpace(stderr.String()))
-	}
+	extractErr := extract(tarball, dir, commitLimits)
 	if extractErr != nil {
-		return nil, extractErr
+		// git archive may be blocked writing the rest of the tree: closing
+		// the pipe ends it, else Wait would wait for it forever.
+		tarball.Close()
+	}
+	waitErr := cmd.Wait()
+	if extractErr != nil {
+		return nil, fmt.Errorf("commit %s: %w", commit, extractErr)
+	}
+	if waitErr != nil {
+		return nil, fmt.Errorf("git archive %s: %v: %s", commit, waitErr, strings.TrimSpace(stderr.String()))
 	}
 	return schema.LoadDir(dir)
-}
-
-// extract writes the regular files of a tar stream into dir.
-func extract(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(h.Name) {
-			continue
-		}
-		name := filepath.Join(dir, h.Name)
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // didYouMean is "; did you mean X?" for the candidate nearest to word, or

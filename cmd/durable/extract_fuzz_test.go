@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -17,13 +18,18 @@ import (
 // extracts into, which must stay as it is.
 const fuzzVictim = "untouched\n"
 
+// fuzzExtractLimits are small, so that the fuzzer reaches them with small
+// inputs.
+var fuzzExtractLimits = extractLimits{bytes: 16 << 10, file: 4 << 10, entries: 8}
+
 // FuzzExtract extracts fuzzed tar streams (what git archive gives approve
 // for a commit of the clone) into a folder beside a victim file. extract
 // must not panic; nothing may be written outside the folder, nor the
 // victim changed or linked to; the folder holds only directories and
-// regular files, none executable or writable by others; and after an
-// extraction that succeeds, it holds exactly the stream's regular files
-// with local names, each with its content.
+// regular files, none executable or writable by others, within
+// fuzzExtractLimits; and after an extraction that succeeds, it holds
+// exactly the stream's regular files with local names, each with its
+// content.
 func FuzzExtract(f *testing.F) {
 	reg := func(name, body string) tarMember {
 		return tarMember{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}, body}
@@ -41,9 +47,12 @@ func FuzzExtract(f *testing.F) {
 		{reg("a", "1"), reg("a/b", "2")},
 		{{tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3}, ""}, {tar.Header{Name: "fifo", Typeflag: tar.TypeFifo}, ""}},
 		{{tar.Header{Name: "bin/su", Typeflag: tar.TypeReg, Mode: 0o7777, Size: 3}, "#!\n"}},
+		{reg("big", strings.Repeat("x", int(fuzzExtractLimits.file)+1))},
+		{reg("1", ""), reg("2", ""), reg("3", ""), reg("4", ""), reg("5", ""), reg("6", ""), reg("7", ""), reg("8", ""), reg("9", "")},
 	} {
 		f.Add(tarStream(f, seed))
 	}
+	f.Add(sparseStream(f, "sparse", 1<<40))
 	f.Add([]byte("not a tar stream"))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		base := t.TempDir()
@@ -52,7 +61,7 @@ func FuzzExtract(f *testing.F) {
 		if err := os.WriteFile(victim, []byte(fuzzVictim), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := extract(bytes.NewReader(stream), dst)
+		err := extract(bytes.NewReader(stream), dst, fuzzExtractLimits)
 		entries, werr := os.ReadDir(base)
 		if werr != nil {
 			t.Fatal(werr)
@@ -64,6 +73,7 @@ func FuzzExtract(f *testing.F) {
 		}
 		checkFuzzVictim(t, victim)
 		got := extracted(t, dst)
+		checkExtractLimits(t, got)
 		if err == nil {
 			if want := localFiles(t, stream); !maps.Equal(got, want) {
 				t.Fatalf("extract wrote %v, the stream holds %v", got, want)
@@ -110,6 +120,22 @@ func checkFuzzVictim(t *testing.T, victim string) {
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink != 1 {
 		t.Fatalf("the file outside the directory has %d links", st.Nlink)
+	}
+}
+
+// checkExtractLimits fails t if the files extract wrote are over
+// fuzzExtractLimits.
+func checkExtractLimits(t *testing.T, files map[string]string) {
+	t.Helper()
+	var total int64
+	for name, body := range files {
+		if int64(len(body)) > fuzzExtractLimits.file {
+			t.Fatalf("extract wrote %s, %d bytes: over the limits %+v", name, len(body), fuzzExtractLimits)
+		}
+		total += int64(len(body))
+	}
+	if len(files) > fuzzExtractLimits.entries || total > fuzzExtractLimits.bytes {
+		t.Fatalf("extract wrote %d files, %d bytes: over the limits %+v", len(files), total, fuzzExtractLimits)
 	}
 }
 
