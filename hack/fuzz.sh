@@ -23,7 +23,7 @@ targets=(
 	"FuzzReadApprovals ./reconcile/"
 	"FuzzTrailers ./reconcile/"
 	"FuzzDecrypt ./secrets/sops/"
-	"FuzzExtract ./cmd/durable/"
+	"FuzzExtract ./internal/tarfiles/"
 )
 
 usage() {

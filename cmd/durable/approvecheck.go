@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/durable-delivery/durable/internal/tarfiles"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -115,6 +117,16 @@ func releaseIDs(ds *schema.DesiredState) []string {
 	return ids
 }
 
+// commitLimits bound the tree of one commit that approve loads. A desired
+// state is a few files of text, far below them; a tree above them is
+// refused rather than written to disk whole.
+var commitLimits = tarfiles.Limits{Bytes: 256 << 20, File: 32 << 20, Entries: 100_000}
+
+// pastLimits says how a repository whose tree is over commitLimits gets
+// past them: approve reads what git archive writes, which leaves out the
+// paths marked export-ignore.
+const pastLimits = "mark the paths durable need not read export-ignore in the repository's .gitattributes"
+
 // loadCommit loads the desired state of a commit of the clone repo, from
 // its tree as git archive writes it (never from the work tree).
 func loadCommit(ctx context.Context, repo, commit string) (*schema.DesiredState, error) {
@@ -133,13 +145,16 @@ func loadCommit(ctx context.Context, repo, commit string) (*schema.DesiredState,
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	extractErr := extract(tarball, dir, commitLimits)
+	extractErr := tarfiles.Extract(tarball, dir, commitLimits)
 	if extractErr != nil {
 		// git archive may be blocked writing the rest of the tree: closing
 		// the pipe ends it, else Wait would wait for it forever.
 		tarball.Close()
 	}
 	waitErr := cmd.Wait()
+	if errors.Is(extractErr, tarfiles.ErrOverLimit) {
+		return nil, fmt.Errorf("commit %s: %w; %s", commit, extractErr, pastLimits)
+	}
 	if extractErr != nil {
 		return nil, fmt.Errorf("commit %s: %w", commit, extractErr)
 	}

@@ -1,4 +1,4 @@
-package main
+package tarfiles
 
 import (
 	"archive/tar"
@@ -20,10 +20,10 @@ const fuzzVictim = "untouched\n"
 
 // fuzzExtractLimits are small, so that the fuzzer reaches them with small
 // inputs.
-var fuzzExtractLimits = extractLimits{bytes: 16 << 10, file: 4 << 10, entries: 8}
+var fuzzExtractLimits = Limits{Bytes: 16 << 10, File: 4 << 10, Entries: 8}
 
-// FuzzExtract extracts fuzzed tar streams (what git archive gives approve
-// for a commit of the clone) into a folder beside a victim file. extract
+// FuzzExtract extracts fuzzed tar streams (as git archive gives durable
+// approve for a commit of the clone) into a folder beside a victim file. Extract
 // must not panic; nothing may be written outside the folder, nor the
 // victim changed or linked to; the folder holds only directories and
 // regular files, none executable or writable by others, within
@@ -47,7 +47,7 @@ func FuzzExtract(f *testing.F) {
 		{reg("a", "1"), reg("a/b", "2")},
 		{{tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3}, ""}, {tar.Header{Name: "fifo", Typeflag: tar.TypeFifo}, ""}},
 		{{tar.Header{Name: "bin/su", Typeflag: tar.TypeReg, Mode: 0o7777, Size: 3}, "#!\n"}},
-		{reg("big", strings.Repeat("x", int(fuzzExtractLimits.file)+1))},
+		{reg("big", strings.Repeat("x", int(fuzzExtractLimits.File)+1))},
 		{reg("1", ""), reg("2", ""), reg("3", ""), reg("4", ""), reg("5", ""), reg("6", ""), reg("7", ""), reg("8", ""), reg("9", "")},
 	} {
 		f.Add(tarStream(f, seed))
@@ -69,7 +69,7 @@ func FuzzExtract(f *testing.F) {
 				t.Fatal(err)
 			}
 		})
-		err := extract(bytes.NewReader(stream), dst, fuzzExtractLimits)
+		err := Extract(bytes.NewReader(stream), dst, fuzzExtractLimits)
 		entries, werr := os.ReadDir(base)
 		if werr != nil {
 			t.Fatal(werr)
@@ -137,12 +137,12 @@ func checkExtractLimits(t *testing.T, files map[string]string) {
 	t.Helper()
 	var total int64
 	for name, body := range files {
-		if int64(len(body)) > fuzzExtractLimits.file {
+		if int64(len(body)) > fuzzExtractLimits.File {
 			t.Fatalf("extract wrote %s, %d bytes: over the limits %+v", name, len(body), fuzzExtractLimits)
 		}
 		total += int64(len(body))
 	}
-	if len(files) > fuzzExtractLimits.entries || total > fuzzExtractLimits.bytes {
+	if len(files) > fuzzExtractLimits.Entries || total > fuzzExtractLimits.Bytes {
 		t.Fatalf("extract wrote %d files, %d bytes: over the limits %+v", len(files), total, fuzzExtractLimits)
 	}
 }
@@ -181,7 +181,7 @@ func extracted(t *testing.T, dst string) map[string]string {
 }
 
 // localFiles reads the regular files with local names of a stream that
-// extract accepted, by their cleaned names.
+// Extract accepted, by their cleaned names.
 func localFiles(t *testing.T, stream []byte) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -192,7 +192,7 @@ func localFiles(t *testing.T, stream []byte) map[string]string {
 			return out
 		}
 		if err != nil {
-			t.Fatalf("extract accepted a stream that does not read: %v", err)
+			t.Fatalf("Extract accepted a stream that does not read: %v", err)
 		}
 		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(h.Name) {
 			continue

@@ -1,18 +1,16 @@
-package main
+package tarfiles
 
 import (
 	"archive/tar"
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // sparseStream is a tar stream of one GNU sparse file (PAX format 0.1) of
@@ -35,7 +33,7 @@ func sparseStream(tb testing.TB, name string, size int64) []byte {
 }
 
 func TestExtractRefusesAStreamOverItsLimits(t *testing.T) {
-	lim := extractLimits{bytes: 100, file: 60, entries: 3}
+	lim := Limits{Bytes: 100, File: 60, Entries: 3}
 	reg := func(name string, size int) tarMember {
 		return tarMember{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size)}, strings.Repeat("x", size)}
 	}
@@ -46,16 +44,16 @@ func TestExtractRefusesAStreamOverItsLimits(t *testing.T) {
 		want    string // in the error
 		written []string
 	}{
-		{"a file over its limit", tarStream(t, []tarMember{reg("a", 10), reg("big", 61)}), "big: 61 bytes, more than the 60 durable reads of one file", []string{"a"}},
-		{"files over the total", tarStream(t, []tarMember{reg("a", 60), reg("b", 40), reg("c", 1)}), "c: the tree's files are larger than 100 bytes together", []string{"a", "b"}},
+		{"a file over its limit", tarStream(t, []tarMember{reg("a", 10), reg("big", 61)}), "big: 61 bytes, more than the 60 of one file", []string{"a"}},
+		{"files over the total", tarStream(t, []tarMember{reg("a", 60), reg("b", 40), reg("c", 1)}), "c: the files are larger than 100 bytes together", []string{"a", "b"}},
 		{"entries over the count, directories too", tarStream(t, []tarMember{reg("a", 1), dir, reg("d/b", 1), reg("c", 1)}), "more than 3 entries", []string{"a", "d/b"}},
-		{"a sparse file of a terabyte", sparseStream(t, "sparse", 1<<40), "sparse: 1099511627776 bytes, more than the 60", nil},
+		{"a sparse file of a terabyte", sparseStream(t, "sparse", 1<<40), "sparse: 1099511627776 bytes, more than the 60 of one file", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := t.TempDir()
-			err := extract(bytes.NewReader(tc.stream), dst, lim)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "export-ignore") {
-				t.Fatalf("extract: %v, want an error with %q that says how to get past it", err, tc.want)
+			err := Extract(bytes.NewReader(tc.stream), dst, lim)
+			if !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Extract: %v, want ErrOverLimit with %q", err, tc.want)
 			}
 			written := slices.Sorted(maps.Keys(extracted(t, dst)))
 			if strings.Join(written, " ") != strings.Join(tc.written, " ") {
@@ -66,44 +64,17 @@ func TestExtractRefusesAStreamOverItsLimits(t *testing.T) {
 }
 
 func TestExtractTakesAStreamAtItsLimits(t *testing.T) {
-	lim := extractLimits{bytes: 100, file: 60, entries: 3}
+	lim := Limits{Bytes: 100, File: 60, Entries: 3}
 	stream := tarStream(t, []tarMember{
 		{tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 60}, strings.Repeat("a", 60)},
 		{tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
 		{tar.Header{Name: "d/b", Typeflag: tar.TypeReg, Mode: 0o644, Size: 40}, strings.Repeat("b", 40)},
 	})
 	dst := t.TempDir()
-	if err := extract(bytes.NewReader(stream), dst, lim); err != nil {
+	if err := Extract(bytes.NewReader(stream), dst, lim); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dst, "d", "b")); err != nil || len(b) != 40 {
 		t.Fatalf("d/b: %d bytes, %v", len(b), err)
-	}
-}
-
-// A tree over the limits is refused with the limit's error, not git's
-// broken pipe, and git archive, blocked writing the rest, does not hold
-// approve up.
-func TestLoadCommitRefusesATreeOverTheLimits(t *testing.T) {
-	repo, _, _ := approvalRepo(t)
-	if err := os.WriteFile(filepath.Join(repo, "blob.bin"), bytes.Repeat([]byte("0123456789abcdef"), 1<<16), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"add", "blob.bin"}, {"commit", "-q", "-m", "a megabyte"}} {
-		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, out)
-		}
-	}
-	defer func(saved extractLimits) { commitLimits = saved }(commitLimits)
-	commitLimits.file = 64 << 10
-	// The deadline only keeps a broken loadCommit from hanging the test.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err := loadCommit(ctx, repo, "HEAD")
-	if ctx.Err() != nil {
-		t.Fatal("loadCommit waited for git archive until the test's deadline")
-	}
-	if err == nil || !strings.Contains(err.Error(), "blob.bin: 1048576 bytes, more than the 65536 durable reads of one file") {
-		t.Fatalf("loadCommit: %v, want the per-file limit named", err)
 	}
 }
