@@ -108,6 +108,9 @@ func readApproval(files fs.FS, name string, stages map[string]bool) (policy.Appr
 	if err := dec.Decode(&f); err != nil {
 		return policy.Approval{}, jsonError(name, b, err)
 	}
+	if rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return policy.Approval{}, jsonError(name, b, &trailingTextError{Offset: int64(len(b) - len(rest))})
+	}
 	fix := `; an approval is {"release": "<release id>", "stage": "<stage>", "by": "<who>", "reason": "<why>"}, written by durable approve`
 	switch {
 	case !releasePrefix.MatchString(f.Release):
@@ -120,16 +123,29 @@ func readApproval(files fs.FS, name string, stages map[string]bool) (policy.Appr
 	return policy.Approval{Release: f.Release, Stage: f.Stage, By: f.By, Reason: f.Reason, File: name}, nil
 }
 
+// trailingTextError is text after the one JSON value an approval file
+// holds: a second value, or what an edit left behind.
+type trailingTextError struct {
+	Offset int64 // of the text's first byte
+}
+
+func (e *trailingTextError) Error() string {
+	return fmt.Sprintf("text after the approval, at offset %d: a file holds one JSON object and nothing after it", e.Offset)
+}
+
 // jsonError positions a JSON decoding error as file:line:col.
 func jsonError(name string, b []byte, err error) error {
 	var off int64
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var trailing *trailingTextError
 	switch {
 	case errors.As(err, &syn):
 		off = syn.Offset - 1 // the offset is past the offending byte
 	case errors.As(err, &typ):
 		off = typ.Offset
+	case errors.As(err, &trailing):
+		off = trailing.Offset
 	}
 	line, col := 1, 1
 	for _, c := range b[:min(int(off), len(b))] {

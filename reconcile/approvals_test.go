@@ -49,6 +49,9 @@ func TestReadApprovals(t *testing.T) {
 
 func TestReadApprovalsRejectsBadFiles(t *testing.T) {
 	ds := approvalState()
+	if _, err := readApprovals(fstest.MapFS{"approvals/a.json": {Data: []byte(`{"release": "aaaaaaaaaaaa", "stage": "prod", "by": "x"}` + " \r\n\t\n")}}, ds, nil, policy.Commit{ID: "c"}); err != nil {
+		t.Fatalf("white space after the approval: %v", err)
+	}
 	for _, tc := range []struct{ name, body, want string }{
 		{"syntax", "{\n  \"release\": \"abc\",\n  \"stage\" \"prod\"\n}", "approvals/a.json:3:11: invalid character '\"' after object key"},
 		{"unknown field", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": "x", "approved": true}`, `approvals/a.json:1:1: unknown field "approved"`},
@@ -56,6 +59,8 @@ func TestReadApprovalsRejectsBadFiles(t *testing.T) {
 		{"release not hex", `{"release": "../../etc", "stage": "prod", "by": "x"}`, `release "../../etc" is not a release id`},
 		{"unknown stage", `{"release": "aaaaaaaaaaaa", "stage": "staging", "by": "x"}`, `stage "staging" is not a stage of the pipeline`},
 		{"nobody", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": " "}`, "by is empty"},
+		{"trailing text", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": "x"} trailing`, "approvals/a.json:1:57: text after the approval, at offset 56"},
+		{"a second value", "{\"release\": \"aaaaaaaaaaaa\", \"stage\": \"prod\", \"by\": \"x\"}\n\n{}\n", "approvals/a.json:3:1: text after the approval, at offset 57"},
 		{"oversized", `{"release": "aaaaaaaaaaaa", "stage": "prod", "by": "` + strings.Repeat("x", maxApprovalBytes) + `"}`, "more than the 16384 an approval may hold"},
 	} {
 		_, err := readApprovals(fstest.MapFS{"approvals/a.json": {Data: []byte(tc.body)}}, ds, nil, policy.Commit{ID: "c"})

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -216,14 +215,7 @@ func (l *longLived) exchange(ctx context.Context, p *process, req request) (resp
 // decodeLine decodes the answer to call n.
 func decodeLine(line []byte, n uint64) (response, error) {
 	var resp lineResponse
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&resp)
-	if err == nil {
-		if _, end := dec.Token(); end != io.EOF {
-			err = errors.New("more than one JSON value on the line")
-		}
-	}
+	err := decodeStrict(line, &resp)
 	switch {
 	case err != nil:
 		return response{}, fmt.Errorf(`the line is not a response ({"call": N, "result": …} or {"call": N, "error": {"kind", "message"}}): %v`, err)

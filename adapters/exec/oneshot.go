@@ -47,9 +47,7 @@ func (c oneShot) call(ctx context.Context, req request, out any) error {
 		return fmt.Errorf("%s: printed more than %d bytes: %w", where, MaxOutput, adapters.ErrUnavailable)
 	}
 	var resp response
-	dec := json.NewDecoder(bytes.NewReader(stdout.buf.Bytes()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&resp); err != nil {
+	if err := decodeStrict(stdout.buf.Bytes(), &resp); err != nil {
 		detail := strings.TrimSpace(stderr.buf.String())
 		if runErr != nil {
 			return fmt.Errorf("%s: %v: %s: %w", where, runErr, detail, adapters.ErrUnavailable)

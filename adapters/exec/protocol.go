@@ -11,6 +11,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,6 +81,22 @@ type transport interface {
 	call(ctx context.Context, req request, out any) error
 	// Close stops what the transport started.
 	Close() error
+}
+
+// decodeStrict decodes data, one JSON value and nothing after it but white
+// space, into v, refusing unknown fields. Text after the value is refused
+// at its offset: a plug-in that printed it said something else than its
+// answer.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return fmt.Errorf("text after the JSON value, at offset %d: %q", len(data)-len(rest), rest[:min(len(rest), 32)])
+	}
+	return nil
 }
 
 // into returns the error the response carries, or decodes its result into

@@ -18,7 +18,9 @@ import (
 // read. The reader must hand back exactly the bytes it was given, one line
 // at a time; a line that decodes must decode again, to the same, once
 // written back; and every error a response carries or its result causes
-// must be one of the adapters' typed errors, the one its kind names.
+// must be one of the adapters' typed errors, the one its kind names. The
+// whole output, decoded as a one-shot plug-in's answer, is accepted only if
+// it is one JSON value, and then read the same way.
 func FuzzPluginReplies(f *testing.F) {
 	for _, seed := range []string{
 		`{"call": 1, "result": {"version": 1}}` + "\n",
@@ -35,6 +37,8 @@ func FuzzPluginReplies(f *testing.F) {
 		`{"call": 7, "result": 1, "extra": true}` + "\n",
 		`{"call": 7, "result": 1} {"call": 7}` + "\n",
 		`{"call": 7, "result": 1}garbage` + "\n",
+		`{"result": 1}` + "\n" + `{"result": 2}` + "\n",
+		" \t" + `{"result": {"version": 1}}` + "\r\n",
 		`{"call": 7, "result": [[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}` + "\n",
 		`{"call": 7, "result": "` + strings.Repeat("x", 100) + `"}` + "\r\n",
 		"\n\n\x00\xff{\n",
@@ -43,6 +47,13 @@ func FuzzPluginReplies(f *testing.F) {
 		f.Add([]byte(seed), uint64(7))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint64) {
+		var whole response
+		if err := decodeStrict(data, &whole); err == nil {
+			if !json.Valid(data) {
+				t.Fatalf("the one-shot answer %q, not one JSON value, was accepted", data)
+			}
+			checkInto(t, whole)
+		}
 		for _, line := range readAllLines(t, data) {
 			resp, err := decodeLine(line, n)
 			if err != nil {

@@ -41,6 +41,8 @@ func TestHostileExecutables(t *testing.T) {
 		{"says not found", `echo '{"error": {"kind": "not-found", "message": "gone"}}'`, "gone", adapters.ErrNotFound},
 		{"says an unknown kind", `echo '{"error": {"kind": "weird", "message": "odd"}}'`, "odd", adapters.ErrUnavailable},
 		{"wrong result type", `echo '{"result": "seven"}'`, "result", adapters.ErrUnavailable},
+		{"prints two answers", `echo '{"result": 1}'; echo '{"result": 2}'`, `text after the JSON value, at offset 14: "{\"result\": 2}\n"`, adapters.ErrUnavailable},
+		{"prints text after its answer", `echo '{"result": 1} done'`, `text after the JSON value, at offset 14: "done\n"`, adapters.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := NewTraffic([]string{script(t, tc.body)}, 500*time.Millisecond)
@@ -58,6 +60,28 @@ func TestHostileExecutables(t *testing.T) {
 				t.Fatal("the call did not end after its timeout")
 			}
 		})
+	}
+}
+
+// TestDecodeStrict: one JSON value, white space around it, and nothing
+// else; what follows the value is refused at its offset.
+func TestDecodeStrict(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{`{"result": 1}`, ""},
+		{" \t{\"result\": 1}\r\n\n ", ""},
+		{`{"result": 1}{"result": 2}`, `text after the JSON value, at offset 13: "{\"result\": 2}"`},
+		{"{\"result\": 1}\n\n}", `text after the JSON value, at offset 15: "}"`},
+		{`{"result": 1} ` + strings.Repeat("x", 100), `text after the JSON value, at offset 14: "` + strings.Repeat("x", 32) + `"`},
+		{`{"result": 1}` + "\v", `text after the JSON value, at offset 13: "\v"`},
+	} {
+		var resp response
+		err := decodeStrict([]byte(tc.data), &resp)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("decodeStrict(%q): %v; want %q", tc.data, err, tc.want)
+		}
+	}
+	if _, err := decodeLine([]byte(`{"call": 2, "result": 1} {"call": 2}`+"\n"), 2); err == nil || !strings.Contains(err.Error(), "at offset 25") {
+		t.Errorf("decodeLine of two values: %v; want the second refused at its offset", err)
 	}
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -13,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/durable-delivery/durable/internal/tarfiles"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -118,6 +117,16 @@ func releaseIDs(ds *schema.DesiredState) []string {
 	return ids
 }
 
+// commitLimits bound the tree of one commit that approve loads. A desired
+// state is a few files of text, far below them; a tree above them is
+// refused rather than written to disk whole.
+var commitLimits = tarfiles.Limits{Bytes: 256 << 20, File: 32 << 20, Entries: 100_000}
+
+// pastLimits says how a repository whose tree is over commitLimits gets
+// past them: approve reads what git archive writes, which leaves out the
+// paths marked export-ignore.
+const pastLimits = "mark the paths durable need not read export-ignore in the repository's .gitattributes"
+
 // loadCommit loads the desired state of a commit of the clone repo, from
 // its tree as git archive writes it (never from the work tree).
 func loadCommit(ctx context.Context, repo, commit string) (*schema.DesiredState, error) {
@@ -136,46 +145,23 @@ func loadCommit(ctx context.Context, repo, commit string) (*schema.DesiredState,
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	extractErr := extract(tarball, dir)
-	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("git archive %s: %v: %s", commit, err, strings.TrimSpace(stderr.String()))
+	extractErr := tarfiles.Extract(tarball, dir, commitLimits)
+	if extractErr != nil {
+		// git archive may be blocked writing the rest of the tree: closing
+		// the pipe ends it, else Wait would wait for it forever.
+		tarball.Close()
+	}
+	waitErr := cmd.Wait()
+	if errors.Is(extractErr, tarfiles.ErrOverLimit) {
+		return nil, fmt.Errorf("commit %s: %w; %s", commit, extractErr, pastLimits)
 	}
 	if extractErr != nil {
-		return nil, extractErr
+		return nil, fmt.Errorf("commit %s: %w", commit, extractErr)
+	}
+	if waitErr != nil {
+		return nil, fmt.Errorf("git archive %s: %v: %s", commit, waitErr, strings.TrimSpace(stderr.String()))
 	}
 	return schema.LoadDir(dir)
-}
-
-// extract writes the regular files of a tar stream into dir.
-func extract(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(h.Name) {
-			continue
-		}
-		name := filepath.Join(dir, h.Name)
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // didYouMean is "; did you mean X?" for the candidate nearest to word, or

@@ -17,9 +17,11 @@
 package sops
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +79,7 @@ func Decrypt(file string, ciphertext []byte, ids *Identities) (*Document, error)
 		return nil, fmt.Errorf("%s: has no SOPS metadata; encrypt it with sops --encrypt --age RECIPIENT --in-place %s", file, file)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a SOPS-encrypted %s file: %v; the format follows the file name's extension (.yaml, .yml, .json, .env)", file, format, err)
+		return nil, loadError(file, format, ciphertext, err)
 	}
 
 	ks := &ageKeyService{ids: sopsage.ParsedIdentities(ids.ids)}
@@ -105,6 +107,36 @@ func Decrypt(file string, ciphertext []byte, ids *Identities) (*Document, error)
 		doc.root = tree.Branches[0]
 	}
 	return doc, nil
+}
+
+// loadError says that file does not load as a SOPS file of format,
+// without the store's own message: it may quote the file's text (the
+// dotenv store quotes a line without "=", the JSON store a top-level
+// value, the YAML one a value of the wrong type), and a file that does not
+// load may be a secret that was never encrypted. It gives the line when
+// the message has one, or for dotenv the first line without "=".
+func loadError(file, format string, text []byte, err error) error {
+	where := ""
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		where = " at line " + m[1]
+	} else if n := dotenvBadLine(text); format == "dotenv" && n > 0 {
+		where = fmt.Sprintf(" at line %d (a line without \"=\")", n)
+	}
+	return fmt.Errorf("%s: not a SOPS-encrypted %s file: it does not parse%s (the parser's message may quote the file, so it is left out); the format follows the file name's extension (.yaml, .yml, .json, .env)", file, format, where)
+}
+
+// yamlLine finds the line a YAML parser's message gives.
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// dotenvBadLine is the number of the first line of a dotenv text that is
+// neither empty, a comment, nor has a "=", or 0 if there is none.
+func dotenvBadLine(text []byte) int {
+	for i, line := range bytes.Split(text, []byte("\n")) {
+		if len(line) > 0 && line[0] != '#' && !bytes.Contains(line, []byte("=")) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // storeFor chooses SOPS' store by the file's extension.

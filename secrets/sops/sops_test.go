@@ -375,3 +375,23 @@ func TestReadIdentitiesRefusesAFileOthersCouldReadOrWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestDecryptLoadErrorsQuoteNothing: a file that does not load, maybe a
+// secret never encrypted, gets an error that names the file and the line
+// but quotes none of it (FuzzDecrypt found the dotenv store's message
+// quoting a line).
+func TestDecryptLoadErrorsQuoteNothing(t *testing.T) {
+	_, ids := newKey(t)
+	for _, tc := range []struct{ file, text, want string }{
+		{"secrets.env", "# db\nDB_USER=app\nhunter2-db-pass\n", "secrets.env: not a SOPS-encrypted dotenv file: it does not parse at line 3 (a line without \"=\")"},
+		{"secrets.json", `"hunter2-db-pass"`, "secrets.json: not a SOPS-encrypted JSON file: it does not parse (the parser's message"},
+		{"secrets.json", `["tok-9f8e7d"]`, "secrets.json: not a SOPS-encrypted JSON file: it does not parse"},
+		{"secrets.yaml", "db:\n  password: [hunter2-db-pass\n", "secrets.yaml: not a SOPS-encrypted YAML file: it does not parse at line"},
+	} {
+		_, err := Decrypt(tc.file, []byte(tc.text), ids)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %q: %v; want %q", tc.file, tc.text, err, tc.want)
+		}
+		noPlaintext(t, err)
+	}
+}

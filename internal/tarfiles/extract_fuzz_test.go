@@ -1,4 +1,4 @@
-package main
+package tarfiles
 
 import (
 	"archive/tar"
@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -17,13 +18,18 @@ import (
 // extracts into, which must stay as it is.
 const fuzzVictim = "untouched\n"
 
-// FuzzExtract extracts fuzzed tar streams (what git archive gives approve
-// for a commit of the clone) into a folder beside a victim file. extract
+// fuzzExtractLimits are small, so that the fuzzer reaches them with small
+// inputs.
+var fuzzExtractLimits = Limits{Bytes: 16 << 10, File: 4 << 10, Entries: 8}
+
+// FuzzExtract extracts fuzzed tar streams (as git archive gives durable
+// approve for a commit of the clone) into a folder beside a victim file. Extract
 // must not panic; nothing may be written outside the folder, nor the
 // victim changed or linked to; the folder holds only directories and
-// regular files, none executable or writable by others; and after an
-// extraction that succeeds, it holds exactly the stream's regular files
-// with local names, each with its content.
+// regular files, none executable or writable by others, within
+// fuzzExtractLimits; and after an extraction that succeeds, it holds
+// exactly the stream's regular files with local names, each with its
+// content.
 func FuzzExtract(f *testing.F) {
 	reg := func(name, body string) tarMember {
 		return tarMember{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}, body}
@@ -41,18 +47,29 @@ func FuzzExtract(f *testing.F) {
 		{reg("a", "1"), reg("a/b", "2")},
 		{{tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3}, ""}, {tar.Header{Name: "fifo", Typeflag: tar.TypeFifo}, ""}},
 		{{tar.Header{Name: "bin/su", Typeflag: tar.TypeReg, Mode: 0o7777, Size: 3}, "#!\n"}},
+		{reg("big", strings.Repeat("x", int(fuzzExtractLimits.File)+1))},
+		{reg("1", ""), reg("2", ""), reg("3", ""), reg("4", ""), reg("5", ""), reg("6", ""), reg("7", ""), reg("8", ""), reg("9", "")},
 	} {
 		f.Add(tarStream(f, seed))
 	}
+	f.Add(sparseStream(f, "sparse", 1<<40))
 	f.Add([]byte("not a tar stream"))
+	// One folder and victim for every input of this worker, not a fresh
+	// temporary folder per input, which was most of an input's time. Each
+	// input's tree is removed after it.
+	base := f.TempDir()
+	victim := filepath.Join(base, "victim")
+	if err := os.WriteFile(victim, []byte(fuzzVictim), 0o644); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		base := t.TempDir()
 		dst := filepath.Join(base, "tree")
-		victim := filepath.Join(base, "victim")
-		if err := os.WriteFile(victim, []byte(fuzzVictim), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		err := extract(bytes.NewReader(stream), dst)
+		t.Cleanup(func() {
+			if err := os.RemoveAll(dst); err != nil {
+				t.Fatal(err)
+			}
+		})
+		err := Extract(bytes.NewReader(stream), dst, fuzzExtractLimits)
 		entries, werr := os.ReadDir(base)
 		if werr != nil {
 			t.Fatal(werr)
@@ -64,6 +81,7 @@ func FuzzExtract(f *testing.F) {
 		}
 		checkFuzzVictim(t, victim)
 		got := extracted(t, dst)
+		checkExtractLimits(t, got)
 		if err == nil {
 			if want := localFiles(t, stream); !maps.Equal(got, want) {
 				t.Fatalf("extract wrote %v, the stream holds %v", got, want)
@@ -113,6 +131,22 @@ func checkFuzzVictim(t *testing.T, victim string) {
 	}
 }
 
+// checkExtractLimits fails t if the files extract wrote are over
+// fuzzExtractLimits.
+func checkExtractLimits(t *testing.T, files map[string]string) {
+	t.Helper()
+	var total int64
+	for name, body := range files {
+		if int64(len(body)) > fuzzExtractLimits.File {
+			t.Fatalf("extract wrote %s, %d bytes: over the limits %+v", name, len(body), fuzzExtractLimits)
+		}
+		total += int64(len(body))
+	}
+	if len(files) > fuzzExtractLimits.Entries || total > fuzzExtractLimits.Bytes {
+		t.Fatalf("extract wrote %d files, %d bytes: over the limits %+v", len(files), total, fuzzExtractLimits)
+	}
+}
+
 // extracted reads every regular file under dst by its slash-separated
 // name, failing t on anything but directories and plain regular files.
 func extracted(t *testing.T, dst string) map[string]string {
@@ -147,7 +181,7 @@ func extracted(t *testing.T, dst string) map[string]string {
 }
 
 // localFiles reads the regular files with local names of a stream that
-// extract accepted, by their cleaned names.
+// Extract accepted, by their cleaned names.
 func localFiles(t *testing.T, stream []byte) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -158,7 +192,7 @@ func localFiles(t *testing.T, stream []byte) map[string]string {
 			return out
 		}
 		if err != nil {
-			t.Fatalf("extract accepted a stream that does not read: %v", err)
+			t.Fatalf("Extract accepted a stream that does not read: %v", err)
 		}
 		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(h.Name) {
 			continue
