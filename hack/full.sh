@@ -9,8 +9,10 @@
 # written under the package's testdata/fuzz/TARGET: fix it and commit it, and
 # it is a seed every normal test run replays. Then the canary analysis's
 # mutants (hack/mutate: every survivor is printed; see its doc comment for
-# the ones known to be equivalent). Last, the loop's scale bench
+# the ones known to be equivalent). Then the loop's scale bench
 # (hack/bench/scale.sh) at 100 and 1,000 services on long-lived plug-ins.
+# Last, the kill soak (hack/soak.sh) for SOAK_N kills (default 200, about
+# 15 minutes; its progress in a fresh temporary SOAK_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +21,4 @@ DURABLE_MUTATIONS=all go test -count=1 -timeout 30m -run '^TestMutations$' -v ./
 FUZZTIME=${FUZZTIME:-3m} hack/fuzz.sh
 go run ./hack/mutate -timeout 1m ./reconcile/analysis
 hack/bench/scale.sh 100 1000
+SOAK_DIR=${SOAK_DIR:-$(mktemp -d /tmp/durable-soak.XXXXXX)} hack/soak.sh "${SOAK_N:-200}"
