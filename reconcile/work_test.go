@@ -352,6 +352,9 @@ func TestChangedServicesGoFirst(t *testing.T) {
 	f.rt.onEnsure = func(string) { f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c3"}}) }
 	f.r.pass(ctx)
 	f.rt.onEnsure = nil
+	// svc-0's Ensure, left to the background when c3 arrived, ends on its
+	// own time: not an action of c3's pass, whose order is what is checked.
+	f.r.pending.wait()
 	if _, ok := f.r.inbox.take(); !ok {
 		t.Fatal("c3 is not waiting")
 	}
