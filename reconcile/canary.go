@@ -223,16 +223,26 @@ func (ro *rollout) abort(ctx context.Context, set, serving journal.InfraSet, rea
 	if err != nil {
 		return err
 	}
-	if err := r.act(ctx, p.entry(set.ID, set.Release), action{kind: api.ActionSetSplit, rule: policyAnalysis, why: msg, detail: split}, func() error {
+	recorded := false
+	err = r.act(ctx, p.entry(set.ID, set.Release), action{kind: api.ActionSetSplit, rule: policyAnalysis, why: msg, detail: split}, func() error {
 		if err := r.store.PutInfraSet(ctx, failed); err != nil {
 			return err
 		}
+		recorded = true
 		return ro.tr.SetSplit(ctx, split)
-	}); err != nil {
+	})
+	if !recorded {
 		return err
 	}
+	// Once the set is recorded failed the rollout is too, even when the
+	// split back failed (the next pass converges the split on the journal):
+	// else the failed set is collected and the rollout, still at its step,
+	// made the release again and gave it traffic.
 	ro.record.Analysis = reason
-	return ro.markFailed(ctx, &failed, msg)
+	if ferr := ro.markFailed(ctx, &failed, msg); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // stepCounters are what the canary and the baseline served since the step

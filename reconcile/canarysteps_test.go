@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -152,5 +153,50 @@ func TestPrometheusWithoutDataHoldsACanary(t *testing.T) {
 	h.pass(ctx, v2, "c2")
 	if w := h.tr.weight(set2); w != 100 {
 		t.Fatalf("with Prometheus under its max, v2 has weight %d; want 100", w)
+	}
+}
+
+// refusingSplits is the counting traffic adapter whose next SetSplit fails.
+type refusingSplits struct {
+	*countingTraffic
+	refuse atomic.Bool
+}
+
+func (r *refusingSplits) SetSplit(ctx context.Context, split adapters.Split) error {
+	if r.refuse.CompareAndSwap(true, false) {
+		return fmt.Errorf("fake: set split: injected failure: %w", adapters.ErrUnavailable)
+	}
+	return r.countingTraffic.SetSplit(ctx, split)
+}
+
+// TestFailedCanaryIsNotTakenUpAgainWhenItsSplitFails: a canary that fails
+// its analysis is rolled back in one split. When that split fails, the
+// rollout is recorded failed all the same, and the next pass moves the
+// traffic back; the release is not made again nor given traffic. (It was:
+// the failed set was collected, and the rollout, still at its step, made
+// it again.)
+func TestFailedCanaryIsNotTakenUpAgainWhenItsSplitFails(t *testing.T) {
+	ctx := context.Background()
+	h, tr, canary := stepsHarness(t, 10)
+	refusing := &refusingSplits{countingTraffic: tr}
+	h.r.targets.traffics[adapterKey(h.target.Traffic)] = refusing
+	v1, v2 := canary("a"), canary("b")
+	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
+	h.serve(ctx, v1, "c1")
+	h.pass(ctx, v2, "c2") // created
+	h.pass(ctx, v2, "c2") // step 1
+	tr.serve(set2, 20, 20)
+	tr.serve(set1, 20, 0)
+	refusing.refuse.Store(true)
+	if _, err := h.r.converge(ctx, h.placement(v2, "c2")); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("the split back failed, and converging said %v", err)
+	}
+	id := h.placement(v2, "c2").rolloutID(v2.ReleaseID())
+	for i := range 4 {
+		h.pass(ctx, v2, "c2")
+		rec, err := h.st.Rollout(ctx, id)
+		if err != nil || rec.Phase != api.RolloutFailed || h.tr.weight(set2) != 0 {
+			t.Fatalf("pass %d after the failed split: the rollout is %s, the canary has %d%% (%v); want failed and 0", i+1, rec.Phase, h.tr.weight(set2), err)
+		}
 	}
 }
