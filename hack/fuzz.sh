@@ -39,12 +39,13 @@ minimizetime=${FUZZMINIMIZETIME:-200x}
 case $parallel in '' | *[!0-9]* | 0) usage ;; esac
 case $minimizetime in *[0-9]s | *[0-9]x) ;; *) usage ;; esac
 # The test binary's own timeout: the fuzzing time and 10 minutes more, so
-# that a run wedged in one input ends; none for a count of executions.
+# that a run wedged in one input ends; for a count of executions, 5 ms each
+# (a rate of 200 execs/s, below the slowest target's) and 10 minutes more.
 case $fuzztime in
 *[0-9]s) timeout=$((${fuzztime%s} + 600))s ;;
 *[0-9]m) timeout=$((${fuzztime%m} + 10))m ;;
 *[0-9]h) timeout=$((${fuzztime%h} * 60 + 10))m ;;
-*[0-9]x) timeout=0 ;;
+*[0-9]x) timeout=$((${fuzztime%x} / 200 + 600))s ;;
 *) usage ;;
 esac
 
