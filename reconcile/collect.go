@@ -127,10 +127,13 @@ func (r *Reconciler) collectOrphans(ctx context.Context, seen *observation) erro
 	}
 	for _, b := range r.targets.allRuntimes() {
 		rt := b.rt
+		if seen != nil && seen.unlisted[b.key] {
+			continue // its listing failed this pass: next time
+		}
 		observed, ok := seen.runsOf(r, b.key)
 		if !ok {
 			var err error
-			if observed, err = rt.Observe(ctx); err != nil {
+			if observed, err = r.listRuntime(ctx, rt); err != nil {
 				return err
 			}
 		}
@@ -153,4 +156,11 @@ func (r *Reconciler) collectOrphans(ctx context.Context, seen *observation) erro
 		}
 	}
 	return nil
+}
+
+// listRuntime asks a runtime what it runs, bounded as the observation is.
+func (r *Reconciler) listRuntime(ctx context.Context, rt adapters.Runtime) ([]adapters.InfraSetStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	return rt.Observe(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +69,22 @@ func (f *failures) addTo(s *api.Status) {
 			if fl, ok := f.placements[placementKey(s.Services[i].Name, ps.Stage, ps.Target)]; ok {
 				ps.Error = &fl
 			}
+		}
+	}
+}
+
+// retainTargets forgets the failures of target adapters the desired state
+// no longer names.
+func (f *failures) retainTargets(ds *schema.DesiredState) {
+	keep := map[string]bool{}
+	for _, t := range ds.Targets {
+		keep[runtimeDependency(t)], keep[trafficDependency(t)] = true, true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for dep := range f.deps {
+		if strings.HasPrefix(dep, "target ") && !keep[dep] {
+			delete(f.deps, dep)
 		}
 	}
 }

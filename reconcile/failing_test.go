@@ -71,7 +71,7 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 		t.Errorf("failing since %s, then %s: the start of a lasting failure moved", first.Failing[0].Since, again.Failing[0].Since)
 	}
 
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = f.tr
+	f.listSplits() // the router again, which lists its splits
 	f.settle(ctx)
 	f.r.pass(ctx)
 	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = downRuntime{f.rt, errors.New("docker engine: hung: no answer within 10s")}
@@ -80,6 +80,7 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 
 	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = f.rt
 	f.settle(ctx)
+	f.r.pass(ctx) // marks the fleet clean again: the next pass observes it
 	f.r.pass(ctx)
 	s := status()
 	if len(s.Failing) != 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/source"
 )
@@ -74,4 +75,56 @@ func TestRevertIsNotHeldByAHungEnsure(t *testing.T) {
 	}
 	close(release)
 	f.r.pending.wait()
+}
+
+// hungListing is a runtime whose listing hangs (a Docker engine that
+// accepts and never answers) until its caller gives up.
+type hungListing struct{ *recordingRuntime }
+
+func (h hungListing) Observe(ctx context.Context) ([]adapters.InfraSetStatus, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestRevertIsNotHeldByAHungListing: with the runtime's listing hung, a
+// revert to a warm set switches the traffic before the pass observes the
+// targets, well within 1 s of the commit being seen, and the pass itself
+// ends at the observation's bound, naming the runtime as failing.
+func TestRevertIsNotHeldByAHungListing(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "aa")
+	f.settle(ctx)
+	warm := f.set("svc-0")
+	f.revision("c2", "ba") // a stays warm
+	f.settle(ctx)
+	f.r.pass(ctx) // marks the fleet clean: the next pass observes it
+	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = hungListing{f.rt}
+	f.revision("c3", "aa") // the revert of svc-0; svc-1 is checked clean
+	seen := time.Now()
+	passed := make(chan struct{})
+	go func() { f.r.pass(ctx); close(passed) }()
+	for {
+		split, err := f.tr.Split(ctx, "svc-0")
+		if err == nil && split.Weight(warm) == 100 {
+			break
+		}
+		if time.Since(seen) > 5*time.Second {
+			t.Fatalf("the revert did not switch the traffic while the listing hung: %+v (%v)", split, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if took := time.Since(seen); took > time.Second {
+		t.Fatalf("the revert took %s behind a hung listing; want under 1s", took)
+	}
+	select {
+	case <-passed:
+	case <-time.After(observeTimeout + 5*time.Second):
+		t.Fatal("the pass did not end at the observation's bound")
+	}
+	s, err := f.r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFailing(t, s, "target t runtime fake", "deadline exceeded")
 }

@@ -516,10 +516,6 @@ func (r *Reconciler) converged(ctx context.Context, p placement, seen *observati
 		return false // journaled; asked again next pass
 	}
 	r.failing.notePlacement(p.key(), err)
-	if err == nil { // its target's adapters answered
-		r.failing.note(runtimeDependency(p.target), nil)
-		r.failing.note(trafficDependency(p.target), nil)
-	}
 	if err != nil {
 		// Retried on the next pass, at the idle pace: an error that lasts
 		// (a router down) must not flood the log.

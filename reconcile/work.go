@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -262,6 +263,8 @@ type observation struct {
 	// reconciler's action count when it was taken (see runsOf).
 	runs map[string][]adapters.InfraSetStatus
 	acts int64
+	// unlisted are the runtimes, by adapter key, whose listing failed.
+	unlisted map[string]bool
 	// observe fills the observation, on first use (get). While deferred,
 	// placements are converged without it and none is marked clean: what
 	// a pass does first does not wait for the fleet to be observed.
@@ -273,7 +276,7 @@ type observation struct {
 func (seen *observation) get() *observation {
 	if seen.sets == nil {
 		seen.sets, seen.splits = map[string]string{}, map[string]map[string]adapters.Split{}
-		seen.runs = map[string][]adapters.InfraSetStatus{}
+		seen.runs, seen.unlisted = map[string][]adapters.InfraSetStatus{}, map[string]bool{}
 		seen.observe()
 	}
 	return seen
@@ -293,6 +296,7 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	seen.acts = r.acts.Load()
+	r.failing.retainTargets(ds)
 	listed := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -333,12 +337,13 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 	}
 	sets, err := rt.Observe(ctx)
 	r.failing.note(runtimeDependency(target), err)
-	if err != nil {
-		r.log.Debug("observe runtime", "target", target.Name, "err", err)
-		return
-	}
 	mu.Lock()
 	defer mu.Unlock()
+	if err != nil {
+		r.log.Debug("observe runtime", "target", target.Name, "err", err)
+		seen.unlisted[adapterKey(target.Runtime)] = true
+		return
+	}
 	seen.runs[adapterKey(target.Runtime)] = sets
 	for _, st := range sets {
 		seen.sets[st.ID] = instancesDigest(st)
@@ -366,7 +371,11 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 		return
 	}
 	all, err := lister.Splits(ctx)
-	r.failing.note(trafficDependency(target), err)
+	if errors.Is(err, adapters.ErrInvalid) {
+		r.failing.note(trafficDependency(target), nil) // it cannot list: asked split by split
+	} else {
+		r.failing.note(trafficDependency(target), err)
+	}
 	if err != nil {
 		r.log.Debug("list splits; asking service by service", "target", target.Name, "err", err)
 		return
