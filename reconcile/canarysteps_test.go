@@ -29,6 +29,18 @@ func stepsHarness(t *testing.T, weights ...int) (*harness, *countingTraffic, fun
 	}
 }
 
+// atStepOne serves v1 of the service canary makes, then takes v2 to its
+// first canary step; it returns v2 and both sets.
+func atStepOne(ctx context.Context, h *harness, canary func(digit string) schema.Service) (v2 schema.Service, set1, set2 string) {
+	v1 := canary("a")
+	v2 = canary("b")
+	set1, set2 = infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
+	h.serve(ctx, v1, "c1")
+	h.pass(ctx, v2, "c2") // created
+	h.pass(ctx, v2, "c2") // step 1
+	return v2, set1, set2
+}
+
 // ageRollout moves the rollout's last write a minute back: noteAnalysis
 // writes at most once a second.
 func ageRollout(t *testing.T, h *harness, id string) {
@@ -49,11 +61,7 @@ func ageRollout(t *testing.T, h *harness, id string) {
 func TestEveryCanaryStepIsTakenInOrder(t *testing.T) {
 	ctx := context.Background()
 	h, tr, canary := stepsHarness(t, 10, 50, 75)
-	v1, v2 := canary("a"), canary("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, canary)
 	for _, want := range []int{10, 50, 75, 100} {
 		if w := h.tr.weight(set2); w != want {
 			t.Fatalf("v2 has weight %d; want %d, each step in turn", w, want)
@@ -98,11 +106,7 @@ func TestCanaryRestartTakesTheRecordedStepAgain(t *testing.T) {
 func TestCanaryWithoutCountersIsHeld(t *testing.T) {
 	ctx := context.Background()
 	h, tr, canary := stepsHarness(t, 10)
-	v1, v2 := canary("a"), canary("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, canary)
 	tr.serve(set2, 20, 0)
 	tr.serve(set1, 20, 0)
 	id := h.placement(v2, "c2").rolloutID(v2.ReleaseID())
@@ -136,11 +140,7 @@ func TestPrometheusWithoutDataHoldsACanary(t *testing.T) {
 		svc.Strategy.Analysis = &an
 		return svc
 	}
-	v1, v2 := with("a"), with("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, with)
 	for range 2 {
 		tr.serve(set2, 20, 0)
 		tr.serve(set1, 20, 0)
@@ -180,11 +180,7 @@ func TestFailedCanaryIsNotTakenUpAgainWhenItsSplitFails(t *testing.T) {
 	h, tr, canary := stepsHarness(t, 10)
 	refusing := &refusingSplits{countingTraffic: tr}
 	h.r.targets.traffics[adapterKey(h.target.Traffic)] = refusing
-	v1, v2 := canary("a"), canary("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, canary)
 	tr.serve(set2, 20, 20)
 	tr.serve(set1, 20, 0)
 	refusing.refuse.Store(true)
