@@ -55,11 +55,25 @@ func parseYAML(src sourceFile, budget *aliasBudget) (*ast.File, Errors) {
 	if top == nil {
 		return &ast.File{Filename: src.name}, nil
 	}
-	f, err := cueyaml.Extract(src.name, src.data)
+	f, err := extractYAML(src)
 	if err != nil {
 		return nil, Errors{decodeError(src.name, err)}
 	}
 	return f, nil
+}
+
+// extractYAML is CUE's conversion of a YAML file, which panics on some
+// valid YAML (cuelang.org/go v0.17.1: an index out of range in its decoder
+// on "\r\r\rr:\n    t:\n    n:\n#    two    ", FuzzLoad's finding): the
+// panic is the file's error, and the revision is refused instead of the
+// reconciler stopping.
+func extractYAML(src sourceFile) (f *ast.File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("CUE's YAML decoder failed on this file (%v): write it in CUE, or lay the YAML out plainly (no carriage returns, no comment at the end of a mapping)", p)
+		}
+	}()
+	return cueyaml.Extract(src.name, src.data)
 }
 
 // scanYAML parses src and checks it before CUE converts it. It returns the
