@@ -19,11 +19,7 @@ func TestBakedCanaryWithTooLittleDataIsHeld(t *testing.T) {
 	ctx := context.Background()
 	h, tr, canary := canaryHarness(t, schema.Bake{Requests: 10},
 		schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 50})
-	v1, v2 := canary("a"), canary("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, canary)
 	if w := h.tr.weight(set2); w != 10 {
 		t.Fatalf("v2's canary has weight %d, want 10", w)
 	}

@@ -18,12 +18,7 @@ import (
 // hung call ends with its context.
 func TestRevertIsNotHeldByAHungEnsure(t *testing.T) {
 	ctx := context.Background()
-	f := newFleetHarness(t)
-	f.revision("c1", "a")
-	f.settle(ctx)
-	warm := f.set("svc-0")
-	f.revision("c2", "b") // a stays warm
-	f.settle(ctx)
+	f, warm := withWarmSet(ctx, t, "a", "b")
 	f.revision("c3", "c")
 	hung, release := make(chan struct{}), make(chan struct{})
 	f.rt.onEnsure = func(id string) {
@@ -92,12 +87,7 @@ func (h hungListing) Observe(ctx context.Context) ([]adapters.InfraSetStatus, er
 // ends at the observation's bound, naming the runtime as failing.
 func TestRevertIsNotHeldByAHungListing(t *testing.T) {
 	ctx := context.Background()
-	f := newFleetHarness(t)
-	f.revision("c1", "aa")
-	f.settle(ctx)
-	warm := f.set("svc-0")
-	f.revision("c2", "ba") // a stays warm
-	f.settle(ctx)
+	f, warm := withWarmSet(ctx, t, "aa", "ba")
 	f.r.pass(ctx) // marks the fleet clean: the next pass observes it
 	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = hungListing{f.rt}
 	f.revision("c3", "aa") // the revert of svc-0; svc-1 is checked clean
@@ -127,4 +117,16 @@ func TestRevertIsNotHeldByAHungListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFailing(t, s, "target t runtime fake", "deadline exceeded")
+}
+
+// withWarmSet is a fleet of the services first, then moved to then: svc-0's
+// first release stays warm, in the set it returns.
+func withWarmSet(ctx context.Context, t *testing.T, first, then string) (*fleetHarness, string) {
+	f := newFleetHarness(t)
+	f.revision("c1", first)
+	f.settle(ctx)
+	warm := f.set("svc-0")
+	f.revision("c2", then)
+	f.settle(ctx)
+	return f, warm
 }

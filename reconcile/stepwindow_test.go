@@ -73,13 +73,8 @@ func TestStepJudgesOnlyItsOwnTraffic(t *testing.T) {
 	ctx := context.Background()
 	h, tr, canary := canaryHarness(t, schema.Bake{Requests: 50},
 		schema.Analysis{MaxErrorRate: 0.05, MaxErrorRateIncrease: 0.05, MinRequests: 20, MaxLatencyIncrease: 2})
-	v1, v2 := canary("a"), canary("b")
-	set1, set2 := infraSetID("web", "t", v1.ReleaseID()), infraSetID("web", "t", v2.ReleaseID())
-	h.serve(ctx, v1, "c1")
-
 	// The first incarnation: 300 requests, all 5xx, rolled back.
-	h.pass(ctx, v2, "c2") // created
-	h.pass(ctx, v2, "c2") // step 1
+	v2, set1, set2 := atStepOne(ctx, h, canary)
 	if w := h.tr.weight(set2); w != 10 {
 		t.Fatalf("v2's first canary has weight %d", w)
 	}
