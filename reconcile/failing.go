@@ -28,21 +28,19 @@ type failures struct {
 func (f *failures) note(dependency string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.deps = noteIn(f.deps, dependency, err)
-	if fl, ok := f.deps[dependency]; ok {
-		fl.Dependency = dependency
-		f.deps[dependency] = fl
-	}
+	f.deps = noteIn(f.deps, dependency, dependency, err)
 }
 
 // notePlacement records the outcome of converging the placement with key.
 func (f *failures) notePlacement(key string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.placements = noteIn(f.placements, key, err)
+	f.placements = noteIn(f.placements, key, "", err)
 }
 
-func noteIn(m map[string]api.Failure, key string, err error) map[string]api.Failure {
+// noteIn records err, or a success, under key in m, keeping since when the
+// failure has lasted.
+func noteIn(m map[string]api.Failure, key, dependency string, err error) map[string]api.Failure {
 	if err == nil {
 		delete(m, key)
 		return m
@@ -54,7 +52,7 @@ func noteIn(m map[string]api.Failure, key string, err error) map[string]api.Fail
 	if old, ok := m[key]; ok {
 		since = old.Since
 	}
-	m[key] = api.Failure{Error: err.Error(), Since: since}
+	m[key] = api.Failure{Dependency: dependency, Error: err.Error(), Since: since}
 	return m
 }
 
