@@ -28,22 +28,24 @@ type recordCache struct {
 	// releases holds each release read: a release's content never changes
 	// under its id, but a put drops it all the same.
 	releases map[string]Release
-	// generation counts the puts of infra-sets and rollouts (Generation).
-	generation uint64
 }
 
 // cachedBucket is one bucket's records by id, loaded on first list, and
 // the list sorted as the Store's methods return it (by order, a total
-// order: ties are broken by id), kept sorted through puts.
+// order: ties are broken by id), kept sorted through puts; and the same
+// list split by service, so that reading one service's records costs its
+// records, not the fleet's.
 type cachedBucket[T any] struct {
-	byID   map[string]T
-	sorted []T
-	fresh  bool
-	order  func(a, b T) int
+	byID    map[string]T
+	sorted  []T
+	bySvc   map[string][]T
+	fresh   bool
+	order   func(a, b T) int
+	service func(T) string
 }
 
 // note caches a record just written, decoded from what was stored: the
-// sorted list has the old record taken out and the new one put in its
+// sorted lists have the old record taken out and the new one put in its
 // place, instead of being sorted again, which was a third of the time of
 // a fleet's first rollout.
 func (c *cachedBucket[T]) note(id string, data []byte) {
@@ -61,15 +63,32 @@ func (c *cachedBucket[T]) note(id string, data []byte) {
 		return
 	}
 	if replaced {
-		i, found := slices.BinarySearchFunc(c.sorted, old, c.order)
-		if !found {
+		group := c.bySvc[c.service(old)]
+		if !c.remove(&c.sorted, old) || !c.remove(&group, old) {
 			c.fresh = false
 			return
 		}
-		c.sorted = slices.Delete(c.sorted, i, i+1)
+		c.bySvc[c.service(old)] = group
 	}
-	i, _ := slices.BinarySearchFunc(c.sorted, v, c.order)
-	c.sorted = slices.Insert(c.sorted, i, v)
+	c.insert(&c.sorted, v)
+	group := c.bySvc[c.service(v)]
+	c.insert(&group, v)
+	c.bySvc[c.service(v)] = group
+}
+
+// remove takes v out of a sorted list; false if it is not there.
+func (c *cachedBucket[T]) remove(list *[]T, v T) bool {
+	i, found := slices.BinarySearchFunc(*list, v, c.order)
+	if found {
+		*list = slices.Delete(*list, i, i+1)
+	}
+	return found
+}
+
+// insert puts v in its place in a sorted list.
+func (c *cachedBucket[T]) insert(list *[]T, v T) {
+	i, _ := slices.BinarySearchFunc(*list, v, c.order)
+	*list = slices.Insert(*list, i, v)
 }
 
 // list is the bucket's records in order, read from the file the first time
@@ -87,9 +106,21 @@ func (c *cachedBucket[T]) list(how bucketOf[T]) ([]T, error) {
 	}
 	if !c.fresh {
 		c.sorted = slices.SortedStableFunc(maps.Values(c.byID), how.order)
-		c.fresh, c.order = true, how.order
+		c.bySvc = map[string][]T{}
+		for _, v := range c.sorted {
+			c.bySvc[how.service(v)] = append(c.bySvc[how.service(v)], v)
+		}
+		c.fresh, c.order, c.service = true, how.order, how.service
 	}
 	return c.sorted, nil
+}
+
+// pick is the list (service "") or one service's part of it; fresh.
+func (c *cachedBucket[T]) pick(service string) []T {
+	if service == "" {
+		return c.sorted
+	}
+	return c.bySvc[service]
 }
 
 // note updates the cache after a put of data under id in bucket.
@@ -97,10 +128,8 @@ func (c *recordCache) note(bucket []byte, id string, data []byte) {
 	switch string(bucket) {
 	case string(bucketInfraSets):
 		c.sets.note(id, data)
-		c.generation++
 	case string(bucketRollouts):
 		c.rollouts.note(id, data)
-		c.generation++
 	case string(bucketReleases):
 		delete(c.releases, id)
 	}
@@ -116,57 +145,73 @@ func rolloutOrder(a, b Rollout) int {
 
 // InfraSets lists every infra-set ever recorded, ordered by CreatedAt.
 func (b *Bolt) InfraSets(ctx context.Context) ([]InfraSet, error) {
-	return listCached(ctx, &b.cache, &b.cache.sets, bucketOf[InfraSet]{
-		read:  func() ([]InfraSet, error) { return listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set") },
-		id:    func(s InfraSet) string { return s.ID },
-		order: setOrder,
-		clone: slices.Clone[[]InfraSet], // InfraSet refers to nothing
-	})
+	return listCached(ctx, &b.cache, &b.cache.sets, b.setsBucket(ctx), "")
+}
+
+// ServiceInfraSets lists one service's infra-sets in InfraSets' order.
+func (b *Bolt) ServiceInfraSets(ctx context.Context, service string) ([]InfraSet, error) {
+	return listCached(ctx, &b.cache, &b.cache.sets, b.setsBucket(ctx), service)
+}
+
+func (b *Bolt) setsBucket(ctx context.Context) bucketOf[InfraSet] {
+	return bucketOf[InfraSet]{
+		read:    func() ([]InfraSet, error) { return listRecords[InfraSet](ctx, b, bucketInfraSets, "infra-set") },
+		id:      func(s InfraSet) string { return s.ID },
+		service: func(s InfraSet) string { return s.Service },
+		order:   setOrder,
+		clone:   slices.Clone[[]InfraSet], // InfraSet refers to nothing
+	}
 }
 
 // Rollouts lists rollouts ordered by StartedAt.
 func (b *Bolt) Rollouts(ctx context.Context) ([]Rollout, error) {
-	return listCached(ctx, &b.cache, &b.cache.rollouts, bucketOf[Rollout]{
-		read:  func() ([]Rollout, error) { return listRecords[Rollout](ctx, b, bucketRollouts, "rollout") },
-		id:    func(r Rollout) string { return r.ID },
-		order: rolloutOrder,
-		clone: cloneRollouts,
-	})
+	return listCached(ctx, &b.cache, &b.cache.rollouts, b.rolloutsBucket(ctx), "")
 }
 
-// Generation counts the puts of infra-sets and rollouts since the file was
-// opened: a put changes it before it returns.
-func (b *Bolt) Generation() uint64 {
-	b.cache.mu.RLock()
-	defer b.cache.mu.RUnlock()
-	return b.cache.generation
+// ServiceRollouts lists one service's rollouts in Rollouts' order.
+func (b *Bolt) ServiceRollouts(ctx context.Context, service string) ([]Rollout, error) {
+	return listCached(ctx, &b.cache, &b.cache.rollouts, b.rolloutsBucket(ctx), service)
+}
+
+func (b *Bolt) rolloutsBucket(ctx context.Context) bucketOf[Rollout] {
+	return bucketOf[Rollout]{
+		read:    func() ([]Rollout, error) { return listRecords[Rollout](ctx, b, bucketRollouts, "rollout") },
+		id:      func(r Rollout) string { return r.ID },
+		service: func(r Rollout) string { return r.Service },
+		order:   rolloutOrder,
+		clone:   cloneRollouts,
+	}
 }
 
 // bucketOf is how one record kind is read from the file, keyed, ordered
 // and copied for a caller.
 type bucketOf[T any] struct {
-	read  func() ([]T, error)
-	id    func(T) string
-	order func(a, b T) int
-	clone func([]T) []T
+	read    func() ([]T, error)
+	id      func(T) string
+	service func(T) string
+	order   func(a, b T) int
+	clone   func([]T) []T
 }
 
-// listCached is a bucket's records in order, as copies: from the cache
-// when it is fresh, else read (the first time) and sorted under c's lock.
-func listCached[T any](ctx context.Context, c *recordCache, cb *cachedBucket[T], how bucketOf[T]) ([]T, error) {
+// listCached is a bucket's records in order (all of them, or one
+// service's), as copies: from the cache when it is fresh, else read (the
+// first time) and sorted under c's lock.
+func listCached[T any](ctx context.Context, c *recordCache, cb *cachedBucket[T], how bucketOf[T], service string) ([]T, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	c.mu.RLock()
 	if cb.fresh {
 		defer c.mu.RUnlock()
-		return how.clone(cb.sorted), nil
+		return how.clone(cb.pick(service)), nil
 	}
 	c.mu.RUnlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list, err := cb.list(how)
-	return how.clone(list), err
+	if _, err := cb.list(how); err != nil {
+		return nil, err
+	}
+	return how.clone(cb.pick(service)), nil
 }
 
 // Release returns the release with id.

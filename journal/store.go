@@ -110,15 +110,15 @@ type Store interface {
 	// InfraSets lists every infra-set ever recorded, removed ones included,
 	// ordered by CreatedAt.
 	InfraSets(ctx context.Context) ([]InfraSet, error)
+	// ServiceInfraSets lists one service's infra-sets, in InfraSets' order.
+	ServiceInfraSets(ctx context.Context, service string) ([]InfraSet, error)
 
 	PutRollout(ctx context.Context, r Rollout) error
 	Rollout(ctx context.Context, id string) (Rollout, error)
 	// Rollouts lists rollouts ordered by StartedAt.
 	Rollouts(ctx context.Context) ([]Rollout, error)
-	// Generation counts the changes to the infra-sets and rollouts: while
-	// it is unchanged, InfraSets and Rollouts list what they listed, so a
-	// reader may keep what it built from them.
-	Generation() uint64
+	// ServiceRollouts lists one service's rollouts, in Rollouts' order.
+	ServiceRollouts(ctx context.Context, service string) ([]Rollout, error)
 
 	// Transitions lists every change of an infra-set's state or of a
 	// rollout's phase, oldest first, recorded with the change itself.

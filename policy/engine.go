@@ -387,8 +387,12 @@ func describe(v any) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// Defines reports whether any source defines the entry point.
+// Defines reports whether any source defines the entry point; a nil
+// engine defines none.
 func (e *Engine) Defines(entry EntryPoint) bool {
+	if e == nil {
+		return false
+	}
 	for _, c := range e.sources {
 		if _, ok := c.queries[entry]; ok {
 			return true

@@ -2,10 +2,13 @@ package policy
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/durable-delivery/durable/api"
 )
 
 func source(name string, files map[string]string) Source {
@@ -228,5 +231,41 @@ func TestReadSource(t *testing.T) {
 	big := fstest.MapFS{"policy/big.rego": {Data: make([]byte, maxFileBytes+1)}}
 	if _, err := ReadSource(big, "policy", "repository", ""); err == nil || !strings.Contains(err.Error(), "policy/big.rego") {
 		t.Fatalf("oversized file: %v", err)
+	}
+}
+
+// TestUndefinedEntryAllowsWhateverTheInput backs the reconciler's shortcut
+// of not building the invariant's fleet when no source defines
+// durable.invariant: over generated fleets (odd strings, invalid UTF-8,
+// extreme numbers, empty and nil parts), Decide on that entry point always
+// allows, undefined, exactly as the shortcut answers.
+func TestUndefinedEntryAllowsWhateverTheInput(t *testing.T) {
+	e := mustCompile(t, Options{}, source("repository", map[string]string{"a.rego": admissionFreeze}))
+	if e.Defines(Invariant) || (*Engine)(nil).Defines(Invariant) {
+		t.Fatal("Defines reports an entry point no source defines")
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "svc", "\xff\xfe", "a\x00b", strings.Repeat("z", 4096), `"}{`, "ünïcode"}
+	word := func() string { return words[rnd.IntN(len(words))] }
+	for i := range 300 {
+		f := Fleet{Services: map[string]FleetService{}}
+		for range rnd.IntN(6) {
+			svc := FleetService{Replicas: rnd.Int() - rnd.Int(), KeepWarm: rnd.IntN(3) - 1}
+			for range rnd.IntN(3) {
+				p := FleetPlacement{Stage: word(), Target: word(), Zone: word(), InFlight: rnd.IntN(2) == 0}
+				for range rnd.IntN(3) {
+					p.Sets = append(p.Sets, FleetSet{ID: word(), Release: word(), State: api.SetState(word()), Weight: rnd.IntN(300) - 100})
+				}
+				svc.Placements = append(svc.Placements, p)
+			}
+			f.Services[word()] = svc
+		}
+		in := InvariantInput{APIVersion: APIVersion, Entry: string(Invariant), Action: Action{Kind: api.Action(word()), Service: word()}, Before: f}
+		if i%2 == 0 {
+			in.After = f
+		}
+		if d := e.Decide(context.Background(), Invariant, in); d.Result != Allow || d.Defined() || len(d.Reasons) > 0 {
+			t.Fatalf("case %d: undefined invariant decided %+v", i, d)
+		}
 	}
 }

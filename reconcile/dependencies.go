@@ -14,19 +14,40 @@ import (
 )
 
 // related lists the services a service depends on (upstream) and those
-// that depend on it (downstream), sorted, each with its direction.
-func related(ds *schema.DesiredState, service string) [][2]string {
+// that depend on it (downstream, from dependents: see dependentsOf),
+// sorted, each with its direction.
+func related(ds *schema.DesiredState, service string, dependents map[string][]string) [][2]string {
 	var out [][2]string
 	for _, u := range ds.Services[service].DependsOn {
 		out = append(out, [2]string{u, "upstream"})
 	}
-	for name, svc := range ds.Services {
-		if slices.Contains(svc.DependsOn, service) {
-			out = append(out, [2]string{name, "downstream"})
-		}
+	for _, name := range dependents[service] {
+		out = append(out, [2]string{name, "downstream"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
+}
+
+// dependentsOf indexes the services that depend on each service of ds.
+func dependentsOf(ds *schema.DesiredState) map[string][]string {
+	by := map[string][]string{}
+	for name, svc := range ds.Services {
+		for _, u := range slices.Compact(slices.Sorted(slices.Values(svc.DependsOn))) {
+			by[u] = append(by[u], name)
+		}
+	}
+	return by
+}
+
+// dependents is dependentsOf the desired state, built once for it: a step
+// asks it of every placement, and the fleet may be 10,000 services.
+func (r *Reconciler) dependents(ds *schema.DesiredState) map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dependentsFor != ds {
+		r.dependentsFor, r.dependentsBy = ds, dependentsOf(ds)
+	}
+	return r.dependentsBy
 }
 
 // dependencyWait says why a placement must wait before making a new
@@ -39,18 +60,20 @@ func (r *Reconciler) dependencyWait(ctx context.Context, p placement) (string, e
 	if ds == nil || len(ds.Services[p.service.Name].DependsOn) == 0 {
 		return "", nil
 	}
-	sets, err := r.store.InfraSets(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, s := range sets {
-		if s.Stage != p.stage || !slices.Contains(ds.Services[p.service.Name].DependsOn, s.Service) {
-			continue
+	for _, upstream := range ds.Services[p.service.Name].DependsOn {
+		sets, err := r.store.ServiceInfraSets(ctx, upstream)
+		if err != nil {
+			return "", err
 		}
-		switch s.State {
-		case api.SetCreating, api.SetReady, api.SetCanary:
-			return fmt.Sprintf("upstream %s is rolling out in stage %s (%s is %s): %s waits, upstreams go first",
-				s.Service, p.stage, s.ID, s.State, p.service.Name), nil
+		for _, s := range sets {
+			if s.Stage != p.stage {
+				continue
+			}
+			switch s.State {
+			case api.SetCreating, api.SetReady, api.SetCanary:
+				return fmt.Sprintf("upstream %s is rolling out in stage %s (%s is %s): %s waits, upstreams go first",
+					s.Service, p.stage, s.ID, s.State, p.service.Name), nil
+			}
 		}
 	}
 	return "", nil
@@ -65,19 +88,19 @@ func (r *Reconciler) relatedSets(ctx context.Context, p placement) ([]journal.In
 	if ds == nil {
 		return nil, nil, nil
 	}
-	rel := related(ds, p.service.Name)
+	rel := related(ds, p.service.Name, r.dependents(ds))
 	if len(rel) == 0 {
 		return nil, nil, nil
-	}
-	sets, err := r.store.InfraSets(ctx)
-	if err != nil {
-		return nil, nil, err
 	}
 	var out []journal.InfraSet
 	var dirs []string
 	for _, x := range rel {
+		sets, err := r.store.ServiceInfraSets(ctx, x[0])
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, s := range sets {
-			if s.Service == x[0] && s.Stage == p.stage && s.Target == p.target.Name && s.State == api.SetServing {
+			if s.Stage == p.stage && s.Target == p.target.Name && s.State == api.SetServing {
 				out = append(out, s)
 				dirs = append(dirs, x[1])
 			}

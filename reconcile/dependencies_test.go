@@ -14,12 +14,12 @@ func TestRelated(t *testing.T) {
 		"db":     {Name: "db"},
 		"worker": {Name: "worker", DependsOn: []string{"api"}},
 	}}
-	got := related(ds, "api")
+	got := related(ds, "api", dependentsOf(ds))
 	want := [][2]string{{"db", "upstream"}, {"web", "downstream"}, {"worker", "downstream"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("related(api) = %v, want %v", got, want)
 	}
-	if got := related(ds, "db"); !slices.Equal(got, [][2]string{{"api", "downstream"}}) {
+	if got := related(ds, "db", dependentsOf(ds)); !slices.Equal(got, [][2]string{{"api", "downstream"}}) {
 		t.Fatalf("related(db) = %v", got)
 	}
 }

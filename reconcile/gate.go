@@ -101,7 +101,7 @@ func (ro *rollout) gateInput(ctx context.Context, step policy.GateStep, facts st
 			in.Stage = policy.GateStage{Name: s.Name, Index: i, Targets: s.Targets}
 		}
 	}
-	v, err := r.view(ctx)
+	v, err := r.serviceView(ctx, p.service.Name)
 	if err != nil {
 		return in, err
 	}

@@ -62,6 +62,21 @@ func (r *Reconciler) view(ctx context.Context) (journalView, error) {
 	return v, nil
 }
 
+// serviceView is the journal's view of one service's records only: what
+// deciding for one placement reads, at the cost of that service's records
+// rather than the fleet's.
+func (r *Reconciler) serviceView(ctx context.Context, service string) (journalView, error) {
+	var rec serviceRecords
+	var err error
+	if rec.sets, err = r.store.ServiceInfraSets(ctx, service); err != nil {
+		return journalView{}, err
+	}
+	if rec.rollouts, err = r.store.ServiceRollouts(ctx, service); err != nil {
+		return journalView{}, err
+	}
+	return journalView{sets: rec.sets, rollouts: rec.rollouts, bySvc: map[string]serviceRecords{service: rec}}, nil
+}
+
 // setsOf and rolloutsOf are a service's records, or all of them when the
 // view is not indexed: callers still match the service.
 func (v journalView) setsOf(service string) []journal.InfraSet {
@@ -81,7 +96,7 @@ func (v journalView) rolloutsOf(service string) []journal.Rollout {
 // rolloutOn is the rollout in flight on a placement, if any; ok is false
 // when the journal cannot be read (callers then keep what may be needed).
 func (r *Reconciler) rolloutOn(ctx context.Context, p placement) (ro *journal.Rollout, ok bool) {
-	v, err := r.view(ctx)
+	v, err := r.serviceView(ctx, p.service.Name)
 	if err != nil {
 		return nil, false
 	}
@@ -171,7 +186,7 @@ func wantOf(ds *schema.DesiredState, v journalView, service string, stage int, t
 // record of that release, and that release. ok is false when the
 // placement has nothing to do.
 func (r *Reconciler) wanted(ctx context.Context, ds *schema.DesiredState, service string, stage int, target string) (schema.Service, string, bool, error) {
-	v, err := r.work.journalView(ctx, r)
+	v, err := r.serviceView(ctx, service)
 	if err != nil {
 		return schema.Service{}, "", false, err
 	}

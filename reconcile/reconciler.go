@@ -199,6 +199,10 @@ type Reconciler struct {
 	// replicas is each journaled release's desired instance count (see
 	// replicasOf).
 	replicas map[string]int
+	// dependentsBy indexes the services depending on each, for the
+	// desired state dependentsFor (see dependents).
+	dependentsFor *schema.DesiredState
+	dependentsBy  map[string][]string
 	// sopsDocs are the decrypted SOPS files of journaled releases, by kept
 	// file (see keptSopsDocument).
 	sopsDocs map[string]sopsDocument

@@ -60,13 +60,13 @@ func (r *Reconciler) newRollout(ctx context.Context, p placement) (*rollout, err
 
 // setsOf lists the journal's infra-sets of a placement that are not removed.
 func (r *Reconciler) setsOf(ctx context.Context, p placement) ([]journal.InfraSet, error) {
-	all, err := r.store.InfraSets(ctx)
+	all, err := r.store.ServiceInfraSets(ctx, p.service.Name)
 	if err != nil {
 		return nil, err
 	}
 	var out []journal.InfraSet
 	for _, s := range all {
-		if s.Service == p.service.Name && s.Target == p.target.Name && s.Stage == p.stage && s.State != api.SetRemoved {
+		if s.Target == p.target.Name && s.Stage == p.stage && s.State != api.SetRemoved {
 			out = append(out, s)
 		}
 	}
@@ -175,12 +175,12 @@ func (ro *rollout) start(ctx context.Context, serving, set *journal.InfraSet) (b
 // abandonOthers marks every other rollout in flight on the placement as
 // pre-empted; its infra-set, which never served, is collected.
 func (r *Reconciler) abandonOthers(ctx context.Context, p placement, want string) error {
-	all, err := r.store.Rollouts(ctx)
+	all, err := r.store.ServiceRollouts(ctx, p.service.Name)
 	if err != nil {
 		return err
 	}
 	for _, o := range all {
-		if o.Done() || o.Release == want || o.Service != p.service.Name || o.Stage != p.stage || o.Target != p.target.Name {
+		if o.Done() || o.Release == want || o.Stage != p.stage || o.Target != p.target.Name {
 			continue
 		}
 		o.Phase, o.UpdatedAt = api.RolloutAbandoned, time.Now().UTC()

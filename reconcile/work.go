@@ -36,11 +36,6 @@ type work struct {
 	keys map[string]cleanKey
 	// global is the fingerprint of what dirties every placement.
 	global string
-	// view is the journal's sets and rollouts as read at its generation
-	// viewAt (journal.Store.Generation): checking a clean placement writes
-	// nothing, so passes over clean placements read the journal once.
-	view   *journalView
-	viewAt uint64
 	// desired is the desired state the services' digests in services
 	// were taken from; fresh, the services its arrival changed, sorted.
 	desired  *schema.DesiredState
@@ -175,22 +170,6 @@ func (w *work) changed(ds *schema.DesiredState) []string {
 	}
 	w.desired, w.services, w.fresh = ds, digests, fresh
 	return fresh
-}
-
-// journalView is the journal's view, read again once the journal changed.
-// The generation is taken before the read: a put racing with the read
-// leaves a view under an older generation than its content, which is read
-// again next time; never a view older than its generation.
-func (w *work) journalView(ctx context.Context, r *Reconciler) (journalView, error) {
-	at := r.store.Generation()
-	if w.view != nil && w.viewAt == at {
-		return *w.view, nil
-	}
-	v, err := r.view(ctx)
-	if err == nil {
-		w.view, w.viewAt = &v, at
-	}
-	return v, err
 }
 
 // cleanKey is what a clean placement was converged against: its wanted

@@ -30,13 +30,13 @@ func (r *Reconciler) zoneWait(ctx context.Context, p placement) (string, error) 
 			parallelism = s.Parallelism
 		}
 	}
-	sets, err := r.store.InfraSets(ctx)
+	sets, err := r.store.ServiceInfraSets(ctx, p.service.Name)
 	if err != nil {
 		return "", err
 	}
 	busy := map[string]bool{}
 	for _, s := range sets {
-		if s.Service != p.service.Name || s.Stage != p.stage || s.Target == p.target.Name {
+		if s.Stage != p.stage || s.Target == p.target.Name {
 			continue
 		}
 		switch s.State {
