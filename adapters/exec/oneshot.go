@@ -31,7 +31,9 @@ func (c oneShot) call(ctx context.Context, req request, out any) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.command[0], c.command[1:]...)
 	cmd.Stdin = bytes.NewReader(in)
-	stdout, stderr := &capped{max: MaxOutput}, &capped{max: 64 << 10}
+	// An executable printing past the cap is stopped at once, not left
+	// to run until the timeout.
+	stdout, stderr := &capped{max: MaxOutput, over: cancel}, &capped{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// The executable and whatever it starts form one group, killed whole
 	// when the call times out.
@@ -41,10 +43,10 @@ func (c oneShot) call(ctx context.Context, req request, out any) error {
 	runErr := cmd.Run()
 	where := fmt.Sprintf("exec adapter %s %s", c.command[0], req.Op)
 	switch {
+	case stdout.overflowed:
+		return fmt.Errorf("%s: printed more than %d bytes: %w", where, MaxOutput, adapters.ErrUnavailable)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: no answer within %s: %w", where, c.timeout, adapters.ErrUnavailable)
-	case stdout.over:
-		return fmt.Errorf("%s: printed more than %d bytes: %w", where, MaxOutput, adapters.ErrUnavailable)
 	}
 	var resp response
 	if err := decodeStrict(stdout.buf.Bytes(), &resp); err != nil {
@@ -63,17 +65,22 @@ func (c oneShot) call(ctx context.Context, req request, out any) error {
 // Close does nothing: no process outlives its call.
 func (oneShot) Close() error { return nil }
 
-// capped keeps at most max bytes and remembers whether more came.
+// capped keeps at most max bytes and remembers whether more came, calling
+// over (if set) when it first does.
 type capped struct {
-	max  int
-	buf  bytes.Buffer
-	over bool
+	max        int
+	buf        bytes.Buffer
+	overflowed bool
+	over       func()
 }
 
 func (c *capped) Write(p []byte) (int, error) {
 	if room := c.max - c.buf.Len(); len(p) > room {
 		c.buf.Write(p[:max(room, 0)])
-		c.over = true
+		if !c.overflowed && c.over != nil {
+			c.over()
+		}
+		c.overflowed = true
 		return len(p), nil
 	}
 	return c.buf.Write(p)
