@@ -21,8 +21,8 @@ targets=(
 	"FuzzPluginReplies ./adapters/exec/"
 	"FuzzAdminPutSplit ./adapters/router/"
 	"FuzzUntar ./adapters/process/"
-	"FuzzReadApprovals ./reconcile/"
-	"FuzzTrailers ./reconcile/"
+	"FuzzReadApprovals ./internal/approvals/"
+	"FuzzTrailers ./internal/approvals/"
 	"FuzzDecrypt ./secrets/sops/"
 	"FuzzExtract ./internal/tarfiles/"
 )

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/internal/approvals"
 )
 
 var (
@@ -56,11 +56,11 @@ policy/. Anything else is refused, with the nearest name.`,
 				by = strings.TrimSpace(string(out))
 			}
 			file := approvalFile(repo, stage, release, by)
-			body, err := json.MarshalIndent(reconcile.ApprovalFile{Release: release, Stage: stage, By: by, Reason: reason}, "", "  ")
+			body, err := json.MarshalIndent(approvals.File{Release: release, Stage: stage, By: by, Reason: reason}, "", "  ")
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(filepath.Join(repo, reconcile.ApprovalsDir), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(repo, approvals.Dir), 0o755); err != nil {
 				return err
 			}
 			if err := os.WriteFile(filepath.Join(repo, file), append(body, '\n'), 0o644); err != nil {
@@ -96,11 +96,11 @@ var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 // when another person's approval of the release holds that name (a stage
 // gate may ask for several), approvals/STAGE-RELEASE-WHO.json.
 func approvalFile(repo, stage, release, by string) string {
-	file := filepath.Join(reconcile.ApprovalsDir, fmt.Sprintf("%s-%s.json", stage, release[:12]))
-	var other reconcile.ApprovalFile
+	file := filepath.Join(approvals.Dir, fmt.Sprintf("%s-%s.json", stage, release[:12]))
+	var other approvals.File
 	if b, err := os.ReadFile(filepath.Join(repo, file)); err != nil || json.Unmarshal(b, &other) != nil || strings.EqualFold(other.By, by) {
 		return file
 	}
 	who := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(by), "-"), "-")
-	return filepath.Join(reconcile.ApprovalsDir, fmt.Sprintf("%s-%s-%s.json", stage, release[:12], who[:min(len(who), 40)]))
+	return filepath.Join(approvals.Dir, fmt.Sprintf("%s-%s-%s.json", stage, release[:12], who[:min(len(who), 40)]))
 }

@@ -46,6 +46,8 @@ var rules = []rule{
 		why: "the schema composes the adapters' settings, never an adapter's implementation, nor the controller"},
 	{from: module + "/policy", deny: controller, why: "the policy engine never imports the controller"},
 	{from: module + "/signing", deny: controller, why: "signing never imports the controller"},
+	{from: module + "/internal/approvals", deny: append([]string{module + "/"}, heavy...), allow: []string{module + "/internal/approvals"},
+		why: "approvals parses approval files and commit trailers and imports nothing of the project, so that its fuzz targets' binary stays small"},
 	{from: module + "/internal/hostfile", deny: []string{module + "/"}, allow: []string{module + "/internal/hostfile"},
 		why: "hostfile, shared by signing and secrets, imports nothing of the project"},
 	{from: module + "/adapters/hostconfig", deny: []string{module + "/"}, allow: []string{module + "/adapters/hostconfig", module + "/internal/hostfile"},
