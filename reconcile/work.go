@@ -292,7 +292,11 @@ func (seen *observation) get() *observation {
 // each is a different target, and a slow one does not hold the others.
 func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen *observation) {
 	// A hung target leaves its placements unobserved (converged, which
-	// reports it) instead of holding the pass up to its adapter's bound.
+	// reports it) instead of holding the pass up to its adapter's bound;
+	// a newer revision ends the observation at once (the pass stops at
+	// its next placement anyway), so a revert never waits behind it.
+	ctx, stop := r.untilNewer(ctx)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	seen.acts = r.acts.Load()
@@ -325,10 +329,9 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 
 // observeParallel bounds the adapters observed at once; observeTimeout
 // the observation of all.
-const (
-	observeParallel = 8
-	observeTimeout  = 5 * time.Second
-)
+const observeParallel = 8
+
+var observeTimeout = 5 * time.Second
 
 func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {
 	rt, err := r.targets.runtime(target)
@@ -336,7 +339,7 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 		return
 	}
 	sets, err := rt.Observe(ctx)
-	r.failing.note(runtimeDependency(target), err)
+	r.noteTry(ctx, runtimeDependency(target), err)
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {
@@ -374,7 +377,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 	if errors.Is(err, adapters.ErrInvalid) {
 		r.failing.note(trafficDependency(target), nil) // it cannot list: asked split by split
 	} else {
-		r.failing.note(trafficDependency(target), err)
+		r.noteTry(ctx, trafficDependency(target), err)
 	}
 	if err != nil {
 		r.log.Debug("list splits; asking service by service", "target", target.Name, "err", err)
