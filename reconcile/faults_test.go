@@ -167,6 +167,16 @@ var faultCases = []faultCase{{
 	revert: "aa",
 	named:  wantDependency("target t runtime fake"),
 }, {
+	name: "health source (traffic adapter's counters)",
+	down: fmt.Errorf("router admin API 127.0.0.1:9: connection refused: %w", adapters.ErrUnavailable),
+	meet: func(ctx context.Context, t *testing.T, f *fleetHarness, fl *failure) func() {
+		counts, keep := atCanaryStep(ctx, t, f, "")
+		counts.fl = fl
+		return keep
+	},
+	revert: "ab",
+	named:  wantDependency("target t traffic fake"),
+}, {
 	name: "Prometheus (canary analysis)",
 	down: errors.New("connection refused"), // what the down address gives: nothing listens
 	meet: func(ctx context.Context, t *testing.T, f *fleetHarness, fl *failure) func() {
@@ -203,6 +213,7 @@ func TestRevertUnderEachDependencyFault(t *testing.T) {
 	// a revert held behind one fails its case.
 	shorten(t, &observeTimeout, faultBound) // 5 s in production
 	shorten(t, &promTimeout, faultBound)
+	shorten(t, &trafficTimeout, faultBound)
 	for _, c := range faultCases {
 		for _, mode := range []string{"down", "hung"} {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {

@@ -7,11 +7,18 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
+
+// trafficTimeout bounds each call to a target's traffic adapter, whatever
+// adapter it is: a backstop for one without a bound of its own, set above
+// the adapters' own (the router's and HAProxy's 10 s, an exec plug-in's
+// timeout, 30 s by default) so as not to cut them short.
+var trafficTimeout = 5 * time.Minute
 
 // desiredSplit is the traffic a placement should have given its journaled
 // sets: a canary of the desired release takes its step's weight, the serving
@@ -81,7 +88,7 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 	}
 	if err == nil {
 		r.observed.noteSplit(p.target.Name, have)
-		r.countServed(ctx, p.target.Name, tr, have)
+		r.countServed(ctx, p.target, tr, have)
 	}
 	if sameSplit(want, have) {
 		return nil

@@ -488,7 +488,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 		return false
 	}
 	r.observed.noteSplit(p.target.Name, have)
-	r.countServed(ctx, p.target.Name, tr, have)
+	r.countServed(ctx, p.target, tr, have)
 	if !sameSplit(c.split, have) {
 		return false
 	}
