@@ -151,7 +151,7 @@ func (ro *rollout) step(ctx context.Context, set, serving journal.InfraSet, i in
 		if err := r.store.PutRollout(ctx, *rec); err != nil {
 			return err
 		}
-		return ro.tr.SetSplit(ctx, split)
+		return setSplit(ctx, ro.tr, split)
 	})
 }
 
@@ -229,7 +229,7 @@ func (ro *rollout) abort(ctx context.Context, set, serving journal.InfraSet, rea
 			return err
 		}
 		recorded = true
-		return ro.tr.SetSplit(ctx, split)
+		return setSplit(ctx, ro.tr, split)
 	})
 	if !recorded {
 		return err

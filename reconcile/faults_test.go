@@ -66,6 +66,21 @@ func (f faultyRuntime) Observe(ctx context.Context) ([]adapters.InfraSetStatus, 
 	return f.recordingRuntime.Observe(ctx)
 }
 
+// faultyTraffic is a traffic adapter (one that lists its splits, as the
+// router's does) every call of which fails.
+type faultyTraffic struct{ fl *failure }
+
+func (d faultyTraffic) SetSplit(ctx context.Context, _ adapters.Split) error { return d.fl.meet(ctx) }
+func (d faultyTraffic) Split(ctx context.Context, _ string) (adapters.Split, error) {
+	return adapters.Split{}, d.fl.meet(ctx)
+}
+func (d faultyTraffic) Splits(ctx context.Context) ([]adapters.Split, error) {
+	return nil, d.fl.meet(ctx)
+}
+func (d faultyTraffic) InFlight(ctx context.Context, _, _ string) (int, error) {
+	return 0, d.fl.meet(ctx)
+}
+
 // faultyCounts is the fleet's traffic adapter as a health source: its
 // per-set counters fail once fl is set.
 type faultyCounts struct {
@@ -185,6 +200,16 @@ var faultCases = []faultCase{{
 	},
 	revert: "ab",
 	named:  wantDependency("prometheus "),
+}, {
+	name: "traffic (router admin, HAProxy)",
+	down: fmt.Errorf("router admin API unix:///run/durable/router.sock: connect: connection refused: %w", adapters.ErrUnavailable),
+	meet: func(_ context.Context, _ *testing.T, f *fleetHarness, fl *failure) func() {
+		f.r.targets.traffics[adapterKey(f.target.Traffic)] = faultyTraffic{fl}
+		return nil
+	},
+	revert: "aa",
+	named:  wantDependency("target t traffic fake"),
+	heal:   func(f *fleetHarness) { f.r.targets.traffics[adapterKey(f.target.Traffic)] = f.tr },
 }}
 
 // prometheusFailing is the address of a Prometheus down (nothing listens)

@@ -397,7 +397,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement) (adapters.Split, error) {
 	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
 	if !ok {
-		return tr.Split(ctx, p.service.Name)
+		return splitOf(ctx, tr, p.service.Name)
 	}
 	split, ok := listed[p.service.Name]
 	if !ok {
@@ -453,7 +453,7 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	if err != nil {
 		return
 	}
-	have, err := ro.tr.Split(ctx, p.service.Name)
+	have, err := splitOf(ctx, ro.tr, p.service.Name)
 	if err != nil || !sameSplit(want, have) {
 		return
 	}
