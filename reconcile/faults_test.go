@@ -95,6 +95,18 @@ func (c *faultyCounts) SetMetrics(ctx context.Context, service, set string) (ada
 	return c.countingTraffic.SetMetrics(ctx, service, set)
 }
 
+// withWarmSet is a fleet of the services first, then moved to then: svc-0's
+// first release stays warm, in the set it returns.
+func withWarmSet(ctx context.Context, t *testing.T, first, then string) (*fleetHarness, string) {
+	f := newFleetHarness(t)
+	f.revision("c1", first)
+	f.settle(ctx)
+	warm := f.set("svc-0")
+	f.revision("c2", then)
+	f.settle(ctx)
+	return f, warm
+}
+
 // tune changes a service of the desired state in what its release does not
 // hold (its strategy), so its sets keep their ids.
 func (f *fleetHarness) tune(service string, change func(*schema.Service)) {
@@ -154,12 +166,12 @@ type faultCase struct {
 	heal func(f *fleetHarness)
 }
 
-// faultCases are the dependencies behind the reconciler's adapters. The
-// exec plug-in runtime and traffic are adapters.Runtime and
+// faultCases are the dependencies behind the reconciler's adapters. An
+// exec plug-in's runtime and traffic are adapters.Runtime and
 // adapters.Traffic like any other at this level: the runtime and traffic
 // cases are theirs too (adapters/exec's tests hold the plug-in's timeout).
-// The Git remote is no adapter: its case is in
-// TestSourceFaultTouchesNothing, its bound in source/fetch_fault_test.go.
+// Instances' health is what the runtime's Ensure reports; the health
+// source apart from it is the traffic adapter's per-set counters.
 var faultCases = []faultCase{{
 	name: "runtime Ensure (registry pull)",
 	down: fmt.Errorf(`registry r: Get "https://r/v2/": dial tcp 127.0.0.1:9: connect: connection refused: %w`, adapters.ErrUnavailable),
@@ -232,7 +244,10 @@ func prometheusFailing(t *testing.T, fl *failure) string {
 // within 1 s of the commit being seen, or, when the traffic adapter is what
 // fails, once it answers again; a hung call ends with its context, which
 // only the reconciler's bound ends; every intent journaled has its
-// outcome; and status names the dependency.
+// outcome; and status names the dependency. With the Git remote down or
+// hung, nothing running is touched and status says the source is
+// unreachable. It folds in the tests of a hung Ensure and a hung listing
+// that were pending_test.go's.
 func TestRevertUnderEachDependencyFault(t *testing.T) {
 	// Bounds longer than the 1 s a revert has, shorter than production's:
 	// a revert held behind one fails its case.
@@ -252,6 +267,39 @@ func TestRevertUnderEachDependencyFault(t *testing.T) {
 			})
 		}
 	}
+	// The Git remote is no adapter: the loop is handed the fetch's error,
+	// at once when it is down, at the fetch's bound when it hangs (shown in
+	// source/fetch_fault_test.go); the revert is not seen until it answers.
+	for mode, err := range map[string]error{
+		"down": errors.New("fetch origin: dial tcp 127.0.0.1:9: connect: connection refused"),
+		"hung": fmt.Errorf("fetch origin: no answer within 2m0s: %w", context.DeadlineExceeded),
+	} {
+		t.Run("source (Git remote)/"+mode, func(t *testing.T) { sourceUnreachable(t, err) })
+	}
+}
+
+// sourceUnreachable: with the repository unreachable, a pass touches
+// nothing running, and status says the source is unreachable, with its
+// error, and what still runs.
+func sourceUnreachable(t *testing.T, fetchErr error) {
+	ctx := context.Background()
+	f, _ := withWarmSet(ctx, t, "aa", "ba")
+	f.r.pass(ctx)
+	running := fleetAt(ctx, f)
+	f.r.inbox.put(snapshotResult{err: fetchErr}) // as Run hands it over
+	res, _ := f.r.inbox.take()
+	f.r.handleSnapshot(ctx, res.snap, res.err)
+	acts := f.r.acts.Load()
+	f.r.pass(ctx)
+	if n := f.r.acts.Load() - acts; n != 0 {
+		t.Errorf("the pass took %d action(s) with the source unreachable; want none", n)
+	}
+	running.wantServing(ctx, t, f, "")
+	s := mustStatus(ctx, t, f)
+	if s.Source.Error != fetchErr.Error() || s.Ready.Reason != api.ReasonSourceUnreachable || !strings.Contains(s.Ready.Message, "still running c2") {
+		t.Errorf("status says source %+v, ready %+v; want the fetch's error, SourceUnreachable, still running c2", s.Source, s.Ready)
+	}
+	wantEveryIntentAnswered(ctx, t, f)
 }
 
 // revertUnder runs one case of TestRevertUnderEachDependencyFault.
