@@ -84,6 +84,10 @@ type stepTraffic struct {
 // related services' error rates, and the strategy's Prometheus queries.
 // An error means there are no metrics to judge from.
 func (ro *rollout) judge(ctx context.Context, i int, set, serving journal.InfraSet) (policy.Analysis, stepTraffic, error) {
+	// A newer revision ends the judgement's reads: a hung health source or
+	// Prometheus must not hold a revert behind this canary.
+	ctx, cancel := ro.r.untilNewer(ctx)
+	defer cancel()
 	var served stepTraffic
 	var err error
 	served.canary, served.baseline, err = ro.stepCounters(ctx, set.ID, serving.ID)
@@ -101,12 +105,8 @@ func (ro *rollout) judge(ctx context.Context, i int, set, serving journal.InfraS
 		}
 	}
 	if pa := judge.Prometheus; pa != nil {
-		// A newer revision ends the queries: a hung Prometheus must not
-		// hold a revert behind this canary's judgement.
-		qctx, cancel := ro.r.untilNewer(ctx)
-		signals, verdict, failed := promSignals(qctx, pa, ro.p, set, serving)
-		cancel()
-		ro.r.failing.note("prometheus "+pa.Address, failed)
+		signals, verdict, failed := promSignals(ctx, pa, ro.p, set, serving)
+		ro.r.noteTry(ctx, "prometheus "+pa.Address, failed)
 		an.Signals = append(an.Signals, signals...)
 		switch {
 		case verdict == analysis.Fail:
@@ -151,7 +151,7 @@ func (ro *rollout) step(ctx context.Context, set, serving journal.InfraSet, i in
 		if err := r.store.PutRollout(ctx, *rec); err != nil {
 			return err
 		}
-		return ro.tr.SetSplit(ctx, split)
+		return setSplit(ctx, ro.tr, split)
 	})
 }
 
@@ -229,7 +229,7 @@ func (ro *rollout) abort(ctx context.Context, set, serving journal.InfraSet, rea
 			return err
 		}
 		recorded = true
-		return ro.tr.SetSplit(ctx, split)
+		return setSplit(ctx, ro.tr, split)
 	})
 	if !recorded {
 		return err

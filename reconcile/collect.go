@@ -76,7 +76,7 @@ func (ro *rollout) removeSet(ctx context.Context, s journal.InfraSet, rule, why 
 // leaveTraffic drops a set from its service's split (refusing if it still
 // has weight) and waits, bounded, until its in-flight requests are done.
 func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapters.Traffic, set string) error {
-	split, err := tr.Split(ctx, service)
+	split, err := splitOf(ctx, tr, service)
 	if err != nil {
 		if isNotFound(err) {
 			return nil
@@ -94,13 +94,13 @@ func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapte
 	}
 	if len(kept) != len(split.Backends) {
 		split.Backends = kept
-		if err := tr.SetSplit(ctx, split); err != nil {
+		if err := setSplit(ctx, tr, split); err != nil {
 			return fmt.Errorf("take %s out of the traffic: %w", set, err)
 		}
 	}
 	deadline := time.Now().Add(r.cfg.DrainTimeout)
 	for {
-		n, err := tr.InFlight(ctx, service, set)
+		n, err := inFlight(ctx, tr, service, set)
 		if err != nil || n == 0 || time.Now().After(deadline) {
 			return nil
 		}

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,6 +31,15 @@ func (f *failures) note(dependency string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deps = noteIn(f.deps, dependency, dependency, err)
+}
+
+// noteTry records a try of dependency in ctx, but not one a newer revision
+// cut short, which says nothing of the dependency.
+func (r *Reconciler) noteTry(ctx context.Context, dependency string, err error) {
+	if err != nil && errors.Is(context.Cause(ctx), errNewerRevision) {
+		return
+	}
+	r.failing.note(dependency, err)
 }
 
 // notePlacement records the outcome of converging the placement with key.

@@ -11,27 +11,6 @@ import (
 	"github.com/durable-delivery/durable/api"
 )
 
-// downTraffic is a traffic adapter whose router is down: every call fails.
-type downTraffic struct{ err error }
-
-func (d downTraffic) SetSplit(context.Context, adapters.Split) error { return d.err }
-func (d downTraffic) Split(context.Context, string) (adapters.Split, error) {
-	return adapters.Split{}, d.err
-}
-func (d downTraffic) Splits(context.Context) ([]adapters.Split, error)      { return nil, d.err }
-func (d downTraffic) InFlight(context.Context, string, string) (int, error) { return 0, d.err }
-
-// downRuntime is a runtime whose engine does not answer.
-type downRuntime struct {
-	*recordingRuntime
-	err error
-}
-
-func (d downRuntime) Observe(context.Context) ([]adapters.InfraSetStatus, error) { return nil, d.err }
-func (d downRuntime) Ensure(_ context.Context, spec adapters.InfraSetSpec) (adapters.InfraSetStatus, error) {
-	return adapters.InfraSetStatus{ID: spec.ID}, d.err
-}
-
 // TestStatusNamesTheFailingDependency: with the traffic adapter down, then
 // the runtime's listing, status names the dependency with its error and
 // each placement's converge error, keeps when the failure started while it
@@ -55,7 +34,7 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 	}
 
 	down := fmt.Errorf("router admin 127.0.0.1:9: connection refused: %w", adapters.ErrUnavailable)
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = downTraffic{down}
+	f.r.targets.traffics[adapterKey(f.target.Traffic)] = faultyTraffic{newFailure(down)}
 	f.r.pass(ctx)
 	first := status()
 	wantFailing(t, first, "target t traffic fake", "connection refused")
@@ -74,7 +53,8 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 	f.listSplits() // the router again, which lists its splits
 	f.settle(ctx)
 	f.r.pass(ctx)
-	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = downRuntime{f.rt, errors.New("docker engine: hung: no answer within 10s")}
+	hung := newFailure(errors.New("docker engine: hung: no answer within 10s"))
+	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: "svc-", listing: true, fl: hung}
 	f.r.pass(ctx)
 	wantFailing(t, status(), "target t runtime fake", "no answer within 10s")
 

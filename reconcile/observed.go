@@ -2,12 +2,14 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/reconcile/analysis"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // observations are what the reconciler last read of its targets' traffic:
@@ -115,13 +117,15 @@ const (
 
 // countServed records the counters of every set of a split, at most every
 // countEvery while the status is read, when the traffic adapter is a health
-// source.
-func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters.Traffic, split adapters.Split) {
-	hs, ok := tr.(adapters.HealthSource)
+// source. Being for status alone, the reads end with a newer revision, and
+// stop at the first that fails: a health source that does not answer holds
+// the pass one trafficTimeout, not one per set.
+func (r *Reconciler) countServed(ctx context.Context, target schema.Target, tr adapters.Traffic, split adapters.Split) {
+	hs, ok := r.countsOf(target, tr)
 	if !ok {
 		return
 	}
-	key := splitKey(target, split.Service)
+	key := splitKey(target.Name, split.Service)
 	r.observed.mu.Lock()
 	r.observed.init()
 	due := time.Since(r.observed.readAt) < statusInterest && time.Since(r.observed.counted[key]) >= countEvery
@@ -132,8 +136,13 @@ func (r *Reconciler) countServed(ctx context.Context, target string, tr adapters
 	if !due {
 		return
 	}
+	ctx, cancel := r.untilNewer(ctx)
+	defer cancel()
 	for _, b := range split.Backends {
-		_, _ = r.setMetrics(ctx, hs, split.Service, b.Set) // a set not counted yet shows no counters
+		// A set not counted yet shows no counters.
+		if _, err := r.setMetrics(ctx, hs, split.Service, b.Set); err != nil && !errors.Is(err, adapters.ErrNotFound) {
+			return
+		}
 	}
 }
 
@@ -143,6 +152,33 @@ func (r *Reconciler) healthSource(p placement) (adapters.HealthSource, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return r.countsOf(p.target, tr)
+}
+
+// counts is a target's traffic adapter as the health source the reconciler
+// reads: each read bounded by trafficTimeout, and its failure named in
+// status as the target's traffic adapter's.
+type counts struct {
+	adapters.HealthSource
+	r      *Reconciler
+	target schema.Target
+}
+
+// countsOf is the target's traffic adapter tr when it counts per set.
+func (r *Reconciler) countsOf(target schema.Target, tr adapters.Traffic) (adapters.HealthSource, bool) {
 	hs, ok := tr.(adapters.HealthSource)
-	return hs, ok
+	if !ok {
+		return nil, false
+	}
+	return counts{hs, r, target}, true
+}
+
+func (c counts) SetMetrics(ctx context.Context, service, set string) (adapters.SetMetrics, error) {
+	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
+	defer cancel()
+	m, err := c.HealthSource.SetMetrics(ctx, service, set)
+	if !errors.Is(err, adapters.ErrNotFound) { // a set not counted yet
+		c.r.noteTry(ctx, trafficDependency(c.target), err)
+	}
+	return m, err
 }

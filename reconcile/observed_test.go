@@ -6,6 +6,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // countingFake is a test double, not an adapter: a traffic adapter that is
@@ -27,13 +28,13 @@ func TestSetsAreCountedOnlyWhileTheStatusIsRead(t *testing.T) {
 	tr := &countingFake{}
 	split := adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: "a", Weight: 90}, {Set: "b", Weight: 10}}}
 	ctx := context.Background()
-	r.countServed(ctx, "t", tr, split)
+	r.countServed(ctx, schema.Target{Name: "t"}, tr, split)
 	if tr.asked != 0 {
 		t.Fatalf("%d counter reads with no status read, want 0", tr.asked)
 	}
 	r.observed.addTo(&api.Status{})
-	r.countServed(ctx, "t", tr, split)
-	r.countServed(ctx, "t", tr, split)
+	r.countServed(ctx, schema.Target{Name: "t"}, tr, split)
+	r.countServed(ctx, schema.Target{Name: "t"}, tr, split)
 	if tr.asked != 2 {
 		t.Fatalf("%d counter reads after a status read, want one per set (2), once per countEvery", tr.asked)
 	}

@@ -264,8 +264,7 @@ func (r *Reconciler) healthSourceOf(ds *schema.DesiredState, target string) (ada
 	if err != nil {
 		return nil, false
 	}
-	hs, ok := tr.(adapters.HealthSource)
-	return hs, ok
+	return r.countsOf(t, tr)
 }
 
 // servedSince is when release last started serving on a target of the

@@ -7,11 +7,38 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
+
+// trafficTimeout bounds each call to a target's traffic adapter, whatever
+// adapter it is: a backstop for one without a bound of its own, set above
+// the adapters' own (the router's and HAProxy's 10 s, an exec plug-in's
+// timeout, 30 s by default) so as not to cut them short.
+var trafficTimeout = 5 * time.Minute
+
+// setSplit, splitOf and inFlight are the traffic adapter's calls, each
+// bounded by trafficTimeout.
+func setSplit(ctx context.Context, tr adapters.Traffic, split adapters.Split) error {
+	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
+	defer cancel()
+	return tr.SetSplit(ctx, split)
+}
+
+func splitOf(ctx context.Context, tr adapters.Traffic, service string) (adapters.Split, error) {
+	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
+	defer cancel()
+	return tr.Split(ctx, service)
+}
+
+func inFlight(ctx context.Context, tr adapters.Traffic, service, set string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
+	defer cancel()
+	return tr.InFlight(ctx, service, set)
+}
 
 // desiredSplit is the traffic a placement should have given its journaled
 // sets: a canary of the desired release takes its step's weight, the serving
@@ -75,13 +102,13 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	have, err := tr.Split(ctx, p.service.Name)
+	have, err := splitOf(ctx, tr, p.service.Name)
 	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
 		return fmt.Errorf("read traffic split: %w", err)
 	}
 	if err == nil {
 		r.observed.noteSplit(p.target.Name, have)
-		r.countServed(ctx, p.target.Name, tr, have)
+		r.countServed(ctx, p.target, tr, have)
 	}
 	if sameSplit(want, have) {
 		return nil
@@ -96,7 +123,7 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 		return nil
 	}
 	why := fmt.Sprintf("traffic split differs from the journal (%s): restore it", strings.Join(splitDiff(have, want), "; "))
-	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return tr.SetSplit(ctx, want) })
+	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return setSplit(ctx, tr, want) })
 }
 
 func sameSplit(a, b adapters.Split) bool { return len(splitDiff(a, b)) == 0 }

@@ -271,7 +271,11 @@ func (seen *observation) get() *observation {
 // each is a different target, and a slow one does not hold the others.
 func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen *observation) {
 	// A hung target leaves its placements unobserved (converged, which
-	// reports it) instead of holding the pass up to its adapter's bound.
+	// reports it) instead of holding the pass up to its adapter's bound;
+	// a newer revision ends the observation at once (the pass stops at
+	// its next placement anyway), so a revert never waits behind it.
+	ctx, stop := r.untilNewer(ctx)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	seen.acts = r.acts.Load()
@@ -304,10 +308,9 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 
 // observeParallel bounds the adapters observed at once; observeTimeout
 // the observation of all.
-const (
-	observeParallel = 8
-	observeTimeout  = 5 * time.Second
-)
+const observeParallel = 8
+
+var observeTimeout = 5 * time.Second
 
 func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, seen *observation, mu *sync.Mutex) {
 	rt, err := r.targets.runtime(target)
@@ -315,7 +318,7 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 		return
 	}
 	sets, err := rt.Observe(ctx)
-	r.failing.note(runtimeDependency(target), err)
+	r.noteTry(ctx, runtimeDependency(target), err)
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {
@@ -353,7 +356,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 	if errors.Is(err, adapters.ErrInvalid) {
 		r.failing.note(trafficDependency(target), nil) // it cannot list: asked split by split
 	} else {
-		r.failing.note(trafficDependency(target), err)
+		r.noteTry(ctx, trafficDependency(target), err)
 	}
 	if err != nil {
 		r.log.Debug("list splits; asking service by service", "target", target.Name, "err", err)
@@ -373,7 +376,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement) (adapters.Split, error) {
 	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
 	if !ok {
-		return tr.Split(ctx, p.service.Name)
+		return splitOf(ctx, tr, p.service.Name)
 	}
 	split, ok := listed[p.service.Name]
 	if !ok {
@@ -429,7 +432,7 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	if err != nil {
 		return
 	}
-	have, err := ro.tr.Split(ctx, p.service.Name)
+	have, err := splitOf(ctx, ro.tr, p.service.Name)
 	if err != nil || !sameSplit(want, have) {
 		return
 	}
@@ -464,7 +467,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 		return false
 	}
 	r.observed.noteSplit(p.target.Name, have)
-	r.countServed(ctx, p.target.Name, tr, have)
+	r.countServed(ctx, p.target, tr, have)
 	if !sameSplit(c.split, have) {
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/source"
@@ -125,7 +126,8 @@ func newFleetHarness(t *testing.T) *fleetHarness {
 }
 
 // revision makes the desired state revision commit with one service per
-// digit (svc-0 at digits[0], ...), each digit its artifact, journaled.
+// digit (svc-0 at digits[0], ...), each digit its artifact, journaled with
+// its releases (status lists its services).
 func (f *fleetHarness) revision(commit, digits string) {
 	ds := &schema.DesiredState{Services: map[string]schema.Service{}, Targets: map[string]schema.Target{"t": f.target},
 		Pipeline: schema.Pipeline{Stages: []schema.Stage{{Name: "s", Targets: []string{"t"}}}}}
@@ -142,6 +144,13 @@ func (f *fleetHarness) revision(commit, digits string) {
 			f.t.Fatal(err)
 		}
 		ds.Services[name] = svc
+	}
+	state, err := json.Marshal(ds)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.st.PutRevision(context.Background(), journal.Revision{Commit: commit, SeenAt: time.Now().UTC(), Verdict: api.RevisionAccepted, DesiredState: state}); err != nil {
+		f.t.Fatal(err)
 	}
 	f.r.mu.Lock()
 	f.r.desired, f.r.revision = ds, journal.Revision{Commit: commit, Attempt: commit}
