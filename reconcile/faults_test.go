@@ -500,3 +500,42 @@ func shorten(t *testing.T, bound *time.Duration, d time.Duration) {
 	*bound = d
 	t.Cleanup(func() { *bound = saved })
 }
+
+// splitByService is a traffic adapter that cannot list its splits (asked
+// service by service, as an exec plug-in without a listing is) and whose
+// every call fails as fl says.
+type splitByService struct{ fl *failure }
+
+func (d splitByService) SetSplit(ctx context.Context, _ adapters.Split) error { return d.fl.meet(ctx) }
+func (d splitByService) Split(ctx context.Context, _ string) (adapters.Split, error) {
+	return adapters.Split{}, d.fl.meet(ctx)
+}
+func (d splitByService) InFlight(ctx context.Context, _, _ string) (int, error) {
+	return 0, d.fl.meet(ctx)
+}
+
+// TestSplitReadEndsWithANewerRevision: a pass reading a clean placement's
+// split from a hung traffic adapter that cannot list (the read every
+// placement on another target makes while a revert is committed) ends
+// when the newer revision arrives, not at the adapter's bound (a minute
+// here): the revert's pass comes next at once.
+func TestSplitReadEndsWithANewerRevision(t *testing.T) {
+	ctx := context.Background()
+	shorten(t, &trafficTimeout, time.Minute)
+	f, _ := withWarmSet(ctx, t, "aa", "ba")
+	f.r.pass(ctx) // marks the fleet clean: the next pass reads each split
+	fl := newFailure(nil)
+	f.r.targets.traffics[adapterKey(f.target.Traffic)] = splitByService{fl}
+	passed := make(chan struct{})
+	go func() { f.r.pass(ctx); close(passed) }()
+	<-fl.hit
+	f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c3"}})
+	select {
+	case <-passed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pass stayed in a hung split read after a newer revision arrived: a revert would wait for the traffic adapter's bound")
+	}
+	<-fl.ended
+	f.r.inbox.take()
+	f.r.pending.wait()
+}

@@ -34,6 +34,15 @@ func splitOf(ctx context.Context, tr adapters.Traffic, service string) (adapters
 	return tr.Split(ctx, service)
 }
 
+// readSplit is splitOf ended at once by a newer revision too: a read
+// changes nothing, so cutting it is safe, and a revert never waits behind
+// another placement's read of a hung traffic adapter (up to its bound).
+func (r *Reconciler) readSplit(ctx context.Context, tr adapters.Traffic, service string) (adapters.Split, error) {
+	ctx, stop := r.untilNewer(ctx)
+	defer stop()
+	return splitOf(ctx, tr, service)
+}
+
 func inFlight(ctx context.Context, tr adapters.Traffic, service, set string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
 	defer cancel()
@@ -102,7 +111,7 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	have, err := splitOf(ctx, tr, p.service.Name)
+	have, err := r.readSplit(ctx, tr, p.service.Name)
 	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
 		return fmt.Errorf("read traffic split: %w", err)
 	}

@@ -372,11 +372,11 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 }
 
 // split is the service's split on the placement's target: as listed this
-// pass when its traffic adapter lists, else asked of it.
-func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement) (adapters.Split, error) {
+// pass when its traffic adapter lists, else asked of it (read).
+func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement, read func(context.Context, adapters.Traffic, string) (adapters.Split, error)) (adapters.Split, error) {
 	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
 	if !ok {
-		return splitOf(ctx, tr, p.service.Name)
+		return read(ctx, tr, p.service.Name)
 	}
 	split, ok := listed[p.service.Name]
 	if !ok {
@@ -432,7 +432,7 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	if err != nil {
 		return
 	}
-	have, err := splitOf(ctx, ro.tr, p.service.Name)
+	have, err := ro.r.readSplit(ctx, ro.tr, p.service.Name)
 	if err != nil || !sameSplit(want, have) {
 		return
 	}
@@ -462,7 +462,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 	if err != nil {
 		return false
 	}
-	have, err := seen.split(ctx, tr, p)
+	have, err := seen.split(ctx, tr, p, r.readSplit)
 	if err != nil {
 		return false
 	}
