@@ -25,6 +25,7 @@ targets=(
 	"FuzzTrailers ./reconcile/"
 	"FuzzDecrypt ./secrets/sops/"
 	"FuzzExtract ./internal/tarfiles/"
+	"FuzzWebhookPayload ./server/webhook/"
 )
 
 usage() {
