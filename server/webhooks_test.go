@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,7 +71,7 @@ func (d delivery) with(name, value string) delivery {
 
 // send delivers d to h and returns the answer's code and JSON body, and
 // how many bytes of the body the receiver read.
-func send(t *testing.T, h http.Handler, d delivery) (int, map[string]string, int64) {
+func send(t testing.TB, h http.Handler, d delivery) (int, map[string]string, int64) {
 	t.Helper()
 	body := &countingReader{r: strings.NewReader(d.body)}
 	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+d.kind, body)
@@ -191,5 +193,33 @@ func TestWebhookBodyIsNotReadPastTheCap(t *testing.T) {
 	unsigned.chunked = true
 	if code, _, read := send(t, h, unsigned); code != http.StatusUnauthorized || read != 0 {
 		t.Fatalf("unsigned: %d, %d bytes read", code, read)
+	}
+}
+
+// BenchmarkWebhookDelivery measures the receiver's own part of a push, on
+// a GitHub payload of about 64 KiB (20 commits with their files): reading
+// the body, its HMAC, the event, the parse of ref and after, the delivery
+// id and the trigger. The rest of webhook → journal is the fetch and the
+// revision's judgement (BenchmarkWebhookToJournal in test/e2e/core).
+func BenchmarkWebhookDelivery(b *testing.B) {
+	var commits []string
+	for i := range 20 {
+		files := fmt.Sprintf(`"services/team-%02d/web.cue"`, i)
+		for range 60 {
+			files += `,"services/payments/checkout-service-with-a-long-name.cue"`
+		}
+		commits = append(commits, fmt.Sprintf(`{"id":%q,"message":"Deploy %d","added":[],"removed":[],"modified":[%s]}`, hookCommit, i, files))
+	}
+	body := `{"ref":"refs/heads/main","before":"` + strings.Repeat("0", 40) + `","after":"` + hookCommit + `","commits":[` + strings.Join(commits, ",") + `],"repository":{"full_name":"acme/infra"}}`
+	h := Handler(&counter{}, nil, Webhooks{Secrets: map[webhook.Kind][]byte{webhook.GitHub: []byte(hookSecret)}})
+	d := github("push", body)
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := range b.N {
+		d.headers["X-GitHub-Delivery"] = fmt.Sprint(i)
+		if code, answer, _ := send(b, h, d); code != http.StatusAccepted {
+			b.Fatalf("%d %v", code, answer)
+		}
 	}
 }
