@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/durable-delivery/durable/server/webhook"
 )
@@ -41,13 +43,14 @@ type receivers struct {
 	r       Reconciler
 	secrets map[webhook.Kind][]byte
 	seen    *webhook.Deliveries
+	refused refusalLog
 }
 
 func newReceivers(r Reconciler, c Webhooks) *receivers {
 	if c.Remembered == 0 {
 		c.Remembered = webhook.DefaultRemembered
 	}
-	return &receivers{r: r, secrets: c.Secrets, seen: webhook.NewDeliveries(c.Remembered)}
+	return &receivers{r: r, secrets: c.Secrets, seen: webhook.NewDeliveries(c.Remembered), refused: refusalLog{now: time.Now}}
 }
 
 // ServeHTTP checks a delivery in the order that reads least of what an
@@ -66,7 +69,7 @@ func (h *receivers) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, "the "+name+" webhook receiver is not enabled on this reconciler: its operator starts durable run with --webhook-secret-file "+name+"=FILE (docs/operating.md, Webhooks)")
 		return
 	}
-	body, ok := readDelivery(w, req, kind)
+	body, ok := h.read(w, req, kind)
 	if !ok {
 		return
 	}
@@ -75,7 +78,7 @@ func (h *receivers) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if errors.Is(err, webhook.ErrUnsigned) {
 			code = http.StatusUnauthorized
 		}
-		refuseDelivery(w, req, code, kind, err)
+		h.refuse(w, req, code, kind, err)
 		return
 	}
 	switch event, eventName := webhook.Event(kind, req.Header.Get); event {
@@ -92,7 +95,7 @@ func (h *receivers) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		push, err = webhook.ParsePush(payload)
 	}
 	if err != nil {
-		refuseDelivery(w, req, http.StatusUnprocessableEntity, kind, err)
+		h.refuse(w, req, http.StatusUnprocessableEntity, kind, err)
 		return
 	}
 	h.push(w, req, kind, push)
@@ -119,35 +122,59 @@ func (h *receivers) push(w http.ResponseWriter, req *http.Request, kind webhook.
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetch requested", "ref": p.Ref, "after": p.After})
 }
 
-// readDelivery reads a delivery's body once it is signed at all: up to
+// read reads a delivery's body once it is signed at all: up to
 // webhook.MaxBody bytes, refusing a longer one (413) before reading past
 // the cap, by its Content-Length when it declares one.
-func readDelivery(w http.ResponseWriter, req *http.Request, kind webhook.Kind) ([]byte, bool) {
+func (h *receivers) read(w http.ResponseWriter, req *http.Request, kind webhook.Kind) ([]byte, bool) {
 	tooLarge := errors.New("the body is over " + strconv.Itoa(webhook.MaxBody) + " bytes, the most a webhook receiver reads: send pushes only (not every event), or let the poll find the commit")
 	if req.ContentLength > webhook.MaxBody {
-		refuseDelivery(w, req, http.StatusRequestEntityTooLarge, kind, tooLarge)
+		h.refuse(w, req, http.StatusRequestEntityTooLarge, kind, tooLarge)
 		return nil, false
 	}
 	if err := webhook.Signed(kind, req.Header.Get); err != nil {
-		refuseDelivery(w, req, http.StatusUnauthorized, kind, err)
+		h.refuse(w, req, http.StatusUnauthorized, kind, err)
 		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, webhook.MaxBody))
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		refuseDelivery(w, req, http.StatusRequestEntityTooLarge, kind, tooLarge)
+		h.refuse(w, req, http.StatusRequestEntityTooLarge, kind, tooLarge)
 		return nil, false
 	case err != nil:
-		refuseDelivery(w, req, http.StatusBadRequest, kind, errors.New("reading the body: "+err.Error()))
+		h.refuse(w, req, http.StatusBadRequest, kind, errors.New("reading the body: "+err.Error()))
 		return nil, false
 	}
 	return body, true
 }
 
-// refuseDelivery answers a refused delivery with its reason, and logs it
-// for the operator, whose fix it often is.
-func refuseDelivery(w http.ResponseWriter, req *http.Request, code int, kind webhook.Kind, err error) {
-	slog.Warn("webhook refused", "kind", kind, "code", code, "err", err, "from", req.RemoteAddr)
+// refuse answers a refused delivery with its reason, and logs it for the
+// operator, whose fix it often is.
+func (h *receivers) refuse(w http.ResponseWriter, req *http.Request, code int, kind webhook.Kind, err error) {
+	h.refused.log(slog.Default(), "webhook refused", "kind", kind, "code", code, "err", err, "from", req.RemoteAddr)
 	writeError(w, code, string(kind)+" webhook: "+err.Error())
+}
+
+// refusalLog logs refused deliveries at most once a second, with the count
+// of those it did not log since: any peer that reaches the API can send
+// them, and must not flood the reconciler's log.
+type refusalLog struct {
+	now        func() time.Time
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (l *refusalLog) log(to *slog.Logger, msg string, args ...any) {
+	l.mu.Lock()
+	now := l.now()
+	if !l.last.IsZero() && now.Sub(l.last) < time.Second {
+		l.suppressed++
+		l.mu.Unlock()
+		return
+	}
+	unlogged := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.mu.Unlock()
+	to.Warn(msg, append(args, "refusedUnlogged", unlogged)...)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/server/webhook"
@@ -221,5 +222,31 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 		if code, answer, _ := send(b, h, d); code != http.StatusAccepted {
 			b.Fatalf("%d %v", code, answer)
 		}
+	}
+}
+
+// Refusals are logged at most once a second, the next line counting those
+// left out: a peer sending forged deliveries cannot flood the log. The
+// clock is the test's.
+func TestWebhookRefusalsDoNotFloodTheLog(t *testing.T) {
+	var out strings.Builder
+	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	start := time.Unix(1000, 0)
+	var now time.Time
+	l := refusalLog{now: func() time.Time { return now }}
+	for _, at := range []time.Duration{0, 100 * time.Millisecond, 900 * time.Millisecond, time.Second, 1500 * time.Millisecond, 3 * time.Second} {
+		now = start.Add(at)
+		l.log(logger, "webhook refused", "at", at)
+	}
+	want := "level=WARN msg=\"webhook refused\" at=0s refusedUnlogged=0\n" +
+		"level=WARN msg=\"webhook refused\" at=1s refusedUnlogged=2\n" +
+		"level=WARN msg=\"webhook refused\" at=3s refusedUnlogged=1\n"
+	if out.String() != want {
+		t.Fatalf("logged\n%s\nwant\n%s", out.String(), want)
 	}
 }
