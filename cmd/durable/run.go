@@ -45,7 +45,8 @@ func newRunCmd() *cobra.Command {
 targets it declares. The journal, the source cache and the adapters' state live in --state.
 The API (status, journal, trigger) listens on --listen: loopback or a Unix socket, or any
 address with TLS. Every call that changes something needs a write token (or the 0660 socket);
-without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).`,
+without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).
+A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webhook-secret-file.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.repo == "" {
