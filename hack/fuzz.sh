@@ -25,6 +25,7 @@ targets=(
 	"FuzzTrailers ./internal/approvals/"
 	"FuzzDecrypt ./secrets/sops/"
 	"FuzzExtract ./internal/tarfiles/"
+	"FuzzWebhookPayload ./server/webhook/"
 )
 
 usage() {

@@ -304,6 +304,10 @@ func (r *Reconciler) background(ctx context.Context) context.Context {
 // Trigger asks the source to fetch at once (a webhook calls it).
 func (r *Reconciler) Trigger() { r.source.Trigger() }
 
+// Branch is the branch the reconciler follows (a webhook's push to another
+// triggers nothing).
+func (r *Reconciler) Branch() string { return r.source.Branch() }
+
 // Run watches the source and reconciles until ctx is done. A fetched
 // revision is always taken before the next pass, and a pass stops at the
 // next placement once a newer one waits (see pass).

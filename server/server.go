@@ -19,7 +19,11 @@ const MaxEntries = 1000
 // Reconciler is what the API needs of the controller.
 type Reconciler interface {
 	Status(ctx context.Context) (api.Status, error)
+	// Trigger asks for a fetch of the repository now.
 	Trigger()
+	// Branch is the branch the reconciler follows: a webhook's push to
+	// another is ignored.
+	Branch() string
 }
 
 // Journal is what the API needs of the journal.
@@ -32,9 +36,11 @@ type Journal interface {
 //
 //	GET  /v1/status                    the reconciler's status
 //	GET  /v1/journal?after=SEQ&limit=N journal entries after SEQ, oldest first
-//	POST /v1/trigger                   fetch the repository now (webhooks)
+//	POST /v1/trigger                   fetch the repository now
+//	POST /v1/webhooks/{kind}           a forge's push (github, gitlab, gitea,
+//	                                   generic), signed with hooks' secret
 //	GET  /healthz                      liveness
-func Handler(r Reconciler, st Journal) http.Handler {
+func Handler(r Reconciler, st Journal, hooks Webhooks) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, req *http.Request) {
 		s, err := r.Status(req.Context())
@@ -72,7 +78,11 @@ func Handler(r Reconciler, st Journal) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return limitBody(mux)
+	// Deliveries have their own, larger, cap on the body.
+	top := http.NewServeMux()
+	top.Handle("POST /v1/webhooks/{kind}", newReceivers(r, hooks))
+	top.Handle("/", limitBody(mux))
+	return top
 }
 
 // limitBody caps request bodies: no endpoint needs more than a small one.

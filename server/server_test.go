@@ -33,7 +33,8 @@ func (j *journalOnly) Status(ctx context.Context) (api.Status, error) {
 	}
 	return s, err
 }
-func (j *journalOnly) Trigger() { j.triggers.Add(1) }
+func (j *journalOnly) Trigger()       { j.triggers.Add(1) }
+func (j *journalOnly) Branch() string { return "main" }
 
 func newAPI(t *testing.T) (*journalOnly, *httptest.Server) {
 	t.Helper()
@@ -48,7 +49,7 @@ func newAPI(t *testing.T) (*journalOnly, *httptest.Server) {
 		}
 	}
 	j := &journalOnly{st: st}
-	srv := httptest.NewServer(Handler(j, st))
+	srv := httptest.NewServer(Handler(j, st, Webhooks{}))
 	t.Cleanup(srv.Close)
 	return j, srv
 }

@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 
 	"github.com/durable-delivery/durable/internal/listener"
+	"github.com/durable-delivery/durable/server"
 )
 
 // apiPolicy reads the API's tokens — --token-file, or STATE/api-tokens,
 // created with one random write token the first time — and returns what
 // guards the API on a listener of a given kind: writes always need a write
 // token (or the 0660 socket); reads on loopback need none unless
-// --token-for-reads; on TLS every call needs a token.
+// --token-for-reads; on TLS every call needs a token. A delivery to a
+// webhook receiver needs none: its signature is its credential, which the
+// receiver checks.
 func apiPolicy(log *slog.Logger, o runOptions) (func(http.Handler, listener.Kind) http.Handler, error) {
 	file := o.tokenFile
 	if file == "" {
@@ -38,6 +41,13 @@ func apiPolicy(log *slog.Logger, o runOptions) (func(http.Handler, listener.Kind
 		case listener.Loopback:
 			p.OpenReads = !o.readTokens
 		}
-		return listener.Guard(h, p)
+		guarded := listener.Guard(h, p)
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if server.IsWebhook(req) {
+				h.ServeHTTP(w, req)
+				return
+			}
+			guarded.ServeHTTP(w, req)
+		})
 	}, nil
 }

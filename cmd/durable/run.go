@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/hostconfig"
@@ -27,6 +28,7 @@ import (
 	"github.com/durable-delivery/durable/secrets/redact"
 	"github.com/durable-delivery/durable/secrets/sops"
 	"github.com/durable-delivery/durable/server"
+	"github.com/durable-delivery/durable/server/webhook"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
 )
@@ -43,7 +45,8 @@ func newRunCmd() *cobra.Command {
 targets it declares. The journal, the source cache and the adapters' state live in --state.
 The API (status, journal, trigger) listens on --listen: loopback or a Unix socket, or any
 address with TLS. Every call that changes something needs a write token (or the 0660 socket);
-without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).`,
+without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).
+A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webhook-secret-file.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.repo == "" {
@@ -102,14 +105,22 @@ without --token-file, one is created in STATE/api-tokens (durable status reads .
 	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
-	cmd.Flags().StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
-	cmd.Flags().StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
-	cmd.Flags().StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
-	cmd.Flags().StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
-	cmd.Flags().StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
-	cmd.Flags().StringSliceVar(&o.secretEnv, "secret-env", nil, "variables of the reconciler that secretEnv.NAME.env may name: names, or prefixes ending in * (e.g. DB_PASSWORD,DURABLE_SECRET_*); none by default")
+	addHostSecretFlags(cmd.Flags(), &o)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
+}
+
+// addHostSecretFlags adds the flags naming the secrets the operator gives
+// durable run on this host: the SOPS identity, the Git credentials, the
+// secrets directory and variables, the webhook receivers' secrets.
+func addHostSecretFlags(fs *pflag.FlagSet, o *runOptions) {
+	fs.StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
+	fs.StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
+	fs.StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
+	fs.StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
+	fs.StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
+	fs.StringSliceVar(&o.secretEnv, "secret-env", nil, "variables of the reconciler that secretEnv.NAME.env may name: names, or prefixes ending in * (e.g. DB_PASSWORD,DURABLE_SECRET_*); none by default")
+	fs.StringArrayVar(&o.webhookSecrets, "webhook-secret-file", nil, "KIND=FILE: receive KIND's pushes (github, gitlab, gitea or generic) at POST /v1/webhooks/KIND, signed with the secret in FILE (readable by this user alone); repeat for each kind")
 }
 
 func newLogger(cmd *cobra.Command, format string) (*slog.Logger, error) {
@@ -136,6 +147,7 @@ type runOptions struct {
 	hostConfig                     string
 	secretsDir                     string
 	secretEnv                      []string
+	webhookSecrets                 []string
 	revert                         bool
 	policyTimeout                  time.Duration
 	evaluationTimeout              time.Duration
@@ -204,19 +216,21 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st), l.Kind))
+	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
 }
 
 // hostInputs are what the operator of the host gives durable run in files:
-// host policies, trust, the host file, SOPS identities.
+// host policies, trust, the host file, SOPS identities, webhook secrets.
 type hostInputs struct {
 	policies   policy.Source
 	trust      *signing.Trust
 	hostConfig *hostconfig.Config
 	sopsIDs    *sops.Identities
+	// webhookSecrets are the webhook receivers' secrets, by kind.
+	webhookSecrets map[webhook.Kind][]byte
 }
 
 // loadHostInputs reads the operator's files; any that is given must read,
@@ -245,6 +259,12 @@ func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
 		return in, err
 	}
 	in.hostConfig = hostConfig
+	if in.webhookSecrets, err = loadWebhookSecrets(o.webhookSecrets); err != nil {
+		return in, err
+	}
+	for kind := range in.webhookSecrets {
+		log.Info("webhook receiver enabled", "path", "/v1/webhooks/"+string(kind))
+	}
 	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
 	if err != nil {
 		return in, err
