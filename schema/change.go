@@ -178,8 +178,19 @@ func classOf(field string) string {
 }
 
 // diffFields lists the dotted paths whose values differ between a and b, as
-// their JSON forms. A side that is absent contributes no fields.
+// their JSON forms. A side that is absent contributes no fields. Equal
+// values have equal JSON forms: they are not flattened, which at 10,000
+// services was most of a revision's allocations (diffFlat otherwise;
+// TestDiffFieldsAgreesWithFlattening generates the cases).
 func diffFields(a, b any, inA, inB bool) []string {
+	if inA && inB && reflect.DeepEqual(a, b) {
+		return []string{}
+	}
+	return diffFlat(a, b, inA, inB)
+}
+
+// diffFlat is diffFields by flattening both sides.
+func diffFlat(a, b any, inA, inB bool) []string {
 	var fa, fb map[string]any
 	if inA {
 		fa = flatten(a)

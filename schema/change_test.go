@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -92,5 +93,48 @@ func TestStepAnalysis(t *testing.T) {
 	}
 	if second != st.Analysis || second.MaxErrorRate != 0.05 || second.MinRequests != 20 {
 		t.Errorf("step 2 analysis %+v, want the strategy's", second)
+	}
+}
+
+// TestDiffFieldsAgreesWithFlattening: over generated pairs of services
+// (each field set, unset, nil or empty, equal or not on the two sides),
+// diffFields, which skips flattening equal values, lists exactly what
+// flattening both sides lists.
+func TestDiffFieldsAgreesWithFlattening(t *testing.T) {
+	base := loadState(t, "").Services["web"]
+	mutations := []func(*Service, *rand.Rand){
+		func(s *Service, r *rand.Rand) { s.Run.Replicas = r.IntN(3) },
+		func(s *Service, r *rand.Rand) {
+			s.Run.Env = [](map[string]string){nil, {}, {"K": "a"}, {"K": "b", "L": ""}}[r.IntN(4)]
+		},
+		func(s *Service, r *rand.Rand) { s.DependsOn = [][]string{nil, {}, {"db"}, {"db", "db"}}[r.IntN(4)] },
+		func(s *Service, r *rand.Rand) { s.Run.Args = [][]string{nil, {}, {"-v"}}[r.IntN(3)] },
+		func(s *Service, r *rand.Rand) { s.Hold = r.IntN(2) == 0 },
+		func(s *Service, r *rand.Rand) { s.Health.Path = []string{"", "/a", "/b"}[r.IntN(3)] },
+		func(s *Service, r *rand.Rand) { s.Strategy.KeepWarm = r.IntN(3) },
+		func(s *Service, r *rand.Rand) {
+			s.Strategy.Analysis = []*Analysis{nil, {}, {MaxErrorRate: 0.5}, {MaxErrorRate: 0.5, MinRequests: 3}}[r.IntN(4)]
+		},
+		func(s *Service, r *rand.Rand) {
+			s.Run.SecretEnv = []map[string]SecretRef{nil, {}, {"T": {Env: "T"}}, {"T": {File: "t"}}}[r.IntN(4)]
+		},
+		func(s *Service, r *rand.Rand) { s.Artifact = base.Artifact[:len(base.Artifact)-r.IntN(2)] },
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		a, b := base, base
+		for range rng.IntN(4) {
+			mutations[rng.IntN(len(mutations))](&a, rng)
+		}
+		if rng.IntN(3) == 0 {
+			b = a // equal, sharing what a refers to
+		}
+		for range rng.IntN(4) {
+			mutations[rng.IntN(len(mutations))](&b, rng)
+		}
+		inA, inB := rng.IntN(8) > 0, rng.IntN(8) > 0
+		if got, want := diffFields(a, b, inA, inB), diffFlat(a, b, inA, inB); !slices.Equal(got, want) {
+			t.Fatalf("case %d: diffFields lists %v, flattening %v\n%+v\n%+v", i, got, want, a, b)
+		}
 	}
 }
