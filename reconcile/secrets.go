@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -300,11 +301,10 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 	if ds == nil {
 		return
 	}
-	changed := false
-	next := *ds
-	next.Services = map[string]schema.Service{}
+	// The services are copied only once one changed: this runs every
+	// pass, and a fleet may be 10,000 services.
+	updated := map[string]schema.Service{}
 	for name, svc := range ds.Services {
-		next.Services[name] = svc
 		if !onHost(svc) {
 			continue
 		}
@@ -322,18 +322,20 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 			r.log.Warn("read secrets; what runs is unchanged", "service", name, "err", err)
 			continue
 		}
-		next.Services[name] = svc
+		updated[name] = svc
 		if err := r.putRelease(ctx, svc, rev.Commit); err != nil {
 			r.log.Error("journal release", "err", err)
 			return
 		}
 		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Service: name, Release: svc.ReleaseID(),
 			Message: fmt.Sprintf("a secret of %s changed on this host: new release %s", name, short(svc.ReleaseID()))})
-		changed = true
 	}
-	if !changed {
+	if len(updated) == 0 {
 		return
 	}
+	next := *ds
+	next.Services = maps.Clone(ds.Services)
+	maps.Copy(next.Services, updated)
 	// The journal's revision says what is desired now, for status and for
 	// a restart.
 	rev.Releases = map[string]string{}
