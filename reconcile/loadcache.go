@@ -10,8 +10,13 @@ import (
 )
 
 // treeCacheSize is how many evaluated trees are kept: a revert goes back
-// one or a few commits.
-const treeCacheSize = 16
+// one or a few commits. treeCacheBytes bounds their JSON together: a tree
+// of 10,000 services is about 10 MB, and each revision of such a fleet
+// would otherwise keep one more until there are 16.
+const (
+	treeCacheSize  = 16
+	treeCacheBytes = 64 << 20
+)
 
 // treeCache keeps the desired states of the Git trees evaluated last, by
 // tree hash, as JSON. Evaluating a tree is the slowest part of taking a
@@ -26,6 +31,7 @@ type treeCache struct {
 	mu    sync.Mutex
 	trees map[string][]byte
 	order []string // oldest first
+	bytes int      // of the JSON kept
 }
 
 // load is LoadState for the tree, from the cache when it holds it. tree ""
@@ -56,11 +62,17 @@ func (c *treeCache) load(ctx context.Context, tree string, fsys fs.FS, eval func
 	if c.trees == nil {
 		c.trees = map[string][]byte{}
 	}
-	if _, ok := c.trees[tree]; !ok {
+	if old, ok := c.trees[tree]; ok {
+		c.bytes -= len(old)
+	} else {
 		c.order = append(c.order, tree)
 	}
 	c.trees[tree] = data
-	if len(c.order) > treeCacheSize {
+	c.bytes += len(data)
+	// The newest is kept whatever its size: it is the likeliest to be
+	// asked again (a revert of a revert).
+	for len(c.order) > 1 && (len(c.order) > treeCacheSize || c.bytes > treeCacheBytes) {
+		c.bytes -= len(c.trees[c.order[0]])
 		delete(c.trees, c.order[0])
 		c.order = c.order[1:]
 	}

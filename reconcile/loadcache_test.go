@@ -126,3 +126,38 @@ func treeDigest(t *testing.T, dir string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// TestTreeCacheIsBoundedInBytes: trees of generated sizes, some alone
+// over the bound, are kept newest first within treeCacheBytes (the newest
+// whatever its size), and what the cache counts is what it holds.
+func TestTreeCacheIsBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	var c treeCache
+	rng := rand.New(rand.NewPCG(8, 9))
+	for i := range 40 {
+		size := rng.IntN(treeCacheBytes / 3)
+		if i%9 == 0 {
+			size = treeCacheBytes + 1 // alone over the bound
+		}
+		eval := func(context.Context, fs.FS) (*schema.DesiredState, error) {
+			return &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: strings.Repeat("x", size)}}}, nil
+		}
+		tree := fmt.Sprintf("tree-%d", rng.IntN(30))
+		if _, err := c.load(ctx, tree, nil, eval); err != nil {
+			t.Fatal(err)
+		}
+		held := 0
+		for _, data := range c.trees {
+			held += len(data)
+		}
+		if held != c.bytes || len(c.order) != len(c.trees) {
+			t.Fatalf("load %d: the cache counts %d bytes and holds %d, %d trees in order and %d held", i, c.bytes, held, len(c.order), len(c.trees))
+		}
+		if _, ok := c.trees[tree]; !ok {
+			t.Fatalf("load %d: the newest tree %s was not kept", i, tree)
+		}
+		if len(c.order) > 1 && c.bytes > treeCacheBytes {
+			t.Fatalf("load %d: %d trees hold %d bytes, over %d", i, len(c.order), c.bytes, treeCacheBytes)
+		}
+	}
+}
