@@ -74,7 +74,8 @@ func (r *Reconciler) serviceView(ctx context.Context, service string) (journalVi
 	if rec.rollouts, err = r.store.ServiceRollouts(ctx, service); err != nil {
 		return journalView{}, err
 	}
-	return journalView{sets: rec.sets, rollouts: rec.rollouts, bySvc: map[string]serviceRecords{service: rec}}, nil
+	// Not indexed: every record is the service's.
+	return journalView{sets: rec.sets, rollouts: rec.rollouts}, nil
 }
 
 // setsOf and rolloutsOf are a service's records, or all of them when the

@@ -112,7 +112,15 @@ func (r response) into(where string, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(r.Result, out); err != nil {
+	var err error
+	if u, ok := out.(json.Unmarshaler); ok && len(r.Result) > 0 {
+		// The result was checked as JSON with the response it came in:
+		// a listing of a fleet is megabytes, not scanned a third time.
+		err = u.UnmarshalJSON(r.Result)
+	} else {
+		err = json.Unmarshal(r.Result, out)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: result: %v: %w", where, err, adapters.ErrUnavailable)
 	}
 	return nil
