@@ -27,6 +27,7 @@ func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.De
 	if err := r.markRollbacks(ctx, &change); err != nil {
 		return policy.Decision{}, err
 	}
+	r.work.noteDiff(old, ds, change)
 	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: r.now(),
 		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals, Artifacts: snap.artifacts}
 	return pol.engine.Decide(ctx, policy.Admission, in), nil

@@ -36,11 +36,13 @@ type work struct {
 	keys map[string]cleanKey
 	// global is the fingerprint of what dirties every placement.
 	global string
-	// desired is the desired state the services' digests in services
-	// were taken from; fresh, the services its arrival changed, sorted.
-	desired  *schema.DesiredState
-	services map[string]string
-	fresh    []string
+	// desired is the desired state the last pass saw; fresh, the
+	// services its arrival changed, sorted.
+	desired *schema.DesiredState
+	fresh   []string
+	// diff is what the admission found changed from one desired state to
+	// the next (see noteDiff).
+	diff desiredDiff
 	// busy are the placements the last pass left in flight, which busy
 	// passes converge between full ones (fullAt the last); finished says
 	// one of them finished since the last full pass, which may let another
@@ -152,24 +154,46 @@ func (w *work) fingerprintOf(ds *schema.DesiredState, p placement) string {
 type fingerprint struct{ release, digest string }
 
 // changed lists, sorted, the services whose settings or release the newest
-// desired state changed from the one before: the pass converges them
-// first. The list is made once per desired state.
+// desired state changed from the one before (as the admission's diff says:
+// their JSON differs): the pass converges them first. The list is made
+// once per desired state, from the admission's diff when it was taken from
+// the state the last pass saw (a fleet of 10,000 is not compared again
+// between a revision and its first action), else by diffing.
 func (w *work) changed(ds *schema.DesiredState) []string {
 	if ds == w.desired {
 		return w.fresh
 	}
-	digests := make(map[string]string, len(ds.Services))
-	var fresh []string
-	for _, name := range sortedKeys(ds.Services) {
-		b, _ := json.Marshal(ds.Services[name])
-		sum := sha256.Sum256(b)
-		digests[name] = hex.EncodeToString(sum[:])
-		if old, ok := w.services[name]; w.services != nil && (!ok || old != digests[name]) {
-			fresh = append(fresh, name)
+	d := w.diff
+	if d.to != ds || d.from != w.desired || d.from == nil {
+		d = desiredDiff{}
+		if w.desired != nil {
+			d = diffOf(w.desired, ds, schema.Diff(w.desired, ds))
 		}
 	}
-	w.desired, w.services, w.fresh = ds, digests, fresh
-	return fresh
+	w.desired, w.fresh = ds, d.services
+	return w.fresh
+}
+
+// desiredDiff is the services a revision added or changed (sorted),
+// between the desired states from and to.
+type desiredDiff struct {
+	from, to *schema.DesiredState
+	services []string
+}
+
+// noteDiff keeps what the admission found changed from from to to.
+func (w *work) noteDiff(from, to *schema.DesiredState, c schema.Change) {
+	w.diff = diffOf(from, to, c)
+}
+
+func diffOf(from, to *schema.DesiredState, c schema.Change) desiredDiff {
+	d := desiredDiff{from: from, to: to}
+	for _, name := range sortedKeys(c.Services) {
+		if sc := c.Services[name]; sc.Change == schema.Added || sc.Change == schema.Changed {
+			d.services = append(d.services, name)
+		}
+	}
+	return d
 }
 
 // cleanKey is what a clean placement was converged against: its wanted
