@@ -3,7 +3,6 @@ package source
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -154,30 +153,9 @@ func sshAuth(u *url.URL, c Credentials) (transport.AuthMethod, error) {
 	}}, nil
 }
 
-// readSecret reads a secret file of at most max bytes through hostfile.
-func readSecret(file, what, risk string, max int64) ([]byte, error) {
-	f, err := hostfile.OpenSecret(file, what, risk)
-	var unsafe *hostfile.UnsafeError
-	if err != nil && !errors.As(err, &unsafe) {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", what, file, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s %s is larger than %d bytes: it is not a %s; check the path", what, file, max, what)
-	}
-	return data, nil
-}
-
 // readSSHKey parses the private key in file. Its errors never quote it.
 func readSSHKey(file string) (ssh.Signer, error) {
-	data, err := readSecret(file, "ssh key", "replace the key the reconciler fetches with", maxKeyBytes)
+	data, err := hostfile.ReadSecret(file, "ssh key", "replace the key the reconciler fetches with", maxKeyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +175,7 @@ func readSSHKey(file string) (ssh.Signer, error) {
 // readToken reads the token in file: one line of printable characters.
 // Its errors never quote it.
 func readToken(file string) (string, error) {
-	data, err := readSecret(file, "token file", "replace the token the reconciler fetches with", maxTokenBytes)
+	data, err := hostfile.ReadSecret(file, "token file", "replace the token the reconciler fetches with", maxTokenBytes)
 	if err != nil {
 		return "", err
 	}

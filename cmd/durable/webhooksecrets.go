@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/durable-delivery/durable/internal/hostfile"
@@ -38,17 +37,9 @@ func loadWebhookSecrets(specs []string) (map[webhook.Kind][]byte, error) {
 }
 
 func readWebhookSecret(file string) ([]byte, error) {
-	f, err := hostfile.OpenSecret(file, "webhook secret file", "replace the secret and sign deliveries of their own")
+	b, err := hostfile.ReadSecret(file, "webhook secret file", "replace the secret and sign deliveries of their own", maxWebhookSecret)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxWebhookSecret+1))
-	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	if len(b) > maxWebhookSecret {
-		return nil, fmt.Errorf("over %d bytes: the file holds the secret alone, on one line", maxWebhookSecret)
 	}
 	secret := bytes.TrimSpace(b)
 	if bytes.ContainsAny(secret, "\r\n") {

@@ -16,6 +16,7 @@ package hostfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -49,6 +50,28 @@ func Open(name, what, risk string) (*os.File, error) {
 // key), before anything is read from it, and anything but a regular file.
 func OpenSecret(name, what, risk string) (*os.File, error) {
 	return open(name, what, risk, true)
+}
+
+// ReadSecret reads a secret file of at most max bytes through
+// OpenSecret. A refusal is an *UnsafeError; other errors name what it is.
+func ReadSecret(name, what, risk string, max int64) ([]byte, error) {
+	f, err := OpenSecret(name, what, risk)
+	var unsafe *UnsafeError
+	if err != nil && !errors.As(err, &unsafe) {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s %s is larger than %d bytes: it is not a %s; check the path", what, name, max, what)
+	}
+	return data, nil
 }
 
 func open(name, what, risk string, secret bool) (*os.File, error) {
