@@ -66,16 +66,14 @@ func (r *Reconciler) view(ctx context.Context) (journalView, error) {
 // deciding for one placement reads, at the cost of that service's records
 // rather than the fleet's.
 func (r *Reconciler) serviceView(ctx context.Context, service string) (journalView, error) {
-	var rec serviceRecords
-	var err error
-	if rec.sets, err = r.store.ServiceInfraSets(ctx, service); err != nil {
-		return journalView{}, err
-	}
-	if rec.rollouts, err = r.store.ServiceRollouts(ctx, service); err != nil {
-		return journalView{}, err
-	}
 	// Not indexed: every record is the service's.
-	return journalView{sets: rec.sets, rollouts: rec.rollouts}, nil
+	var v journalView
+	var err error
+	if v.sets, err = r.store.ServiceInfraSets(ctx, service); err != nil {
+		return v, err
+	}
+	v.rollouts, err = r.store.ServiceRollouts(ctx, service)
+	return v, err
 }
 
 // setsOf and rolloutsOf are a service's records, or all of them when the

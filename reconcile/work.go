@@ -396,11 +396,11 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 }
 
 // split is the service's split on the placement's target: as listed this
-// pass when its traffic adapter lists, else asked of it (read).
-func (seen *observation) split(ctx context.Context, tr adapters.Traffic, p placement, read func(context.Context, adapters.Traffic, string) (adapters.Split, error)) (adapters.Split, error) {
+// pass when its traffic adapter lists, else read of it.
+func (seen *observation) split(ctx context.Context, r *Reconciler, tr adapters.Traffic, p placement) (adapters.Split, error) {
 	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
 	if !ok {
-		return read(ctx, tr, p.service.Name)
+		return r.readSplit(ctx, tr, p.service.Name)
 	}
 	split, ok := listed[p.service.Name]
 	if !ok {
@@ -486,7 +486,7 @@ func (w *work) clean(ctx context.Context, r *Reconciler, p placement, seen *obse
 	if err != nil {
 		return false
 	}
-	have, err := seen.split(ctx, tr, p, r.readSplit)
+	have, err := seen.split(ctx, r, tr, p)
 	if err != nil {
 		return false
 	}
