@@ -21,6 +21,7 @@ const (
 	policyKeepWarm        = "builtin/keep-warm"
 	policyOrphan          = "builtin/orphan"
 	policyDrift           = "builtin/drift"
+	policyRecordedInput   = "builtin/recorded-input"
 )
 
 // journal appends an entry, logging (not failing) when the journal cannot be
