@@ -90,7 +90,7 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) (*Metrics, error)
 			Help: "Fetches of the desired-state repository that failed."}),
 	}
 	for _, v := range []api.RevisionVerdict{api.RevisionAccepted, api.RevisionRejected} {
-		m.revisions.WithLabelValues(string(v))
+		zero(m.revisions, string(v))
 	}
 	for _, c := range []prometheus.Collector{m.revisions, m.decisions, m.decisionSeconds, m.rollouts, m.rolloutSeconds,
 		m.stepSeconds, m.rollbacks, m.fetchSeconds, m.fetchErrors, newPresentCollector(src, m)} {
@@ -133,15 +133,15 @@ func WithMetrics(api, metrics http.Handler) http.Handler {
 func (m *Metrics) Appended(e api.Entry) {
 	switch e.Kind {
 	case api.EntryRevision:
-		m.revisions.WithLabelValues(e.Result).Inc()
+		inc(m.revisions, e.Result)
 	case api.EntryDecision:
 		entryPoint := e.EntryPoint
 		if entryPoint == "" {
 			entryPoint = "builtin"
 		} else {
-			m.decisionSeconds.WithLabelValues(entryPoint).Observe(e.Took.Seconds())
+			observe(m.decisionSeconds, e.Took.Seconds(), entryPoint)
 		}
-		m.decisions.WithLabelValues(entryPoint, e.Result).Inc()
+		inc(m.decisions, entryPoint, e.Result)
 	}
 }
 
@@ -152,28 +152,28 @@ func (m *Metrics) RolloutPut(before *api.Rollout, after api.Rollout) {
 	if started {
 		m.prime(after.Service, after.Stage)
 		if after.Rollback {
-			m.rollbacks.WithLabelValues(after.Service, after.Stage, RollbackRevert).Inc()
+			inc(m.rollbacks, after.Service, after.Stage, RollbackRevert)
 		}
 	}
 	if before != nil && !before.Done() && before.Step > 0 && !before.StepStartedAt.IsZero() {
 		switch {
 		case after.Step > before.Step && !after.StepStartedAt.IsZero():
-			m.stepSeconds.WithLabelValues(after.Service, after.Stage).Observe(after.StepStartedAt.Sub(before.StepStartedAt).Seconds())
+			observe(m.stepSeconds, after.StepStartedAt.Sub(before.StepStartedAt).Seconds(), after.Service, after.Stage)
 		case after.Done():
-			m.stepSeconds.WithLabelValues(after.Service, after.Stage).Observe(after.UpdatedAt.Sub(before.StepStartedAt).Seconds())
+			observe(m.stepSeconds, after.UpdatedAt.Sub(before.StepStartedAt).Seconds(), after.Service, after.Stage)
 		}
 	}
 	if !after.Done() || before != nil && before.Done() {
 		return
 	}
 	outcome := string(after.Phase)
-	m.rollouts.WithLabelValues(after.Service, after.Stage, outcome).Inc()
+	inc(m.rollouts, after.Service, after.Stage, outcome)
 	if !after.StartedAt.IsZero() && !after.UpdatedAt.Before(after.StartedAt) {
-		m.rolloutSeconds.WithLabelValues(after.Service, after.Stage, outcome).Observe(after.UpdatedAt.Sub(after.StartedAt).Seconds())
+		observe(m.rolloutSeconds, after.UpdatedAt.Sub(after.StartedAt).Seconds(), after.Service, after.Stage, outcome)
 	}
 	tookTraffic := before != nil && (before.Step > 0 || before.Phase == api.RolloutSwitching)
 	if after.Phase == api.RolloutFailed && after.FromRelease != "" && tookTraffic {
-		m.rollbacks.WithLabelValues(after.Service, after.Stage, RollbackFailure).Inc()
+		inc(m.rollbacks, after.Service, after.Stage, RollbackFailure)
 	}
 }
 
@@ -190,9 +190,30 @@ func (m *Metrics) Fetched(took time.Duration, err error) {
 // at 1 shows none).
 func (m *Metrics) prime(service, stage string) {
 	for _, o := range rolloutOutcomes {
-		m.rollouts.WithLabelValues(service, stage, string(o))
+		zero(m.rollouts, service, stage, string(o))
 	}
 	for _, reason := range []string{RollbackRevert, RollbackFailure} {
-		m.rollbacks.WithLabelValues(service, stage, reason)
+		zero(m.rollbacks, service, stage, reason)
+	}
+}
+
+// inc adds one to the counter of labels. A label value Prometheus cannot
+// expose (not UTF-8) is not counted: the journal's writer never panics
+// for a metric.
+func inc(v *prometheus.CounterVec, labels ...string) {
+	if c, err := v.GetMetricWithLabelValues(labels...); err == nil {
+		c.Inc()
+	}
+}
+
+// zero makes the counter of labels, at zero, as inc counts.
+func zero(v *prometheus.CounterVec, labels ...string) {
+	_, _ = v.GetMetricWithLabelValues(labels...)
+}
+
+// observe records x in the histogram of labels, as inc counts.
+func observe(v *prometheus.HistogramVec, x float64, labels ...string) {
+	if h, err := v.GetMetricWithLabelValues(labels...); err == nil {
+		h.Observe(x)
 	}
 }

@@ -56,7 +56,7 @@ func (c *presentCollector) Collect(ch chan<- prometheus.Metric) {
 		if n, err := c.src.JournalSize(); err != nil {
 			ch <- prometheus.NewInvalidMetric(c.journalSize, err)
 		} else {
-			ch <- prometheus.MustNewConstMetric(c.journalSize, prometheus.GaugeValue, float64(n))
+			ch <- valid(prometheus.NewConstMetric(c.journalSize, prometheus.GaugeValue, float64(n)))
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
@@ -75,7 +75,7 @@ func (c *presentCollector) Collect(ch chan<- prometheus.Metric) {
 				if release == "" {
 					continue
 				}
-				ch <- prometheus.MustNewConstMetric(c.stageRelease, prometheus.GaugeValue, 1, svc.Name, stage.Name, target, release)
+				ch <- valid(prometheus.NewConstMetric(c.stageRelease, prometheus.GaugeValue, 1, svc.Name, stage.Name, target, release))
 			}
 		}
 		for _, p := range svc.Placements {
@@ -94,7 +94,7 @@ func (c *presentCollector) placement(ch chan<- prometheus.Metric, service string
 				continue // a broken adapter's answer must not fail the scrape
 			}
 			seen[b.Set] = true
-			ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, float64(b.Weight)/100, service, p.Stage, p.Target, b.Set)
+			ch <- valid(prometheus.NewConstMetric(c.weight, prometheus.GaugeValue, float64(b.Weight)/100, service, p.Stage, p.Target, b.Set))
 		}
 	}
 	ro := p.Rollout
@@ -107,8 +107,17 @@ func (c *presentCollector) placement(ch chan<- prometheus.Metric, service string
 			progress = t
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(c.rolloutStarted, prometheus.GaugeValue, unixSeconds(ro.StartedAt), service, p.Stage, p.Target, ro.Release)
-	ch <- prometheus.MustNewConstMetric(c.rolloutProgress, prometheus.GaugeValue, unixSeconds(progress), service, p.Stage, p.Target, ro.Release)
+	ch <- valid(prometheus.NewConstMetric(c.rolloutStarted, prometheus.GaugeValue, unixSeconds(ro.StartedAt), service, p.Stage, p.Target, ro.Release))
+	ch <- valid(prometheus.NewConstMetric(c.rolloutProgress, prometheus.GaugeValue, unixSeconds(progress), service, p.Stage, p.Target, ro.Release))
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// valid is m, or when a label value cannot be exposed (not UTF-8) an
+// invalid metric: the scrape serves the other series and says why.
+func valid(m prometheus.Metric, err error) prometheus.Metric {
+	if err != nil {
+		return prometheus.NewInvalidMetric(prometheus.NewInvalidDesc(err), err)
+	}
+	return m
+}

@@ -388,3 +388,28 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	}
 	return out
 }
+
+// A name that is not UTF-8, which Prometheus cannot carry, is left out: the
+// journal's writer does not panic, and the scrape serves the rest.
+func TestMetricsLeaveOutWhatCannotBeExposed(t *testing.T) {
+	status := inFlight()
+	status.st.Services = append(status.st.Services, api.ServiceStatus{Name: "bad\xff",
+		Stages: []api.StageView{{Name: "prod", Serving: map[string]string{"t": "rel"}}}})
+	_, reg, st := newMetrics(t, MetricsSources{Status: status})
+	rolloutStory{service: "bad\xff", stage: "prod", from: "old", steps: []time.Duration{time.Second}, end: api.RolloutFailed}.put(t, st)
+	rolloutStory{service: "web", stage: "prod", end: api.RolloutSucceeded}.put(t, st)
+	srv := httptest.NewServer(MetricsHandler(reg))
+	defer srv.Close()
+	got := scrape(t, srv.URL)
+	for _, series := range []string{`durable_rollouts_total{outcome="succeeded",service="web",stage="prod"}`,
+		`durable_stage_release_info{release="rel-1",service="web",stage="prod",target="t"}`} {
+		if _, ok := got[series]; !ok {
+			t.Errorf("%s missing beside a name that is not UTF-8", series)
+		}
+	}
+	for series := range got {
+		if strings.Contains(series, "bad") {
+			t.Errorf("scraped %q", series)
+		}
+	}
+}
