@@ -132,10 +132,10 @@ func (c *Child) WaitListening(ctx context.Context, re *regexp.Regexp) ([]string,
 
 // StartRouter runs `durable router` on a traffic port of its choosing and
 // its admin API on a Unix socket beside logPath (the default, secure
-// setting), with its splits kept in stateFile ("" for none), and returns it
-// with its traffic address and admin address (unix:///PATH) once it is
-// healthy.
-func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Child, string, string, error) {
+// setting), with its splits kept in stateFile ("" for none) and the extra
+// flags given (--metrics-listen ADDR, say), and returns it with its traffic
+// address and admin address (unix:///PATH) once it is healthy.
+func StartRouter(ctx context.Context, name, exe, logPath, stateFile string, extra ...string) (*Child, string, string, error) {
 	sock, err := socketPath(logPath, name)
 	if err != nil {
 		return nil, "", "", err
@@ -144,7 +144,7 @@ func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Ch
 	if stateFile != "" {
 		args = append(args, "--state", stateFile)
 	}
-	c, err := StartChild(name, exe, logPath, args...)
+	c, err := StartChild(name, exe, logPath, append(args, extra...)...)
 	if err != nil {
 		return nil, "", "", err
 	}
