@@ -132,19 +132,26 @@ func (c *Child) WaitListening(ctx context.Context, re *regexp.Regexp) ([]string,
 
 // StartRouter runs `durable router` on a traffic port of its choosing and
 // its admin API on a Unix socket beside logPath (the default, secure
-// setting), with its splits kept in stateFile ("" for none) and the extra
-// flags given (--metrics-listen ADDR, say), and returns it with its traffic
-// address and admin address (unix:///PATH) once it is healthy.
-func StartRouter(ctx context.Context, name, exe, logPath, stateFile string, extra ...string) (*Child, string, string, error) {
+// setting), with its splits kept in stateFile ("" for none), and returns it
+// with its traffic address and admin address (unix:///PATH) once it is
+// healthy.
+func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Child, string, string, error) {
+	var flags []string
+	if stateFile != "" {
+		flags = []string{"--state", stateFile}
+	}
+	return StartRouterFlags(ctx, name, exe, logPath, flags...)
+}
+
+// StartRouterFlags is StartRouter with more flags for durable router
+// (--state FILE, --metrics-listen ADDR, …).
+func StartRouterFlags(ctx context.Context, name, exe, logPath string, flags ...string) (*Child, string, string, error) {
 	sock, err := socketPath(logPath, name)
 	if err != nil {
 		return nil, "", "", err
 	}
 	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "unix://" + sock}
-	if stateFile != "" {
-		args = append(args, "--state", stateFile)
-	}
-	c, err := StartChild(name, exe, logPath, append(args, extra...)...)
+	c, err := StartChild(name, exe, logPath, append(args, flags...)...)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -109,7 +109,7 @@ func newFixture(t *testing.T, ctx context.Context) (*e2etest.Fixture, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, routerAddr, adminAddr, err := harness.StartRouter(ctx, "router", e2etest.Bin, filepath.Join(dir, "router.log"), "",
+	router, routerAddr, adminAddr, err := harness.StartRouterFlags(ctx, "router", e2etest.Bin, filepath.Join(dir, "router.log"),
 		"--metrics-listen", metricsAddr)
 	if err != nil {
 		t.Fatal(err)
