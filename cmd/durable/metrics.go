@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/server"
 )
 
@@ -38,5 +41,13 @@ func newReconcilerMetrics(status server.StatusReader, journalFile string) (*reco
 }
 
 // lateStatus is the reconciler's status once it is set: the metrics are
-// made before the reconciler, which needs the journal they observe.
-type lateStatus struct{ server.StatusReader }
+// made before the reconciler, which needs the journal they observe. It is
+// set before the API serves.
+type lateStatus struct{ reconciler server.StatusReader }
+
+func (l *lateStatus) Status(ctx context.Context) (api.Status, error) {
+	if l.reconciler == nil {
+		return api.Status{}, errors.New("the reconciler is starting")
+	}
+	return l.reconciler.Status(ctx)
+}

@@ -222,7 +222,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	status.StatusReader = rec
+	status.reconciler = rec
 	api := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
 	stopAPI := serveAPI(log, l, guard(api, l.Kind))
 	defer stopAPI()
