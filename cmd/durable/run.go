@@ -43,8 +43,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the reconciler on a desired-state repository",
 		Long: `Watches REPO (a local path, or a file://, http(s):// or ssh:// URL) and converges the
 targets it declares. The journal, the source cache and the adapters' state live in --state.
-The API (status, journal, trigger, Prometheus metrics at /metrics) listens on --listen: loopback or a Unix socket, or any
-address with TLS. Every call that changes something needs a write token (or the 0660 socket);
+The API (status, journal, trigger, Prometheus metrics at /metrics) listens on --listen:
+loopback or a Unix socket, or any address with TLS. Every call that changes something needs a write token (or the 0660 socket);
 without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).
 A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webhook-secret-file.`,
 		Args: exactArgs(0),
@@ -223,8 +223,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	status.reconciler = rec
-	api := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
-	stopAPI := serveAPI(log, l, guard(api, l.Kind))
+	handler := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
+	stopAPI := serveAPI(log, l, guard(handler, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
