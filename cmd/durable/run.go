@@ -43,8 +43,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the reconciler on a desired-state repository",
 		Long: `Watches REPO (a local path, or a file://, http(s):// or ssh:// URL) and converges the
 targets it declares. The journal, the source cache and the adapters' state live in --state.
-The API (status, journal, trigger) listens on --listen: loopback or a Unix socket, or any
-address with TLS. Every call that changes something needs a write token (or the 0660 socket);
+The API (status, journal, trigger, Prometheus metrics at /metrics) listens on --listen:
+loopback or a Unix socket, or any address with TLS. Every call that changes something needs a write token (or the 0660 socket);
 without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).
 A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webhook-secret-file.`,
 		Args: exactArgs(0),
@@ -186,13 +186,19 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("API: %w", err)
 	}
 	defer l.Close()
-	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
+	journalFile := filepath.Join(stateDir, "journal.db")
+	st, err := journal.OpenBolt(journalFile, journal.BoltOptions{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	status := &lateStatus{}
+	metrics, err := newReconcilerMetrics(status, journalFile)
+	if err != nil {
+		return err
+	}
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
-		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict})
+		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
 		return err
 	}
@@ -212,11 +218,13 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
-		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, metrics), src)
 	if err != nil {
 		return err
 	}
-	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), l.Kind))
+	status.reconciler = rec
+	handler := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
+	stopAPI := serveAPI(log, l, guard(handler, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
