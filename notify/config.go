@@ -123,7 +123,7 @@ func Load(file string) (*Config, error) {
 	c := &Config{File: file}
 	root := doc.Content[0]
 	fields := d.mapping(root, "the notifications file", "sinks")
-	if len(fields) == 0 && root.Kind == yaml.MappingNode && len(d.errs) == 0 {
+	if len(fields) == 0 && root.Kind == yaml.MappingNode {
 		d.errorf(root, "sinks is missing; add sinks: {NAME: {kind: webhook, url: ..., secretFile: ..., events: [...]}}")
 	}
 	for _, f := range fields {

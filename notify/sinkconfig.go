@@ -148,7 +148,7 @@ func (d *decoder) urlFile(v *yaml.Node, where, dir string) string {
 		return ""
 	}
 	if err := checkURL(string(b)); err != nil {
-		d.errorf(v, "%s: the file does not hold an incoming webhook's URL on one line: it %v", where, strings.TrimPrefix(err.Error(), "is "))
+		d.errorf(v, "%s: the URL it holds %v", where, err)
 		return ""
 	}
 	return string(b)
