@@ -141,7 +141,7 @@ func rolloutEvents(before *api.Rollout, after api.Rollout) []*Event {
 	}
 	switch {
 	case after.Phase == api.RolloutCanary && after.Step > before.Step:
-		add(RolloutStepPromote, "step %d promoted: %s: %s", after.Step, what, after.Message)
+		add(RolloutStepPromote, "step promoted: %s: %s", what, after.Message)
 	case after.Phase == before.Phase:
 	case after.Phase == api.RolloutSucceeded && after.Rollback:
 		add(RolloutRolledBack, "rolled back: %s serves again: %s", what, after.Message)

@@ -178,6 +178,7 @@ func wantTypes(t *testing.T, sink string, evs []notify.Event, want ...notify.Typ
 	var got []notify.Type
 	for _, ev := range evs {
 		got = append(got, ev.Type)
+		t.Logf("%s got %s: %s", sink, ev.Type, ev.Summary)
 	}
 	i := 0
 	for _, typ := range got {
