@@ -21,6 +21,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/notify"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
@@ -104,6 +105,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits (required, unless --insecure-skip-verify)")
 	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
+	cmd.Flags().StringVar(&o.notifyFile, "notify", "", notifyUsage)
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -145,6 +147,7 @@ type runOptions struct {
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
 	hostConfig                     string
+	notifyFile                     string
 	secretsDir                     string
 	secretEnv                      []string
 	webhookSecrets                 []string
@@ -197,6 +200,15 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	observers := []journal.Observer{metrics}
+	notifier, waitNotifier := startNotifier(ctx, log, in.notify)
+	defer waitNotifier()
+	if notifier != nil {
+		if err := metrics.reg.Register(notifier); err != nil {
+			return fmt.Errorf("register the notifications' metrics: %w", err)
+		}
+		observers = append(observers, notifier)
+	}
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
 		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
@@ -218,7 +230,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
-		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, metrics), src)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, observers...), src)
 	if err != nil {
 		return err
 	}
@@ -231,12 +243,14 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 }
 
 // hostInputs are what the operator of the host gives durable run in files:
-// host policies, trust, the host file, SOPS identities, webhook secrets.
+// host policies, trust, the host file, SOPS identities, webhook secrets,
+// the notifications file.
 type hostInputs struct {
 	policies   policy.Source
 	trust      *signing.Trust
 	hostConfig *hostconfig.Config
 	sopsIDs    *sops.Identities
+	notify     *notify.Config
 	// webhookSecrets are the webhook receivers' secrets, by kind.
 	webhookSecrets map[webhook.Kind][]byte
 }
@@ -267,6 +281,9 @@ func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
 		return in, err
 	}
 	in.hostConfig = hostConfig
+	if in.notify, err = loadNotify(o.notifyFile); err != nil {
+		return in, err
+	}
 	if in.webhookSecrets, err = loadWebhookSecrets(o.webhookSecrets); err != nil {
 		return in, err
 	}

@@ -56,6 +56,8 @@ var rules = []rule{
 		why: "listener, shared by the reconciler's API, the router's admin API and the agent, imports only hostfile"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
+	{from: module + "/notify", deny: append([]string{module + "/"}, heavy...), allow: []string{module + "/notify", module + "/api", module + "/internal/hostfile"},
+		why: "notifications follow the journal's records (api) and read the operator's files (hostfile): nothing else of the project, so that they can never act"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
 	{from: module + "/demo", deny: []string{module + "/reconcile"}, why: "the demo reads the reconciler through its API (api, server), as a user would"},
 	{from: module + "/internal/harness", deny: []string{module + "/reconcile"}, why: "the harness drives the binary as a user would, through its API"},
