@@ -154,11 +154,11 @@ durable_rollbacks_total{reason="revert",service="web",stage="staging"} 0
 		sum    float64
 	}{
 		{"durable_policy_decision_duration_seconds", map[string]string{"entry_point": "gate"}, 2, 0.005},
-		{"durable_rollout_duration_seconds", map[string]string{"service": "web", "stage": "prod", "outcome": "succeeded"}, 1, 35},
-		{"durable_rollout_duration_seconds", map[string]string{"service": "api", "stage": "prod", "outcome": "failed"}, 1, 60},
+		{"durable_rollout_duration_seconds", map[string]string{"stage": "prod", "outcome": "succeeded"}, 1, 35},
+		{"durable_rollout_duration_seconds", map[string]string{"stage": "prod", "outcome": "failed"}, 1, 60},
 		// web/prod's steps (10s, then 20s + 5s to the end); web/staging's (7s + 1s).
-		{"durable_canary_step_duration_seconds", map[string]string{"service": "web", "stage": "prod"}, 2, 35},
-		{"durable_canary_step_duration_seconds", map[string]string{"service": "web", "stage": "staging"}, 1, 8},
+		{"durable_canary_step_duration_seconds", map[string]string{"stage": "prod"}, 2, 35},
+		{"durable_canary_step_duration_seconds", map[string]string{"stage": "staging"}, 1, 8},
 	} {
 		h := histogram(t, reg, tc.name, tc.labels)
 		if h.GetSampleCount() != tc.count || h.GetSampleSum() < tc.sum-1e-9 || h.GetSampleSum() > tc.sum+1e-9 {
