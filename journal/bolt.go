@@ -57,6 +57,9 @@ type Bolt struct {
 	db    *bolt.DB
 	path  string
 	cache recordCache
+	// puts counts the records put (under cache.mu): a compaction removes
+	// records only if none was put since it read them.
+	puts uint64
 }
 
 var _ Store = (*Bolt)(nil)
