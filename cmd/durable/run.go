@@ -106,6 +106,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
+	addRetentionFlag(cmd.Flags(), &o.journalRetention)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -154,6 +155,7 @@ type runOptions struct {
 	location                       *time.Location
 	insecureSkipVerify             bool
 	runAs                          *adapters.RunAs
+	journalRetention               time.Duration
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
@@ -191,6 +193,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer st.Close()
+	defer keepJournal(ctx, log, st, o.journalRetention)()
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
 		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict})
 	if err != nil {
