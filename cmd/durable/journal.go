@@ -23,7 +23,9 @@ func newJournalCmd() *cobra.Command {
 		Use:   "journal",
 		Short: "Back up and check the reconciler's journal",
 		Args:  exactArgs(0),
-		RunE:  func(cmd *cobra.Command, args []string) error { return usageError{errors.New("name a subcommand: backup or check")} },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageError{errors.New("name a subcommand: backup or check")}
+		},
 	}
 	cmd.AddCommand(newJournalBackupCmd(), newJournalCheckCmd())
 	return cmd
