@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -132,6 +133,15 @@ func highWater(t *testing.T, b *Bolt) int64 {
 	return size
 }
 
+func fileSize(t *testing.T, b *Bolt) int64 {
+	t.Helper()
+	fi, err := os.Stat(b.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
 func mustCheck(t *testing.T, b *Bolt, where string) {
 	t.Helper()
 	problems, err := Check(context.Background(), b)
@@ -185,8 +195,8 @@ func TestRetentionBoundsTheJournal(t *testing.T) {
 		}
 	}
 	keptSize, allSize := highWater(t, kept.b), highWater(t, all.b)
-	t.Logf("%d rollouts: with retention %d bytes (%d at %d), without %d bytes (%d at %d)",
-		rollouts, keptSize, keptAtQuarter, rollouts/4, allSize, allAtQuarter, rollouts/4)
+	t.Logf("%d rollouts: with retention %d bytes in use (%d at %d), without %d bytes (%d at %d); files %d and %d bytes",
+		rollouts, keptSize, keptAtQuarter, rollouts/4, allSize, allAtQuarter, rollouts/4, fileSize(t, kept.b), fileSize(t, all.b))
 	if keptSize > keptAtQuarter*5/4 {
 		t.Errorf("with retention the journal grew from %d to %d bytes between rollout %d and %d", keptAtQuarter, keptSize, rollouts/4, rollouts)
 	}
