@@ -59,10 +59,25 @@ func (b *Bolt) Retain(ctx context.Context, r Retention) {
 	}
 }
 
+// compactTries is how many times a compaction deferred by a concurrent
+// write is tried again at once: the window is a plan's time, milliseconds.
+const compactTries = 3
+
 // CompactOlderThan compacts what is older than keep and no longer needed,
 // and journals the compaction's event when it removed anything.
 func (b *Bolt) CompactOlderThan(ctx context.Context, keep time.Duration) (Compaction, error) {
-	done, err := b.Compact(ctx, time.Now().Add(-keep))
+	var done Compaction
+	var err error
+	for range compactTries {
+		var more Compaction
+		more, err = b.Compact(ctx, time.Now().Add(-keep))
+		done = Compaction{Entries: done.Entries + more.Entries, Transitions: done.Transitions + more.Transitions,
+			Revisions: done.Revisions + more.Revisions, Releases: done.Releases + more.Releases,
+			InfraSets: done.InfraSets + more.InfraSets, Rollouts: done.Rollouts + more.Rollouts, Deferred: more.Deferred}
+		if err != nil || !more.Deferred {
+			break
+		}
+	}
 	if done.Total() == 0 {
 		return done, err
 	}

@@ -366,3 +366,56 @@ func TestCompactedRangesMerge(t *testing.T) {
 		t.Fatalf("check after losing #5: %q, %v", problems, err)
 	}
 }
+
+// TestRetainJournalsEachCompaction: Retain compacts at once, journals one
+// event with the counts, and journals nothing when nothing was removed;
+// with no bound it does nothing.
+func TestRetainJournalsEachCompaction(t *testing.T) {
+	ctx := context.Background()
+	d := newDriver(t) // its records are months old: older than any bound
+	for range 6 {
+		d.next()
+	}
+	before, _ := d.b.Entries(ctx, 0, 0)
+	d.b.Retain(ctx, Retention{Keep: 0})
+	if after, _ := d.b.Entries(ctx, 0, 0); len(after) != len(before) {
+		t.Fatalf("Retain without a bound changed the journal: %d entries, then %d", len(before), len(after))
+	}
+
+	stop, cancel := context.WithCancel(ctx)
+	ended := make(chan struct{})
+	go func() { d.b.Retain(stop, Retention{Keep: time.Hour, Every: time.Hour}); close(ended) }()
+	var event Entry
+	for event.Action != api.ActionJournalCompacted {
+		entries, err := d.b.Entries(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event = entries[len(entries)-1]
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-ended
+	var counts Compaction
+	if err := json.Unmarshal(event.Detail, &counts); err != nil || counts.Total() == 0 || counts.InfraSets != 4 || counts.Deferred {
+		t.Fatalf("the compaction's event: %+v (%v), detail %s", counts, err, event.Detail)
+	}
+	if !strings.Contains(event.Message, "4 infra-sets") || event.Kind != api.EntryEvent {
+		t.Fatalf("the compaction's event: %+v", event)
+	}
+	mustCheck(t, d.b, "after Retain")
+	// The entry that was the newest, kept as such with its intent and
+	// decision, goes now that the event is newer; then nothing is left.
+	if again, err := d.b.CompactOlderThan(ctx, time.Hour); err != nil || again.Total() != 3 || again.Entries != 3 {
+		t.Fatalf("a second compaction removed %+v (%v): want the last action's decision, intent and outcome", again, err)
+	}
+	entries, _ := d.b.Entries(ctx, 0, 0)
+	last := entries[len(entries)-1]
+	if again, err := d.b.CompactOlderThan(ctx, time.Hour); err != nil || again.Total() != 0 {
+		t.Fatalf("a third compaction removed %+v (%v): nothing was left to remove", again, err)
+	}
+	if entries, _ := d.b.Entries(ctx, 0, 0); entries[len(entries)-1].Seq != last.Seq {
+		t.Fatalf("a compaction that removed nothing journaled %+v", entries[len(entries)-1])
+	}
+	mustCheck(t, d.b, "after three compactions")
+}
