@@ -89,6 +89,9 @@ before it replaces FILE, so FILE is either the old file or a good copy.`,
 			}
 			defer closeSource()
 			got, err := journal.SaveBackup(ctx, args[0], func(w io.Writer) (int64, error) { return copy(ctx, w) })
+			if err != nil && src.stateDir == "" {
+				return fmt.Errorf("%w\n(is durable run running with --listen %s? to copy a stopped reconciler's journal, pass --state DIR)", err, src.api.cfg.Address)
+			}
 			if err != nil {
 				return fmt.Errorf("%w (copied from %s)", err, from)
 			}
