@@ -67,12 +67,17 @@ type RevisionDetail struct {
 	Subject string `json:"subject,omitempty"`
 }
 
+// ActionJournalCompacted is the event the journal's retention appends after
+// it compacted records no longer needed; its Detail holds the counts.
+const ActionJournalCompacted Action = "journal-compacted"
+
 // TargetActions lists the actions taken on targets.
 var TargetActions = []Action{ActionCreateSet, ActionScaleSet, ActionSetSplit, ActionRemoveSet}
 
 // Entry is one line of the append-only journal.
 type Entry struct {
-	// Seq is assigned by Append, strictly increasing from 1.
+	// Seq is assigned by Append, strictly increasing from 1; a gap is
+	// where the journal's retention compacted entries (Store.Compacted).
 	Seq     uint64    `json:"seq"`
 	Time    time.Time `json:"time"`
 	Kind    EntryKind `json:"kind"`

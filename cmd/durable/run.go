@@ -108,6 +108,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&o.notifyFile, "notify", "", notifyUsage)
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
+	addRetentionFlag(cmd.Flags(), &o.journalRetention)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -157,6 +158,7 @@ type runOptions struct {
 	location                       *time.Location
 	insecureSkipVerify             bool
 	runAs                          *adapters.RunAs
+	journalRetention               time.Duration
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
@@ -195,6 +197,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer st.Close()
+	defer keepJournal(ctx, log, st, o.journalRetention)()
 	status := &lateStatus{}
 	metrics, err := newReconcilerMetrics(status, journalFile)
 	if err != nil {
