@@ -6,7 +6,8 @@
 # (the signing tests push to a real registry server) and prometheus (the
 # canary analysis tests query a real one), openssh-client and openssh-server
 # (private repositories are fetched from a real sshd in the tests, and the
-# commit-signing tests drive ssh-keygen). Go and the Docker
+# commit-signing tests drive ssh-keygen), chromium (the dashboard's end-to-end
+# test drives a real headless browser through chromedp). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""
