@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -28,4 +29,13 @@ func thresholds(a *schema.Analysis) *api.Thresholds {
 		}
 	}
 	return t
+}
+
+// apiSignals are a step's analysis signals as the rollout records them.
+func apiSignals(in []policy.Signal) []api.Signal {
+	out := make([]api.Signal, 0, len(in))
+	for _, s := range in {
+		out = append(out, api.Signal{Name: s.Name, Canary: s.Canary, Baseline: s.Baseline, Threshold: s.Threshold, Verdict: s.Verdict})
+	}
+	return out
 }
