@@ -457,4 +457,3 @@ func TestEventsStreamTheStatusAsItChanges(t *testing.T) {
 		t.Fatalf("second event %s: want the changed status", second)
 	}
 }
-
