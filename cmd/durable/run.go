@@ -216,7 +216,11 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	stopAPI := serveAPI(log, l, guard(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), l.Kind))
+	h, err := withDashboard(ctx, log, server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), rec, st, src, isolation.Load, in.trust)
+	if err != nil {
+		return err
+	}
+	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
