@@ -17,18 +17,26 @@ import (
 	"github.com/durable-delivery/durable/writeback"
 )
 
+// dashboardParts are what the dashboard reads and writes through.
+type dashboardParts struct {
+	rec   *reconcile.Reconciler
+	st    *journal.Bolt
+	src   *source.Source
+	load  writeback.Loader
+	trust *signing.Trust
+}
+
 // withDashboard serves the dashboard beside the API h. Its writes are
 // commits pushed with the source's access (as --revert-on-failure's); when
 // the trust file wants signed commits, which Durable cannot sign, it offers
 // none and shows the commands to run instead.
-func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, rec *reconcile.Reconciler, st *journal.Bolt, src *source.Source,
-	load writeback.Loader, trust *signing.Trust) (http.Handler, error) {
-	var acts server.Actions = &dashboardActions{src: src, st: st, load: load, trigger: rec.Trigger}
-	if trust != nil && trust.Commits.Mode != signing.CommitsOff {
-		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable signs none", "commits", trust.Commits.Mode)
+func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dashboardParts) (http.Handler, error) {
+	var acts server.Actions = &dashboardActions{src: p.src, st: p.st, load: p.load, trigger: p.rec.Trigger}
+	if p.trust != nil && p.trust.Commits.Mode != signing.CommitsOff {
+		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable signs none", "commits", p.trust.Commits.Mode)
 		acts = nil
 	}
-	dash, err := server.NewDashboard(server.DashboardConfig{Reconciler: rec, Journal: st, Actions: acts, Done: ctx.Done()})
+	dash, err := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})
 	if err != nil {
 		return nil, err
 	}

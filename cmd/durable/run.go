@@ -216,7 +216,8 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	h, err := withDashboard(ctx, log, server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), rec, st, src, isolation.Load, in.trust)
+	h, err := withDashboard(ctx, log, server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}),
+		dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
 	if err != nil {
 		return err
 	}
