@@ -34,8 +34,12 @@
       .then(function (html) { if (html !== null) { swap(html); } })
       .catch(function () {})
       .then(function () {
-        busy = false;
-        if (again) { again = false; refresh(); }
+        // At most two swaps a second: under load the counters change at
+        // every read of the status.
+        setTimeout(function () {
+          busy = false;
+          if (again) { again = false; refresh(); }
+        }, 500);
       });
   }
 

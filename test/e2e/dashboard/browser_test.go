@@ -29,7 +29,7 @@ func openBrowser(ctx context.Context, t *testing.T) *page {
 		t.Fatalf("chromium is not installed (hack/install-deps.sh installs it): %v", err)
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000))
+		chromedp.DisableGPU, chromedp.WindowSize(1400, 1600))
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {
@@ -66,9 +66,9 @@ func (p *page) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 // shot writes a full-page screenshot named after the step.
 func (p *page) shot(name string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -78,6 +78,7 @@ func (p *page) shot(name string) {
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		p.t.Errorf("screenshot %s: %v", name, err)
 	}
+	p.t.Logf("screenshot %s", file)
 }
 
 // eval evaluates a JavaScript expression (awaiting a promise) in the page.

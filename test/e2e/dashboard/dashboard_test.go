@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -41,7 +42,7 @@ func splitShows(stage, release, weight string) string {
 // token is refused; "roll back to this" on staging's warm v1 commits the
 // rollback and traffic is all on v1 within 1s of the commit being seen.
 func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	f := e2etest.New(t, ctx)
 	// The dashboard pushes to the repository as --revert-on-failure does.
@@ -117,7 +118,13 @@ func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
 		return !seen.IsZero()
 	})
 	if !st.Promoted(ctx, "roll back to v1 from the dashboard", rollback, "v1") {
-		t.Fatalf("the rollback did not converge:\n%s", f.Logs())
+		s, err := f.API.Status(context.Background())
+		b, _ := json.MarshalIndent(s.Ready, "", "  ")
+		total, failed, lastErr := st.Load.Stats()
+		lastV1, _ := st.Load.LastServedBy("v1")
+		lastV2, _ := st.Load.LastServedBy("v2")
+		t.Fatalf("the rollback did not converge; ready (%v): %s; load: %d requests, %d failed (%s), last v1 %s, last v2 %s, now %s",
+			err, b, total, failed, lastErr, lastV1.Format(time.RFC3339Nano), lastV2.Format(time.RFC3339Nano), time.Now().Format(time.RFC3339Nano))
 	}
 	last, _ := st.Load.LastServedBy("v2")
 	t.Logf("the rollback commit was seen at %s; the load last got v2 at %s (%.3fs after)", seen.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano), last.Sub(seen).Seconds())
