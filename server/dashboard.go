@@ -32,7 +32,7 @@ type DashboardConfig struct {
 	Actions Actions
 	// Done is closed when the server stops: event streams end then.
 	Done <-chan struct{}
-	// Poll is how often an event stream reads the status (default 250ms).
+	// Poll is how often an event stream reads the status (default 500ms).
 	Poll time.Duration
 }
 
@@ -74,7 +74,7 @@ type dashboard struct {
 // (WithAccess); without one, nothing is allowed.
 func NewDashboard(cfg DashboardConfig) (http.Handler, error) {
 	if cfg.Poll <= 0 {
-		cfg.Poll = 250 * time.Millisecond
+		cfg.Poll = 500 * time.Millisecond
 	}
 	page, err := template.New("page").Funcs(viewFuncs).ParseFS(dashboardFiles, "dashboard/*.html")
 	if err != nil {

@@ -457,3 +457,31 @@ func TestEventsStreamTheStatusAsItChanges(t *testing.T) {
 		t.Fatalf("second event %s: want the changed status", second)
 	}
 }
+
+// A canary step shows its goals and each analysis signal against the
+// threshold the reconciler applied.
+func TestDashboardShowsCanaryProgressAgainstItsGoals(t *testing.T) {
+	f := newDashboard(t, tokenAccess{open: ScopeRead}, false)
+	now := time.Now()
+	f.status.set(func(s *api.Status) {
+		svc := &s.Services[0]
+		svc.Strategy = &api.StrategyView{Kind: "canary", Steps: []api.StepGoal{
+			{Weight: 10, BakeTime: api.Duration{Duration: 2 * time.Second}, BakeRequests: 50},
+			{Weight: 50, BakeTime: api.Duration{Duration: 30 * time.Second}, BakeRequests: 100,
+				Analysis: &api.Thresholds{MaxErrorRate: 0.01, MaxErrorRateIncrease: 0.02, MinRequests: 20}}}}
+		s.Time = now
+		pl := &svc.Placements[0]
+		pl.Sets[0].Step = &api.SetMetrics{Requests: 42}
+		pl.Rollout = &api.Rollout{Phase: api.RolloutCanary, Set: "web-new", Release: waiting, Step: 2, StepStartedAt: now.Add(-12 * time.Second),
+			Analysis: "canary step 2/2 baking", Signals: []api.Signal{
+				{Name: "error-rate", Canary: 0.005, Baseline: 0.001, Threshold: 0.01, Verdict: "pass"},
+				{Name: "latency-p90", Canary: 0.120, Baseline: 0.100, Threshold: 0.2, Verdict: "inconclusive"}}}
+	})
+	_, page := f.browser(t).get("/")
+	for _, want := range []string{"Canary step 2 of 2 at 50%", "12s of 30s", "42 of 100", "error rate ≤ 1.00%", "increase over the serving set ≤ 2.00%",
+		"<td>error-rate</td><td>0.50%</td><td>0.10%</td><td>1.00%</td><td>pass</td>", "<td>latency-p90</td><td>120 ms</td><td>100 ms</td><td>200 ms</td><td>inconclusive</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
