@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
@@ -42,7 +42,7 @@ func splitShows(stage, release, weight string) string {
 // token is refused; "roll back to this" on staging's warm v1 commits the
 // rollback and traffic is all on v1 within 1s of the commit being seen.
 func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	f := e2etest.New(t, ctx)
 	// The dashboard pushes to the repository as --revert-on-failure does.
@@ -117,18 +117,22 @@ func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
 		}
 		return !seen.IsZero()
 	})
-	if !st.Promoted(ctx, "roll back to v1 from the dashboard", rollback, "v1") {
-		s, err := f.API.Status(context.Background())
-		b, _ := json.MarshalIndent(s.Ready, "", "  ")
-		total, failed, lastErr := st.Load.Stats()
-		lastV1, _ := st.Load.LastServedBy("v1")
-		lastV2, _ := st.Load.LastServedBy("v2")
-		t.Fatalf("the rollback did not converge; ready (%v): %s; load: %d requests, %d failed (%s), last v1 %s, last v2 %s, now %s",
-			err, b, total, failed, lastErr, lastV1.Format(time.RFC3339Nano), lastV2.Format(time.RFC3339Nano), time.Now().Format(time.RFC3339Nano))
-	}
+	// The story's Promoted would ask that no request started after the
+	// status first read converged got v2; the router may still answer one
+	// that arrived a moment before its switch. What is promised is traffic on
+	// the warm set within 1s of the commit being seen.
+	e2etest.WaitFor(ctx, t, "the rollback to converge", func() bool {
+		s, err := f.API.Status(ctx)
+		return err == nil && harness.ServesCommit(s, rollback)
+	})
+	within := seen.Add(time.Second)
+	e2etest.WaitFor(ctx, t, "a request sent 1s after the commit was seen to be answered", func() bool {
+		last, ok := st.Load.LastServedBy("v1")
+		return ok && last.After(within)
+	})
 	last, _ := st.Load.LastServedBy("v2")
 	t.Logf("the rollback commit was seen at %s; the load last got v2 at %s (%.3fs after)", seen.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano), last.Sub(seen).Seconds())
-	if !st.Load.ServingOnly("v1", seen.Add(time.Second)) {
+	if !st.Load.ServingOnly("v1", within) {
 		t.Fatalf("requests sent from 1s after the rollback commit was seen still reached v2 (last at %s, seen at %s)", last, seen)
 	}
 	p.run("mark the page again", mark)
