@@ -41,40 +41,41 @@ func FindRevision(revs []journal.Revision, service, release string) (journal.Rev
 // as head has them. It restores whole files of old, one at a time, keeping
 // a file only when the tree still loads and nothing but service changed;
 // when service's fields share a file with another change since old, it is
-// refused with the files to edit by hand.
-func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string) (map[string][]byte, error) {
+// refused with the files to edit by hand. It returns the desired state of
+// the tree with the files changed too, as load gave it.
+func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string) (map[string][]byte, *schema.DesiredState, error) {
 	headDS, err := load(ctx, head)
 	if err != nil {
-		return nil, fmt.Errorf("load the head: %w", err)
+		return nil, nil, fmt.Errorf("load the head: %w", err)
 	}
 	oldDS, err := load(ctx, old)
 	if err != nil {
-		return nil, fmt.Errorf("load the earlier revision: %w", err)
+		return nil, nil, fmt.Errorf("load the earlier revision: %w", err)
 	}
 	want, ok := oldDS.Services[service]
 	if !ok {
-		return nil, fmt.Errorf("the earlier revision declares no service %s", service)
+		return nil, nil, fmt.Errorf("the earlier revision declares no service %s", service)
 	}
 	if sameService(headDS.Services[service], want) {
-		return nil, fmt.Errorf("the head already declares %s as the earlier revision did: nothing to roll back", service)
+		return nil, nil, fmt.Errorf("the head already declares %s as the earlier revision did: nothing to roll back", service)
 	}
 	changed, err := changedFiles(head, old)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(changed) > maxChangedFiles {
-		return nil, fmt.Errorf("%d files differ between the head and the earlier revision (at most %d are tried): edit %s by hand", len(changed), maxChangedFiles, service)
+		return nil, nil, fmt.Errorf("%d files differ between the head and the earlier revision (at most %d are tried): edit %s by hand", len(changed), maxChangedFiles, service)
 	}
 	tree, err := mapFS(head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	edits := map[string][]byte{}
 	current := headDS.Services[service]
 	for _, p := range changed {
 		data, err := fs.ReadFile(old, p)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("read %s of the earlier revision: %w", p, err)
+			return nil, nil, fmt.Errorf("read %s of the earlier revision: %w", p, err)
 		}
 		trial := maps.Clone(tree)
 		if data == nil {
@@ -88,10 +89,10 @@ func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string)
 		}
 		tree, edits[p], current = trial, data, ds.Services[service]
 		if sameService(current, want) {
-			return edits, nil
+			return edits, ds, nil
 		}
 	}
-	return nil, fmt.Errorf("%s's fields share files with other changes since the earlier revision (%s): edit them by hand", service, strings.Join(changed, ", "))
+	return nil, nil, fmt.Errorf("%s's fields share files with other changes since the earlier revision (%s): edit them by hand", service, strings.Join(changed, ", "))
 }
 
 // sameService compares two declarations of a service, leaving out what

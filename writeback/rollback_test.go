@@ -48,7 +48,7 @@ func TestRollbackRestoresOnlyTheService(t *testing.T) {
 	old := tree(map[string]string{"web.cue": "services: web: artifact: " + artifact("1"), "api.cue": "services: api: artifact: " + artifact("a")})
 	head := tree(map[string]string{"web.cue": "services: web: artifact: " + artifact("2"), "api.cue": "services: api: artifact: " + artifact("b"),
 		"notes.cue": "// a note"})
-	edits, err := Rollback(ctx, load, head, old, "web")
+	edits, evaluated, err := Rollback(ctx, load, head, old, "web")
 	if err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
@@ -69,15 +69,18 @@ func TestRollbackRestoresOnlyTheService(t *testing.T) {
 	if ds.Services["web"].ReleaseID() != oldDS.Services["web"].ReleaseID() || ds.Services["api"].ReleaseID() != headDS.Services["api"].ReleaseID() {
 		t.Fatal("after the rollback, web must be old's and api head's")
 	}
+	if !sameJSON(ds, evaluated) {
+		t.Fatal("the desired state Rollback returns is not the edited tree's")
+	}
 
-	if _, err := Rollback(ctx, load, old, old, "web"); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
+	if _, _, err := Rollback(ctx, load, old, old, "web"); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Errorf("rollback to the same declaration: %v", err)
 	}
-	if _, err := Rollback(ctx, load, head, old, "nope"); err == nil || !strings.Contains(err.Error(), "declares no service nope") {
+	if _, _, err := Rollback(ctx, load, head, old, "nope"); err == nil || !strings.Contains(err.Error(), "declares no service nope") {
 		t.Errorf("rollback of an unknown service: %v", err)
 	}
 	broken := tree(map[string]string{"web.cue": "services: web: artifact: 3"})
-	if _, err := Rollback(ctx, load, broken, old, "web"); err == nil || !strings.Contains(err.Error(), "load the head") {
+	if _, _, err := Rollback(ctx, load, broken, old, "web"); err == nil || !strings.Contains(err.Error(), "load the head") {
 		t.Errorf("rollback on a head that does not load: %v", err)
 	}
 }
@@ -87,7 +90,7 @@ func TestRollbackRestoresOnlyTheService(t *testing.T) {
 func TestRollbackRefusesAMixedFile(t *testing.T) {
 	old := tree(map[string]string{"releases.cue": "services: web: artifact: " + artifact("1") + "\nservices: api: artifact: " + artifact("a")})
 	head := tree(map[string]string{"releases.cue": "services: web: artifact: " + artifact("2") + "\nservices: api: artifact: " + artifact("b")})
-	_, err := Rollback(context.Background(), load, head, old, "web")
+	_, _, err := Rollback(context.Background(), load, head, old, "web")
 	if err == nil || !strings.Contains(err.Error(), "releases.cue") || !strings.Contains(err.Error(), "edit them by hand") {
 		t.Fatalf("Rollback of a mixed file: %v, want a refusal naming releases.cue", err)
 	}

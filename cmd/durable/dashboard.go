@@ -11,6 +11,7 @@ import (
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/server"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
@@ -31,7 +32,7 @@ type dashboardParts struct {
 // the trust file wants signed commits, which Durable cannot sign, it offers
 // none and shows the commands to run instead.
 func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dashboardParts) (http.Handler, error) {
-	var acts server.Actions = &dashboardActions{src: p.src, st: p.st, load: p.load, trigger: p.rec.Trigger}
+	var acts server.Actions = &dashboardActions{src: p.src, st: p.st, load: p.load, rec: p.rec}
 	if p.trust != nil && p.trust.Commits.Mode != signing.CommitsOff {
 		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable signs none", "commits", p.trust.Commits.Mode)
 		acts = nil
@@ -70,11 +71,11 @@ func (a dashboardAccess) Open() server.Scope {
 // dashboardActions writes the dashboard's commits on the followed branch,
 // on top of the newest revision the journal saw, one at a time.
 type dashboardActions struct {
-	mu      sync.Mutex
-	src     *source.Source
-	st      *journal.Bolt
-	load    writeback.Loader
-	trigger func()
+	mu   sync.Mutex
+	src  *source.Source
+	st   *journal.Bolt
+	load writeback.Loader
+	rec  *reconcile.Reconciler
 }
 
 func (a *dashboardActions) Approve(ctx context.Context, stage, release, by, reason string) (string, error) {
@@ -92,7 +93,7 @@ func (a *dashboardActions) Approve(ctx context.Context, stage, release, by, reas
 	if reason != "" {
 		msg += "\n" + reason + "\n"
 	}
-	return a.commit(ctx, head.Commit, map[string][]byte{path: body}, msg)
+	return a.commit(ctx, head.Commit, map[string][]byte{path: body}, msg, nil)
 }
 
 func (a *dashboardActions) Rollback(ctx context.Context, service, stage, release string) (string, error) {
@@ -110,13 +111,13 @@ func (a *dashboardActions) Rollback(ctx context.Context, service, stage, release
 	if err != nil {
 		return "", err
 	}
-	edits, err := writeback.Rollback(ctx, a.load, head.Files, old.Files, service)
+	edits, evaluated, err := writeback.Rollback(ctx, a.load, head.Files, old.Files, service)
 	if err != nil {
 		return "", fmt.Errorf("roll %s back to %s: %w", service, good.Commit[:12], err)
 	}
 	msg := fmt.Sprintf("Roll %s back to release %s\n\nFrom the dashboard: %s as revision %s declared it; a warm set of stage %s runs this release.\n\nDurable-Rollback: %s %s\n",
 		service, release[:12], service, good.Commit[:12], stage, service, release)
-	return a.commit(ctx, head.Commit, edits, msg)
+	return a.commit(ctx, head.Commit, edits, msg, evaluated)
 }
 
 // head is the journal's revisions, newest first, and the newest one's tree:
@@ -133,15 +134,21 @@ func (a *dashboardActions) head(ctx context.Context) ([]journal.Revision, source
 	return revs, snap, err
 }
 
-func (a *dashboardActions) commit(ctx context.Context, head string, files map[string][]byte, msg string) (string, error) {
+// commit pushes the files changed on head and has the reconciler fetch at
+// once; evaluated, when known, is the desired state of the commit's tree,
+// which the reconciler then need not evaluate again.
+func (a *dashboardActions) commit(ctx context.Context, head string, files map[string][]byte, msg string, evaluated *schema.DesiredState) (string, error) {
 	c, err := a.src.CommitFiles(ctx, head, files, msg)
 	if errors.Is(err, source.ErrHeadMoved) {
-		a.trigger()
+		a.rec.Trigger()
 		return "", fmt.Errorf("%w: the reconciler fetches the new head now; reload the page and try again", err)
 	}
 	if err != nil {
 		return "", err
 	}
-	a.trigger()
+	if snap, err := a.src.At(c); err == nil && evaluated != nil {
+		a.rec.Evaluated(snap.Tree, evaluated)
+	}
+	a.rec.Trigger()
 	return c, nil
 }

@@ -133,7 +133,7 @@ func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
 	last, _ := st.Load.LastServedBy("v2")
 	t.Logf("the rollback commit was seen at %s; the load last got v2 at %s (%.3fs after)", seen.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano), last.Sub(seen).Seconds())
 	if !st.Load.ServingOnly("v1", within) {
-		t.Fatalf("requests sent from 1s after the rollback commit was seen still reached v2 (last at %s, seen at %s)", last, seen)
+		t.Fatalf("requests sent from 1s after the rollback commit was seen still reached v2 (last at %s, seen at %s):\n%s", last, seen, f.Logs())
 	}
 	p.run("mark the page again", mark)
 	p.waitJS(ctx, "v1 shown at 100% in staging and prod again", splitShows("staging", v1, `r.dataset.weight === "100"`)+" && "+splitShows("prod", v1, `r.dataset.weight === "100"`))
