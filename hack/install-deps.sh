@@ -4,7 +4,8 @@
 # tests drive real repositories with it), python3 (the example exec adapters),
 # haproxy (the HAProxy adapter's tests run a real one), docker-registry
 # (the signing tests push to a real registry server) and prometheus (the
-# canary analysis tests query a real one), openssh-client and openssh-server
+# canary analysis and metrics tests query a real one; its promtool checks
+# the example alert rules), openssh-client and openssh-server
 # (private repositories are fetched from a real sshd in the tests, and the
 # commit-signing tests drive ssh-keygen), chromium (the dashboard's end-to-end
 # test drives a real headless browser through chromedp). Go and the Docker

@@ -57,6 +57,8 @@ type Bolt struct {
 	db    *bolt.DB
 	path  string
 	cache recordCache
+	// mapped gives back the file pages the writes made this process map.
+	mapped mappedPages
 }
 
 var _ Store = (*Bolt)(nil)
@@ -145,5 +147,9 @@ func (b *Bolt) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.Update(fn)
+	if err := b.db.Update(fn); err != nil {
+		return err
+	}
+	b.mapped.wrote(b.db)
+	return nil
 }

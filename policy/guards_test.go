@@ -11,17 +11,23 @@ import (
 
 // TestInputThatCannotBeRecordedDenies: a decision is journaled with its
 // input's digest; an input JSON cannot encode (a NaN from a metrics
-// source) is denied, whether or not any policy is loaded, never decided on
-// an input the record does not hold.
+// source) is denied, never decided on an input the record does not hold.
+// Where no policy defines the entry point nothing is asked, and the input is
+// not encoded at all (the reconciler's built-in gate digests it itself:
+// TestGateWithoutPolicyDeniesAnInputThatCannotBeRecorded).
 func TestInputThatCannotBeRecordedDenies(t *testing.T) {
-	in := Analysis{Verdict: "pass", Signals: []Signal{{Name: "5xx-ratio", Canary: math.NaN(), Verdict: "pass"}}}
-	var none *Engine
+	in := map[string]any{"analysis": Analysis{Verdict: "pass", Signals: []Signal{{Name: "5xx-ratio", Canary: math.NaN(), Verdict: "pass"}}}}
 	e := mustCompile(t, Options{}, source("repository", map[string]string{"gate.rego": gatePolicy}))
-	for name, eng := range map[string]*Engine{"no policy": none, "a gate policy": e} {
-		d := eng.Decide(context.Background(), Gate, map[string]any{"analysis": in})
-		if d.Result != Deny || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], "encode input") {
-			t.Errorf("%s: %+v, want a deny: encode input", name, d)
-		}
+	d := e.Decide(context.Background(), Gate, in)
+	if d.Result != Deny || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], "encode input") {
+		t.Errorf("a gate policy: %+v, want a deny: encode input", d)
+	}
+	var none *Engine
+	if d := none.Decide(context.Background(), Gate, in); d.Result != Allow || d.Defined() || d.InputDigest != "" {
+		t.Errorf("no policy: %+v, want an undefined allow with no digest", d)
+	}
+	if _, err := InputDigest(in); err == nil || !strings.HasPrefix(err.Error(), "encode input") {
+		t.Errorf("InputDigest of a NaN: %v, want encode input", err)
 	}
 }
 

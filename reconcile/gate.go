@@ -22,7 +22,7 @@ func (ro *rollout) gate(ctx context.Context, step policy.GateStep, facts stepFac
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	d := pol.engine.Decide(ctx, policy.Gate, in)
+	d := recordedInput(pol.engine.Decide(ctx, policy.Gate, in), in)
 	d = r.stageGate(d, p, rec, step, pol.approvals)
 	if p.hold && !rec.Rollback {
 		// A hold commit pauses the rollout here, whatever the policies say.
@@ -81,6 +81,23 @@ func readyFacts(set *journal.InfraSet) stepFacts {
 		f.bake.ElapsedSeconds = time.Since(set.UpdatedAt).Seconds()
 	}
 	return f
+}
+
+// recordedInput gives a gate decision no policy made the digest of its
+// input: the built-in rules decide in the policy's place, and their
+// decision records the input as a policy's would, so an input that cannot
+// be recorded (a NaN from a metrics source) is denied, as the engine denies
+// it.
+func recordedInput(d policy.Decision, in policy.GateInput) policy.Decision {
+	if d.Defined() {
+		return d
+	}
+	digest, err := policy.InputDigest(in)
+	if err != nil {
+		return policy.Decision{Entry: policy.Gate, Result: policy.Deny, Policy: policyRecordedInput, Reasons: []string{err.Error()}}
+	}
+	d.InputDigest = digest
+	return d
 }
 
 // gateInput is what durable.gate is asked with: the rollout, its step and

@@ -20,7 +20,8 @@ const (
 	policyRollback        = "builtin/warm-rollback"
 	policyKeepWarm        = "builtin/keep-warm"
 	policyOrphan          = "builtin/orphan"
-	policyDrift           = "builtin/drift"
+	policyDrift           = api.PolicyDrift
+	policyRecordedInput   = "builtin/recorded-input"
 )
 
 // journal appends an entry, logging (not failing) when the journal cannot be

@@ -128,19 +128,26 @@ func treeDigest(t *testing.T, dir string) string {
 }
 
 // TestTreeCacheIsBoundedInBytes: trees of generated sizes, some alone
-// over the bound, are kept newest first within treeCacheBytes (the newest
+// over the bound, are kept newest first within the cache's limit (the newest
 // whatever its size), and what the cache counts is what it holds.
 func TestTreeCacheIsBoundedInBytes(t *testing.T) {
 	ctx := context.Background()
-	var c treeCache
+	const limit = 1 << 20
+	c := treeCache{limit: limit}
 	rng := rand.New(rand.NewPCG(8, 9))
 	for i := range 40 {
-		size := rng.IntN(treeCacheBytes / 3)
+		// Random bytes in hex compress to about half: the sizes are of
+		// what the cache keeps, roughly.
+		size := rng.IntN(limit / 3)
 		if i%9 == 0 {
-			size = treeCacheBytes + 1 // alone over the bound
+			size = limit + 1 // alone over the bound
+		}
+		noise := make([]byte, size)
+		for j := range noise {
+			noise[j] = byte(rng.Uint32())
 		}
 		eval := func(context.Context, fs.FS) (*schema.DesiredState, error) {
-			return &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: strings.Repeat("x", size)}}}, nil
+			return &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: hex.EncodeToString(noise)}}}, nil
 		}
 		tree := fmt.Sprintf("tree-%d", rng.IntN(30))
 		if _, err := c.load(ctx, tree, nil, eval); err != nil {
@@ -156,8 +163,8 @@ func TestTreeCacheIsBoundedInBytes(t *testing.T) {
 		if _, ok := c.trees[tree]; !ok {
 			t.Fatalf("load %d: the newest tree %s was not kept", i, tree)
 		}
-		if len(c.order) > 1 && c.bytes > treeCacheBytes {
-			t.Fatalf("load %d: %d trees hold %d bytes, over %d", i, len(c.order), c.bytes, treeCacheBytes)
+		if len(c.order) > 1 && c.bytes > limit {
+			t.Fatalf("load %d: %d trees hold %d bytes, over %d", i, len(c.order), c.bytes, limit)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -39,6 +38,13 @@ type DashboardConfig struct {
 //go:embed dashboard
 var dashboardFiles embed.FS
 
+// The page's templates and its assets, embedded: a template that does not
+// parse fails every test of the package.
+var (
+	dashboardPage      = template.Must(template.New("page").Funcs(viewFuncs).ParseFS(dashboardFiles, "dashboard/*.html"))
+	dashboardAssets, _ = fs.Sub(dashboardFiles, "dashboard/assets")
+)
+
 // Limits of the dashboard.
 const (
 	// maxStreams bounds the event streams served at once: each reads the
@@ -56,7 +62,6 @@ type dashboard struct {
 	page    *template.Template
 	key     []byte // signs CSRF tokens; new each start
 	streams chan struct{}
-	assets  fs.FS
 }
 
 // NewDashboard returns the dashboard's handler:
@@ -72,32 +77,22 @@ type dashboard struct {
 //
 // Who may read and write comes from the Access of the request's context
 // (WithAccess); without one, nothing is allowed.
-func NewDashboard(cfg DashboardConfig) (http.Handler, error) {
+func NewDashboard(cfg DashboardConfig) http.Handler {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
 	}
-	page, err := template.New("page").Funcs(viewFuncs).ParseFS(dashboardFiles, "dashboard/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard templates: %w", err)
-	}
-	assets, err := fs.Sub(dashboardFiles, "dashboard/assets")
-	if err != nil {
-		return nil, err
-	}
-	d := &dashboard{cfg: cfg, page: page, key: make([]byte, 32), streams: make(chan struct{}, maxStreams), assets: assets}
-	if _, err := rand.Read(d.key); err != nil {
-		return nil, fmt.Errorf("dashboard: CSRF key: %w", err)
-	}
+	d := &dashboard{cfg: cfg, page: dashboardPage, key: make([]byte, 32), streams: make(chan struct{}, maxStreams)}
+	_, _ = rand.Read(d.key) // crypto/rand never fails: it crashes the program instead
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", d.servePage)
 	mux.HandleFunc("GET /ui/main", d.serveMain)
-	mux.Handle("GET /ui/assets/", http.StripPrefix("/ui/assets/", http.FileServerFS(assets)))
+	mux.Handle("GET /ui/assets/", http.StripPrefix("/ui/assets/", http.FileServerFS(dashboardAssets)))
 	mux.HandleFunc("POST /ui/login", d.login)
 	mux.HandleFunc("POST /ui/logout", d.logout)
 	mux.HandleFunc("POST /ui/approve", d.approve)
 	mux.HandleFunc("POST /ui/rollback", d.rollback)
 	mux.HandleFunc("GET /v1/events", d.events)
-	return securityHeaders(limitBody(mux)), nil
+	return securityHeaders(limitBody(mux))
 }
 
 // IsDashboard reports whether req is for the dashboard, which checks its

@@ -40,22 +40,22 @@ func (a tokenAccess) Scope(token string) Scope {
 }
 func (a tokenAccess) Open() Scope { return a.open }
 
-// fixedStatus is a reconciler whose status the test sets: a web service
+// dashStatus is a reconciler whose status the test sets: a web service
 // with a gate waiting at prod (signed or not) and a warm set in staging.
-type fixedStatus struct {
+type dashStatus struct {
 	mu sync.Mutex
 	s  api.Status
 }
 
-func (f *fixedStatus) Status(context.Context) (api.Status, error) {
+func (f *dashStatus) Status(context.Context) (api.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.s, nil
 }
-func (f *fixedStatus) Trigger()       {}
-func (f *fixedStatus) Branch() string { return "main" }
+func (f *dashStatus) Trigger()       {}
+func (f *dashStatus) Branch() string { return "main" }
 
-func (f *fixedStatus) set(fn func(*api.Status)) {
+func (f *dashStatus) set(fn func(*api.Status)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(&f.s)
@@ -103,7 +103,7 @@ func (r *recordedActions) list() []string {
 
 type dashFixture struct {
 	srv     *httptest.Server
-	status  *fixedStatus
+	status  *dashStatus
 	actions *recordedActions
 	done    chan struct{}
 }
@@ -123,11 +123,8 @@ func newDashboard(t *testing.T, access Access, tlsOn bool) *dashFixture {
 			t.Fatal(err)
 		}
 	}
-	f := &dashFixture{status: &fixedStatus{s: statusWithGate("web", false)}, actions: &recordedActions{}, done: make(chan struct{})}
-	dash, err := NewDashboard(DashboardConfig{Reconciler: f.status, Journal: st, Actions: f.actions, Done: f.done, Poll: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &dashFixture{status: &dashStatus{s: statusWithGate("web", false)}, actions: &recordedActions{}, done: make(chan struct{})}
+	dash := NewDashboard(DashboardConfig{Reconciler: f.status, Journal: st, Actions: f.actions, Done: f.done, Poll: 20 * time.Millisecond})
 	h := WithDashboard(Handler(f.status, st, Webhooks{}), dash)
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if access != nil {

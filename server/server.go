@@ -42,6 +42,8 @@ type Journal interface {
 //	POST /v1/webhooks/{kind}           a forge's push (github, gitlab, gitea,
 //	                                   generic), signed with hooks' secret
 //	GET  /healthz                      liveness
+//
+// WithMetrics adds GET /metrics.
 func Handler(r Reconciler, st Journal, hooks Webhooks) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, req *http.Request) {

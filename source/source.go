@@ -52,6 +52,10 @@ type Config struct {
 	// FullHistory fetches the branch's whole history rather than its head
 	// alone, for verifying every commit since the last applied one.
 	FullHistory bool
+	// Fetched, when set, is told how long each fetch Watch makes took and
+	// how it failed (nil: it did not), on Watch's goroutine: it must
+	// return at once (metrics count it).
+	Fetched func(took time.Duration, err error)
 }
 
 // Source fetches and watches one branch of one repository. Its methods are

@@ -18,9 +18,13 @@ func (s *Source) Watch(ctx context.Context, fn func(Snapshot, error)) {
 		case <-s.trigger:
 		default:
 		}
+		start := time.Now()
 		snap, err := s.Fetch(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if s.cfg.Fetched != nil {
+			s.cfg.Fetched(time.Since(start), err)
 		}
 		fn(snap, err)
 

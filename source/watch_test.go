@@ -124,3 +124,30 @@ func TestJitterStaysInRange(t *testing.T) {
 		t.Errorf("jitter never moved below or above %s (range %s..%s)", d, lo, hi)
 	}
 }
+
+// Fetched is told of each fetch Watch makes, before its result is handed
+// over, with the same error.
+func TestWatchTellsFetched(t *testing.T) {
+	repo, _ := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
+	type fetched struct {
+		took time.Duration
+		err  error
+	}
+	told := make(chan fetched, 16)
+	s := newSource(t, Config{URL: repo + ".missing", Interval: 24 * time.Hour,
+		Fetched: func(took time.Duration, err error) { told <- fetched{took, err} }})
+	_, results, _ := startWatch(t, s)
+	r := nextResult(t, results)
+	f := <-told // buffered before the result was handed over
+	if r.err == nil || f.err != r.err || f.took <= 0 {
+		t.Fatalf("Fetched told %v after %s; Watch reported %v", f.err, f.took, r.err)
+	}
+	runGit(t, repo, "clone", "-q", "--bare", repo, repo+".missing")
+	s.Trigger()
+	if r := nextResult(t, results); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if f := <-told; f.err != nil || f.took <= 0 {
+		t.Fatalf("Fetched told %v after %s of a fetch that worked", f.err, f.took)
+	}
+}

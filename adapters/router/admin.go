@@ -107,14 +107,12 @@ func (r *Router) checkAllowed(s adapters.Split) error {
 // reach without admin rights (--metrics-listen):
 //
 //	GET /v1/metrics  service → set → counters and in-flight (JSON)
-//	GET /metrics     the same in Prometheus' text format
+//	GET /metrics     the same in Prometheus' exposition format, by status
+//	                 code, with the Go runtime's and the process's
 //	GET /healthz
 func (r *Router) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		writePrometheus(w, r.metrics.snapshot())
-	})
+	mux.Handle("GET /metrics", r.prometheus)
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, r.metrics.snapshot())
 	})

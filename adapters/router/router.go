@@ -26,11 +26,13 @@ import (
 
 // Router proxies requests to the infra-sets of each service by weight.
 type Router struct {
-	table     atomic.Pointer[table]
-	metrics   *metrics
-	proxy     *httputil.ReverseProxy
-	stateFile string
-	log       *slog.Logger
+	table   atomic.Pointer[table]
+	metrics *metrics
+	// prometheus serves the metrics in Prometheus' exposition format.
+	prometheus http.Handler
+	proxy      *httputil.ReverseProxy
+	stateFile  string
+	log        *slog.Logger
 	// allow is what endpoints a split may name.
 	allow *Allow
 	// writeMu serialises split changes (and their persistence).
@@ -46,7 +48,8 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{metrics: newMetrics(), stateFile: stateFile, log: log, allow: allow}
+	m := newMetrics()
+	r := &Router{metrics: m, prometheus: prometheusHandler(newRegistry(m)), stateFile: stateFile, log: log, allow: allow}
 	t, err := loadState(stateFile, r.metrics)
 	if err != nil {
 		return nil, err

@@ -31,17 +31,14 @@ type dashboardParts struct {
 // commits pushed with the source's access (as --revert-on-failure's); when
 // the trust file wants signed commits, which Durable cannot sign, it offers
 // none and shows the commands to run instead.
-func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dashboardParts) (http.Handler, error) {
+func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dashboardParts) http.Handler {
 	var acts server.Actions = &dashboardActions{src: p.src, st: p.st, load: p.load, rec: p.rec}
 	if p.trust != nil && p.trust.Commits.Mode != signing.CommitsOff {
 		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable signs none", "commits", p.trust.Commits.Mode)
 		acts = nil
 	}
-	dash, err := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})
-	if err != nil {
-		return nil, err
-	}
-	return server.WithDashboard(h, dash), nil
+	dash := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})
+	return server.WithDashboard(h, dash)
 }
 
 // dashboardAccess is the API's token policy on one listener, as the

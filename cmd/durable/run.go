@@ -21,6 +21,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/notify"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
@@ -43,8 +44,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the reconciler on a desired-state repository",
 		Long: `Watches REPO (a local path, or a file://, http(s):// or ssh:// URL) and converges the
 targets it declares. The journal, the source cache and the adapters' state live in --state.
-The API (status, journal, trigger) listens on --listen: loopback or a Unix socket, or any
-address with TLS. Every call that changes something needs a write token (or the 0660 socket);
+The API (status, journal, trigger, Prometheus metrics at /metrics) listens on --listen:
+loopback or a Unix socket, or any address with TLS. Every call that changes something needs a write token (or the 0660 socket);
 without --token-file, one is created in STATE/api-tokens (durable status reads .durable/api-tokens).
 A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webhook-secret-file.`,
 		Args: exactArgs(0),
@@ -104,6 +105,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits (required, unless --insecure-skip-verify)")
 	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
+	cmd.Flags().StringVar(&o.notifyFile, "notify", "", notifyUsage)
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -145,6 +147,7 @@ type runOptions struct {
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
 	hostConfig                     string
+	notifyFile                     string
 	secretsDir                     string
 	secretEnv                      []string
 	webhookSecrets                 []string
@@ -186,13 +189,27 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("API: %w", err)
 	}
 	defer l.Close()
-	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{})
+	st, journalFile, err := openJournal(stateDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	status := &lateStatus{}
+	metrics, err := newReconcilerMetrics(status, journalFile)
+	if err != nil {
+		return err
+	}
+	observers := []journal.Observer{metrics}
+	notifier, waitNotifier := startNotifier(ctx, log, in.notify)
+	defer waitNotifier()
+	if notifier != nil {
+		if err := metrics.reg.Register(notifier); err != nil {
+			return fmt.Errorf("register the notifications' metrics: %w", err)
+		}
+		observers = append(observers, notifier)
+	}
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
-		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict})
+		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
 		return err
 	}
@@ -200,40 +217,55 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
-		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+		return err
 	}
 	// The adapters log through slog's default: secrets are redacted there
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
-		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, st, src)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, observers...), src)
 	if err != nil {
 		return err
 	}
-	h, err := withDashboard(ctx, log, server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}),
-		dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
-	if err != nil {
-		return err
-	}
+	status.reconciler = rec
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
 	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
 }
 
+// openJournal opens the journal in the state directory, and names its file.
+func openJournal(stateDir string) (*journal.Bolt, string, error) {
+	file := filepath.Join(stateDir, "journal.db")
+	st, err := journal.OpenBolt(file, journal.BoltOptions{})
+	return st, file, err
+}
+
+// evaluationIsolation evaluates revisions in a child process of this
+// program, for at most timeout each.
+func evaluationIsolation(timeout time.Duration) (schema.Isolation, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return schema.Isolation{}, fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+	}
+	return schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: timeout}, nil
+}
+
 // hostInputs are what the operator of the host gives durable run in files:
-// host policies, trust, the host file, SOPS identities, webhook secrets.
+// host policies, trust, the host file, SOPS identities, webhook secrets,
+// the notifications file.
 type hostInputs struct {
 	policies   policy.Source
 	trust      *signing.Trust
 	hostConfig *hostconfig.Config
 	sopsIDs    *sops.Identities
+	notify     *notify.Config
 	// webhookSecrets are the webhook receivers' secrets, by kind.
 	webhookSecrets map[webhook.Kind][]byte
 }
@@ -264,6 +296,9 @@ func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
 		return in, err
 	}
 	in.hostConfig = hostConfig
+	if in.notify, err = loadNotify(o.notifyFile); err != nil {
+		return in, err
+	}
 	if in.webhookSecrets, err = loadWebhookSecrets(o.webhookSecrets); err != nil {
 		return in, err
 	}

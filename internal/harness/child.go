@@ -136,15 +136,22 @@ func (c *Child) WaitListening(ctx context.Context, re *regexp.Regexp) ([]string,
 // with its traffic address and admin address (unix:///PATH) once it is
 // healthy.
 func StartRouter(ctx context.Context, name, exe, logPath, stateFile string) (*Child, string, string, error) {
+	var flags []string
+	if stateFile != "" {
+		flags = []string{"--state", stateFile}
+	}
+	return StartRouterFlags(ctx, name, exe, logPath, flags...)
+}
+
+// StartRouterFlags is StartRouter with more flags for durable router
+// (--state FILE, --metrics-listen ADDR, …).
+func StartRouterFlags(ctx context.Context, name, exe, logPath string, flags ...string) (*Child, string, string, error) {
 	sock, err := socketPath(logPath, name)
 	if err != nil {
 		return nil, "", "", err
 	}
 	args := []string{"router", "--listen", "127.0.0.1:0", "--admin", "unix://" + sock}
-	if stateFile != "" {
-		args = append(args, "--state", stateFile)
-	}
-	c, err := StartChild(name, exe, logPath, args...)
+	c, err := StartChild(name, exe, logPath, append(args, flags...)...)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -56,6 +56,8 @@ var rules = []rule{
 		why: "listener, shared by the reconciler's API, the router's admin API and the agent, imports only hostfile"},
 	{from: module + "/journal", deny: []string{module + "/"}, allow: []string{module + "/journal", module + "/api"},
 		why: "the journal stores records; it imports only the wire model"},
+	{from: module + "/notify", deny: append([]string{module + "/"}, heavy...), allow: []string{module + "/notify", module + "/api", module + "/internal/hostfile"},
+		why: "notifications follow the journal's records (api) and read the operator's files (hostfile): nothing else of the project, so that they can never act"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
 	{from: module + "/writeback", deny: append([]string{module + "/source", "github.com/go-git/"}, controller...),
 		why: "writeback works out the files a commit changes; it never pushes (the source does) and never imports the controller"},

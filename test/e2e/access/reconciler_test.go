@@ -189,6 +189,13 @@ func TestReadsCanNeedATokenOnLoopback(t *testing.T) {
 	if got := nobody.call(t, "GET", addr, "/v1/journal", "", read); !strings.HasPrefix(got, "200") {
 		t.Errorf("journal with a read token: %q, want 200", got)
 	}
+	// Prometheus' scrape is a read like any other.
+	if got := nobody.call(t, "GET", addr, "/metrics", "", ""); !strings.HasPrefix(got, "401") {
+		t.Errorf("metrics without a token: %q, want 401", got)
+	}
+	if got := nobody.call(t, "GET", addr, "/metrics", "", read); !strings.HasPrefix(got, "200") || !strings.Contains(got, "durable_") {
+		t.Errorf("metrics with a read token: %q, want 200 with Durable's series", got)
+	}
 }
 
 // On a Unix socket the API's mode 0660 is the credential: another user
