@@ -1,7 +1,9 @@
 // Package server is Durable's HTTP face: the JSON API that status, the demo
-// and webhooks use. It reads from the reconciler and its journal through the
-// small interfaces it defines, and speaks the wire model of package api; it
-// never imports the controller and never acts on targets itself.
+// and webhooks use, and the dashboard (NewDashboard). It reads from the
+// reconciler and its journal through the small interfaces it defines, and
+// speaks the wire model of package api; it never imports the controller and
+// never acts on targets itself: the dashboard's writes go through the
+// Actions cmd gives it.
 package server
 
 import (

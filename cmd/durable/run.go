@@ -191,8 +191,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("API: %w", err)
 	}
 	defer l.Close()
-	journalFile := filepath.Join(stateDir, "journal.db")
-	st, err := journal.OpenBolt(journalFile, journal.BoltOptions{})
+	st, journalFile, err := openJournal(stateDir)
 	if err != nil {
 		return err
 	}
@@ -203,15 +202,11 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	observers := []journal.Observer{metrics}
-	notifier, waitNotifier := startNotifier(ctx, log, in.notify)
-	defer waitNotifier()
-	if notifier != nil {
-		if err := metrics.reg.Register(notifier); err != nil {
-			return fmt.Errorf("register the notifications' metrics: %w", err)
-		}
-		observers = append(observers, notifier)
+	observers, waitNotifier, err := journalObservers(ctx, log, in.notify, metrics)
+	if err != nil {
+		return err
 	}
+	defer waitNotifier()
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
 		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
@@ -221,15 +216,14 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
-		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+		return err
 	}
 	// The adapters log through slog's default: secrets are redacted there
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
@@ -238,11 +232,42 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	status.reconciler = rec
-	handler := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
-	stopAPI := serveAPI(log, l, guard(handler, l.Kind))
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
+	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
+}
+
+// journalObservers are what follows the journal: the metrics and, with a
+// notifications file, the notifier (started, its metrics registered with
+// the others), with a wait for the notifier's end.
+func journalObservers(ctx context.Context, log *slog.Logger, c *notify.Config, metrics *reconcilerMetrics) ([]journal.Observer, func(), error) {
+	notifier, wait := startNotifier(ctx, log, c)
+	if notifier == nil {
+		return []journal.Observer{metrics}, wait, nil
+	}
+	if err := metrics.reg.Register(notifier); err != nil {
+		return nil, wait, fmt.Errorf("register the notifications' metrics: %w", err)
+	}
+	return []journal.Observer{metrics, notifier}, wait, nil
+}
+
+// openJournal opens the journal in the state directory, and names its file.
+func openJournal(stateDir string) (*journal.Bolt, string, error) {
+	file := filepath.Join(stateDir, "journal.db")
+	st, err := journal.OpenBolt(file, journal.BoltOptions{})
+	return st, file, err
+}
+
+// evaluationIsolation evaluates revisions in a child process of this
+// program, for at most timeout each.
+func evaluationIsolation(timeout time.Duration) (schema.Isolation, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return schema.Isolation{}, fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+	}
+	return schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: timeout}, nil
 }
 
 // hostInputs are what the operator of the host gives durable run in files:

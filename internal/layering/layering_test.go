@@ -59,6 +59,8 @@ var rules = []rule{
 	{from: module + "/notify", deny: append([]string{module + "/"}, heavy...), allow: []string{module + "/notify", module + "/api", module + "/internal/hostfile"},
 		why: "notifications follow the journal's records (api) and read the operator's files (hostfile): nothing else of the project, so that they can never act"},
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
+	{from: module + "/writeback", deny: append([]string{module + "/source", "github.com/go-git/"}, controller...),
+		why: "writeback works out the files a commit changes; it never pushes (the source does) and never imports the controller"},
 	{from: module + "/demo", deny: []string{module + "/reconcile"}, why: "the demo reads the reconciler through its API (api, server), as a user would"},
 	{from: module + "/internal/harness", deny: []string{module + "/reconcile"}, why: "the harness drives the binary as a user would, through its API"},
 	{from: module + "/reconcile/analysis", deny: []string{module + "/reconcile"}, allow: []string{module + "/reconcile/analysis"},
