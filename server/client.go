@@ -91,9 +91,17 @@ func apiError(where string, resp *http.Response) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, nil)
+	return c.send(ctx, method, path, nil, out)
+}
+
+// send is do with a JSON request body.
+func (c *Client) send(ctx context.Context, method, path string, reqBody io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

@@ -27,7 +27,9 @@ type dashboardParts struct {
 	trust *signing.Trust
 }
 
-// withDashboard serves the dashboard beside the API h. Its writes are
+// withDashboard serves the dashboard, and POST /v1/rollback (durable
+// rollback, which commits as the dashboard's "roll back" does), beside the
+// API h. Its writes are
 // commits pushed with the source's access (as --revert-on-failure's); when
 // the trust file wants signed commits, which Durable cannot sign, it offers
 // none and shows the commands to run instead.
@@ -38,7 +40,10 @@ func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dash
 		acts = nil
 	}
 	dash := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})
-	return server.WithDashboard(h, dash)
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/rollback", server.RollbackHandler(p.rec, acts)) // durable rollback
+	mux.Handle("/", h)
+	return server.WithDashboard(mux, dash)
 }
 
 // dashboardAccess is the API's token policy on one listener, as the

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/durable-delivery/durable/api"
+)
+
+func newRollbackCmd() *cobra.Command {
+	var (
+		in     api.RollbackRequest
+		output string
+		client clientFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback SERVICE [--stage STAGE] [--to RELEASE]",
+		Short: "Commit a service's fields back to an earlier release; a warm set switches at once",
+		Long: `Asks the running reconciler (--api, with a write token) to commit, on the branch it follows,
+SERVICE's fields as they were at RELEASE (other services untouched: not a revert of whole
+commits), pushed with its own access as --revert-on-failure's commits are. Without --to, the
+release is the one a warm set of the service runs (in --stage, when given); warm sets of it
+take the traffic back on the pass after the commit, with no new set. It prints the commit and
+what the reconciler will do. A trust file that wants signed commits makes the reconciler
+refuse (Durable signs none): commit the change yourself, signed.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Service = args[0]
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: use text or json", output)}
+			}
+			if err := in.Check(); err != nil {
+				return usageError{err}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			c, err := client.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Rollback(ctx, in)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s back to release %s\n%s\n", res.Commit[:min(12, len(res.Commit))], res.Service, res.Release[:min(12, len(res.Release))], res.Message)
+			return nil
+		},
+	}
+	addClientFlags(cmd.Flags(), &client)
+	cmd.Flags().StringVar(&in.Stage, "stage", "", "look for the warm set in this stage (default: every stage)")
+	cmd.Flags().StringVar(&in.Release, "to", "", "the release to go back to: its id, or 12 or more of its first digits when a warm set runs it (default: the one release a warm set runs)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
