@@ -19,14 +19,20 @@ import (
 const journalTimeout = 30 * time.Minute
 
 func newJournalCmd() *cobra.Command {
+	var print journalPrint
 	cmd := &cobra.Command{
-		Use:   "journal",
-		Short: "Back up and check the reconciler's journal",
-		Args:  exactArgs(0),
+		Use:   "journal [--follow] [--after SEQ | --tail N]",
+		Short: "Print the reconciler's journal (--follow: as it grows); back it up, check it",
+		Long: `Prints the running reconciler's journal entries (--api, with --token-file when reads need
+one): the last --tail of them, or those after --after, oldest first; with --follow, then each
+new one as it is journaled, until interrupted. -o json prints one JSON object per line.
+The subcommands back the journal up and check it.`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError{errors.New("name a subcommand: backup or check")}
+			return print.run(cmd.Context(), cmd.OutOrStdout())
 		},
 	}
+	print.addFlags(cmd)
 	cmd.AddCommand(newJournalBackupCmd(), newJournalCheckCmd())
 	return cmd
 }
