@@ -11,9 +11,11 @@ import (
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 	routersettings "github.com/durable-delivery/durable/adapters/router/settings"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/approvals"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/source"
 )
 
 // commitInfo is what admission needs of a fetched commit.
@@ -45,6 +47,13 @@ func Admit(ctx context.Context, engine *policy.Engine, q AdmissionQuestion) (sch
 	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: q.Now,
 		Commit: q.Commit, Change: change, Old: q.Old, New: q.New, Approvals: q.Approvals, Artifacts: q.Artifacts}
 	return change, engine.Decide(ctx, policy.Admission, in)
+}
+
+// SnapshotCommit is a fetched commit as admission sees it; signer is who
+// signed it, when commit signatures are verified.
+func SnapshotCommit(snap source.Snapshot, signer *policy.Signer) policy.Commit {
+	return policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
+		Signer: signer, Trailers: approvals.Trailers(snap.Message)}
 }
 
 // admit asks durable.admission about a revision.
