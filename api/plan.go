@@ -14,6 +14,10 @@ type Plan struct {
 	// true when every changed service goes back to a warm release.
 	Classes  []string `json:"classes"`
 	Rollback bool     `json:"rollback"`
+	// Errors are the revision's problems, each positioned
+	// (file:line:col: path: message) where it has a place: a revision
+	// that does not load is rejected, and nothing else is planned.
+	Errors []string `json:"errors,omitempty"`
 	// Admission is durable.admission's verdict on the revision.
 	Admission PlanAdmission `json:"admission"`
 	// Services are the services the revision adds, removes or changes.
@@ -79,6 +83,10 @@ type PlanPlacement struct {
 	KeepWarm []string `json:"keepWarm"`
 	Remove   []string `json:"remove"`
 }
+
+// Rejected reports whether the reconciler would reject the revision: it
+// does not load, or admission does not allow it.
+func (p Plan) Rejected() bool { return len(p.Errors) > 0 || p.Admission.Result != "allow" }
 
 // Changed reports whether the placement would do anything.
 func (p PlanPlacement) Changed() bool {

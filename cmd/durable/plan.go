@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/source"
+)
+
+func newPlanCmd() *cobra.Command {
+	var (
+		from     runningFlags
+		repo     string
+		exitCode bool
+		out      *outputFlag
+	)
+	cmd := &cobra.Command{
+		Use:   "plan [REV]",
+		Short: "Show what a revision would do against what runs now, before it is pushed",
+		Long: `Loads REV (a commit, branch or tag of the Git repository at --repo; HEAD by default) as durable run
+loads a revision, classifies its change and asks the admission policy as the reconciler does, and
+compares it with what runs: the running reconciler's status (--api), or, when it does not answer
+and --state is given, its journal. Prints per stage, target and service the infra-sets to create,
+to switch back to, to keep warm and to remove, the traffic steps of the strategy, the change
+classes and the admission verdict with its reasons.
+
+Exits 1 when the revision would be rejected (it does not load, or admission denies it), 2 on a
+usage error, else 0; with --exit-code, 3 when it would change what runs. With --api, the applied
+revision is read from the local repository: git fetch first.`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rev := "HEAD"
+			if len(args) == 1 {
+				rev = args[0]
+			}
+			if from.stateDir != "" && (cmd.Flags().Changed("api") || cmd.Flags().Changed("server")) {
+				return usageError{fmt.Errorf("give --api ADDR or --state DIR, not both")}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			p, err := plan(ctx, from, repo, rev)
+			if err != nil {
+				return err
+			}
+			if err := printOutput(cmd.OutOrStdout(), out.value, planView(p)); err != nil {
+				return err
+			}
+			switch {
+			case p.Rejected():
+				return errFailed
+			case exitCode && p.Changed:
+				return errChanges
+			}
+			return nil
+		},
+	}
+	addRunningFlags(cmd, &from)
+	cmd.Flags().StringVar(&repo, "repo", ".", "the desired-state Git repository (or a directory inside its work tree)")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when the revision would change what runs (0 when not)")
+	out = addOutputFlag(cmd.Flags(), formatText)
+	return cmd
+}
+
+// plan reads rev and what runs, and plans the one against the other.
+func plan(ctx context.Context, from runningFlags, repo, rev string) (api.Plan, error) {
+	snap, err := source.ReadLocal(repo, rev)
+	if err != nil {
+		return api.Plan{}, err
+	}
+	running, err := readRunning(ctx, from, repo)
+	if err != nil {
+		return api.Plan{}, err
+	}
+	commit := reconcile.SnapshotCommit(snap, nil)
+	loaded, err := reconcile.RevisionLoader{}.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: commit, Approved: running.Approvals})
+	if err != nil {
+		return rejected(commit, repo, err)
+	}
+	return reconcile.Plan(ctx, reconcile.PlanRequest{Revision: loaded, Commit: commit, Running: running,
+		Now: policy.NowIn(time.Now(), time.Local)}), nil
+}
+
+// rejected is the plan of a revision that does not load: its positioned
+// errors.
+func rejected(commit policy.Commit, repo string, err error) (api.Plan, error) {
+	var v validation
+	if !v.addErrors(repo, err) {
+		return api.Plan{}, err
+	}
+	p := api.Plan{Revision: api.PlanRevision{Commit: commit.ID, Message: firstLine(commit.Message)}, Classes: []string{},
+		Services: []api.PlanServiceChange{}, Stages: []api.PlanStage{}}
+	for _, e := range v.Errors {
+		p.Errors = append(p.Errors, e.Text)
+	}
+	return p, nil
+}
+
+// readRunning reads what runs: the journal under --state, else the
+// status from the API with the applied revision's desired state loaded
+// from the local repository.
+func readRunning(ctx context.Context, from runningFlags, repo string) (reconcile.Running, error) {
+	if from.stateDir != "" {
+		var r reconcile.Running
+		err := from.withJournal(ctx, func(j journal.Store) (err error) {
+			r, err = reconcile.ReadRunning(ctx, j)
+			return err
+		})
+		return r, err
+	}
+	c, err := from.api.client()
+	if err != nil {
+		return reconcile.Running{}, err
+	}
+	st, apiErr := c.Status(ctx)
+	if apiErr != nil {
+		return reconcile.Running{}, fmt.Errorf("%w\n(is `durable run` running with --listen %s? to plan against a stopped reconciler's journal, pass --state DIR)", apiErr, from.api.cfg.Address)
+	}
+	r := reconcile.Running{Status: st}
+	if st.Applied == nil {
+		return r, nil
+	}
+	snap, err := source.ReadLocal(repo, st.Applied.Commit)
+	if err != nil {
+		return r, fmt.Errorf("the applied revision: %w", err)
+	}
+	applied, err := reconcile.RevisionLoader{}.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: reconcile.SnapshotCommit(snap, nil)})
+	if err != nil {
+		return r, fmt.Errorf("the applied revision %s no longer loads here:\n%w", abbrev(snap.Commit), err)
+	}
+	r.Desired = applied.Desired
+	return r, nil
+}
+
+// planView is a plan in each output format.
+func planView(p api.Plan) view {
+	v := view{value: p, text: func(w io.Writer) { printPlan(w, p) }}
+	if len(p.Errors) == 0 {
+		v.table = func() table { return planTable(p) }
+	}
+	return v
+}
