@@ -82,7 +82,7 @@ func plan(ctx context.Context, from runningFlags, repo, rev string) (api.Plan, e
 	commit := reconcile.SnapshotCommit(snap, nil)
 	loaded, err := reconcile.RevisionLoader{}.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: commit, Approved: running.Approvals})
 	if err != nil {
-		return rejected(commit, repo, err)
+		return rejected(commit, repo, running, err)
 	}
 	return reconcile.Plan(ctx, reconcile.PlanRequest{Revision: loaded, Commit: commit, Running: running,
 		Now: policy.NowIn(time.Now(), time.Local)}), nil
@@ -90,13 +90,16 @@ func plan(ctx context.Context, from runningFlags, repo, rev string) (api.Plan, e
 
 // rejected is the plan of a revision that does not load: its positioned
 // errors.
-func rejected(commit policy.Commit, repo string, err error) (api.Plan, error) {
+func rejected(commit policy.Commit, repo string, running reconcile.Running, err error) (api.Plan, error) {
 	var v validation
 	if !v.addErrors(repo, err) {
 		return api.Plan{}, err
 	}
 	p := api.Plan{Revision: api.PlanRevision{Commit: commit.ID, Message: firstLine(commit.Message)}, Classes: []string{},
 		Services: []api.PlanServiceChange{}, Stages: []api.PlanStage{}}
+	if a := running.Status.Applied; a != nil {
+		p.Against = a.Commit
+	}
 	for _, e := range v.Errors {
 		p.Errors = append(p.Errors, e.Text)
 	}
