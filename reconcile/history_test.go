@@ -54,7 +54,7 @@ func TestReadHistory(t *testing.T) {
 	}{
 		{"dev", "r1", "first", api.OutcomeSucceeded, 30 * time.Second, time.Hour + 30*time.Second},
 		{"dev", "r2", "second", api.OutcomeRolledBack, time.Minute, time.Hour - time.Minute + time.Second},
-		{"dev", "r1", "revert second", api.OutcomeSucceeded, time.Second, 8 * time.Hour - time.Second},
+		{"dev", "r1", "revert second", api.OutcomeSucceeded, time.Second, 8*time.Hour - time.Second},
 		{"prod", "r1", "first", api.OutcomeFailed, time.Minute, 0},
 	}
 	if len(h.Releases) != len(want) {
