@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,9 @@ import (
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/server"
 )
 
 // planRepo is the quickstart's desired state in a real Git repository,
@@ -224,5 +227,49 @@ func TestPlanRefusesBrokenInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(repo.Dir, "pwned")); err == nil {
 		t.Fatal("a revision was run by a shell")
+	}
+}
+
+// journalReconciler answers the API's status from a journal, as a running
+// reconciler does.
+type journalReconciler struct{ st journal.Store }
+
+func (j journalReconciler) Status(ctx context.Context) (api.Status, error) {
+	return reconcile.ReadStatus(ctx, j.st)
+}
+func (journalReconciler) Trigger()       {}
+func (journalReconciler) Branch() string { return "main" }
+
+// TestPlanAgainstTheAPI plans against a reconciler's API (its real handler
+// over HTTP): the applied revision is read from the local repository.
+func TestPlanAgainstTheAPI(t *testing.T) {
+	ctx := context.Background()
+	repo, state := planRepo(t)
+	apply(t, state, repo.Dir, planJSON(t, exitOK, "--state", state, "--repo", repo.Dir))
+	st, err := journal.OpenBolt(filepath.Join(state, "journal.db"), journal.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(server.Handler(journalReconciler{st}, st, server.Webhooks{}))
+	defer srv.Close()
+	from := []string{"--api", srv.URL, "--repo", repo.Dir, "--exit-code"}
+	if p := planJSON(t, exitOK, from...); p.Changed || p.Against == "" {
+		t.Fatalf("the applied revision, through the API: %+v", p)
+	}
+	if err := repo.SetArtifact("127.0.0.1:5000/quickstart/web@sha256:" + strings.Repeat("2", 64)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit(ctx, "web v2"); err != nil {
+		t.Fatal(err)
+	}
+	if p := planJSON(t, exitChanges, from...); len(p.Stages[0].Placements[0].Create) != 1 {
+		t.Fatalf("a new artifact, through the API: %+v", p)
+	}
+
+	// An applied revision the local repository lacks: fetch it first.
+	other, _ := planRepo(t)
+	if code, _, errOut := runPlan(t, "--api", srv.URL, "--repo", other.Dir); code != exitFailed || !strings.Contains(errOut, "the applied revision") {
+		t.Fatalf("applied revision missing locally: exit %d\n%s", code, errOut)
 	}
 }
