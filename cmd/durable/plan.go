@@ -19,6 +19,7 @@ func newPlanCmd() *cobra.Command {
 	var (
 		from     runningFlags
 		repo     string
+		timezone string
 		exitCode bool
 		out      *outputFlag
 	)
@@ -44,9 +45,13 @@ revision is read from the local repository: git fetch first.`,
 			if from.stateDir != "" && (cmd.Flags().Changed("api") || cmd.Flags().Changed("server")) {
 				return usageError{fmt.Errorf("give --api ADDR or --state DIR, not both")}
 			}
+			loc, err := time.LoadLocation(timezone)
+			if err != nil || len(timezone) > maxNameArg {
+				return usageError{fmt.Errorf("--timezone %.60q: use an IANA name such as Europe/Paris or UTC, as durable run --timezone", timezone)}
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
-			p, err := plan(ctx, from, repo, rev)
+			p, err := plan(ctx, from, repo, rev, policy.NowIn(time.Now(), loc))
 			if err != nil {
 				return err
 			}
@@ -64,13 +69,14 @@ revision is read from the local repository: git fetch first.`,
 	}
 	addRunningFlags(cmd, &from)
 	cmd.Flags().StringVar(&repo, "repo", ".", "the desired-state Git repository (or a directory inside its work tree)")
+	cmd.Flags().StringVar(&timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now): the reconciler's --timezone")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when the revision would change what runs (0 when not)")
 	out = addOutputFlag(cmd.Flags(), formatText)
 	return cmd
 }
 
 // plan reads rev and what runs, and plans the one against the other.
-func plan(ctx context.Context, from runningFlags, repo, rev string) (api.Plan, error) {
+func plan(ctx context.Context, from runningFlags, repo, rev string, now policy.Now) (api.Plan, error) {
 	snap, err := source.ReadLocal(repo, rev)
 	if err != nil {
 		return api.Plan{}, err
@@ -85,7 +91,7 @@ func plan(ctx context.Context, from runningFlags, repo, rev string) (api.Plan, e
 		return rejected(commit, repo, running, err)
 	}
 	return reconcile.Plan(ctx, reconcile.PlanRequest{Revision: loaded, Commit: commit, Running: running,
-		Now: policy.NowIn(time.Now(), time.Local)}), nil
+		Now: now}), nil
 }
 
 // rejected is the plan of a revision that does not load: its positioned

@@ -214,6 +214,8 @@ func TestPlanRefusesBrokenInput(t *testing.T) {
 		{"unknown format", append(from, "-o", "yaml"), exitUsage, "use text, table or json"},
 		{"oversized format", append(from, "-o", strings.Repeat("x", 100000)), exitUsage, "use text, table or json"},
 		{"api and state", append(from, "--api", "127.0.0.1:1"), exitUsage, "not both"},
+		{"unknown timezone", append(from, "--timezone", "Mars/Olympus"), exitUsage, "IANA name"},
+		{"timezone path", append(from, "--timezone", "../../../etc/passwd"), exitUsage, "IANA name"},
 		{"not a repository", []string{"--state", state, "--repo", t.TempDir()}, exitFailed, "--repo"},
 		{"no journal", []string{"--state", filepath.Join(t.TempDir(), "nope"), "--repo", repo.Dir}, exitFailed, "--state"},
 		{"no reconciler", []string{"--api", "127.0.0.1:1", "--repo", repo.Dir}, exitFailed, "--state DIR"},
@@ -268,7 +270,13 @@ func TestPlanAgainstTheAPI(t *testing.T) {
 	}
 
 	// An applied revision the local repository lacks: fetch it first.
-	other, _ := planRepo(t)
+	other, err := harness.NewRepo(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Commit(ctx, "another history"); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, errOut := runPlan(t, "--api", srv.URL, "--repo", other.Dir); code != exitFailed || !strings.Contains(errOut, "the applied revision") {
 		t.Fatalf("applied revision missing locally: exit %d\n%s", code, errOut)
 	}
