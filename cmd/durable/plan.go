@@ -68,6 +68,7 @@ revision is read from the local repository: git fetch first.`,
 		},
 	}
 	addRunningFlags(cmd, &from)
+	cmd.Flags().Lookup("state").Usage = "plan against the journal of this state directory (read-only) instead of the API"
 	cmd.Flags().StringVar(&repo, "repo", ".", "the desired-state Git repository (or a directory inside its work tree)")
 	cmd.Flags().StringVar(&timezone, "timezone", "UTC", "timezone of the clock given to policies (input.now): the reconciler's --timezone")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when the revision would change what runs (0 when not)")
