@@ -214,6 +214,7 @@ func TestPlanRefusesBrokenInput(t *testing.T) {
 		{"unknown format", append(from, "-o", "yaml"), exitUsage, "use text, table or json"},
 		{"oversized format", append(from, "-o", strings.Repeat("x", 100000)), exitUsage, "use text, table or json"},
 		{"api and state", append(from, "--api", "127.0.0.1:1"), exitUsage, "not both"},
+		{"evaluation timeout too short", append(from, "--evaluation-timeout", "1ms"), exitUsage, "1s to 10m"},
 		{"unknown timezone", append(from, "--timezone", "Mars/Olympus"), exitUsage, "IANA name"},
 		{"timezone path", append(from, "--timezone", "../../../etc/passwd"), exitUsage, "IANA name"},
 		{"not a repository", []string{"--state", state, "--repo", t.TempDir()}, exitFailed, "--repo"},
@@ -279,5 +280,23 @@ func TestPlanAgainstTheAPI(t *testing.T) {
 	}
 	if code, _, errOut := runPlan(t, "--api", srv.URL, "--repo", other.Dir); code != exitFailed || !strings.Contains(errOut, "the applied revision") {
 		t.Fatalf("applied revision missing locally: exit %d\n%s", code, errOut)
+	}
+}
+
+// A revision whose evaluation runs over --evaluation-timeout is rejected,
+// saying so, and the evaluation ends with its child process.
+func TestPlanBoundsTheEvaluation(t *testing.T) {
+	ctx := context.Background()
+	repo, state := planRepo(t)
+	grid := "package quickstart\n\nimport \"list\"\n\ngrid: [for i in list.Range(0, 5000, 1) for j in list.Range(0, 5000, 1) {i * j}]\n"
+	if err := os.WriteFile(filepath.Join(repo.Dir, "grid.cue"), []byte(grid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit(ctx, "a grid"); err != nil {
+		t.Fatal(err)
+	}
+	p := planJSON(t, exitFailed, "--state", state, "--repo", repo.Dir, "--evaluation-timeout", "1s")
+	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], "took longer than 1s, the limit") {
+		t.Fatalf("an evaluation over its limit: %q", p.Errors)
 	}
 }
