@@ -40,12 +40,44 @@ const (
 // guarantee (see Warning); the entry's Result is the Warning's Reason.
 const ActionWarning Action = "warning"
 
+// Events of a dependency the reconciler calls outside a placement's
+// converge (a target's runtime or traffic adapter observed, Prometheus):
+// journaled once when its tries start failing and once when one succeeds
+// again, not on every pass. The entry's Result is the dependency's name, as
+// status lists it under failing.
+const (
+	ActionDependencyDown Action = "dependency-down"
+	ActionDependencyUp   Action = "dependency-up"
+)
+
+// Built-in rules a reader of the journal tells apart by the decisions that
+// cite them: a set-split whose decision's Policy starts with PolicyDrift
+// restores a traffic split changed by hand; a gate hold whose Policy
+// includes PolicyStageGate waits for a stage's approvals.
+const (
+	PolicyDrift     = "builtin/drift"
+	PolicyStageGate = "builtin/stage-gate"
+)
+
+// RevisionDetail is the Detail of a revision entry: which commit it judged.
+type RevisionDetail struct {
+	Commit string `json:"commit"`
+	Author string `json:"author,omitempty"`
+	// Subject is the first line of the commit's message, at most 200 bytes.
+	Subject string `json:"subject,omitempty"`
+}
+
+// ActionJournalCompacted is the event the journal's retention appends after
+// it compacted records no longer needed; its Detail holds the counts.
+const ActionJournalCompacted Action = "journal-compacted"
+
 // TargetActions lists the actions taken on targets.
 var TargetActions = []Action{ActionCreateSet, ActionScaleSet, ActionSetSplit, ActionRemoveSet}
 
 // Entry is one line of the append-only journal.
 type Entry struct {
-	// Seq is assigned by Append, strictly increasing from 1.
+	// Seq is assigned by Append, strictly increasing from 1; a gap is
+	// where the journal's retention compacted entries (Store.Compacted).
 	Seq     uint64    `json:"seq"`
 	Time    time.Time `json:"time"`
 	Kind    EntryKind `json:"kind"`

@@ -48,8 +48,10 @@ type Rollout struct {
 	Step          int                 `json:"step,omitempty"`
 	StepStartedAt time.Time           `json:"stepStartedAt,omitzero"`
 	StepBase      map[string]Counters `json:"stepBase,omitempty"`
-	// Analysis is the last judgement of the current step, for a person.
-	Analysis string `json:"analysis,omitempty"`
+	// Analysis is the last judgement of the current step, for a person;
+	// Signals are its signals, each with the threshold it was held to.
+	Analysis string   `json:"analysis,omitempty"`
+	Signals  []Signal `json:"signals,omitempty"`
 	// Check is how far the upgrade-downgrade test went: "" (not started),
 	// "downgrade" (the old release started again), "upgrade" (the new one
 	// again), "done"; CheckStartedAt is when its current part started.
@@ -82,4 +84,16 @@ type Verdict struct {
 	At      time.Time `json:"at"`
 	// Seq is the decision's journal entry.
 	Seq uint64 `json:"seq"`
+}
+
+// Signal is one measure of a canary step's analysis: the canary's value,
+// the baseline's (the set serving beside it), the threshold applied (for a
+// relative bound, the one worked out from the baseline) and the verdict
+// ("pass", "fail", "inconclusive", "none").
+type Signal struct {
+	Name      string  `json:"name"`
+	Canary    float64 `json:"canary"`
+	Baseline  float64 `json:"baseline"`
+	Threshold float64 `json:"threshold"`
+	Verdict   string  `json:"verdict"`
 }

@@ -52,6 +52,11 @@ type ServiceStatus struct {
 	Placements []PlacementStatus `json:"placements"`
 	// Stages is the pipeline as the service goes through it.
 	Stages []StageView `json:"stages"`
+	// Hold is the applied revision's hold: true pauses its rollouts.
+	Hold bool `json:"hold,omitempty"`
+	// Strategy is how the service rolls out: a canary's step goals and
+	// analysis thresholds.
+	Strategy *StrategyView `json:"strategy,omitempty"`
 }
 
 // StageView is what one stage runs of a service, what is in flight there,

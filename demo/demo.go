@@ -54,7 +54,9 @@ type Summary struct {
 	RouterURL  string `json:"routerURL"`
 	StagingURL string `json:"stagingURL"`
 	StatusURL  string `json:"statusURL"`
-	Dir        string `json:"dir"`
+	// DashboardURL is the reconciler's dashboard.
+	DashboardURL string `json:"dashboardURL"`
+	Dir          string `json:"dir"`
 	// Artifacts maps each version to its pinned reference.
 	Artifacts map[string]string `json:"artifacts"`
 }
@@ -220,7 +222,9 @@ func (d *demo) startReconciler(ctx context.Context) error {
 	d.cleanups = append(d.cleanups, func() { reconciler.Stop(10 * time.Second) })
 	d.apiAddr = apiAddr
 	d.sum.StatusURL = "http://" + apiAddr + "/v1/status"
-	d.n.Say("  its API is on %s", apiAddr)
+	d.sum.DashboardURL = "http://" + apiAddr + "/"
+	d.n.Say("  its API is on %s; its dashboard on %s (log in with a line of %s to approve or roll back)",
+		apiAddr, d.sum.DashboardURL, filepath.Join(stateDir, "api-tokens"))
 	d.api = server.NewClient(apiAddr)
 	// The reconciler created its token file; the demo triggers with it, as
 	// durable status reads it by default.
@@ -295,6 +299,7 @@ func (d *demo) invite() {
 	d.n.Say("Durable keeps running. Try:")
 	d.n.Say("  curl %s                       # served by the router", d.sum.RouterURL)
 	d.n.Say("  curl %s         # the reconciler's status", d.sum.StatusURL)
+	d.n.Say("  open %s in a browser           # the dashboard, live", d.sum.DashboardURL)
 	d.n.Say("  durable status --api %s", d.apiAddr)
 	d.n.Say("  deploy v2 again: edit %s/release.cue to %s, git commit -am v2,", d.repo.Dir, d.sum.Artifacts["v2"])
 	d.n.Say("             then curl -X POST -H \"Authorization: Bearer $(awk '/^write/{print $2}' %s)\" http://%s/v1/trigger",

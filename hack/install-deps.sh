@@ -7,7 +7,10 @@
 # canary analysis and metrics tests query a real one; its promtool checks
 # the example alert rules), openssh-client and openssh-server
 # (private repositories are fetched from a real sshd in the tests, and the
-# commit-signing tests drive ssh-keygen). Go and the Docker
+# commit-signing tests drive ssh-keygen), systemd (deploy/systemd's test runs
+# systemd-analyze verify and security, systemd-sysusers and systemd-tmpfiles
+# on the units; it needs no running systemd), chromium (the dashboard's
+# end-to-end test drives a real headless browser through chromedp). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -19,6 +22,8 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+[ -x /usr/bin/systemd-analyze ] && [ -x /usr/bin/systemd-sysusers ] && [ -x /usr/bin/systemd-tmpfiles ] || need+=(systemd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""

@@ -59,6 +59,9 @@ type Bolt struct {
 	cache recordCache
 	// mapped gives back the file pages the writes made this process map.
 	mapped mappedPages
+	// puts counts the records put (under cache.mu): a compaction removes
+	// records only if none was put since it read them.
+	puts uint64
 }
 
 var _ Store = (*Bolt)(nil)

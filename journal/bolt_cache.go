@@ -135,6 +135,37 @@ func (c *recordCache) note(bucket []byte, id string, data []byte) {
 	}
 }
 
+// forget drops a record the retention removed from the cache.
+func (c *recordCache) forget(bucket []byte, id string) {
+	switch string(bucket) {
+	case string(bucketInfraSets):
+		c.sets.forget(id)
+	case string(bucketRollouts):
+		c.rollouts.forget(id)
+	case string(bucketReleases):
+		delete(c.releases, id)
+	}
+}
+
+// forget takes a removed record out of the loaded bucket, and out of the
+// sorted lists when they are fresh.
+func (c *cachedBucket[T]) forget(id string) {
+	old, ok := c.byID[id]
+	if !ok {
+		return
+	}
+	delete(c.byID, id)
+	if !c.fresh {
+		return
+	}
+	group := c.bySvc[c.service(old)]
+	if !c.remove(&c.sorted, old) || !c.remove(&group, old) {
+		c.fresh = false
+		return
+	}
+	c.bySvc[c.service(old)] = group
+}
+
 func setOrder(a, b InfraSet) int {
 	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 }

@@ -37,6 +37,7 @@ func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v 
 	c := &b.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	b.puts++
 	err = b.update(ctx, func(tx *bolt.Tx) error {
 		if kind == kindInfraSet || kind == kindRollout {
 			if err := noteTransition(tx, kind, id, tx.Bucket(bucket).Get([]byte(id)), data); err != nil {

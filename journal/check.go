@@ -9,7 +9,8 @@ import (
 )
 
 // Check replays a journal and reports every breach of its invariants, one
-// line each: an entry out of sequence; an action on a target that no earlier
+// line each: an entry out of sequence (a gap is allowed only where the
+// retention recorded a compacted range); an action on a target that no earlier
 // decision allowed or that is not a target action; an outcome that answers no
 // earlier intent of the same action and set, or answers one twice; and an
 // infra-set state or a rollout phase that changed in a way its state machine
@@ -24,7 +25,11 @@ func Check(ctx context.Context, st Store) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems := checkEntries(entries)
+	compacted, err := st.Compacted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	problems := checkEntries(entries, compacted)
 	for _, t := range transitions {
 		if !t.legal() {
 			problems = append(problems, fmt.Sprintf("transition #%d: %s %s went from %q to %q, which its state machine does not allow", t.Seq, t.Kind, t.ID, t.From, t.To))
@@ -33,14 +38,24 @@ func Check(ctx context.Context, st Store) ([]string, error) {
 	return problems, nil
 }
 
-func checkEntries(entries []Entry) []string {
+func checkEntries(entries []Entry, compacted []SeqRange) []string {
 	var problems []string
 	bySeq := make(map[uint64]Entry, len(entries))
 	answered := map[uint64]uint64{}
-	for i, e := range entries {
-		if e.Seq != uint64(i)+1 {
-			problems = append(problems, fmt.Sprintf("entry #%d is at position %d: the journal's sequence has a gap or a repeat", e.Seq, i+1))
+	next := uint64(1)
+	for _, e := range entries {
+		for len(compacted) > 0 && compacted[0].First <= next {
+			if compacted[0].First == next {
+				next = compacted[0].Last + 1
+			} else {
+				problems = append(problems, fmt.Sprintf("compacted range #%d–#%d overlaps entries kept before it: the journal's record of its compactions is damaged", compacted[0].First, compacted[0].Last))
+			}
+			compacted = compacted[1:]
 		}
+		if e.Seq != next {
+			problems = append(problems, fmt.Sprintf("entry #%d comes where #%d was expected: the journal's sequence has a gap or a repeat that no compaction explains", e.Seq, next))
+		}
+		next = e.Seq + 1
 		bySeq[e.Seq] = e
 		switch e.Kind {
 		case api.EntryIntent:

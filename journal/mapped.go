@@ -9,7 +9,7 @@ import (
 
 // mappedEvery is how often, at most, the journal gives back the file pages
 // its writes made this process map.
-const mappedEvery = 10 * time.Second
+const mappedEvery = 2 * time.Second
 
 // mappedPages keeps the journal's mapped file pages from counting as this
 // process's memory. bbolt reads the file through a shared, read-only memory

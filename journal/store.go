@@ -4,7 +4,9 @@
 // Invariant kept by its users: an intent entry is appended before every
 // action on a target and an outcome entry after it, so a reconciler killed at
 // any instant finds, on restart, every action it may have started.
-// The journal itself never interprets records; it must never call adapters.
+// The journal itself never interprets records, but for its retention
+// (retention.go), which reads what refers to what to know what is still
+// needed; it must never call adapters.
 package journal
 
 import (
@@ -130,6 +132,9 @@ type Store interface {
 	// Entries returns entries with Seq > after, oldest first, at most limit
 	// (0: all).
 	Entries(ctx context.Context, after uint64, limit int) ([]Entry, error)
+	// Compacted lists the ranges of Seqs the retention removed, in order:
+	// the only gaps Entries may show.
+	Compacted(ctx context.Context) ([]SeqRange, error)
 
 	Close() error
 }

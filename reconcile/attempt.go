@@ -44,9 +44,12 @@ func holdOnly(prev journal.Revision, old *schema.DesiredState, next journal.Revi
 		}
 		return out
 	}
+	if maps.Equal(held(old), held(ds)) {
+		return false // no hold changed: the states need not be compared (20 MB of JSON at 10,000 services)
+	}
 	a, errA := json.Marshal(withoutHolds(*old))
 	b, errB := json.Marshal(withoutHolds(*ds))
-	return errA == nil && errB == nil && bytes.Equal(a, b) && !maps.Equal(held(old), held(ds))
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // withoutHolds is ds with every service's hold false; ds is not modified.

@@ -37,6 +37,7 @@ func (ro *rollout) canary(ctx context.Context, set, serving journal.InfraSet) (b
 		ro.noteAnalysis(ctx, "no metrics to judge the step: "+err.Error())
 		return true, nil
 	}
+	ro.record.Signals = apiSignals(an.Signals)
 	elapsed := time.Since(ro.record.StepStartedAt)
 	facts := stepFacts{bake: policy.Bake{ElapsedSeconds: elapsed.Seconds(), Requests: served.canary.Requests, ServerErrors: served.canary.ServerErrors}, analysis: an}
 	summary := analysis.Describe(an, served.canary, served.baseline)

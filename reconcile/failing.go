@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -26,11 +27,15 @@ type failures struct {
 	placements map[string]api.Failure
 }
 
-// note records the outcome of a try of dependency: err, or a success.
-func (f *failures) note(dependency string, err error) {
+// note records the outcome of a try of dependency: err, or a success. It
+// reports whether the dependency went down (it was not failing) or came
+// back up (it was).
+func (f *failures) note(dependency string, err error) (down, up bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	_, was := f.deps[dependency]
 	f.deps = noteIn(f.deps, dependency, dependency, err)
+	return !was && err != nil, was && err == nil
 }
 
 // noteTry records a try of dependency in ctx, but not one a newer revision
@@ -39,7 +44,26 @@ func (r *Reconciler) noteTry(ctx context.Context, dependency string, err error) 
 	if err != nil && errors.Is(context.Cause(ctx), errNewerRevision) {
 		return
 	}
-	r.failing.note(dependency, err)
+	r.noteDependency(ctx, dependency, err)
+}
+
+// noteDependency records a try of dependency and journals a change of its
+// state once, not on every pass: when it goes down and when it comes back
+// up. The entry is written even when ctx ended (a try that timed out is
+// how a hung dependency goes down).
+func (r *Reconciler) noteDependency(ctx context.Context, dependency string, err error) {
+	down, up := r.failing.note(dependency, err)
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case down:
+		r.log.Warn("dependency down", "dependency", dependency, "err", err)
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Action: api.ActionDependencyDown, Result: dependency,
+			Message: "dependency " + dependency + " is down: status lists it as failing until it answers again", Error: err.Error()})
+	case up:
+		r.log.Info("dependency up", "dependency", dependency)
+		r.journal(ctx, journal.Entry{Kind: api.EntryEvent, Action: api.ActionDependencyUp, Result: dependency,
+			Message: "dependency " + dependency + " answers again"})
+	}
 }
 
 // notePlacement records the outcome of converging the placement with key.

@@ -81,3 +81,31 @@ func wantFailing(t *testing.T, s api.Status, dependency, text string) {
 		t.Fatalf("status says failing %+v; want %s with %q", s.Failing, dependency, text)
 	}
 }
+
+// A dependency's change is journaled once, for the notifications: down
+// when its tries start failing, up when one succeeds, not on every try.
+func TestADependencyChangeIsJournaledOnce(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	down := errors.New("dial tcp 127.0.0.1:9: connection refused")
+	for _, err := range []error{down, down, down, nil, nil, down, nil} {
+		h.r.noteTry(ctx, "prometheus http://127.0.0.1:9", err)
+	}
+	entries, err := h.st.Entries(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, e := range entries {
+		if e.Action == api.ActionDependencyDown || e.Action == api.ActionDependencyUp {
+			changes = append(changes, string(e.Action)+" "+e.Result+" "+e.Error)
+		}
+	}
+	want := []string{
+		"dependency-down prometheus http://127.0.0.1:9 " + down.Error(), "dependency-up prometheus http://127.0.0.1:9 ",
+		"dependency-down prometheus http://127.0.0.1:9 " + down.Error(), "dependency-up prometheus http://127.0.0.1:9 ",
+	}
+	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("journaled:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+}

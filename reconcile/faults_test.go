@@ -353,6 +353,20 @@ func commitWhileMet(ctx context.Context, t *testing.T, f *fleetHarness, fl *fail
 	case <-fl.hit:
 	case <-passed:
 	}
+	if fl.err != nil {
+		// A dependency that is down answers at once: the revision comes
+		// once the pass has taken that answer, as one committed a moment
+		// later would (otherwise it may come between the answer and the
+		// pass taking it, and the pass rightly leaves it for the next).
+		deadline := time.Now().Add(5 * time.Second)
+		for !failureNoted(f) && time.Now().Before(deadline) {
+			select {
+			case <-passed:
+				deadline = time.Now()
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
 	seen := time.Now()
 	f.r.inbox.put(snapshotResult{snap: source.Snapshot{Commit: "c4"}})
 	select {
@@ -361,6 +375,14 @@ func commitWhileMet(ctx context.Context, t *testing.T, f *fleetHarness, fl *fail
 		t.Fatal("the pass stayed with the failing dependency after a newer revision arrived")
 	}
 	return seen
+}
+
+// failureNoted reports whether the reconciler has noted a failing
+// dependency or placement.
+func failureNoted(f *fleetHarness) bool {
+	f.r.failing.mu.Lock()
+	defer f.r.failing.mu.Unlock()
+	return len(f.r.failing.deps)+len(f.r.failing.placements) > 0
 }
 
 // revertWithin runs the revert's pass and fails unless it switches svc-0

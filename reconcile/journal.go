@@ -20,7 +20,7 @@ const (
 	policyRollback        = "builtin/warm-rollback"
 	policyKeepWarm        = "builtin/keep-warm"
 	policyOrphan          = "builtin/orphan"
-	policyDrift           = "builtin/drift"
+	policyDrift           = api.PolicyDrift
 	policyRecordedInput   = "builtin/recorded-input"
 )
 

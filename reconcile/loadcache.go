@@ -58,9 +58,16 @@ func (c *treeCache) load(ctx context.Context, tree string, fsys fs.FS, eval func
 	if err != nil || tree == "" {
 		return ds, err
 	}
+	c.put(tree, ds)
+	return ds, nil
+}
+
+// put keeps the desired state of tree; one that does not encode is not
+// kept (it is evaluated again next time).
+func (c *treeCache) put(tree string, ds *schema.DesiredState) {
 	data, err := compressJSON(ds)
 	if err != nil {
-		return ds, nil // not kept: evaluated again next time
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -85,7 +92,16 @@ func (c *treeCache) load(ctx context.Context, tree string, fsys fs.FS, eval func
 		delete(c.trees, c.order[0])
 		c.order = c.order[1:]
 	}
-	return ds, nil
+}
+
+// Evaluated records the desired state of a tree evaluated elsewhere, the
+// same way (the dashboard's rollback evaluates the tree it commits), so
+// that taking the revision that carries it skips the evaluation: a
+// rollback's commit is then as quick to take as a revert's.
+func (r *Reconciler) Evaluated(tree string, ds *schema.DesiredState) {
+	if tree != "" && ds != nil {
+		r.trees.put(tree, ds)
+	}
 }
 
 // compressJSON is v's JSON, compressed for speed rather than size: a

@@ -168,3 +168,24 @@ func TestTreeCacheIsBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// A tree evaluated elsewhere (the dashboard's rollback) and recorded is not
+// evaluated again when its revision is taken.
+func TestEvaluatedTreeIsNotEvaluatedAgain(t *testing.T) {
+	r := &Reconciler{}
+	ds := &schema.DesiredState{Services: map[string]schema.Service{"web": {Name: "web", Artifact: "a@sha256:" + strings.Repeat("1", 64)}}}
+	r.Evaluated("tree-1", ds)
+	r.Evaluated("", ds) // no tree: nothing to key it by
+	evals := 0
+	eval := func(context.Context, fs.FS) (*schema.DesiredState, error) {
+		evals++
+		return &schema.DesiredState{}, nil
+	}
+	got, err := r.trees.load(context.Background(), "tree-1", nil, eval)
+	if err != nil || evals != 0 || got.Services["web"].Artifact != ds.Services["web"].Artifact {
+		t.Fatalf("load of a recorded tree: %+v, %v after %d evaluation(s); want the recorded state, none", got, err, evals)
+	}
+	if _, err := r.trees.load(context.Background(), "tree-2", nil, eval); err != nil || evals != 1 {
+		t.Fatalf("another tree: %d evaluation(s), %v; want 1", evals, err)
+	}
+}

@@ -77,7 +77,12 @@ func (pe *pendingEnsures) ensure(base context.Context, news <-chan struct{}, rt 
 	case <-timer.C:
 	case <-news:
 	}
-	return stillEnsuring(spec, call)
+	select { // a call that ended as the wait did is taken, not left for the next pass
+	case <-call.done:
+		return pe.take(spec.ID, call)
+	default:
+		return stillEnsuring(spec, call)
+	}
 }
 
 // take returns a finished call's result and forgets the call.

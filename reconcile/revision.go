@@ -138,7 +138,7 @@ func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schem
 		return
 	}
 	r.journal(ctx, journal.Entry{Kind: api.EntryRevision, Result: string(api.RevisionAccepted),
-		Message: fmt.Sprintf("revision %s accepted: %q", short(rev.Commit), rev.Message)})
+		Message: fmt.Sprintf("revision %s accepted: %q", short(rev.Commit), rev.Message), Detail: revisionDetail(rev)})
 	r.log.Info("revision accepted", "revision", short(rev.Commit), "message", rev.Message)
 
 	r.mu.Lock()
@@ -193,7 +193,17 @@ func (r *Reconciler) reject(ctx context.Context, rev journal.Revision, errs []st
 	r.log.Warn("revision rejected; what runs is unchanged", "revision", short(rev.Commit), "errors", strings.Join(rev.Errors, "; "))
 	r.journal(ctx, journal.Entry{Kind: api.EntryRevision, Result: string(api.RevisionRejected),
 		Message: fmt.Sprintf("revision %s rejected: %d error(s); what runs is unchanged", short(rev.Commit), len(rev.Errors)),
-		Error:   strings.Join(rev.Errors, "\n")})
+		Error:   strings.Join(rev.Errors, "\n"), Detail: revisionDetail(rev)})
+}
+
+// revisionDetail says, on a revision's entry, which commit it judged.
+func revisionDetail(rev journal.Revision) json.RawMessage {
+	subject, _, _ := strings.Cut(rev.Message, "\n")
+	if len(subject) > 200 {
+		subject = strings.ToValidUTF8(subject[:200], "")
+	}
+	b, _ := json.Marshal(api.RevisionDetail{Commit: rev.Commit, Author: rev.Author, Subject: subject})
+	return b
 }
 
 // errorLines turns a load error into one positioned line per problem, for

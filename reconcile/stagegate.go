@@ -13,7 +13,7 @@ import (
 
 // policyStageGate is cited when a stage's gate holds a release before it
 // enters the stage, for want of approvals.
-const policyStageGate = "builtin/stage-gate"
+const policyStageGate = api.PolicyStageGate
 
 // approvers lists who approved release for stage, as the gate counts them:
 // distinct approvers (`by`, case-insensitive) or, with signed, only

@@ -103,7 +103,7 @@ type statusReader struct {
 // a failed rollout of the desired release.
 func (sr statusReader) service(ctx context.Context, name string) (ss api.ServiceStatus, converged bool, failed string) {
 	svc := sr.desired.Services[name]
-	ss = api.ServiceStatus{Name: name, Release: svc.ReleaseID(), Artifact: svc.Artifact}
+	ss = api.ServiceStatus{Name: name, Release: svc.ReleaseID(), Artifact: svc.Artifact, Hold: svc.Hold, Strategy: strategyView(svc.Strategy)}
 	converged = true
 	for _, stage := range sr.desired.Pipeline.Stages {
 		for _, target := range stage.Targets {

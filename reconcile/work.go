@@ -378,7 +378,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 	}
 	all, err := lister.Splits(ctx)
 	if errors.Is(err, adapters.ErrInvalid) {
-		r.failing.note(trafficDependency(target), nil) // it cannot list: asked split by split
+		r.noteDependency(ctx, trafficDependency(target), nil) // it cannot list: asked split by split
 	} else {
 		r.noteTry(ctx, trafficDependency(target), err)
 	}

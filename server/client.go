@@ -46,6 +46,50 @@ func (c *Client) Trigger(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/trigger", nil)
 }
 
+// Backup copies the running reconciler's journal into w (a write: it needs
+// a write token), with no deadline but ctx's: a journal may be large. It
+// fails when the copy is shorter than the server announced.
+func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Base+"/v1/journal/backup", nil)
+	if err != nil {
+		return 0, err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := http.Client{}
+	if c.HTTP != nil {
+		hc = *c.HTTP
+	}
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("reconciler API %s: %w", c.Base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, apiError(c.Base+"/v1/journal/backup", resp)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("the copy is %d bytes, the reconciler announced %d", n, resp.ContentLength)
+	}
+	if err != nil {
+		return n, fmt.Errorf("reconciler API %s/v1/journal/backup: %w", c.Base, err)
+	}
+	return n, nil
+}
+
+// apiError is the error an answer that is not a success says.
+func apiError(where string, resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct{ Error string }
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return fmt.Errorf("reconciler API %s: %s", where, e.Error)
+	}
+	return fmt.Errorf("reconciler API %s: %s", where, resp.Status)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, nil)
 	if err != nil {

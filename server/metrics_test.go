@@ -120,18 +120,12 @@ durable_policy_decisions_total{entry_point="gate",result="allow"} 1
 durable_policy_decisions_total{entry_point="gate",result="hold"} 1
 # HELP durable_rollouts_total Rollouts ended, by service, stage and outcome (succeeded, failed, abandoned).
 # TYPE durable_rollouts_total counter
-durable_rollouts_total{outcome="abandoned",service="api",stage="prod"} 0
-durable_rollouts_total{outcome="abandoned",service="api",stage="staging"} 0
-durable_rollouts_total{outcome="abandoned",service="web",stage="prod"} 0
-durable_rollouts_total{outcome="abandoned",service="web",stage="staging"} 0
 durable_rollouts_total{outcome="failed",service="api",stage="prod"} 1
 durable_rollouts_total{outcome="failed",service="api",stage="staging"} 0
 durable_rollouts_total{outcome="failed",service="web",stage="prod"} 0
 durable_rollouts_total{outcome="failed",service="web",stage="staging"} 1
-durable_rollouts_total{outcome="succeeded",service="api",stage="prod"} 0
 durable_rollouts_total{outcome="succeeded",service="api",stage="staging"} 1
 durable_rollouts_total{outcome="succeeded",service="web",stage="prod"} 1
-durable_rollouts_total{outcome="succeeded",service="web",stage="staging"} 0
 # HELP durable_rollbacks_total Rollbacks, by service, stage and reason: revert (back to a warm set) or failure (a failed rollout's traffic went back).
 # TYPE durable_rollbacks_total counter
 durable_rollbacks_total{reason="failure",service="api",stage="prod"} 0
@@ -154,11 +148,11 @@ durable_rollbacks_total{reason="revert",service="web",stage="staging"} 0
 		sum    float64
 	}{
 		{"durable_policy_decision_duration_seconds", map[string]string{"entry_point": "gate"}, 2, 0.005},
-		{"durable_rollout_duration_seconds", map[string]string{"service": "web", "stage": "prod", "outcome": "succeeded"}, 1, 35},
-		{"durable_rollout_duration_seconds", map[string]string{"service": "api", "stage": "prod", "outcome": "failed"}, 1, 60},
+		{"durable_rollout_duration_seconds", map[string]string{"stage": "prod", "outcome": "succeeded"}, 1, 35},
+		{"durable_rollout_duration_seconds", map[string]string{"stage": "prod", "outcome": "failed"}, 1, 60},
 		// web/prod's steps (10s, then 20s + 5s to the end); web/staging's (7s + 1s).
-		{"durable_canary_step_duration_seconds", map[string]string{"service": "web", "stage": "prod"}, 2, 35},
-		{"durable_canary_step_duration_seconds", map[string]string{"service": "web", "stage": "staging"}, 1, 8},
+		{"durable_canary_step_duration_seconds", map[string]string{"stage": "prod"}, 2, 35},
+		{"durable_canary_step_duration_seconds", map[string]string{"stage": "staging"}, 1, 8},
 	} {
 		h := histogram(t, reg, tc.name, tc.labels)
 		if h.GetSampleCount() != tc.count || h.GetSampleSum() < tc.sum-1e-9 || h.GetSampleSum() > tc.sum+1e-9 {
@@ -234,7 +228,7 @@ func TestMetricsOfThePresentAreReadFromStatus(t *testing.T) {
 		`durable_traffic_weight_ratio{service="` + hostile + `",set="s-new",stage="prod",target="t1"}`:                      0.25,
 		`durable_rollout_started_timestamp_seconds{release="rel-next",service="` + hostile + `",stage="prod",target="t1"}`:  float64(started.Unix()),
 		`durable_rollout_progress_timestamp_seconds{release="rel-next",service="` + hostile + `",stage="prod",target="t1"}`: float64(started.Unix() + 60),
-		`durable_rollouts_total{outcome="succeeded",service="` + hostile + `",stage="prod"}`:                                0,
+		`durable_rollouts_total{outcome="failed",service="` + hostile + `",stage="prod"}`:                                   0,
 		`durable_rollbacks_total{reason="revert",service="` + hostile + `",stage="prod"}`:                                   0,
 		`durable_journal_size_bytes`:                 4096,
 		`durable_revisions_total{result="rejected"}`: 0,

@@ -1,12 +1,15 @@
 // Package server is Durable's HTTP face: the JSON API that status, the demo
-// and webhooks use. It reads from the reconciler and its journal through the
-// small interfaces it defines, and speaks the wire model of package api; it
-// never imports the controller and never acts on targets itself.
+// and webhooks use, and the dashboard (NewDashboard). It reads from the
+// reconciler and its journal through the small interfaces it defines, and
+// speaks the wire model of package api; it never imports the controller and
+// never acts on targets itself: the dashboard's writes go through the
+// Actions cmd gives it.
 package server
 
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -32,11 +35,21 @@ type Journal interface {
 	Entries(ctx context.Context, after uint64, limit int) ([]api.Entry, error)
 }
 
+// JournalBackup is what the API needs of a journal that can be copied
+// whole while it is written: WriteBackup calls start with the copy's size
+// and writes the copy, one consistent state of it, to what start returns.
+// A Journal that is one serves POST /v1/journal/backup.
+type JournalBackup interface {
+	WriteBackup(ctx context.Context, start func(size int64) io.Writer) (int64, error)
+}
+
 // Handler serves the API:
 //
 //	GET  /v1/status                    the reconciler's status
 //	GET  /v1/journal?after=SEQ&limit=N journal entries after SEQ, oldest first
 //	POST /v1/trigger                   fetch the repository now
+//	POST /v1/journal/backup            a consistent copy of the journal file
+//	                                   (a write: it holds every record)
 //	POST /v1/webhooks/{kind}           a forge's push (github, gitlab, gitea,
 //	                                   generic), signed with hooks' secret
 //	GET  /healthz                      liveness
@@ -77,6 +90,9 @@ func Handler(r Reconciler, st Journal, hooks Webhooks) http.Handler {
 		r.Trigger()
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetch requested"})
 	})
+	mux.HandleFunc("POST /v1/journal/backup", func(w http.ResponseWriter, req *http.Request) {
+		serveBackup(w, req, st)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -85,6 +101,32 @@ func Handler(r Reconciler, st Journal, hooks Webhooks) http.Handler {
 	top.Handle("POST /v1/webhooks/{kind}", newReceivers(r, hooks))
 	top.Handle("/", limitBody(mux))
 	return top
+}
+
+// serveBackup streams the journal's copy. It is a POST, so that the API's
+// guard asks a write token: the copy holds every record, desired states and
+// policies included. An error once the copy started aborts the response,
+// which the client sees as a body shorter than its Content-Length.
+func serveBackup(w http.ResponseWriter, req *http.Request, st Journal) {
+	b, ok := st.(JournalBackup)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "this journal cannot be copied through the API; stop the reconciler and copy its file")
+		return
+	}
+	started := false
+	_, err := b.WriteBackup(req.Context(), func(size int64) io.Writer {
+		started = true
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(http.StatusOK)
+		return w
+	})
+	switch {
+	case err != nil && !started:
+		writeError(w, http.StatusInternalServerError, "back up the journal: "+err.Error())
+	case err != nil:
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // limitBody caps request bodies: no endpoint needs more than a small one.

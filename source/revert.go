@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // ErrHeadMoved is returned by Revert when the branch no longer points at
@@ -34,21 +32,20 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("revert to %s: %w", to, err)
 	}
-	sig := object.Signature{Name: "Durable", Email: "durable@localhost", When: time.Now()}
-	c := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: target.TreeHash,
-		ParentHashes: []plumbing.Hash{plumbing.NewHash(head)}}
-	obj := repo.Storer.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return "", err
-	}
-	hash, err := repo.Storer.SetEncodedObject(obj)
+	return s.push(ctx, repo, head, target.TreeHash, message)
+}
+
+// push stores a commit of tree on head and pushes it to the branch, only
+// if the branch still points at head. Callers hold s.mu.
+func (s *Source) push(ctx context.Context, repo *git.Repository, head string, tree plumbing.Hash, message string) (string, error) {
+	hash, err := writeCommit(repo, head, tree, message)
 	if err != nil {
 		return "", err
 	}
 	ref := plumbing.NewBranchReferenceName(s.cfg.Branch)
 	auth, err := authMethod(s.parsed, s.cfg.Credentials)
 	if err != nil {
-		return "", fmt.Errorf("push the revert to %s: %w", s.shown, err)
+		return "", fmt.Errorf("push the commit to %s: %w", s.shown, err)
 	}
 	err = repo.PushContext(ctx, &git.PushOptions{
 		RemoteName: remoteName,
@@ -62,7 +59,7 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 		return hash.String(), nil
 	case strings.Contains(err.Error(), "required to be") || strings.Contains(err.Error(), "non-fast-forward"):
 		// go-git says so only in words.
-		return "", fmt.Errorf("push the revert to %s: %w: %v", s.shown, ErrHeadMoved, err)
+		return "", fmt.Errorf("push the commit to %s: %w: %v", s.shown, ErrHeadMoved, err)
 	}
-	return "", s.refused(fmt.Errorf("push the revert to %s branch %s: %w", s.shown, s.cfg.Branch, err))
+	return "", s.refused(fmt.Errorf("push the commit to %s branch %s: %w", s.shown, s.cfg.Branch, err))
 }

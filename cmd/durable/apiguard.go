@@ -15,7 +15,8 @@ import (
 // token (or the 0660 socket); reads on loopback need none unless
 // --token-for-reads; on TLS every call needs a token. A delivery to a
 // webhook receiver needs none: its signature is its credential, which the
-// receiver checks.
+// receiver checks. The dashboard checks its own session (the token in a
+// cookie) against the same policy.
 func apiPolicy(log *slog.Logger, o runOptions) (func(http.Handler, listener.Kind) http.Handler, error) {
 	file := o.tokenFile
 	if file == "" {
@@ -45,6 +46,10 @@ func apiPolicy(log *slog.Logger, o runOptions) (func(http.Handler, listener.Kind
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if server.IsWebhook(req) {
 				h.ServeHTTP(w, req)
+				return
+			}
+			if server.IsDashboard(req) { // it checks its session cookie itself
+				h.ServeHTTP(w, req.WithContext(server.WithAccess(req.Context(), dashboardAccess{p})))
 				return
 			}
 			guarded.ServeHTTP(w, req)

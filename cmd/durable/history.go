@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,18 +21,19 @@ const maxNameArg = 253
 
 func newHistoryCmd() *cobra.Command {
 	var (
-		stage, stateDir string
-		out             *outputFlag
+		stage string
+		src   journalSource
+		out   *outputFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "history [SERVICE] [--stage STAGE]",
 		Short: "List the releases each stage ran over time, with commit, outcome and durations",
-		Long: `Reads the journal under --state (read-only) and lists every rollout, oldest first: the release, the
-commit that asked for it, its outcome (succeeded, rolledBack, failed, abandoned, inFlight), how long
-it took and how long the release then served. SERVICE and --stage narrow the list.
+		Long: `Reads the journal and lists every rollout, oldest first: the release, the commit that asked for
+it, its outcome (succeeded, rolledBack, failed, abandoned, inFlight), how long it took and how long
+the release then served. SERVICE and --stage narrow the list.
 
-The journal is locked while durable run holds it: run history on a stopped reconciler's state, or
-on a copy of its journal.db.`,
+Reads a copy of STATE/journal.db (--state, default .durable) when no reconciler holds it, else a
+copy taken through the running reconciler's API, as durable journal backup does (a write token).`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := reconcile.HistoryQuery{Stage: stage, Now: time.Now().UTC()}
@@ -45,8 +48,7 @@ on a copy of its journal.db.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			var h api.History
-			from := runningFlags{stateDir: stateDir}
-			err := from.withJournal(ctx, func(st journal.Store) (err error) {
+			err := withJournalCopy(ctx, &src, func(st journal.Store) (err error) {
 				h, err = reconcile.ReadHistory(ctx, st, q)
 				return err
 			})
@@ -58,9 +60,44 @@ on a copy of its journal.db.`,
 		},
 	}
 	cmd.Flags().StringVar(&stage, "stage", "", "only this stage's releases")
-	cmd.Flags().StringVar(&stateDir, "state", defaultStateDir, "the reconciler's state directory, whose journal is read")
+	src.addFlags(cmd, defaultStateDir, "the reconciler's state directory: its journal file is read when no reconciler holds it")
 	out = addOutputFlag(cmd.Flags(), formatText)
 	return cmd
+}
+
+// withJournalCopy copies the journal (the file, or through the running
+// reconciler's API) into a temporary folder and opens the copy read-only
+// for fn, so that reading never holds the journal's lock longer than a
+// copy.
+func withJournalCopy(ctx context.Context, src *journalSource, fn func(journal.Store) error) error {
+	copy, from, closeSource, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer closeSource()
+	dir, err := os.MkdirTemp("", "durable-journal-read-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "journal.db")
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = copy(ctx, f)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return fmt.Errorf("copy the journal of %s: %w", from, err)
+	}
+	st, err := journal.OpenBolt(file, journal.BoltOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("the journal of %s: %w", from, err)
+	}
+	defer st.Close()
+	return fn(st)
 }
 
 // checkNameArg refuses a name no service or stage has: oversized, or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/server"
 )
 
 // historyState is a stopped reconciler's journal with three rollouts of
@@ -87,5 +89,24 @@ func TestHistoryCommand(t *testing.T) {
 		if code, _, errOut := run(tc.args...); code != tc.want || !strings.Contains(errOut, tc.says) {
 			t.Errorf("history %q: exit %d, want %d, saying %q:\n%s", tc.args, code, tc.want, tc.says, errOut)
 		}
+	}
+}
+
+// With the journal held by a running reconciler, history reads a copy the
+// reconciler's API gives (its handler, over HTTP).
+func TestHistoryThroughTheAPI(t *testing.T) {
+	state := historyState(t)
+	st, err := journal.OpenBolt(filepath.Join(state, "journal.db"), journal.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(server.Handler(journalReconciler{st}, st, server.Webhooks{}))
+	defer srv.Close()
+	var out, errOut bytes.Buffer
+	code := executeWith([]string{"history", "web", "--state", state, "--api", srv.URL, "-o", "json"}, strings.NewReader(""), &out, &errOut)
+	var h api.History
+	if err := json.Unmarshal(out.Bytes(), &h); code != exitOK || err != nil || len(h.Releases) != 3 {
+		t.Fatalf("history through the API: exit %d, %v, %+v\n%s", code, err, h, errOut.String())
 	}
 }

@@ -18,6 +18,7 @@ import (
 // registry of their own.
 type reconcilerMetrics struct {
 	*server.Metrics
+	reg     *prometheus.Registry
 	handler http.Handler
 }
 
@@ -37,7 +38,7 @@ func newReconcilerMetrics(status server.StatusReader, journalFile string) (*reco
 	if err != nil {
 		return nil, err
 	}
-	return &reconcilerMetrics{Metrics: m, handler: server.MetricsHandler(reg)}, nil
+	return &reconcilerMetrics{Metrics: m, reg: reg, handler: server.MetricsHandler(reg)}, nil
 }
 
 // lateStatus is the reconciler's status once it is set: the metrics are

@@ -53,7 +53,7 @@ Start with: durable demo`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newValidateCmd(), newStatusCmd(), newDemoCmd(), newRouterCmd(), newVersionCmd(),
-		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newPlanCmd(), newHistoryCmd())
+		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newJournalCmd(), newPlanCmd(), newHistoryCmd())
 	return root
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/notify"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/reconcile"
 	"github.com/durable-delivery/durable/schema"
@@ -104,8 +105,10 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&o.trustFile, "trust", "", "trust file (YAML or JSON) on this host: the keys that sign artifacts and commits (required, unless --insecure-skip-verify)")
 	cmd.Flags().BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "run without a trust file: nothing is verified (journaled, and a warning in status)")
 	cmd.Flags().StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the reconciler's own user; needs root for another)")
+	cmd.Flags().StringVar(&o.notifyFile, "notify", "", notifyUsage)
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
+	addRetentionFlag(cmd.Flags(), &o.journalRetention)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -145,6 +148,7 @@ type runOptions struct {
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
 	hostConfig                     string
+	notifyFile                     string
 	secretsDir                     string
 	secretEnv                      []string
 	webhookSecrets                 []string
@@ -154,6 +158,7 @@ type runOptions struct {
 	location                       *time.Location
 	insecureSkipVerify             bool
 	runAs                          *adapters.RunAs
+	journalRetention               time.Duration
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
@@ -186,17 +191,22 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("API: %w", err)
 	}
 	defer l.Close()
-	journalFile := filepath.Join(stateDir, "journal.db")
-	st, err := journal.OpenBolt(journalFile, journal.BoltOptions{})
+	st, journalFile, err := openJournal(stateDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	defer keepJournal(ctx, log, st, o.journalRetention)()
 	status := &lateStatus{}
 	metrics, err := newReconcilerMetrics(status, journalFile)
 	if err != nil {
 		return err
 	}
+	observers, waitNotifier, err := journalObservers(ctx, log, in.notify, metrics)
+	if err != nil {
+		return err
+	}
+	defer waitNotifier()
 	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
 		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
@@ -206,37 +216,69 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
-		return fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+		return err
 	}
 	// The adapters log through slog's default: secrets are redacted there
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	isolation := schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: o.evaluationTimeout}
 	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
-		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, metrics), src)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, observers...), src)
 	if err != nil {
 		return err
 	}
 	status.reconciler = rec
-	handler := server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler)
-	stopAPI := serveAPI(log, l, guard(handler, l.Kind))
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
+	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
 	return rec.Run(ctx)
 }
 
+// journalObservers are what follows the journal: the metrics and, with a
+// notifications file, the notifier (started, its metrics registered with
+// the others), with a wait for the notifier's end.
+func journalObservers(ctx context.Context, log *slog.Logger, c *notify.Config, metrics *reconcilerMetrics) ([]journal.Observer, func(), error) {
+	notifier, wait := startNotifier(ctx, log, c)
+	if notifier == nil {
+		return []journal.Observer{metrics}, wait, nil
+	}
+	if err := metrics.reg.Register(notifier); err != nil {
+		return nil, wait, fmt.Errorf("register the notifications' metrics: %w", err)
+	}
+	return []journal.Observer{metrics, notifier}, wait, nil
+}
+
+// openJournal opens the journal in the state directory, and names its file.
+func openJournal(stateDir string) (*journal.Bolt, string, error) {
+	file := filepath.Join(stateDir, "journal.db")
+	st, err := journal.OpenBolt(file, journal.BoltOptions{})
+	return st, file, err
+}
+
+// evaluationIsolation evaluates revisions in a child process of this
+// program, for at most timeout each.
+func evaluationIsolation(timeout time.Duration) (schema.Isolation, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return schema.Isolation{}, fmt.Errorf("find this program to evaluate revisions in a child process: %w", err)
+	}
+	return schema.Isolation{Command: []string{self, "schema", "serve-isolated"}, Timeout: timeout}, nil
+}
+
 // hostInputs are what the operator of the host gives durable run in files:
-// host policies, trust, the host file, SOPS identities, webhook secrets.
+// host policies, trust, the host file, SOPS identities, webhook secrets,
+// the notifications file.
 type hostInputs struct {
 	policies   policy.Source
 	trust      *signing.Trust
 	hostConfig *hostconfig.Config
 	sopsIDs    *sops.Identities
+	notify     *notify.Config
 	// webhookSecrets are the webhook receivers' secrets, by kind.
 	webhookSecrets map[webhook.Kind][]byte
 }
@@ -267,6 +309,9 @@ func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
 		return in, err
 	}
 	in.hostConfig = hostConfig
+	if in.notify, err = loadNotify(o.notifyFile); err != nil {
+		return in, err
+	}
 	if in.webhookSecrets, err = loadWebhookSecrets(o.webhookSecrets); err != nil {
 		return in, err
 	}

@@ -70,7 +70,7 @@ func TestPrometheusScrapesARollout(t *testing.T) {
 	for _, q := range []struct{ what, expr string }{
 		{"both jobs scraped", `count(up == 1) == 2`},
 		{"v1 and v2 and the revert succeeded", fmt.Sprintf(`durable_rollouts_total{service="web",stage=%q,outcome="succeeded"} >= 3`, stage)},
-		{"the rollouts' durations", fmt.Sprintf(`durable_rollout_duration_seconds_count{service="web",stage=%q,outcome="succeeded"} >= 3`, stage)},
+		{"the rollouts' durations", fmt.Sprintf(`durable_rollout_duration_seconds_count{stage=%q,outcome="succeeded"} >= 3`, stage)},
 		{"the revert counted as a rollback", fmt.Sprintf(`durable_rollbacks_total{service="web",stage=%q,reason="revert"} == 1`, stage)},
 		{"the rejected revision counted", `durable_revisions_total{result="rejected"} == 1`},
 		{"accepted revisions counted", `durable_revisions_total{result="accepted"} >= 3`},
