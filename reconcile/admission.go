@@ -63,13 +63,13 @@ func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.De
 		return policy.Decision{}, err
 	}
 	change, d := Admit(ctx, pol.engine, AdmissionQuestion{Old: old, New: ds, Commit: snap.commit, Artifacts: snap.artifacts,
-		Approvals: pol.approvals, Warm: WarmReleases(sets), Now: r.now()})
+		Approvals: pol.approvals, Warm: warmReleases(sets), Now: r.now()})
 	r.work.noteDiff(old, ds, change)
 	return d, nil
 }
 
-// WarmReleases are the releases with a warm infra-set among sets.
-func WarmReleases(sets []journal.InfraSet) map[string]bool {
+// warmReleases are the releases with a warm infra-set among sets.
+func warmReleases(sets []journal.InfraSet) map[string]bool {
 	warm := map[string]bool{}
 	for _, s := range sets {
 		if s.State == api.SetWarm {
