@@ -11,8 +11,11 @@ import (
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 	routersettings "github.com/durable-delivery/durable/adapters/router/settings"
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/approvals"
+	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/source"
 )
 
 // commitInfo is what admission needs of a fetched commit.
@@ -21,31 +24,64 @@ type commitInfo struct {
 	artifacts map[string]policy.Artifact
 }
 
-// admit asks durable.admission about a revision.
-func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.DesiredState, snap commitInfo) (policy.Decision, error) {
-	change := schema.Diff(old, ds)
-	if err := r.markRollbacks(ctx, &change); err != nil {
-		return policy.Decision{}, err
-	}
-	r.work.noteDiff(old, ds, change)
-	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: r.now(),
-		Commit: snap.commit, Change: change, Old: old, New: ds, Approvals: pol.approvals, Artifacts: snap.artifacts}
-	return pol.engine.Decide(ctx, policy.Admission, in), nil
+// AdmissionQuestion is what durable.admission is asked about a revision.
+type AdmissionQuestion struct {
+	// Old is the applied desired state (nil before the first), New the
+	// revision's.
+	Old, New  *schema.DesiredState
+	Commit    policy.Commit
+	Artifacts map[string]policy.Artifact
+	Approvals []policy.Approval
+	// Warm are the releases that have a warm infra-set somewhere: a
+	// change back to one is a rollback.
+	Warm map[string]bool
+	Now  policy.Now
 }
 
-// markRollbacks flags each changed service whose new release is still warm;
-// the change is a rollback when every changed service's is.
-func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error {
+// Admit classifies a revision's change and asks engine's durable.admission
+// about it. The reconciler admits through it and durable plan predicts
+// through it, so that the two cannot disagree on a verdict.
+func Admit(ctx context.Context, engine *policy.Engine, q AdmissionQuestion) (schema.Change, policy.Decision) {
+	change := schema.Diff(q.Old, q.New)
+	markRollbacks(&change, q.Warm)
+	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: q.Now,
+		Commit: q.Commit, Change: change, Old: q.Old, New: q.New, Approvals: q.Approvals, Artifacts: q.Artifacts}
+	return change, engine.Decide(ctx, policy.Admission, in)
+}
+
+// SnapshotCommit is a fetched commit as admission sees it; signer is who
+// signed it, when commit signatures are verified.
+func SnapshotCommit(snap source.Snapshot, signer *policy.Signer) policy.Commit {
+	return policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
+		Signer: signer, Trailers: approvals.Trailers(snap.Message)}
+}
+
+// admit asks durable.admission about a revision.
+func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.DesiredState, snap commitInfo) (policy.Decision, error) {
 	sets, err := r.store.InfraSets(ctx)
 	if err != nil {
-		return err
+		return policy.Decision{}, err
 	}
+	change, d := Admit(ctx, pol.engine, AdmissionQuestion{Old: old, New: ds, Commit: snap.commit, Artifacts: snap.artifacts,
+		Approvals: pol.approvals, Warm: warmReleases(sets), Now: r.now()})
+	r.work.noteDiff(old, ds, change)
+	return d, nil
+}
+
+// warmReleases are the releases with a warm infra-set among sets.
+func warmReleases(sets []journal.InfraSet) map[string]bool {
 	warm := map[string]bool{}
 	for _, s := range sets {
 		if s.State == api.SetWarm {
 			warm[s.Release] = true
 		}
 	}
+	return warm
+}
+
+// markRollbacks flags each changed service whose new release is still warm;
+// the change is a rollback when every changed service's is.
+func markRollbacks(c *schema.Change, warm map[string]bool) {
 	any, all := false, true
 	for name, sc := range c.Services {
 		if sc.Change == schema.Changed && warm[sc.To] {
@@ -56,7 +92,6 @@ func (r *Reconciler) markRollbacks(ctx context.Context, c *schema.Change) error 
 		}
 	}
 	c.Rollback = any && all && len(c.Targets) == 0 && len(c.Pipeline) == 0
-	return nil
 }
 
 // CheckHostNames refuses a desired state whose targets name what the

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
-	"github.com/durable-delivery/durable/internal/approvals"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
@@ -87,8 +86,7 @@ func (r *Reconciler) judge(ctx context.Context, snap source.Snapshot, rev journa
 		r.reject(ctx, rev, errorLines(err))
 		return nil, policies{}, nil, false
 	}
-	info := commitInfo{commit: policy.Commit{ID: snap.Commit, Message: snap.Message, Author: person(snap.Author), Time: snap.Time,
-		Signer: signer, Trailers: approvals.Trailers(snap.Message)}, artifacts: artifacts}
+	info := commitInfo{commit: SnapshotCommit(snap, signer), artifacts: artifacts}
 	d, err := r.admit(ctx, pol, old, ds, info)
 	if err != nil {
 		r.log.Error("ask admission policy", "err", err)

@@ -55,6 +55,15 @@ func TestExitCodes(t *testing.T) {
 		{"run missing trust file", []string{"run", "--repo", broken, "--trust", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
 		{"run missing host file", []string{"run", "--insecure-skip-verify", "--repo", broken, "--host-config", filepath.Join(broken, "nope.yaml"), "--state", t.TempDir(), "--listen", "127.0.0.1:0"}, exitFailed},
 		{"status bad output", []string{"status", "-o", "yaml"}, exitUsage},
+		// Issue 17's reproductions: `unknown command "plan"`, and -o table refused.
+		{"plan help", []string{"plan", "--help"}, exitOK},
+		{"history help", []string{"history", "--help"}, exitOK},
+		{"validate table", []string{"validate", "-o", "table", "../../examples/quickstart"}, exitOK},
+		{"validate broken table", []string{"validate", "-o", "table", broken}, exitFailed},
+		{"policy eval bad output", []string{"policy", "eval", "-o", "xml"}, exitUsage},
+		{"verify bad output", []string{"verify", "-o", "table", "x@sha256:00"}, exitUsage},
+		{"demo table refused", []string{"demo", "-o", "table"}, exitUsage},
+		{"watch interval too short", []string{"status", "--watch", "--interval", "1ms"}, exitUsage},
 		{"demo bad output", []string{"demo", "-o", "xml"}, exitUsage},
 		{"status no reconciler", []string{"status", "--server", "127.0.0.1:1"}, exitFailed},
 		{"bad duration", []string{"run", "--repo", broken, "--interval", "soon"}, exitUsage},
@@ -89,6 +98,10 @@ func TestStatusReadsAStoppedReconcilersJournal(t *testing.T) {
 	}
 	if got := execute([]string{"status", "--server", "127.0.0.1:1", "--state", state, "-o", "json"}); got != exitOK {
 		t.Fatalf("status -o json from the journal: exit %d", got)
+	}
+	var out, errOut strings.Builder
+	if got := executeWith([]string{"status", "--api", "127.0.0.1:1", "--state", state, "-o", "table"}, strings.NewReader(""), &out, &errOut); got != exitOK || !strings.HasPrefix(out.String(), "SERVICE  STAGE") {
+		t.Fatalf("status -o table from the journal: exit %d\n%s%s", got, out.String(), errOut.String())
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,8 +14,8 @@ import (
 
 func newDemoCmd() *cobra.Command {
 	var (
-		opts   demo.Options
-		output string
+		opts demo.Options
+		out  *outputFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -31,25 +30,20 @@ request, 1 otherwise; -o json prints a summary (failedRequests, totalRequests,
 rollbackSeconds, phases). Needs git and the Go toolchain on PATH.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: use text or json", output)}
-			}
 			exe, err := os.Executable()
 			if err != nil {
 				return err
 			}
 			opts.Executable = exe
 			opts.Out = cmd.OutOrStdout()
-			if output == "json" {
+			if out.value == formatJSON {
 				opts.Out = cmd.ErrOrStderr()
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			sum, err := demo.Run(ctx, opts)
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				_ = enc.Encode(sum)
+			if out.value == formatJSON {
+				_ = writeJSON(cmd.OutOrStdout(), sum)
 			}
 			if err != nil {
 				return err
@@ -63,7 +57,7 @@ rollbackSeconds, phases). Needs git and the Go toolchain on PATH.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Headless, "headless", false, "run the story unattended and exit")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "summary format: text or json")
+	out = addOutputFlag(cmd.Flags(), formatText, formatText, formatJSON)
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "working directory (a temporary one, removed at the end, when empty)")
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the temporary working directory")
 	return cmd

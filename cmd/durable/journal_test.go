@@ -152,7 +152,7 @@ func TestJournalCommandRefusals(t *testing.T) {
 		{"a state without a journal", []string{"journal", "backup", filepath.Join(dir, "x.db"), "--state", dir}, exitFailed, "--state " + dir},
 		{"the journal itself", []string{"journal", "backup", filepath.Join(state, "journal.db"), "--state", state}, exitFailed, "journal in use"},
 		{"no reconciler and no state", []string{"journal", "backup", filepath.Join(dir, "x.db"), "--api", "127.0.0.1:1"}, exitFailed, "pass --state DIR"},
-		{"no subcommand", []string{"journal"}, exitUsage, "backup or check"},
+		{"printing with no reconciler", []string{"journal", "--api", "127.0.0.1:1"}, exitFailed, "connection refused"},
 		{"check with arguments", []string{"journal", "check", "x"}, exitUsage, "accepts 0 arg"},
 	}
 	for _, c := range cases {

@@ -23,7 +23,7 @@ type journalPrint struct {
 	after  uint64
 	tail   int
 	follow bool
-	output string
+	output *outputFlag
 }
 
 func (p *journalPrint) addFlags(cmd *cobra.Command) {
@@ -31,14 +31,11 @@ func (p *journalPrint) addFlags(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&p.after, "after", 0, "print the entries after this sequence number")
 	cmd.Flags().IntVar(&p.tail, "tail", 20, "without --after, print the last N entries (0: all)")
 	cmd.Flags().BoolVarP(&p.follow, "follow", "f", false, "then print each new entry as it is journaled, until interrupted")
-	cmd.Flags().StringVarP(&p.output, "output", "o", "text", "text (one line per entry) or json (one JSON object per line)")
+	p.output = addOutputFlag(cmd.Flags(), formatText, formatText, formatJSON) // json: one object per line
 }
 
 // run prints the journal's entries from the running reconciler's API.
 func (p *journalPrint) run(ctx context.Context, w io.Writer) error {
-	if p.output != "text" && p.output != "json" {
-		return usageError{fmt.Errorf("-o %q: use text or json", p.output)}
-	}
 	if p.tail < 0 {
 		return usageError{fmt.Errorf("--tail %d: give 0 (all) or more", p.tail)}
 	}
@@ -61,7 +58,7 @@ func (p *journalPrint) run(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		for _, e := range entries {
-			if err := printEntry(w, e, p.output); err != nil {
+			if err := printEntry(w, e, p.output.value); err != nil {
 				return err
 			}
 			after = e.Seq
@@ -94,8 +91,8 @@ func tailStart(ctx context.Context, c *server.Client, n int) (uint64, error) {
 }
 
 // printEntry writes one entry: a line for a person, or its JSON.
-func printEntry(w io.Writer, e api.Entry, output string) error {
-	if output == "json" {
+func printEntry(w io.Writer, e api.Entry, output format) error {
+	if output == formatJSON {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err

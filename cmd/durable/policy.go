@@ -98,13 +98,14 @@ func newPolicyEvalCmd() *cobra.Command {
 	var (
 		entry, input string
 		timeout      time.Duration
+		out          *outputFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --entry admission|gate|invariant --input FILE [DIR]",
 		Short: "Print the decision the policies make for a hand-written input",
 		Long: `Compiles the policies of DIR/policy (or DIR itself) as the reconciler does and asks one
-entry point with the JSON input in FILE ("-" for standard input). Prints the decision as JSON;
-exits 0 when it allows, 1 when it denies or holds.`,
+entry point with the JSON input in FILE ("-" for standard input). Prints the decision as JSON
+(-o text and -o table for people); exits 0 when it allows, 1 when it denies or holds.`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ep, err := policy.ParseEntryPoint(entry)
@@ -131,9 +132,7 @@ exits 0 when it allows, 1 when it denies or holds.`,
 			if !d.Defined() {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: no policy defines package %s; the reconciler's built-in rules would apply\n", dir, ep.Package())
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(d); err != nil {
+			if err := printOutput(cmd.OutOrStdout(), out.value, decisionView(d)); err != nil {
 				return err
 			}
 			if d.Result != policy.Allow {
@@ -145,7 +144,33 @@ exits 0 when it allows, 1 when it denies or holds.`,
 	cmd.Flags().StringVar(&entry, "entry", "", "entry point: admission, gate or invariant")
 	cmd.Flags().StringVar(&input, "input", "", "JSON file with the input document, or - for standard input")
 	cmd.Flags().DurationVar(&timeout, "timeout", policy.DefaultTimeout, "how long the decision may take")
+	out = addOutputFlag(cmd.Flags(), formatJSON)
 	return cmd
+}
+
+// decisionView is a policy decision in each output format.
+func decisionView(d policy.Decision) view {
+	return view{value: d,
+		text: func(w io.Writer) {
+			by := "no policy: the built-in rules apply"
+			if d.Defined() {
+				by = "by " + d.Policy
+			}
+			fmt.Fprintf(w, "%s %s (%s, in %s)\n", d.Entry, d.Result, by, d.Duration)
+			for _, r := range d.Reasons {
+				fmt.Fprintf(w, "  %s\n", r)
+			}
+		},
+		table: func() table {
+			t := table{header: []string{"ENTRY", "RESULT", "POLICY", "REASON"}}
+			for _, r := range d.Reasons {
+				t.rows = append(t.rows, []string{string(d.Entry), d.Result, d.Policy, r})
+			}
+			if len(d.Reasons) == 0 {
+				t.rows = append(t.rows, []string{string(d.Entry), d.Result, d.Policy, ""})
+			}
+			return t
+		}}
 }
 
 // maxInputBytes caps a hand-written input document.

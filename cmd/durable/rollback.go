@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +14,7 @@ import (
 func newRollbackCmd() *cobra.Command {
 	var (
 		in     api.RollbackRequest
-		output string
+		output *outputFlag
 		client clientFlags
 	)
 	cmd := &cobra.Command{
@@ -30,9 +30,6 @@ refuse (Durable signs none): commit the change yourself, signed.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Service = args[0]
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: use text or json", output)}
-			}
 			if err := in.Check(); err != nil {
 				return usageError{err}
 			}
@@ -46,18 +43,14 @@ refuse (Durable signs none): commit the change yourself, signed.`,
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s back to release %s\n%s\n", res.Commit[:min(12, len(res.Commit))], res.Service, res.Release[:min(12, len(res.Release))], res.Message)
-			return nil
+			return printOutput(cmd.OutOrStdout(), output.value, view{value: res, text: func(w io.Writer) {
+				fmt.Fprintf(w, "committed %s: %s back to release %s\n%s\n", res.Commit[:min(12, len(res.Commit))], res.Service, res.Release[:min(12, len(res.Release))], res.Message)
+			}})
 		},
 	}
 	addClientFlags(cmd.Flags(), &client)
 	cmd.Flags().StringVar(&in.Stage, "stage", "", "look for the warm set in this stage (default: every stage)")
 	cmd.Flags().StringVar(&in.Release, "to", "", "the release to go back to: its id, or 12 or more of its first digits when a warm set runs it (default: the one release a warm set runs)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	output = addOutputFlag(cmd.Flags(), formatText, formatText, formatJSON)
 	return cmd
 }

@@ -17,11 +17,13 @@ import (
 	_ "github.com/durable-delivery/durable/adapters/router"
 )
 
-// Exit codes: 0 success, 1 the thing asked failed, 2 usage error.
+// Exit codes: 0 success, 1 the thing asked failed, 2 usage error, 3 a
+// plan with changes under --exit-code.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitChanges = 3
 )
 
 // usageError marks a mistake in how the command was called.
@@ -32,6 +34,10 @@ func (e usageError) Error() string { return e.err.Error() }
 // failure is an error whose message was already printed: the command only
 // needs to exit 1.
 var errFailed = errors.New("failed")
+
+// errChanges is durable plan --exit-code's answer when the revision would
+// change what runs: its plan was printed.
+var errChanges = errors.New("changes")
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
@@ -47,7 +53,7 @@ Start with: durable demo`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newValidateCmd(), newStatusCmd(), newDemoCmd(), newRouterCmd(), newVersionCmd(),
-		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newJournalCmd(), newRollbackCmd())
+		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newJournalCmd(), newPlanCmd(), newHistoryCmd(), newRollbackCmd())
 	return root
 }
 
@@ -67,6 +73,9 @@ func executeWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, errFailed) {
 		return exitFailed
+	}
+	if errors.Is(err, errChanges) {
+		return exitChanges
 	}
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {

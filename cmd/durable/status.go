@@ -2,76 +2,90 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/durable-delivery/durable/api"
-	"github.com/durable-delivery/durable/journal"
-	"github.com/durable-delivery/durable/reconcile"
 )
 
 func newStatusCmd() *cobra.Command {
 	var (
-		stateDir, output string
-		api              clientFlags
+		from     runningFlags
+		out      *outputFlag
+		watch    bool
+		interval time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the reconciler runs, what it is doing, and why",
 		Long: `Asks the running reconciler's API (--api, with --token-file when it needs one). When no reconciler answers and --state is
-given, reads its journal directly.`,
+given, reads its journal directly.
+
+-o table prints one line per infra-set; -o json the status as the API gives it.
+With --watch it reads the status again every --interval and prints it again when it
+changed, until interrupted (Ctrl-C).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: use text or json", output)}
+			f := out.value
+			if watch {
+				if interval < 100*time.Millisecond || interval > time.Hour {
+					return usageError{fmt.Errorf("--interval %s: use 100ms to 1h", interval)}
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return watchStatus(ctx, cmd.OutOrStdout(), statusWatch{read: from.status, format: f, interval: interval})
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
-			c, err := api.client()
+			st, err := from.status(ctx)
 			if err != nil {
 				return err
 			}
-			st, err := c.Status(ctx)
-			if err != nil && stateDir != "" {
-				st, err = statusFromJournal(ctx, stateDir)
-			}
-			if err != nil {
-				if stateDir == "" {
-					return fmt.Errorf("%w\n(is `durable run` running with --listen %s? to read a stopped reconciler's journal, pass --state DIR)", err, api.cfg.Address)
-				}
-				return err
-			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			printStatus(cmd.OutOrStdout(), st)
-			return nil
+			return printOutput(cmd.OutOrStdout(), f, statusView(st))
 		},
 	}
-	addClientFlags(cmd.Flags(), &api)
-	cmd.Flags().StringVar(&api.cfg.Address, "server", defaultAPI, "old name of --api")
-	_ = cmd.Flags().MarkDeprecated("server", "use --api")
-	cmd.Flags().StringVar(&stateDir, "state", "", "the reconciler's state directory, read when its API does not answer")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	addRunningFlags(cmd, &from)
+	out = addOutputFlag(cmd.Flags(), formatText)
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "print the status again whenever it changes, until interrupted")
+	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "with --watch, how often to read the status")
 	return cmd
 }
 
-func statusFromJournal(ctx context.Context, stateDir string) (api.Status, error) {
-	st, err := journal.OpenBolt(filepath.Join(stateDir, "journal.db"), journal.BoltOptions{ReadOnly: true})
-	if err != nil {
-		return api.Status{}, err
+// statusView is a status in each output format.
+func statusView(st api.Status) view {
+	return view{value: st, text: func(w io.Writer) { printStatus(w, st) }, table: func() table { return statusTable(st) }}
+}
+
+// statusTable is one row per infra-set of every placement.
+func statusTable(st api.Status) table {
+	t := table{header: []string{"SERVICE", "STAGE", "TARGET", "SET", "STATE", "WEIGHT", "RELEASE", "ROLLOUT"}}
+	for _, svc := range st.Services {
+		for _, pl := range svc.Placements {
+			rollout := ""
+			if ro := pl.Rollout; ro != nil {
+				rollout = string(ro.Phase) + " " + abbrev(ro.Release)
+			}
+			if len(pl.Sets) == 0 {
+				t.rows = append(t.rows, []string{svc.Name, pl.Stage, pl.Target, "", "", "", "", rollout})
+			}
+			for _, s := range pl.Sets {
+				weight := ""
+				if pl.Split != nil {
+					weight = fmt.Sprintf("%d%%", pl.Split.Weight(s.ID))
+				}
+				t.rows = append(t.rows, []string{svc.Name, pl.Stage, pl.Target, s.ID, string(s.State), weight, abbrev(s.Release), rollout})
+			}
+		}
 	}
-	defer st.Close()
-	return reconcile.ReadStatus(ctx, st)
+	return t
 }
 
 func printStatus(w io.Writer, st api.Status) {

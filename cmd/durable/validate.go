@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +45,7 @@ type validationError struct {
 }
 
 func newValidateCmd() *cobra.Command {
-	var output string
+	var out *outputFlag
 	var timeout time.Duration
 	var hostFile string
 	cmd := &cobra.Command{
@@ -56,7 +56,8 @@ schema, runs the checks the reconciler runs, compiles the Rego policies of DIR/p
 and prints every problem, in a stable order, as file:line:col: path: message.
 Exits 0 when the directory is valid, 1 when it is not.
 
-With -o json it prints one object instead: dir, valid, errors (each with file, line,
+With -o table it prints the problems as rows (file, line, col, path, message), or the
+counts of a valid directory. With -o json it prints one object instead: dir, valid, errors (each with file, line,
 col, path, message and text), the counts of services, targets, stages and policy
 files, and the policies' entry points.
 
@@ -65,9 +66,6 @@ socket and router a target names is one of the host file's, as durable run does;
 without it, only their shape is checked.`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: write -o text or -o json", output)}
-			}
 			if timeout < time.Second {
 				return usageError{fmt.Errorf("--timeout %s: use 1s or more", timeout)}
 			}
@@ -87,14 +85,11 @@ without it, only their shape is checked.`,
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(v); err != nil {
-					return err
-				}
-			} else {
-				printValidation(cmd.OutOrStdout(), cmd.ErrOrStderr(), v)
+			stderr := cmd.ErrOrStderr()
+			err = printOutput(cmd.OutOrStdout(), out.value, view{value: v,
+				text: func(w io.Writer) { printValidation(w, stderr, v) }, table: func() table { return validationTable(v) }})
+			if err != nil {
+				return err
 			}
 			if !v.Valid {
 				return errFailed
@@ -102,7 +97,7 @@ without it, only their shape is checked.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	out = addOutputFlag(cmd.Flags(), formatText)
 	cmd.Flags().StringVar(&hostFile, "host-config", "", "host file of the reconciler that will run DIR: check the names targets give against it")
 	cmd.Flags().DurationVar(&timeout, "timeout", schema.EvaluationLimit, "how long evaluating the desired state may take before validate gives up on it")
 	return cmd
@@ -220,4 +215,18 @@ func printValidation(stdout, stderr io.Writer, v validation) {
 	}
 	fmt.Fprintf(stdout, "%s: valid: %d service(s), %d target(s), %d stage(s), %d policy file(s)%s\n",
 		v.Dir, v.Services, v.Targets, v.Stages, v.PolicyFiles, entries)
+}
+
+// validationTable is one row per problem, or the counts when there is none.
+func validationTable(v validation) table {
+	if v.Valid {
+		return table{header: []string{"DIR", "SERVICES", "TARGETS", "STAGES", "POLICY FILES", "ENTRY POINTS"},
+			rows: [][]string{{v.Dir, strconv.Itoa(v.Services), strconv.Itoa(v.Targets), strconv.Itoa(v.Stages),
+				strconv.Itoa(v.PolicyFiles), strings.Join(v.EntryPoints, ",")}}}
+	}
+	t := table{header: []string{"FILE", "LINE", "COL", "PATH", "MESSAGE"}}
+	for _, e := range v.Errors {
+		t.rows = append(t.rows, []string{e.File, strconv.Itoa(e.Line), strconv.Itoa(e.Col), e.Path, e.Message})
+	}
+	return t
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -17,12 +17,14 @@ import (
 func newVerifyCmd() *cobra.Command {
 	var key, trustFile string
 	var timeout time.Duration
+	var out *outputFlag
 	cmd := &cobra.Command{
 		Use:   "verify REF (--key PUBKEY | --trust FILE)",
 		Short: "Verify an artifact's signature as the reconciler would",
 		Long: `Verifies the cosign signatures (classic .sig tag or Sigstore bundle referrer) and the
 required attestations of REF, which must be pinned by digest (REPOSITORY@sha256:...), against
-one public key (--key) or a trust file (--trust). Prints the verdict as JSON and exits 0 when
+one public key (--key) or a trust file (--trust). Prints the verdict as JSON (-o text for a
+line) and exits 0 when
 verified; prints the reason and exits 1 when not.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,14 +45,15 @@ verified; prints the reason and exits 1 when not.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: not verified: %v\n", ref, err)
 				return errFailed
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(verdict)
+			return printOutput(cmd.OutOrStdout(), out.value, view{value: verdict, text: func(w io.Writer) {
+				fmt.Fprintf(w, "%s: verified, signed by %s (%s, %s; trust rule %s)\n", verdict.Ref, verdict.Signer.Identity, verdict.Signer.Method, verdict.Format, verdict.Rule)
+			}})
 		},
 	}
 	cmd.Flags().StringVar(&key, "key", "", "cosign public key (PEM) to verify with")
 	cmd.Flags().StringVar(&trustFile, "trust", "", "trust file, as durable run --trust takes")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long the verification may take")
+	out = addOutputFlag(cmd.Flags(), formatJSON, formatJSON, formatText)
 	return cmd
 }
 
