@@ -89,32 +89,46 @@ func listRecords[T any](ctx context.Context, b *Bolt, bucket []byte, kind string
 	return out, nil
 }
 
-// PutRevision records a revision, keyed by its commit.
+// PutRevision records a revision, keyed by its commit, its desired state
+// compressed (storedRevision).
 func (b *Bolt) PutRevision(ctx context.Context, r Revision) error {
-	return b.putRecord(ctx, bucketRevisions, "revision", r.Commit, r)
+	stored, err := packRevision(r)
+	if err != nil {
+		return fmt.Errorf("put revision %s: %w", r.Commit, err)
+	}
+	return b.putRecord(ctx, bucketRevisions, "revision", r.Commit, stored)
 }
 
 // Revision returns the revision of commit.
 func (b *Bolt) Revision(ctx context.Context, commit string) (Revision, error) {
-	var r Revision
-	err := b.getRecord(ctx, bucketRevisions, "revision", commit, &r)
-	return r, err
+	var s storedRevision
+	if err := b.getRecord(ctx, bucketRevisions, "revision", commit, &s); err != nil {
+		return Revision{}, err
+	}
+	return s.unpack()
 }
 
-// Revisions lists revisions newest-seen first, at most limit (0: all).
+// Revisions lists revisions newest-seen first, at most limit (0: all). Only
+// those returned have their desired state decompressed.
 func (b *Bolt) Revisions(ctx context.Context, limit int) ([]Revision, error) {
 	if limit < 0 {
 		return nil, fmt.Errorf("list revisions: limit %d is negative; use 0 for all", limit)
 	}
-	revs, err := listRecords[Revision](ctx, b, bucketRevisions, "revision")
+	stored, err := listRecords[storedRevision](ctx, b, bucketRevisions, "revision")
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(revs, func(a, b Revision) int {
+	slices.SortStableFunc(stored, func(a, b storedRevision) int {
 		return cmp.Or(b.SeenAt.Compare(a.SeenAt), cmp.Compare(a.Commit, b.Commit))
 	})
-	if limit > 0 && len(revs) > limit {
-		revs = revs[:limit]
+	if limit > 0 && len(stored) > limit {
+		stored = stored[:limit]
+	}
+	revs := make([]Revision, len(stored))
+	for i, s := range stored {
+		if revs[i], err = s.unpack(); err != nil {
+			return nil, err
+		}
 	}
 	return revs, nil
 }
