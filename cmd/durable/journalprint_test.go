@@ -84,13 +84,17 @@ func TestJournalPrintsAndFollows(t *testing.T) {
 	followed := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- p.run(fctx, followed) }()
+	waitPrinted := func(what string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(followed.String(), what) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitPrinted("red") // the tail, before anything new
 	if _, err := st.Append(ctx, journal.Entry{Kind: api.EntryEvent, Message: "fourth"}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(followed.String(), "fourth") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPrinted("fourth")
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("--follow ended with %v", err)
