@@ -26,10 +26,10 @@ type Metrics struct {
 	revisions       *prometheus.CounterVec
 	decisions       *prometheus.CounterVec
 	decisionSeconds *prometheus.HistogramVec
-	rollouts        *prometheus.CounterVec
+	rollouts        *serviceCounters
 	rolloutSeconds  *prometheus.HistogramVec
 	stepSeconds     *prometheus.HistogramVec
-	rollbacks       *prometheus.CounterVec
+	rollbacks       *serviceCounters
 	fetchSeconds    prometheus.Histogram
 	fetchErrors     prometheus.Counter
 }
@@ -71,8 +71,8 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) (*Metrics, error)
 		decisionSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "durable_policy_decision_duration_seconds",
 			Help:    "Time the policies took to answer a journaled decision, by entry point.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"entry_point"}),
-		rollouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "durable_rollouts_total",
-			Help: "Rollouts ended, by service, stage and outcome (succeeded, failed, abandoned)."}, []string{"service", "stage", "outcome"}),
+		rollouts: newServiceCounters("durable_rollouts_total",
+			"Rollouts ended, by service, stage and outcome (succeeded, failed, abandoned).", "outcome"),
 		rolloutSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "durable_rollout_duration_seconds",
 			Help:    "Time from a rollout's start to its end, by stage and outcome.",
 			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400}},
@@ -80,9 +80,8 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) (*Metrics, error)
 		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "durable_canary_step_duration_seconds",
 			Help:    "Time a canary step lasted (its bake and analysis), from its start to the next step or the rollout's end, by stage.",
 			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200}}, []string{"stage"}),
-		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "durable_rollbacks_total",
-			Help: "Rollbacks, by service, stage and reason: revert (back to a warm set) or failure (a failed rollout's traffic went back)."},
-			[]string{"service", "stage", "reason"}),
+		rollbacks: newServiceCounters("durable_rollbacks_total",
+			"Rollbacks, by service, stage and reason: revert (back to a warm set) or failure (a failed rollout's traffic went back).", "reason"),
 		fetchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "durable_source_fetch_duration_seconds",
 			Help:    "Time one fetch of the desired-state repository took, failed or not.",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}}),
@@ -152,7 +151,7 @@ func (m *Metrics) RolloutPut(before *api.Rollout, after api.Rollout) {
 	if started {
 		m.prime(after.Service, after.Stage)
 		if after.Rollback {
-			inc(m.rollbacks, after.Service, after.Stage, RollbackRevert)
+			m.rollbacks.add(after.Service, after.Stage, RollbackRevert)
 		}
 	}
 	if before != nil && !before.Done() && before.Step > 0 && !before.StepStartedAt.IsZero() {
@@ -167,13 +166,13 @@ func (m *Metrics) RolloutPut(before *api.Rollout, after api.Rollout) {
 		return
 	}
 	outcome := string(after.Phase)
-	inc(m.rollouts, after.Service, after.Stage, outcome)
+	m.rollouts.add(after.Service, after.Stage, outcome)
 	if !after.StartedAt.IsZero() && !after.UpdatedAt.Before(after.StartedAt) {
 		observe(m.rolloutSeconds, after.UpdatedAt.Sub(after.StartedAt).Seconds(), after.Stage, outcome)
 	}
 	tookTraffic := before != nil && (before.Step > 0 || before.Phase == api.RolloutSwitching)
 	if after.Phase == api.RolloutFailed && after.FromRelease != "" && tookTraffic {
-		inc(m.rollbacks, after.Service, after.Stage, RollbackFailure)
+		m.rollbacks.add(after.Service, after.Stage, RollbackFailure)
 	}
 }
 
@@ -191,9 +190,9 @@ func (m *Metrics) Fetched(took time.Duration, err error) {
 // not primed: each series is memory, and at 10,000 services five per stage
 // were 30 MB.
 func (m *Metrics) prime(service, stage string) {
-	zero(m.rollouts, service, stage, string(api.RolloutFailed))
+	m.rollouts.zero(service, stage, string(api.RolloutFailed))
 	for _, reason := range []string{RollbackRevert, RollbackFailure} {
-		zero(m.rollbacks, service, stage, reason)
+		m.rollbacks.zero(service, stage, reason)
 	}
 }
 
