@@ -42,7 +42,10 @@ func TestRevisionStateIsStoredCompressed(t *testing.T) {
 		t.Fatalf("read back %d bytes (%v), want the %d stored", len(got.DesiredState), err, len(state))
 	}
 	var stored []byte
-	_ = b.db.View(func(tx *bolt.Tx) error { stored = append(stored, tx.Bucket(bucketRevisions).Get([]byte("c1"))...); return nil })
+	_ = b.db.View(func(tx *bolt.Tx) error {
+		stored = append(stored, tx.Bucket(bucketRevisions).Get([]byte("c1"))...)
+		return nil
+	})
 	if len(stored)*4 > len(state) {
 		t.Fatalf("the record is %d bytes for a state of %d: not compressed", len(stored), len(state))
 	}

@@ -1,12 +1,7 @@
 package notify
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
 	"regexp"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -108,13 +103,14 @@ var sinkFields = []string{"kind", "url", "urlFile", "secretFile", "source", "eve
 // is decoded strictly, and every problem is reported, positioned, as
 // Errors.
 func Load(file string) (*Config, error) {
-	data, err := read(file)
+	data, err := hostfile.ReadText(file, "notifications file", "send the reconciler's events to a receiver of theirs, or stop them",
+		"write it (docs/operating.md, \"Notifications\") or fix the path given to --notify", maxFile)
 	if err != nil {
 		return nil, Errors{file + ": " + err.Error()}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{hostfile.YAMLSyntaxError(file, err)}
 	}
 	if len(doc.Content) == 0 {
 		return nil, Errors{file + ": the notifications file is empty; declare sinks: (docs/operating.md, \"Notifications\")"}
@@ -161,28 +157,3 @@ func (d *decoder) sinks(n *yaml.Node, dir string) []Sink {
 	return out
 }
 
-// read reads file once it is safe and not too large.
-func read(file string) ([]byte, error) {
-	f, err := hostfile.Open(file, "notifications file", "send the reconciler's events to a receiver of theirs, or stop them")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("the notifications file does not exist; write it (docs/operating.md, \"Notifications\") or fix the path given to --notify")
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, errors.New("the notifications file is not a regular file; give the path of the file itself")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read: %v", err)
-	}
-	if len(data) > maxFile {
-		return nil, fmt.Errorf("the notifications file is larger than %d bytes; is it the right file?", maxFile)
-	}
-	if strings.ContainsRune(string(data), 0) {
-		return nil, errors.New("the notifications file holds a NUL byte: it is not text; is it the right file?")
-	}
-	return data, nil
-}

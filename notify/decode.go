@@ -110,15 +110,3 @@ func (d *decoder) list(n *yaml.Node, where, how string) []*yaml.Node {
 	return n.Content
 }
 
-// syntaxError positions a YAML parse error; the parser reports only the
-// line ("yaml: line 3: ..."), so the column is 1.
-func syntaxError(file string, err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, _ := fmt.Sscanf(rest, "%d:", &line); n == 1 {
-			msg = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
-		}
-	}
-	return fmt.Sprintf("%s:%d:1: %s; fix the YAML syntax (indentation, quotes, a missing colon)", file, line, msg)
-}

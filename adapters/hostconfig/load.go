@@ -1,10 +1,6 @@
 package hostconfig
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,13 +36,14 @@ func (es Errors) Error() string { return strings.Join(es, "\n") }
 // the wrong type or a name that is not one is an error, and every one is
 // reported, positioned.
 func Load(file string) (*Config, error) {
-	data, err := read(file)
+	data, err := hostfile.ReadText(file, "host file", "make the reconciler run a command of theirs or send traffic elsewhere",
+		"write it (docs/operating.md, \"Host configuration\") or fix the path given to --host-config", maxFile)
 	if err != nil {
 		return nil, Errors{file + ": " + err.Error()}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{syntaxError(file, err)}
+		return nil, Errors{hostfile.YAMLSyntaxError(file, err)}
 	}
 	d := &decoder{file: file}
 	c := &Config{File: file, Plugins: map[string]Plugin{}, Docker: map[string]Docker{},
@@ -63,35 +60,3 @@ func Load(file string) (*Config, error) {
 	return c, nil
 }
 
-// read reads file once it is safe and not too large.
-func read(file string) ([]byte, error) {
-	f, err := hostfile.Open(file, "host file", "make the reconciler run a command of theirs or send traffic elsewhere")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("the host file does not exist; write it (docs/operating.md, \"Host configuration\") or fix the path given to --host-config")
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read: %v", err)
-	}
-	if len(data) > maxFile {
-		return nil, fmt.Errorf("the host file is larger than %d bytes; is it the right file?", maxFile)
-	}
-	return data, nil
-}
-
-// syntaxError positions a YAML parse error; the parser reports only the
-// line ("yaml: line 3: ..."), so the column is 1.
-func syntaxError(file string, err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, _ := fmt.Sscanf(rest, "%d:", &line); n == 1 {
-			msg = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
-		}
-	}
-	return fmt.Sprintf("%s:%d:1: %s; fix the YAML syntax (indentation, quotes, a missing colon)", file, line, msg)
-}
