@@ -156,4 +156,3 @@ func (d *decoder) sinks(n *yaml.Node, dir string) []Sink {
 	slicesSortByName(out)
 	return out
 }
-

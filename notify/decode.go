@@ -109,4 +109,3 @@ func (d *decoder) list(n *yaml.Node, where, how string) []*yaml.Node {
 	}
 	return n.Content
 }
-

@@ -59,4 +59,3 @@ func Load(file string) (*Config, error) {
 	}
 	return c, nil
 }
-
