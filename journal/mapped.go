@@ -8,8 +8,10 @@ import (
 )
 
 // mappedEvery is how often, at most, the journal gives back the file pages
-// its writes made this process map.
-const mappedEvery = 2 * time.Second
+// its writes made this process map. A release is a read transaction and one
+// madvise call over the map (tens of microseconds where little is mapped),
+// against a write's fsync of milliseconds.
+const mappedEvery = 200 * time.Millisecond
 
 // mappedPages keeps the journal's mapped file pages from counting as this
 // process's memory. bbolt reads the file through a shared, read-only memory
