@@ -3,9 +3,7 @@ package operate
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -169,19 +167,11 @@ func serving(t *testing.T, s api.Status) (release, set string) {
 // every second, and returns its query API.
 func startPrometheus(ctx context.Context, t *testing.T, dir, reconciler, router, tokenFile string) promv1.API {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus is not installed (hack/install-deps.sh installs it): %v", err)
-	}
 	rules, err := filepath.Abs("../../../examples/alerts/durable.rules.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, err := e2etest.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`global:
+	url := e2etest.StartPrometheus(ctx, t, dir, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -193,26 +183,8 @@ scrape_configs:
     static_configs: [{targets: [%q]}]
   - job_name: durable-router
     static_configs: [{targets: [%q]}]
-`, rules, tokenFile, reconciler, router)
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartChild("prometheus", bin, filepath.Join(dir, "prometheus.log"), "--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	e2etest.WaitFor(ctx, t, "Prometheus to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	client, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
+`, rules, tokenFile, reconciler, router))
+	client, err := promapi.NewClient(promapi.Config{Address: url})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
@@ -20,15 +17,7 @@ import (
 // its URL.
 func startPrometheus(ctx context.Context, t *testing.T, dir, sdFile string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus is not installed (hack/install-deps.sh installs it): %v", err)
-	}
-	addr, err := e2etest.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`global:
+	return e2etest.StartPrometheus(ctx, t, dir, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -36,27 +25,7 @@ scrape_configs:
     file_sd_configs:
       - files: [%q]
         refresh_interval: 1s
-`, sdFile)
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartChild("prometheus", bin, filepath.Join(dir, "prometheus.log"), "--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	url := "http://" + addr
-	e2etest.WaitFor(ctx, t, "Prometheus to be ready", func() bool {
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return url
+`, sdFile))
 }
 
 // TestPrometheusAnalysisCatchesWhatTheRouterCannotSee canaries, with a real
