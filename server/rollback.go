@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -83,8 +84,7 @@ func planRollback(st api.Status, in api.RollbackRequest) (api.RollbackResult, er
 	}
 	release := in.Release
 	if release == "" {
-		releases := mapKeys(warm)
-		slices.Sort(releases)
+		releases := slices.Sorted(maps.Keys(warm))
 		switch len(releases) {
 		case 0:
 			return api.RollbackResult{}, fmt.Errorf("no warm set of %s runs%s: name the release to go back to (--to RELEASE; durable history lists them)", in.Service, inStage(in.Stage))
@@ -93,7 +93,7 @@ func planRollback(st api.Status, in api.RollbackRequest) (api.RollbackResult, er
 		default:
 			return api.RollbackResult{}, fmt.Errorf("warm sets of %s run %d releases%s (%s): name one with --to", in.Service, len(releases), inStage(in.Stage), strings.Join(shorts(releases), ", "))
 		}
-	} else if m := matching(append(mapKeys(warm), s.Release), release); len(m) > 0 && !slices.ContainsFunc(m, func(r string) bool { return r != m[0] }) {
+	} else if m := matching(append(slices.Collect(maps.Keys(warm)), s.Release), release); len(m) > 0 && !slices.ContainsFunc(m, func(r string) bool { return r != m[0] }) {
 		release = m[0] // a prefix of a warm release, or of the one wanted, names it
 	} else if len(release) != 64 {
 		return api.RollbackResult{}, fmt.Errorf("release %s is not the prefix of one warm set's release of %s%s: give its whole id (64 hex digits; durable history lists them)", release, in.Service, inStage(in.Stage))
@@ -111,14 +111,6 @@ func planRollback(st api.Status, in api.RollbackRequest) (api.RollbackResult, er
 		out.Message = fmt.Sprintf("no warm set runs release %s: it rolls out as a new release, stage by stage", short(release))
 	}
 	return out, nil
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func matching(releases []string, prefix string) []string {
