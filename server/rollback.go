@@ -22,7 +22,8 @@ const maxRollbackBody = 4 << 10
 // request is api.RollbackRequest; a release left out is the one release a
 // warm set of the service runs (in the stage asked, if one is). The API's
 // guard asks a write token of it, as of every POST. With acts nil (the
-// trust file wants signed commits, and Durable signs none) it answers 501
+// trust file wants signed commits, and the reconciler has no key to sign its
+// own) it answers 501
 // with the commit to write by hand instead.
 func RollbackHandler(r StatusReader, acts Actions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -53,7 +54,7 @@ func RollbackHandler(r StatusReader, acts Actions) http.Handler {
 			return
 		}
 		if acts == nil {
-			writeError(w, http.StatusNotImplemented, fmt.Sprintf("this reconciler writes no commits: its trust file wants them signed, and Durable signs none; commit %s's fields as release %s declared them yourself, signed", in.Service, short(plan.Release)))
+			writeError(w, http.StatusNotImplemented, fmt.Sprintf("this reconciler writes no commits: its trust file wants them signed, and it has no key to sign its own (durable run --commit-key); commit %s's fields as release %s declared them yourself, signed", in.Service, short(plan.Release)))
 			return
 		}
 		plan.Commit, err = acts.Rollback(req.Context(), in.Service, plan.Stage, plan.Release)

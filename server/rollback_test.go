@@ -79,7 +79,7 @@ func TestRollbackAPI(t *testing.T) {
 	unsigned := httptest.NewServer(RollbackHandler(status, nil))
 	defer unsigned.Close()
 	_, err = NewClient(unsigned.URL).Rollback(context.Background(), api.RollbackRequest{Service: "web", Release: warmRel})
-	if err == nil || !strings.Contains(err.Error(), "Durable signs none") {
+	if err == nil || !strings.Contains(err.Error(), "--commit-key") {
 		t.Fatalf("without actions: %v; want the reason and what to do", err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha512"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -36,31 +34,7 @@ type sshsigSigner struct {
 }
 
 func (s sshsigSigner) Sign(message io.Reader) ([]byte, error) {
-	msg, err := io.ReadAll(message)
-	if err != nil {
-		return nil, err
-	}
-	h := sha512.Sum512(msg)
-	signed := append([]byte("SSHSIG"), ssh.Marshal(struct {
-		Namespace, Reserved, HashAlg string
-		Hash                         []byte
-	}{s.namespace, "", "sha512", h[:]})...)
-	var sig *ssh.Signature
-	if s.alg != "" {
-		sig, err = s.key.(ssh.AlgorithmSigner).SignWithAlgorithm(rand.Reader, signed, s.alg)
-	} else {
-		sig, err = s.key.Sign(rand.Reader, signed)
-	}
-	if err != nil {
-		return nil, err
-	}
-	blob := append([]byte("SSHSIG"), ssh.Marshal(struct {
-		Version                      uint32
-		PublicKey                    []byte
-		Namespace, Reserved, HashAlg string
-		Signature                    []byte
-	}{1, s.key.PublicKey().Marshal(), s.namespace, "", "sha512", ssh.Marshal(sig)})...)
-	return pem.EncodeToMemory(&pem.Block{Type: "SSH SIGNATURE", Bytes: blob}), nil
+	return signSSHSIG(s.key, message, s.namespace, s.alg)
 }
 
 // tamperingSigner signs something other than the commit.
@@ -203,6 +177,8 @@ func TestVerifyCommit(t *testing.T) {
 	}{
 		{"openpgp", openpgpSigner{k.alice}, nil, "Alice <alice@example.com>", "openpgp"},
 		{"ssh ed25519", sshsigSigner{key: k.carol, namespace: "git"}, nil, "carol@example.com", "ssh"},
+		{"SSHSigner ed25519", SSHSigner{Key: k.carol}, nil, "carol@example.com", "ssh"},
+		{"SSHSigner rsa", SSHSigner{Key: k.rsa}, nil, "rsa@example.com,ops@example.com", "ssh"},
 		{"ssh rsa-sha2-512", sshsigSigner{key: k.rsa, namespace: "git", alg: ssh.KeyAlgoRSASHA512}, nil, "rsa@example.com,ops@example.com", "ssh"},
 		{"unsigned", nil, ErrCommitUnsigned, "", ""},
 		{"unknown openpgp key", openpgpSigner{k.mallory}, ErrCommitUntrusted, "", ""},
@@ -372,7 +348,8 @@ func TestVerifyRevision(t *testing.T) {
 
 // TestVerifyCommitGitSSH checks interoperability with OpenSSH and Git: a
 // commit signed by the real git binary with an ssh-keygen key verifies, and
-// ssh-keygen accepts the signatures of the in-process test signer.
+// ssh-keygen accepts the signatures of SSHSigner, which Durable's own
+// commits carry.
 func TestVerifyCommitGitSSH(t *testing.T) {
 	gitBin, sshKeygen := lookPath(t, "git"), lookPath(t, "ssh-keygen")
 	dir := t.TempDir()
@@ -413,7 +390,7 @@ func TestVerifyCommitGitSSH(t *testing.T) {
 		t.Errorf("signer = %+v", got)
 	}
 
-	// The test signer's output, checked by OpenSSH itself.
+	// SSHSigner's output (Durable's own commits), checked by OpenSSH itself.
 	raw, err := os.ReadFile(key)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +400,7 @@ func TestVerifyCommitGitSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	message := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nmessage\n"
-	sig, err := sshsigSigner{key: signer, namespace: "git"}.Sign(strings.NewReader(message))
+	sig, err := SSHSigner{Key: signer}.Sign(strings.NewReader(message))
 	if err != nil {
 		t.Fatal(err)
 	}

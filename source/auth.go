@@ -138,7 +138,7 @@ func sshAuth(u *url.URL, c Credentials) (transport.AuthMethod, error) {
 		}
 		login = me.Username
 	}
-	signer, err := readSSHKey(c.SSHKey)
+	signer, err := readSSHKey(c.SSHKey, "ssh key", "replace the key the reconciler fetches with")
 	if err != nil {
 		return nil, err
 	}
@@ -153,9 +153,10 @@ func sshAuth(u *url.URL, c Credentials) (transport.AuthMethod, error) {
 	}}, nil
 }
 
-// readSSHKey parses the private key in file. Its errors never quote it.
-func readSSHKey(file string) (ssh.Signer, error) {
-	data, err := hostfile.ReadSecret(file, "ssh key", "replace the key the reconciler fetches with", maxKeyBytes)
+// readSSHKey parses the private key in file, what it is for named as what
+// and replace saying how to replace it. Its errors never quote it.
+func readSSHKey(file, what, replace string) (ssh.Signer, error) {
+	data, err := hostfile.ReadSecret(file, what, replace, maxKeyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +165,10 @@ func readSSHKey(file string) (ssh.Signer, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &missing):
-		return nil, fmt.Errorf("ssh key %s is protected by a passphrase, which the unattended reconciler cannot type: give it a key of its own without one (ssh-keygen -t ed25519 -N '' -f FILE)", file)
+		return nil, fmt.Errorf("%s %s is protected by a passphrase, which the unattended reconciler cannot type: give it a key of its own without one (ssh-keygen -t ed25519 -N '' -f FILE)", what, file)
 	case err != nil:
 		// x/crypto's parse errors name what is wrong, never the bytes.
-		return nil, fmt.Errorf("ssh key %s is not a private key ssh can use (%v): give the private half, as ssh-keygen writes it", file, err)
+		return nil, fmt.Errorf("%s %s is not a private key ssh can use (%v): give the private half, as ssh-keygen writes it", what, file, err)
 	}
 	return signer, nil
 }

@@ -78,11 +78,27 @@ func (s *Source) CommitFiles(ctx context.Context, head string, files map[string]
 	return s.push(ctx, repo, head, tree, message)
 }
 
-// writeCommit stores a commit of tree on head by Durable.
-func writeCommit(repo *git.Repository, head string, tree plumbing.Hash, message string) (plumbing.Hash, error) {
+// writeCommit stores a commit of tree on head by Durable, signed by signer
+// unless it is nil.
+func writeCommit(repo *git.Repository, head string, tree plumbing.Hash, message string, signer git.Signer) (plumbing.Hash, error) {
 	sig := object.Signature{Name: "Durable", Email: "durable@localhost", When: time.Now()}
 	c := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree,
 		ParentHashes: []plumbing.Hash{plumbing.NewHash(head)}}
+	if signer != nil {
+		unsigned := repo.Storer.NewEncodedObject()
+		if err := c.EncodeWithoutSignature(unsigned); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		r, err := unsigned.Reader()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		armored, err := signer.Sign(r)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("sign the commit: %w", err)
+		}
+		c.PGPSignature = string(armored)
+	}
 	obj := repo.Storer.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err

@@ -38,7 +38,7 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 // push stores a commit of tree on head and pushes it to the branch, only
 // if the branch still points at head. Callers hold s.mu.
 func (s *Source) push(ctx context.Context, repo *git.Repository, head string, tree plumbing.Hash, message string) (string, error) {
-	hash, err := writeCommit(repo, head, tree, message)
+	hash, err := writeCommit(repo, head, tree, message, s.signer)
 	if err != nil {
 		return "", err
 	}

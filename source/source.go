@@ -10,6 +10,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"github.com/durable-delivery/durable/signing"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,12 @@ type Config struct {
 	// FullHistory fetches the branch's whole history rather than its head
 	// alone, for verifying every commit since the last applied one.
 	FullHistory bool
+	// CommitKey, when set, is an SSH private key (as ssh-keygen writes it)
+	// that signs the commits the source writes — rollbacks, approvals,
+	// reverts — as `git commit -S` with gpg.format=ssh would, so that a
+	// trust file wanting signed commits accepts them once its allowed
+	// signers list the key's public half.
+	CommitKey string
 	// Fetched, when set, is told how long each fetch Watch makes took and
 	// how it failed (nil: it did not), on Watch's goroutine: it must
 	// return at once (metrics count it).
@@ -66,6 +73,9 @@ type Source struct {
 	// same with any password removed, for messages.
 	url, shown string
 	parsed     *url.URL
+
+	// signer signs the commits the source writes (nil: unsigned).
+	signer git.Signer
 
 	mu   sync.Mutex // guards repo and serialises fetches on Dir
 	repo *git.Repository
@@ -118,6 +128,15 @@ func New(cfg Config) (*Source, error) {
 	if cfg.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("source byte cap %d is negative", cfg.MaxBytes))
 	}
+	var signer git.Signer
+	if cfg.CommitKey != "" {
+		key, err := readSSHKey(cfg.CommitKey, "commit signing key", "replace the key that signs Durable's commits with")
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			signer = signing.SSHSigner{Key: key}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -126,7 +145,7 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("source cache directory %s: %w", cfg.Dir, err)
 	}
 	cfg.Dir = dir
-	return &Source{cfg: cfg, url: u.String(), shown: u.Redacted(), parsed: u, trigger: make(chan struct{}, 1)}, nil
+	return &Source{cfg: cfg, url: u.String(), shown: u.Redacted(), parsed: u, signer: signer, trigger: make(chan struct{}, 1)}, nil
 }
 
 // normalizeURL accepts a local path or a URL of a supported scheme and

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
-	"slices"
 	"strings"
 	"testing/fstest"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/fieldedit"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/schema"
 )
@@ -38,11 +37,13 @@ func FindRevision(revs []journal.Revision, service, release string) (journal.Rev
 
 // Rollback returns the files to change in head so that service is declared
 // as old declares it, every other service, target and the pipeline staying
-// as head has them. It restores whole files of old, one at a time, keeping
-// a file only when the tree still loads and nothing but service changed;
-// when service's fields share a file with another change since old, it is
-// refused with the files to edit by hand. It returns the desired state of
-// the tree with the files changed too, as load gave it.
+// as head has them. It sets, adds and removes the service's fields one by
+// one where head's files write them (package fieldedit), so a file that
+// also declares other services keeps their lines as they are. The edited
+// tree is loaded to check the result; what the edits cannot reach (a field
+// written as an expression, or through a pattern) is refused with the place
+// to edit by hand. It returns the desired state of the edited tree, as load
+// gave it.
 func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string) (map[string][]byte, *schema.DesiredState, error) {
 	headDS, err := load(ctx, head)
 	if err != nil {
@@ -59,40 +60,81 @@ func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string)
 	if sameService(headDS.Services[service], want) {
 		return nil, nil, fmt.Errorf("the head already declares %s as the earlier revision did: nothing to roll back", service)
 	}
-	changed, err := changedFiles(head, old)
+	from, err := shape(headDS.Services[service])
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(changed) > maxChangedFiles {
-		return nil, nil, fmt.Errorf("%d files differ between the head and the earlier revision (at most %d are tried): edit %s by hand", len(changed), maxChangedFiles, service)
+	to, err := shape(want)
+	if err != nil {
+		return nil, nil, err
 	}
+	changes := fieldedit.Diff(fieldedit.Path{"services", service}, from, to)
 	tree, err := mapFS(head)
 	if err != nil {
 		return nil, nil, err
 	}
-	edits := map[string][]byte{}
-	current := headDS.Services[service]
-	for _, p := range changed {
-		data, err := fs.ReadFile(old, p)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("read %s of the earlier revision: %w", p, err)
+	files := fieldedit.Files{}
+	for p, f := range tree {
+		files[p] = f.Data
+	}
+	edits, err := fieldedit.Apply(files, changes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("roll %s back by hand: %w", service, err)
+	}
+	for p, data := range edits {
+		tree[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+	}
+	ds, err := load(ctx, tree)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the tree with %s's fields set back does not load (%s); edit it by hand: %w", service, describe(changes), err)
+	}
+	if !sameOthers(ds, headDS, service) || !sameService(ds.Services[service], want) {
+		return nil, nil, fmt.Errorf("setting %s's fields back (%s) does not give the earlier declaration: it is written in part through patterns or other files; edit it by hand", service, describe(changes))
+	}
+	return edits, ds, nil
+}
+
+// shape is a service as JSON decodes it into an any, without what the
+// reconciler adds (the secrets' digest) or what the key gives (the name).
+func shape(s schema.Service) (any, error) {
+	name := s.Name
+	s.SecretsDigest, s.Name = "", ""
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode service %s: %w", name, err)
+	}
+	var out any
+	err = json.Unmarshal(data, &out)
+	return dropNulls(out), err
+}
+
+// dropNulls removes the keys of maps, at every depth, whose value is null:
+// what a Go nil encodes, a field the declaration does not give, so that
+// Diff removes it rather than writing null.
+func dropNulls(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if e == nil {
+				delete(v, k)
+				continue
+			}
+			v[k] = dropNulls(e)
 		}
-		trial := maps.Clone(tree)
-		if data == nil {
-			delete(trial, p)
-		} else {
-			trial[p] = &fstest.MapFile{Data: data, Mode: 0o644}
-		}
-		ds, err := load(ctx, trial)
-		if err != nil || !sameOthers(ds, headDS, service) || sameService(ds.Services[service], current) {
-			continue // the file does not load alone, changes more, or nothing of service
-		}
-		tree, edits[p], current = trial, data, ds.Services[service]
-		if sameService(current, want) {
-			return edits, ds, nil
+	case []any:
+		for i, e := range v {
+			v[i] = dropNulls(e)
 		}
 	}
-	return nil, nil, fmt.Errorf("%s's fields share files with other changes since the earlier revision (%s): edit them by hand", service, strings.Join(changed, ", "))
+	return v
+}
+
+func describe(changes []fieldedit.Change) string {
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // sameService compares two declarations of a service, leaving out what
@@ -118,32 +160,6 @@ func sameJSON(a, b any) bool {
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(ja, jb)
-}
-
-// changedFiles lists, sorted, the paths whose content differs between a
-// and b, or that only one of them has.
-func changedFiles(a, b fs.FS) ([]string, error) {
-	fa, err := mapFS(a)
-	if err != nil {
-		return nil, err
-	}
-	fb, err := mapFS(b)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for p, f := range fa {
-		if g, ok := fb[p]; !ok || !bytes.Equal(f.Data, g.Data) {
-			out = append(out, p)
-		}
-	}
-	for p := range fb {
-		if _, ok := fa[p]; !ok {
-			out = append(out, p)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // mapFS copies the files of a tree (a snapshot, already bounded in size)

@@ -85,14 +85,55 @@ func TestRollbackRestoresOnlyTheService(t *testing.T) {
 	}
 }
 
-// When the service shares its file with another change, the rollback is
-// refused and names the files, rather than undoing the other change.
-func TestRollbackRefusesAMixedFile(t *testing.T) {
+// When the service shares its file with another change, only the
+// service's lines change: the other service's change stays, and so do the
+// comments and the layout.
+func TestRollbackEditsOnlyTheServiceInASharedFile(t *testing.T) {
 	old := tree(map[string]string{"releases.cue": "services: web: artifact: " + artifact("1") + "\nservices: api: artifact: " + artifact("a")})
-	head := tree(map[string]string{"releases.cue": "services: web: artifact: " + artifact("2") + "\nservices: api: artifact: " + artifact("b")})
+	headSrc := "// releases, one line each\nservices: web: artifact: " + artifact("2") + " // v2\nservices: api: artifact: " + artifact("b") +
+		"\nservices: web: run: {\n\targs: [\"-v\"]\n\tenv: NEW: \"yes\"\n}"
+	head := tree(map[string]string{"releases.cue": headSrc})
+	edits, ds, err := Rollback(context.Background(), load, head, old, "web")
+	if err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	want := "package t\n\n// releases, one line each\nservices: web: artifact: " + artifact("1") + " // v2\nservices: api: artifact: " + artifact("b") +
+		"\nservices: web: run: {\n\targs: []\n}\n"
+	if got := string(edits["releases.cue"]); got != want {
+		t.Fatalf("releases.cue:\n%s\nwant\n%s", got, want)
+	}
+	oldDS, _ := schema.Load(old)
+	if ds.Services["web"].ReleaseID() != oldDS.Services["web"].ReleaseID() {
+		t.Error("web is not declared as the earlier revision declared it")
+	}
+}
+
+// A service declared in YAML is edited in its YAML file.
+func TestRollbackEditsYAML(t *testing.T) {
+	old := tree(map[string]string{"web.cue": "services: web: run: env: A: \"1\""})
+	old["web.yaml"] = &fstest.MapFile{Data: []byte("services:\n  web:\n    artifact: " + artifact("1") + "\n")}
+	head := tree(map[string]string{"web.cue": "services: web: run: env: A: \"2\""})
+	head["web.yaml"] = &fstest.MapFile{Data: []byte("services:\n  web:\n    artifact: " + artifact("2") + "\n    hold: true # while we look\n")}
+	edits, _, err := Rollback(context.Background(), load, head, old, "web")
+	if err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if got, want := string(edits["web.yaml"]), "services:\n  web:\n    artifact: "+artifact("1")+"\n    hold: false # while we look\n"; got != want {
+		t.Errorf("web.yaml:\n%s\nwant\n%s", got, want)
+	}
+	if got := string(edits["web.cue"]); !strings.Contains(got, `A: "1"`) {
+		t.Errorf("web.cue:\n%s\nwant A set back to 1", got)
+	}
+}
+
+// A field the head writes as an expression is not rewritten: the refusal
+// names its place.
+func TestRollbackRefusesAnExpression(t *testing.T) {
+	old := tree(map[string]string{"web.cue": "services: web: artifact: " + artifact("1")})
+	head := tree(map[string]string{"web.cue": "_release: " + artifact("2") + "\nservices: web: artifact: _release"})
 	_, _, err := Rollback(context.Background(), load, head, old, "web")
-	if err == nil || !strings.Contains(err.Error(), "releases.cue") || !strings.Contains(err.Error(), "edit them by hand") {
-		t.Fatalf("Rollback of a mixed file: %v, want a refusal naming releases.cue", err)
+	if err == nil || !strings.Contains(err.Error(), "web.cue:4:26: the value is an expression") {
+		t.Fatalf("Rollback over an expression: %v, want a refusal naming web.cue:4:26", err)
 	}
 }
 

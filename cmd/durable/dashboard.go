@@ -25,18 +25,20 @@ type dashboardParts struct {
 	src   *source.Source
 	load  writeback.Loader
 	trust *signing.Trust
+	// signs says the source signs the commits it writes (--commit-key).
+	signs bool
 }
 
 // withDashboard serves the dashboard, and POST /v1/rollback (durable
 // rollback, which commits as the dashboard's "roll back" does), beside the
 // API h. Its writes are
 // commits pushed with the source's access (as --revert-on-failure's); when
-// the trust file wants signed commits, which Durable cannot sign, it offers
-// none and shows the commands to run instead.
+// the trust file wants signed commits and Durable has no key to sign its
+// own (--commit-key), it offers none and shows the commands to run instead.
 func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dashboardParts) http.Handler {
 	var acts server.Actions = &dashboardActions{src: p.src, st: p.st, load: p.load, rec: p.rec}
-	if p.trust != nil && p.trust.Commits.Mode != signing.CommitsOff {
-		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable signs none", "commits", p.trust.Commits.Mode)
+	if p.trust != nil && p.trust.Commits.Mode != signing.CommitsOff && !p.signs {
+		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable has no --commit-key to sign its own", "commits", p.trust.Commits.Mode)
 		acts = nil
 	}
 	dash := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})

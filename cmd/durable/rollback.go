@@ -25,8 +25,9 @@ SERVICE's fields as they were at RELEASE (other services untouched: not a revert
 commits), pushed with its own access as --revert-on-failure's commits are. Without --to, the
 release is the one a warm set of the service runs (in --stage, when given); warm sets of it
 take the traffic back on the pass after the commit, with no new set. It prints the commit and
-what the reconciler will do. A trust file that wants signed commits makes the reconciler
-refuse (Durable signs none): commit the change yourself, signed.`,
+what the reconciler will do. The commit is signed with the reconciler's --commit-key; a
+trust file that wants signed commits makes a reconciler without one refuse: commit the
+change yourself, signed.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Service = args[0]

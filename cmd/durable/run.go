@@ -120,6 +120,7 @@ func addHostSecretFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	fs.StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
 	fs.StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
+	fs.StringVar(&o.commitKey, "commit-key", "", "SSH private key (readable by this user alone, no passphrase) that signs the commits Durable writes (rollbacks, approvals, --revert-on-failure); list its public half in the trust file's allowed signers when it wants signed commits")
 	fs.StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
 	fs.StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
 	fs.StringSliceVar(&o.secretEnv, "secret-env", nil, "variables of the reconciler that secretEnv.NAME.env may name: names, or prefixes ending in * (e.g. DB_PASSWORD,DURABLE_SECRET_*); none by default")
@@ -147,6 +148,7 @@ type runOptions struct {
 	scrapeTargets, drift           string
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
+	commitKey                      string
 	hostConfig                     string
 	notifyFile                     string
 	secretsDir                     string
@@ -207,7 +209,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer waitNotifier()
-	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git,
+	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git, CommitKey: o.commitKey,
 		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
 	if err != nil {
 		return err
@@ -232,7 +234,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	status.reconciler = rec
-	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust})
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust, signs: o.commitKey != ""})
 	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())

@@ -61,6 +61,8 @@ var rules = []rule{
 	{from: module + "/source", deny: controller, why: "the Git watch never imports the controller"},
 	{from: module + "/writeback", deny: append([]string{module + "/source", "github.com/go-git/"}, controller...),
 		why: "writeback works out the files a commit changes; it never pushes (the source does) and never imports the controller"},
+	{from: module + "/fieldedit", deny: []string{module + "/"}, allow: []string{module + "/fieldedit"},
+		why: "fieldedit edits text by field path: it imports nothing of the project, so the merge queue and release can share it"},
 	{from: module + "/demo", deny: []string{module + "/reconcile"}, why: "the demo reads the reconciler through its API (api, server), as a user would"},
 	{from: module + "/internal/harness", deny: []string{module + "/reconcile"}, why: "the harness drives the binary as a user would, through its API"},
 	{from: module + "/reconcile/analysis", deny: []string{module + "/reconcile"}, allow: []string{module + "/reconcile/analysis"},
