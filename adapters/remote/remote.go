@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -143,8 +144,11 @@ func (a *Agent) call(ctx context.Context, path string, req, out any) error {
 func (a *Agent) unreachable(path string, err error) error {
 	why := "the agent is unreachable or not answering"
 	var verr *tls.CertificateVerificationError
-	if errors.As(err, &verr) {
+	switch {
+	case errors.As(err, &verr):
 		why = "the agent's certificate is not trusted or does not name host " + a.host
+	case strings.Contains(err.Error(), "remote error: tls:"): // the alert's type is crypto/tls's own
+		why = "the agent refused the TLS handshake: the reconciler's certificate must chain to the agent's --client-ca"
 	}
 	return fmt.Errorf("agent %s %s: %s: %w: %w", a.host, path, why, adapters.ErrUnavailable, err)
 }
