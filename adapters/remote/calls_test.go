@@ -68,7 +68,7 @@ func TestAgentServesTheRoutersCounters(t *testing.T) {
 	host.Routers["gone"] = hostconfig.Router{Admin: "unix:///nonexistent/admin.sock"}
 	addr := startAgent(t, agentOptions{host: host})
 	a := dial(t, addr, "a1", reconcilerName)
-	tr := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`))
+	tr := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`)).(routerAdapter)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	t.Cleanup(backend.Close)
 	split := adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: "s1", Weight: 100, Endpoints: []string{strings.TrimPrefix(backend.URL, "http://")}}}}

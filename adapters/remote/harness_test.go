@@ -48,6 +48,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(agentProcessEnv) != "" {
 		os.Exit(runAgentProcess())
 	}
+	// The adapters an agent builds log through the default logger.
+	slog.SetDefault(quiet)
 	code := m.Run()
 	if fleet.dir != "" {
 		os.RemoveAll(fleet.dir)

@@ -88,6 +88,11 @@ func spawnAgent(t *testing.T, listen, state string) (*exec.Cmd, string) {
 
 // ensureHealthy calls Ensure until every instance is healthy.
 func ensureHealthy(t *testing.T, rt adapters.Runtime, spec adapters.InfraSetSpec) adapters.InfraSetStatus {
+	return waitHealthy(t, rt, spec)
+}
+
+// waitHealthy is ensureHealthy for a test or a benchmark.
+func waitHealthy(t testing.TB, rt adapters.Runtime, spec adapters.InfraSetSpec) adapters.InfraSetStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

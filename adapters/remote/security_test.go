@@ -19,13 +19,21 @@ import (
 	"github.com/durable-delivery/durable/adapters/agent/wire"
 )
 
+// routerAdapter is what the router's traffic adapter is, locally or not.
+type routerAdapter interface {
+	adapters.Traffic
+	adapters.SplitLister
+	adapters.SplitRemover
+	adapters.HealthSource
+}
+
 // everyCall makes each call of the API through a client of the agent, and
 // returns the errors by call.
 func everyCall(a *Agent) map[string]error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rt := a.Runtime("process", nil)
-	tr := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`))
+	tr := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`)).(routerAdapter)
 	split := adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: "s1", Weight: 100, Endpoints: []string{"127.0.0.1:9"}}}}
 	errs := map[string]error{}
 	_, errs["ensure"] = rt.Ensure(ctx, adapters.InfraSetSpec{ID: "refused", Service: "web", Release: "r1", Artifact: "127.0.0.1:1/x@sha256:" + strings.Repeat("0", 64), Replicas: 1})
@@ -59,7 +67,7 @@ func nothingDone(t *testing.T, addr, host string) {
 	if err != nil || len(sets) != 0 {
 		t.Errorf("sets after refused calls: %+v, %v", sets, err)
 	}
-	splits, err := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`)).Splits(context.Background())
+	splits, err := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`)).(routerAdapter).Splits(context.Background())
 	if err != nil || len(splits) != 0 {
 		t.Errorf("splits after refused calls: %+v, %v", splits, err)
 	}
