@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -73,6 +74,11 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if len(cfg.Allow) == 0 {
 		return nil, errors.New("agent: give --allow NAME, the name of each reconciler's client certificate that may call it")
+	}
+	if cfg.BindAddress != "" {
+		if a, err := netip.ParseAddr(cfg.BindAddress); err != nil || a.Zone() != "" || a.IsUnspecified() {
+			return nil, fmt.Errorf("agent: --bind-address %q: give this host's IP address a load balancer reaches its instances at (10.0.0.11, say)", cfg.BindAddress)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
