@@ -2,6 +2,7 @@ package remote
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -159,5 +161,88 @@ func TestAgentKilledAndRestartedReadopts(t *testing.T) {
 	sets, _ = rt.Observe(context.Background())
 	if len(sets) != 1 || len(sets[0].Instances) != 2 {
 		t.Fatalf("after the restart, observed %+v", sets)
+	}
+}
+
+// markedPIDs lists the live processes whose environment names the infra-set
+// set: every process the runtime started for it, adopted or not.
+func markedPIDs(t *testing.T, set string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte("\x00DURABLE_INFRA_SET=" + set + "\x00")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), marker) {
+			continue
+		}
+		if running(pid) {
+			out = append(out, pid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// running reports whether pid runs: it exists and is not a zombie (ended,
+// its parent not told yet: an instance orphaned by a killed agent may wait
+// long for a parent that reaps it).
+func running(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, ok := bytes.Cut(stat, []byte(") "))
+	return ok && len(rest) > 0 && rest[0] != 'Z' && rest[0] != 'X'
+}
+
+// TestAgentKilledMidEnsureStartsNothingTwice: an agent SIGKILLed while an
+// Ensure starts instances, wherever it stood, and started again: the
+// repeated Ensure leaves exactly the replicas asked for, one process each:
+// an instance started before the kill is adopted, or stopped when the kill
+// came before its record was written, never left running beside the set.
+func TestAgentKilledMidEnsureStartsNothingTwice(t *testing.T) {
+	state := t.TempDir()
+	first, addr := spawnAgent(t, "127.0.0.1:0", state)
+	rt := dial(t, addr, "a1", reconcilerName).Runtime("process", nil)
+	spec := demoSpec(t, "midkill", 4)
+	ensured := make(chan error, 1)
+	go func() {
+		_, err := rt.Ensure(context.Background(), spec)
+		ensured <- err
+	}()
+	// Killed as soon as the first instance runs (or after the Ensure, on a
+	// machine fast enough to start all four first).
+	var atKill []int
+	for deadline := time.Now().Add(2 * time.Minute); len(atKill) == 0; atKill = markedPIDs(t, spec.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("no instance ever started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	t.Logf("killed with %d of 4 instances started; Ensure: %v", len(atKill), <-ensured)
+
+	spawnAgent(t, addr, state)
+	removeAll(t, rt)
+	after := ensureHealthy(t, rt, spec)
+	runningNow := markedPIDs(t, spec.ID)
+	if len(after.Instances) != 4 || !slices.Equal(runningNow, pids(after)) {
+		t.Fatalf("after the restart, Ensure reports %v and %v run: a process ran twice", pids(after), runningNow)
+	}
+	for _, pid := range atKill {
+		if running(pid) && !slices.Contains(runningNow, pid) {
+			t.Errorf("pid %d, started before the kill, still runs beside the set", pid)
+		}
 	}
 }
