@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -94,7 +95,11 @@ func call[Req any](a *Agent, do func(context.Context, Req) (any, error)) http.Ha
 		log := a.log.With("call", r.URL.Path, "caller", r.Context().Value(callerKey{}), "took", time.Since(start))
 		if err != nil {
 			status, body := wire.ErrorOf(err)
-			log.Info("call failed", "status", status, "err", err)
+			level := slog.LevelInfo
+			if status == http.StatusNotFound { // asked often: a split or a set not there yet
+				level = slog.LevelDebug
+			}
+			log.Log(ctx, level, "call failed", "status", status, "err", err)
 			writeError(w, status, body)
 			return
 		}

@@ -30,8 +30,10 @@ func Serve(ctx context.Context, a *Agent, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadTimeout:       time.Minute, // a request is at most wire.MaxRequest
+
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
 		// Refused handshakes (no certificate, an untrusted one) are the
 		// server's to log: as warnings of the agent's own.
 		ErrorLog:    slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
