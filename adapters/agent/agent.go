@@ -42,6 +42,9 @@ type Config struct {
 	// Allow are the names a client certificate must carry (its common
 	// name or a DNS name) to be served (--allow).
 	Allow []string
+	// RunAs is the user the process runtime starts instances as (--run-as);
+	// nil is the agent's own.
+	RunAs *adapters.RunAs
 	// Logger receives the agent's logs; nil is slog.Default().
 	Logger *slog.Logger
 }
@@ -88,7 +91,7 @@ func New(cfg Config) (*Agent, error) {
 		allow[n] = true
 	}
 	return &Agent{
-		host:     adapters.Host{StateDir: cfg.StateDir, Config: cfg.Host, BindAddress: cfg.BindAddress},
+		host:     adapters.Host{StateDir: cfg.StateDir, Config: cfg.Host, BindAddress: cfg.BindAddress, RunAs: cfg.RunAs},
 		allow:    allow,
 		log:      cfg.Logger.With("component", "agent"),
 		runtimes: map[string]adapters.Runtime{},

@@ -17,7 +17,7 @@ import (
 func newAgentCmd() *cobra.Command {
 	var cfg agent.Config
 	var lc listener.Config
-	var hostConfig string
+	var hostConfig, runAs string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Serve this host's adapters to remote reconcilers over mutual TLS",
@@ -39,6 +39,12 @@ re-adopts them. They serve on --bind-address, this host's address a load balance
 				return err
 			}
 			cfg.Host, cfg.Logger = host, log
+			if cfg.RunAs, err = lookupRunAs(cmd, runAs); err != nil {
+				return err
+			}
+			if err := checkAgentRunAs(log, cfg); err != nil {
+				return err
+			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return usageError{err}
@@ -60,8 +66,26 @@ re-adopts them. They serve on --bind-address, this host's address a load balance
 	f.StringSliceVar(&cfg.Allow, "allow", nil, "name of a reconciler's client certificate (common name or DNS name) that may call the agent; repeat or comma-separate")
 	f.StringVar(&cfg.StateDir, "state", "/var/lib/durable-agent", "directory the runtimes keep their state in (unpacked images, instance records and logs)")
 	f.StringVar(&cfg.BindAddress, "bind-address", "", "this host's IP address instances serve on, given to them in HOST (default 127.0.0.1)")
+	f.StringVar(&runAs, "run-as", "", "user (name or uid) the process runtime starts instances as, its groups cleared (default: the agent's own user; needs root for another)")
 	f.StringVar(&hostConfig, "host-config", "", "the operator's host file: the routers, HAProxy sockets and Docker engines a call may name (docs/operating.md, \"Host configuration\")")
 	return cmd
+}
+
+// checkAgentRunAs makes sure the instances' user can reach what is unpacked
+// in --state, and warns when they would run as root.
+func checkAgentRunAs(log *slog.Logger, cfg agent.Config) error {
+	if cfg.RunAs != nil && int(cfg.RunAs.UID) != os.Geteuid() {
+		if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+			return err
+		}
+		if err := cfg.RunAs.CheckReach(cfg.StateDir); err != nil {
+			return fmt.Errorf("--run-as %s: the instances run what is unpacked in --state: %w", cfg.RunAs.Name, err)
+		}
+	}
+	if os.Geteuid() == 0 && (cfg.RunAs == nil || cfg.RunAs.UID == 0) {
+		log.Warn("the agent runs as root, and so do the process runtime's instances; give --run-as USER (an unprivileged user, e.g. nobody)")
+	}
+	return nil
 }
 
 func bindOrLoopback(addr string) string {
