@@ -115,6 +115,7 @@ type agentOptions struct {
 	state string // its --state: a fresh directory unless given
 	host  *hostconfig.Config
 	bind  string
+	runAs *adapters.RunAs
 }
 
 // startAgent runs an agent in this process on 127.0.0.1 for the rest of
@@ -128,7 +129,7 @@ func startAgent(t testing.TB, o agentOptions) string {
 	if o.state == "" {
 		o.state = t.TempDir()
 	}
-	a, err := agent.New(agent.Config{StateDir: o.state, Host: o.host, BindAddress: o.bind, Allow: []string{reconcilerName}, Logger: quiet})
+	a, err := agent.New(agent.Config{StateDir: o.state, Host: o.host, BindAddress: o.bind, RunAs: o.runAs, Allow: []string{reconcilerName}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
