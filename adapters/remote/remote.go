@@ -84,9 +84,6 @@ func New(cfg Config) (*Agent, error) {
 	return &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}, nil
 }
 
-// Host is the agent's host name, as its certificate carries it.
-func (a *Agent) Host() string { return a.host }
-
 // CloseIdleConnections ends the connections kept for later calls.
 func (a *Agent) CloseIdleConnections() { a.http.CloseIdleConnections() }
 
