@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -88,6 +89,10 @@ func New(cfg Config) (*Agent, error) {
 	}
 	allow := map[string]bool{}
 	for _, n := range cfg.Allow {
+		// An empty name would allow every certificate without a common name.
+		if strings.TrimSpace(n) != n || n == "" {
+			return nil, fmt.Errorf("agent: --allow %q: give the name a reconciler's certificate carries, without spaces", n)
+		}
 		allow[n] = true
 	}
 	return &Agent{

@@ -85,6 +85,7 @@ func TestAgentCommandRefusesToServeWithoutCredentials(t *testing.T) {
 		{"no --allow", append(append(slices.Clone(base), tls...), ca...), exitUsage},
 		{"no --client-ca", append(append(slices.Clone(base), tls...), "--allow", "reconciler"), exitFailed},
 		{"no TLS", append(append(slices.Clone(base), ca...), "--allow", "reconciler"), exitFailed},
+		{"an empty --allow", append(append(slices.Clone(base), tls...), append(ca, "--allow", "")...), exitUsage},
 		{"bad --bind-address", append(append(append(slices.Clone(base), tls...), ca...), "--allow", "reconciler", "--bind-address", "0.0.0.0"), exitUsage},
 	} {
 		var out, errOut bytes.Buffer
