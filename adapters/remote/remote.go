@@ -79,6 +79,8 @@ func New(cfg Config) (*Agent, error) {
 	tr := lc.HTTP.Transport.(*http.Transport)
 	tr.TLSClientConfig.ServerName = cfg.Host
 	tr.TLSClientConfig.MinVersion = tls.VersionTLS13
+	// An agent is reached directly, whatever proxy the environment names.
+	tr.Proxy = nil
 	// A reconciler's pass calls an agent for many targets at once.
 	tr.MaxIdleConnsPerHost = 16
 	return &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}, nil
