@@ -32,6 +32,11 @@ type routerAdapter interface {
 func everyCall(a *Agent) map[string]error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	return everyCallWith(ctx, a)
+}
+
+// everyCallWith is everyCall within ctx.
+func everyCallWith(ctx context.Context, a *Agent) map[string]error {
 	rt := a.Runtime("process", nil)
 	tr := a.Traffic("router", json.RawMessage(`{"admin": "edge"}`)).(routerAdapter)
 	split := adapters.Split{Service: "web", Backends: []adapters.Backend{{Set: "s1", Weight: 100, Endpoints: []string{"127.0.0.1:9"}}}}
