@@ -3,17 +3,12 @@ package remote
 import (
 	"context"
 	"io"
-	"log"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/agent"
@@ -53,9 +48,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if fleet.dir != "" {
 		os.RemoveAll(fleet.dir)
-	}
-	if demo.reg != nil {
-		demo.reg.Close()
 	}
 	os.Exit(code)
 }
@@ -164,37 +156,15 @@ func dial(t testing.TB, addr, host, caller string) *Agent {
 	return a
 }
 
-// demo is the registry and the demo service image the tests run, made on
-// first use.
-var demo struct {
-	regOnce sync.Once
-	reg     *httptest.Server
-	imgOnce sync.Once
-	ref     string
-	err     error
-}
-
 // demoImage returns the demo service at v1, pinned by digest in a registry
-// on 127.0.0.1, built with the Go toolchain once per test binary.
+// on 127.0.0.1, built once per test binary.
 func demoImage(t testing.TB) string {
 	t.Helper()
-	demo.regOnce.Do(func() { demo.reg = httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)))) })
-	demo.imgOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "durable-remote-test-")
-		if err != nil {
-			demo.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		refs, err := examples.BuildAndPush(ctx, strings.TrimPrefix(demo.reg.URL, "http://"), dir, "v1")
-		demo.ref, demo.err = refs["v1"], err
-	})
-	if demo.err != nil {
-		t.Fatalf("build the demo image: %v", demo.err)
+	ref, err := examples.SharedImage(context.Background(), "v1")
+	if err != nil {
+		t.Fatalf("build the demo image: %v", err)
 	}
-	return demo.ref
+	return ref
 }
 
 // demoSpec is a set of the demo service with replicas instances.
