@@ -158,3 +158,11 @@ func callID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// CheckCredentials reads the fleet's CA and a reconciler's certificate and
+// key as New does, so that a reconciler refuses to start with files it
+// could not present, rather than when it first calls an agent.
+func CheckCredentials(ca, cert, key string) error {
+	_, err := New(Config{Address: "localhost:0", Host: "check", CA: ca, Cert: cert, Key: key})
+	return err
+}
