@@ -37,6 +37,13 @@ import (
 // DefaultTimeout bounds a call whose context has no deadline.
 const DefaultTimeout = 2 * time.Minute
 
+// dialTimeout bounds connecting to an agent; keepAlive probes a
+// connection silent for 2s every second, and gives it up after 3 probes
+// unanswered: a cut-off agent is found within about 5s.
+const dialTimeout = 3 * time.Second
+
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 2 * time.Second, Interval: time.Second, Count: 3}
+
 // maxTimeout bounds any call, whatever its context: the agent's own bound.
 const maxTimeout = 10 * time.Minute
 
@@ -83,6 +90,11 @@ func New(cfg Config) (*Agent, error) {
 	tr.Proxy = nil
 	// A reconciler's pass calls an agent for many targets at once.
 	tr.MaxIdleConnsPerHost = 16
+	// A host cut off must show as unavailable in seconds, not when a long
+	// call's deadline ends: a connection is dialled within dialTimeout, and
+	// TCP keep-alive probes and TCP_USER_TIMEOUT (sockopt_linux.go) close
+	// one whose peer stops answering, failing the call waiting on it.
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAliveConfig: keepAlive, Control: control}).DialContext
 	return &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}, nil
 }
 

@@ -199,7 +199,7 @@ defaults
   mode http
   timeout connect 1s
   timeout client 30s
-  timeout server 30s
+  timeout server 3s
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response response-timeout 503
