@@ -18,7 +18,7 @@ import (
 )
 
 // WaitFor polls cond until it holds or the deadline passes.
-func WaitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+func WaitFor(ctx context.Context, t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

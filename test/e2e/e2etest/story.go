@@ -13,7 +13,7 @@ type Story struct {
 
 // AssertNoFailedRequests fails the test if any request of the load failed
 // or none was sent.
-func (s *Story) AssertNoFailedRequests(t *testing.T) {
+func (s *Story) AssertNoFailedRequests(t testing.TB) {
 	t.Helper()
 	total, failed, lastErr := s.Load.Stats()
 	if failed != 0 || total == 0 {

@@ -30,7 +30,7 @@ type host struct {
 // fleet is a fleet on this machine: hosts in namespaces on a bridge whose
 // address here is gateway, certificates for each, and a load balancer.
 type fleet struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	net     string // the /24's first three octets
 	gateway string
@@ -43,7 +43,7 @@ type fleet struct {
 
 // requireFleet fails (CI=true) or skips the test when this machine cannot
 // make network namespaces.
-func requireFleet(t *testing.T) {
+func requireFleet(t testing.TB) {
 	t.Helper()
 	_, err := exec.LookPath("ip")
 	if os.Geteuid() == 0 && err == nil {
@@ -65,7 +65,7 @@ func hackDir() string {
 // of the test's own, certificates from one CA, and on every host but lb a
 // router and a `durable agent`; on lb an HAProxy balancing over the hosts'
 // routers. Everything goes at the end of the test.
-func startFleet(ctx context.Context, t *testing.T, names ...string) *fleet {
+func startFleet(ctx context.Context, t testing.TB, names ...string) *fleet {
 	t.Helper()
 	requireFleet(t)
 	prefix := fmt.Sprintf("f%04d", rand.IntN(10000))
@@ -224,7 +224,7 @@ backend hosts
 }
 
 // waitTCP waits until addr accepts a connection.
-func waitTCP(ctx context.Context, t *testing.T, addr string) {
+func waitTCP(ctx context.Context, t testing.TB, addr string) {
 	t.Helper()
 	e2etest.WaitFor(ctx, t, addr+" to listen", func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
