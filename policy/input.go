@@ -211,6 +211,19 @@ type GateInput struct {
 	Stages map[string]StageState `json:"stages"`
 	// Approvals are the approvals of this release (any stage).
 	Approvals []Approval `json:"approvals"`
+	// Unreachable is how long the target could not be reached while the
+	// release was at its current step.
+	Unreachable Unreachable `json:"unreachable"`
+}
+
+// Unreachable is a target's outages during a rollout's step: its
+// adapters (an agent cut off, a router down) answered that they could not
+// be reached. The rollout held meanwhile, and the time did not count
+// against its progress deadline; the gate decides whether such a hold
+// becomes a failure.
+type Unreachable struct {
+	// Seconds the target was unreachable since the step started.
+	Seconds float64 `json:"seconds"`
 }
 
 // Action is what the reconciler is about to do.

@@ -49,7 +49,8 @@ func (ro *rollout) canary(ctx context.Context, set, serving journal.InfraSet) (b
 	}
 	baked := elapsed >= step.Bake.Time.Duration && served.canary.Requests >= step.Bake.Requests
 	if !baked || an.Verdict != analysis.Pass {
-		if limit := step.Bake.Time.Duration + ro.p.service.Strategy.ProgressDeadline.Duration; elapsed > limit {
+		live := ro.r.reach.live(ro.p.target.Name, ro.record.StepStartedAt, time.Now())
+		if limit := step.Bake.Time.Duration + ro.p.service.Strategy.ProgressDeadline.Duration; live > limit {
 			return false, ro.abort(ctx, set, serving,
 				fmt.Sprintf("%s got too little traffic to be judged within its bake time and the progress deadline (%s): %s; not enough data is never a pass",
 					where, limit, summary))

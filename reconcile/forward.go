@@ -126,18 +126,19 @@ func (ro *rollout) waitTurn(ctx context.Context) error {
 // past the progress deadline, fails the rollout (or rolls the canary back).
 func (ro *rollout) unhealthy(ctx context.Context, set, serving *journal.InfraSet, st adapters.InfraSetStatus) (bool, error) {
 	p, rec, now := ro.p, ro.record, time.Now().UTC()
-	if rec.Phase == api.RolloutCreating && progressDeadlinePassed(p.service, rec.StartedAt, now) {
+	passed := func(since time.Time) bool { return progressDeadlinePassed(p.service, ro.r.reach.live(p.target.Name, since, now)) }
+	if rec.Phase == api.RolloutCreating && passed(rec.StartedAt) {
 		// Once a canary serves, an instance lost is replaced by the runtime;
 		// the deadline is for becoming healthy in the first place.
 		return false, ro.failUnhealthy(ctx, set, st)
 	}
-	if rec.Rollback && set.State == api.SetWarm && progressDeadlinePassed(p.service, rec.StartedAt, now) {
+	if rec.Rollback && set.State == api.SetWarm && passed(rec.StartedAt) {
 		// A warm set started again for the rollback (warmMode minimal)
 		// that does not become healthy: the traffic stays, the set
 		// stays warm (and goes back to one instance).
 		return false, ro.failUnhealthy(ctx, set, st)
 	}
-	if rec.Phase == api.RolloutCanary && serving != nil && progressDeadlinePassed(p.service, rec.StepStartedAt, now) {
+	if rec.Phase == api.RolloutCanary && serving != nil && passed(rec.StepStartedAt) {
 		// The canary's health checks kept failing through a deadline:
 		// the HTTP checks are part of the verdict too.
 		return false, ro.abort(ctx, *set, *serving,
@@ -159,14 +160,15 @@ func (ro *rollout) ready(ctx context.Context, set *journal.InfraSet, st adapters
 	return nil
 }
 
-// progressDeadlinePassed reports whether a set started at since had its
-// time to become healthy by now: the health check's start period, during
-// which its failed checks do not count, then the progress deadline. The
-// runtimes do not report when an instance started, so since is when the
-// reconciler started the instances: the rollout, the canary step, the
-// upgrade-downgrade probe, the rollback that starts a warm set again.
-func progressDeadlinePassed(svc schema.Service, since, now time.Time) bool {
-	return now.Sub(since) > svc.Health.StartPeriod.Duration+svc.Strategy.ProgressDeadline.Duration
+// progressDeadlinePassed reports whether a set started elapsed ago (the
+// time its target could be reached: a hold while it could not does not
+// count) had its time to become healthy: the health check's start period,
+// during which its failed checks do not count, then the progress deadline.
+// The runtimes do not report when an instance started, so the start is
+// when the reconciler started the instances: the rollout, the canary step,
+// the upgrade-downgrade probe, the rollback that starts a warm set again.
+func progressDeadlinePassed(svc schema.Service, elapsed time.Duration) bool {
+	return elapsed > svc.Health.StartPeriod.Duration+svc.Strategy.ProgressDeadline.Duration
 }
 
 // progressWindow says how long a set has to become healthy, for a message.

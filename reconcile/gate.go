@@ -113,6 +113,10 @@ func (ro *rollout) gateInput(ctx context.Context, step policy.GateStep, facts st
 		Bake:    facts.bake, Analysis: facts.analysis,
 		Stages:    map[string]policy.StageState{},
 		Approvals: approvalsFor(ro.pol.approvals, rec.Release)}
+	if since := stepStart(rec); !since.IsZero() {
+		now := time.Now().UTC()
+		in.Unreachable.Seconds = r.reach.downtime(p.target.Name, since, now).Seconds()
+	}
 	for i, s := range ds.Pipeline.Stages {
 		if s.Name == p.stage {
 			in.Stage = policy.GateStage{Name: s.Name, Index: i, Targets: s.Targets}

@@ -163,6 +163,7 @@ type Reconciler struct {
 	targets  *targetSet
 	observed observations
 	failing  failures
+	reach    reachability
 	log      *slog.Logger
 	// redactor holds the values of the secrets resolved so far: the log
 	// and the journal (store) go through it.
@@ -527,6 +528,7 @@ func (r *Reconciler) converged(ctx context.Context, p placement, seen *observati
 		return false // journaled; asked again next pass
 	}
 	r.failing.notePlacement(p.key(), err)
+	r.reach.note(p.target.Name, err, time.Now().UTC())
 	if err != nil {
 		// Retried on the next pass, at the idle pace: an error that lasts
 		// (a router down) must not flood the log.

@@ -72,7 +72,7 @@ func (ro *rollout) upgradeDowngrade(ctx context.Context, set, serving journal.In
 // progress deadline removes it and fails the rollout with the reason.
 func (ro *rollout) probeUnhealthy(ctx context.Context, set, serving, probe journal.InfraSet) error {
 	p, rec := ro.p, &ro.record
-	if !progressDeadlinePassed(p.service, rec.CheckStartedAt, time.Now().UTC()) {
+	if !progressDeadlinePassed(p.service, ro.r.reach.live(p.target.Name, rec.CheckStartedAt, time.Now().UTC())) {
 		return nil
 	}
 	what := fmt.Sprintf("the release it replaces (%s) does not run again once it ran: it cannot be rolled back", short(serving.Release))
