@@ -103,6 +103,9 @@ type Etcd struct {
 	// behind its own lock: one writer of this process at a time tries
 	// the next Seq, so that only another process can make it try again.
 	entries, transitions counter
+	// seen holds, under transitions.mu, the infra-sets and rollouts this
+	// store read or wrote, as it last saw them.
+	seen map[string]recordSeen
 }
 
 var _ Store = (*Etcd)(nil)
@@ -127,7 +130,8 @@ func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 		return nil, fmt.Errorf("open the etcd journal: %w", err)
 	}
 	s := &Etcd{kv: cfg.Client.KV, prefix: cmpOr(cfg.Prefix, DefaultEtcdPrefix), fence: cfg.Fence,
-		timeout: cmpOr(cfg.RequestTimeout, DefaultEtcdRequestTimeout), limit: cmpOr(cfg.MaxRecordBytes, DefaultEtcdMaxRecordBytes)}
+		timeout: cmpOr(cfg.RequestTimeout, DefaultEtcdRequestTimeout), limit: cmpOr(cfg.MaxRecordBytes, DefaultEtcdMaxRecordBytes),
+		seen: map[string]recordSeen{}}
 	if !strings.HasSuffix(s.prefix, "/") {
 		s.prefix += "/"
 	}

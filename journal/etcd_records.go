@@ -48,32 +48,35 @@ func (s *Etcd) putRecord(ctx context.Context, dir, kind, id string, v any) error
 //
 // Invariant: the transitions replay every change of the record, with
 // gap-free Seqs. The transaction holds only if the record and the
-// transition counter are as they were read (their mod revisions), so a
-// concurrent put of the same record, or a transition recorded by another
-// process, makes it fail and the put is tried again on what is there now.
+// transition counter are as this store last saw them (their mod
+// revisions), so a concurrent put of the same record, or a transition
+// recorded by another process, makes it fail, and the put is tried again
+// on what is there now. What this store saw of a record it wrote is kept
+// (seen), so that a put is one request unless another process wrote.
 func (s *Etcd) putWithTransition(ctx context.Context, kind, id, key string, data []byte) error {
+	to, err := stateOf(kind, data)
+	if err != nil {
+		return fmt.Errorf("record the transition: %w", err)
+	}
 	c := &s.transitions
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	got, err := s.kv.Get(ctx, key)
-	if err != nil {
-		return err
-	}
-	current := got.Kvs
-	for range maxWriteTries {
-		var old []byte
-		var rev int64
-		if len(current) == 1 {
-			old, rev = current[0].Value, current[0].ModRevision
-		}
-		t, err := changeOf(kind, id, old, data)
+	seen, ok := s.seen[key]
+	if !ok {
+		got, err := s.kv.Get(ctx, key)
 		if err != nil {
-			return fmt.Errorf("record the transition: %w", err)
+			return err
 		}
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}
+		if seen, err = seenOf(kind, got.Kvs); err != nil {
+			return err
+		}
+	}
+	for range maxWriteTries {
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", seen.rev)}
 		puts := []clientv3.Op{clientv3.OpPut(key, string(data))}
-		if t != nil {
-			t.Seq, t.Time = c.last+1, time.Now().UTC()
+		var t *Transition
+		if seen.rev == 0 || seen.state != to {
+			t = &Transition{Seq: c.last + 1, Time: time.Now().UTC(), Kind: kind, ID: id, From: seen.state, To: to}
 			encoded, err := json.Marshal(t)
 			if err != nil {
 				return fmt.Errorf("record the transition: %w", err)
@@ -88,17 +91,38 @@ func (s *Etcd) putWithTransition(ctx context.Context, kind, id, key string, data
 			return err
 		}
 		if resp.Succeeded {
+			s.seen[key] = recordSeen{rev: resp.Header.Revision, state: to}
 			if t != nil {
 				c.last, c.rev = t.Seq, resp.Header.Revision
 			}
 			return nil
 		}
-		current = resp.Responses[0].GetResponseRange().Kvs
+		if seen, err = seenOf(kind, resp.Responses[0].GetResponseRange().Kvs); err != nil {
+			return err
+		}
 		if err := c.saw(resp.Responses[1].GetResponseRange().Kvs); err != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("other writers changed it or recorded transitions %d times in a row; try again", maxWriteTries)
+}
+
+// recordSeen is an infra-set's or a rollout's state as this store last
+// read or wrote it, and its key's mod revision then (0: no such record).
+type recordSeen struct {
+	rev   int64
+	state string
+}
+
+func seenOf(kind string, kvs []*mvccpb.KeyValue) (recordSeen, error) {
+	if len(kvs) == 0 {
+		return recordSeen{}, nil
+	}
+	state, err := stateOf(kind, kvs[0].Value)
+	if err != nil {
+		return recordSeen{}, fmt.Errorf("decode the stored %s: %w", kind, err)
+	}
+	return recordSeen{rev: kvs[0].ModRevision, state: state}, nil
 }
 
 // getRecord decodes the record stored under dir/id into v, or returns

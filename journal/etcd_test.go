@@ -3,6 +3,8 @@ package journal
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +122,38 @@ func TestEtcdCallsHonourDeadlines(t *testing.T) {
 		t.Fatalf("entries after resume = %d, %v; want 1..%d", len(es), err, e.Seq)
 	}
 	if problems, err := Check(long, st); err != nil || len(problems) != 0 {
+		t.Fatalf("check: %q, %v", problems, err)
+	}
+}
+
+// TestEtcdRecordsWrittenByAnotherStore: a store that wrote a record and
+// another store that changed it since: the first's next put records the
+// transition from what is there now, not from what it wrote.
+func TestEtcdRecordsWrittenByAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	client := etcdtest.Start(t).Client(t)
+	a, b := openTestEtcd(t, EtcdConfig{Client: client, Prefix: "/two"}), openTestEtcd(t, EtcdConfig{Client: client, Prefix: "/two"})
+	putSet(t, a, "s1", api.SetCreating)
+	putSet(t, b, "s1", api.SetReady)
+	putSet(t, a, "s1", api.SetServing)
+	putRollout(t, b, "r1", api.RolloutCreating)
+	if _, err := client.Delete(ctx, "/two/rollouts/r1"); err != nil {
+		t.Fatal(err)
+	}
+	putRollout(t, b, "r1", api.RolloutCreating)
+	got, err := a.Transitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moves []string
+	for _, tr := range got {
+		moves = append(moves, strconv.FormatUint(tr.Seq, 10)+" "+tr.ID+" "+tr.From+">"+tr.To)
+	}
+	want := []string{"1 s1 >creating", "2 s1 creating>ready", "3 s1 ready>serving", "4 r1 >creating", "5 r1 >creating"}
+	if !slices.Equal(moves, want) {
+		t.Fatalf("transitions = %q, want %q", moves, want)
+	}
+	if problems, err := Check(ctx, b); err != nil || len(problems) != 0 {
 		t.Fatalf("check: %q, %v", problems, err)
 	}
 }
