@@ -82,7 +82,8 @@ func TestStoreConformance(t *testing.T) {
 }
 
 // conformanceCases are the contract, case by case
-// (conformance_cases_test.go, conformance_input_test.go).
+// (conformance_cases_test.go, conformance_input_test.go,
+// conformance_retention_test.go).
 var conformanceCases = []struct {
 	name string
 	run  func(t *testing.T, k storeKind)
@@ -102,4 +103,6 @@ var conformanceCases = []struct {
 	{"large values", testLargeValues},
 	{"hostile strings", testHostileStrings},
 	{"ids that prefix each other", testIDsThatPrefixEachOther},
+	{"compaction keeps what is needed", testRetentionKeepsWhatIsNeeded},
+	{"retain journals each compaction", testRetainJournalsEachCompaction},
 }

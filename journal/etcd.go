@@ -106,6 +106,8 @@ type Etcd struct {
 	// seen holds, under transitions.mu, the infra-sets and rollouts this
 	// store read or wrote, as it last saw them.
 	seen map[string]recordSeen
+	// compacting lets one compaction of this store run at a time.
+	compacting sync.Mutex
 }
 
 var _ Store = (*Etcd)(nil)

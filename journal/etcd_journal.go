@@ -72,7 +72,7 @@ func (s *Etcd) Entries(ctx context.Context, after uint64, limit int) ([]Entry, e
 	defer cancel()
 	var out []Entry
 	start := s.prefix + dirEntries
-	err := s.scan(ctx, start+seqName(after+1), clientv3.GetPrefixRangeEnd(start), limit, func(kv *mvccpb.KeyValue) error {
+	err := s.scan(ctx, keyRange{From: start + seqName(after+1), End: clientv3.GetPrefixRangeEnd(start), Limit: limit}, func(kv *mvccpb.KeyValue) error {
 		var e Entry
 		if err := json.Unmarshal(kv.Value, &e); err != nil {
 			return fmt.Errorf("decode entry %s: %w", kv.Key[len(start):], err)
@@ -88,5 +88,5 @@ func (s *Etcd) Entries(ctx context.Context, after uint64, limit int) ([]Entry, e
 
 // Compacted lists the ranges of entry Seqs the retention removed, in order.
 func (s *Etcd) Compacted(ctx context.Context) ([]SeqRange, error) {
-	return listDir[SeqRange](ctx, s, dirCompacted, "compacted range")
+	return listDir[SeqRange](ctx, s, dirCompacted)
 }

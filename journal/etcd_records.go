@@ -22,6 +22,12 @@ const (
 	dirCompacted   = "compacted/"
 )
 
+// dirKind names what each directory holds, for errors.
+var dirKind = map[string]string{
+	dirRevisions: "revision", dirReleases: "release", dirInfraSets: "infra-set", dirRollouts: "rollout",
+	dirEntries: "entry", dirTransitions: "transition", dirCompacted: "compacted range",
+}
+
 // putRecord stores v as JSON under dir/id, with the transition it makes
 // when it is an infra-set or a rollout.
 func (s *Etcd) putRecord(ctx context.Context, dir, kind, id string, v any) error {
@@ -144,49 +150,63 @@ func (s *Etcd) getRecord(ctx context.Context, dir, kind, id string, v any) error
 	return nil
 }
 
-// scan calls each with the keys from from (included) to end (excluded) in
-// order, at most limit (0: all), a page a request, every page read at the
-// revision of the first so that the whole list is one instant's.
-func (s *Etcd) scan(ctx context.Context, from, end string, limit int, each func(*mvccpb.KeyValue) error) error {
-	var rev int64
+// keyRange is what scan reads: the keys from From (included) to End
+// (excluded), at most Limit (0: all), at revision Rev (0: now).
+type keyRange struct {
+	From, End string
+	Limit     int
+	Rev       int64
+}
+
+// scan calls each with the keys of r in order, a page a request, every
+// page read at r.Rev, or (0) at the revision of the first, so that the
+// whole list is one instant's.
+func (s *Etcd) scan(ctx context.Context, r keyRange, each func(*mvccpb.KeyValue) error) error {
 	for {
 		page := etcdPage
-		if limit > 0 && limit < page {
-			page = limit
+		if r.Limit > 0 && r.Limit < page {
+			page = r.Limit
 		}
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(int64(page))}
-		if rev > 0 {
-			opts = append(opts, clientv3.WithRev(rev))
+		opts := []clientv3.OpOption{clientv3.WithRange(r.End), clientv3.WithLimit(int64(page))}
+		if r.Rev > 0 {
+			opts = append(opts, clientv3.WithRev(r.Rev))
 		}
-		resp, err := s.kv.Get(ctx, from, opts...)
+		resp, err := s.kv.Get(ctx, r.From, opts...)
 		if err != nil {
 			return err
 		}
-		rev = resp.Header.Revision
+		r.Rev = resp.Header.Revision
 		for _, kv := range resp.Kvs {
 			if err := each(kv); err != nil {
 				return err
 			}
 		}
-		if limit > 0 {
-			if limit -= len(resp.Kvs); limit <= 0 {
+		if r.Limit > 0 {
+			if r.Limit -= len(resp.Kvs); r.Limit <= 0 {
 				return nil
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return nil
 		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		r.From = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 }
 
 // listDir decodes every record under dir as T, in key order.
-func listDir[T any](ctx context.Context, s *Etcd, dir, kind string) ([]T, error) {
+func listDir[T any](ctx context.Context, s *Etcd, dir string) ([]T, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	return listDirAt[T](ctx, s, dir, 0)
+}
+
+// listDirAt decodes every record under dir as T, in key order, as it was
+// at rev (0: now).
+func listDirAt[T any](ctx context.Context, s *Etcd, dir string, rev int64) ([]T, error) {
+	kind := dirKind[dir]
 	var out []T
 	start := s.prefix + dir
-	err := s.scan(ctx, start, clientv3.GetPrefixRangeEnd(start), 0, func(kv *mvccpb.KeyValue) error {
+	err := s.scan(ctx, keyRange{From: start, End: clientv3.GetPrefixRangeEnd(start), Rev: rev}, func(kv *mvccpb.KeyValue) error {
 		var v T
 		if err := json.Unmarshal(kv.Value, &v); err != nil {
 			return fmt.Errorf("decode %s %s: %w", kind, kv.Key[len(start):], err)
@@ -224,7 +244,7 @@ func (s *Etcd) Revisions(ctx context.Context, limit int) ([]Revision, error) {
 	if limit < 0 {
 		return nil, fmt.Errorf("list revisions: limit %d is negative; use 0 for all", limit)
 	}
-	stored, err := listDir[storedRevision](ctx, s, dirRevisions, "revision")
+	stored, err := listDir[storedRevision](ctx, s, dirRevisions)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +283,7 @@ func (s *Etcd) InfraSets(ctx context.Context) ([]InfraSet, error) {
 // ServiceInfraSets lists one service's infra-sets (all with service ""),
 // ordered by CreatedAt.
 func (s *Etcd) ServiceInfraSets(ctx context.Context, service string) ([]InfraSet, error) {
-	sets, err := listDir[InfraSet](ctx, s, dirInfraSets, "infra-set")
+	sets, err := listDir[InfraSet](ctx, s, dirInfraSets)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +314,7 @@ func (s *Etcd) Rollouts(ctx context.Context) ([]Rollout, error) {
 // ServiceRollouts lists one service's rollouts (all with service ""),
 // ordered by StartedAt.
 func (s *Etcd) ServiceRollouts(ctx context.Context, service string) ([]Rollout, error) {
-	rs, err := listDir[Rollout](ctx, s, dirRollouts, "rollout")
+	rs, err := listDir[Rollout](ctx, s, dirRollouts)
 	if err != nil {
 		return nil, err
 	}
@@ -307,5 +327,5 @@ func (s *Etcd) ServiceRollouts(ctx context.Context, service string) ([]Rollout, 
 
 // Transitions lists every recorded change of state, oldest first.
 func (s *Etcd) Transitions(ctx context.Context) ([]Transition, error) {
-	return listDir[Transition](ctx, s, dirTransitions, "transition")
+	return listDir[Transition](ctx, s, dirTransitions)
 }
