@@ -13,29 +13,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// The etcd journal keeps every record under one key prefix (EtcdConfig.
-// Prefix, DefaultEtcdPrefix when empty), as JSON encoded the way the bbolt
-// journal encodes it:
-//
-//	PREFIX revisions/<commit>             storedRevision (desired state compressed)
-//	PREFIX releases/<id>                  Release
-//	PREFIX infrasets/<id>                 InfraSet
-//	PREFIX rollouts/<id>                  Rollout
-//	PREFIX entries/<Seq>                  Entry
-//	PREFIX transitions/<Seq>              Transition
-//	PREFIX compacted/<First>              SeqRange
-//	PREFIX counters/entries               the last entry Seq assigned, decimal
-//	PREFIX counters/transitions           the last transition Seq assigned, decimal
-//
-// Seqs in keys are 20 decimal digits, zero-padded, so that etcd's byte
-// order of the keys is Seq order. Ids are used as they are (a rollout's id
-// holds slashes; each kind is listed by its whole subtree).
-//
-// Each write is one etcd transaction. With a Fence, every one of them is
-// conditioned on the ownership key still having the create revision the
-// fence names: a reconciler deposed (its key deleted, or made anew by
-// another) can write nothing, even if it has not noticed yet.
-
 // DefaultEtcdPrefix is the key prefix of an etcd journal when none is given.
 const DefaultEtcdPrefix = "/durable/journal/"
 
@@ -92,7 +69,32 @@ type EtcdConfig struct {
 // Etcd is the journal kept in etcd, for reconcilers that must survive
 // their host. Each write is one etcd transaction, acknowledged by etcd
 // (committed by a quorum) before the method returns. It keeps no cache of
-// records: another process may write the same prefix.
+// records: another process may write the same prefix. Reads are not
+// fenced: a deposed owner reads what its successor wrote.
+//
+// It keeps every record under one key prefix (EtcdConfig.Prefix,
+// DefaultEtcdPrefix when empty), as JSON encoded the way the bbolt
+// journal encodes it:
+//
+//	PREFIX revisions/<commit>      storedRevision (desired state compressed)
+//	PREFIX releases/<id>           Release
+//	PREFIX infrasets/<id>          InfraSet
+//	PREFIX rollouts/<id>           Rollout
+//	PREFIX entries/<Seq>           Entry
+//	PREFIX transitions/<Seq>       Transition
+//	PREFIX compacted/<First>       SeqRange
+//	PREFIX counters/entries        the last entry Seq assigned, decimal
+//	PREFIX counters/transitions    the last transition Seq assigned, decimal
+//
+// Seqs in keys are 20 decimal digits, zero-padded, so that etcd's byte
+// order of the keys is Seq order. Ids are used as they are (a rollout's id
+// holds slashes; each kind is listed by its whole subtree).
+//
+// With a Fence, every write (compaction included) is conditioned on the
+// ownership key still having the create revision the fence names: a
+// reconciler deposed (its key deleted, or made anew by another) can write
+// nothing, even if it has not noticed yet. Compaction deletes keys; etcd
+// keeps their history until etcd itself is compacted.
 type Etcd struct {
 	kv      clientv3.KV
 	prefix  string
