@@ -123,9 +123,12 @@ func (s *Etcd) compactRecords(ctx context.Context, plan retentionPlan, rev int64
 			done.Deferred = true
 			return nil
 		}
+		s.transitions.mu.Lock()
 		for _, k := range batch {
 			*k.count++
+			delete(s.seen, k.name) // so that seen stays as small as the journal
 		}
+		s.transitions.mu.Unlock()
 	}
 	return nil
 }

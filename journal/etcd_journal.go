@@ -21,7 +21,9 @@ import (
 // cannot both commit, and the one that loses reads the counter again and
 // tries the next Seq. etcd acknowledges a transaction once a quorum has
 // it on disk; one that was not acknowledged either happened whole or not
-// at all.
+// at all. An Append that failed for its deadline may therefore be there
+// (as with any write to a remote store): the next one finds the counter
+// moved and takes the Seq after it.
 func (s *Etcd) Append(ctx context.Context, e Entry) (Entry, error) {
 	if err := checkEntryKind(e); err != nil {
 		return Entry{}, err
