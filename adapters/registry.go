@@ -23,6 +23,10 @@ type Host struct {
 	// name the adapter looks up here. Nil when there is none: every name
 	// is then unknown.
 	Config *hostconfig.Config
+	// BindAddress is the IP address instances serve on, where runtimes
+	// choose it (process): the host's address on an agent, so that a load
+	// balancer on another host reaches them. Empty is 127.0.0.1.
+	BindAddress string
 }
 
 // RuntimeFactory builds a runtime adapter from its configuration, decoded

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed quickstart docker-haproxy
+//go:embed quickstart docker-haproxy fleet
 var files embed.FS
 
 // Quickstart returns the quickstart example: its desired state at the root
@@ -21,6 +21,11 @@ func Quickstart() fs.FS { return sub("quickstart") }
 // DockerHAProxy returns the docker-haproxy example: desired state for
 // containers behind HAProxy, and HAProxy's bootstrap configuration.
 func DockerHAProxy() fs.FS { return sub("docker-haproxy") }
+
+// Fleet returns the fleet example: hosts of three zones, each running its
+// processes through its durable agent behind its own router, staging on
+// the reconciler's host.
+func Fleet() fs.FS { return sub("fleet") }
 
 func sub(dir string) fs.FS {
 	s, err := fs.Sub(files, dir)

@@ -12,7 +12,7 @@ import (
 // Every example's policies compile in the reconciler's sandbox and pass
 // their own tests, as `durable policy test` runs them.
 func TestExamplePoliciesPassTheirTests(t *testing.T) {
-	for name, fsys := range map[string]fs.FS{"quickstart": Quickstart(), "docker-haproxy": DockerHAProxy(), "multi-zone": os.DirFS("multi-zone")} {
+	for name, fsys := range map[string]fs.FS{"quickstart": Quickstart(), "docker-haproxy": DockerHAProxy(), "multi-zone": os.DirFS("multi-zone"), "fleet": Fleet()} {
 		src, err := policy.ReadSource(fsys, "policy", name, "")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -52,8 +52,12 @@ func SharedImage(ctx context.Context, version string) (string, error) {
 
 // StartRegistry serves an OCI registry (go-containerregistry's, in memory)
 // on 127.0.0.1 in this process and returns its host:port and how to stop it.
-func StartRegistry() (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func StartRegistry() (string, func(), error) { return StartRegistryOn("127.0.0.1:0") }
+
+// StartRegistryOn is StartRegistry on the given address (an address of a
+// fleet's bridge, which hosts in network namespaces reach).
+func StartRegistryOn(address string) (string, func(), error) {
+	l, err := net.Listen("tcp", address)
 	if err != nil {
 		return "", nil, err
 	}

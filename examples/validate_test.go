@@ -19,6 +19,7 @@ func TestExamplesValidate(t *testing.T) {
 		"quickstart":     {1, 1, 1},
 		"docker-haproxy": {1, 1, 1},
 		"multi-zone":     {4, 4, 3},
+		"fleet":          {1, 7, 4},
 	}
 	seen := 0
 	for _, e := range entries {

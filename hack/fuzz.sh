@@ -26,6 +26,7 @@ targets=(
 	"FuzzDecrypt ./secrets/sops/"
 	"FuzzExtract ./internal/tarfiles/"
 	"FuzzWebhookPayload ./server/webhook/"
+	"FuzzDecode ./adapters/agent/wire/"
 )
 
 usage() {

@@ -179,7 +179,7 @@ func TestFailedCanaryIsNotTakenUpAgainWhenItsSplitFails(t *testing.T) {
 	ctx := context.Background()
 	h, tr, canary := stepsHarness(t, 10)
 	refusing := &refusingSplits{countingTraffic: tr}
-	h.r.targets.traffics[adapterKey(h.target.Traffic)] = refusing
+	h.r.targets.traffics[adapterKey(h.target, h.target.Traffic)] = refusing
 	v2, set1, set2 := atStepOne(ctx, h, canary)
 	tr.serve(set2, 20, 20)
 	tr.serve(set1, 20, 0)

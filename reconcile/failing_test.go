@@ -34,7 +34,7 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 	}
 
 	down := fmt.Errorf("router admin 127.0.0.1:9: connection refused: %w", adapters.ErrUnavailable)
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = faultyTraffic{newFailure(down)}
+	f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = faultyTraffic{newFailure(down)}
 	f.r.pass(ctx)
 	first := status()
 	wantFailing(t, first, "target t traffic fake", "connection refused")
@@ -54,11 +54,11 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 	f.settle(ctx)
 	f.r.pass(ctx)
 	hung := newFailure(errors.New("docker engine: hung: no answer within 10s"))
-	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: "svc-", listing: true, fl: hung}
+	f.r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: "svc-", listing: true, fl: hung}
 	f.r.pass(ctx)
 	wantFailing(t, status(), "target t runtime fake", "no answer within 10s")
 
-	f.r.targets.runtimes[adapterKey(f.target.Runtime)] = f.rt
+	f.r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = f.rt
 	f.settle(ctx)
 	f.r.pass(ctx) // marks the fleet clean again: the next pass observes it
 	f.r.pass(ctx)

@@ -123,7 +123,7 @@ func (f *fleetHarness) tune(service string, change func(*schema.Service)) {
 // what makes the next revision keep svc-1 a canary.
 func atCanaryStep(ctx context.Context, t *testing.T, f *fleetHarness, prom string) (*faultyCounts, func()) {
 	counts := &faultyCounts{countingTraffic: &countingTraffic{fakeTraffic: f.tr.fakeTraffic, counters: map[string]adapters.SetMetrics{}}}
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = counts
+	f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = counts
 	serving := f.set("svc-1")
 	keep := func() {
 		f.tune("svc-1", func(svc *schema.Service) {
@@ -179,7 +179,7 @@ var faultCases = []faultCase{{
 		f.revision("c3", "ca") // svc-0's new release c needs a new set
 		// The pull is bounded by the service's progress deadline.
 		f.tune("svc-0", func(svc *schema.Service) { svc.Strategy.ProgressDeadline.Duration = faultBound })
-		f.r.targets.runtimes[adapterKey(f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: f.set("svc-0"), fl: fl}
+		f.r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: f.set("svc-0"), fl: fl}
 		return nil
 	},
 	revert: "aa",
@@ -188,7 +188,7 @@ var faultCases = []faultCase{{
 	name: "runtime listing (Docker engine)",
 	down: fmt.Errorf("docker: engine unix:///var/run/docker.sock is unreachable or not answering: connect: connection refused: %w", adapters.ErrUnavailable),
 	meet: func(_ context.Context, _ *testing.T, f *fleetHarness, fl *failure) func() {
-		f.r.targets.runtimes[adapterKey(f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, listing: true, fl: fl}
+		f.r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, listing: true, fl: fl}
 		return nil
 	},
 	revert: "aa",
@@ -216,12 +216,12 @@ var faultCases = []faultCase{{
 	name: "traffic (router admin, HAProxy)",
 	down: fmt.Errorf("router admin API unix:///run/durable/router.sock: connect: connection refused: %w", adapters.ErrUnavailable),
 	meet: func(_ context.Context, _ *testing.T, f *fleetHarness, fl *failure) func() {
-		f.r.targets.traffics[adapterKey(f.target.Traffic)] = faultyTraffic{fl}
+		f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = faultyTraffic{fl}
 		return nil
 	},
 	revert: "aa",
 	named:  wantDependency("target t traffic fake"),
-	heal:   func(f *fleetHarness) { f.r.targets.traffics[adapterKey(f.target.Traffic)] = f.tr },
+	heal:   func(f *fleetHarness) { f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = f.tr },
 }}
 
 // prometheusFailing is the address of a Prometheus down (nothing listens)
@@ -547,7 +547,7 @@ func TestSplitReadEndsWithANewerRevision(t *testing.T) {
 	f, _ := withWarmSet(ctx, t, "aa", "ba")
 	f.r.pass(ctx) // marks the fleet clean: the next pass reads each split
 	fl := newFailure(nil)
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = splitByService{fl}
+	f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = splitByService{fl}
 	passed := make(chan struct{})
 	go func() { f.r.pass(ctx); close(passed) }()
 	<-fl.hit

@@ -117,7 +117,7 @@ func (r *benchRuntime) firstAt() time.Time {
 func newBenchFleet(b *testing.B, n int) *benchFleet {
 	h := newHarness(b)
 	f := &benchFleet{b: b, h: h, rt: &benchRuntime{fakeRuntime: h.rt}, n: n, digits: map[string]string{}}
-	h.r.targets.runtimes[adapterKey(h.target.Runtime)] = f.rt
+	h.r.targets.runtimes[adapterKey(h.target, h.target.Runtime)] = f.rt
 	for i := range n {
 		f.digits[fmt.Sprintf("svc-%04d", i)] = "a"
 	}

@@ -69,7 +69,10 @@ type Config struct {
 	// StopGrace is how long instances get to exit after SIGTERM.
 	StopGrace time.Duration
 	Host      adapters.Host
-	Logger    *slog.Logger
+	// Fleet is what the reconciler presents to the agents of the hosts
+	// targets name; empty, such a target is refused.
+	Fleet  Fleet
+	Logger *slog.Logger
 	// HostPolicies is the second policy source, trusted separately from the
 	// repository (organisation-wide rules a team cannot edit); it may be
 	// empty. Both sources must allow.
@@ -234,7 +237,7 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		cfg:      cfg,
 		store:    redactedStore{st, red},
 		source:   src,
-		targets:  newTargetSet(cfg.Host),
+		targets:  newTargetSet(cfg.Host, cfg.Fleet),
 		log:      slog.New(red.Handler(cfg.Logger.Handler())),
 		redactor: red,
 

@@ -62,8 +62,8 @@ func TestRestartAfterCompactionRollsBackToTheWarmSet(t *testing.T) {
 	// The fakes, under the key of the target as the journal's desired
 	// state gives it back, which the revisions after use too.
 	f.target = r.desired.Targets["t"]
-	r.targets.runtimes[adapterKey(f.target.Runtime)] = f.rt
-	r.targets.traffics[adapterKey(f.target.Traffic)] = f.tr
+	r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = f.rt
+	r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = f.tr
 	f.r, f.st = r, st
 	f.rt.calls()
 	f.tr.calls()

@@ -101,7 +101,7 @@ func TestStageBakeWaitsForTimeAndRequestsAcrossARestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st, &Reconciler{store: st, targets: newTargetSet(host), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		return st, &Reconciler{store: st, targets: newTargetSet(host, Fleet{}), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
 	st, r := open()
 	serve(3) // served before the bake: not counted

@@ -59,7 +59,7 @@ func (c *countingTraffic) serve(set string, requests, errors uint64) {
 func canaryHarness(t *testing.T, bake schema.Bake, an schema.Analysis) (*harness, *countingTraffic, func(digit string) schema.Service) {
 	h := newHarness(t)
 	tr := &countingTraffic{fakeTraffic: h.tr, counters: map[string]adapters.SetMetrics{}}
-	h.r.targets.traffics[adapterKey(h.target.Traffic)] = tr
+	h.r.targets.traffics[adapterKey(h.target, h.target.Traffic)] = tr
 	return h, tr, func(digit string) schema.Service {
 		svc := h.service(digit, schema.Health{})
 		analysis := an

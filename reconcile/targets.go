@@ -3,11 +3,21 @@ package reconcile
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/remote"
 	"github.com/durable-delivery/durable/schema"
 )
+
+// Fleet is what the reconciler presents to the agents of a fleet's hosts
+// (durable run --fleet-ca, --fleet-cert, --fleet-key): the CA their
+// certificates chain to, and its own client certificate and key. Empty,
+// a target that names a host is refused.
+type Fleet struct {
+	CA, Cert, Key string
+}
 
 // targetSet builds each target's adapters once and reuses them while the
 // target's adapter configuration is unchanged. An adapter no target uses any
@@ -15,9 +25,14 @@ import (
 // once, a runtime once it runs nothing, so that its orphans are collected
 // first.
 type targetSet struct {
-	host adapters.Host
+	host  adapters.Host
+	fleet Fleet
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// hosts is the desired state's inventory, as retain last saw it;
+	// agents the connections to its hosts, by name and address.
+	hosts    map[string]schema.Host
+	agents   map[string]*remote.Agent
 	runtimes map[string]adapters.Runtime
 	traffics map[string]adapters.Traffic
 	// inUse are the adapter keys the desired state's targets use; nil
@@ -25,20 +40,33 @@ type targetSet struct {
 	inUse map[string]bool
 }
 
-func newTargetSet(host adapters.Host) *targetSet {
-	return &targetSet{host: host, runtimes: map[string]adapters.Runtime{}, traffics: map[string]adapters.Traffic{}}
+func newTargetSet(host adapters.Host, fleet Fleet) *targetSet {
+	return &targetSet{host: host, fleet: fleet, agents: map[string]*remote.Agent{},
+		runtimes: map[string]adapters.Runtime{}, traffics: map[string]adapters.Traffic{}}
 }
 
-func adapterKey(a schema.Adapter) string { return a.Kind + "\x00" + string(a.Config) }
+// adapterKey names an adapter of a target: its host (none: the
+// reconciler's), its kind and its configuration.
+func adapterKey(target schema.Target, a schema.Adapter) string {
+	return target.Host + "\x00" + a.Kind + "\x00" + string(a.Config)
+}
 
 func (t *targetSet) runtime(target schema.Target) (adapters.Runtime, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := adapterKey(target.Runtime)
+	key := adapterKey(target, target.Runtime)
 	if rt, ok := t.runtimes[key]; ok {
 		return rt, nil
 	}
-	rt, err := adapters.NewRuntime(target.Runtime.Kind, target.Runtime.Config, t.host)
+	var rt adapters.Runtime
+	agent, err := t.agent(target)
+	switch {
+	case err != nil:
+	case agent != nil:
+		rt = agent.Runtime(target.Runtime.Kind, target.Runtime.Config)
+	default:
+		rt, err = adapters.NewRuntime(target.Runtime.Kind, target.Runtime.Config, t.host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", target.Name, err)
 	}
@@ -49,16 +77,49 @@ func (t *targetSet) runtime(target schema.Target) (adapters.Runtime, error) {
 func (t *targetSet) traffic(target schema.Target) (adapters.Traffic, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := adapterKey(target.Traffic)
+	key := adapterKey(target, target.Traffic)
 	if tr, ok := t.traffics[key]; ok {
 		return tr, nil
 	}
-	tr, err := adapters.NewTraffic(target.Traffic.Kind, target.Traffic.Config, t.host)
+	var tr adapters.Traffic
+	agent, err := t.agent(target)
+	switch {
+	case err != nil:
+	case agent != nil:
+		tr = agent.Traffic(target.Traffic.Kind, target.Traffic.Config)
+	default:
+		tr, err = adapters.NewTraffic(target.Traffic.Kind, target.Traffic.Config, t.host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", target.Name, err)
 	}
 	t.traffics[key] = tr
 	return tr, nil
+}
+
+// agent returns the connection to the agent of target's host, or nil for
+// a target on the reconciler's own host. Callers hold t.mu.
+func (t *targetSet) agent(target schema.Target) (*remote.Agent, error) {
+	if target.Host == "" {
+		return nil, nil
+	}
+	h, ok := t.hosts[target.Host]
+	if !ok {
+		return nil, fmt.Errorf("host %s is not in the inventory: %w", target.Host, adapters.ErrInvalid)
+	}
+	if t.fleet == (Fleet{}) {
+		return nil, fmt.Errorf("host %s: this reconciler has no certificate for the fleet's agents; start it with --fleet-ca, --fleet-cert and --fleet-key: %w", target.Host, adapters.ErrInvalid)
+	}
+	key := h.Name + "@" + h.Address
+	if a, ok := t.agents[key]; ok {
+		return a, nil
+	}
+	a, err := remote.New(remote.Config{Address: h.Address, Host: h.Name, CA: t.fleet.CA, Cert: t.fleet.Cert, Key: t.fleet.Key})
+	if err != nil {
+		return nil, err
+	}
+	t.agents[key] = a
+	return a, nil
 }
 
 // builtRuntime is a runtime adapter built so far; retired when no target of
@@ -83,17 +144,49 @@ func (t *targetSet) allRuntimes() []builtRuntime {
 // retain records which adapters the desired state's targets use, and closes
 // and forgets the traffic adapters none of them uses.
 func (t *targetSet) retain(ds *schema.DesiredState) {
-	inUse := map[string]bool{}
-	for _, target := range ds.Targets {
-		inUse[adapterKey(target.Runtime)] = true
-		inUse[adapterKey(target.Traffic)] = true
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for name, h := range t.hosts {
+		if ds.Hosts[name] != h { // moved or gone: its adapters are built again, on the new address
+			t.forgetHost(name)
+		}
+	}
+	t.hosts = ds.Hosts
+	inUse := map[string]bool{}
+	hostsInUse := map[string]bool{}
+	for _, target := range ds.Targets {
+		inUse[adapterKey(target, target.Runtime)] = true
+		inUse[adapterKey(target, target.Traffic)] = true
+		if h, ok := ds.Hosts[target.Host]; ok {
+			hostsInUse[h.Name+"@"+h.Address] = true
+		}
+	}
+	for key, a := range t.agents {
+		if !hostsInUse[key] {
+			a.CloseIdleConnections()
+			delete(t.agents, key)
+		}
+	}
 	t.inUse = inUse
 	for key, tr := range t.traffics {
 		if !inUse[key] {
 			closeAdapter(tr)
+			delete(t.traffics, key)
+		}
+	}
+}
+
+// forgetHost forgets the adapters of host's targets, which only talk to
+// its agent: they hold nothing of their own. Callers hold t.mu.
+func (t *targetSet) forgetHost(host string) {
+	prefix := host + "\x00"
+	for key := range t.runtimes {
+		if strings.HasPrefix(key, prefix) {
+			delete(t.runtimes, key)
+		}
+	}
+	for key := range t.traffics {
+		if strings.HasPrefix(key, prefix) {
 			delete(t.traffics, key)
 		}
 	}

@@ -42,7 +42,7 @@ func TestTargetSetClosesAdaptersNoTargetUses(t *testing.T) {
 		return schema.Target{Name: "t", Runtime: a, Traffic: a}
 	}
 	old, next := target(`{"v":1}`), target(`{"v":2}`)
-	ts := newTargetSet(adapters.Host{})
+	ts := newTargetSet(adapters.Host{}, Fleet{})
 	if _, err := ts.runtime(old); err != nil {
 		t.Fatal(err)
 	}

@@ -224,11 +224,11 @@ func (h *harness) restart() {
 	h.t.Cleanup(func() { st.Close() })
 	cfg := Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.defaults()
-	r := &Reconciler{cfg: cfg, store: st, targets: newTargetSet(adapters.Host{}), log: cfg.Logger,
+	r := &Reconciler{cfg: cfg, store: st, targets: newTargetSet(adapters.Host{}, Fleet{}), log: cfg.Logger,
 		healthy: map[string]int{}, endpoints: map[string][]string{}, lastVerdict: map[string]string{},
 		verified: map[string]bool{}, reverted: map[string]bool{}}
-	r.targets.runtimes[adapterKey(h.target.Runtime)] = h.rt
-	r.targets.traffics[adapterKey(h.target.Traffic)] = h.tr
+	r.targets.runtimes[adapterKey(h.target, h.target.Runtime)] = h.rt
+	r.targets.traffics[adapterKey(h.target, h.target.Traffic)] = h.tr
 	r.desired = h.ds
 	h.st, h.r = st, r
 }

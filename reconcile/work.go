@@ -318,11 +318,11 @@ func (r *Reconciler) observe(ctx context.Context, ds *schema.DesiredState, seen 
 	}
 	for _, name := range sortedKeys(ds.Targets) {
 		target := ds.Targets[name]
-		if key := adapterKey(target.Runtime); !listed[key] {
+		if key := adapterKey(target, target.Runtime); !listed[key] {
 			listed[key] = true
 			ask(r.observeRuntime, target)
 		}
-		if key := adapterKey(target.Traffic); !listed["traffic\x00"+key] {
+		if key := adapterKey(target, target.Traffic); !listed["traffic\x00"+key] {
 			listed["traffic\x00"+key] = true
 			ask(r.observeSplits, target)
 		}
@@ -347,10 +347,10 @@ func (r *Reconciler) observeRuntime(ctx context.Context, target schema.Target, s
 	defer mu.Unlock()
 	if err != nil {
 		r.log.Debug("observe runtime", "target", target.Name, "err", err)
-		seen.unlisted[adapterKey(target.Runtime)] = true
+		seen.unlisted[adapterKey(target, target.Runtime)] = true
 		return
 	}
-	seen.runs[adapterKey(target.Runtime)] = sets
+	seen.runs[adapterKey(target, target.Runtime)] = sets
 	for _, st := range sets {
 		seen.sets[st.ID] = instancesDigest(st)
 	}
@@ -392,13 +392,13 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	seen.splits[adapterKey(target.Traffic)] = byService
+	seen.splits[adapterKey(target, target.Traffic)] = byService
 }
 
 // split is the service's split on the placement's target: as listed this
 // pass when its traffic adapter lists, else read of it.
 func (seen *observation) split(ctx context.Context, r *Reconciler, tr adapters.Traffic, p placement) (adapters.Split, error) {
-	listed, ok := seen.splits[adapterKey(p.target.Traffic)]
+	listed, ok := seen.splits[adapterKey(p.target, p.target.Traffic)]
 	if !ok {
 		return r.readSplit(ctx, tr, p.service.Name)
 	}

@@ -113,15 +113,15 @@ func (l listingTraffic) Splits(context.Context) ([]adapters.Split, error) {
 // listSplits makes the fleet's traffic adapter list its splits.
 func (f *fleetHarness) listSplits() listingTraffic {
 	l := listingTraffic{f.tr, &atomic.Int64{}, &atomic.Int64{}}
-	f.r.targets.traffics[adapterKey(f.target.Traffic)] = l
+	f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = l
 	return l
 }
 
 func newFleetHarness(t *testing.T) *fleetHarness {
 	h := newHarness(t)
 	f := &fleetHarness{harness: h, rt: &recordingRuntime{fakeRuntime: h.rt}, tr: &recordingTraffic{fakeTraffic: h.tr}}
-	h.r.targets.runtimes[adapterKey(h.target.Runtime)] = f.rt
-	h.r.targets.traffics[adapterKey(h.target.Traffic)] = f.tr
+	h.r.targets.runtimes[adapterKey(h.target, h.target.Runtime)] = f.rt
+	h.r.targets.traffics[adapterKey(h.target, h.target.Traffic)] = f.tr
 	return f
 }
 

@@ -15,6 +15,7 @@ import (
 // leniently, skipping whatever is in error (CUE reports that), so that these
 // problems are reported beside CUE's own in one run:
 //   - at least one service is declared;
+//   - every target's host is declared in the inventory (hosts);
 //   - stage names are unique, every target a stage names is declared, and a
 //     target serves at most one stage (a release reaches a target through
 //     exactly one stage);
@@ -31,6 +32,7 @@ func check(v cue.Value, x *explainer) Errors {
 			`services: no service is declared; declare one, e.g. services: web: artifact: "REPOSITORY@sha256:<64 hex digits>"`))
 	}
 	errs = append(errs, checkStages(v, x)...)
+	errs = append(errs, checkHosts(v, x)...)
 	errs = append(errs, checkDependencies(v, services, x)...)
 	for _, name := range services {
 		errs = append(errs, checkSteps(v, name, x)...)
@@ -82,6 +84,29 @@ func checkStages(v cue.Value, x *explainer) Errors {
 					pathString(p), target, stageLabel(other, j))))
 			}
 		}
+	}
+	return errs
+}
+
+// checkHosts requires every target's host to be declared in the
+// inventory.
+func checkHosts(v cue.Value, x *explainer) Errors {
+	var errs Errors
+	declared := fieldsOf(v, "hosts")
+	for _, t := range fieldsOf(v, "targets") {
+		p := []cue.Selector{cue.Str("targets"), cue.Str(t), cue.Str("host")}
+		host, err := v.LookupPath(cue.MakePath(p...)).String()
+		if err != nil || slices.Contains(declared, host) {
+			continue
+		}
+		hint := fmt.Sprintf("declare it: hosts: %q: address: \"ADDRESS:PORT\" (its agent's)", host)
+		if len(declared) > 0 {
+			hint = "declare it under hosts or use one of: " + strings.Join(declared, ", ")
+			if guess := closest(host, declared); guess != "" {
+				hint = fmt.Sprintf("did you mean %q? Otherwise %s", guess, hint)
+			}
+		}
+		errs = append(errs, x.errorAt(p, fmt.Sprintf("%s: host %q is not declared; %s", pathString(p), host, hint)))
 	}
 	return errs
 }

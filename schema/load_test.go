@@ -237,7 +237,7 @@ services: web: {
 	}, {
 		name:  "unknown top-level field",
 		files: map[string]string{"extra.cue": "package demo\n\nservicess: {}\n"},
-		want:  []string{`extra.cue:3:1: field "servicess" is not allowed at the top level (allowed: services, targets, pipeline); did you mean "services"?`},
+		want:  []string{`extra.cue:3:1: field "servicess" is not allowed at the top level (allowed: services, targets, pipeline, hosts); did you mean "services"?`},
 	}, {
 		name:  "missing artifact",
 		files: map[string]string{"service.cue": "package demo\n\nservices: web: run: replicas: 3\n"},
@@ -337,6 +337,18 @@ targets: local: {
 pipeline: stages: [{name: "local", targets: ["local", "prod"]}]
 `},
 		want: []string{`targets.cue:7:55: pipeline.stages[0].targets[1]: target "prod" is not declared; declare it under targets or use one of: local`},
+	}, {
+		name:  "target on an undeclared host",
+		files: map[string]string{"extra.cue": "package demo\n\nhosts: a1: address: \"10.0.0.1:7443\"\ntargets: local: host: \"a2\"\n"},
+		want:  []string{`extra.cue:4:17: targets.local.host: host "a2" is not declared; did you mean "a1"? Otherwise declare it under hosts or use one of: a1`},
+	}, {
+		name:  "target on a host with no inventory",
+		files: map[string]string{"extra.yaml": "targets:\n  local:\n    host: a1\n"},
+		want:  []string{`extra.yaml:3:5: targets.local.host: host "a1" is not declared; declare it: hosts: "a1": address: "ADDRESS:PORT" (its agent's)`},
+	}, {
+		name:  "host address without a port",
+		files: map[string]string{"extra.cue": "package demo\n\nhosts: a1: address: \"10.0.0.1\"\n"},
+		want:  []string{`extra.cue:3:21: hosts.a1.address: "10.0.0.1" is not HOST:PORT; write the agent's address as HOST:PORT, e.g. "10.0.1.11:7443" or "a1.example.net:7443"`},
 	}, {
 		name:  "missing target with no targets at all",
 		files: map[string]string{"targets.cue": "package demo\n\npipeline: stages: [{name: \"a\", targets: [\"prod\"]}]\n"},

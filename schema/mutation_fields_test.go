@@ -178,8 +178,8 @@ var valuePool = []any{
 const sopsFile = "secrets/web.enc.yaml"
 
 // baseState is the desired state every generated one starts from: two
-// services, so that one may depend on the other, and a target and a stage
-// of the name the label pool tries first.
+// services, so that one may depend on the other, and a target, a stage and
+// a host of the name the label pool tries first.
 func baseState() map[string]any {
 	artifact := valuePool[10]
 	return map[string]any{
@@ -196,6 +196,7 @@ func baseState() map[string]any {
 		"pipeline": map[string]any{
 			"stages": []any{map[string]any{"name": "web", "targets": []any{"web"}}},
 		},
+		"hosts": map[string]any{"web": map[string]any{"address": "127.0.0.1:7071"}},
 	}
 }
 

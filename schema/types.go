@@ -13,6 +13,15 @@ type DesiredState struct {
 	Services map[string]Service `json:"services"`
 	Targets  map[string]Target  `json:"targets"`
 	Pipeline Pipeline           `json:"pipeline"`
+	// Hosts is the fleet's inventory: the hosts whose agents run the
+	// targets that name them.
+	Hosts map[string]Host `json:"hosts,omitempty"`
+}
+
+// Host is one host of the inventory: where its `durable agent` listens.
+type Host struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
 }
 
 // Service is a deployable unit: one artifact, how to run it, how to check it
@@ -207,8 +216,11 @@ type PromQuery struct {
 
 // Target is a place to run: a runtime adapter, a traffic adapter and a zone.
 type Target struct {
-	Name    string  `json:"name"`
-	Zone    string  `json:"zone"`
+	Name string `json:"name"`
+	Zone string `json:"zone"`
+	// Host names the inventory's host whose agent runs the target; empty,
+	// the reconciler's own host does.
+	Host    string  `json:"host,omitempty"`
 	Runtime Adapter `json:"runtime"`
 	Traffic Adapter `json:"traffic"`
 }

@@ -51,11 +51,11 @@ func TestTyposAreRejected(t *testing.T) {
 		want  string
 	}{
 		{"root field in CUE", map[string]string{"extra.cue": "package quickstart\n\nservcies: web: replicas: 2\n"},
-			`extra.cue:3:1: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline); did you mean "services"?`},
+			`extra.cue:3:1: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline, hosts); did you mean "services"?`},
 		{"root field in YAML", map[string]string{"extra.yaml": "servcies:\n  web:\n    replicas: 2\n"},
-			`extra.yaml:1:1: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline); did you mean "services"?`},
+			`extra.yaml:1:1: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline, hosts); did you mean "services"?`},
 		{"root field in JSON", map[string]string{"extra.json": "{\"servcies\": {\"web\": {\"replicas\": 2}}}\n"},
-			`extra.json:1:2: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline); did you mean "services"?`},
+			`extra.json:1:2: field "servcies" is not allowed at the top level (allowed: services, targets, pipeline, hosts); did you mean "services"?`},
 		{"service field in CUE", map[string]string{"service.cue": strings.Replace(service, "\thealth:", "\thelth:", 1)},
 			`service.cue:10:2: field "helth" is not allowed in services.web (allowed: name, artifact, run, health, strategy, hold, dependsOn); did you mean "health"?`},
 		{"service field in YAML", map[string]string{"extra.yaml": "services:\n  web:\n    helth:\n      path: /healthz\n"},

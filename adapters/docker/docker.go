@@ -2,7 +2,8 @@
 // on a Docker engine. Each container carries labels naming its infra-set,
 // service, release and instance index, so observation and re-adoption after
 // a reconciler restart work from the engine's labels alone. Images are
-// pulled by digest, ports are published on 127.0.0.1 only.
+// pulled by digest, ports are published on 127.0.0.1 only, or on the host's
+// address an agent is given (--bind-address).
 //
 // It knows nothing of Git, CUE, policies or the journal.
 package docker
@@ -60,7 +61,7 @@ func init() {
 			}
 			engine = d.Host
 		}
-		return New(Config{Docker: cfg, Engine: engine})
+		return New(Config{Docker: cfg, Engine: engine, BindAddress: host.BindAddress})
 	})
 }
 
@@ -72,6 +73,10 @@ type Config struct {
 	// as the host file gives it for Docker.Host; empty is DOCKER_HOST or
 	// the default.
 	Engine string
+	// BindAddress is the host's IP address instances' ports are published
+	// on (an agent's --bind-address, which a load balancer on another host
+	// reaches); empty is 127.0.0.1.
+	BindAddress string
 	// Logger receives the adapter's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -79,6 +84,7 @@ type Config struct {
 // Runtime runs infra-sets as containers.
 type Runtime struct {
 	cfg    Config
+	bind   netip.Addr // where ports are published
 	engine *client.Client
 	log    *slog.Logger
 	mu     sync.Mutex // one Ensure or Remove at a time
@@ -92,6 +98,14 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Engine != "" {
 		opts = append(opts, client.WithHost(cfg.Engine))
 	}
+	bind := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	if cfg.BindAddress != "" {
+		var err error
+		if bind, err = netip.ParseAddr(cfg.BindAddress); err != nil || bind.Zone() != "" || bind.IsUnspecified() || bind.IsMulticast() {
+			return nil, fmt.Errorf("docker: bind address %q: give this host's IP address ports are published on (an endpoint others reach), e.g. 10.0.0.11: %w", cfg.BindAddress, adapters.ErrInvalid)
+		}
+		bind = bind.Unmap()
+	}
 	engine, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: engine client: %w", err)
@@ -102,7 +116,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Runtime{cfg: cfg, engine: engine, log: cfg.Logger}, nil
+	return &Runtime{cfg: cfg, bind: bind, engine: engine, log: cfg.Logger}, nil
 }
 
 // Close releases the engine connection; containers keep running.
@@ -117,12 +131,23 @@ type instance struct {
 	index   int
 	running bool
 	created int64
+	host    netip.Addr // the address its port is published on
 	port    uint16
 	pid     int
 }
 
-func (in instance) endpoint() string {
-	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), in.port).String()
+func (in instance) endpoint() string { return netip.AddrPortFrom(in.host, in.port).String() }
+
+// published is where a container's port is published: on the runtime's
+// bind address, else (a container published before the runtime had one)
+// on an IPv4 address.
+func (r *Runtime) published(in *instance, ip netip.Addr, port uint16) {
+	if port == 0 || !ip.IsValid() || in.host == r.bind {
+		return
+	}
+	if ip.Unmap() == r.bind || ip.Is4() && in.port == 0 {
+		in.host, in.port = ip.Unmap(), port
+	}
 }
 
 // list returns this adapter's containers, running or not, oldest first.
@@ -147,9 +172,7 @@ func (r *Runtime) list(ctx context.Context, set string) ([]instance, error) {
 		in := instance{id: c.ID, set: c.Labels[labelSet], service: c.Labels[labelService], release: c.Labels[labelRelease],
 			index: index, running: c.State == container.StateRunning, created: c.Created}
 		for _, p := range c.Ports {
-			if p.PublicPort != 0 && p.IP.Is4() {
-				in.port = p.PublicPort
-			}
+			r.published(&in, p.IP, p.PublicPort)
 		}
 		out = append(out, in)
 	}
@@ -225,7 +248,7 @@ func (r *Runtime) pull(ctx context.Context, artifact string) error {
 }
 
 // start creates and starts instance index of the set, its port published on
-// 127.0.0.1 at a port the engine chooses.
+// the bind address at a port the engine chooses.
 func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, index int) (instance, error) {
 	port, err := network.ParsePort(strconv.Itoa(spec.Port) + "/tcp")
 	if err != nil {
@@ -253,7 +276,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, index i
 		cfg.Cmd = spec.Args
 	}
 	host := &container.HostConfig{
-		PortBindings:  network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
+		PortBindings:  network.PortMap{port: {{HostIP: r.bind}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		Resources:     container.Resources{NanoCPUs: spec.Resources.NanoCPUs, Memory: spec.Resources.MemoryBytes},
 	}
@@ -278,13 +301,13 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, index i
 	}
 	if ns := res.Container.NetworkSettings; ns != nil {
 		for _, b := range ns.Ports[port] {
-			if p, err := strconv.Atoi(b.HostPort); err == nil && b.HostIP.Is4() {
-				in.port = uint16(p)
+			if p, err := strconv.Atoi(b.HostPort); err == nil && p > 0 && p <= 65535 {
+				r.published(&in, b.HostIP, uint16(p))
 			}
 		}
 	}
 	if in.port == 0 {
-		return in, fmt.Errorf("docker: %s instance %d has no port published on 127.0.0.1", spec.ID, index)
+		return in, fmt.Errorf("docker: %s instance %d has no port published on %s", spec.ID, index, r.bind)
 	}
 	r.log.Info("container started", "set", spec.ID, "instance", index, "container", created.ID[:12], "endpoint", in.endpoint())
 	return in, nil

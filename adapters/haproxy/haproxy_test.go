@@ -3,17 +3,13 @@ package haproxy
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/adaptertest"
+	"github.com/durable-delivery/durable/adapters/haproxy/haproxytest"
 	"github.com/durable-delivery/durable/adapters/hostconfig"
 )
 
@@ -22,67 +18,10 @@ import (
 var backends = []string{"web", "conformance-apply", "conformance-zero", "conformance-sum",
 	"conformance-follow", "conformance-drain", "conformance-concurrent", "conformance-cancelled"}
 
-// startHAProxy runs Debian's haproxy with a frontend on a free 127.0.0.1 port
-// that routes by the first label of the Host header, and the Runtime API on a
-// unix socket. Without haproxy installed the test fails: it never skips.
+// startHAProxy runs Debian's haproxy with the backends of the tests.
 func startHAProxy(t testing.TB) (frontend, socket string) {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy is not installed (hack/install-deps.sh installs it): %v", err)
-	}
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	frontend = l.Addr().String()
-	l.Close()
-	socket = filepath.Join(dir, "admin.sock")
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, `global
-    stats socket %s mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind %s
-    use_backend %%[req.hdr(host),field(1,.),field(1,:),lower]
-`, socket, frontend)
-	for _, be := range backends {
-		fmt.Fprintf(&cfg, "backend %s\n    balance roundrobin\n", be)
-	}
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-f", path, "-db")
-	logFile, err := os.Create(filepath.Join(dir, "haproxy.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logFile.Close()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := New(socket).command(context.Background(), "show info"); err == nil {
-			return frontend, socket
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("haproxy did not start:\n%s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return haproxytest.Start(t, backends...)
 }
 
 func send(frontend string) func(t *testing.T, service string) (string, error) {

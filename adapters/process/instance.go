@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -27,11 +28,12 @@ const (
 	envRelease  = "DURABLE_RELEASE"
 	envInstance = "DURABLE_INSTANCE"
 	envPort     = "PORT"
+	envHost     = "HOST"
 )
 
 // start runs instance index of the set: the image's entrypoint and command
 // (or spec.Args in place of the command), from the image's files, on a
-// free 127.0.0.1 port, its output appended to the set's directory. The
+// free port of the bind address, its output appended to the set's directory. The
 // child leads a session of its own so that it outlives the reconciler; the
 // reaper collects its exit.
 func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unpacked, index int) (proc, error) {
@@ -54,7 +56,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 			return proc{}, fmt.Errorf("%s: working directory: %w", spec.Artifact, err)
 		}
 	}
-	port, err := freePort()
+	port, err := freePort(r.bind)
 	if err != nil {
 		return proc{}, err
 	}
@@ -95,7 +97,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 	_ = cmd.Process.Release()
 	r.track(child{pid: pid, set: spec.ID, index: index})
 	r.log.Info("instance started", "set", spec.ID, "service", spec.Service, "release", spec.Release,
-		"instance", index, "pid", pid, "port", port, "log", logPath)
+		"instance", index, "pid", pid, "host", r.bind, "port", port, "log", logPath)
 	// A child that already exited has no start time: its record matches no
 	// process, and the next Ensure starts the instance again.
 	started, _ := procStart(pid)
@@ -105,7 +107,7 @@ func (r *Runtime) start(ctx context.Context, spec adapters.InfraSetSpec, img unp
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		return proc{}, err
 	}
-	return proc{pid: pid, started: started, uid: r.runAs, set: spec.ID, service: spec.Service, release: spec.Release, index: index, port: port}, nil
+	return proc{pid: pid, started: started, uid: r.runAs, set: spec.ID, service: spec.Service, release: spec.Release, index: index, host: r.bind, port: port}, nil
 }
 
 // instanceEnv is an instance's environment: the image's, the service's,
@@ -118,6 +120,7 @@ func (r *Runtime) instanceEnv(img unpacked, spec adapters.InfraSetSpec, port, in
 	}
 	return append(env,
 		envPort+"="+strconv.Itoa(port),
+		envHost+"="+r.bind.String(),
 		envRoot+"="+r.root,
 		envSet+"="+spec.ID,
 		envService+"="+spec.Service,
@@ -169,10 +172,10 @@ func inImage(rootfs, p string) (string, error) {
 	return resolved, nil
 }
 
-// freePort asks the kernel for a free 127.0.0.1 port. It is free when asked;
+// freePort asks the kernel for a free port on addr. It is free when asked;
 // the instance binds it a moment later.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(addr netip.Addr) (int, error) {
+	l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}

@@ -1,7 +1,8 @@
 // Package process is the runtime adapter that runs an artifact as local
 // processes: it fetches the image by digest, unpacks it into a
-// content-addressed directory and starts each instance on a free 127.0.0.1
-// port given in PORT.
+// content-addressed directory and starts each instance on a free port of
+// its bind address (127.0.0.1, or the host's address on an agent), given in
+// HOST and PORT.
 //
 // Instances outlive the reconciler (each leads a session of its own). What
 // runs is found from reality alone: every instance carries marker variables
@@ -17,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +50,7 @@ func init() {
 		if host.StateDir == "" {
 			return nil, fmt.Errorf("process runtime: the host gives no state directory: %w", adapters.ErrInvalid)
 		}
-		return New(Config{Process: cfg, Root: filepath.Join(host.StateDir, "process"), RunAs: host.RunAs})
+		return New(Config{Process: cfg, Root: filepath.Join(host.StateDir, "process"), RunAs: host.RunAs, BindAddress: host.BindAddress})
 	})
 }
 
@@ -64,6 +66,9 @@ type Config struct {
 	// RunAs is the user the instances run as; nil is the runtime's own.
 	// Another user than the runtime's needs a runtime running as root.
 	RunAs *adapters.RunAs
+	// BindAddress is the IP address the instances are given to serve on
+	// (HOST), and their endpoints'; empty is 127.0.0.1.
+	BindAddress string
 }
 
 // Runtime runs infra-sets as local processes. Its methods are safe for
@@ -76,6 +81,7 @@ type Runtime struct {
 	// they run as the runtime's own user.
 	cred           *syscall.Credential
 	maxUnpackBytes int64
+	bind           netip.Addr // the address instances serve on
 	log            *slog.Logger
 
 	images keyedLocks // one fetch and unpack per digest at a time
@@ -123,6 +129,10 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: %w: %w", err, adapters.ErrInvalid)
 	}
+	bind, err := bindAddress(cfg.BindAddress)
+	if err != nil {
+		return nil, fmt.Errorf("process runtime: %w: %w", err, adapters.ErrInvalid)
+	}
 	if cfg.MaxUnpackBytes <= 0 {
 		cfg.MaxUnpackBytes = DefaultMaxUnpackBytes
 	}
@@ -135,6 +145,7 @@ func New(cfg Config) (*Runtime, error) {
 		runAs:          runAs,
 		cred:           cred,
 		maxUnpackBytes: cfg.MaxUnpackBytes,
+		bind:           bind,
 		log:            cfg.Logger.With("runtime", "process", "root", root),
 		closed:         make(chan struct{}),
 	}
@@ -336,6 +347,19 @@ func (r *Runtime) Remove(ctx context.Context, id string, grace time.Duration) er
 		r.log.Info("infra-set removed", "set", id, "processes", len(mine))
 	}
 	return nil
+}
+
+// bindAddress parses the address instances serve on: an IP address, none
+// being 127.0.0.1.
+func bindAddress(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" || a.IsUnspecified() || a.IsMulticast() {
+		return netip.Addr{}, fmt.Errorf("bind address %q: give this host's IP address instances serve on (an endpoint others reach), e.g. 10.0.0.11", s)
+	}
+	return a.Unmap(), nil
 }
 
 func (r *Runtime) setDir(id string) string { return filepath.Join(r.root, "sets", setDirName(id)) }

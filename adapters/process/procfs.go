@@ -5,7 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -24,13 +24,14 @@ type proc struct {
 	service string
 	release string
 	index   int
+	host    netip.Addr // where it serves: HOST as it was given, 127.0.0.1 before HOST was
 	port    int
 	// leader tells an instance (it leads its own session) from a process
 	// the instance started, which inherits the markers but not the session.
 	leader bool
 }
 
-func (p proc) endpoint() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
+func (p proc) endpoint() string { return netip.AddrPortFrom(p.host, uint16(p.port)).String() }
 
 // scan reads /proc for the live instances of root, oldest first. An
 // instance is a session leader carrying root's marker: its own children
@@ -154,7 +155,17 @@ func parseEnviron(env []byte, root string) (proc, bool) {
 	if err != nil || port <= 0 || port > 65535 {
 		return proc{}, false
 	}
-	return proc{set: vars[envSet], service: vars[envService], release: vars[envRelease], index: index, port: port}, true
+	// Instances started before the runtime gave HOST served on loopback.
+	host := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	if h, ok := vars[envHost]; ok {
+		if host, err = netip.ParseAddr(h); err != nil {
+			return proc{}, false
+		}
+	}
+	if host.IsUnspecified() { // an image's own HOST, from before the runtime gave one
+		host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return proc{set: vars[envSet], service: vars[envService], release: vars[envRelease], index: index, host: host, port: port}, true
 }
 
 // stat is what the runtime reads of /proc/PID/stat.

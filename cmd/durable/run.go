@@ -19,6 +19,7 @@ import (
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/hostconfig"
+	"github.com/durable-delivery/durable/adapters/remote"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/notify"
@@ -120,6 +121,9 @@ func addHostSecretFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.sopsAgeKeyFile, "sops-age-key-file", os.Getenv("SOPS_AGE_KEY_FILE"), "age identity file (as age-keygen writes it) that decrypts the repository's SOPS secrets (default $SOPS_AGE_KEY_FILE; without either, the identities in $SOPS_AGE_KEY); needed only when a service has a sops secret")
 	fs.StringVar(&o.git.SSHKey, "git-ssh-key", "", "private key (readable by this user alone, no passphrase) that logs in to an ssh:// --repo")
 	fs.StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file holding the ssh server's key (default ~/.ssh/known_hosts of this user)")
+	fs.StringVar(&o.fleet.CA, "fleet-ca", "", "CA bundle the fleet's agents' certificates chain to (durable certs ca); with --fleet-cert and --fleet-key, targets may name a host of the inventory, whose durable agent runs them")
+	fs.StringVar(&o.fleet.Cert, "fleet-cert", "", "this reconciler's client certificate for the fleet's agents (its name on their --allow list)")
+	fs.StringVar(&o.fleet.Key, "fleet-key", "", "the key of --fleet-cert (readable by this user alone)")
 	fs.StringVar(&o.commitKey, "commit-key", "", "SSH private key (readable by this user alone, no passphrase) that signs the commits Durable writes (rollbacks, approvals, --revert-on-failure); list its public half in the trust file's allowed signers when it wants signed commits")
 	fs.StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
 	fs.StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
@@ -149,6 +153,7 @@ type runOptions struct {
 	sopsAgeKeyFile                 string
 	git                            source.Credentials
 	commitKey                      string
+	fleet                          reconcile.Fleet
 	hostConfig                     string
 	notifyFile                     string
 	secretsDir                     string
@@ -226,7 +231,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Logger: log, Warnings: startWarnings(o),
+	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Fleet: o.fleet, Logger: log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
 		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, observers...), src)
@@ -320,6 +325,9 @@ func loadHostInputs(log *slog.Logger, o runOptions) (hostInputs, error) {
 	for kind := range in.webhookSecrets {
 		log.Info("webhook receiver enabled", "path", "/v1/webhooks/"+string(kind))
 	}
+	if err := checkFleet(log, o.fleet); err != nil {
+		return in, err
+	}
 	sopsIDs, err := sopsIdentities(o.sopsAgeKeyFile)
 	if err != nil {
 		return in, err
@@ -362,4 +370,20 @@ func sopsIdentities(file string) (*sops.Identities, error) {
 		return sops.ParseIdentities([]byte(text), "$SOPS_AGE_KEY")
 	}
 	return nil, nil
+}
+
+// checkFleet reads the fleet's credentials now, when they are given, so that
+// a reconciler never starts with files it could not present to an agent.
+func checkFleet(log *slog.Logger, f reconcile.Fleet) error {
+	if f == (reconcile.Fleet{}) {
+		return nil
+	}
+	if f.CA == "" || f.Cert == "" || f.Key == "" {
+		return usageError{errors.New("--fleet-ca, --fleet-cert and --fleet-key go together: give all three, or none")}
+	}
+	if err := remote.CheckCredentials(f.CA, f.Cert, f.Key); err != nil {
+		return fmt.Errorf("the fleet's credentials: %w", err)
+	}
+	log.Info("fleet agents reached over mutual TLS", "ca", f.CA, "cert", f.Cert)
+	return nil
 }

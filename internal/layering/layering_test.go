@@ -40,6 +40,13 @@ var rules = []rule{
 	{from: module + "/adapters", deny: append([]string{"github.com/go-git/"}, append(controller, heavy...)...),
 		allow: []string{module + "/adapters/", module + "/adapters", module + "/internal/httpguard"},
 		why:   "an adapter knows nothing of Git, CUE, OPA or the controller"},
+	{from: module + "/adapters/remote", deny: []string{module + "/"},
+		allow: []string{module + "/adapters/remote", module + "/adapters/agent/wire", module + "/adapters", module + "/api",
+			module + "/adapters/hostconfig", module + "/internal/listener", module + "/internal/hostfile"},
+		why: "the remote adapter speaks the adapter contracts and the agent's wire: no adapter's implementation, nothing of the controller"},
+	{from: module + "/adapters/agent/wire", deny: []string{module + "/"}, allow: []string{module + "/adapters/agent/wire", module + "/adapters", module + "/api",
+		module + "/adapters/hostconfig", module + "/internal/hostfile"}, // what the contracts' package imports
+		why: "the agent's wire is the adapter contracts on the wire: it imports only them and the wire model"},
 	{from: module + "/internal/httpguard", deny: []string{module + "/"}, allow: []string{module + "/internal/httpguard"},
 		why: "httpguard, shared by adapters and signing, imports nothing of the project"},
 	{from: module + "/schema", deny: append([]string{module + "/adapters"}, controller...), allow: settings,

@@ -19,6 +19,9 @@ type Config struct {
 	TLSCert     string
 	TLSKey      string
 	ClientCA    string
+	// TLSMinVersion is the lowest TLS version accepted; zero is TLS 1.2.
+	// The agent, whose only clients are reconcilers, asks TLS 1.3.
+	TLSMinVersion uint16
 }
 
 // Kind is what a listener is, which decides what a caller must present.

@@ -27,7 +27,7 @@ func serverTLS(c Config) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %v; give a PEM certificate and the PEM key that matches it", c.TLSCert, c.TLSKey, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: max(c.TLSMinVersion, tls.VersionTLS12)}
 	if c.ClientCA != "" {
 		pool, err := certPool(c.ClientCA, "--client-ca")
 		if err != nil {

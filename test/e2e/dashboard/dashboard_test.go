@@ -106,8 +106,11 @@ func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
 	}
 
 	p.run("roll back to staging's warm v1",
-		chromedp.Click(chromedp.CSS("#rollback-web-staging-staging-"+v1[:12])),
-		chromedp.WaitVisible(chromedp.CSS("#notice")))
+		chromedp.Click(chromedp.CSS("#rollback-web-staging-staging-"+v1[:12])))
+	// The approval's notice is still on the page until the rollback's
+	// answer replaces it: wait for the new commit in the address.
+	p.waitJS(ctx, "the page to name the rollback's commit", fmt.Sprintf(
+		`(c => c !== null && c.length === 40 && c !== %q)(new URLSearchParams(location.search).get("commit"))`, approval))
 	rollback := commitIn(t, p.location())
 	var seen time.Time
 	e2etest.WaitFor(ctx, t, "the rollback commit to be seen", func() bool {
