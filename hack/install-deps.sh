@@ -11,7 +11,8 @@
 # systemd-analyze verify and security, systemd-sysusers and systemd-tmpfiles
 # on the units; it needs no running systemd), chromium (the dashboard's
 # end-to-end test drives a real headless browser through chromedp), iproute2
-# (hack/fleet-up.sh makes each fleet host a network namespace). Go and the Docker
+# (hack/fleet-up.sh makes each fleet host a network namespace), etcd-server
+# (the etcd journal's tests start a real etcd of their own). Go and the Docker
 # engine come with the machine.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/systemd-analyze ] && [ -x /usr/bin/systemd-sysusers ] && [ -x /usr/bin/systemd-tmpfiles ] || need+=(systemd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${need[*]} with apt-get" >&2
 	sudo=""

@@ -22,15 +22,6 @@ import (
 // that appends until it is killed; its value is the journal path.
 const crashChildEnv = "DURABLE_STORE_CRASH_CHILD"
 
-// TestMain turns the test binary into the crash child when
-// TestBoltSurvivesKill runs it again: the process it kills.
-func TestMain(m *testing.M) {
-	if path := os.Getenv(crashChildEnv); path != "" {
-		appendUntilKilled(path)
-	}
-	os.Exit(m.Run())
-}
-
 // appendUntilKilled appends to the journal at path forever, printing each
 // Seq once Append returned.
 func appendUntilKilled(path string) {
@@ -61,7 +52,8 @@ func TestBoltSurvivesKill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
 	const rounds = 4
 	for round := range rounds {
-		reported := runAndKill(t, path, 10+rand.IntN(150))
+		var reported uint64
+		runAndKill(t, crashChildEnv+"="+path, 10+rand.IntN(150), func(line string) { reported = parseSeq(t, line) })
 
 		b, err := OpenBolt(path, BoltOptions{})
 		if err != nil {
@@ -92,15 +84,27 @@ func TestBoltSurvivesKill(t *testing.T) {
 	}
 }
 
-// runAndKill starts the crash child on path, lets it report at least
-// minReports appends, waits a random short moment, kills it with SIGKILL and
-// returns the highest Seq it reported as returned.
-func runAndKill(t *testing.T, path string, minReports int) uint64 {
+// parseSeq is the Seq a crash child printed.
+func parseSeq(t *testing.T, line string) uint64 {
+	t.Helper()
+	seq, err := strconv.ParseUint(line, 10, 64)
+	if err != nil {
+		t.Fatalf("child wrote %q", line)
+	}
+	return seq
+}
+
+// runAndKill starts the test binary again as a crash child (env says
+// which), lets it report at least minReports writes, waits a random short
+// moment, kills it with SIGKILL, and gives report every line it printed,
+// those printed before the kill landed included: each is a write that
+// returned.
+func runAndKill(t *testing.T, env string, minReports int, report func(line string)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0])
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -110,28 +114,22 @@ func runAndKill(t *testing.T, path string, minReports int) uint64 {
 		t.Fatal(err)
 	}
 	lines := bufio.NewScanner(stdout)
-	var last uint64
-	for seen := 0; seen < minReports && lines.Scan(); seen++ {
-		if last, err = strconv.ParseUint(lines.Text(), 10, 64); err != nil {
-			t.Fatalf("child wrote %q", lines.Text())
-		}
+	seen := 0
+	for ; seen < minReports && lines.Scan(); seen++ {
+		report(lines.Text())
 	}
 	time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	// Lines written before the kill landed are Appends that returned too.
-	for lines.Scan() {
-		if last, err = strconv.ParseUint(lines.Text(), 10, 64); err != nil {
-			t.Fatalf("child wrote %q", lines.Text())
-		}
+	for ; lines.Scan(); seen++ {
+		report(lines.Text())
 	}
 	err = cmd.Wait()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("child did not die of SIGKILL: %v", err)
 	}
-	if last == 0 {
-		t.Fatal("child reported no append")
+	if seen == 0 {
+		t.Fatal("child reported no write")
 	}
-	return last
 }

@@ -30,9 +30,8 @@ func seqKey(seq uint64) []byte {
 // before Update returns. A crash before the commit leaves the previous
 // state, in which the entry and its Seq never existed.
 func (b *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
-	if e.Kind == "" {
-		return Entry{}, fmt.Errorf("append entry: empty kind; use one of %s, %s, %s, %s, %s",
-			api.EntryRevision, api.EntryDecision, api.EntryIntent, api.EntryOutcome, api.EntryEvent)
+	if err := checkEntryKind(e); err != nil {
+		return Entry{}, err
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
@@ -59,6 +58,15 @@ func (b *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("append %s entry: %w", e.Kind, err)
 	}
 	return e, nil
+}
+
+// checkEntryKind refuses an entry without a kind.
+func checkEntryKind(e Entry) error {
+	if e.Kind == "" {
+		return fmt.Errorf("append entry: empty kind; use one of %s, %s, %s, %s, %s",
+			api.EntryRevision, api.EntryDecision, api.EntryIntent, api.EntryOutcome, api.EntryEvent)
+	}
+	return nil
 }
 
 // Entries returns entries with Seq > after, oldest first, at most limit

@@ -21,18 +21,9 @@ const (
 
 // putRecord stores v as JSON under id in bucket.
 func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v any) error {
-	if id == "" {
-		return fmt.Errorf("put %s: empty id", kind)
-	}
-	if len(id) > maxIDBytes {
-		return fmt.Errorf("put %s %.40q…: id is %d bytes, more than the %d allowed", kind, id, len(id), maxIDBytes)
-	}
-	data, err := json.Marshal(v)
+	data, err := encodeRecord(kind, id, v, maxRecordBytes)
 	if err != nil {
-		return fmt.Errorf("put %s %s: encode: %w", kind, id, err)
-	}
-	if len(data) > maxRecordBytes {
-		return fmt.Errorf("put %s %s: record is %d bytes, more than the %d allowed", kind, id, len(data), maxRecordBytes)
+		return err
 	}
 	c := &b.cache
 	c.mu.Lock()
@@ -51,6 +42,25 @@ func (b *Bolt) putRecord(ctx context.Context, bucket []byte, kind, id string, v 
 	}
 	c.note(bucket, id, data)
 	return nil
+}
+
+// encodeRecord is v as JSON, refused when its id is empty or too long, or
+// when it is over limit bytes.
+func encodeRecord(kind, id string, v any, limit int) ([]byte, error) {
+	if id == "" {
+		return nil, fmt.Errorf("put %s: empty id", kind)
+	}
+	if len(id) > maxIDBytes {
+		return nil, fmt.Errorf("put %s %.40q…: id is %d bytes, more than the %d allowed", kind, id, len(id), maxIDBytes)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("put %s %s: encode: %w", kind, id, err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("put %s %s: record is %d bytes, more than the %d allowed", kind, id, len(data), limit)
+	}
+	return data, nil
 }
 
 // getRecord decodes the record stored under id in bucket into v, or returns
@@ -118,6 +128,12 @@ func (b *Bolt) Revisions(ctx context.Context, limit int) ([]Revision, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newestRevisions(stored, limit)
+}
+
+// newestRevisions sorts stored revisions newest-seen first (ties by
+// commit), keeps at most limit (0: all) and unpacks those kept.
+func newestRevisions(stored []storedRevision, limit int) ([]Revision, error) {
 	slices.SortStableFunc(stored, func(a, b storedRevision) int {
 		return cmp.Or(b.SeenAt.Compare(a.SeenAt), cmp.Compare(a.Commit, b.Commit))
 	})
@@ -126,6 +142,7 @@ func (b *Bolt) Revisions(ctx context.Context, limit int) ([]Revision, error) {
 	}
 	revs := make([]Revision, len(stored))
 	for i, s := range stored {
+		var err error
 		if revs[i], err = s.unpack(); err != nil {
 			return nil, err
 		}

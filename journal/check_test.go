@@ -9,21 +9,6 @@ import (
 	"github.com/durable-delivery/durable/api"
 )
 
-func TestCheckPassesALegalJournal(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t)
-	appendAll(t, st, legalActions()...)
-	for _, s := range []api.SetState{api.SetCreating, api.SetReady, api.SetCanary, api.SetServing, api.SetWarm, api.SetRemoving, api.SetRemoved, api.SetCreating} {
-		putSet(t, st, "s1", s)
-	}
-	for _, p := range []api.RolloutPhase{api.RolloutCreating, api.RolloutCanary, api.RolloutSucceeded, api.RolloutSwitching, api.RolloutSucceeded} {
-		putRollout(t, st, "r1", p)
-	}
-	if problems, err := Check(ctx, st); err != nil || len(problems) != 0 {
-		t.Fatalf("check: %q, %v", problems, err)
-	}
-}
-
 func TestCheckReportsEachBreach(t *testing.T) {
 	cases := []struct {
 		name    string

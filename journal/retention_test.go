@@ -21,10 +21,20 @@ import (
 // set made and switched to, the previous one warm, the one before removed,
 // each action as decision, intent and outcome.
 type rolloutDriver struct {
-	t   *testing.T
+	t  *testing.T
+	st compactingStore
+	// b is st when it is a bbolt journal, for what only it has.
 	b   *Bolt
 	n   int
 	now time.Time
+}
+
+// compactingStore is a journal that compacts itself: every implementation.
+type compactingStore interface {
+	Store
+	Compact(ctx context.Context, cutoff time.Time) (Compaction, error)
+	CompactOlderThan(ctx context.Context, keep time.Duration) (Compaction, error)
+	Retain(ctx context.Context, r Retention)
 }
 
 func setID(i int) string     { return fmt.Sprintf("web-a-r%d", i) }
@@ -40,7 +50,7 @@ func (d *rolloutDriver) append(e Entry) Entry {
 	d.t.Helper()
 	e.Time = d.now
 	e.Service, e.Stage, e.Target = "web", "prod", "a"
-	out, err := d.b.Append(context.Background(), e)
+	out, err := d.st.Append(context.Background(), e)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -62,10 +72,10 @@ func (d *rolloutDriver) putSet(i int, state api.SetState) {
 	d.t.Helper()
 	s := InfraSet{ID: setID(i), Service: "web", Stage: "prod", Target: "a", Release: releaseID(i), State: state,
 		CreatedAt: d.now, UpdatedAt: d.now}
-	if old, err := d.b.InfraSet(context.Background(), s.ID); err == nil {
+	if old, err := d.st.InfraSet(context.Background(), s.ID); err == nil {
 		s.CreatedAt = old.CreatedAt
 	}
-	if err := d.b.PutInfraSet(context.Background(), s); err != nil {
+	if err := d.st.PutInfraSet(context.Background(), s); err != nil {
 		d.t.Fatal(err)
 	}
 }
@@ -75,10 +85,10 @@ func (d *rolloutDriver) putRollout(i int, phase api.RolloutPhase, verdict *Verdi
 	ro := Rollout{ID: "web/prod/a/" + releaseID(i), Service: "web", Stage: "prod", Target: "a", Release: releaseID(i),
 		FromRelease: releaseID(i - 1), Revision: commitID(i), Set: setID(i), Phase: phase, Verdict: verdict,
 		StartedAt: d.now.Add(-time.Duration(d.n) * time.Nanosecond), UpdatedAt: d.now}
-	if old, err := d.b.Rollout(context.Background(), ro.ID); err == nil {
+	if old, err := d.st.Rollout(context.Background(), ro.ID); err == nil {
 		ro.StartedAt = old.StartedAt
 	}
-	if err := d.b.PutRollout(context.Background(), ro); err != nil {
+	if err := d.st.PutRollout(context.Background(), ro); err != nil {
 		d.t.Fatal(err)
 	}
 }
@@ -92,10 +102,10 @@ func (d *rolloutDriver) next() {
 	i := d.n
 	rev := Revision{Commit: commitID(i), SeenAt: d.now, Verdict: api.RevisionAccepted, Attempt: commitID(i),
 		Releases: map[string]string{"web": releaseID(i)}, DesiredState: bulky(4000)}
-	if err := d.b.PutRevision(ctx, rev); err != nil {
+	if err := d.st.PutRevision(ctx, rev); err != nil {
 		d.t.Fatal(err)
 	}
-	if err := d.b.PutRelease(ctx, Release{ID: releaseID(i), Service: "web", Revision: commitID(i), SeenAt: d.now, Spec: bulky(1000)}); err != nil {
+	if err := d.st.PutRelease(ctx, Release{ID: releaseID(i), Service: "web", Revision: commitID(i), SeenAt: d.now, Spec: bulky(1000)}); err != nil {
 		d.t.Fatal(err)
 	}
 	d.append(Entry{Kind: api.EntryRevision, Result: "accepted", Message: "revision " + commitID(i)})
@@ -119,7 +129,7 @@ func (d *rolloutDriver) next() {
 func newDriver(t *testing.T) *rolloutDriver {
 	b := newTestBolt(t)
 	b.db.NoSync = true // the test measures sizes, not durability; fsyncs would make it minutes
-	return &rolloutDriver{t: t, b: b, now: t0}
+	return &rolloutDriver{t: t, st: b, b: b, now: t0}
 }
 
 // highWater is the journal's size in bytes: its last page in use, which
@@ -142,9 +152,9 @@ func fileSize(t *testing.T, b *Bolt) int64 {
 	return fi.Size()
 }
 
-func mustCheck(t *testing.T, b *Bolt, where string) {
+func mustCheck(t *testing.T, st Store, where string) {
 	t.Helper()
-	problems, err := Check(context.Background(), b)
+	problems, err := Check(context.Background(), st)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("%s: journal.Check: %v %q", where, err, problems)
 	}
@@ -217,97 +227,6 @@ func TestRetentionBoundsTheJournal(t *testing.T) {
 	}
 }
 
-// TestRetentionKeepsWhatIsNeeded: after compacting everything older than
-// now, what a restarted reconciler and the status read is still there.
-func TestRetentionKeepsWhatIsNeeded(t *testing.T) {
-	ctx := context.Background()
-	d := newDriver(t)
-	for range 6 {
-		d.next()
-	}
-	// Release 7's rollout is under way: its create-set has no outcome (a
-	// reconciler killed mid-action), and the invariant held it.
-	d.now = d.now.Add(time.Hour)
-	d.putRollout(7, api.RolloutCreating, nil)
-	pending := d.act(api.ActionCreateSet, setID(7), false)
-	held := d.act(api.ActionScaleSet, setID(6), true)
-	d.putRollout(7, api.RolloutCreating, &Verdict{Entry: "invariant", Result: "deny", Reasons: []string{"capacity"}, At: d.now, Seq: held.Seq})
-	d.append(Entry{Kind: api.EntryEvent, Action: api.ActionBakeStarted, Release: releaseID(6), Message: "bake started"})
-	d.append(Entry{Kind: api.EntryEvent, Action: api.ActionBakeStarted, Release: releaseID(2), Message: "bake started"})
-	d.append(Entry{Kind: api.EntryEvent, Message: "the newest entry"})
-
-	done, err := d.b.Compact(ctx, d.now.Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("compacted %+v", done)
-	mustCheck(t, d.b, "after compaction")
-	checkCacheAgrees(t, d.b, "after compaction")
-
-	for _, id := range []string{setID(5), setID(6)} { // warm and serving
-		if _, err := d.b.InfraSet(ctx, id); err != nil {
-			t.Errorf("live set %s: %v", id, err)
-		}
-	}
-	if _, err := d.b.InfraSet(ctx, setID(3)); err == nil {
-		t.Errorf("removed set %s is still there", setID(3))
-	}
-	for _, id := range []string{releaseID(5), releaseID(6), releaseID(7)} {
-		if _, err := d.b.Release(ctx, id); err != nil && id != releaseID(7) {
-			t.Errorf("release %s of a live set: %v", id, err)
-		}
-	}
-	for _, c := range []string{commitID(5), commitID(6)} {
-		if _, err := d.b.Revision(ctx, c); err != nil {
-			t.Errorf("revision %s that a live release names: %v", c, err)
-		}
-	}
-	if _, err := d.b.Revision(ctx, commitID(2)); err == nil {
-		t.Errorf("revision %s, which nothing needs, is still there", commitID(2))
-	}
-	ros, _ := d.b.Rollouts(ctx)
-	ids := []string{}
-	for _, ro := range ros {
-		ids = append(ids, ro.ID)
-	}
-	if want := []string{"web/prod/a/r5", "web/prod/a/r6", "web/prod/a/r7"}; !slices.Equal(ids, want) {
-		t.Errorf("rollouts %v remain, want %v (the warm and serving sets' and the one in flight)", ids, want)
-	}
-	entries, _ := d.b.Entries(ctx, 0, 0)
-	has := map[uint64]Entry{}
-	for _, e := range entries {
-		has[e.Seq] = e
-	}
-	if _, ok := has[pending.Seq+1]; !ok {
-		t.Errorf("the intent without an outcome (#%d) was compacted", pending.Seq+1)
-	}
-	if _, ok := has[pending.Seq]; !ok {
-		t.Errorf("the decision (#%d) the pending intent cites was compacted", pending.Seq)
-	}
-	if _, ok := has[held.Seq]; !ok {
-		t.Errorf("the decision (#%d) the rollout in flight's verdict cites was compacted", held.Seq)
-	}
-	bakes := 0
-	for _, e := range entries {
-		if e.Action == api.ActionBakeStarted {
-			bakes++
-			if e.Release != releaseID(6) {
-				t.Errorf("bake of %s, whose sets are gone, was kept", e.Release)
-			}
-		}
-	}
-	if bakes != 1 {
-		t.Errorf("%d bakes kept, want the live release's", bakes)
-	}
-	if last := entries[len(entries)-1]; last.Message != "the newest entry" {
-		t.Errorf("the newest entry was compacted: the last is %+v", last)
-	}
-	e, err := d.b.Append(ctx, Entry{Kind: api.EntryEvent, Message: "after"})
-	if err != nil || e.Seq != entries[len(entries)-1].Seq+1 {
-		t.Errorf("append after compaction: %+v, %v", e, err)
-	}
-}
-
 // TestRetentionDefersWhenRecordsChange: a record put between the plan and
 // the deletion may refer to what the plan would remove, so no record goes.
 func TestRetentionDefersWhenRecordsChange(t *testing.T) {
@@ -365,57 +284,4 @@ func TestCompactedRangesMerge(t *testing.T) {
 	if err != nil || len(problems) != 1 || !strings.Contains(problems[0], "no compaction explains") {
 		t.Fatalf("check after losing #5: %q, %v", problems, err)
 	}
-}
-
-// TestRetainJournalsEachCompaction: Retain compacts at once, journals one
-// event with the counts, and journals nothing when nothing was removed;
-// with no bound it does nothing.
-func TestRetainJournalsEachCompaction(t *testing.T) {
-	ctx := context.Background()
-	d := newDriver(t) // its records are months old: older than any bound
-	for range 6 {
-		d.next()
-	}
-	before, _ := d.b.Entries(ctx, 0, 0)
-	d.b.Retain(ctx, Retention{Keep: 0})
-	if after, _ := d.b.Entries(ctx, 0, 0); len(after) != len(before) {
-		t.Fatalf("Retain without a bound changed the journal: %d entries, then %d", len(before), len(after))
-	}
-
-	stop, cancel := context.WithCancel(ctx)
-	ended := make(chan struct{})
-	go func() { d.b.Retain(stop, Retention{Keep: time.Hour, Every: time.Hour}); close(ended) }()
-	var event Entry
-	for event.Action != api.ActionJournalCompacted {
-		entries, err := d.b.Entries(ctx, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		event = entries[len(entries)-1]
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-ended
-	var counts Compaction
-	if err := json.Unmarshal(event.Detail, &counts); err != nil || counts.Total() == 0 || counts.InfraSets != 4 || counts.Deferred {
-		t.Fatalf("the compaction's event: %+v (%v), detail %s", counts, err, event.Detail)
-	}
-	if !strings.Contains(event.Message, "4 infra-sets") || event.Kind != api.EntryEvent {
-		t.Fatalf("the compaction's event: %+v", event)
-	}
-	mustCheck(t, d.b, "after Retain")
-	// The entry that was the newest, kept as such with its intent and
-	// decision, goes now that the event is newer; then nothing is left.
-	if again, err := d.b.CompactOlderThan(ctx, time.Hour); err != nil || again.Total() != 3 || again.Entries != 3 {
-		t.Fatalf("a second compaction removed %+v (%v): want the last action's decision, intent and outcome", again, err)
-	}
-	entries, _ := d.b.Entries(ctx, 0, 0)
-	last := entries[len(entries)-1]
-	if again, err := d.b.CompactOlderThan(ctx, time.Hour); err != nil || again.Total() != 0 {
-		t.Fatalf("a third compaction removed %+v (%v): nothing was left to remove", again, err)
-	}
-	if entries, _ := d.b.Entries(ctx, 0, 0); entries[len(entries)-1].Seq != last.Seq {
-		t.Fatalf("a compaction that removed nothing journaled %+v", entries[len(entries)-1])
-	}
-	mustCheck(t, d.b, "after three compactions")
 }

@@ -95,8 +95,10 @@ type (
 	Entry = api.Entry
 )
 
-// Store is the journal. Implementations: bbolt (embedded, one file); etcd
-// (highly available) later. All methods are safe for concurrent use.
+// Store is the journal. Implementations: Bolt (bbolt: embedded, one file)
+// and Etcd (etcd: highly available, its writes fenced on an ownership key);
+// TestStoreConformance holds both to this contract. All methods are safe
+// for concurrent use.
 type Store interface {
 	PutRevision(ctx context.Context, r Revision) error
 	// Revision returns ErrNotFound for an unknown commit.

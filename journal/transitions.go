@@ -88,32 +88,43 @@ func stateOf(kind string, data []byte) (string, error) {
 	return r.State, nil
 }
 
-// noteTransition records, inside a write transaction that stores data under
-// id, the change of state it makes, if any.
-func noteTransition(tx *bolt.Tx, kind, id string, old, data []byte) error {
+// changeOf is the transition that storing data over old (nil when the
+// record is new) makes, without its Seq and Time; nil when the state or
+// phase stays the same.
+func changeOf(kind, id string, old, data []byte) (*Transition, error) {
 	to, err := stateOf(kind, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	from := ""
 	if old != nil {
 		if from, err = stateOf(kind, old); err != nil {
-			return fmt.Errorf("decode the stored %s: %w", kind, err)
+			return nil, fmt.Errorf("decode the stored %s: %w", kind, err)
 		}
 	}
 	if old != nil && from == to {
-		return nil
+		return nil, nil
+	}
+	return &Transition{Kind: kind, ID: id, From: from, To: to}, nil
+}
+
+// noteTransition records, inside a write transaction that stores data under
+// id, the change of state it makes, if any.
+func noteTransition(tx *bolt.Tx, kind, id string, old, data []byte) error {
+	t, err := changeOf(kind, id, old, data)
+	if err != nil || t == nil {
+		return err
 	}
 	bucket := tx.Bucket(bucketTransitions)
-	seq, err := bucket.NextSequence()
+	if t.Seq, err = bucket.NextSequence(); err != nil {
+		return err
+	}
+	t.Time = time.Now().UTC()
+	encoded, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	t, err := json.Marshal(Transition{Seq: seq, Time: time.Now().UTC(), Kind: kind, ID: id, From: from, To: to})
-	if err != nil {
-		return err
-	}
-	return bucket.Put(seqKey(seq), t)
+	return bucket.Put(seqKey(t.Seq), encoded)
 }
 
 // Transitions lists every recorded change of state, oldest first. A journal

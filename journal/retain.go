@@ -24,11 +24,36 @@ type Retention struct {
 	Log *slog.Logger
 }
 
+// compacter is a journal that compacts itself (Bolt, Etcd): Retain and
+// CompactOlderThan are the same on each.
+type compacter interface {
+	Compact(ctx context.Context, cutoff time.Time) (Compaction, error)
+	Append(ctx context.Context, e Entry) (Entry, error)
+}
+
 // Retain compacts the journal at once and then every r.Every until ctx
 // ends. Each compaction that removed anything journals one event
 // (api.ActionJournalCompacted) with its counts; a failed one is logged
 // and tried again at the next tick.
-func (b *Bolt) Retain(ctx context.Context, r Retention) {
+func (b *Bolt) Retain(ctx context.Context, r Retention) { retain(ctx, b, r) }
+
+// Retain compacts the journal at once and then every r.Every until ctx
+// ends, as Bolt.Retain does.
+func (s *Etcd) Retain(ctx context.Context, r Retention) { retain(ctx, s, r) }
+
+// CompactOlderThan compacts what is older than keep and no longer needed,
+// and journals the compaction's event when it removed anything.
+func (b *Bolt) CompactOlderThan(ctx context.Context, keep time.Duration) (Compaction, error) {
+	return compactOlderThan(ctx, b, keep)
+}
+
+// CompactOlderThan compacts what is older than keep and no longer needed,
+// and journals the compaction's event when it removed anything.
+func (s *Etcd) CompactOlderThan(ctx context.Context, keep time.Duration) (Compaction, error) {
+	return compactOlderThan(ctx, s, keep)
+}
+
+func retain(ctx context.Context, j compacter, r Retention) {
 	if r.Keep <= 0 {
 		return
 	}
@@ -43,7 +68,7 @@ func (b *Bolt) Retain(ctx context.Context, r Retention) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		done, err := b.CompactOlderThan(ctx, r.Keep)
+		done, err := compactOlderThan(ctx, j, r.Keep)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("journal retention: compaction failed; tried again at the next one", "err", err, "every", every)
@@ -63,14 +88,12 @@ func (b *Bolt) Retain(ctx context.Context, r Retention) {
 // write is tried again at once: the window is a plan's time, milliseconds.
 const compactTries = 3
 
-// CompactOlderThan compacts what is older than keep and no longer needed,
-// and journals the compaction's event when it removed anything.
-func (b *Bolt) CompactOlderThan(ctx context.Context, keep time.Duration) (Compaction, error) {
+func compactOlderThan(ctx context.Context, j compacter, keep time.Duration) (Compaction, error) {
 	var done Compaction
 	var err error
 	for range compactTries {
 		var more Compaction
-		more, err = b.Compact(ctx, time.Now().Add(-keep))
+		more, err = j.Compact(ctx, time.Now().Add(-keep))
 		done = Compaction{Entries: done.Entries + more.Entries, Transitions: done.Transitions + more.Transitions,
 			Revisions: done.Revisions + more.Revisions, Releases: done.Releases + more.Releases,
 			InfraSets: done.InfraSets + more.InfraSets, Rollouts: done.Rollouts + more.Rollouts, Deferred: more.Deferred}
@@ -87,7 +110,7 @@ func (b *Bolt) CompactOlderThan(ctx context.Context, keep time.Duration) (Compac
 	if done.Deferred {
 		msg += "; records written meanwhile: the rest at the next compaction"
 	}
-	_, appendErr := b.Append(context.WithoutCancel(ctx), Entry{Kind: api.EntryEvent, Action: api.ActionJournalCompacted, Message: msg, Detail: detail})
+	_, appendErr := j.Append(context.WithoutCancel(ctx), Entry{Kind: api.EntryEvent, Action: api.ActionJournalCompacted, Message: msg, Detail: detail})
 	if err == nil && appendErr != nil {
 		err = fmt.Errorf("journal the compaction: %w", appendErr)
 	}
