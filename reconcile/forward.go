@@ -126,7 +126,9 @@ func (ro *rollout) waitTurn(ctx context.Context) error {
 // past the progress deadline, fails the rollout (or rolls the canary back).
 func (ro *rollout) unhealthy(ctx context.Context, set, serving *journal.InfraSet, st adapters.InfraSetStatus) (bool, error) {
 	p, rec, now := ro.p, ro.record, time.Now().UTC()
-	passed := func(since time.Time) bool { return progressDeadlinePassed(p.service, ro.r.reach.live(p.target.Name, since, now)) }
+	passed := func(since time.Time) bool {
+		return progressDeadlinePassed(p.service, ro.r.reach.live(p.target.Name, since, now))
+	}
 	if rec.Phase == api.RolloutCreating && passed(rec.StartedAt) {
 		// Once a canary serves, an instance lost is replaced by the runtime;
 		// the deadline is for becoming healthy in the first place.
