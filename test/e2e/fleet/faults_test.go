@@ -52,10 +52,7 @@ func (f *fleet) link(ctx context.Context, name, state string) {
 func TestFleetHostCutOffHolds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	fl := startFleet(ctx, t, zones...)
-	f := fl.fixture(ctx)
-	st, _ := f.ServeV1(ctx, "Deploy web v1 across the fleet", "http://"+fl.lb+"/", "http://"+fl.staging+"/")
-
+	fl, f, st := servingV1(ctx, t)
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
 	e2etest.WaitFor(ctx, t, "v2 to start on a1", func() bool {
@@ -135,10 +132,7 @@ func processesOf(t *testing.T, set string) int {
 func TestFleetAgentKilledMidStep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	fl := startFleet(ctx, t, zones...)
-	f := fl.fixture(ctx)
-	st, _ := f.ServeV1(ctx, "Deploy web v1 across the fleet", "http://"+fl.lb+"/", "http://"+fl.staging+"/")
-
+	fl, f, st := servingV1(ctx, t)
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
 	var set string
