@@ -14,4 +14,4 @@ rounds=${2:-3}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "method: FLEET_HOSTS=$hosts go test ./test/e2e/fleet -run XXX -bench BenchmarkFleetRollout -benchtime ${rounds}x"
 FLEET_HOSTS=$hosts go test ./test/e2e/fleet -run XXX -bench BenchmarkFleetRollout -benchtime "${rounds}x" -timeout 30m 2>&1 |
-	grep -E '^(Benchmark|goos|cpu|ok|FAIL|---)|round [0-9]+:|converged'
+	grep -E '^(Benchmark|goos|cpu|ok|FAIL|---)|ns/op|round [0-9]+:|converged'
