@@ -142,8 +142,15 @@ func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schem
 	r.log.Info("revision accepted", "revision", short(rev.Commit), "message", rev.Message)
 
 	r.mu.Lock()
-	r.desired, r.revision, r.policies = ds, rev, pol
+	r.desired, r.revision, r.policies = ds, withoutState(rev), pol
 	r.mu.Unlock()
+}
+
+// withoutState is rev without its desired state's JSON, as the reconciler
+// keeps the revision it applies (the desired state decoded beside it).
+func withoutState(rev journal.Revision) journal.Revision {
+	rev.DesiredState = nil
+	return rev
 }
 
 // load reads a revision's desired state, policies and approvals through
