@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"context"
+	"slices"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
 )
 
@@ -34,3 +36,20 @@ func readJournaledBakes(ctx context.Context, st journal.Store, page int) (map[st
 	last, err := scanEntries(ctx, st, page, func(entries []journal.Entry) { addJournaledBakes(out, entries) })
 	return out, last, err
 }
+
+// appliedRevisions is the journal's revisions, newest first, as far as
+// the newest accepted one (all of them when none was accepted): what
+// applied reads. Revisions decompresses the desired state of each it
+// returns, 10 MB of JSON at 10,000 services, and the status is read on
+// every dashboard refresh and scrape: reading them all decompressed every
+// accepted revision the journal keeps, each time.
+func appliedRevisions(ctx context.Context, st journal.Store) ([]journal.Revision, error) {
+	for limit := 1; ; limit *= 2 {
+		revs, err := st.Revisions(ctx, limit)
+		if err != nil || len(revs) < limit || slices.ContainsFunc(revs, accepted) {
+			return revs, err
+		}
+	}
+}
+
+func accepted(rev journal.Revision) bool { return rev.Verdict == api.RevisionAccepted }

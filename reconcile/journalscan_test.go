@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/policy"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // journaledBakes is the stage bakes of entries read all at once: what
@@ -95,4 +98,73 @@ func bakesEqual(a, b stageBake) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// randomRevision is a revision of a generated journal: accepted with a small
+// desired state and approvals of its own, or rejected; seen at one of a few
+// instants, so that some are seen together and ordered by commit.
+func randomRevision(rng *rand.Rand, i int) journal.Revision {
+	commit := fmt.Sprintf("c%03d", rng.IntN(1000)*100+i)
+	rev := journal.Revision{Commit: commit, Message: "revision " + commit,
+		SeenAt: time.Date(2026, 1, 2, 3, 4, rng.IntN(5), 0, time.UTC)}
+	if rng.IntN(3) == 0 {
+		rev.Verdict, rev.Errors = api.RevisionRejected, []string{"x.cue:1:1: no"}
+		return rev
+	}
+	ds := schema.DesiredState{Services: map[string]schema.Service{"web": {Name: "web", Artifact: commit}}}
+	rev.Verdict = api.RevisionAccepted
+	rev.DesiredState, _ = json.Marshal(ds)
+	rev.Approvals, _ = json.Marshal([]policy.Approval{{Release: commit, Stage: "prod", By: "ops"}})
+	return rev
+}
+
+// TestAppliedRevisionsAgreeWithAllOfThem: the status's head, applied
+// revision, desired state and approvals are the same read from the
+// revisions as far as the newest accepted one as from all of them, on
+// generated journals of 0 to 12 revisions (none accepted, the head
+// rejected, several seen at once).
+func TestAppliedRevisionsAgreeWithAllOfThem(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(14, 1))
+	rejectedHead, noneAccepted, fewer := 0, 0, 0
+	for round := range 60 {
+		st, err := journal.OpenBolt(filepath.Join(t.TempDir(), "journal.db"), journal.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rng.IntN(13) {
+			if err := st.PutRevision(ctx, randomRevision(rng, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := st.Revisions(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		some, err := appliedRevisions(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got api.Status
+		wantDS, wantApprovals, errWant := applied(&want, all)
+		gotDS, gotApprovals, errGot := applied(&got, some)
+		w, _ := json.Marshal([]any{want, wantDS, wantApprovals, errWant})
+		g, _ := json.Marshal([]any{got, gotDS, gotApprovals, errGot})
+		if string(w) != string(g) {
+			t.Fatalf("round %d, %d revisions (%d read):\n got %s\nwant %s", round, len(all), len(some), g, w)
+		}
+		if len(some) < len(all) {
+			fewer++
+		}
+		switch {
+		case wantDS == nil:
+			noneAccepted++
+		case want.Head.Verdict != api.RevisionAccepted:
+			rejectedHead++
+		}
+		st.Close()
+	}
+	if rejectedHead == 0 || noneAccepted == 0 || fewer == 0 {
+		t.Fatalf("%d journals with a rejected head, %d with none accepted, %d read in part: each must be generated", rejectedHead, noneAccepted, fewer)
+	}
 }

@@ -17,7 +17,7 @@ import (
 // ReadStatus builds the status from the journal alone.
 func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 	s := api.Status{Time: time.Now().UTC()}
-	revs, err := st.Revisions(ctx, 0)
+	revs, err := appliedRevisions(ctx, st)
 	if err != nil {
 		return s, err
 	}
