@@ -57,7 +57,8 @@ type Bolt struct {
 	db    *bolt.DB
 	path  string
 	cache recordCache
-	// mapped gives back the file pages the writes made this process map.
+	// mapped gives back the file pages the reads and writes made this
+	// process map.
 	mapped mappedPages
 	// puts counts the records put (under cache.mu): a compaction removes
 	// records only if none was put since it read them.
@@ -141,7 +142,9 @@ func (b *Bolt) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.db.View(fn)
+	err := b.db.View(fn)
+	b.mapped.used(b.db)
+	return err
 }
 
 // update runs fn in a write transaction after checking ctx. bbolt commits
@@ -153,6 +156,6 @@ func (b *Bolt) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := b.db.Update(fn); err != nil {
 		return err
 	}
-	b.mapped.wrote(b.db)
+	b.mapped.used(b.db)
 	return nil
 }

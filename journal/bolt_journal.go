@@ -81,6 +81,7 @@ func (b *Bolt) Entries(ctx context.Context, after uint64, limit int) ([]Entry, e
 	var out []Entry
 	err := b.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEntries).Cursor()
+		scan := mappedScan{db: b.db, tx: tx}
 		for k, data := c.Seek(seqKey(after + 1)); k != nil; k, data = c.Next() {
 			if limit > 0 && len(out) == limit {
 				return nil
@@ -89,6 +90,7 @@ func (b *Bolt) Entries(ctx context.Context, after uint64, limit int) ([]Entry, e
 			if err := json.Unmarshal(data, &e); err != nil {
 				return fmt.Errorf("decode entry %x: %w", k, err)
 			}
+			scan.read(len(data)) // e holds copies of what it decoded
 			out = append(out, e)
 		}
 		return nil

@@ -26,7 +26,7 @@ func ReadRunning(ctx context.Context, st journal.Store) (Running, error) {
 	if err != nil {
 		return Running{}, err
 	}
-	revs, err := st.Revisions(ctx, 0)
+	revs, err := appliedRevisions(ctx, st)
 	if err != nil {
 		return Running{}, err
 	}

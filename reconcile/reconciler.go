@@ -171,7 +171,9 @@ type Reconciler struct {
 
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before
-	// any revision was accepted.
+	// any revision was accepted. revision is that revision as journaled,
+	// without its DesiredState: desired holds it decoded, and its JSON
+	// as well was 8 MB at 10,000 services (withoutState).
 	desired  *schema.DesiredState
 	revision journal.Revision
 	policies policies
@@ -274,7 +276,7 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		if err != nil {
 			return nil, err
 		}
-		r.desired, r.revision, r.policies = &ds, rev, pol
+		r.desired, r.revision, r.policies = &ds, withoutState(rev), pol
 		r.inbox.handled = rev.Commit
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
 		// The resumed services' secrets are redacted from the start, before

@@ -353,6 +353,6 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 		return
 	}
 	r.mu.Lock()
-	r.desired, r.revision = &next, rev
+	r.desired, r.revision = &next, withoutState(rev)
 	r.mu.Unlock()
 }

@@ -49,10 +49,10 @@ func bakeKey(service, stage, release string) string {
 	return service + "/" + stage + "/" + release
 }
 
-// journaledBakes reads, from the journal's entries, the newest bake of each
-// release in each stage, with its end when it ended.
-func journaledBakes(entries []journal.Entry) map[string]stageBake {
-	out := map[string]stageBake{}
+// addJournaledBakes adds to out, from the journal's entries, which follow
+// those out was read from, the newest bake of each release in each stage,
+// with its end when it ended.
+func addJournaledBakes(out map[string]stageBake, entries []journal.Entry) {
 	for _, e := range entries {
 		if e.Kind != api.EntryEvent || (e.Action != api.ActionBakeStarted && e.Action != api.ActionBakeDone) {
 			continue
@@ -70,7 +70,6 @@ func journaledBakes(entries []journal.Entry) map[string]stageBake {
 			out[key] = prev
 		}
 	}
-	return out
 }
 
 // journaledBake is the newest journaled bake of release in stage, if any.
@@ -82,11 +81,10 @@ func (r *Reconciler) journaledBake(ctx context.Context, key string) (stageBake, 
 	if loaded {
 		return b, ok, nil
 	}
-	entries, err := r.store.Entries(ctx, 0, 0)
+	all, _, err := readJournaledBakes(ctx, r.store, entryPage)
 	if err != nil {
 		return b, false, fmt.Errorf("read stage bakes from the journal: %w", err)
 	}
-	all := journaledBakes(entries)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stageBakes == nil {

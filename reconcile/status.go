@@ -17,7 +17,7 @@ import (
 // ReadStatus builds the status from the journal alone.
 func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 	s := api.Status{Time: time.Now().UTC()}
-	revs, err := st.Revisions(ctx, 0)
+	revs, err := appliedRevisions(ctx, st)
 	if err != nil {
 		return s, err
 	}
@@ -25,15 +25,18 @@ func ReadStatus(ctx context.Context, st journal.Store) (api.Status, error) {
 	if err != nil {
 		return s, err
 	}
-	entries, err := st.Entries(ctx, 0, 0)
-	if err == nil && len(entries) > 0 {
-		s.LastSeq = entries[len(entries)-1].Seq
+	// A journal that cannot be read shows no bakes and no last entry, as
+	// before the first.
+	bakes, last, err := readJournaledBakes(ctx, st, entryPage)
+	if err != nil {
+		bakes, last = map[string]stageBake{}, 0
 	}
+	s.LastSeq = last
 	if desired == nil {
 		s.Ready = api.Condition{Reason: api.ReasonNoRevision, Message: "no revision of the repository has been accepted yet"}
 		return s, nil
 	}
-	sr := statusReader{st: st, desired: desired, approvals: approvals, bakes: journaledBakes(entries), now: s.Time}
+	sr := statusReader{st: st, desired: desired, approvals: approvals, bakes: bakes, now: s.Time}
 	if sr.sets, err = st.InfraSets(ctx); err != nil {
 		return s, err
 	}

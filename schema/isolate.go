@@ -82,8 +82,12 @@ func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error
 	if err != nil {
 		return nil, err
 	}
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &limitedBuffer{buf: &stderr, max: 64 << 10}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("schema: start the isolated evaluation %s: %w", iso.Command[0], err)
 	}
@@ -91,6 +95,10 @@ func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error
 		_, _ = io.Copy(stdin, &in)
 		stdin.Close()
 	}()
+	// The result is decoded as it comes (decodeResult); what follows it is
+	// read to its end, so that the child is never blocked writing.
+	res, decodeErr := decodeResult(stdout)
+	_, _ = io.Copy(io.Discard, stdout)
 	err = cmd.Wait()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -104,9 +112,8 @@ func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error
 	case err != nil:
 		return nil, fmt.Errorf("schema: the isolated evaluation failed (%v): %s", err, lastLines(stderr.String(), 5))
 	}
-	var res isolatedResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return nil, fmt.Errorf("schema: read the isolated evaluation's result: %w", err)
+	if decodeErr != nil {
+		return nil, fmt.Errorf("schema: read the isolated evaluation's result: %w", decodeErr)
 	}
 	switch {
 	case res.Fault != "":

@@ -215,7 +215,7 @@ func (l *longLived) exchange(ctx context.Context, p *process, req request) (resp
 // decodeLine decodes the answer to call n.
 func decodeLine(line []byte, n uint64) (response, error) {
 	var resp lineResponse
-	err := decodeStrict(line, &resp)
+	err := decodeResponseLine(line, &resp)
 	switch {
 	case err != nil:
 		return response{}, fmt.Errorf(`the line is not a response ({"call": N, "result": …} or {"call": N, "error": {"kind", "message"}}): %v`, err)

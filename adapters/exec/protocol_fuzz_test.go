@@ -16,7 +16,8 @@ import (
 // through the line reader and the decoding of each line as the answer to
 // call n, then decodes each response into every result type the adapters
 // read. The reader must hand back exactly the bytes it was given, one line
-// at a time; a line that decodes must decode again, to the same, once
+// at a time; each line must read the same through decodeResponseLine's
+// shortcut as through decodeStrict; a line that decodes must decode again, to the same, once
 // written back; and every error a response carries or its result causes
 // must be one of the adapters' typed errors, the one its kind names. The
 // whole output, decoded as a one-shot plug-in's answer, is accepted only if
@@ -55,6 +56,7 @@ func FuzzPluginReplies(f *testing.F) {
 			checkInto(t, whole)
 		}
 		for _, line := range readAllLines(t, data) {
+			agreeWithStrict(t, line)
 			resp, err := decodeLine(line, n)
 			if err != nil {
 				continue
