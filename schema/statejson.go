@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,19 +41,22 @@ func WriteJSON(w io.Writer, ds *DesiredState) error {
 			return fmt.Errorf("service %s: %w", name, err)
 		}
 	}
-	if _, err := io.WriteString(w, `},"targets":`); err != nil {
+	// The other fields as json.Marshal writes them, after services (the
+	// struct's first field), whatever fields the state has.
+	rest := *ds
+	rest.Services = nil
+	b, err := json.Marshal(&rest)
+	if err != nil {
 		return err
 	}
-	if err := writeMarshaled(w, ds.Targets); err != nil {
+	tail, ok := bytes.CutPrefix(b, []byte(`{"services":null`))
+	if !ok {
+		return fmt.Errorf("encode the desired state: services is not its first field")
+	}
+	if _, err := io.WriteString(w, "}"); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, `,"pipeline":`); err != nil {
-		return err
-	}
-	if err := writeMarshaled(w, ds.Pipeline); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "}")
+	_, err = w.Write(tail)
 	return err
 }
 
@@ -109,12 +113,17 @@ func decodeState(dec *json.Decoder, ds *DesiredState) (null bool, err error) {
 				ds.Services = services
 			}
 			return err
-		case "targets":
-			return dec.Decode(&ds.Targets)
-		case "pipeline":
-			return dec.Decode(&ds.Pipeline)
 		}
-		return fmt.Errorf("unknown field %q of the desired state", key)
+		// Any other field is decoded as json.Unmarshal would into ds.
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		field, err := json.Marshal(map[string]json.RawMessage{key: raw})
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(field, ds)
 	})
 }
 

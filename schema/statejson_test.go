@@ -40,7 +40,8 @@ func loadedStates(t *testing.T) []*DesiredState {
 
 // randomState is one of the loaded states with some of its services
 // dropped and others renamed (quotes, HTML, control bytes, non-ASCII and
-// invalid UTF-8 in their names), or a state without services or targets.
+// invalid UTF-8 in their names), an inventory of hosts so named, or a
+// state without services or targets.
 func randomState(rng *rand.Rand, loaded []*DesiredState) *DesiredState {
 	ds := *loaded[rng.IntN(len(loaded))]
 	switch rng.IntN(8) {
@@ -52,6 +53,13 @@ func randomState(rng *rand.Rand, loaded []*DesiredState) *DesiredState {
 		return &ds
 	}
 	names := []string{`q"uote`, "<b>&amp;", "nl\nx", "ünï", "\xff\xfe", "", "\u2028"}
+	if rng.IntN(2) == 0 { // a fleet's inventory, which follows services
+		ds.Hosts = map[string]Host{}
+		for range 1 + rng.IntN(3) {
+			name := names[rng.IntN(len(names))]
+			ds.Hosts[name] = Host{Name: name, Address: "10.0.0." + name + ":7443"}
+		}
+	}
 	ds.Services = maps.Clone(ds.Services)
 	for name, svc := range ds.Services {
 		switch rng.IntN(6) {
