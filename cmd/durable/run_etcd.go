@@ -81,7 +81,7 @@ func (o etcdOptions) check() error {
 // journalPrefix and electionPrefix are where the journal and the
 // election live under --etcd-prefix.
 func (o etcdOptions) journalPrefix() string  { return o.base() + "journal/" }
-func (o etcdOptions) electionPrefix() string { return o.base() + "leader/" }
+func (o etcdOptions) electionPrefix() string { return o.base() + "leader" }
 
 func (o etcdOptions) base() string {
 	if strings.HasSuffix(o.prefix, "/") {
