@@ -77,6 +77,10 @@ func (l *leadership) Status(ctx context.Context) (api.Status, error) {
 		s.Leadership = &state
 		return s, err
 	}
+	if state.Role == api.RoleLeader {
+		return api.Status{Time: time.Now().UTC(), Services: []api.ServiceStatus{}, Leadership: &state,
+			Ready: api.Condition{Reason: api.ReasonProgressing, Since: state.Since, Message: "elected leader: resuming from the journal"}}, nil
+	}
 	leader := state.Leader
 	if leader == "" {
 		leader = "no reconciler known yet"

@@ -65,17 +65,19 @@ func TestHALeaderKilledStandbyAppliesRevert(t *testing.T) {
 		t.Fatalf("the revert did not converge under the new leader:\n%s", readLog(t, f, "standby.log"))
 	}
 	t.Logf("the revert serves %s after the leader's SIGKILL", time.Since(killed).Round(10*time.Millisecond))
+	st.AssertNoFailedRequests(t)
 
 	f.StartReconciler(ctx)
 	waitRole(ctx, t, f.API, api.RoleStandby, strings.TrimPrefix(standby.Base, "http://"))
 }
 
 // startStandby starts a second reconciler on the fixture's repository,
-// state and host file, under the same etcd; it stops with the test.
-func startStandby(t *testing.T, ctx context.Context, f *e2etest.Fixture, endpoint, log string) *server.Client {
+// state and host file, under the same etcd, with extra flags; it stops
+// with the test.
+func startStandby(t *testing.T, ctx context.Context, f *e2etest.Fixture, endpoint, log string, extra ...string) *server.Client {
 	t.Helper()
-	args := []string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", "127.0.0.1:0", "--token-file", f.TokenFile,
-		"--trust", f.Trust, "--host-config", filepath.Join(f.Dir, "host.json"), "--etcd", endpoint}
+	args := append([]string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", "127.0.0.1:0", "--token-file", f.TokenFile,
+		"--trust", f.Trust, "--host-config", filepath.Join(f.Dir, "host.json"), "--etcd", endpoint}, extra...)
 	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, filepath.Join(f.Dir, log), args...)
 	if err != nil {
 		t.Fatal(err)
