@@ -97,8 +97,9 @@ func (o etcdOptions) client() (*clientv3.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := clientv3.New(clientv3.Config{Endpoints: o.endpoints, DialTimeout: 5 * time.Second, TLS: tlsConfig,
-		DialKeepAliveTime: o.leaseTTL / 2, DialKeepAliveTimeout: o.leaseTTL / 2, Logger: zap.NewNop()})
+	// No gRPC keepalive of its own: etcd refuses pings more often than
+	// every 5 s, and a lost lease is told by the lease's own deadline.
+	c, err := clientv3.New(clientv3.Config{Endpoints: o.endpoints, DialTimeout: 5 * time.Second, TLS: tlsConfig, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("--etcd %s: %w", strings.Join(o.endpoints, ","), err)
 	}
