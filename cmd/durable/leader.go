@@ -18,6 +18,10 @@ import (
 // journal write found its fence gone.
 var errLeadershipLost = errors.New("leadership lost")
 
+// errCampaign ends a standby's campaign before it could win: etcd
+// unreachable, or its lease expired while it waited. It stands again.
+var errCampaign = errors.New("cannot stand for election")
+
 // retryPause is the wait before campaigning again after a failed try
 // (etcd unreachable): short, since a standby is useless until it can.
 const retryPause = time.Second
@@ -49,11 +53,13 @@ func (e *elector) run(ctx context.Context, t term) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil && !errors.Is(err, errLeadershipLost) {
-			return err
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, errLeadershipLost):
 			e.log.Warn("leadership lost: this reconciler stopped acting and stands by again", "err", err)
+		case errors.Is(err, errCampaign):
+			e.log.Warn("standing for election again", "err", err)
+		case err != nil:
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -69,8 +75,7 @@ func (e *elector) run(ctx context.Context, t term) error {
 func (e *elector) once(ctx context.Context, t term) error {
 	sess, err := e.session(ctx)
 	if err != nil {
-		e.log.Error("cannot stand for election; trying again", "err", err)
-		return errLeadershipLost
+		return fmt.Errorf("%w: %v", errCampaign, err)
 	}
 	defer sess.Close()
 	el := concurrency.NewElection(sess, e.prefix)
@@ -141,12 +146,12 @@ func (e *elector) campaign(ctx context.Context, sess *concurrency.Session, el *c
 	}()
 	if err := el.Campaign(ctx, e.self); err != nil {
 		if sessionDone(sess) {
-			return fmt.Errorf("%w: the lease expired while standing by", errLeadershipLost)
+			return fmt.Errorf("%w: the lease expired while standing by", errCampaign)
 		}
-		return fmt.Errorf("%w: campaign: %v", errLeadershipLost, err)
+		return fmt.Errorf("%w: campaign: %v", errCampaign, err)
 	}
 	if sessionDone(sess) {
-		return fmt.Errorf("%w: the lease expired while elected", errLeadershipLost)
+		return fmt.Errorf("%w: the lease expired as it was elected", errCampaign)
 	}
 	return nil
 }
