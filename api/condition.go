@@ -35,4 +35,7 @@ const (
 	// ReasonSourceUnreachable: converged, but the repository cannot be
 	// fetched, so a newer commit may be waiting.
 	ReasonSourceUnreachable Reason = "SourceUnreachable"
+	// ReasonStandby: this reconciler stands by in an election (durable
+	// run --etcd); the leader acts, and its status tells how it converges.
+	ReasonStandby Reason = "Standby"
 )

@@ -27,7 +27,33 @@ type Status struct {
 	// Warnings are the guarantees the running reconciler was started
 	// without; none when it runs secure.
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Leadership is this reconciler's part in an election (durable run
+	// --etcd); none when it runs alone on its own journal.
+	Leadership *Leadership `json:"leadership,omitempty"`
 }
+
+// Leadership says whether a reconciler of an election leads (acts) or
+// stands by, who leads, and since when it holds its role.
+type Leadership struct {
+	// Role is RoleLeader or RoleStandby.
+	Role Role `json:"role"`
+	// Self is this reconciler's name in the election; Leader the
+	// leader's, "" while none is known.
+	Self   string    `json:"self"`
+	Leader string    `json:"leader,omitempty"`
+	Since  time.Time `json:"since"`
+}
+
+// Role is a reconciler's part in an election.
+type Role string
+
+const (
+	// RoleLeader acts: it runs the reconcile loop, its journal writes
+	// fenced on its leadership.
+	RoleLeader Role = "leader"
+	// RoleStandby waits to be elected; it acts on nothing.
+	RoleStandby Role = "standby"
+)
 
 // RevisionStatus summarises a journaled revision.
 type RevisionStatus struct {

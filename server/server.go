@@ -110,7 +110,7 @@ func Handler(r Reconciler, st Journal, hooks Webhooks) http.Handler {
 func serveBackup(w http.ResponseWriter, req *http.Request, st Journal) {
 	b, ok := st.(JournalBackup)
 	if !ok {
-		writeError(w, http.StatusNotImplemented, "this journal cannot be copied through the API; stop the reconciler and copy its file")
+		writeError(w, http.StatusNotImplemented, "this journal cannot be copied through the API: copy a journal file with its reconciler stopped; back a journal in etcd up with etcdctl snapshot save")
 		return
 	}
 	started := false

@@ -22,23 +22,29 @@ type reconcilerMetrics struct {
 	handler http.Handler
 }
 
-// newReconcilerMetrics registers the metrics; journalFile is stat'ed at each
-// scrape for its size. status is set once the reconciler exists (the
-// journal, which the metrics observe, is handed to it first).
-func newReconcilerMetrics(status server.StatusReader, journalFile string) (*reconcilerMetrics, error) {
+// newReconcilerMetrics registers the metrics; journalSize is called at each
+// scrape (nil: the journal has no size to tell). status is set once the
+// reconciler exists (the journal, which the metrics observe, is handed to
+// it first).
+func newReconcilerMetrics(status server.StatusReader, journalSize func() (int64, error)) (*reconcilerMetrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m, err := server.NewMetrics(reg, server.MetricsSources{Status: status, JournalSize: func() (int64, error) {
-		fi, err := os.Stat(journalFile)
-		if err != nil {
-			return 0, err
-		}
-		return fi.Size(), nil
-	}})
+	m, err := server.NewMetrics(reg, server.MetricsSources{Status: status, JournalSize: journalSize})
 	if err != nil {
 		return nil, err
 	}
 	return &reconcilerMetrics{Metrics: m, reg: reg, handler: server.MetricsHandler(reg)}, nil
+}
+
+// fileSize is the size of a journal file, stat'ed at each call.
+func fileSize(file string) func() (int64, error) {
+	return func() (int64, error) {
+		fi, err := os.Stat(file)
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
+	}
 }
 
 // lateStatus is the reconciler's status once it is set: the metrics are

@@ -28,7 +28,7 @@ func TestReconcilerMetricsServeTheJournalSizeAndStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := &lateStatus{}
-	m, err := newReconcilerMetrics(status, journal)
+	m, err := newReconcilerMetrics(status, fileSize(journal))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,9 +78,14 @@ func addRetentionFlag(fs *pflag.FlagSet, d *time.Duration) {
 	fs.Var(retentionFlag{d}, "journal-retention", "compact journal records older than this that no live release needs, at start and hourly (e.g. 720h or 30d; 0 keeps everything)")
 }
 
+// retainer is a journal that compacts itself (journal.Bolt, journal.Etcd).
+type retainer interface {
+	Retain(ctx context.Context, r journal.Retention)
+}
+
 // keepJournal runs the journal's retention in the background until the
 // returned function, which stops it and waits for it, is called.
-func keepJournal(ctx context.Context, log *slog.Logger, st *journal.Bolt, keep time.Duration) func() {
+func keepJournal(ctx context.Context, log *slog.Logger, st retainer, keep time.Duration) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { st.Retain(ctx, journal.Retention{Keep: keep, Log: log}) })

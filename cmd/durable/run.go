@@ -110,6 +110,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "host file (YAML or JSON) naming what targets may bind on this host: exec plug-ins, Docker engines, HAProxy sockets, router admin addresses; the repository refers to them by name")
 	addHostSecretFlags(cmd.Flags(), &o)
 	addRetentionFlag(cmd.Flags(), &o.journalRetention)
+	addEtcdFlags(cmd.Flags(), &o.etcd)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
@@ -166,10 +167,14 @@ type runOptions struct {
 	insecureSkipVerify             bool
 	runAs                          *adapters.RunAs
 	journalRetention               time.Duration
+	etcd                           etcdOptions
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
-	repo, branch, stateDir := o.repo, o.branch, o.stateDir
+	branch, stateDir := o.branch, o.stateDir
+	if err := o.etcd.check(); err != nil {
+		return err
+	}
 	hostSecrets, err := onhost.Open(o.secretsDir, o.secretEnv)
 	if err != nil {
 		return err
@@ -198,6 +203,13 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("API: %w", err)
 	}
 	defer l.Close()
+	p, err := newRunParts(log, o, in, hostSecrets)
+	if err != nil {
+		return err
+	}
+	if o.etcd.on() {
+		return runOnEtcd(ctx, p, guard, l)
+	}
 	st, journalFile, err := openJournal(stateDir)
 	if err != nil {
 		return err
@@ -205,7 +217,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	defer st.Close()
 	defer keepJournal(ctx, log, st, o.journalRetention)()
 	status := &lateStatus{}
-	metrics, err := newReconcilerMetrics(status, journalFile)
+	metrics, err := newReconcilerMetrics(status, fileSize(journalFile))
 	if err != nil {
 		return err
 	}
@@ -214,36 +226,66 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	defer waitNotifier()
-	src, err := source.New(source.Config{URL: repo, Branch: branch, Dir: filepath.Join(stateDir, "source"), Interval: o.interval, Credentials: o.git, CommitKey: o.commitKey,
-		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
+	src, err := p.source(metrics)
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(stateDir)
+	rec, err := reconcile.New(ctx, p.config(), journal.Observed(st, observers...), src)
 	if err != nil {
 		return err
+	}
+	status.reconciler = rec
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: p.isolation.Load, trust: in.trust, signs: o.commitKey != ""})
+	stopAPI := serveAPI(log, l, guard(h, l.Kind))
+	defer stopAPI()
+	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
+	return rec.Run(ctx)
+}
+
+// runParts are what a reconciler is built from, whichever its journal:
+// the flags, the operator's files and secrets, the redactor, the
+// evaluation's isolation and the state directory's absolute path.
+type runParts struct {
+	log       *slog.Logger
+	o         runOptions
+	in        hostInputs
+	secrets   *onhost.Secrets
+	red       *redact.Redactor
+	isolation schema.Isolation
+	stateDir  string
+}
+
+func newRunParts(log *slog.Logger, o runOptions, in hostInputs, hostSecrets *onhost.Secrets) (runParts, error) {
+	abs, err := filepath.Abs(o.stateDir)
+	if err != nil {
+		return runParts{}, err
 	}
 	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
-		return err
+		return runParts{}, err
 	}
 	// The adapters log through slog's default: secrets are redacted there
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	rec, err := reconcile.New(ctx, reconcile.Config{Host: adapters.Host{StateDir: abs, RunAs: o.runAs, Config: in.hostConfig}, Fleet: o.fleet, Logger: log, Warnings: startWarnings(o),
+	return runParts{log: log, o: o, in: in, secrets: hostSecrets, red: red, isolation: isolation, stateDir: abs}, nil
+}
+
+// source is the desired-state repository's source, its fetches counted
+// by metrics.
+func (p runParts) source(metrics *reconcilerMetrics) (*source.Source, error) {
+	o, in := p.o, p.in
+	return source.New(source.Config{URL: o.repo, Branch: o.branch, Dir: filepath.Join(o.stateDir, "source"), Interval: o.interval, Credentials: o.git, CommitKey: o.commitKey,
+		FullHistory: in.trust != nil && in.trust.Commits.Mode == signing.CommitsStrict, Fetched: metrics.Fetched})
+}
+
+// config is the reconciler's configuration.
+func (p runParts) config() reconcile.Config {
+	o, in := p.o, p.in
+	return reconcile.Config{Host: adapters.Host{StateDir: p.stateDir, RunAs: o.runAs, Config: in.hostConfig}, Fleet: o.fleet, Logger: p.log, Warnings: startWarnings(o),
 		HostPolicies: in.policies, PolicyTimeout: o.policyTimeout, Location: o.location, Trust: in.trust,
 		ScrapeTargets: o.scrapeTargets, DriftReportOnly: o.drift == "report", ResyncInterval: o.resync,
-		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: hostSecrets, Redactor: red, LoadState: isolation.Load}, journal.Observed(st, observers...), src)
-	if err != nil {
-		return err
-	}
-	status.reconciler = rec
-	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: isolation.Load, trust: in.trust, signs: o.commitKey != ""})
-	stopAPI := serveAPI(log, l, guard(h, l.Kind))
-	defer stopAPI()
-	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())
-	return rec.Run(ctx)
+		RevertOnFailure: o.revert, SopsIdentities: in.sopsIDs, HostSecrets: p.secrets, Redactor: p.red, LoadState: p.isolation.Load}
 }
 
 // journalObservers are what follows the journal: the metrics and, with a
