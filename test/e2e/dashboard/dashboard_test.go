@@ -128,7 +128,7 @@ func TestDashboardDrivesARolloutInABrowser(t *testing.T) {
 		s, err := f.API.Status(ctx)
 		return err == nil && harness.ServesCommit(s, rollback)
 	})
-	st.AssertSwitchedWithin1s(ctx, t, "the rollback commit", seen, "v2", "v1")
+	st.AssertSwitchedWithin1s(ctx, t, seen, "v2", "v1")
 	p.run("mark the page again", mark)
 	p.waitJS(ctx, "v1 shown at 100% in staging and prod again", splitShows("staging", v1, `r.dataset.weight === "100"`)+" && "+splitShows("prod", v1, `r.dataset.weight === "100"`))
 	p.shot("rolled-back")

@@ -23,12 +23,13 @@ func (s *Story) AssertNoFailedRequests(t testing.TB) {
 	}
 }
 
-// AssertSwitchedWithin1s waits until a request sent a second after seen (a
-// commit seen by the reconciler) was answered, logs when the load last got
+// AssertSwitchedWithin1s waits until a request sent a second after seen (when
+// the reconciler saw a commit: a revert, a rollback) was answered, logs when the load last got
 // from, and fails the test if a request sent from that second on reached
 // anything but to: the promise of a revert to a warm set.
-func (s *Story) AssertSwitchedWithin1s(ctx context.Context, t testing.TB, what string, seen time.Time, from, to string) {
+func (s *Story) AssertSwitchedWithin1s(ctx context.Context, t testing.TB, seen time.Time, from, to string) {
 	t.Helper()
+	const what = "the commit"
 	within := seen.Add(time.Second)
 	WaitFor(ctx, t, "a request sent 1s after "+what+" was seen to be answered", func() bool {
 		last, ok := s.Load.LastServedBy(to)

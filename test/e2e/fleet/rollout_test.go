@@ -66,7 +66,7 @@ func TestFleetRollsOutZoneByZone(t *testing.T) {
 	if !st.Promoted(ctx, "the revert to v1, warm everywhere", back, "v1") {
 		t.Fatalf("the revert did not converge:\n%s", f.Logs())
 	}
-	st.AssertSwitchedWithin1s(ctx, t, "the revert", seen, "v2", "v1")
+	st.AssertSwitchedWithin1s(ctx, t, seen, "v2", "v1")
 	if _, failed, lastErr := st.Load.Stats(); failed != failedBefore {
 		t.Fatalf("%d requests failed after the bad release was rolled back (last error %q)", failed-failedBefore, lastErr)
 	}
