@@ -24,6 +24,9 @@ var (
 	ErrConflict    = errors.New("conflict")
 	ErrUnavailable = errors.New("unavailable")
 	ErrInvalid     = errors.New("invalid")
+	// ErrFenced refuses a caller whose fencing token is below the highest
+	// the target has seen: a newer owner drives it now.
+	ErrFenced = errors.New("fenced")
 )
 
 // InfraSetSpec is everything a runtime adapter needs to run one infra-set:

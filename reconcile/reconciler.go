@@ -371,6 +371,9 @@ func (r *Reconciler) pass(ctx context.Context) bool {
 		return false
 	}
 	r.targets.retain(ds)
+	for _, err := range r.targets.sendFence(ctx, ds) {
+		r.log.Warn("fencing token not delivered; the agent gets it with the first call", "err", err)
+	}
 	r.work.begin(r, ds, rev)
 	// The targets are observed when the first clean placement is checked:
 	// a revert and the services the revision changed go before.

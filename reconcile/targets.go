@@ -1,10 +1,14 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/adapters/remote"
@@ -17,6 +21,10 @@ import (
 // a target that names a host is refused.
 type Fleet struct {
 	CA, Cert, Key string
+	// Fence is this reconciler's fencing token, sent with every call to an
+	// agent (and to every agent of the inventory when the term starts): an
+	// agent that saw a later term's refuses this one's actions.
+	Fence remote.Fence
 }
 
 // targetSet builds each target's adapters once and reuses them while the
@@ -38,6 +46,8 @@ type targetSet struct {
 	// inUse are the adapter keys the desired state's targets use; nil
 	// until retain is first called.
 	inUse map[string]bool
+	// fenced is whether this term's token went to the inventory's agents.
+	fenced bool
 }
 
 func newTargetSet(host adapters.Host, fleet Fleet) *targetSet {
@@ -107,14 +117,14 @@ func (t *targetSet) agent(target schema.Target) (*remote.Agent, error) {
 	if !ok {
 		return nil, fmt.Errorf("host %s is not in the inventory: %w", target.Host, adapters.ErrInvalid)
 	}
-	if t.fleet == (Fleet{}) {
+	if t.fleet.CA == "" {
 		return nil, fmt.Errorf("host %s: this reconciler has no certificate for the fleet's agents; start it with --fleet-ca, --fleet-cert and --fleet-key: %w", target.Host, adapters.ErrInvalid)
 	}
 	key := h.Name + "@" + h.Address
 	if a, ok := t.agents[key]; ok {
 		return a, nil
 	}
-	a, err := remote.New(remote.Config{Address: h.Address, Host: h.Name, CA: t.fleet.CA, Cert: t.fleet.Cert, Key: t.fleet.Key})
+	a, err := remote.New(remote.Config{Address: h.Address, Host: h.Name, CA: t.fleet.CA, Cert: t.fleet.Cert, Key: t.fleet.Key, Fence: t.fleet.Fence})
 	if err != nil {
 		return nil, err
 	}
@@ -220,4 +230,40 @@ func closeAdapter(a any) {
 	if c, ok := a.(io.Closer); ok {
 		_ = c.Close() // the adapter is forgotten either way; its next use builds a new one
 	}
+}
+
+// fenceTimeout bounds sending a term's token to the agents: one that does
+// not answer gets it with the first call made to it.
+const fenceTimeout = 2 * time.Second
+
+// sendFence gives every agent of the inventory this term's fencing token,
+// once per term and before the term's first action, so that a former
+// owner's actions are refused from then on; it returns the agents that
+// could not be told.
+func (t *targetSet) sendFence(ctx context.Context, ds *schema.DesiredState) []error {
+	t.mu.Lock()
+	if t.fenced || t.fleet.Fence.Token == 0 || len(ds.Hosts) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	t.fenced = true
+	var agents []*remote.Agent
+	for _, name := range slices.Sorted(maps.Keys(ds.Hosts)) {
+		a, err := t.agent(schema.Target{Host: name})
+		if err == nil {
+			agents = append(agents, a)
+		}
+	}
+	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, fenceTimeout)
+	defer cancel()
+	errs := make([]error, len(agents))
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		wg.Go(func() {
+			_, errs[i] = a.SendFence(ctx)
+		})
+	}
+	wg.Wait()
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 }

@@ -65,6 +65,8 @@ type Agent struct {
 	allow map[string]bool
 	log   *slog.Logger
 
+	fences *fences
+
 	mu       sync.Mutex
 	runtimes map[string]adapters.Runtime
 	traffics map[string]adapters.Traffic
@@ -95,7 +97,12 @@ func New(cfg Config) (*Agent, error) {
 		}
 		allow[n] = true
 	}
+	fs, err := loadFences(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	return &Agent{
+		fences:   fs,
 		host:     adapters.Host{StateDir: cfg.StateDir, Config: cfg.Host, BindAddress: cfg.BindAddress, RunAs: cfg.RunAs},
 		allow:    allow,
 		log:      cfg.Logger.With("component", "agent"),

@@ -33,6 +33,10 @@ const (
 //	POST /v1/traffic/remove-split  wire.ServiceRequest  → wire.Done
 //	POST /v1/traffic/in-flight     wire.SetRequest      → wire.InFlight
 //	POST /v1/health/set-metrics    wire.SetRequest      → adapters.SetMetrics
+//	POST /v1/fence                 wire.FenceRequest    → wire.Fenced
+//
+// Any call may carry a fencing token (wire.FenceHeader); one below the
+// highest seen for its shard is refused before anything is done.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+wire.PathEnsure, call(a, a.ensure))
@@ -44,11 +48,39 @@ func (a *Agent) Handler() http.Handler {
 	mux.Handle("POST "+wire.PathRemoveSplit, call(a, a.removeSplit))
 	mux.Handle("POST "+wire.PathInFlight, call(a, a.inFlight))
 	mux.Handle("POST "+wire.PathSetMetrics, call(a, a.setMetrics))
+	mux.Handle("POST "+wire.PathFence, call(a, a.fence))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.Error{Code: wire.CodeNotFound, Message: fmt.Sprintf("no call %s %s in the agent's API v1", r.Method, r.URL.Path)})
 	})
-	return a.authorize(mux)
+	return a.authorize(a.fenced(mux))
 }
+
+// fenced refuses a call whose fencing token is below the highest its
+// shard has seen, and keeps a higher one before the call acts.
+func (a *Agent) fenced(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get(wire.FenceHeader)
+		if v == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		shard, token, err := wire.ParseFence(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, wire.Error{Code: wire.CodeInvalid, Message: err.Error()})
+			return
+		}
+		high, err := a.fences.admit(shard, token)
+		if err != nil {
+			a.log.Warn("call refused: fenced", "shard", shard, "token", token, "highest", high, "path", r.URL.Path, "caller", r.Context().Value(callerKey{}))
+			status, body := wire.ErrorOf(err)
+			writeError(w, status, body)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fenceKey{}, wire.Fenced{Shard: shard, Token: high})))
+	})
+}
+
+type fenceKey struct{}
 
 // authorize serves a call only from a client whose verified certificate
 // carries an allowed name; the TLS handshake has already refused a client

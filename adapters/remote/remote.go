@@ -57,14 +57,25 @@ type Config struct {
 	// CA is the PEM bundle the agent's certificate must chain to; Cert and
 	// Key the reconciler's client certificate and key.
 	CA, Cert, Key string
+	// Fence, when its Token is set, goes with every call: the agent
+	// refuses it once it saw a higher token of the shard (a newer owner's).
+	Fence Fence
+}
+
+// Fence is a caller's fencing token in a shard: under an election, the
+// create revision of the owner's key.
+type Fence struct {
+	Shard string
+	Token uint64
 }
 
 // Agent is a connection to one agent, shared by the adapters of every
 // target on its host. It is safe for concurrent use.
 type Agent struct {
-	host string
-	base string
-	http *http.Client
+	host  string
+	base  string
+	http  *http.Client
+	fence string // the FenceHeader value, or ""
 }
 
 // New returns a client of the agent cfg names. It reads the certificate
@@ -95,7 +106,14 @@ func New(cfg Config) (*Agent, error) {
 	// TCP keep-alive probes and TCP_USER_TIMEOUT (sockopt_linux.go) close
 	// one whose peer stops answering, failing the call waiting on it.
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAliveConfig: keepAlive, Control: control}).DialContext
-	return &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}, nil
+	a := &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}
+	if cfg.Fence.Token > 0 {
+		if _, _, err := wire.ParseFence(wire.FormatFence(cfg.Fence.Shard, cfg.Fence.Token)); err != nil {
+			return nil, fmt.Errorf("remote: agent %s: %w: %w", cfg.Host, err, adapters.ErrInvalid)
+		}
+		a.fence = wire.FormatFence(cfg.Fence.Shard, cfg.Fence.Token)
+	}
+	return a, nil
 }
 
 // CloseIdleConnections ends the connections kept for later calls.
@@ -122,6 +140,9 @@ func (a *Agent) call(ctx context.Context, path string, req, out any) error {
 	}
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Idempotency-Key", callID())
+	if a.fence != "" {
+		r.Header.Set(wire.FenceHeader, a.fence)
+	}
 	r.Header.Set(wire.DeadlineHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
 	resp, err := a.http.Do(r)
 	if err != nil {
@@ -177,4 +198,16 @@ func callID() string {
 func CheckCredentials(ca, cert, key string) error {
 	_, err := New(Config{Address: "localhost:0", Host: "check", CA: ca, Cert: cert, Key: key})
 	return err
+}
+
+// SendFence gives the agent this caller's fencing token at once, before
+// any action: a former owner of the shard is refused from then on. It
+// answers the highest token the agent holds for the shard.
+func (a *Agent) SendFence(ctx context.Context) (wire.Fenced, error) {
+	var out wire.Fenced
+	if a.fence == "" {
+		return out, fmt.Errorf("agent %s: no fencing token to send: %w", a.host, adapters.ErrInvalid)
+	}
+	err := a.call(ctx, wire.PathFence, wire.FenceRequest{}, &out)
+	return out, err
 }

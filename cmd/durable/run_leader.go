@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/durable-delivery/durable/adapters/remote"
 	"net/http"
 	"os"
 
@@ -66,7 +67,11 @@ func runOnEtcd(ctx context.Context, p runParts, guard func(http.Handler, listene
 			return fmt.Errorf("%w: %v", errLeadershipLost, err)
 		}
 		defer keepJournal(ctx, log, st, o.journalRetention)()
-		rec, err := reconcile.New(ctx, p.config(), journal.Observed(fenceWatch{st, lost}, observers...), src)
+		cfg := p.config()
+		// The agents refuse this term's actions once a later term's token
+		// reached them: the election key's create revision, per deployment.
+		cfg.Fleet.Fence = remote.Fence{Shard: o.etcd.electionPrefix(), Token: uint64(fence.Revision)}
+		rec, err := reconcile.New(ctx, cfg, journal.Observed(fenceWatch{st, lost}, observers...), src)
 		if errors.Is(err, journal.ErrFenced) || ctx.Err() != nil {
 			return fmt.Errorf("%w: %v", errLeadershipLost, err)
 		}

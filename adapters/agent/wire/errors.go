@@ -24,6 +24,7 @@ const (
 	CodeUnavailable = "unavailable" // 503 (504 for the agent's deadline), adapters.ErrUnavailable
 	CodeInvalid     = "invalid"     // 400 or 413, adapters.ErrInvalid
 	CodeForbidden   = "forbidden"   // 403: the caller's certificate is not allowed
+	CodeFenced      = "fenced"      // 409, adapters.ErrFenced: a newer owner's token was seen
 	CodeInternal    = "internal"    // 500: any other failure
 )
 
@@ -34,6 +35,7 @@ var errorCodes = []struct {
 	code   string
 	status int
 }{
+	{adapters.ErrFenced, CodeFenced, http.StatusConflict},
 	{adapters.ErrInvalid, CodeInvalid, http.StatusBadRequest},
 	{adapters.ErrNotFound, CodeNotFound, http.StatusNotFound},
 	{adapters.ErrConflict, CodeConflict, http.StatusConflict},
@@ -66,6 +68,8 @@ func (e Error) Err(status int) error {
 		return fmt.Errorf("%s: %w", msg, adapters.ErrNotFound)
 	case CodeConflict:
 		return fmt.Errorf("%s: %w", msg, adapters.ErrConflict)
+	case CodeFenced:
+		return fmt.Errorf("%s: %w", msg, adapters.ErrFenced)
 	case CodeUnavailable, CodeForbidden:
 		return fmt.Errorf("%s: %w", msg, adapters.ErrUnavailable)
 	case CodeInvalid:

@@ -32,7 +32,26 @@ const (
 	PathRemoveSplit = "/v1/traffic/remove-split"
 	PathInFlight    = "/v1/traffic/in-flight"
 	PathSetMetrics  = "/v1/health/set-metrics"
+	// PathFence records the caller's fencing token (FenceHeader) and
+	// answers the highest the agent has seen for its shard (Fenced).
+	PathFence = "/v1/fence"
 )
+
+// FenceHeader carries a caller's fencing token on any call: "SHARD TOKEN",
+// the shard a name of up to 200 printable characters without spaces, the
+// token a positive decimal. The agent refuses (409, CodeFenced) a token
+// below the highest it has seen for the shard, and keeps a higher one on
+// disk before it acts.
+const FenceHeader = "Durable-Fence"
+
+// Fenced is the answer of PathFence.
+type Fenced struct {
+	Shard string `json:"shard"`
+	Token uint64 `json:"token"`
+}
+
+// FenceRequest is the body of PathFence: the token is in the header.
+type FenceRequest struct{}
 
 // Bounds of a body: a request carries at most one spec or split, an answer
 // at most every set or split of a host.
