@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -27,9 +28,8 @@ const etcdCompactBatch = 40
 // the result says Deferred. Entries go either way. With a fence, a
 // deposed owner compacts nothing (ErrFenced).
 //
-// It removes keys only: etcd keeps their history until etcd itself is
-// compacted (its --auto-compaction-retention, or a Compact call), which
-// is the operator's.
+// Then it compacts etcd's history up to the revision it read at
+// (compactHistory), so that what it removed is gone from etcd too.
 func (s *Etcd) Compact(ctx context.Context, cutoff time.Time) (Compaction, error) {
 	var done Compaction
 	s.compacting.Lock()
@@ -48,7 +48,27 @@ func (s *Etcd) Compact(ctx context.Context, cutoff time.Time) (Compaction, error
 		}
 		done.Entries += len(batch)
 	}
-	return done, nil
+	return done, s.compactHistory(ctx, rev)
+}
+
+// compactHistory drops etcd's history up to rev, the revision the
+// compaction read at. etcd 3.4 keeps every version of a key, deleted or
+// overwritten, until it is compacted, and refuses writes past its quota
+// (2 GiB by default): without this the journal's compaction would free
+// nothing. It is etcd's compaction, of every key of the cluster, not only
+// the journal's: the versions before rev of any key are gone (the newest of
+// each stays), which a watcher of an older revision of another
+// application would notice: give Durable an etcd of its own, or leave
+// retention off (--journal-retention 0) and compact etcd yourself.
+func (s *Etcd) compactHistory(ctx context.Context, rev int64) error {
+	if rev <= 1 {
+		return nil
+	}
+	_, err := s.kv.Compact(ctx, rev, clientv3.WithCompactPhysical())
+	if err != nil && !errors.Is(err, rpctypes.ErrCompacted) { // compacted further already: nothing to do
+		return fmt.Errorf("compact etcd's history to revision %d: %w", rev, err)
+	}
+	return nil
 }
 
 // snapshot reads, at one etcd revision, what a retention plan needs, and
