@@ -19,7 +19,7 @@ import (
 
 const testElection = "/durable-test/leader"
 
-func testElector(t *testing.T, c *clientv3.Client, self string) *elector {
+func testElector(t testing.TB, c *clientv3.Client, self string) *elector {
 	t.Helper()
 	role, err := newLeadership(self, "main", prometheus.NewRegistry())
 	if err != nil {
@@ -29,7 +29,7 @@ func testElector(t *testing.T, c *clientv3.Client, self string) *elector {
 	return &elector{client: c, prefix: testElection, self: self, ttl: minLeaseTTL, log: log, role: role}
 }
 
-type testLog struct{ t *testing.T }
+type testLog struct{ t testing.TB }
 
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -71,7 +71,7 @@ func (w *writingTerm) run(ctx context.Context, fence journal.Fence, lost func())
 	return nil
 }
 
-func receive[T any](t *testing.T, what string, c <-chan T) T {
+func receive[T any](t testing.TB, what string, c <-chan T) T {
 	t.Helper()
 	select {
 	case v := <-c:
@@ -84,7 +84,7 @@ func receive[T any](t *testing.T, what string, c <-chan T) T {
 
 // startElector runs e until the test ends; stop ends it and returns
 // what its run returned.
-func startElector(t *testing.T, e *elector, w *writingTerm) (stop func() error) {
+func startElector(t testing.TB, e *elector, w *writingTerm) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.run(ctx, w.run) }()
