@@ -25,6 +25,7 @@ type leadership struct {
 	// terms counts the terms it won (durable_leader_terms_total).
 	elected prometheus.Gauge
 	terms   prometheus.Counter
+	health  *etcdHealth
 }
 
 func newLeadership(self, branch string, reg prometheus.Registerer) (*leadership, error) {
@@ -36,6 +37,11 @@ func newLeadership(self, branch string, reg prometheus.Registerer) (*leadership,
 			return nil, fmt.Errorf("register the leadership's metrics: %w", err)
 		}
 	}
+	h, err := newEtcdHealth(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register the leadership's metrics: %w", err)
+	}
+	l.health = h
 	return l, nil
 }
 
@@ -67,8 +73,15 @@ func (l *leadership) standBy(leader string) {
 	l.elected.Set(0)
 }
 
-// Status is the leader's reconciler's status, or a standby's.
+// Status is the leader's reconciler's status, or a standby's, with etcd
+// among the failing dependencies while it does not answer.
 func (l *leadership) Status(ctx context.Context) (api.Status, error) {
+	s, err := l.status(ctx)
+	l.addEtcd(&s)
+	return s, err
+}
+
+func (l *leadership) status(ctx context.Context) (api.Status, error) {
 	l.mu.Lock()
 	state, rec := l.state, l.rec
 	l.mu.Unlock()

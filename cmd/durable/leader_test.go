@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/durable-delivery/durable/api"
@@ -171,4 +172,30 @@ func TestHALostLeaseEndsTheTerm(t *testing.T) {
 	if s, _ := e.role.Status(context.Background()); s.Leadership.Role != api.RoleStandby {
 		t.Fatalf("with its lease lost, the reconciler says it is %s", s.Leadership.Role)
 	}
+}
+
+// TestEtcdHealthInStatusAndMetrics: while etcd does not answer (paused),
+// status lists it as failing and durable_etcd_up is 0; answering again,
+// both clear.
+func TestEtcdHealthInStatusAndMetrics(t *testing.T) {
+	srv := etcdtest.Start(t)
+	c := srv.Client(t)
+	e := testElector(t, c, "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go watchEtcd(ctx, c, e.role)
+	failing := func() bool {
+		s, _ := e.role.Status(context.Background())
+		for _, f := range s.Failing {
+			if f.Dependency == etcdDependency {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, "etcd up", func() bool { return testutil.ToFloat64(e.role.health.up) == 1 && !failing() })
+	srv.Pause(t)
+	waitFor(t, "etcd failing in status", func() bool { return failing() && testutil.ToFloat64(e.role.health.up) == 0 })
+	srv.Resume(t)
+	waitFor(t, "etcd up again", func() bool { return testutil.ToFloat64(e.role.health.up) == 1 && !failing() })
 }

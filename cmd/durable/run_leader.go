@@ -45,6 +45,7 @@ func runOnEtcd(ctx context.Context, p runParts, guard func(http.Handler, listene
 	if err != nil {
 		return err
 	}
+	go watchEtcd(ctx, client, role)
 	status.reconciler = role
 	observers, waitNotifier, err := journalObservers(ctx, log, p.in.notify, metrics)
 	if err != nil {
