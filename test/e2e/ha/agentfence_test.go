@@ -1,0 +1,131 @@
+package ha
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/etcdtest"
+	"github.com/durable-delivery/durable/internal/fleetcerts"
+	"github.com/durable-delivery/durable/internal/harness"
+	"github.com/durable-delivery/durable/test/e2e/e2etest"
+)
+
+var agentListening = regexp.MustCompile(`agent listening on https://(\S+),`)
+
+// startAgentOn puts the fixture's target behind a `durable agent` on this
+// host (host a1 of the inventory, its router the fixture's), with
+// certificates of a CA made for the test, and returns durable run's flags
+// for it.
+func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags []string, log string) {
+	t.Helper()
+	certs := filepath.Join(f.Dir, "certs")
+	now := time.Now()
+	if err := fleetcerts.NewCA(certs, "ca", now); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := fleetcerts.LoadCA(certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hosts := range map[string][]string{"a1": {"127.0.0.1"}, "reconciler": nil} {
+		if _, err := fleetcerts.Issue(ca, certs, name, hosts, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hostFile := filepath.Join(f.Dir, "agent-host.json")
+	if err := (harness.HostConfig{Routers: map[string]string{"edge": f.RouterAdmin}}).Write(hostFile); err != nil {
+		t.Fatal(err)
+	}
+	log = filepath.Join(f.Dir, "agent.log")
+	agent, err := harness.StartChild("agent", e2etest.Bin, log, "agent", "--listen", "127.0.0.1:0",
+		"--tls-cert", filepath.Join(certs, "a1.crt"), "--tls-key", filepath.Join(certs, "a1.key"), "--client-ca", filepath.Join(certs, "ca.crt"),
+		"--allow", "reconciler", "--state", filepath.Join(f.Dir, "agent-state"), "--host-config", hostFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		agent.Stop(5 * time.Second)
+		harness.RemoveInstances(filepath.Join(f.Dir, "agent-state", "process"))
+	})
+	addr, err := agent.WaitListening(ctx, agentListening)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inventory := "package quickstart\n\nhosts: a1: address: \"" + addr[0] + "\"\ntargets: local: host: \"a1\"\n"
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "hosts.cue"), []byte(inventory), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--fleet-ca", filepath.Join(certs, "ca.crt"), "--fleet-cert", filepath.Join(certs, "reconciler.crt"),
+		"--fleet-key", filepath.Join(certs, "reconciler.key")}, log
+}
+
+// TestLeaderPausedItsLateCallsAreRefusedByTheAgent: the target sits behind
+// an agent. The leader is paused (SIGSTOP) past its 2 s lease mid-canary;
+// the standby, elected, gives the agent its term's token before acting and
+// completes the rollout. Resumed, the old leader acts on nothing: every
+// call it still makes carries its older token and is refused by the agent
+// (counted), and it stands by; the journal is consistent.
+func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	etcd := etcdtest.Start(t)
+	client := etcd.Client(t)
+	t.Cleanup(func() { checkEtcdJournal(t, client) })
+	f := e2etest.New(t, ctx)
+	fleet, agentLog := startAgentOn(ctx, t, f)
+	f.ExtraArgs = append([]string{"--etcd", etcd.Endpoint, "--lease-ttl", "2s"}, fleet...)
+	st, _ := f.ServeV1(ctx, "Deploy web v1 behind the agent")
+	oldLeader := f.API.Base
+	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log", append([]string{"--lease-ttl", "2s"}, fleet...)...)
+	waitRole(ctx, t, standby, api.RoleStandby, strings.TrimPrefix(oldLeader, "http://"))
+
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
+	v2 := f.Judged(ctx, t, c2).Services[0].Release
+	e2etest.WaitFor(ctx, t, "v2's canary", func() bool {
+		s, err := f.API.Status(ctx)
+		if err != nil || len(s.Services) == 0 {
+			return false
+		}
+		for _, set := range s.Services[0].Placements[0].Sets {
+			if set.Release == v2 && set.State == api.SetCanary {
+				return true
+			}
+		}
+		return false
+	})
+	pid := leaderPID(ctx, t, standby)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	waitRole(ctx, t, standby, api.RoleLeader, "")
+	f.API.Base = standby.Base
+	f.Converge(ctx, st, "v2, completed by the new leader", c2, "v2")
+
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	oldAPI := *f.API
+	oldAPI.Base = oldLeader
+	waitRole(ctx, t, &oldAPI, api.RoleStandby, strings.TrimPrefix(standby.Base, "http://"))
+	b, err := os.ReadFile(agentLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the resumed leader's calls refused by the agent: %d (it may notice its lost lease before it calls)", strings.Count(string(b), "call refused: fenced"))
+	if !st.Promoted(ctx, "v2, still served after the old leader resumed", c2, "v2") {
+		t.Fatalf("v2 no longer serves once the old leader resumed:\n%s", f.Logs())
+	}
+	st.AssertNoFailedRequests(t)
+	fences, err := os.ReadFile(filepath.Join(f.Dir, "agent-state", "fences.json"))
+	if err != nil || !strings.Contains(string(fences), "/durable/leader") {
+		t.Fatalf("the agent kept no token of the election's shard: %q, %v", fences, err)
+	}
+}
