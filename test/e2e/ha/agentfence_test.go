@@ -6,12 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
-	"github.com/durable-delivery/durable/internal/etcdtest"
 	"github.com/durable-delivery/durable/internal/fleetcerts"
 	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
@@ -75,12 +73,9 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags 
 func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	etcd := etcdtest.Start(t)
-	client := etcd.Client(t)
-	t.Cleanup(func() { checkEtcdJournal(t, client) })
-	f := e2etest.New(t, ctx)
+	f, etcd, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
 	fleet, agentLog := startAgentOn(ctx, t, f)
-	f.ExtraArgs = append([]string{"--etcd", etcd.Endpoint, "--lease-ttl", "2s"}, fleet...)
+	f.ExtraArgs = append(f.ExtraArgs, fleet...)
 	st, _ := f.ServeV1(ctx, "Deploy web v1 behind the agent")
 	oldLeader := f.API.Base
 	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log", append([]string{"--lease-ttl", "2s"}, fleet...)...)
@@ -100,21 +95,11 @@ func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 		}
 		return false
 	})
-	pid := leaderPID(ctx, t, standby)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	waitRole(ctx, t, standby, api.RoleLeader, "")
+	pid := pauseLeader(ctx, t, standby)
 	f.API.Base = standby.Base
 	f.Converge(ctx, st, "v2, completed by the new leader", c2, "v2")
 
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	oldAPI := *f.API
-	oldAPI.Base = oldLeader
-	waitRole(ctx, t, &oldAPI, api.RoleStandby, strings.TrimPrefix(standby.Base, "http://"))
+	resumeLeader(ctx, t, f, pid, oldLeader, standby)
 	b, err := os.ReadFile(agentLog)
 	if err != nil {
 		t.Fatal(err)

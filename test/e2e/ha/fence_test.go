@@ -9,8 +9,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/durable-delivery/durable/api"
-	"github.com/durable-delivery/durable/internal/etcdtest"
-	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestHAFencedWriteStopsTheLoop deletes a running leader's election key
@@ -21,11 +19,7 @@ import (
 func TestHAFencedWriteStopsTheLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	etcd := etcdtest.Start(t)
-	client := etcd.Client(t)
-	t.Cleanup(func() { checkEtcdJournal(t, client) })
-	f := e2etest.New(t, ctx)
-	f.ExtraArgs = []string{"--etcd", etcd.Endpoint, "--lease-ttl", "2s"}
+	f, _, client := onEtcd(ctx, t, "--lease-ttl", "2s")
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	waitRole(ctx, t, f.API, api.RoleLeader, "")
 	keys, err := client.Get(ctx, "/durable/leader/", clientv3.WithPrefix())

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,13 +30,7 @@ import (
 func TestHALeaderKilledStandbyAppliesRevert(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	// etcd and the journal's check go before the fixture: they run after
-	// the reconcilers stopped.
-	etcd := etcdtest.Start(t)
-	client := etcd.Client(t)
-	t.Cleanup(func() { checkEtcdJournal(t, client) })
-	f := e2etest.New(t, ctx)
-	f.ExtraArgs = []string{"--etcd", etcd.Endpoint}
+	f, etcd, _ := onEtcd(ctx, t)
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	leaderAPI := f.API.Base
 	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log")
@@ -128,4 +123,47 @@ func readLog(t *testing.T, f *e2etest.Fixture, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// onEtcd starts a real etcd and the fixture's reconcilers on it (more
+// flags in extra); the journal in etcd is checked after the reconcilers
+// stopped.
+func onEtcd(ctx context.Context, t *testing.T, extra ...string) (*e2etest.Fixture, *etcdtest.Server, *clientv3.Client) {
+	t.Helper()
+	// etcd and the journal's check go before the fixture: they run after
+	// the reconcilers stopped.
+	etcd := etcdtest.Start(t)
+	client := etcd.Client(t)
+	t.Cleanup(func() { checkEtcdJournal(t, client) })
+	f := e2etest.New(t, ctx)
+	f.ExtraArgs = append([]string{"--etcd", etcd.Endpoint}, extra...)
+	return f, etcd, client
+}
+
+// pauseLeader stops the leader the standby names (SIGSTOP) and waits until
+// the standby leads; the leader is resumed at the end of the test at the
+// latest. It returns the paused leader's pid.
+func pauseLeader(ctx context.Context, t *testing.T, standby *server.Client) int {
+	t.Helper()
+	pid := leaderPID(ctx, t, standby)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	paused := time.Now()
+	waitRole(ctx, t, standby, api.RoleLeader, "")
+	t.Logf("takeover: the standby leads %s after the leader was paused", time.Since(paused).Round(10*time.Millisecond))
+	return pid
+}
+
+// resumeLeader resumes the paused leader, whose API is at base, and waits
+// until it stands by behind the standby, now leader.
+func resumeLeader(ctx context.Context, t *testing.T, f *e2etest.Fixture, pid int, base string, standby *server.Client) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	old := *f.API
+	old.Base = base
+	waitRole(ctx, t, &old, api.RoleStandby, strings.TrimPrefix(standby.Base, "http://"))
 }

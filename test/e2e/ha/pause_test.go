@@ -4,13 +4,10 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/durable-delivery/durable/api"
-	"github.com/durable-delivery/durable/internal/etcdtest"
-	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
 // TestHALeaderPausedPastItsLease stops the leader (SIGSTOP) for longer
@@ -20,33 +17,17 @@ import (
 func TestHALeaderPausedPastItsLease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	etcd := etcdtest.Start(t)
-	client := etcd.Client(t)
-	t.Cleanup(func() { checkEtcdJournal(t, client) })
-	f := e2etest.New(t, ctx)
-	f.ExtraArgs = []string{"--etcd", etcd.Endpoint, "--lease-ttl", "2s"}
+	f, etcd, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	oldLeader := f.API.Base
 	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log", "--lease-ttl", "2s")
 	waitRole(ctx, t, standby, api.RoleStandby, strings.TrimPrefix(oldLeader, "http://"))
-	pid := leaderPID(ctx, t, standby)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	paused := time.Now()
-	waitRole(ctx, t, standby, api.RoleLeader, "")
-	t.Logf("takeover: the standby leads %s after the leader was paused (lease TTL 2s)", time.Since(paused).Round(10*time.Millisecond))
+	pid := pauseLeader(ctx, t, standby)
 	f.API.Base = standby.Base
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	f.Converge(ctx, st, "canary v2 by the new leader", c2, "v2")
 
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	oldAPI := *f.API
-	oldAPI.Base = oldLeader
-	waitRole(ctx, t, &oldAPI, api.RoleStandby, strings.TrimPrefix(standby.Base, "http://"))
+	resumeLeader(ctx, t, f, pid, oldLeader, standby)
 	logs := f.Logs()
 	if !strings.Contains(logs, "leadership lost") {
 		t.Fatalf("the resumed leader stands by without saying it lost its leadership:\n%s", logs)
