@@ -71,8 +71,12 @@ type Config struct {
 	Host      adapters.Host
 	// Fleet is what the reconciler presents to the agents of the hosts
 	// targets name; empty, such a target is refused.
-	Fleet  Fleet
-	Logger *slog.Logger
+	Fleet Fleet
+	// RequireAgents refuses a revision with a target on the reconciler's
+	// own host (no host:): under an election (durable run --etcd) only an
+	// agent can refuse a deposed leader's actions.
+	RequireAgents bool
+	Logger        *slog.Logger
 	// HostPolicies is the second policy source, trusted separately from the
 	// repository (organisation-wide rules a team cannot edit); it may be
 	// empty. Both sources must allow.

@@ -82,6 +82,10 @@ func (r *Reconciler) judge(ctx context.Context, snap source.Snapshot, rev journa
 		r.reject(ctx, rev, errorLines(err))
 		return nil, policies{}, nil, false
 	}
+	if lines := r.unfenced(ds); len(lines) > 0 {
+		r.reject(ctx, rev, lines)
+		return nil, policies{}, nil, false
+	}
 	artifacts, err := r.verifyArtifacts(ctx, ds)
 	if err != nil {
 		r.reject(ctx, rev, errorLines(err))

@@ -267,3 +267,18 @@ func (t *targetSet) sendFence(ctx context.Context, ds *schema.DesiredState) []er
 	wg.Wait()
 	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 }
+
+// unfenced lists, when the reconciler requires agents, the targets of ds
+// that name no host: nothing there could refuse a deposed leader.
+func (r *Reconciler) unfenced(ds *schema.DesiredState) []string {
+	if !r.cfg.RequireAgents {
+		return nil
+	}
+	var lines []string
+	for _, name := range slices.Sorted(maps.Keys(ds.Targets)) {
+		if ds.Targets[name].Host == "" {
+			lines = append(lines, fmt.Sprintf("target %s names no host: under --etcd every target runs behind a durable agent, which refuses a deposed leader's actions; give it host: NAME of the inventory (hosts: NAME: address: ...)", name))
+		}
+	}
+	return lines
+}

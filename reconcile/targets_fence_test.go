@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,25 @@ func TestTermSendsItsFenceToEveryAgent(t *testing.T) {
 		if _, err := rt.Observe(context.Background()); err != nil {
 			t.Errorf("term 8 on %s: %v", name, err)
 		}
+	}
+}
+
+// Under an election, a revision with a target on the reconciler's own
+// host is refused, naming each such target and the fix; without one, or
+// with every target behind an agent, nothing is said.
+func TestRequireAgentsNamesTheTargetsWithoutAHost(t *testing.T) {
+	ds := &schema.DesiredState{Targets: map[string]schema.Target{"b": {Name: "b"}, "a": {Name: "a", Host: "a1"}, "c": {Name: "c"}}}
+	r := &Reconciler{cfg: Config{RequireAgents: true}}
+	lines := r.unfenced(ds)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "target b names no host") || !strings.HasPrefix(lines[1], "target c names no host") || !strings.Contains(lines[0], "host: NAME") {
+		t.Fatalf("unfenced: %q", lines)
+	}
+	if lines := (&Reconciler{}).unfenced(ds); lines != nil {
+		t.Fatalf("without an election: %q", lines)
+	}
+	delete(ds.Targets, "b")
+	delete(ds.Targets, "c")
+	if lines := r.unfenced(ds); lines != nil {
+		t.Fatalf("every target behind an agent: %q", lines)
 	}
 }

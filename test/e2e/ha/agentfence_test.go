@@ -19,9 +19,9 @@ var agentListening = regexp.MustCompile(`agent listening on https://(\S+),`)
 
 // startAgentOn puts the fixture's target behind a `durable agent` on this
 // host (host a1 of the inventory, its router the fixture's), with
-// certificates of a CA made for the test, and returns durable run's flags
-// for it.
-func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags []string, log string) {
+// certificates of a CA made for the test (its log in agent.log), and
+// returns durable run's flags for it.
+func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) []string {
 	t.Helper()
 	certs := filepath.Join(f.Dir, "certs")
 	now := time.Now()
@@ -41,8 +41,7 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags 
 	if err := (harness.HostConfig{Routers: map[string]string{"edge": f.RouterAdmin}}).Write(hostFile); err != nil {
 		t.Fatal(err)
 	}
-	log = filepath.Join(f.Dir, "agent.log")
-	agent, err := harness.StartChild("agent", e2etest.Bin, log, "agent", "--listen", "127.0.0.1:0",
+	agent, err := harness.StartChild("agent", e2etest.Bin, filepath.Join(f.Dir, "agent.log"), "agent", "--listen", "127.0.0.1:0",
 		"--tls-cert", filepath.Join(certs, "a1.crt"), "--tls-key", filepath.Join(certs, "a1.key"), "--client-ca", filepath.Join(certs, "ca.crt"),
 		"--allow", "reconciler", "--state", filepath.Join(f.Dir, "agent-state"), "--host-config", hostFile)
 	if err != nil {
@@ -61,7 +60,7 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags 
 		t.Fatal(err)
 	}
 	return []string{"--fleet-ca", filepath.Join(certs, "ca.crt"), "--fleet-cert", filepath.Join(certs, "reconciler.crt"),
-		"--fleet-key", filepath.Join(certs, "reconciler.key")}, log
+		"--fleet-key", filepath.Join(certs, "reconciler.key")}
 }
 
 // TestLeaderPausedItsLateCallsAreRefusedByTheAgent: the target sits behind
@@ -73,12 +72,10 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) (flags 
 func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	f, etcd, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
-	fleet, agentLog := startAgentOn(ctx, t, f)
-	f.ExtraArgs = append(f.ExtraArgs, fleet...)
+	f, _, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
 	st, _ := f.ServeV1(ctx, "Deploy web v1 behind the agent")
 	oldLeader := f.API.Base
-	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log", append([]string{"--lease-ttl", "2s"}, fleet...)...)
+	standby := startStandby(t, ctx, f, "standby.log")
 	waitRole(ctx, t, standby, api.RoleStandby, strings.TrimPrefix(oldLeader, "http://"))
 
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
@@ -100,7 +97,7 @@ func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 	f.Converge(ctx, st, "v2, completed by the new leader", c2, "v2")
 
 	resumeLeader(ctx, t, f, pid, oldLeader, standby)
-	b, err := os.ReadFile(agentLog)
+	b, err := os.ReadFile(filepath.Join(f.Dir, "agent.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,10 +30,10 @@ import (
 func TestHALeaderKilledStandbyAppliesRevert(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	f, etcd, _ := onEtcd(ctx, t)
+	f, _, _ := onEtcd(ctx, t)
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	leaderAPI := f.API.Base
-	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log")
+	standby := startStandby(t, ctx, f, "standby.log")
 	waitRole(ctx, t, standby, api.RoleStandby, strings.TrimPrefix(leaderAPI, "http://"))
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	f.Converge(ctx, st, "canary v2", c2, "v2")
@@ -67,12 +67,12 @@ func TestHALeaderKilledStandbyAppliesRevert(t *testing.T) {
 }
 
 // startStandby starts a second reconciler on the fixture's repository,
-// state and host file, under the same etcd, with extra flags; it stops
-// with the test.
-func startStandby(t *testing.T, ctx context.Context, f *e2etest.Fixture, endpoint, log string, extra ...string) *server.Client {
+// state, host file and flags (its etcd, its agent); it stops with the
+// test.
+func startStandby(t *testing.T, ctx context.Context, f *e2etest.Fixture, log string) *server.Client {
 	t.Helper()
 	args := append([]string{"--repo", f.Repo.Dir, "--state", filepath.Join(f.Dir, "state"), "--listen", "127.0.0.1:0", "--token-file", f.TokenFile,
-		"--trust", f.Trust, "--host-config", filepath.Join(f.Dir, "host.json"), "--etcd", endpoint}, extra...)
+		"--trust", f.Trust, "--host-config", filepath.Join(f.Dir, "host.json")}, f.ExtraArgs...)
 	rec, addr, err := harness.StartReconciler(ctx, e2etest.Bin, filepath.Join(f.Dir, log), args...)
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +126,8 @@ func readLog(t *testing.T, f *e2etest.Fixture, name string) string {
 }
 
 // onEtcd starts a real etcd and the fixture's reconcilers on it (more
-// flags in extra); the journal in etcd is checked after the reconcilers
-// stopped.
+// flags in extra), the fixture's target behind a durable agent, as --etcd
+// requires; the journal in etcd is checked after the reconcilers stopped.
 func onEtcd(ctx context.Context, t *testing.T, extra ...string) (*e2etest.Fixture, *etcdtest.Server, *clientv3.Client) {
 	t.Helper()
 	// etcd and the journal's check go before the fixture: they run after
@@ -136,7 +136,7 @@ func onEtcd(ctx context.Context, t *testing.T, extra ...string) (*e2etest.Fixtur
 	client := etcd.Client(t)
 	t.Cleanup(func() { checkEtcdJournal(t, client) })
 	f := e2etest.New(t, ctx)
-	f.ExtraArgs = append([]string{"--etcd", etcd.Endpoint}, extra...)
+	f.ExtraArgs = append(append([]string{"--etcd", etcd.Endpoint}, extra...), startAgentOn(ctx, t, f)...)
 	return f, etcd, client
 }
 

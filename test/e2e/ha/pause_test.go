@@ -17,10 +17,10 @@ import (
 func TestHALeaderPausedPastItsLease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	f, etcd, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
+	f, _, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	oldLeader := f.API.Base
-	standby := startStandby(t, ctx, f, etcd.Endpoint, "standby.log", "--lease-ttl", "2s")
+	standby := startStandby(t, ctx, f, "standby.log")
 	waitRole(ctx, t, standby, api.RoleStandby, strings.TrimPrefix(oldLeader, "http://"))
 	pid := pauseLeader(ctx, t, standby)
 	f.API.Base = standby.Base

@@ -25,7 +25,7 @@ func TestQuorumLostNothingActsEverythingServes(t *testing.T) {
 	client := cluster.Client(t)
 	t.Cleanup(func() { checkEtcdJournal(t, client) })
 	f := e2etest.New(t, ctx)
-	f.ExtraArgs = []string{"--etcd", cluster.Endpoints(), "--lease-ttl", "2s"}
+	f.ExtraArgs = append([]string{"--etcd", cluster.Endpoints(), "--lease-ttl", "2s"}, startAgentOn(ctx, t, f)...)
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
