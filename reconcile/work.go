@@ -104,9 +104,12 @@ func (w *work) fullDue(idle time.Duration) bool {
 }
 
 // next is the pause before the next pass: the active pace while anything
-// is in flight, else what is left of the idle period, or less to a wake.
+// is in flight or one just finished (the full pass that finish calls for
+// may start a next stage or a dependant: waiting the idle period there
+// made every stage of a pipeline wait it), else what is left of the idle
+// period, or less to a wake.
 func (w *work) next(active bool, activeEvery, idle time.Duration) time.Duration {
-	if active || len(w.busy) > 0 {
+	if active || len(w.busy) > 0 || w.finished {
 		return activeEvery
 	}
 	next := idle - time.Since(w.fullAt)

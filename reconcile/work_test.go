@@ -452,6 +452,9 @@ func TestLoopPace(t *testing.T) {
 	if !w.fullDue(time.Hour) {
 		t.Error("a placement finished: the next pass must be a full one")
 	}
+	if d := w.next(false, time.Millisecond, time.Hour); d != time.Millisecond {
+		t.Errorf("a placement finished, nothing else in flight: next pass in %s, want the active pace (a next stage may start)", d)
+	}
 }
 
 // TestFullPassListsEachRuntimeOnce: a full pass over a clean fleet asks the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
@@ -41,12 +42,13 @@ func BenchmarkFleetRollout(b *testing.B) {
 	for i := range b.N {
 		version := []string{"v2", "v1"}[i%2]
 		cpu0 := cpuSeconds(bt, pid)
+		after := lastSeq(ctx, bt, f)
 		start := time.Now()
 		c := f.Commit(ctx, f.Artifacts[version], fmt.Sprintf(`{ROUND: "%d"}`, i), "Deploy web "+version)
 		f.Converge(ctx, st, "round "+strconv.Itoa(i), c, version)
 		took := time.Since(start)
 		b.ReportMetric(cpuSeconds(bt, pid)-cpu0, "cpu-s/op")
-		b.Logf("round %d: %d hosts on %s in %.2fs", i, n, version, took.Seconds())
+		b.Logf("round %d: %d hosts on %s in %.2fs; per stage, first intent → last outcome: %s", i, n, version, took.Seconds(), stageSpans(ctx, bt, f, after))
 	}
 	b.StopTimer()
 	b.ReportMetric(peakRSSMiB(bt, pid), "peak-rss-MiB")
@@ -123,4 +125,43 @@ func peakRSSMiB(t testing.TB, pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// lastSeq is the journal's newest entry.
+func lastSeq(ctx context.Context, t testing.TB, f *e2etest.Fixture) uint64 {
+	entries := journal(ctx, t, f)
+	if len(entries) == 0 {
+		return 0
+	}
+	return entries[len(entries)-1].Seq
+}
+
+// stageSpans says, for the entries after seq, when each stage's first
+// intent and last outcome came, from the first entry: where a rollout's
+// time goes.
+func stageSpans(ctx context.Context, t testing.TB, f *e2etest.Fixture, after uint64) string {
+	var order []string
+	first, last := map[string]time.Time{}, map[string]time.Time{}
+	var t0 time.Time
+	for _, e := range journal(ctx, t, f) {
+		if e.Seq <= after {
+			continue
+		}
+		if t0.IsZero() {
+			t0 = e.Time
+		}
+		if e.Stage == "" || (e.Kind != api.EntryIntent && e.Kind != api.EntryOutcome) {
+			continue
+		}
+		if _, ok := first[e.Stage]; !ok {
+			first[e.Stage] = e.Time
+			order = append(order, e.Stage)
+		}
+		last[e.Stage] = e.Time
+	}
+	var parts []string
+	for _, s := range order {
+		parts = append(parts, fmt.Sprintf("%s %.1f–%.1fs", s, first[s].Sub(t0).Seconds(), last[s].Sub(t0).Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }

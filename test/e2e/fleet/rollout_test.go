@@ -108,7 +108,7 @@ func assertStageByStage(t *testing.T, entries []api.Entry, release string, stage
 }
 
 // journal reads the whole journal through the API, a page at a time.
-func journal(ctx context.Context, t *testing.T, f *e2etest.Fixture) []api.Entry {
+func journal(ctx context.Context, t testing.TB, f *e2etest.Fixture) []api.Entry {
 	t.Helper()
 	var out []api.Entry
 	for {
