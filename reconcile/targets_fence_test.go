@@ -48,11 +48,7 @@ func realAgent(t *testing.T, dir, name string) string {
 // them from then on, before the new term acted anywhere.
 func TestTermSendsItsFenceToEveryAgent(t *testing.T) {
 	dir := t.TempDir()
-	if err := fleetcerts.NewCA(dir, "ca", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := fleetcerts.LoadCA(dir)
-	if _, err := fleetcerts.Issue(ca, dir, "reconciler", nil, time.Now()); err != nil {
+	if err := fleetcerts.NewFleet(dir, "ca", map[string][]string{"reconciler": nil}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ds := &schema.DesiredState{Hosts: map[string]schema.Host{}}

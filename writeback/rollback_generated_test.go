@@ -108,24 +108,10 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-const genCommon = `package t
-
-targets: local: {
-	zone: "local"
-	runtime: kind: "process"
-	traffic: {kind: "router", admin: "edge"}
-}
-pipeline: stages: [{name: "local", targets: ["local"]}]
-services: [N=_]: {
-	health: path: "/healthz"
-	strategy: kind: "blueGreen"
-}
-`
-
 // genTree writes web and api into files of a style the generator picks:
 // both in one CUE file, each in its own, or web in YAML.
 func genTree(r *rand.Rand, style int, web, api genService) fstest.MapFS {
-	out := fstest.MapFS{"common.cue": {Data: []byte(genCommon)}}
+	out := fstest.MapFS{"common.cue": {Data: []byte(common)}}
 	cue := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte("package t\n\n" + s)} }
 	switch style {
 	case 0:

@@ -23,7 +23,6 @@ targets: local: {
 }
 pipeline: stages: [{name: "local", targets: ["local"]}]
 services: [N=_]: {
-	run: replicas: 1
 	health: path: "/healthz"
 	strategy: kind: "blueGreen"
 }

@@ -144,3 +144,22 @@ func absent(dir string, names ...string) error {
 	}
 	return nil
 }
+
+// NewFleet makes, in dir, a CA named caName and a certificate signed by it
+// for each name of certs, naming its hosts: a whole fleet's files at once,
+// as `durable certs ca` then `issue` for each would.
+func NewFleet(dir, caName string, certs map[string][]string, now time.Time) error {
+	if err := NewCA(dir, caName, now); err != nil {
+		return err
+	}
+	ca, err := LoadCA(dir)
+	if err != nil {
+		return err
+	}
+	for name, hosts := range certs {
+		if _, err := Issue(ca, dir, name, hosts, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -146,3 +146,35 @@ func TestLoadCARefusesAMismatchedKey(t *testing.T) {
 		t.Error("a garbage CA certificate was loaded")
 	}
 }
+
+// NewFleet makes the CA and every certificate asked, each chaining to the
+// CA for its names; asked again in the same folder, it overwrites nothing.
+func TestNewFleetMakesEveryCertificate(t *testing.T) {
+	dir := t.TempDir()
+	if err := NewFleet(dir, "fleet-ca", map[string][]string{"a1": {"10.0.0.11"}, "reconciler": nil}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	for name, host := range map[string]string{"a1": "10.0.0.11", "reconciler": "reconciler"} {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: host}); err != nil {
+			t.Errorf("%s as %s: %v", name, host, err)
+		}
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err := NewFleet(dir, "fleet-ca", map[string][]string{"a2": nil}, time.Now()); err == nil {
+		t.Error("a second fleet in the same folder was made")
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "ca.key")); string(after) != string(before) {
+		t.Error("the CA's key was replaced")
+	}
+}

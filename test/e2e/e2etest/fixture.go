@@ -88,7 +88,14 @@ func New(t testing.TB, ctx context.Context) *Fixture {
 // and returns the registry's host:port and the artifacts by version.
 func StartRegistry(t testing.TB, ctx context.Context, dir string) (string, map[string]string) {
 	t.Helper()
-	regHost, stopRegistry, err := examples.StartRegistry()
+	return StartRegistryOn(t, ctx, dir, "127.0.0.1:0")
+}
+
+// StartRegistryOn is StartRegistry on the given address (a fleet's bridge,
+// which hosts in network namespaces reach).
+func StartRegistryOn(t testing.TB, ctx context.Context, dir, address string) (string, map[string]string) {
+	t.Helper()
+	regHost, stopRegistry, err := examples.StartRegistryOn(address)
 	if err != nil {
 		t.Fatal(err)
 	}

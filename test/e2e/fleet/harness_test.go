@@ -124,22 +124,12 @@ func (f *fleet) readHosts() {
 // address too) and the reconciler's.
 func (f *fleet) makeCerts(names []string) {
 	f.certs = filepath.Join(f.dir, "certs")
-	now := time.Now()
-	if err := fleetcerts.NewCA(f.certs, "fleet-ca", now); err != nil {
-		f.t.Fatal(err)
+	certs := map[string][]string{"reconciler": nil}
+	for _, name := range names {
+		certs[name] = []string{f.hosts[name].addr}
 	}
-	ca, err := fleetcerts.LoadCA(f.certs)
-	if err != nil {
+	if err := fleetcerts.NewFleet(f.certs, "fleet-ca", certs, time.Now()); err != nil {
 		f.t.Fatal(err)
-	}
-	for _, name := range append([]string{"reconciler"}, names...) {
-		var addrs []string
-		if h, ok := f.hosts[name]; ok {
-			addrs = []string{h.addr}
-		}
-		if _, err := fleetcerts.Issue(ca, f.certs, name, addrs, now); err != nil {
-			f.t.Fatal(err)
-		}
 	}
 }
 
@@ -241,15 +231,7 @@ func waitTCP(ctx context.Context, t testing.TB, addr string) {
 // the reconciler reaching the agents.
 func (f *fleet) fixture(ctx context.Context) *e2etest.Fixture {
 	t := f.t
-	regHost, stop, err := examples.StartRegistryOn(f.gateway + ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	artifacts, err := examples.BuildAndPush(ctx, regHost, filepath.Join(f.dir, "build"), "v1", "v2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	regHost, artifacts := e2etest.StartRegistryOn(t, ctx, f.dir, f.gateway+":0")
 	trust, err := harness.SignAndTrust(ctx, filepath.Join(f.dir, "trust"), regHost, artifacts)
 	if err != nil {
 		t.Fatal(err)

@@ -24,18 +24,8 @@ var agentListening = regexp.MustCompile(`agent listening on https://(\S+),`)
 func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) []string {
 	t.Helper()
 	certs := filepath.Join(f.Dir, "certs")
-	now := time.Now()
-	if err := fleetcerts.NewCA(certs, "ca", now); err != nil {
+	if err := fleetcerts.NewFleet(certs, "ca", map[string][]string{"a1": {"127.0.0.1"}, "reconciler": nil}, time.Now()); err != nil {
 		t.Fatal(err)
-	}
-	ca, err := fleetcerts.LoadCA(certs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, hosts := range map[string][]string{"a1": {"127.0.0.1"}, "reconciler": nil} {
-		if _, err := fleetcerts.Issue(ca, certs, name, hosts, now); err != nil {
-			t.Fatal(err)
-		}
 	}
 	hostFile := filepath.Join(f.Dir, "agent-host.json")
 	if err := (harness.HostConfig{Routers: map[string]string{"edge": f.RouterAdmin}}).Write(hostFile); err != nil {
