@@ -71,7 +71,7 @@ func runOnEtcd(ctx context.Context, p runParts, guard func(http.Handler, listene
 		cfg := p.config()
 		// The agents refuse this term's actions once a later term's token
 		// reached them: the election key's create revision, per deployment.
-		cfg.Fleet.Fence = remote.Fence{Shard: o.etcd.electionPrefix(), Token: uint64(fence.Revision)}
+		cfg.Fleet.Fences = []remote.Fence{{Shard: o.etcd.electionPrefix(), Token: uint64(fence.Revision)}}
 		cfg.RequireAgents = true
 		rec, err := reconcile.New(ctx, cfg, journal.Observed(fenceWatch{st, lost}, observers...), src)
 		if errors.Is(err, journal.ErrFenced) || ctx.Err() != nil {
