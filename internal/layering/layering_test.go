@@ -70,6 +70,8 @@ var rules = []rule{
 		why: "writeback works out the files a commit changes; it never pushes (the source does) and never imports the controller"},
 	{from: module + "/fieldedit", deny: []string{module + "/"}, allow: []string{module + "/fieldedit"},
 		why: "fieldedit edits text by field path: it imports nothing of the project, so the merge queue and release can share it"},
+	{from: module + "/cluster", deny: append([]string{module + "/"}, heavy...), allow: []string{module + "/cluster", module + "/journal", module + "/api"},
+		why: "cluster decides who acts from etcd alone: it knows the journal's fences, nothing of the controller, the adapters or the repository"},
 	{from: module + "/demo", deny: []string{module + "/reconcile"}, why: "the demo reads the reconciler through its API (api, server), as a user would"},
 	{from: module + "/internal/harness", deny: []string{module + "/reconcile"}, why: "the harness drives the binary as a user would, through its API"},
 	{from: module + "/reconcile/analysis", deny: []string{module + "/reconcile"}, allow: []string{module + "/reconcile/analysis"},
