@@ -117,6 +117,8 @@ func TestFenceForChoosesByRecord(t *testing.T) {
 		{own, journal.Write{Kind: journal.WriteRollout, Service: svc3, Stage: "prod", Target: "t"}, three, true},
 		{own, journal.Write{Kind: journal.WriteEntry, Service: svc3, Stage: "prod"}, three, true},
 		{own, journal.Write{Kind: journal.WriteEntry, Service: svc3, Target: "t"}, three, true},
+		{own, journal.Write{Kind: journal.WriteEntry, Service: svc3, Set: "svc-3-abc"}, three, true},
+		{notLeader, journal.Write{Kind: journal.WriteEntry, Service: svc1, Set: "x"}, journal.Fence{}, false},
 		{own, journal.Write{Kind: journal.WriteInfraSet, Service: svc1, Stage: "prod", Target: "t"}, journal.Fence{}, false},
 		{own, journal.Write{Kind: journal.WriteEntry, Service: svc1, Stage: "prod", Target: "t"}, journal.Fence{}, false},
 		{notLeader, journal.Write{Kind: journal.WriteEntry}, member, true},

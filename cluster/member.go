@@ -213,6 +213,9 @@ func (m *member) settle(ctx context.Context, h *holding, t Term) {
 		return
 	}
 	h.term.stop()
+	if next.Leads() && !h.own.Leads() {
+		m.cfg.Log.Info("elected leader: this reconciler owns shard 0 and takes the revisions in", "self", m.cfg.Self, "key", next.Shards[0].Key, "revision", next.Shards[0].Revision)
+	}
 	h.own, h.term = next, nil
 	m.cfg.Log.Info("shards owned", "self", m.cfg.Self, "shards", next.Owned(), "members", len(v.Members), "leader", next.Leads())
 	if len(next.Shards) > 0 {

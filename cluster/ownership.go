@@ -76,7 +76,8 @@ func (o Ownership) same(p Ownership) bool {
 //   - what takes in a revision — the revision, its releases — and the
 //     journal's compaction: the leader's, shard 0's;
 //   - an infra-set, a rollout, and an entry about a placement (a service on
-//     a stage or a target): the lock of that service's shard;
+//     a stage or a target, or one of its sets): the lock of that service's
+//     shard;
 //   - any other entry (an event of this reconciler's, a verdict on an
 //     artifact): this member's registration, so that a member whose lease
 //     ended writes nothing.
@@ -87,7 +88,7 @@ func (o Ownership) FenceFor(w journal.Write) (journal.Fence, bool) {
 	case w.Kind == journal.WriteRevision || w.Kind == journal.WriteRelease || w.Kind == journal.WriteCompaction:
 		f, ok := o.Shards[0]
 		return f, ok
-	case w.Kind == journal.WriteEntry && (w.Service == "" || w.Stage == "" && w.Target == ""):
+	case w.Kind == journal.WriteEntry && (w.Service == "" || w.Stage == "" && w.Target == "" && w.Set == ""):
 		return o.Member, true
 	default:
 		f, ok := o.Shards[ShardOf(w.Service, o.Count)]

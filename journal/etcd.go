@@ -52,8 +52,8 @@ type Fence struct {
 // deployment whose reconcilers divide the services among them chooses
 // each write's fence from it (EtcdConfig.FenceFor).
 type Write struct {
-	Kind                   WriteKind
-	Service, Stage, Target string
+	Kind                        WriteKind
+	Service, Stage, Target, Set string
 }
 
 // WriteKind is the kind of record a write puts (or, for a compaction,
@@ -259,7 +259,7 @@ func (s *Etcd) write(ctx context.Context, w Write, cmps []clientv3.Cmp, puts, re
 // String names a write in errors: its kind and placement.
 func (w Write) String() string {
 	out := string(w.Kind)
-	for _, part := range []string{w.Service, w.Stage, w.Target} {
+	for _, part := range []string{w.Service, w.Stage, w.Target, w.Set} {
 		if part != "" {
 			out += " " + part
 		}

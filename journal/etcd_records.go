@@ -267,7 +267,7 @@ func (s *Etcd) Release(ctx context.Context, id string) (Release, error) {
 
 // PutInfraSet records an infra-set, keyed by its id, with its transition.
 func (s *Etcd) PutInfraSet(ctx context.Context, set InfraSet) error {
-	return s.putRecord(ctx, Write{Kind: WriteInfraSet, Service: set.Service, Stage: set.Stage, Target: set.Target}, dirInfraSets, set.ID, set)
+	return s.putRecord(ctx, Write{Kind: WriteInfraSet, Service: set.Service, Stage: set.Stage, Target: set.Target, Set: set.ID}, dirInfraSets, set.ID, set)
 }
 
 // InfraSet returns the infra-set with id.
@@ -298,7 +298,7 @@ func (s *Etcd) ServiceInfraSets(ctx context.Context, service string) ([]InfraSet
 
 // PutRollout records a rollout, keyed by its id, with its transition.
 func (s *Etcd) PutRollout(ctx context.Context, r Rollout) error {
-	return s.putRecord(ctx, Write{Kind: WriteRollout, Service: r.Service, Stage: r.Stage, Target: r.Target}, dirRollouts, r.ID, r)
+	return s.putRecord(ctx, Write{Kind: WriteRollout, Service: r.Service, Stage: r.Stage, Target: r.Target, Set: r.Set}, dirRollouts, r.ID, r)
 }
 
 // Rollout returns the rollout with id.

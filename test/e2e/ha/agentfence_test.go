@@ -97,7 +97,7 @@ func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 	}
 	st.AssertNoFailedRequests(t)
 	fences, err := os.ReadFile(filepath.Join(f.Dir, "agent-state", "fences.json"))
-	if err != nil || !strings.Contains(string(fences), "/durable/leader") {
+	if err != nil || !strings.Contains(string(fences), "/durable/shards/0") {
 		t.Fatalf("the agent kept no token of the election's shard: %q, %v", fences, err)
 	}
 }
