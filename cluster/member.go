@@ -113,18 +113,20 @@ func (m *member) session(ctx context.Context, t Term) error {
 	}
 	defer h.sess.Close() // revokes the lease: every key goes at once
 	defer func() { h.term.stop() }()
-	watchCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events := m.cfg.Client.Watch(clientv3.WithRequireLeader(watchCtx), m.keys.prefix, clientv3.WithPrefix())
+	alive, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	go m.watchRenewals(alive, lose, h.sess)
+	events := m.cfg.Client.Watch(clientv3.WithRequireLeader(alive), m.keys.prefix, clientv3.WithPrefix())
 	tick := time.NewTicker(resettle)
 	defer tick.Stop()
 	for {
-		m.settle(ctx, h, t)
+		m.settle(alive, h, t)
 		select {
-		case <-ctx.Done():
-			return nil
-		case <-h.sess.Done():
-			return fmt.Errorf("%w: the lease expired (etcd unreachable or this process paused for %s)", ErrLost, m.cfg.TTL)
+		case <-alive.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			return context.Cause(alive)
 		case _, ok := <-events:
 			if !ok {
 				events = nil // the resettle tick goes on
@@ -137,6 +139,43 @@ func (m *member) session(ctx context.Context, t Term) error {
 				err = errors.New("the reconcile loop ended by itself")
 			}
 			return err
+		}
+	}
+}
+
+// watchRenewals ends ctx (lose) once the lease may be about to expire on
+// etcd's side: when the session ends, or when no renewal of the lease was
+// answered for two thirds of the TTL. etcd expires the lease one TTL after
+// the last renewal it processed, which was before its answer arrived: a
+// member cut off from etcd thus stops acting before another can hold its
+// locks, as long as an answer took less than a third of the TTL to come
+// back. The client renews every third of the TTL, so one late answer is
+// not a loss.
+func (m *member) watchRenewals(ctx context.Context, lose context.CancelCauseFunc, sess *concurrency.Session) {
+	answers, err := m.cfg.Client.KeepAlive(ctx, sess.Lease())
+	if err != nil {
+		lose(fmt.Errorf("%w: keep the lease alive: %v", ErrLost, err))
+		return
+	}
+	safe := m.cfg.TTL * 2 / 3
+	timer := time.NewTimer(safe)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sess.Done():
+			lose(fmt.Errorf("%w: the lease expired (etcd unreachable or this process paused for %s)", ErrLost, m.cfg.TTL))
+			return
+		case _, ok := <-answers:
+			if !ok {
+				lose(fmt.Errorf("%w: the lease's keep-alive ended (the lease expired, or etcd unreachable)", ErrLost))
+				return
+			}
+			timer.Reset(safe)
+		case <-timer.C:
+			lose(fmt.Errorf("%w: no renewal of the lease answered for %s (two thirds of its TTL): this member stops acting before the lease can expire on etcd", ErrLost, safe))
+			return
 		}
 	}
 }

@@ -273,3 +273,42 @@ func TestShardCountMustAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestCutOffFromEtcdTheTermEnds pauses etcd (SIGSTOP) under a member: no
+// renewal of its lease is answered, and its term ends, though no write of
+// its was refused (etcd answered none); the time it took is logged, the
+// member's bound being two thirds of the TTL after its last answered
+// renewal. etcd back, it owns the shard again.
+func TestCutOffFromEtcdTheTermEnds(t *testing.T) {
+	srv := etcdtest.Start(t)
+	c := srv.Client(t)
+	ended := make(chan time.Time, 8)
+	started := make(chan Ownership, 8)
+	startMember(t, c, "a", 1, func(ctx context.Context, own Ownership, _ func()) error {
+		started <- own
+		<-ctx.Done()
+		ended <- time.Now()
+		return nil
+	})
+	first := receiveWithin(t, "a's term", started)
+	srv.Pause(t)
+	paused := time.Now()
+	stopped := receiveWithin(t, "the term's end while etcd is paused", ended)
+	t.Logf("the term ended %s after etcd stopped answering (TTL 2s, bound 1.33s after the last answered renewal)", stopped.Sub(paused).Round(time.Millisecond))
+	srv.Resume(t)
+	again := receiveWithin(t, "a's next term", started)
+	if again.Member == first.Member {
+		t.Fatalf("the next term is on the same registration %v: the member did not register again", again.Member)
+	}
+}
+
+func receiveWithin[T any](t *testing.T, what string, c <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: nothing within 30s", what)
+		panic("unreachable")
+	}
+}
