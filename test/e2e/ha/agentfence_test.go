@@ -33,7 +33,7 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) []strin
 
 // startAgent starts a `durable agent` on this host as host a1, serving the
 // routers named, and returns its address and durable run's flags for it.
-func startAgent(ctx context.Context, t *testing.T, f *e2etest.Fixture, routers map[string]string) (string, []string) {
+func startAgent(ctx context.Context, t testing.TB, f *e2etest.Fixture, routers map[string]string) (string, []string) {
 	t.Helper()
 	certs := filepath.Join(f.Dir, "certs")
 	if err := fleetcerts.NewFleet(certs, "ca", map[string][]string{"a1": {"127.0.0.1"}, "reconciler": nil}, time.Now()); err != nil {

@@ -44,51 +44,19 @@ const shardCount = 6
 func TestShardThreeReconcilersOneKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	etcd := etcdtest.Start(t)
-	client := etcd.Client(t)
-	t.Cleanup(func() { checkEtcdJournal(t, client) })
-	f := e2etest.New(t, ctx)
-	routers, urls := map[string]string{"edge": f.RouterAdmin}, []string{f.Router}
-	for name := range prodTargets {
-		router, addr, admin, err := harness.StartRouter(ctx, "router-"+name, e2etest.Bin, filepath.Join(f.Dir, "router-"+name+".log"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { router.Stop(5 * time.Second) })
-		routers[name], urls = admin, append(urls, "http://"+addr+"/")
-	}
-	agent, fleetFlags := startAgent(ctx, t, f, routers)
-	writeShardRepo(t, f, agent, f.Artifacts["v1"])
-	if _, err := f.Repo.Commit(ctx, "Deploy six services v1"); err != nil {
-		t.Fatal(err)
-	}
-	flags := append([]string{"--etcd", etcd.Endpoint, "--shards", fmt.Sprint(shardCount), "--lease-ttl", "2s"}, fleetFlags...)
-	members := map[string]*member{}
-	for _, name := range []string{"r1", "r2", "r3"} {
-		members[name] = startShardMember(ctx, t, f, name, flags)
-	}
-	waitServes(ctx, t, members["r1"].api, f.Artifacts["v1"])
+	sf := newShardFixture(ctx, t, shardServices, canaryStrategy)
+	sf.commit(ctx, t, "v1")
+	members := sf.start(ctx, t, "r1", "r2", "r3")
+	waitServes(ctx, t, members["r1"].api, sf.f.Artifacts["v1"], len(sf.services))
 	owners := waitOwners(ctx, t, members["r1"].api, 3)
 	t.Logf("v1 serves everywhere; shards: %v", owners)
-	// Every service through every router, ten requests a second each: the
-	// canaries' analysis needs traffic.
-	var loads []*harness.Load
-	for _, url := range urls {
-		for _, svc := range shardServices {
-			l := harness.StartLoadOn(ctx, []string{url}, svc, 1, 100*time.Millisecond)
-			t.Cleanup(l.Stop)
-			loads = append(loads, l)
-		}
-	}
+	loads := sf.load(ctx, t)
 
-	writeShardRepo(t, f, agent, f.Artifacts["v2"])
-	if _, err := f.Repo.Commit(ctx, "Deploy six services v2"); err != nil {
-		t.Fatal(err)
-	}
+	sf.commit(ctx, t, "v2")
 	for _, m := range members {
 		_ = m.api.Trigger(ctx)
 	}
-	waitCanaryInProd(ctx, t, members["r1"].api, f.Artifacts["v2"])
+	waitCanaryInProd(ctx, t, members["r1"].api, sf.f.Artifacts["v2"])
 	leader := leaderOf(ctx, t, members)
 	killed := time.Now()
 	members[leader].child.Kill()
@@ -101,9 +69,9 @@ func TestShardThreeReconcilersOneKilled(t *testing.T) {
 	}
 	after := waitOwners(ctx, t, survivor, 2)
 	t.Logf("its shards taken over %s after the kill: %v", time.Since(killed).Round(100*time.Millisecond), after)
-	waitServes(ctx, t, survivor, f.Artifacts["v2"])
+	waitServes(ctx, t, survivor, sf.f.Artifacts["v2"], len(sf.services))
 	t.Logf("v2 serves everywhere %s after the kill", time.Since(killed).Round(100*time.Millisecond))
-	checkStagesAndZones(ctx, t, client)
+	checkStagesAndZones(ctx, t, sf.client, sf.services)
 	total, failed := 0, 0
 	for _, l := range loads {
 		n, bad, lastErr := l.Stats()
@@ -115,6 +83,85 @@ func TestShardThreeReconcilersOneKilled(t *testing.T) {
 	t.Logf("requests through the routers during the rollout and the kill: %d, failed %d", total, failed)
 }
 
+// The strategies of the shard tests: a canary step that needs traffic, or
+// blue/green (nothing to wait for but the instances' health).
+const (
+	canaryStrategy    = `{kind: "canary", keepWarm: 1, steps: [{weight: 50, bake: time: "2s"}], analysis: {maxErrorRate: 0.01, minRequests: 5}}`
+	blueGreenStrategy = `{kind: "blueGreen", keepWarm: 1}`
+)
+
+// shardFixture is a deployment for reconcilers sharing one etcd: a real
+// etcd, the fixture's registry and repository, staging on the fixture's
+// router and prod's targets on routers of their own, all behind one
+// agent (host a1), and the services, all with one strategy.
+type shardFixture struct {
+	f        *e2etest.Fixture
+	etcd     *etcdtest.Server
+	client   *clientv3.Client
+	agent    string
+	urls     []string
+	flags    []string
+	services []string
+	strategy string
+}
+
+func newShardFixture(ctx context.Context, t testing.TB, services []string, strategy string) *shardFixture {
+	t.Helper()
+	sf := &shardFixture{etcd: etcdtest.Start(t), services: services, strategy: strategy}
+	sf.client = sf.etcd.Client(t)
+	t.Cleanup(func() { checkEtcdJournal(t, sf.client) })
+	sf.f = e2etest.New(t, ctx)
+	routers := map[string]string{"edge": sf.f.RouterAdmin}
+	sf.urls = []string{sf.f.Router}
+	for name := range prodTargets {
+		router, addr, admin, err := harness.StartRouter(ctx, "router-"+name, e2etest.Bin, filepath.Join(sf.f.Dir, "router-"+name+".log"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { router.Stop(5 * time.Second) })
+		routers[name], sf.urls = admin, append(sf.urls, "http://"+addr+"/")
+	}
+	var fleetFlags []string
+	sf.agent, fleetFlags = startAgent(ctx, t, sf.f, routers)
+	sf.flags = append([]string{"--etcd", sf.etcd.Endpoint, "--shards", fmt.Sprint(shardCount), "--lease-ttl", "2s"}, fleetFlags...)
+	return sf
+}
+
+// commit commits every service on version's artifact.
+func (sf *shardFixture) commit(ctx context.Context, t testing.TB, version string) string {
+	t.Helper()
+	writeShardRepo(t, sf, sf.f.Artifacts[version])
+	c, err := sf.f.Repo.Commit(ctx, fmt.Sprintf("Deploy %d services %s", len(sf.services), version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// start starts a reconciler of each name.
+func (sf *shardFixture) start(ctx context.Context, t testing.TB, names ...string) map[string]*member {
+	t.Helper()
+	members := map[string]*member{}
+	for _, name := range names {
+		members[name] = startShardMember(ctx, t, sf.f, name, sf.flags)
+	}
+	return members
+}
+
+// load sends every service, through every router, ten requests a second
+// until the test ends: the canaries' analysis needs traffic.
+func (sf *shardFixture) load(ctx context.Context, t testing.TB) []*harness.Load {
+	var loads []*harness.Load
+	for _, url := range sf.urls {
+		for _, svc := range sf.services {
+			l := harness.StartLoadOn(ctx, []string{url}, svc, 1, 100*time.Millisecond)
+			t.Cleanup(l.Stop)
+			loads = append(loads, l)
+		}
+	}
+	return loads
+}
+
 // member is one reconciler of the shard test.
 type member struct {
 	name  string
@@ -124,7 +171,7 @@ type member struct {
 
 // startShardMember starts a reconciler with a state of its own (its
 // source's cache); it stops with the test.
-func startShardMember(ctx context.Context, t *testing.T, f *e2etest.Fixture, name string, flags []string) *member {
+func startShardMember(ctx context.Context, t testing.TB, f *e2etest.Fixture, name string, flags []string) *member {
 	t.Helper()
 	hostFile := filepath.Join(f.Dir, "host.json")
 	if err := f.Host.Write(hostFile); err != nil {
@@ -149,11 +196,12 @@ func startShardMember(ctx context.Context, t *testing.T, f *e2etest.Fixture, nam
 	return &member{name: s.Leadership.Self, child: child, api: c}
 }
 
-// writeShardRepo lays out the six services on artifact, staging on the
+// writeShardRepo lays out the services on artifact, staging on the
 // fixture's router and prod's four targets on routers of their own, all
-// behind the agent at agent (host a1).
-func writeShardRepo(t *testing.T, f *e2etest.Fixture, agent, artifact string) {
+// behind the agent (host a1).
+func writeShardRepo(t testing.TB, sf *shardFixture, artifact string) {
 	t.Helper()
+	f, agent := sf.f, sf.agent
 	var b strings.Builder
 	fmt.Fprintf(&b, "package quickstart\n\nhosts: a1: address: %q\n\n", agent)
 	b.WriteString("targets: staging: {host: \"a1\", zone: \"staging\", runtime: kind: \"process\", traffic: {kind: \"router\", admin: \"edge\"}}\n")
@@ -162,9 +210,9 @@ func writeShardRepo(t *testing.T, f *e2etest.Fixture, agent, artifact string) {
 		fmt.Fprintf(&b, "targets: %s: {host: \"a1\", zone: %q, runtime: kind: \"process\", traffic: {kind: \"router\", admin: %q}}\n", name, prodTargets[name], name)
 	}
 	fmt.Fprintf(&b, "\npipeline: stages: [{name: \"staging\", targets: [\"staging\"]}, {name: \"prod\", targets: [%q, %q, %q, %q]}]\n\n", prod[0], prod[1], prod[2], prod[3])
-	for _, svc := range shardServices {
+	for _, svc := range sf.services {
 		fmt.Fprintf(&b, "services: %s: {artifact: %q, run: replicas: 1, health: {path: \"/healthz\", timeout: \"1s\"},\n", svc, artifact)
-		b.WriteString("\tstrategy: {kind: \"canary\", keepWarm: 1, steps: [{weight: 50, bake: time: \"2s\"}], analysis: {maxErrorRate: 0.01, minRequests: 5}}}\n")
+		fmt.Fprintf(&b, "\tstrategy: %s}\n", sf.strategy)
 	}
 	for _, name := range []string{"release.cue", "service.cue", "targets.cue", "hosts.cue"} {
 		if err := os.Remove(filepath.Join(f.Repo.Dir, name)); err != nil && !os.IsNotExist(err) {
@@ -179,7 +227,7 @@ func writeShardRepo(t *testing.T, f *e2etest.Fixture, agent, artifact string) {
 // waitStatus waits until c's status satisfies ok, and returns it; timed
 // out, it fails the test with what the status last said of each placement
 // and the tail of each reconciler's log.
-func waitStatus(ctx context.Context, t *testing.T, c *server.Client, what string, ok func(api.Status) bool) api.Status {
+func waitStatus(ctx context.Context, t testing.TB, c *server.Client, what string, ok func(api.Status) bool) api.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
@@ -221,12 +269,12 @@ func describe(s api.Status) string {
 	return b.String()
 }
 
-// waitServes waits until every service serves artifact, alone, on every
+// waitServes waits until the n services serve artifact, alone, on every
 // target.
-func waitServes(ctx context.Context, t *testing.T, c *server.Client, artifact string) {
+func waitServes(ctx context.Context, t testing.TB, c *server.Client, artifact string, n int) {
 	t.Helper()
 	waitStatus(ctx, t, c, "every service serving "+artifact[strings.LastIndex(artifact, ":")+1:][:12]+" everywhere", func(s api.Status) bool {
-		if len(s.Services) != len(shardServices) {
+		if len(s.Services) != n {
 			return false
 		}
 		for _, svc := range s.Services {
@@ -246,7 +294,7 @@ func waitServes(ctx context.Context, t *testing.T, c *server.Client, artifact st
 
 // waitOwners waits until n members own every shard between them, evenly,
 // and returns each member's shards.
-func waitOwners(ctx context.Context, t *testing.T, c *server.Client, n int) map[string][]int {
+func waitOwners(ctx context.Context, t testing.TB, c *server.Client, n int) map[string][]int {
 	t.Helper()
 	s := waitStatus(ctx, t, c, fmt.Sprintf("%d members to own the shards", n), func(s api.Status) bool {
 		if s.Leadership == nil {
@@ -305,7 +353,7 @@ func leaderOf(ctx context.Context, t *testing.T, members map[string]*member) str
 // the order etcd committed them, for each service's v2: no prod set came
 // up before staging's v2 set served (FIFO between stages), and no two
 // prod zones had a v2 set coming up (creating, ready or canary) at once.
-func checkStagesAndZones(ctx context.Context, t *testing.T, client *clientv3.Client) {
+func checkStagesAndZones(ctx context.Context, t testing.TB, client *clientv3.Client, services []string) {
 	t.Helper()
 	st, err := journal.OpenEtcd(ctx, journal.EtcdConfig{Client: client, Prefix: "/durable/journal/"})
 	if err != nil {
@@ -323,7 +371,7 @@ func checkStagesAndZones(ctx context.Context, t *testing.T, client *clientv3.Cli
 	for _, s := range sets {
 		byID[s.ID] = s
 	}
-	for _, svc := range shardServices {
+	for _, svc := range services {
 		problems := replayService(svc, byID, transitions)
 		for _, p := range problems {
 			t.Errorf("%s: %s", svc, p)
