@@ -21,11 +21,19 @@ const (
 	dsseLayerMediaType = "application/vnd.dsse.envelope.v1+json"
 )
 
-// Attest attaches an in-toto statement about ref (pinned by digest) with
-// predicate (JSON) of predicateType, signed by k, in format, as `cosign
-// attest --key --tlog-upload=false` does: a .att tag for FormatCosignSig, a
-// bundle referrer for FormatSigstoreBundle.
-func (k *Key) Attest(ctx context.Context, ref, format, predicateType string, predicate []byte, opts ...Option) error {
+// Predicate is what an attestation states about an artifact.
+type Predicate struct {
+	// Type is the predicate type, a URI (https://slsa.dev/provenance/v1).
+	Type string
+	// JSON is the predicate, a JSON object.
+	JSON []byte
+}
+
+// Attest attaches an in-toto statement of p about ref (pinned by digest),
+// signed by k, in format, as `cosign attest --key --tlog-upload=false` does:
+// a .att tag for FormatCosignSig, a bundle referrer for FormatSigstoreBundle.
+func (k *Key) Attest(ctx context.Context, ref, format string, p Predicate, opts ...Option) error {
+	predicateType, predicate := p.Type, p.JSON
 	o := makeOptions(opts)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()

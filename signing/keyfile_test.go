@@ -48,7 +48,7 @@ func TestKeyFilesSignInBothFormats(t *testing.T) {
 		if _, err := v.Verify(ctx, d.String()); !errors.Is(err, ErrAttestationMissing) {
 			t.Fatalf("%s: signed, not attested: %v, want ErrAttestationMissing", format, err)
 		}
-		if err := k.Attest(ctx, d.String(), format, provenance, []byte(`{"builder":{"id":"ci"}}`)); err != nil {
+		if err := k.Attest(ctx, d.String(), format, Predicate{Type: provenance, JSON: []byte(`{"builder":{"id":"ci"}}`)}); err != nil {
 			t.Fatal(err)
 		}
 		verdict, err := v.Verify(ctx, d.String())
@@ -124,7 +124,7 @@ func TestKeyFileRefusals(t *testing.T) {
 		if c.pt == "" && c.predicate == "" {
 			err = k.SignAs(context.Background(), ref, c.format)
 		} else {
-			err = k.Attest(context.Background(), ref, c.format, c.pt, []byte(c.predicate))
+			err = k.Attest(context.Background(), ref, c.format, Predicate{Type: c.pt, JSON: []byte(c.predicate)})
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v", c, err)

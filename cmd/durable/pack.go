@@ -163,4 +163,3 @@ func packError(err error) error {
 func registryOptions() []remote.Option {
 	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("durable")}
 }
-

@@ -52,13 +52,13 @@ reconciler's trust file (docs/trust.md), and check with durable verify.`,
 				return signError(err)
 			}
 			for _, p := range predicates {
-				if err := k.Attest(cmd.Context(), ref, f, p.typ, p.data, opt); err != nil {
+				if err := k.Attest(cmd.Context(), ref, f, p, opt); err != nil {
 					return signError(err)
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "signed %s (%s", ref, f)
 			for _, p := range predicates {
-				fmt.Fprintf(cmd.OutOrStdout(), ", attested %s", p.typ)
+				fmt.Fprintf(cmd.OutOrStdout(), ", attested %s", p.Type)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), ")")
 			return nil
@@ -83,14 +83,9 @@ func signFormat(f string) (string, error) {
 	return "", usageError{fmt.Errorf("--format %q: use bundle or cosign-sig", f)}
 }
 
-type predicate struct {
-	typ  string
-	data []byte
-}
-
 // readPredicates reads each --attest TYPE=FILE.
-func readPredicates(list []string) ([]predicate, error) {
-	var out []predicate
+func readPredicates(list []string) ([]signing.Predicate, error) {
+	var out []signing.Predicate
 	for _, a := range list {
 		typ, file, ok := strings.Cut(a, "=")
 		if !ok || typ == "" || file == "" {
@@ -100,7 +95,7 @@ func readPredicates(list []string) ([]predicate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--attest %s: %w", file, err)
 		}
-		out = append(out, predicate{typ: typ, data: data})
+		out = append(out, signing.Predicate{Type: typ, JSON: data})
 	}
 	return out, nil
 }
