@@ -83,17 +83,18 @@ func statementAbout(d name.Digest, predicateType string, predicate []byte) ([]by
 	})
 }
 
-// envelope signs the statement in a DSSE envelope (JSON).
-func (k *Key) envelope(statement []byte) ([]byte, error) {
-	return dsse.WrapSigner(k.signer, inTotoPayloadType).SignMessage(bytes.NewReader(statement))
+// signedStatement is an in-toto statement of predicateType about d, and
+// the DSSE envelope (JSON) k signs it in.
+func (k *Key) signedStatement(d name.Digest, predicateType string, predicate []byte) (statement, envelope []byte, err error) {
+	if statement, err = statementAbout(d, predicateType, predicate); err != nil {
+		return nil, nil, err
+	}
+	envelope, err = dsse.WrapSigner(k.signer, inTotoPayloadType).SignMessage(bytes.NewReader(statement))
+	return statement, envelope, err
 }
 
 func (k *Key) attestClassic(ctx context.Context, d name.Digest, o options, predicateType string, predicate []byte) error {
-	st, err := statementAbout(d, predicateType, predicate)
-	if err != nil {
-		return err
-	}
-	env, err := k.envelope(st)
+	_, env, err := k.signedStatement(d, predicateType, predicate)
 	if err != nil {
 		return err
 	}
@@ -102,8 +103,7 @@ func (k *Key) attestClassic(ctx context.Context, d name.Digest, o options, predi
 	if err != nil {
 		return err
 	}
-	remoteOpts := []ociremote.Option{ociremote.WithRemoteOptions(o.remote(ctx)...)}
-	se, err := ociremote.SignedEntity(d, remoteOpts...)
+	se, remoteOpts, err := signedEntity(ctx, d, o)
 	if err != nil {
 		return err
 	}
@@ -118,11 +118,7 @@ func (k *Key) attestClassic(ctx context.Context, d name.Digest, o options, predi
 // attest do): cosign's signature is the statement of predicate type
 // https://sigstore.dev/cosign/sign/v1.
 func (k *Key) writeBundle(ctx context.Context, d name.Digest, o options, predicateType string, predicate []byte) error {
-	st, err := statementAbout(d, predicateType, predicate)
-	if err != nil {
-		return err
-	}
-	env, err := k.envelope(st)
+	st, env, err := k.signedStatement(d, predicateType, predicate)
 	if err != nil {
 		return err
 	}

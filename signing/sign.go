@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	ocimutate "github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -96,8 +97,7 @@ func (k *Key) signClassic(ctx context.Context, d name.Digest, o options) error {
 	if err != nil {
 		return err
 	}
-	remoteOpts := []ociremote.Option{ociremote.WithRemoteOptions(o.remote(ctx)...)}
-	se, err := ociremote.SignedEntity(d, remoteOpts...)
+	se, remoteOpts, err := signedEntity(ctx, d, o)
 	if err != nil {
 		return err
 	}
@@ -108,4 +108,15 @@ func (k *Key) signClassic(ctx context.Context, d name.Digest, o options) error {
 		return fmt.Errorf("push the signature: %w", err)
 	}
 	return nil
+}
+
+// signedEntity is d as the registry holds it, with what it carries already,
+// and the options that reach that registry.
+func signedEntity(ctx context.Context, d name.Digest, o options) (oci.SignedEntity, []ociremote.Option, error) {
+	remoteOpts := []ociremote.Option{ociremote.WithRemoteOptions(o.remote(ctx)...)}
+	se, err := ociremote.SignedEntity(d, remoteOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return se, remoteOpts, nil
 }
