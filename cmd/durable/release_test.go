@@ -22,13 +22,14 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 }
 
 // quickstartRemote makes a bare repository whose main holds the
-// quickstart example, and returns its path.
-func quickstartRemote(t *testing.T, dir string) string {
+// quickstart example, with extra files, and returns its path.
+func quickstartRemote(t *testing.T, dir string, extra map[string]string) string {
 	t.Helper()
 	work := filepath.Join(dir, "work")
 	if err := os.CopyFS(work, examples.Quickstart()); err != nil {
 		t.Fatal(err)
 	}
+	writeFiles(t, work, extra)
 	gitOut(t, work, "init", "-q", "-b", "main")
 	gitOut(t, work, "add", "-A")
 	gitOut(t, work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "quickstart")
@@ -44,7 +45,7 @@ func quickstartRemote(t *testing.T, dir string) string {
 func TestReleaseCommand(t *testing.T) {
 	host, _ := registrytest.Start(t)
 	dir := t.TempDir()
-	bare := quickstartRemote(t, dir)
+	bare := quickstartRemote(t, dir, nil)
 	bin := filepath.Join(dir, "web")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -124,5 +125,33 @@ func TestReleaseCommand(t *testing.T) {
 	}
 	if q, m := gitOut(t, bare, "rev-parse", branch+"~1"), gitOut(t, bare, "rev-parse", "main"); q != m {
 		t.Errorf("the queued commit is not on main's head: %s, main %s", q, m)
+	}
+}
+
+// A repository that would not validate with the new artifact (here, a
+// policy that does not compile) is refused with its problems, positioned,
+// and nothing is pushed.
+func TestReleaseRefusesARepositoryThatWouldNotValidate(t *testing.T) {
+	host, _ := registrytest.Start(t)
+	dir := t.TempDir()
+	bare := quickstartRemote(t, dir, map[string]string{"policy/broken.rego": "package durable.admission\n\ndeny contains msg if {\n"})
+	before := gitOut(t, bare, "rev-parse", "main")
+	bin := filepath.Join(dir, "web")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COSIGN_PASSWORD", "")
+	durable(t, "", "keys", "new", "--output", filepath.Join(dir, "release"))
+	_, ref, _ := durable(t, "", "pack", bin, "--push", host+"/quickstart/web:v2")
+	ref = strings.TrimSpace(ref)
+	if code, out, errOut := durable(t, "", "sign", ref, "--key", filepath.Join(dir, "release.key")); code != exitOK {
+		t.Fatalf("sign: %s%s", out, errOut)
+	}
+	code, _, errOut := durable(t, "", "release", "web", ref, "--repo", bare, "--key", filepath.Join(dir, "release.pub"))
+	if code != exitFailed || !strings.Contains(errOut, "would not validate") || !strings.Contains(errOut, "policy/broken.rego:") {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	if after := gitOut(t, bare, "rev-parse", "main"); after != before {
+		t.Fatalf("main moved: %s -> %s", before, after)
 	}
 }
