@@ -118,7 +118,15 @@ func TestReleaseCommand(t *testing.T) {
 		t.Errorf("the commit changes more than the artifact's line:\n%s", diff)
 	}
 
-	code, out, errOut = durable(t, "", "release", "web", queued, "--repo", bare, "--key", pub, "--queue")
+	// Without --repo, the current directory's origin, when there is one.
+	t.Chdir(dir)
+	if code, _, errOut := durable(t, "", "release", "web", queued, "--key", pub); code != exitUsage || !strings.Contains(errOut, "not in a Git repository") {
+		t.Fatalf("outside a repository: exit %d, %s", code, errOut)
+	}
+	clone := filepath.Join(dir, "clone")
+	gitOut(t, dir, "clone", "-q", bare, clone)
+	t.Chdir(filepath.Join(clone, "policy"))
+	code, out, errOut = durable(t, "", "release", "web", queued, "--key", pub, "--queue")
 	branch := "queue/release-web-" + strings.TrimPrefix(queued[strings.Index(queued, "@")+1:], "sha256:")[:12]
 	if code != exitOK || !strings.Contains(out, branch) {
 		t.Fatalf("release --queue: exit %d, %s%s", code, out, errOut)
