@@ -339,3 +339,49 @@ func TestPushRefusesBadReferences(t *testing.T) {
 		}
 	}
 }
+
+// A base index gives each platform its own image; a platform it lacks is
+// refused.
+func TestBaseIndex(t *testing.T) {
+	host, _ := registrytest.Start(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "sh"), "sh", 0o755)
+	arm64 := v1.Platform{OS: "linux", Architecture: "arm64"}
+	base, err := Build(Spec{Entrypoint: "/app/sh"}, []Input{{Platform: amd64, Binary: filepath.Join(dir, "sh")}, {Platform: arm64, Binary: filepath.Join(dir, "sh")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref, err := Push(ctx, base, host+"/base:multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RemoteBase(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "web"), "web", 0o755)
+	a, err := Build(Spec{Entrypoint: "web"}, []Input{{Platform: arm64, Binary: filepath.Join(dir, "web")}, {Platform: amd64, Binary: filepath.Join(dir, "web")}}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.Index.IndexManifest()
+	if err != nil || len(m.Manifests) != 2 {
+		t.Fatalf("%+v, %v", m, err)
+	}
+	for _, desc := range m.Manifests {
+		img, err := a.Index.Image(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		layers, _ := img.Layers()
+		if err != nil || cf.Architecture != desc.Platform.Architecture || len(layers) != 2 {
+			t.Errorf("%s: config %+v, %d layers, %v", desc.Platform, cf, len(layers), err)
+		}
+	}
+	s390x := v1.Platform{OS: "linux", Architecture: "s390x"}
+	if _, err := Build(Spec{Entrypoint: "web"}, []Input{{Platform: s390x, Binary: filepath.Join(dir, "web")}}, b); err == nil || !strings.Contains(err.Error(), "has no image for linux/s390x") {
+		t.Fatalf("a platform the base lacks: %v", err)
+	}
+}
