@@ -15,7 +15,7 @@ import (
 
 // Release returns the files to change in tree so that service runs
 // artifact, and the artifact it declared before. The places that set the
-// service's artifact are found through CUE's positions (schema.Settings):
+// service's artifact are found through CUE's positions (schema.Origins):
 // each must be a literal the service's own declaration writes, in a CUE or
 // YAML file, which fieldedit rewrites in place, every other byte kept. A
 // value from a template, a comprehension or an expression is refused with
@@ -34,7 +34,7 @@ func Release(ctx context.Context, load Loader, tree fs.FS, service, artifact str
 		return nil, "", fmt.Errorf("%s already runs %s: nothing to release", service, artifact)
 	}
 	path := fieldedit.Path{"services", service, "artifact"}
-	if err := checkSettings(tree, path); err != nil {
+	if err := checkOrigins(tree, path); err != nil {
 		return nil, "", err
 	}
 	mem, err := mapFS(tree)
@@ -64,15 +64,15 @@ func Release(ctx context.Context, load Loader, tree fs.FS, service, artifact str
 	return edits, svc.Artifact, nil
 }
 
-// checkSettings refuses a field that a template, a comprehension, an
+// checkOrigins refuses a field that a template, a comprehension, an
 // expression or another package sets, naming every such place.
-func checkSettings(tree fs.FS, path fieldedit.Path) error {
-	settings, err := schema.Settings(tree, path...)
+func checkOrigins(tree fs.FS, path fieldedit.Path) error {
+	origins, err := schema.Origins(tree, path...)
 	if err != nil {
 		return fmt.Errorf("find where %s is written: %w", path, err)
 	}
 	var refused []string
-	for _, s := range settings {
+	for _, s := range origins {
 		if s.Form != schema.FormLiteral {
 			refused = append(refused, s.String())
 		}
@@ -80,7 +80,7 @@ func checkSettings(tree fs.FS, path fieldedit.Path) error {
 	switch {
 	case len(refused) > 0:
 		return fmt.Errorf("%s is not written as a literal of the service's own declaration: it comes from %s; write the service's artifact as \"REPOSITORY@sha256:...\" there (or change it where it is computed, by hand)", path, strings.Join(refused, ", "))
-	case len(settings) == 0:
+	case len(origins) == 0:
 		return fmt.Errorf("no file of the repository sets %s", path)
 	}
 	return nil

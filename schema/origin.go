@@ -26,21 +26,21 @@ const (
 	FormPackage = "package"
 )
 
-// A Setting is one place of the user's files that gives a field a concrete
+// An Origin is one place of the user's files that gives a field a concrete
 // value.
-type Setting struct {
+type Origin struct {
 	File      string
 	Line, Col int
 	Form      string
 }
 
-func (s Setting) String() string { return fmt.Sprintf("%s:%d:%d (%s)", s.File, s.Line, s.Col, s.Form) }
+func (s Origin) String() string { return fmt.Sprintf("%s:%d:%d (%s)", s.File, s.Line, s.Col, s.Form) }
 
-// Settings loads the user's files of fsys as Load does, without the schema,
+// Origins loads the user's files of fsys as Load does, without the schema,
 // and returns the places that give the field at path (e.g. services, web,
 // artifact) a concrete value, in the order CUE lists them: none when no
 // file sets it. A tree that does not build is its positioned Errors.
-func Settings(fsys fs.FS, path ...string) ([]Setting, error) {
+func Origins(fsys fs.FS, path ...string) ([]Origin, error) {
 	files, pkgs, errs := parseTree(fsys, nil)
 	if errs != nil {
 		return nil, errs.normalize()
@@ -64,13 +64,13 @@ func Settings(fsys fs.FS, path ...string) ([]Setting, error) {
 	if op != cue.AndOp {
 		parts = []cue.Value{v}
 	}
-	var out []Setting
+	var out []Origin
 	for _, p := range parts {
 		pos := p.Pos()
 		if !x.files[pos.Filename()] || !p.IsConcrete() {
 			continue // the schema's, or a constraint (string) rather than a value
 		}
-		s := Setting{File: pos.Filename(), Line: pos.Line(), Col: pos.Column(), Form: FormPackage}
+		s := Origin{File: pos.Filename(), Line: pos.Line(), Col: pos.Column(), Form: FormPackage}
 		if f, ok := root[s.File]; ok {
 			s.Form = formOf(f, p.Source())
 		}
