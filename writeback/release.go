@@ -34,7 +34,8 @@ func Release(ctx context.Context, load Loader, tree fs.FS, service, artifact str
 		return nil, "", fmt.Errorf("%s already runs %s: nothing to release", service, artifact)
 	}
 	path := fieldedit.Path{"services", service, "artifact"}
-	if err := checkOrigins(tree, path); err != nil {
+	origins, err := checkOrigins(tree, path)
+	if err != nil {
 		return nil, "", err
 	}
 	mem, err := mapFS(tree)
@@ -48,6 +49,9 @@ func Release(ctx context.Context, load Loader, tree fs.FS, service, artifact str
 	edits, err := fieldedit.Apply(files, []fieldedit.Change{{Path: path, Value: artifact}})
 	if err != nil {
 		return nil, "", fmt.Errorf("write %s by hand: %w", path, err)
+	}
+	if err := editedWhereWritten(edits, origins); err != nil {
+		return nil, "", fmt.Errorf("%s: %w; edit it by hand", path, err)
 	}
 	for p, data := range edits {
 		mem[p] = &fstest.MapFile{Data: data, Mode: 0o644}
@@ -64,12 +68,13 @@ func Release(ctx context.Context, load Loader, tree fs.FS, service, artifact str
 	return edits, svc.Artifact, nil
 }
 
-// checkOrigins refuses a field that a template, a comprehension, an
-// expression or another package sets, naming every such place.
-func checkOrigins(tree fs.FS, path fieldedit.Path) error {
+// checkOrigins returns the places that write the field, refusing one that
+// a template, a comprehension, an expression or another package sets,
+// naming every such place.
+func checkOrigins(tree fs.FS, path fieldedit.Path) ([]schema.Origin, error) {
 	origins, err := schema.Origins(tree, path...)
 	if err != nil {
-		return fmt.Errorf("find where %s is written: %w", path, err)
+		return nil, fmt.Errorf("find where %s is written: %w", path, err)
 	}
 	var refused []string
 	for _, s := range origins {
@@ -79,9 +84,28 @@ func checkOrigins(tree fs.FS, path fieldedit.Path) error {
 	}
 	switch {
 	case len(refused) > 0:
-		return fmt.Errorf("%s is not written as a literal of the service's own declaration: it comes from %s; write the service's artifact as \"REPOSITORY@sha256:...\" there (or change it where it is computed, by hand)", path, strings.Join(refused, ", "))
+		return nil, fmt.Errorf("%s is not written as a literal of the service's own declaration: it comes from %s; write the service's artifact as \"REPOSITORY@sha256:...\" there (or change it where it is computed, by hand)", path, strings.Join(refused, ", "))
 	case len(origins) == 0:
-		return fmt.Errorf("no file of the repository sets %s", path)
+		return nil, fmt.Errorf("no file of the repository sets %s", path)
+	}
+	return origins, nil
+}
+
+// editedWhereWritten checks that the edits changed the files CUE says
+// write the field, and no other.
+func editedWhereWritten(edits map[string][]byte, origins []schema.Origin) error {
+	want := map[string]bool{}
+	for _, o := range origins {
+		want[o.File] = true
+	}
+	for f := range edits {
+		if !want[f] {
+			return fmt.Errorf("the edit changed %s, which CUE does not list as writing it", f)
+		}
+		delete(want, f)
+	}
+	for f := range want {
+		return fmt.Errorf("the edit left %s unchanged, which writes it", f)
 	}
 	return nil
 }
