@@ -82,6 +82,7 @@ func (t tree) addFolder(prefix, dir string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
+	defer root.Close()
 	fsys := root.FS()
 	return fs.WalkDir(fsys, ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -101,7 +102,7 @@ func (t tree) addFolder(prefix, dir string) error {
 				return fmt.Errorf("%s: %w", where, err)
 			}
 			t[name] = entry{typ: tar.TypeReg, mode: fileMode(fi.Mode(), false), size: fi.Size(),
-				open: func() (io.ReadCloser, error) { return root.Open(rel) }}
+				open: func() (io.ReadCloser, error) { return openIn(dir, rel) }}
 		case typ&fs.ModeSymlink != 0:
 			target, err := root.Readlink(rel)
 			if err != nil {
@@ -116,6 +117,16 @@ func (t tree) addFolder(prefix, dir string) error {
 		}
 		return nil
 	})
+}
+
+// openIn opens rel beneath dir, never following a link out of it.
+func openIn(dir, rel string) (*os.File, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close() // the file stays open
+	return root.Open(rel)
 }
 
 // checkLink refuses a link at rel (in the folder) whose target leaves the
