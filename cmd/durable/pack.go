@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,10 +22,20 @@ type packFlags struct {
 	spec     pack.Spec
 	labels   []string
 	binaries []string
-	platform string
-	base     string
-	push     string
-	timeout  time.Duration
+	// platforms are the packed platforms, in the order given.
+	platforms []string
+	platform  string
+	base      string
+	push      string
+	timeout   time.Duration
+	output    *outputFlag
+}
+
+// packResult is what durable pack -o json prints.
+type packResult struct {
+	Ref       string   `json:"ref"`
+	Digest    string   `json:"digest"`
+	Platforms []string `json:"platforms"`
 }
 
 func newPackCmd() *cobra.Command {
@@ -53,8 +64,9 @@ REPOSITORY@sha256:<digest>, what durable sign and durable release take.`,
 			if err != nil {
 				return packError(err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), ref)
-			return nil
+			d, _ := a.Digest()
+			res := packResult{Ref: ref, Digest: d.String(), Platforms: f.platforms}
+			return printOutput(cmd.OutOrStdout(), f.output.value, view{value: res, text: func(w io.Writer) { fmt.Fprintln(w, res.Ref) }})
 		},
 	}
 	fl := cmd.Flags()
@@ -67,6 +79,7 @@ REPOSITORY@sha256:<digest>, what durable sign and durable release take.`,
 	fl.StringVar(&f.base, "base", "", "base image REPOSITORY@sha256:<digest> (default: none, from scratch)")
 	fl.StringVar(&f.push, "push", "", "where to push: REGISTRY/REPOSITORY[:TAG] (required)")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long fetching the base and pushing may take")
+	f.output = addOutputFlag(fl, formatText, formatText, formatJSON)
 	return cmd
 }
 
@@ -114,6 +127,7 @@ func (f *packFlags) inputs(args []string) ([]pack.Input, error) {
 		if fi, err := os.Stat(content); err == nil && !fi.IsDir() && f.spec.Entrypoint == "" {
 			f.spec.Entrypoint = filepath.Base(content)
 		}
+		f.platforms = []string{p.String()}
 		return []pack.Input{{Platform: p, Content: content}}, nil
 	}
 	var inputs []pack.Input
@@ -127,6 +141,7 @@ func (f *packFlags) inputs(args []string) ([]pack.Input, error) {
 			return nil, usageError{fmt.Errorf("--binary %q: %w", b, err)}
 		}
 		inputs = append(inputs, pack.Input{Platform: p, Content: content, Binary: file})
+		f.platforms = append(f.platforms, p.String())
 	}
 	if f.spec.Entrypoint == "" {
 		return nil, usageError{errors.New("--binary needs --entrypoint: the path the binary takes in the image")}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,9 +28,11 @@ func TestPackCommand(t *testing.T) {
 	if again != out {
 		t.Fatalf("packing again printed %q, first %q", again, out)
 	}
-	code, index, errOut := durable(t, "", "pack", "--binary", "linux/arm64="+bin, "--binary", "linux/amd64="+bin, "--entrypoint", "web", "--push", host+"/shop/web:multi")
-	if code != exitOK || index == out || !strings.HasPrefix(index, host+"/shop/web@sha256:") {
-		t.Fatalf("index: exit %d, stdout %q, stderr %s", code, index, errOut)
+	code, index, errOut := durable(t, "", "pack", "--binary", "linux/arm64="+bin, "--binary", "linux/amd64="+bin, "--entrypoint", "web", "--push", host+"/shop/web:multi", "-o", "json")
+	var res packResult
+	if err := json.Unmarshal([]byte(index), &res); code != exitOK || err != nil || res.Ref == strings.TrimSpace(out) ||
+		res.Ref != host+"/shop/web@"+res.Digest || strings.Join(res.Platforms, ",") != "linux/arm64,linux/amd64" {
+		t.Fatalf("index: exit %d, stdout %q, stderr %s (%v)", code, index, errOut, err)
 	}
 	for _, c := range []struct {
 		args []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,6 +33,17 @@ type releaseOptions struct {
 	service, ref     string
 	verdict          signing.Verdict
 	old, commit, dst string
+	output           *outputFlag
+}
+
+// releaseResult is what durable release -o json prints.
+type releaseResult struct {
+	Service     string          `json:"service"`
+	OldArtifact string          `json:"oldArtifact"`
+	NewArtifact string          `json:"newArtifact"`
+	Commit      string          `json:"commit"`
+	Branch      string          `json:"branch"`
+	Verdict     signing.Verdict `json:"verdict"`
 }
 
 func newReleaseCmd() *cobra.Command {
@@ -64,8 +76,10 @@ or expression (naming the places), and a change after which the repository does 
 			if err := o.run(ctx, cmd); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "released %s: %s -> %s\ncommit %s pushed to %s\n", o.service, o.old, o.ref, o.commit, o.dst)
-			return nil
+			res := releaseResult{Service: o.service, OldArtifact: o.old, NewArtifact: o.ref, Commit: o.commit, Branch: o.dst, Verdict: o.verdict}
+			return printOutput(cmd.OutOrStdout(), o.output.value, view{value: res, text: func(w io.Writer) {
+				fmt.Fprintf(w, "released %s: %s -> %s\ncommit %s pushed to %s\n", res.Service, res.OldArtifact, res.NewArtifact, res.Commit, res.Branch)
+			}})
 		},
 	}
 	f := cmd.Flags()
@@ -80,6 +94,7 @@ or expression (naming the places), and a change after which the repository does 
 	f.StringVar(&o.git.KnownHosts, "git-known-hosts", "", "known_hosts file of the ssh server (default ~/.ssh/known_hosts)")
 	f.StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long the whole release may take")
+	o.output = addOutputFlag(f, formatText, formatText, formatJSON)
 	return cmd
 }
 

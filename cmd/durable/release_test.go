@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,10 +127,11 @@ func TestReleaseCommand(t *testing.T) {
 	clone := filepath.Join(dir, "clone")
 	gitOut(t, dir, "clone", "-q", bare, clone)
 	t.Chdir(filepath.Join(clone, "policy"))
-	code, out, errOut = durable(t, "", "release", "web", queued, "--key", pub, "--queue")
+	code, out, errOut = durable(t, "", "release", "web", queued, "--key", pub, "--queue", "-o", "json")
 	branch := "queue/release-web-" + strings.TrimPrefix(queued[strings.Index(queued, "@")+1:], "sha256:")[:12]
-	if code != exitOK || !strings.Contains(out, branch) {
-		t.Fatalf("release --queue: exit %d, %s%s", code, out, errOut)
+	var res releaseResult
+	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || res.Branch != branch || res.OldArtifact != good || res.NewArtifact != queued {
+		t.Fatalf("release --queue -o json: exit %d, %s%s (%v)", code, out, errOut, err)
 	}
 	if q, m := gitOut(t, bare, "rev-parse", branch+"~1"), gitOut(t, bare, "rev-parse", "main"); q != m {
 		t.Errorf("the queued commit is not on main's head: %s, main %s", q, m)
