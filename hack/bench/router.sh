@@ -17,6 +17,8 @@
 # Environment:
 #   ROUNDS=5 DURATION=10s THREADS=2 CONNS=64   the wrk runs
 #   DURABLE=BINARY        measure this durable binary (default: build HEAD)
+#   DURABLE_BEFORE=BINARY also measure this one (an older build), in the same
+#                         rounds, as the row "Durable router, before"
 #   KAMAL_PROXY=BINARY    a kamal-proxy binary; else KAMAL_PROXY_SRC=DIR (default
 #                         /tmp/kamal-proxy), a checkout of basecamp/kamal-proxy,
 #                         is built with GOFLAGS=-mod=mod. Without either the
@@ -89,15 +91,21 @@ wait_http "http://127.0.0.1:$up_port/"
 declare -A port pid
 names=()
 
-port[durable]=$(free_port)
-cat >"$work/router-state.json" <<EOF
+# start_durable NAME BINARY: a router on its own port, its one service's
+# one set on the upstream.
+start_durable() {
+	port[$1]=$(free_port)
+	cat >"$work/$1-state.json" <<EOF
 {"bench": {"service": "bench", "backends": [{"set": "a", "weight": 100, "endpoints": ["127.0.0.1:$up_port"]}]}}
 EOF
-"$durable" router --listen "127.0.0.1:${port[durable]}" --admin "unix://$work/router.sock" \
-	--state "$work/router-state.json" >"$work/durable.log" 2>&1 &
-pid[durable]=$!
-pids+=($!)
-names+=(durable)
+	"$2" router --listen "127.0.0.1:${port[$1]}" --admin "unix://$work/$1.sock" \
+		--state "$work/$1-state.json" >"$work/$1.log" 2>&1 &
+	pid[$1]=$!
+	pids+=($!)
+	names+=("$1")
+}
+start_durable durable "$durable"
+[ -z "${DURABLE_BEFORE:-}" ] || start_durable before "$DURABLE_BEFORE"
 
 port[haproxy]=$(free_port)
 cat >"$work/haproxy.cfg" <<EOF
@@ -192,11 +200,13 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 col() { awk -v c="$2" '{print $c}' "$work/$1.runs" | median; }
 rss() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/${pid[$1]}/status"; }
 
-declare -A label=([durable]="Durable router (\`durable router\`)" [kamal]="kamal-proxy" [haproxy]="HAProxy $(haproxy -v | awk 'NR == 1 {print $3}')")
+declare -A label=([durable]="Durable router (\`durable router\`)" [before]="Durable router, before" [kamal]="kamal-proxy" [haproxy]="HAProxy $(haproxy -v | awk 'NR == 1 {print $3}')")
 hap_rps=$(col haproxy 1)
 echo "| proxy | requests/s | p50 | p99 | CPU per request | peak RSS | rps vs HAProxy |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-for n in durable kamal haproxy; do
+rows=(durable kamal haproxy)
+[ -z "${pid[before]:-}" ] || rows=(before "${rows[@]}")
+for n in "${rows[@]}"; do
 	if [ -z "${pid[$n]:-}" ]; then
 		echo "| ${label[$n]} | not measured | | | | | |"
 		continue
