@@ -55,23 +55,27 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 		return nil, err
 	}
 	r.table.Store(t)
+	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		DialContext: (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: dialer.DialContext,
 		// Every connection to an instance is kept for the next request
 		// (as many as requests in flight at once, up to this bound).
-		MaxIdleConnsPerHost: 512,
-		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConnsPerHost:    maxIdlePerInstance,
+		IdleConnTimeout:        idleTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		// The client's Accept-Encoding goes through as it came: the
 		// router neither asks for gzip on its behalf nor decompresses.
 		DisableCompression: true,
 	}
+	base := &leanTransport{std: transport, dial: dialer.DialContext, maxIdle: maxIdlePerInstance,
+		idleTimeout: idleTimeout, maxHeaderBytes: maxResponseHeaderBytes}
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:  &retryTransport{base: transport},
+		Transport:  &retryTransport{base: base},
 		BufferPool: newBufferPool(),
 		ModifyResponse: func(resp *http.Response) error {
 			// The set's own one-value slice, shared: headers are copied
@@ -88,6 +92,15 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 	}
 	return r, nil
 }
+
+// The connections kept to the instances: at most maxIdlePerInstance each,
+// closed after idleTimeout unused; an instance's answer header is at most
+// maxResponseHeaderBytes (http.Transport's default).
+const (
+	maxIdlePerInstance     = 512
+	idleTimeout            = 90 * time.Second
+	maxResponseHeaderBytes = 10 << 20
+)
 
 // setHeader names, in every proxied answer, the infra-set that served it.
 const setHeader = "X-Durable-Set"
