@@ -34,6 +34,10 @@ threads=${THREADS:-2}
 conns=${CONNS:-64}
 
 log() { echo "router.sh: $*" >&2; }
+for v in rounds threads conns; do
+	[[ ${!v} =~ ^[1-9][0-9]{0,3}$ ]] || { log "${v^^}=${!v}: give a whole number from 1 to 9999"; exit 2; }
+done
+[[ $duration =~ ^[1-9][0-9]{0,4}[smh]?$ ]] || { log "DURATION=$duration: give wrk's duration, e.g. 10s or 2m"; exit 2; }
 for tool in wrk haproxy python3; do
 	command -v "$tool" >/dev/null || { log "$tool is missing (wrk: apt-get install wrk; haproxy: hack/install-deps.sh)"; exit 1; }
 done
@@ -52,18 +56,23 @@ mkdir -p "$work/bin" "$work/kamal"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# wait_http URL: waits up to 10 s for URL to answer anything.
+# wait_http URL [LOG]: waits up to 10 s for URL to answer anything; if
+# nothing does, prints LOG (the server's) and ends the script.
 wait_http() {
 	for _ in $(seq 100); do
 		curl -s -o /dev/null "$1" && return 0
 		sleep 0.1
 	done
-	log "nothing answers on $1"
+	log "nothing answers on $1${2:+; its log:}"
+	[ -z "${2:-}" ] || cat "$2" >&2
 	exit 1
 }
 
 # --- build --------------------------------------------------------------
 log "building"
+for b in DURABLE DURABLE_BEFORE KAMAL_PROXY; do
+	[ -z "${!b:-}" ] || [ -x "${!b}" ] || { log "$b=${!b} is not an executable file"; exit 2; }
+done
 if [ -n "${DURABLE:-}" ]; then
 	durable=$DURABLE
 elif [ -n "${DURABLE_PPROF:-}" ]; then
@@ -143,13 +152,13 @@ fi
 
 for n in "${names[@]}"; do
 	[ "$n" = kamal ] && continue
-	wait_http "http://127.0.0.1:${port[$n]}/"
+	wait_http "http://127.0.0.1:${port[$n]}/" "$work/$n.log"
 done
 if [ -n "$kamal" ]; then
 	for _ in $(seq 100); do [ -S "$work/kamal/kamal-proxy.sock" ] && break; sleep 0.1; done
 	HOME=$work/kamal XDG_RUNTIME_DIR=$work/kamal "$kamal" deploy bench --target "127.0.0.1:$up_port" \
 		--health-check-path / >&2
-	wait_http "http://127.0.0.1:${port[kamal]}/"
+	wait_http "http://127.0.0.1:${port[kamal]}/" "$work/kamal.log"
 fi
 for n in "${names[@]}"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[$n]}/")
@@ -185,6 +194,7 @@ bench() {
 	log "$n: $rps rps, p50 $p50 ms, p99 $p99 ms, $reqs requests, $((after - before)) ticks"
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "warm-up"
 for n in "${names[@]}"; do bench "$n" 2s; rm -f "$work/$n.runs"; done
 for r in $(seq "$rounds"); do
@@ -216,4 +226,4 @@ for n in "${rows[@]}"; do
 		"$(col "$n" 2)" "$(col "$n" 3)" "$(col "$n" 4)" "$(rss "$n")" "$(awk -v a="$rps" -v b="$hap_rps" 'BEGIN {print a / b}')"
 done
 echo
-echo "Method: \`hack/bench/router.sh\`, \`wrk -t$threads -c$conns -d$duration --latency\` through each proxy to one upstream (\`plugin serve\`, empty 200) on 127.0.0.1, medians of $rounds interleaved rounds; CPU from /proc/PID/stat; machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(go version | awk '{print $3}'), load $load at the end."
+echo "Method: \`hack/bench/router.sh\`, \`wrk -t$threads -c$conns -d$duration --latency\` through each proxy to one upstream (\`plugin serve\`, empty 200) on 127.0.0.1, medians of $rounds interleaved rounds; CPU from /proc/PID/stat; machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(go version | awk '{print $3}'), load (1, 5, 15 min) $load_start at the start, $load at the end."
