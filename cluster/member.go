@@ -174,7 +174,11 @@ func (m *member) watchRenewals(ctx context.Context, lose context.CancelCauseFunc
 			}
 			timer.Reset(safe)
 		case <-timer.C:
-			lose(fmt.Errorf("%w: no renewal of the lease answered for %s (two thirds of its TTL): this member stops acting before the lease can expire on etcd", ErrLost, safe))
+			err := fmt.Errorf("%w: no renewal of the lease answered for %s (two thirds of its TTL): this member stops acting before the lease can expire on etcd", ErrLost, safe)
+			// Said now: what follows (the term's end, revoking the lease)
+			// may wait on the etcd that does not answer.
+			m.cfg.Log.Warn("stopped acting", "self", m.cfg.Self, "err", err)
+			lose(err)
 			return
 		}
 	}
