@@ -11,12 +11,12 @@ import (
 	"github.com/durable-delivery/durable/api"
 )
 
-// TestHAFencedWriteStopsTheLoop deletes a running leader's lock of shard 0
+// TestLeaderFencedWriteStopsTheLoop deletes a running leader's lock of shard 0
 // behind its back, as a successor's win would: the reconciler's next
 // journal write (the revision it fetched next) is refused, which ends its
 // loop once (not a write retried pass after pass); it registers again,
 // wins a new term and applies the revision from the journal's state.
-func TestHAFencedWriteStopsTheLoop(t *testing.T) {
+func TestLeaderFencedWriteStopsTheLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	f, _, client := onEtcd(ctx, t, "--lease-ttl", "2s")

@@ -19,7 +19,7 @@ import (
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
-// TestHALeaderKilledStandbyAppliesRevert runs two reconcilers on one
+// TestLeaderKilledStandbyAppliesRevert runs two reconcilers on one
 // repository and one etcd, at the default lease TTL. Both share the
 // host's process runtime (one --state: on a real fleet the instances sit
 // behind agents). The first leads and rolls v1 then v2 out; the second
@@ -27,7 +27,7 @@ import (
 // revert` committed after the kill is applied by the standby, now leader:
 // traffic switches back to v1's warm set. The killed reconciler, started
 // again, stands by. The journal in etcd passes journal.Check.
-func TestHALeaderKilledStandbyAppliesRevert(t *testing.T) {
+func TestLeaderKilledStandbyAppliesRevert(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	f, _, _ := onEtcd(ctx, t)

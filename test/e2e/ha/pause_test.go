@@ -10,11 +10,11 @@ import (
 	"github.com/durable-delivery/durable/api"
 )
 
-// TestHALeaderPausedPastItsLease stops the leader (SIGSTOP) for longer
+// TestLeaderPausedPastItsLease stops the leader (SIGSTOP) for longer
 // than its 2 s lease: the standby takes over and rolls v2 out. Resumed,
 // the old leader finds its lease gone or its first journal write refused,
 // stops acting and stands by behind the new leader; v2 still serves.
-func TestHALeaderPausedPastItsLease(t *testing.T) {
+func TestLeaderPausedPastItsLease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	f, _, _ := onEtcd(ctx, t, "--lease-ttl", "2s")
