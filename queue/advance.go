@@ -1,0 +1,184 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/source"
+)
+
+// step is one proposal of a pass: its candidate on the tip ahead of it,
+// and what validating it found.
+type step struct {
+	p   Proposal
+	c   candidate
+	v   verdict
+	err error
+}
+
+// advance applies head (the first proposals, in order) each onto main
+// plus those ahead, validates the candidates (at once, when Depth > 1:
+// speculatively, assuming those ahead pass), and lands them in order up
+// to the first that fails. Those behind a failure were applied on it:
+// they go back to queued, to be applied again without it next pass.
+func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
+	main, err := r.repo.resolve(ctx, r.cfg.Main)
+	if err != nil {
+		return 0, err
+	}
+	if main == "" {
+		return 0, fmt.Errorf("branch %s is not in %s", r.cfg.Main, r.repo.dir)
+	}
+	steps, err := r.composeAll(ctx, main, head)
+	if err != nil {
+		return 0, err
+	}
+	r.validateAll(ctx, steps)
+	landed := 0
+	for i, s := range steps {
+		if s.err != nil {
+			return landed, r.requeue(steps[i:], s.err)
+		}
+		if s.v.failed() {
+			return landed, r.requeue(steps[i+1:], r.eject(s.p, s.v))
+		}
+		p := s.p
+		p.Candidate, p.Onto, p.Method = s.c.commit, s.c.onto, s.c.method
+		p, ok, err := r.set(p, Landing)
+		if err != nil || !ok {
+			return landed, r.requeue(steps[i+1:], err)
+		}
+		if err := r.land(ctx, p); err != nil {
+			return landed, err
+		}
+		landed++
+	}
+	return landed, nil
+}
+
+// composeAll applies each proposal onto the tip ahead of it. One that
+// cannot be applied is ejected at once, and those behind are applied
+// without it; one main already holds lands as it is.
+func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) ([]step, error) {
+	tip := main
+	var steps []step
+	for _, p := range head {
+		p, ok, err := r.set(p, Validating)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		c, v, err := r.comp.compose(ctx, tip, p)
+		switch {
+		case err != nil:
+			return nil, r.requeue(append(steps, step{p: p}), err)
+		case v.failed():
+			if err := r.eject(p, v); err != nil {
+				return nil, err
+			}
+		case c.method == MethodContained:
+			p.Candidate, p.Onto, p.Method = p.Head, main, c.method
+			if _, _, err := r.set(p, Landed); err != nil {
+				return nil, err
+			}
+		default:
+			steps = append(steps, step{p: p, c: c})
+			tip = c.commit
+		}
+	}
+	return steps, nil
+}
+
+// validateAll validates every step at once, each against its own tip.
+func (r *Runner) validateAll(ctx context.Context, steps []step) {
+	var wg sync.WaitGroup
+	for i := range steps {
+		wg.Go(func() {
+			s := &steps[i]
+			tip := loadedTip{commit: s.c.onto, rev: r.tipAt(ctx, s.c.onto)}
+			s.v, s.err = r.cfg.Checker.check(ctx, r.repo, tip, s.c, s.p)
+		})
+	}
+	wg.Wait()
+}
+
+// requeue puts steps validated on a tip that will not land back in the
+// queue, and returns err.
+func (r *Runner) requeue(steps []step, err error) error {
+	for _, s := range steps {
+		s.p.Candidate, s.p.Onto, s.p.Method = "", "", ""
+		if _, _, e := r.set(s.p, Queued); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// land moves main to p's candidate, recorded as landing: if main already
+// holds it, it landed; if main is still where p was applied, it moves by
+// compare-and-swap; if main moved otherwise, p is validated again.
+func (r *Runner) land(ctx context.Context, p Proposal) error {
+	main, err := r.repo.resolve(ctx, r.cfg.Main)
+	if err != nil {
+		return err
+	}
+	done, err := r.repo.contains(ctx, main, p.Candidate)
+	if err != nil {
+		return err
+	}
+	if !done && main == p.Onto {
+		if err := r.repo.moveMain(ctx, p.Candidate, p.Onto); err != nil {
+			return err
+		}
+		done = true
+	}
+	if !done {
+		r.cfg.Log.Info("main moved under a landing; validating again", "proposal", p.String(), "main", short(main))
+		return r.requeue([]step{{p: p}}, nil)
+	}
+	if _, _, err := r.set(p, Landed); err != nil {
+		return err
+	}
+	r.cfg.Log.Info("landed", "proposal", p.String(), "commit", short(p.Candidate), "method", p.Method)
+	if refs, err := r.repo.queueBranches(ctx); err == nil && refs[p.Branch] == p.Head {
+		return r.repo.dropBranch(ctx, p.Branch, p.Head)
+	}
+	return nil
+}
+
+// tipAt loads the commit a candidate is applied onto, once per commit;
+// nil when it does not load (the candidate is then admitted as a first
+// revision would be, and its own load decides).
+func (r *Runner) tipAt(ctx context.Context, commit string) *reconcile.LoadedRevision {
+	r.mu.Lock()
+	rev, ok := r.tips[commit]
+	r.mu.Unlock()
+	if ok {
+		return rev
+	}
+	snap, err := source.ReadLocal(r.repo.dir, commit)
+	if err == nil {
+		var loaded reconcile.LoadedRevision
+		loaded, err = r.cfg.Checker.Loader.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: reconcile.SnapshotCommit(snap, nil)})
+		rev = &loaded
+	}
+	if err != nil {
+		r.cfg.Log.Warn("the tip a proposal is applied onto does not load", "commit", short(commit), "err", err)
+		rev = nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.tips) >= 64 {
+		clear(r.tips)
+	}
+	r.tips[commit] = rev
+	return rev
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
