@@ -3,8 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
+	"strings"
 	"sync"
 
 	"github.com/durable-delivery/durable/reconcile"
@@ -146,7 +145,7 @@ func (r *Runner) land(ctx context.Context, p Proposal) error {
 		return err
 	}
 	r.cfg.Log.Info("landed", "proposal", p.String(), "commit", short(p.Candidate), "method", p.Method)
-	if refs, err := r.repo.queueBranches(ctx); err == nil && refs[p.Branch] == p.Head {
+	if at, err := r.repo.resolve(ctx, "refs/heads/"+p.Branch); err == nil && at == p.Head && strings.HasPrefix(p.Branch, QueuePrefix) {
 		return r.repo.dropBranch(ctx, p.Branch, p.Head)
 	}
 	return nil
@@ -180,5 +179,3 @@ func (r *Runner) tipAt(ctx context.Context, commit string) *reconcile.LoadedRevi
 	r.tips[commit] = rev
 	return rev
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -2,11 +2,14 @@ package queue
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,19 +65,32 @@ func (r repository) resolve(ctx context.Context, ref string) (string, error) {
 	return out, err
 }
 
-// queueBranches maps each branch under queue/ to its commit.
-func (r repository) queueBranches(ctx context.Context) (map[string]string, error) {
-	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"+QueuePrefix)
+// branchRef is a queue branch and the commit it points at.
+type branchRef struct {
+	name, commit string
+	when         int64 // the commit's committer time, Unix seconds
+}
+
+// queueBranches lists the branches under queue/, oldest commit first (then
+// by name): the order a scan enqueues them in, as close to the order they
+// were pushed as Git can tell.
+func (r repository) queueBranches(ctx context.Context) ([]branchRef, error) {
+	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(committerdate:unix) %(refname)", "refs/heads/"+QueuePrefix)
 	if err != nil {
 		return nil, err
 	}
-	refs := map[string]string{}
+	var refs []branchRef
 	for _, line := range strings.Split(out, "\n") {
-		sha, ref, ok := strings.Cut(line, " ")
-		if ok {
-			refs[strings.TrimPrefix(ref, "refs/heads/")] = sha
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
 		}
+		when, _ := strconv.ParseInt(f[1], 10, 64)
+		refs = append(refs, branchRef{name: strings.TrimPrefix(f[2], "refs/heads/"), commit: f[0], when: when})
 	}
+	slices.SortStableFunc(refs, func(a, b branchRef) int {
+		return cmp.Or(cmp.Compare(a.when, b.when), strings.Compare(a.name, b.name))
+	})
 	return refs, nil
 }
 

@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func TestTenAdjacentProposalsLandInOrder(t *testing.T) {
 			}
 		}
 	}
-	if refs, err := run.repo.queueBranches(context.Background()); err != nil || len(refs) != 0 {
+	if refs, err := run.repo.queueBranches(t.Context()); err != nil || len(refs) != 0 {
 		t.Fatalf("queue branches left after landing: %v %v", refs, err)
 	}
 	all := map[int]int{}

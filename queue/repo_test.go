@@ -12,10 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/durable-delivery/durable/examples"
 	"github.com/durable-delivery/durable/signing"
+	"github.com/durable-delivery/durable/source"
 )
 
 // gitEnv makes the git CLI deaf to the host's configuration.
@@ -208,3 +210,4 @@ func drain(t testing.TB, run *Runner, limit int) []Proposal {
 	return nil
 }
 
+func sourceSigner(key string) (git.Signer, error) { return source.CommitSigner(key) }

@@ -160,11 +160,11 @@ func (r *Runner) scan(ctx context.Context) error {
 			seen[p.Branch] = true
 		}
 	}
-	for _, branch := range sortedKeys(refs) {
-		if seen[branch] || seen[branch+" "+refs[branch]] {
+	for _, ref := range refs {
+		if seen[ref.name] || seen[ref.name+" "+ref.commit] {
 			continue
 		}
-		p, err := r.cfg.Store.Add(branch, refs[branch], r.cfg.Now())
+		p, err := r.cfg.Store.Add(ref.name, ref.commit, r.cfg.Now())
 		if err != nil {
 			return err
 		}
