@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/durable-delivery/durable/queue"
+	"github.com/durable-delivery/durable/reconcile"
+	"github.com/durable-delivery/durable/schema"
+	"github.com/durable-delivery/durable/signing"
+	"github.com/durable-delivery/durable/source"
+)
+
+// queueRunOptions are durable queue run's flags.
+type queueRunOptions struct {
+	queueFlags
+	once               bool
+	depth              int
+	interval           time.Duration
+	trustFile          string
+	insecureSkipVerify bool
+	commitKey          string
+	checks             []string
+	checkTimeout       time.Duration
+	evaluationTimeout  time.Duration
+}
+
+func newQueueRunCmd() *cobra.Command {
+	var o queueRunOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Process the queue: validate each proposal on top of those ahead and land it on main, or eject it",
+		Long: `Each pass enqueues the branches pushed as queue/NAME, then applies the first --depth proposals
+onto main (each on top of those ahead), validates them as the reconciler would, and lands those
+that pass, in order, moving main by compare-and-swap. A commit the queue writes (a merge) is signed
+with --commit-key, which the trust file's allowed signers must list. With --once it makes passes
+until no proposal is left and exits 1 when one was ejected; else it runs until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			run, err := o.runner(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if o.once {
+				return queueOnce(ctx, run, o.queueFlags)
+			}
+			return run.Run(ctx, o.interval)
+		},
+	}
+	o.add(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.once, "once", false, "pass until the queue is empty, then exit")
+	f.IntVar(&o.depth, "depth", 1, "how many proposals are validated at once, each on top of those ahead (1 to 16)")
+	f.DurationVar(&o.interval, "interval", 5*time.Second, "time between passes")
+	f.StringVar(&o.trustFile, "trust", "", "trust file on this host: its commits section says which commits must be signed, and by whom (required, unless --insecure-skip-verify)")
+	f.BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "verify no commit signature")
+	f.StringVar(&o.commitKey, "commit-key", "", "SSH private key (readable by this user alone) that signs the commits the queue writes")
+	f.StringArrayVar(&o.checks, "check", nil, "a command line run (sh -c) in a copy of each candidate's tree; it passes when it exits 0 (repeatable)")
+	f.DurationVar(&o.checkTimeout, "check-timeout", 5*time.Minute, "how long one --check may run")
+	f.DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating a candidate's desired state may take (in a child process, as durable run)")
+	return cmd
+}
+
+// runner checks the flags and builds the queue's runner.
+func (o queueRunOptions) runner(cmd *cobra.Command) (*queue.Runner, error) {
+	if o.interval < 100*time.Millisecond || o.interval > time.Hour {
+		return nil, usageError{fmt.Errorf("--interval %s: use 100ms to 1h", o.interval)}
+	}
+	if o.evaluationTimeout < time.Second || o.evaluationTimeout > 10*time.Minute {
+		return nil, usageError{fmt.Errorf("--evaluation-timeout %s: use 1s to 10m", o.evaluationTimeout)}
+	}
+	ck := queue.Checker{}
+	switch {
+	case o.trustFile != "" && o.insecureSkipVerify:
+		return nil, usageError{fmt.Errorf("give --trust FILE or --insecure-skip-verify, not both")}
+	case o.trustFile != "":
+		t, err := signing.LoadTrust(o.trustFile)
+		if err != nil {
+			return nil, fmt.Errorf("--trust:\n%w", err)
+		}
+		ck.Commits = t.Commits
+	case !o.insecureSkipVerify:
+		return nil, usageError{fmt.Errorf("--trust FILE is required (the commit signatures a proposal needs), or --insecure-skip-verify")}
+	}
+	for _, line := range o.checks {
+		c, err := queue.ParseCommand(line, o.checkTimeout)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		ck.Checks = append(ck.Checks, c)
+	}
+	isolation, err := evaluationIsolation(o.evaluationTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ck.Loader = reconcile.RevisionLoader{LoadState: isolation.Load}
+	var signer git.Signer
+	if o.commitKey != "" {
+		if signer, err = source.CommitSigner(o.commitKey); err != nil {
+			return nil, fmt.Errorf("--commit-key: %w", err)
+		}
+	}
+	st, err := o.store()
+	if err != nil {
+		return nil, err
+	}
+	return queue.NewRunner(queue.Config{Repo: o.repo, Main: o.main, Store: st, Checker: ck, Signer: signer, Depth: o.depth,
+		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+}
+
+// queueOnce makes passes until no proposal is live; errFailed when one
+// was ejected on the way.
+func queueOnce(ctx context.Context, run *queue.Runner, f queueFlags) error {
+	st, err := f.store()
+	if err != nil {
+		return err
+	}
+	ps, err := st.List()
+	if err != nil {
+		return err
+	}
+	before := map[uint64]queue.State{}
+	for _, p := range ps {
+		before[p.Seq] = p.State
+	}
+	for {
+		if _, err := run.Pass(ctx); err != nil {
+			return err
+		}
+		ps, err := st.List()
+		if err != nil {
+			return err
+		}
+		live, ejected := 0, 0
+		for _, p := range ps {
+			switch {
+			case !p.State.Terminal():
+				live++
+			case p.State == queue.Ejected && before[p.Seq] != queue.Ejected:
+				ejected++
+			}
+		}
+		switch {
+		case live > 0:
+		case ejected > 0:
+			return errFailed
+		default:
+			return nil
+		}
+	}
+}
