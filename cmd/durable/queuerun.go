@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,6 +32,7 @@ type queueRunOptions struct {
 	checks             []string
 	checkTimeout       time.Duration
 	evaluationTimeout  time.Duration
+	metricsListen      string
 }
 
 func newQueueRunCmd() *cobra.Command {
@@ -45,16 +47,18 @@ with --commit-key, which the trust file's allowed signers must list. With --once
 until no proposal is left and exits 1 when one was ejected; else it runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			run, err := o.runner(cmd)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			run, stopMetrics, err := o.runner(ctx, cmd)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			if o.once {
-				return queueOnce(ctx, run, o.queueFlags)
+				err = queueOnce(ctx, run, o.queueFlags)
+			} else {
+				err = run.Run(ctx, o.interval)
 			}
-			return run.Run(ctx, o.interval)
+			return errors.Join(err, stopMetrics())
 		},
 	}
 	o.add(cmd)
@@ -68,54 +72,77 @@ until no proposal is left and exits 1 when one was ejected; else it runs until i
 	f.StringArrayVar(&o.checks, "check", nil, "a command line run (sh -c) in a copy of each candidate's tree; it passes when it exits 0 (repeatable)")
 	f.DurationVar(&o.checkTimeout, "check-timeout", 5*time.Minute, "how long one --check may run")
 	f.DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating a candidate's desired state may take (in a child process, as durable run)")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve the queue's /metrics here: a loopback HOST:PORT or unix:///PATH")
 	return cmd
 }
 
-// runner checks the flags and builds the queue's runner.
-func (o queueRunOptions) runner(cmd *cobra.Command) (*queue.Runner, error) {
+// runner checks the flags and builds the queue's runner, with its metrics
+// served when asked; stop ends them.
+func (o queueRunOptions) runner(ctx context.Context, cmd *cobra.Command) (run *queue.Runner, stop func() error, err error) {
+	cfg, err := o.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	stop = func() error { return nil }
+	if o.metricsListen != "" {
+		if cfg.Observe, stop, err = serveQueueMetrics(ctx, o.metricsListen, cfg.Store); err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	if run, err = queue.NewRunner(cfg); err != nil {
+		return nil, nil, errors.Join(err, stop())
+	}
+	return run, stop, nil
+}
+
+// config checks the flags and reads the files they name.
+func (o queueRunOptions) config() (queue.Config, error) {
 	if o.interval < 100*time.Millisecond || o.interval > time.Hour {
-		return nil, usageError{fmt.Errorf("--interval %s: use 100ms to 1h", o.interval)}
+		return queue.Config{}, usageError{fmt.Errorf("--interval %s: use 100ms to 1h", o.interval)}
+	}
+	if o.depth < 1 || o.depth > 16 {
+		return queue.Config{}, usageError{fmt.Errorf("--depth %d: use 1 to 16", o.depth)}
 	}
 	if o.evaluationTimeout < time.Second || o.evaluationTimeout > 10*time.Minute {
-		return nil, usageError{fmt.Errorf("--evaluation-timeout %s: use 1s to 10m", o.evaluationTimeout)}
+		return queue.Config{}, usageError{fmt.Errorf("--evaluation-timeout %s: use 1s to 10m", o.evaluationTimeout)}
 	}
 	ck := queue.Checker{}
 	switch {
 	case o.trustFile != "" && o.insecureSkipVerify:
-		return nil, usageError{fmt.Errorf("give --trust FILE or --insecure-skip-verify, not both")}
+		return queue.Config{}, usageError{fmt.Errorf("give --trust FILE or --insecure-skip-verify, not both")}
 	case o.trustFile != "":
 		t, err := signing.LoadTrust(o.trustFile)
 		if err != nil {
-			return nil, fmt.Errorf("--trust:\n%w", err)
+			return queue.Config{}, fmt.Errorf("--trust:\n%w", err)
 		}
 		ck.Commits = t.Commits
 	case !o.insecureSkipVerify:
-		return nil, usageError{fmt.Errorf("--trust FILE is required (the commit signatures a proposal needs), or --insecure-skip-verify")}
+		return queue.Config{}, usageError{fmt.Errorf("--trust FILE is required (the commit signatures a proposal needs), or --insecure-skip-verify")}
 	}
 	for _, line := range o.checks {
 		c, err := queue.ParseCommand(line, o.checkTimeout)
 		if err != nil {
-			return nil, usageError{err}
+			return queue.Config{}, usageError{err}
 		}
 		ck.Checks = append(ck.Checks, c)
 	}
 	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
-		return nil, err
+		return queue.Config{}, err
 	}
 	ck.Loader = reconcile.RevisionLoader{LoadState: isolation.Load}
 	var signer git.Signer
 	if o.commitKey != "" {
 		if signer, err = source.CommitSigner(o.commitKey); err != nil {
-			return nil, fmt.Errorf("--commit-key: %w", err)
+			return queue.Config{}, fmt.Errorf("--commit-key: %w", err)
 		}
 	}
 	st, err := o.store()
 	if err != nil {
-		return nil, err
+		return queue.Config{}, err
 	}
-	return queue.NewRunner(queue.Config{Repo: o.repo, Main: o.main, Store: st, Checker: ck, Signer: signer, Depth: o.depth,
-		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+	return queue.Config{Repo: o.repo, Main: o.main, Store: st, Checker: ck, Signer: signer, Depth: o.depth}, nil
 }
 
 // queueOnce makes passes until no proposal is live; errFailed when one
