@@ -101,7 +101,7 @@ func (m fieldMerger) write(ctx context.Context, in mergeInput, ours side, want a
 	}
 	got, err := m.side(ctx, final)
 	if err != nil {
-		return "", fail(ReasonConflict, fmt.Sprintf("the files merged by field path do not load: %v", err)), nil
+		return "", fail(ReasonConflict, fmt.Sprintf("the proposal's fields written onto main's files do not load: a field written through a template or a comprehension cannot be edited in place; rebase the branch by hand: %v", err)), nil
 	}
 	if rest := fieldedit.Diff(nil, got.state, want); len(rest) > 0 {
 		return "", fail(ReasonConflict, fmt.Sprintf("the proposal's fields written onto main's files do not give the merge (%s still differs): they are written through a pattern or a template; rebase the branch by hand", rest[0].Path)), nil
