@@ -25,7 +25,7 @@ func BenchmarkLanding(b *testing.B) {
 				run := newRunner(b, r, Config{Depth: depth})
 				b.StartTimer()
 				start := time.Now()
-				drain(b, run, 10*benchProposals)
+				drain(b, run)
 				b.ReportMetric(float64(time.Since(start).Milliseconds())/benchProposals, "ms/landing")
 			}
 		})
@@ -42,10 +42,10 @@ func BenchmarkAddToLanded(b *testing.B) {
 		run := newRunner(b, r, Config{})
 		b.StartTimer()
 		start := time.Now()
-		if _, err := Enqueue(b.Context(), r.bare, "main", run.cfg.Store, "web-v2", time.Now()); err != nil {
+		if _, err := run.cfg.Store.Enqueue(b.Context(), r.bare, "main", "web-v2", time.Now()); err != nil {
 			b.Fatal(err)
 		}
-		ps := drain(b, run, 3)
+		ps := drain(b, run)
 		if ps[0].State != Landed {
 			b.Fatalf("%+v", ps[0])
 		}

@@ -24,7 +24,7 @@ func TestAProposalAdmissionDeniesIsEjectedAndThoseBehindLand(t *testing.T) {
 	r.propose(t, "queue/scale", map[string]string{"service.cue": strings.Replace(servicesFile(3), "replicas: 2", "replicas: 5", 1)})
 	r.propose(t, "queue/c", map[string]string{"release.cue": releaseFile(3, map[int]int{2: 7})})
 	run := newRunner(t, r, Config{})
-	ps := byBranch(drain(t, run, 10))
+	ps := byBranch(drain(t, run))
 	denied := ps["queue/scale"]
 	if denied.State != Ejected || denied.Reason != ReasonAdmission {
 		t.Fatalf("the scale-up: %+v", denied)
@@ -57,7 +57,7 @@ func TestTheSameFieldSetTwoWaysEjectsTheSecondNamingBothPlaces(t *testing.T) {
 	first := r.propose(t, "queue/one", map[string]string{"release.cue": releaseFile(3, map[int]int{1: 1})})
 	second := r.propose(t, "queue/two", map[string]string{"release.cue": releaseFile(3, map[int]int{1: 2})})
 	run := newRunner(t, r, Config{})
-	ps := byBranch(drain(t, run, 10))
+	ps := byBranch(drain(t, run))
 	if ps["queue/one"].State != Landed {
 		t.Fatalf("the first: %+v", ps["queue/one"])
 	}
@@ -93,7 +93,7 @@ func TestAnUnsignedProposalIsEjectedWhereTheTrustFileWantsSignatures(t *testing.
 		t.Fatal(err)
 	}
 	run := newRunner(t, r, Config{Checker: Checker{Commits: commitTrust(t, devLine, queueLine)}, Signer: signer})
-	ps := byBranch(drain(t, run, 10))
+	ps := byBranch(drain(t, run))
 	p := ps["queue/2-unsigned"]
 	if p.State != Ejected || p.Reason != ReasonSignature || !strings.Contains(strings.Join(p.Reasons, "\n"), unsigned) {
 		t.Fatalf("the unsigned proposal: %+v", p)

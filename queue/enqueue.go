@@ -13,7 +13,7 @@ const maxBranchName = 200
 
 // Enqueue adds branch of the repository at dir to the queue at the commit
 // it points at now; main itself cannot be proposed.
-func Enqueue(ctx context.Context, dir, main string, st *Store, branch string, now time.Time) (Proposal, error) {
+func (st *Store) Enqueue(ctx context.Context, dir, main, branch string, now time.Time) (Proposal, error) {
 	if err := checkBranch(ctx, dir, main, branch); err != nil {
 		return Proposal{}, err
 	}

@@ -21,7 +21,7 @@ func TestTenAdjacentProposalsLandInOrder(t *testing.T) {
 		heads[branch] = r.propose(t, branch, map[string]string{"release.cue": releaseFile(10, map[int]int{i: i + 1})})
 	}
 	run := newRunner(t, r, Config{})
-	ps := drain(t, run, 30)
+	ps := drain(t, run)
 	if len(ps) != 10 {
 		t.Fatalf("%d proposals, want 10", len(ps))
 	}

@@ -31,22 +31,6 @@ func child() error {
 	if err != nil {
 		return err
 	}
-	for {
-		if _, err := run.Pass(context.Background()); err != nil {
-			return err
-		}
-		ps, err := st.List()
-		if err != nil {
-			return err
-		}
-		live := 0
-		for _, p := range ps {
-			if !p.State.Terminal() {
-				live++
-			}
-		}
-		if live == 0 {
-			return nil
-		}
-	}
+	_, err = run.Drain(context.Background())
+	return err
 }

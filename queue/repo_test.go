@@ -185,29 +185,14 @@ func newRunner(t testing.TB, r desiredRepo, cfg Config) *Runner {
 	return run
 }
 
-// drain makes passes until no proposal is live, at most limit passes.
-func drain(t testing.TB, run *Runner, limit int) []Proposal {
+// drain makes passes until no proposal is live.
+func drain(t testing.TB, run *Runner) []Proposal {
 	t.Helper()
-	for range limit {
-		if _, err := run.Pass(context.Background()); err != nil {
-			t.Fatalf("pass: %v", err)
-		}
-		ps, err := run.cfg.Store.List()
-		if err != nil {
-			t.Fatal(err)
-		}
-		live := 0
-		for _, p := range ps {
-			if !p.State.Terminal() {
-				live++
-			}
-		}
-		if live == 0 {
-			return ps
-		}
+	ps, err := run.Drain(context.Background())
+	if err != nil {
+		t.Fatalf("drain: %v", err)
 	}
-	t.Fatalf("proposals still live after %d passes", limit)
-	return nil
+	return ps
 }
 
 func sourceSigner(key string) (git.Signer, error) { return source.CommitSigner(key) }

@@ -97,6 +97,31 @@ func (r *Runner) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
+// Drain makes passes until no proposal is live (durable queue run
+// --once) and returns the proposals as they are then.
+func (r *Runner) Drain(ctx context.Context) ([]Proposal, error) {
+	for {
+		if _, err := r.Pass(ctx); err != nil {
+			return nil, err
+		}
+		ps, err := r.cfg.Store.List()
+		if err != nil || Live(ps) == 0 {
+			return ps, err
+		}
+	}
+}
+
+// Live counts the proposals not done with.
+func Live(ps []Proposal) int {
+	n := 0
+	for _, p := range ps {
+		if !p.State.Terminal() {
+			n++
+		}
+	}
+	return n
+}
+
 // Pass resumes an interrupted landing, enqueues new queue/ branches, then
 // validates up to Depth proposals from the head and lands those that pass,
 // in order. It returns how many landed.

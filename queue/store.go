@@ -117,16 +117,12 @@ func (s *Store) Add(branch, head string, now time.Time) (Proposal, error) {
 		if err != nil {
 			return err
 		}
-		live := 0
 		for _, q := range ps {
-			if !q.State.Terminal() {
-				live++
-				if q.Branch == branch {
-					return fmt.Errorf("%s is already in the queue as %s (%s)", branch, q, q.State)
-				}
+			if !q.State.Terminal() && q.Branch == branch {
+				return fmt.Errorf("%s is already in the queue as %s (%s)", branch, q, q.State)
 			}
 		}
-		if live >= MaxQueued {
+		if live := Live(ps); live >= MaxQueued {
 			return fmt.Errorf("the queue holds %d proposals, the most it takes; wait for some to land", live)
 		}
 		seq, err := b.NextSequence()

@@ -32,16 +32,16 @@ func TestEnqueueRefusesBadBranches(t *testing.T) {
 		{strings.Repeat("b", 201), "at most 200"},
 		{"nothere", "is not in"},
 	} {
-		_, err := Enqueue(t.Context(), r.bare, "main", st, c.branch, now)
+		_, err := st.Enqueue(t.Context(), r.bare, "main", c.branch, now)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Enqueue(%.40q): %v, want an error saying %q", c.branch, err, c.want)
 		}
 	}
-	p, err := Enqueue(t.Context(), r.bare, "main", st, "web-v2", now)
+	p, err := st.Enqueue(t.Context(), r.bare, "main", "web-v2", now)
 	if err != nil || p.State != Queued || p.Seq != 1 {
 		t.Fatalf("Enqueue(web-v2): %+v %v", p, err)
 	}
-	if _, err := Enqueue(t.Context(), r.bare, "main", st, "web-v2", now); err == nil || !strings.Contains(err.Error(), "already in the queue") {
+	if _, err := st.Enqueue(t.Context(), r.bare, "main", "web-v2", now); err == nil || !strings.Contains(err.Error(), "already in the queue") {
 		t.Fatalf("enqueued twice: %v", err)
 	}
 	if _, err := st.Remove("web-v2", now); err != nil {
@@ -50,10 +50,10 @@ func TestEnqueueRefusesBadBranches(t *testing.T) {
 	if _, err := st.Remove("web-v2", now); !errors.Is(err, ErrNotQueued) {
 		t.Fatalf("removed twice: %v", err)
 	}
-	if _, err := Enqueue(t.Context(), r.bare, "main", st, "web-v2", now); err != nil {
+	if _, err := st.Enqueue(t.Context(), r.bare, "main", "web-v2", now); err != nil {
 		t.Fatalf("enqueue again after removal: %v", err)
 	}
-	if _, err := Enqueue(t.Context(), t.TempDir(), "main", st, "web-v3", now); err == nil || !strings.Contains(err.Error(), "open the Git repository") {
+	if _, err := st.Enqueue(t.Context(), t.TempDir(), "main", "web-v3", now); err == nil || !strings.Contains(err.Error(), "open the Git repository") {
 		t.Fatalf("a directory that is not a repository: %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestARemovedProposalDoesNotLand(t *testing.T) {
 	if _, err := run.cfg.Store.Remove("queue/a", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	ps := byBranch(drain(t, run, 5))
+	ps := byBranch(drain(t, run))
 	if ps["queue/a"].State != Removed || ps["queue/b"].State != Landed {
 		t.Fatalf("after removing a: a %s, b %s", ps["queue/a"].State, ps["queue/b"].State)
 	}

@@ -26,7 +26,7 @@ func TestAChangeInsideAComprehensionIsEjectedWithItsPlace(t *testing.T) {
 	r.propose(t, "queue/1-svc0", map[string]string{"greeting.cue": greetings("bonjour", "hello")})
 	r.propose(t, "queue/2-svc1", map[string]string{"greeting.cue": greetings("hello", "hallo")})
 	run := newRunner(t, r, Config{})
-	ps := byBranch(drain(t, run, 10))
+	ps := byBranch(drain(t, run))
 	if ps["queue/1-svc0"].State != Landed {
 		t.Fatalf("the first: %s %q", ps["queue/1-svc0"].State, ps["queue/1-svc0"].Reasons)
 	}

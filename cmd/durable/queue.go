@@ -55,7 +55,7 @@ func newQueueAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := queue.Enqueue(cmd.Context(), f.repo, f.main, st, args[0], time.Now())
+			p, err := st.Enqueue(cmd.Context(), f.repo, f.main, args[0], time.Now())
 			if err != nil {
 				return err
 			}

@@ -160,29 +160,13 @@ func queueOnce(ctx context.Context, run *queue.Runner, f queueFlags) error {
 	for _, p := range ps {
 		before[p.Seq] = p.State
 	}
-	for {
-		if _, err := run.Pass(ctx); err != nil {
-			return err
-		}
-		ps, err := st.List()
-		if err != nil {
-			return err
-		}
-		live, ejected := 0, 0
-		for _, p := range ps {
-			switch {
-			case !p.State.Terminal():
-				live++
-			case p.State == queue.Ejected && before[p.Seq] != queue.Ejected:
-				ejected++
-			}
-		}
-		switch {
-		case live > 0:
-		case ejected > 0:
+	if ps, err = run.Drain(ctx); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.State == queue.Ejected && before[p.Seq] != queue.Ejected {
 			return errFailed
-		default:
-			return nil
 		}
 	}
+	return nil
 }
