@@ -101,7 +101,11 @@ func (r *Runner) validateAll(ctx context.Context, steps []step) {
 		wg.Go(func() {
 			s := &steps[i]
 			tip := loadedTip{commit: s.c.onto, rev: r.tipAt(ctx, s.c.onto)}
-			s.v, s.err = r.cfg.Checker.check(ctx, r.repo, tip, s.c, s.p)
+			var loaded *reconcile.LoadedRevision
+			s.v, loaded, s.err = r.cfg.Checker.check(ctx, r.repo, tip, s.c, s.p)
+			if loaded != nil {
+				r.remember(s.c.commit, loaded)
+			}
 		})
 	}
 	wg.Wait()
@@ -151,9 +155,16 @@ func (r *Runner) land(ctx context.Context, p Proposal) error {
 	return nil
 }
 
-// tipAt loads the commit a candidate is applied onto, once per commit;
-// nil when it does not load (the candidate is then admitted as a first
-// revision would be, and its own load decides).
+// maxTipWalk is how far back main's history tipAt looks for a commit
+// that loads.
+const maxTipWalk = 20
+
+// tipAt loads the commit a candidate is applied onto, once per commit.
+// Where it does not load (someone pushed a broken main), the change is
+// judged against the newest first-parent ancestor that does, as the
+// reconciler judges a revision against the last it applied; nil when none
+// of the last maxTipWalk does (the candidate is then admitted as a first
+// revision would be).
 func (r *Runner) tipAt(ctx context.Context, commit string) *reconcile.LoadedRevision {
 	r.mu.Lock()
 	rev, ok := r.tips[commit]
@@ -161,21 +172,32 @@ func (r *Runner) tipAt(ctx context.Context, commit string) *reconcile.LoadedRevi
 	if ok {
 		return rev
 	}
-	snap, err := source.ReadLocal(r.repo.dir, commit)
-	if err == nil {
-		var loaded reconcile.LoadedRevision
-		loaded, err = r.cfg.Checker.Loader.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: reconcile.SnapshotCommit(snap, nil)})
-		rev = &loaded
+	at := commit
+	for range maxTipWalk {
+		snap, err := source.ReadLocal(r.repo.dir, at)
+		if err == nil {
+			var loaded reconcile.LoadedRevision
+			if loaded, err = r.cfg.Checker.Loader.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: reconcile.SnapshotCommit(snap, nil)}); err == nil {
+				rev = &loaded
+				break
+			}
+		}
+		r.cfg.Log.Warn("a commit a proposal is applied onto does not load; judging against its parent", "commit", short(at), "err", err)
+		if at, err = r.repo.resolve(ctx, at+"^"); err != nil || at == "" {
+			break
+		}
 	}
-	if err != nil {
-		r.cfg.Log.Warn("the tip a proposal is applied onto does not load", "commit", short(commit), "err", err)
-		rev = nil
-	}
+	r.remember(commit, rev)
+	return rev
+}
+
+// remember keeps a commit's loaded revision for the proposals applied
+// onto it; nil when it does not load.
+func (r *Runner) remember(commit string, rev *reconcile.LoadedRevision) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.tips) >= 64 {
 		clear(r.tips)
 	}
 	r.tips[commit] = rev
-	return rev
 }

@@ -49,15 +49,16 @@ type loadedTip struct {
 	rev    *reconcile.LoadedRevision // nil when it does not load
 }
 
-// check validates candidate c of p onto tip.
-func (ck Checker) check(ctx context.Context, repo repository, tip loadedTip, c candidate, p Proposal) (verdict, error) {
+// check validates candidate c of p onto tip. It returns the candidate
+// loaded, for the proposal behind it to be checked against.
+func (ck Checker) check(ctx context.Context, repo repository, tip loadedTip, c candidate, p Proposal) (verdict, *reconcile.LoadedRevision, error) {
 	signer, v, err := ck.signatures(repo, c, p)
 	if err != nil || v.failed() {
-		return v, err
+		return v, nil, err
 	}
 	snap, err := source.ReadLocal(repo.dir, c.commit)
 	if err != nil {
-		return fail(ReasonInvalid, err.Error()), nil
+		return fail(ReasonInvalid, err.Error()), nil, nil
 	}
 	commit := reconcile.SnapshotCommit(snap, signer)
 	var running reconcile.Running
@@ -66,19 +67,19 @@ func (ck Checker) check(ctx context.Context, repo repository, tip loadedTip, c c
 	}
 	loaded, err := ck.Loader.Load(ctx, reconcile.RevisionFiles{Files: snap.Files, Commit: commit, Approved: running.Approvals})
 	if err != nil {
-		return fail(ReasonInvalid, lines(err)...), nil
+		return fail(ReasonInvalid, lines(err)...), nil, nil
 	}
 	if v := ck.policyTests(ctx, snap, commit.ID); v.failed() {
-		return v, nil
+		return v, nil, nil
 	}
 	plan := reconcile.Plan(ctx, reconcile.PlanRequest{Revision: loaded, Commit: commit, Running: running, Now: ck.now()})
 	if v := admitted(plan); v.failed() {
-		return v, nil
+		return v, nil, nil
 	}
 	if v := ck.commands(ctx, snap, p, c.commit); v.failed() {
-		return v, nil
+		return v, nil, nil
 	}
-	return verdict{}, nil
+	return verdict{}, &loaded, nil
 }
 
 // signatures verifies the proposal's own commits (from where it forked

@@ -109,3 +109,23 @@ func TestAnUnsignedProposalIsEjectedWhereTheTrustFileWantsSignatures(t *testing.
 	writeFiles(t, "/", map[string]string{allowed: queueLine})
 	runGit(t, r.bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", "main")
 }
+
+// A main someone pushed broken does not make the next change a first
+// revision: admission judges it against the newest commit of main that
+// loads, so an infrastructure change is still denied; a fix lands.
+func TestABrokenMainIsNotAFirstRevisionForAdmission(t *testing.T) {
+	r := newDesiredRepo(t, 2)
+	r.propose(t, "broken", map[string]string{"release.cue": "package quickstart\n\nservices: svc0: artifact: 42\n"})
+	runGit(t, r.bare, "update-ref", "refs/heads/main", "refs/heads/broken")
+	scaled := strings.Replace(servicesFile(2), "replicas: 2", "replicas: 5", 1)
+	r.propose(t, "queue/1-scale", map[string]string{"release.cue": releaseFile(2, nil), "service.cue": scaled})
+	r.propose(t, "queue/2-fix", map[string]string{"release.cue": releaseFile(2, map[int]int{1: 3})})
+	run := newRunner(t, r, Config{})
+	ps := byBranch(drain(t, run))
+	if p := ps["queue/1-scale"]; p.State != Ejected || p.Reason != ReasonAdmission {
+		t.Fatalf("the scale-up on a broken main: %s %s %q", p.State, p.Reason, p.Reasons)
+	}
+	if p := ps["queue/2-fix"]; p.State != Landed {
+		t.Fatalf("the fix: %s %s %q", p.State, p.Reason, p.Reasons)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -22,7 +23,20 @@ import (
 type fieldMerger struct {
 	repo repository
 	load func(context.Context, fs.FS) (*schema.DesiredState, error)
+	// loaded are trees already loaded, by tree hash: a tree's desired
+	// state depends on its files alone, and the main a proposal merges
+	// onto is the tree the proposal ahead of it merged to.
+	loaded *treeCache
 }
+
+// treeCache holds the sides of recent merges, by tree hash.
+type treeCache struct {
+	mu    sync.Mutex
+	sides map[string]side
+}
+
+// maxCachedTrees bounds treeCache.
+const maxCachedTrees = 32
 
 // mergeInput is a conflicted merge: the fork point, the two sides, the
 // tree Git merged (markers in the conflicted files) and those files.
@@ -62,7 +76,10 @@ func (m fieldMerger) merge(ctx context.Context, in mergeInput) (string, verdict,
 	if v := clashes(mainChanges, changes, ours, theirs); v.failed() {
 		return "", v, nil
 	}
-	want := ours.state
+	want, err := fieldedit.Shape(ours.state) // a copy: sides are shared through the cache
+	if err != nil {
+		return "", verdict{}, err
+	}
 	for _, c := range changes {
 		want = applyChange(want, c.Path, c)
 	}
@@ -135,12 +152,35 @@ func (m fieldMerger) edit(tree, parent string, files map[string][]byte) (string,
 	return m.repo.commit(h.String(), parent, "durable queue: draft of a merge by field path\n", nil)
 }
 
-// side reads commit within the snapshot bounds and loads it.
+// side reads commit within the snapshot bounds and loads it, or takes
+// what an earlier load of the same tree gave.
 func (m fieldMerger) side(ctx context.Context, commit string) (side, error) {
 	snap, err := source.ReadLocal(m.repo.dir, commit)
 	if err != nil {
 		return side{}, err
 	}
+	m.loaded.mu.Lock()
+	s, ok := m.loaded.sides[snap.Tree]
+	m.loaded.mu.Unlock()
+	if ok {
+		s.commit = commit
+		return s, nil
+	}
+	if s, err = m.read(ctx, snap); err != nil {
+		return side{}, err
+	}
+	s.commit = commit
+	m.loaded.mu.Lock()
+	defer m.loaded.mu.Unlock()
+	if len(m.loaded.sides) >= maxCachedTrees {
+		clear(m.loaded.sides)
+	}
+	m.loaded.sides[snap.Tree] = s
+	return s, nil
+}
+
+// read loads a snapshot's desired state and reads its root files.
+func (m fieldMerger) read(ctx context.Context, snap source.Snapshot) (side, error) {
 	ds, err := m.load(ctx, snap.Files)
 	if err != nil {
 		return side{}, err
@@ -161,7 +201,7 @@ func (m fieldMerger) side(ctx context.Context, commit string) (side, error) {
 			}
 		}
 	}
-	return side{commit: commit, files: files, state: state}, nil
+	return side{files: files, state: state}, nil
 }
 
 // clashes finds the fields both sides changed, one inside the other or the

@@ -75,7 +75,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if load == nil {
 		load = func(_ context.Context, fsys fs.FS) (*schema.DesiredState, error) { return schema.Load(fsys) }
 	}
-	comp := composer{repo: repo, signer: cfg.Signer, merge: fieldMerger{repo: repo, load: load}}
+	comp := composer{repo: repo, signer: cfg.Signer, merge: fieldMerger{repo: repo, load: load, loaded: &treeCache{sides: map[string]side{}}}}
 	return &Runner{cfg: cfg, repo: repo, comp: comp, tips: map[string]*reconcile.LoadedRevision{}, depth: cfg.Depth}, nil
 }
 
