@@ -25,7 +25,7 @@ type step struct {
 // to the first that fails. Those behind a failure were applied on it:
 // they go back to queued, to be applied again without it next pass.
 func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
-	main, err := r.repo.resolve(ctx, r.cfg.Main)
+	main, err := r.repo.resolve(ctx, "refs/heads/"+r.cfg.Main)
 	if err != nil {
 		return 0, err
 	}
@@ -127,7 +127,7 @@ func (r *Runner) requeue(steps []step, err error) error {
 // holds it, it landed; if main is still where p was applied, it moves by
 // compare-and-swap; if main moved otherwise, p is validated again.
 func (r *Runner) land(ctx context.Context, p Proposal) error {
-	main, err := r.repo.resolve(ctx, r.cfg.Main)
+	main, err := r.repo.resolve(ctx, "refs/heads/"+r.cfg.Main)
 	if err != nil {
 		return err
 	}

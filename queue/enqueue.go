@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -17,11 +18,7 @@ func (st *Store) Enqueue(ctx context.Context, dir, main, branch string, now time
 	if err := checkBranch(ctx, dir, main, branch); err != nil {
 		return Proposal{}, err
 	}
-	repo := repository{dir: dir, main: main}
-	if _, err := repo.open(); err != nil {
-		return Proposal{}, err
-	}
-	head, err := repo.resolve(ctx, "refs/heads/"+branch)
+	head, err := branchHead(ctx, dir, branch)
 	if err != nil {
 		return Proposal{}, err
 	}
@@ -45,8 +42,21 @@ func checkBranch(ctx context.Context, dir, main, branch string) error {
 	case branch == main:
 		return fmt.Errorf("branch %s is the branch proposals land on; propose another", branch)
 	}
-	if _, err := (repository{dir: dir}).git(ctx, "check-ref-format", "--branch", branch); err != nil {
+	if _, err := (repository{dir: os.TempDir()}).git(ctx, "check-ref-format", "--branch", branch); err != nil {
 		return fmt.Errorf("branch %.60q is not a name Git takes for a branch (git check-ref-format --branch)", branch)
 	}
 	return nil
+}
+
+// branchHead is the commit branch points at in the repository at dir (a
+// directory or a URL), "" when there is no such branch.
+func branchHead(ctx context.Context, dir, branch string) (string, error) {
+	if IsURL(dir) {
+		return remoteHead(ctx, dir, branch)
+	}
+	repo := repository{dir: dir}
+	if _, err := repo.open(); err != nil {
+		return "", err
+	}
+	return repo.resolve(ctx, "refs/heads/"+branch)
 }

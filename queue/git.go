@@ -25,12 +25,16 @@ const QueuePrefix = "queue/"
 // gitTimeout bounds one git command on the local repository.
 const gitTimeout = 2 * time.Minute
 
-// repository is the desired-state repository on this host: refs move
-// through the git CLI (update-ref's compare-and-swap), objects are read
-// and written through go-git.
+// repository is the desired-state repository on this host, or the
+// queue's mirror of a remote one: refs move through the git CLI
+// (update-ref's compare-and-swap, and a push with a lease to the remote),
+// objects are read and written through go-git.
 type repository struct {
 	dir  string
 	main string
+	// remote is the URL the mirror at dir copies ("" for a repository
+	// of this host).
+	remote string
 }
 
 // git runs one git command in the repository and returns its trimmed
@@ -131,12 +135,18 @@ func (r repository) mergeTree(ctx context.Context, ours, theirs string) (string,
 
 // moveMain moves main from old to commit, only if it is still at old.
 func (r repository) moveMain(ctx context.Context, commit, old string) error {
+	if r.remote != "" {
+		return r.push(ctx, "refs/heads/"+r.main, commit, old)
+	}
 	_, err := r.git(ctx, "update-ref", "-m", "durable queue: land "+short(commit), "refs/heads/"+r.main, commit, old)
 	return err
 }
 
 // dropBranch deletes a queue branch that still points at head.
 func (r repository) dropBranch(ctx context.Context, branch, head string) error {
+	if r.remote != "" {
+		return r.push(ctx, "refs/heads/"+branch, "", head)
+	}
 	_, err := r.git(ctx, "update-ref", "-d", "refs/heads/"+branch, head)
 	return err
 }

@@ -18,9 +18,11 @@ import (
 
 // Config is what a queue runner needs.
 type Config struct {
-	// Repo is the desired-state repository's directory (bare or not), Main
-	// the branch proposals land on (default "main").
+	// Repo is the desired-state repository: a directory of this host
+	// (bare or not), or a URL, which the queue mirrors under Mirror and
+	// pushes to. Main is the branch proposals land on (default "main").
 	Repo, Main string
+	Mirror     string
 	Store      *Store
 	Checker    Checker
 	// Signer signs the commits the queue writes (--commit-key); nil
@@ -68,6 +70,16 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	repo := repository{dir: cfg.Repo, main: cfg.Main}
+	if IsURL(cfg.Repo) {
+		if cfg.Mirror == "" {
+			return nil, fmt.Errorf("repository %s is a URL: the queue needs a directory to mirror it in", cfg.Repo)
+		}
+		m, err := mirror(context.Background(), cfg.Mirror, cfg.Repo)
+		if err != nil {
+			return nil, err
+		}
+		repo.dir, repo.remote = m.dir, m.remote
+	}
 	if _, err := repo.open(); err != nil {
 		return nil, err
 	}
@@ -122,10 +134,14 @@ func Live(ps []Proposal) int {
 	return n
 }
 
-// Pass resumes an interrupted landing, enqueues new queue/ branches, then
+// Pass fetches a remote repository's branches, resumes an interrupted
+// landing, enqueues new queue/ branches, then
 // validates up to Depth proposals from the head and lands those that pass,
 // in order. It returns how many landed.
 func (r *Runner) Pass(ctx context.Context) (int, error) {
+	if err := r.repo.sync(ctx); err != nil {
+		return 0, err
+	}
 	if err := r.resume(ctx); err != nil {
 		return 0, err
 	}

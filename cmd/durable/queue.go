@@ -18,7 +18,7 @@ type queueFlags struct {
 }
 
 func (f *queueFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.repo, "repo", ".", "the desired-state Git repository on this host (a bare repository, or a work tree)")
+	cmd.Flags().StringVar(&f.repo, "repo", ".", "the desired-state Git repository: a directory of this host (bare, or a work tree), or a URL the queue mirrors under --state and pushes to")
 	cmd.Flags().StringVar(&f.main, "main", "main", "the branch proposals land on")
 	cmd.Flags().StringVar(&f.state, "state", "", "the queue's state directory (required): its proposals in queue.db")
 }

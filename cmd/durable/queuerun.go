@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -142,7 +143,7 @@ func (o queueRunOptions) config() (queue.Config, error) {
 	if err != nil {
 		return queue.Config{}, err
 	}
-	return queue.Config{Repo: o.repo, Main: o.main, Store: st, Checker: ck, Signer: signer, Depth: o.depth}, nil
+	return queue.Config{Repo: o.repo, Main: o.main, Mirror: filepath.Join(o.state, "mirror.git"), Store: st, Checker: ck, Signer: signer, Depth: o.depth}, nil
 }
 
 // queueOnce makes passes until no proposal is live; errFailed when one
