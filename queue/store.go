@@ -117,10 +117,8 @@ func (s *Store) Add(branch, head string, now time.Time) (Proposal, error) {
 		if err != nil {
 			return err
 		}
-		for _, q := range ps {
-			if !q.State.Terminal() && q.Branch == branch {
-				return fmt.Errorf("%s is already in the queue as %s (%s)", branch, q, q.State)
-			}
+		if q, ok := liveOf(ps, branch); ok {
+			return fmt.Errorf("%s is already in the queue as %s (%s)", branch, q, q.State)
 		}
 		if live := Live(ps); live >= MaxQueued {
 			return fmt.Errorf("the queue holds %d proposals, the most it takes; wait for some to land", live)
@@ -169,20 +167,28 @@ func (s *Store) Remove(branch string, now time.Time) (Proposal, error) {
 		if err != nil {
 			return err
 		}
-		for _, q := range ps {
-			if q.Branch != branch || q.State.Terminal() {
-				continue
-			}
-			if q.State == Landing {
-				return fmt.Errorf("%s is landing on main now; it cannot be removed", q)
-			}
-			q.State, q.Since = Removed, now.UTC()
-			p = q
-			return put(b, q)
+		q, ok := liveOf(ps, branch)
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: %w", branch, ErrNotQueued)
+		case q.State == Landing:
+			return fmt.Errorf("%s is landing on main now; it cannot be removed", q)
 		}
-		return fmt.Errorf("%s: %w", branch, ErrNotQueued)
+		q.State, q.Since = Removed, now.UTC()
+		p = q
+		return put(b, q)
 	})
 	return p, err
+}
+
+// liveOf finds branch's proposal that is not done with.
+func liveOf(ps []Proposal, branch string) (Proposal, bool) {
+	for _, q := range ps {
+		if q.Branch == branch && !q.State.Terminal() {
+			return q, true
+		}
+	}
+	return Proposal{}, false
 }
 
 // Set records p's new state, unless its record was removed or is already
