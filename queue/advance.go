@@ -61,7 +61,7 @@ func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
 
 // composeAll applies each proposal onto the tip ahead of it. One that
 // cannot be applied is ejected at once, and those behind are applied
-// without it; one main already holds lands as it is.
+// without it; one the tip already holds lands with the tip.
 func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) ([]step, error) {
 	tip := main
 	var steps []step
@@ -82,10 +82,9 @@ func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) (
 				return nil, err
 			}
 		case c.method == MethodContained:
-			p.Candidate, p.Onto, p.Method = p.Head, main, c.method
-			if _, _, err := r.set(p, Landed); err != nil {
-				return nil, err
-			}
+			// Already on the tip: it lands when the tip does, unchecked
+			// (what it brings was checked with what brought it).
+			steps = append(steps, step{p: p, c: c})
 		default:
 			steps = append(steps, step{p: p, c: c})
 			tip = c.commit
@@ -98,6 +97,9 @@ func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) (
 func (r *Runner) validateAll(ctx context.Context, steps []step) {
 	var wg sync.WaitGroup
 	for i := range steps {
+		if steps[i].c.method == MethodContained {
+			continue
+		}
 		wg.Go(func() {
 			s := &steps[i]
 			tip := loadedTip{commit: s.c.onto, rev: r.tipAt(ctx, s.c.onto)}
