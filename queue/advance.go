@@ -20,9 +20,9 @@ type step struct {
 }
 
 // advance applies head (the first proposals, in order) each onto main
-// plus those ahead, validates the candidates (at once, when Depth > 1:
-// speculatively, assuming those ahead pass), and lands them in order up
-// to the first that fails. Those behind a failure were applied on it:
+// plus those ahead, validates each candidate as soon as it is made (while
+// the next is made, when Depth > 1: speculatively, assuming those ahead
+// pass), and lands them in order up to the first that fails. Those behind a failure were applied on it:
 // they go back to queued, to be applied again without it next pass.
 func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
 	main, err := r.repo.resolve(ctx, "refs/heads/"+r.cfg.Main)
@@ -32,11 +32,12 @@ func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
 	if main == "" {
 		return 0, fmt.Errorf("branch %s is not in %s", r.cfg.Main, r.repo.dir)
 	}
-	steps, err := r.composeAll(ctx, main, head)
+	var validating sync.WaitGroup
+	steps, err := r.composeAll(ctx, main, head, &validating)
+	validating.Wait()
 	if err != nil {
 		return 0, err
 	}
-	r.validateAll(ctx, steps)
 	landed := 0
 	for i, s := range steps {
 		if s.err != nil {
@@ -59,12 +60,13 @@ func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
 	return landed, nil
 }
 
-// composeAll applies each proposal onto the tip ahead of it. One that
-// cannot be applied is ejected at once, and those behind are applied
-// without it; one the tip already holds lands with the tip.
-func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) ([]step, error) {
+// composeAll applies each proposal onto the tip ahead of it and starts
+// validating its candidate, counted in validating. One that cannot be
+// applied is ejected at once, and those behind are applied without it;
+// one the tip already holds lands with the tip.
+func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal, validating *sync.WaitGroup) ([]*step, error) {
 	tip := main
-	var steps []step
+	var steps []*step
 	for _, p := range head {
 		p, ok, err := r.set(p, Validating)
 		if err != nil {
@@ -76,7 +78,7 @@ func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) (
 		c, v, err := r.comp.compose(ctx, tip, p)
 		switch {
 		case err != nil:
-			return nil, r.requeue(append(steps, step{p: p}), err)
+			return nil, r.requeue(append(steps, &step{p: p}), err)
 		case v.failed():
 			if err := r.eject(p, v); err != nil {
 				return nil, err
@@ -84,38 +86,30 @@ func (r *Runner) composeAll(ctx context.Context, main string, head []Proposal) (
 		case c.method == MethodContained:
 			// Already on the tip: it lands when the tip does, unchecked
 			// (what it brings was checked with what brought it).
-			steps = append(steps, step{p: p, c: c})
+			steps = append(steps, &step{p: p, c: c})
 		default:
-			steps = append(steps, step{p: p, c: c})
+			s := &step{p: p, c: c}
+			steps = append(steps, s)
 			tip = c.commit
+			validating.Go(func() { r.validate(ctx, s) })
 		}
 	}
 	return steps, nil
 }
 
-// validateAll validates every step at once, each against its own tip.
-func (r *Runner) validateAll(ctx context.Context, steps []step) {
-	var wg sync.WaitGroup
-	for i := range steps {
-		if steps[i].c.method == MethodContained {
-			continue
-		}
-		wg.Go(func() {
-			s := &steps[i]
-			tip := loadedTip{commit: s.c.onto, rev: r.tipAt(ctx, s.c.onto)}
-			var loaded *reconcile.LoadedRevision
-			s.v, loaded, s.err = r.cfg.Checker.check(ctx, r.repo, tip, s.c, s.p)
-			if loaded != nil {
-				r.remember(s.c.commit, loaded)
-			}
-		})
+// validate checks a step's candidate against its own tip.
+func (r *Runner) validate(ctx context.Context, s *step) {
+	tip := loadedTip{commit: s.c.onto, rev: r.tipAt(ctx, s.c.onto)}
+	var loaded *reconcile.LoadedRevision
+	s.v, loaded, s.err = r.cfg.Checker.check(ctx, r.repo, tip, s.c, s.p)
+	if loaded != nil {
+		r.remember(s.c.commit, loaded)
 	}
-	wg.Wait()
 }
 
 // requeue puts steps validated on a tip that will not land back in the
 // queue, and returns err.
-func (r *Runner) requeue(steps []step, err error) error {
+func (r *Runner) requeue(steps []*step, err error) error {
 	for _, s := range steps {
 		s.p.Candidate, s.p.Onto, s.p.Method = "", "", ""
 		if _, _, e := r.set(s.p, Queued); e != nil && err == nil {
@@ -145,7 +139,7 @@ func (r *Runner) land(ctx context.Context, p Proposal) error {
 	}
 	if !done {
 		r.cfg.Log.Info("main moved under a landing; validating again", "proposal", p.String(), "main", short(main))
-		return r.requeue([]step{{p: p}}, nil)
+		return r.requeue([]*step{{p: p}}, nil)
 	}
 	if _, _, err := r.set(p, Landed); err != nil {
 		return err

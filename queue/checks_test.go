@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,12 @@ import (
 // policy test that fails (its name), an operator's command that fails (its
 // output) or runs over its timeout.
 func TestEachCheckEjectsWithItsReason(t *testing.T) {
+	for _, depth := range []int{1, 4} {
+		t.Run(fmt.Sprintf("depth=%d", depth), func(t *testing.T) { eachCheckEjects(t, depth) })
+	}
+}
+
+func eachCheckEjects(t *testing.T, depth int) {
 	r := newDesiredRepo(t, 2)
 	r.propose(t, "queue/1-invalid", map[string]string{"release.cue": "package quickstart\n\nservices: svc0: artifact: 42\n"})
 	r.propose(t, "queue/2-policy-test", map[string]string{"policy/extra_test.rego": "package durable.extra_test\n\ntest_always_fails if {\n\tfalse\n}\n"})
@@ -22,7 +29,7 @@ func TestEachCheckEjectsWithItsReason(t *testing.T) {
 		{Line: "if test -e slow.txt; then sleep 60; fi", Timeout: time.Second},
 		{Line: `test "$DURABLE_QUEUE_BRANCH" != "" && test ${#DURABLE_QUEUE_COMMIT} = 40`, Timeout: time.Minute},
 	}
-	run := newRunner(t, r, Config{Checker: Checker{Checks: checks}})
+	run := newRunner(t, r, Config{Checker: Checker{Checks: checks}, Depth: depth})
 	ps := byBranch(drain(t, run))
 	for _, c := range []struct {
 		branch string

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -18,12 +19,20 @@ func byBranch(ps []Proposal) map[string]Proposal {
 // an infrastructure change without an SRE's approval) is ejected with the
 // policy's reasons and the change's class; the proposals behind it land
 // without it.
+// At depth 4 the proposal behind the denied one was validated on top of
+// it, speculatively: it is applied and validated again without it.
 func TestAProposalAdmissionDeniesIsEjectedAndThoseBehindLand(t *testing.T) {
+	for _, depth := range []int{1, 4} {
+		t.Run(fmt.Sprintf("depth=%d", depth), func(t *testing.T) { admissionDenies(t, depth) })
+	}
+}
+
+func admissionDenies(t *testing.T, depth int) {
 	r := newDesiredRepo(t, 3)
 	r.propose(t, "queue/a", map[string]string{"release.cue": releaseFile(3, map[int]int{0: 1})})
 	r.propose(t, "queue/scale", map[string]string{"service.cue": strings.Replace(servicesFile(3), "replicas: 2", "replicas: 5", 1)})
 	r.propose(t, "queue/c", map[string]string{"release.cue": releaseFile(3, map[int]int{2: 7})})
-	run := newRunner(t, r, Config{})
+	run := newRunner(t, r, Config{Depth: depth})
 	ps := byBranch(drain(t, run))
 	denied := ps["queue/scale"]
 	if denied.State != Ejected || denied.Reason != ReasonAdmission {

@@ -13,7 +13,8 @@ import (
 )
 
 // A queue runner SIGKILLed at random instants while twenty proposals land
-// (each by field path: adjacent lines) and started again each time: every
+// (each by field path: adjacent lines) and started again each time, at a
+// speculative depth from 1 to 4 picked for each run: every
 // proposal lands exactly once, in the order it was queued, and main's
 // history is those twenty commits and nothing else.
 func TestAQueueKilledAtRandomLandsEachProposalOnceInOrder(t *testing.T) {
@@ -33,7 +34,8 @@ func TestAQueueKilledAtRandomLandsEachProposalOnceInOrder(t *testing.T) {
 			t.Fatalf("the queue did not finish after %d runs (%d killed)", run, kills)
 		}
 		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), "DURABLE_QUEUE_CHILD=1", "DURABLE_QUEUE_REPO="+r.bare, "DURABLE_QUEUE_STATE="+state)
+		cmd.Env = append(os.Environ(), "DURABLE_QUEUE_CHILD=1", "DURABLE_QUEUE_REPO="+r.bare, "DURABLE_QUEUE_STATE="+state,
+			fmt.Sprintf("DURABLE_QUEUE_DEPTH=%d", 1+rand.IntN(4)))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -41,13 +43,15 @@ func TestAQueueKilledAtRandomLandsEachProposalOnceInOrder(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		// Most runs die early, some after a landing or two, a few finish.
+		// Most runs die early, some after a landing or two, a few finish;
+		// the window grows run by run, so a slow machine finishes too.
+		window := 400*time.Millisecond + time.Duration(run)*20*time.Millisecond
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatalf("the queue failed: %v\n%s", err, stderr.String())
 			}
-		case <-time.After(time.Duration(rand.Int64N(int64(1200 * time.Millisecond)))):
+		case <-time.After(time.Duration(rand.Int64N(int64(window)))):
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				t.Fatal(err)
 			}
