@@ -22,8 +22,9 @@ type step struct {
 // advance applies head (the first proposals, in order) each onto main
 // plus those ahead, validates each candidate as soon as it is made (while
 // the next is made, when Depth > 1: speculatively, assuming those ahead
-// pass), and lands them in order up to the first that fails. Those behind a failure were applied on it:
-// they go back to queued, to be applied again without it next pass.
+// pass), and lands them in order up to the first that fails. Those behind
+// a failure were applied on it: they go back to queued, to be applied
+// again without it next pass.
 func (r *Runner) advance(ctx context.Context, head []Proposal) (int, error) {
 	main, err := r.repo.resolve(ctx, "refs/heads/"+r.cfg.Main)
 	if err != nil {

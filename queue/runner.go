@@ -135,9 +135,9 @@ func Live(ps []Proposal) int {
 }
 
 // Pass fetches a remote repository's branches, resumes an interrupted
-// landing, enqueues new queue/ branches, then
-// validates up to Depth proposals from the head and lands those that pass,
-// in order. It returns how many landed.
+// landing, enqueues new queue/ branches, then validates up to Depth
+// proposals from the head and lands those that pass, in order. It returns
+// how many landed.
 func (r *Runner) Pass(ctx context.Context) (int, error) {
 	if err := r.repo.sync(ctx); err != nil {
 		return 0, err
