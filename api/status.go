@@ -32,26 +32,46 @@ type Status struct {
 	Leadership *Leadership `json:"leadership,omitempty"`
 }
 
-// Leadership says whether a reconciler of an election leads (acts) or
-// stands by, who leads, and since when it holds its role.
+// Leadership says what a reconciler sharing its journal in etcd with
+// others (durable run --etcd) does: whether it leads (owns shard 0, and so
+// takes the revisions in), owns other shards of the services, or stands
+// by; who leads; and every member's shards.
 type Leadership struct {
-	// Role is RoleLeader or RoleStandby.
+	// Role is RoleLeader, RoleMember or RoleStandby.
 	Role Role `json:"role"`
-	// Self is this reconciler's name in the election; Leader the
-	// leader's, "" while none is known.
+	// Self is this reconciler's name; Leader the leader's, "" while none
+	// is known.
 	Self   string    `json:"self"`
 	Leader string    `json:"leader,omitempty"`
 	Since  time.Time `json:"since"`
+	// Shards are the shards of the services this reconciler owns, and
+	// Count how many there are (durable run --shards).
+	Shards []int `json:"shards,omitempty"`
+	Count  int   `json:"shardCount,omitempty"`
+	// Members are the reconcilers registered, by name, with the shards
+	// each owns, as last read.
+	Members []Member `json:"members,omitempty"`
+}
+
+// Member is one reconciler of a deployment on etcd and the shards it
+// owns.
+type Member struct {
+	Name   string `json:"name"`
+	Shards []int  `json:"shards"`
 }
 
 // Role is a reconciler's part in an election.
 type Role string
 
 const (
-	// RoleLeader acts: it runs the reconcile loop, its journal writes
-	// fenced on its leadership.
+	// RoleLeader acts: it owns shard 0 — it takes the revisions in and
+	// converges that shard's services — and maybe others, its journal
+	// writes fenced on its ownership.
 	RoleLeader Role = "leader"
-	// RoleStandby waits to be elected; it acts on nothing.
+	// RoleMember converges the services of the shards it owns, on the
+	// revisions the leader accepted.
+	RoleMember Role = "member"
+	// RoleStandby owns no shard; it acts on nothing.
 	RoleStandby Role = "standby"
 )
 

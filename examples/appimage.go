@@ -1,23 +1,16 @@
 package examples
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/durable-delivery/durable/pack"
 )
 
 // AppEntrypoint is where the demo service's binary sits inside its image.
@@ -52,68 +45,14 @@ func BuildApp(ctx context.Context, version, dir string) (string, error) {
 	return out, nil
 }
 
-// AppImage packs a static binary as a one-layer OCI image whose entrypoint
-// runs it from AppEntrypoint.
-func AppImage(binary, version string) (v1.Image, error) {
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0)
-	for _, h := range []*tar.Header{
-		{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch},
-		{Name: AppEntrypoint[1:], Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data)), ModTime: epoch},
-	} {
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	layerBytes := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	cfg.Config.Entrypoint = []string{AppEntrypoint}
-	cfg.Config.Env = []string{"APP_VERSION=" + version}
-	cfg.Config.Labels = map[string]string{"org.opencontainers.image.version": version}
-	return mutate.ConfigFile(img, cfg)
-}
-
-// Push writes img to the repository under tag and returns the reference
-// pinned by digest (repo@sha256:…).
-func Push(ctx context.Context, img v1.Image, repository, tag string) (string, error) {
-	ref, err := name.NewTag(repository + ":" + tag)
-	if err != nil {
-		return "", err
-	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-		return "", fmt.Errorf("push %s: %w", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", err
-	}
-	return ref.Context().Digest(d.String()).String(), nil
+// AppImage packs a static binary with pack, as `durable pack` does: a
+// one-layer image whose entrypoint runs it from AppEntrypoint.
+func AppImage(binary, version string) (pack.Artifact, error) {
+	return pack.Build(pack.Spec{
+		Entrypoint: AppEntrypoint,
+		Env:        []string{"APP_VERSION=" + version},
+		Labels:     map[string]string{"org.opencontainers.image.version": version},
+	}, []pack.Input{{Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Binary: binary}}, nil)
 }
 
 // BuildAndPush builds the demo service at each version and pushes it to
@@ -129,7 +68,7 @@ func BuildAndPush(ctx context.Context, registryHost, dir string, versions ...str
 		if err != nil {
 			return nil, err
 		}
-		ref, err := Push(ctx, img, registryHost+"/quickstart/web", v)
+		ref, err := pack.Push(ctx, img, registryHost+"/quickstart/web:"+v)
 		if err != nil {
 			return nil, err
 		}

@@ -47,6 +47,29 @@ type Fence struct {
 	Revision int64
 }
 
+// Write is what one write of the journal records: its kind and, for an
+// infra-set, a rollout or an entry, the placement it is about. A
+// deployment whose reconcilers divide the services among them chooses
+// each write's fence from it (EtcdConfig.FenceFor).
+type Write struct {
+	Kind                        WriteKind
+	Service, Stage, Target, Set string
+}
+
+// WriteKind is the kind of record a write puts (or, for a compaction,
+// removes).
+type WriteKind string
+
+// The kinds of writes.
+const (
+	WriteRevision   WriteKind = "revision"
+	WriteRelease    WriteKind = "release"
+	WriteInfraSet   WriteKind = "infra-set"
+	WriteRollout    WriteKind = "rollout"
+	WriteEntry      WriteKind = "entry"
+	WriteCompaction WriteKind = "compaction"
+)
+
 // EtcdConfig says where an etcd journal is kept and how it is written.
 type EtcdConfig struct {
 	// Client is the etcd client; the caller owns it and closes it after
@@ -57,6 +80,10 @@ type EtcdConfig struct {
 	Prefix string
 	// Fence, when set, conditions every write on the ownership it names.
 	Fence *Fence
+	// FenceFor, when set (instead of Fence), chooses each write's fence:
+	// the ownership of the shard the write belongs to. A write it gives
+	// none for is refused (ErrFenced) without being tried.
+	FenceFor func(Write) (Fence, bool)
 	// RequestTimeout bounds each call whose context has no deadline
 	// (DefaultEtcdRequestTimeout if 0).
 	RequestTimeout time.Duration
@@ -93,14 +120,16 @@ type EtcdConfig struct {
 // With a Fence, every write (compaction included) is conditioned on the
 // ownership key still having the create revision the fence names: a
 // reconciler deposed (its key deleted, or made anew by another) can write
-// nothing, even if it has not noticed yet. Compaction deletes keys; etcd
+// nothing, even if it has not noticed yet. With FenceFor, each write is
+// conditioned on the fence it chooses for that write. Compaction deletes keys; etcd
 // keeps their history until etcd itself is compacted.
 type Etcd struct {
-	kv      clientv3.KV
-	prefix  string
-	fence   *Fence
-	timeout time.Duration
-	limit   int
+	kv     clientv3.KV
+	prefix string
+	// fenceFor is each write's fence; nil writes unfenced.
+	fenceFor func(Write) (Fence, bool)
+	timeout  time.Duration
+	limit    int
 	// entries and transitions are the Seq counters as last seen, each
 	// behind its own lock: one writer of this process at a time tries
 	// the next Seq, so that only another process can make it try again.
@@ -133,7 +162,7 @@ func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 	if err := checkEtcdConfig(cfg); err != nil {
 		return nil, fmt.Errorf("open the etcd journal: %w", err)
 	}
-	s := &Etcd{kv: cfg.Client.KV, prefix: cmpOr(cfg.Prefix, DefaultEtcdPrefix), fence: cfg.Fence,
+	s := &Etcd{kv: cfg.Client.KV, prefix: cmpOr(cfg.Prefix, DefaultEtcdPrefix), fenceFor: cfg.FenceFor,
 		timeout: cmpOr(cfg.RequestTimeout, DefaultEtcdRequestTimeout), limit: cmpOr(cfg.MaxRecordBytes, DefaultEtcdMaxRecordBytes),
 		seen: map[string]recordSeen{}}
 	if !strings.HasSuffix(s.prefix, "/") {
@@ -143,8 +172,9 @@ func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	ops := []clientv3.Op{clientv3.OpGet(s.entries.key), clientv3.OpGet(s.transitions.key)}
-	if s.fence != nil {
-		ops = append(ops, clientv3.OpGet(s.fence.Key))
+	if f := cfg.Fence; f != nil {
+		s.fenceFor = func(Write) (Fence, bool) { return *f, true }
+		ops = append(ops, clientv3.OpGet(f.Key))
 	}
 	resp, err := s.kv.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
@@ -155,7 +185,7 @@ func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 			return nil, fmt.Errorf("open the etcd journal under %s: %w", s.prefix, err)
 		}
 	}
-	if s.fence != nil && !s.fence.holds(resp.Responses[2].GetResponseRange().Kvs) {
+	if cfg.Fence != nil && !cfg.Fence.holds(resp.Responses[2].GetResponseRange().Kvs) {
 		return nil, fmt.Errorf("open the etcd journal under %s: %w", s.prefix, ErrFenced)
 	}
 	return s, nil
@@ -167,6 +197,8 @@ func checkEtcdConfig(cfg EtcdConfig) error {
 		return fmt.Errorf("request timeout %s is negative; use 0 for the default (%s)", cfg.RequestTimeout, DefaultEtcdRequestTimeout)
 	case cfg.MaxRecordBytes < 0 || cfg.MaxRecordBytes > maxRecordBytes:
 		return fmt.Errorf("largest record %d bytes is not between 0 (the default, %d) and %d", cfg.MaxRecordBytes, DefaultEtcdMaxRecordBytes, maxRecordBytes)
+	case cfg.Fence != nil && cfg.FenceFor != nil:
+		return errors.New("both a fence and a fence chooser given: give one")
 	case cfg.Fence != nil && (cfg.Fence.Key == "" || cfg.Fence.Revision <= 0):
 		return fmt.Errorf("fence %q at revision %d: a fence needs the ownership key and its create revision (above 0)", cfg.Fence.Key, cfg.Fence.Revision)
 	}
@@ -200,22 +232,39 @@ func (f *Fence) holds(kvs []*mvccpb.KeyValue) bool {
 	return len(kvs) == 1 && kvs[0].CreateRevision == f.Revision
 }
 
-// write commits one transaction: its puts if cmps hold (and the fence, if
-// any), else its reads. It returns the response, or ErrFenced when the
-// fence failed.
-func (s *Etcd) write(ctx context.Context, cmps []clientv3.Cmp, puts, reads []clientv3.Op) (*clientv3.TxnResponse, error) {
-	if s.fence != nil {
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.fence.Key), "=", s.fence.Revision))
-		reads = append(reads, clientv3.OpGet(s.fence.Key))
+// write commits one transaction, w: its puts if cmps hold (and w's fence,
+// if any), else its reads. It returns the response, or ErrFenced when the
+// fence failed or w has none.
+func (s *Etcd) write(ctx context.Context, w Write, cmps []clientv3.Cmp, puts, reads []clientv3.Op) (*clientv3.TxnResponse, error) {
+	var fence *Fence
+	if s.fenceFor != nil {
+		f, ok := s.fenceFor(w)
+		if !ok {
+			return nil, fmt.Errorf("%w: no ownership of this reconciler covers this write (%s)", ErrFenced, w)
+		}
+		fence = &f
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(fence.Key), "=", fence.Revision))
+		reads = append(reads, clientv3.OpGet(fence.Key))
 	}
 	resp, err := s.kv.Txn(ctx).If(cmps...).Then(puts...).Else(reads...).Commit()
 	if err != nil {
 		return nil, err
 	}
-	if !resp.Succeeded && s.fence != nil && !s.fence.holds(resp.Responses[len(resp.Responses)-1].GetResponseRange().Kvs) {
+	if !resp.Succeeded && fence != nil && !fence.holds(resp.Responses[len(resp.Responses)-1].GetResponseRange().Kvs) {
 		return nil, ErrFenced
 	}
 	return resp, nil
+}
+
+// String names a write in errors: its kind and placement.
+func (w Write) String() string {
+	out := string(w.Kind)
+	for _, part := range []string{w.Service, w.Stage, w.Target, w.Set} {
+		if part != "" {
+			out += " " + part
+		}
+	}
+	return out
 }
 
 // saw records the counter key as read (absent: no Seq assigned yet).

@@ -158,7 +158,7 @@ func (s *Etcd) compactRecords(ctx context.Context, plan retentionPlan, rev int64
 func (s *Etcd) boundedWrite(ctx context.Context, cmps []clientv3.Cmp, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.write(ctx, cmps, ops, nil)
+	return s.write(ctx, Write{Kind: WriteCompaction}, cmps, ops, nil)
 }
 
 // deleteEntries removes entries and, in the same transaction, records the
@@ -200,7 +200,7 @@ func (s *Etcd) deleteEntries(ctx context.Context, seqs []uint64) error {
 		}
 	}
 	unchanged := clientv3.Compare(clientv3.ModRevision(start), "<", resp.Header.Revision+1).WithRange(clientv3.GetPrefixRangeEnd(start))
-	done, err := s.write(ctx, []clientv3.Cmp{unchanged}, ops, nil)
+	done, err := s.write(ctx, Write{Kind: WriteCompaction}, []clientv3.Cmp{unchanged}, ops, nil)
 	if err == nil && !done.Succeeded {
 		err = fmt.Errorf("another compaction changed the compacted ranges meanwhile; compact again")
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -150,5 +152,82 @@ func TestEtcdFenceFollowsTheKeysCreateRevision(t *testing.T) {
 	}
 	if es, err := st.Entries(ctx, 0, 0); err != nil || len(es) != 1 {
 		t.Fatalf("entries = %+v, %v; want only the one written while the fence held", es, err)
+	}
+}
+
+// TestEtcdFenceForChoosesEachWritesFence: with a fence chooser, each write
+// is conditioned on the ownership it chooses for that write: once the key
+// of service a's shard is deleted, a's records and entries are refused
+// and leave nothing, while b's (another shard, still held) go on; a write
+// the chooser gives no fence for is refused without being tried.
+func TestEtcdFenceForChoosesEachWritesFence(t *testing.T) {
+	ctx := context.Background()
+	client := etcdtest.Start(t).Client(t)
+	fences := map[string]Fence{}
+	for _, shard := range []string{"a", "b"} {
+		resp, err := client.Put(ctx, "/shards/"+shard, "owner")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fences[shard] = Fence{Key: "/shards/" + shard, Revision: resp.Header.Revision}
+	}
+	var asked []Write
+	st := openTestEtcd(t, EtcdConfig{Client: client, Prefix: "/chosen/", FenceFor: func(w Write) (Fence, bool) {
+		asked = append(asked, w)
+		f, ok := fences[w.Service]
+		return f, ok
+	}})
+	put := func(service string) map[string]error {
+		_, appendErr := st.Append(ctx, Entry{Kind: api.EntryEvent, Service: service, Stage: "prod", Target: "t1", Message: "x"})
+		return map[string]error{
+			"Append":      appendErr,
+			"PutInfraSet": st.PutInfraSet(ctx, InfraSet{ID: service + "-set", Service: service, Stage: "prod", Target: "t1", State: api.SetCreating}),
+			"PutRollout":  st.PutRollout(ctx, Rollout{ID: service + "-ro", Service: service, Stage: "prod", Target: "t1", Phase: api.RolloutCreating}),
+			"PutRelease":  st.PutRelease(ctx, Release{ID: service + "-rel", Service: service}),
+		}
+	}
+	for name, err := range put("a") {
+		if err != nil {
+			t.Fatalf("%s while a's shard is held: %v", name, err)
+		}
+	}
+	want := Write{Kind: WriteInfraSet, Service: "a", Stage: "prod", Target: "t1"}
+	if !slices.Contains(asked, want) {
+		t.Fatalf("the chooser was asked %v, not %v", asked, want)
+	}
+	if _, err := client.Delete(ctx, "/shards/a"); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpPrefix(t, client, "/chosen/")
+	for name, err := range put("a") {
+		if !errors.Is(err, ErrFenced) {
+			t.Errorf("%s of a after a's shard was lost: %v, want ErrFenced", name, err)
+		}
+	}
+	for name, err := range put("nobody") {
+		if !errors.Is(err, ErrFenced) {
+			t.Errorf("%s of a service no shard covers: %v, want ErrFenced", name, err)
+		}
+	}
+	if after := dumpPrefix(t, client, "/chosen/"); !reflect.DeepEqual(before, after) {
+		t.Fatalf("refused writes changed the journal:\nbefore %v\nafter  %v", before, after)
+	}
+	for name, err := range put("b") {
+		if err != nil {
+			t.Errorf("%s of b, whose shard is still held: %v", name, err)
+		}
+	}
+	if sets, err := st.InfraSets(ctx); err != nil || len(sets) != 2 {
+		t.Fatalf("infra-sets: %v %v, want a's first and b's", sets, err)
+	}
+}
+
+// TestEtcdConfigRefusesTwoFences: a fence and a chooser are one too many.
+func TestEtcdConfigRefusesTwoFences(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	_, err := OpenEtcd(context.Background(), EtcdConfig{Client: client, Fence: &Fence{Key: "/k", Revision: 1},
+		FenceFor: func(Write) (Fence, bool) { return Fence{}, false }})
+	if err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Fatalf("OpenEtcd with both: %v", err)
 	}
 }

@@ -46,7 +46,8 @@ func (s *Etcd) Append(ctx context.Context, e Entry) (Entry, error) {
 			return Entry{}, fmt.Errorf("append %s entry: entry is %d bytes, more than the %d allowed", e.Kind, len(data), s.limit)
 		}
 		cmp, put, read := c.next()
-		resp, err := s.write(ctx, []clientv3.Cmp{cmp}, []clientv3.Op{put, clientv3.OpPut(s.prefix+dirEntries+seqName(e.Seq), string(data))}, []clientv3.Op{read})
+		w := Write{Kind: WriteEntry, Service: e.Service, Stage: e.Stage, Target: e.Target, Set: e.Set}
+		resp, err := s.write(ctx, w, []clientv3.Cmp{cmp}, []clientv3.Op{put, clientv3.OpPut(s.prefix+dirEntries+seqName(e.Seq), string(data))}, []clientv3.Op{read})
 		if err != nil {
 			return Entry{}, fmt.Errorf("append %s entry: %w", e.Kind, err)
 		}

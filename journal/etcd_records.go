@@ -29,8 +29,9 @@ var dirKind = map[string]string{
 }
 
 // putRecord stores v as JSON under dir/id, with the transition it makes
-// when it is an infra-set or a rollout.
-func (s *Etcd) putRecord(ctx context.Context, dir, kind, id string, v any) error {
+// when it is an infra-set or a rollout, as write w.
+func (s *Etcd) putRecord(ctx context.Context, w Write, dir, id string, v any) error {
+	kind := string(w.Kind)
 	data, err := encodeRecord(kind, id, v, s.limit)
 	if err != nil {
 		return err
@@ -39,9 +40,9 @@ func (s *Etcd) putRecord(ctx context.Context, dir, kind, id string, v any) error
 	defer cancel()
 	key := s.prefix + dir + id
 	if kind == kindInfraSet || kind == kindRollout {
-		err = s.putWithTransition(ctx, kind, id, key, data)
+		err = s.putWithTransition(ctx, w, id, key, data)
 	} else {
-		_, err = s.write(ctx, nil, []clientv3.Op{clientv3.OpPut(key, string(data))}, nil)
+		_, err = s.write(ctx, w, nil, []clientv3.Op{clientv3.OpPut(key, string(data))}, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", kind, id, err)
@@ -59,7 +60,8 @@ func (s *Etcd) putRecord(ctx context.Context, dir, kind, id string, v any) error
 // recorded by another process, makes it fail, and the put is tried again
 // on what is there now. What this store saw of a record it wrote is kept
 // (seen), so that a put is one request unless another process wrote.
-func (s *Etcd) putWithTransition(ctx context.Context, kind, id, key string, data []byte) error {
+func (s *Etcd) putWithTransition(ctx context.Context, w Write, id, key string, data []byte) error {
+	kind := string(w.Kind)
 	to, err := stateOf(kind, data)
 	if err != nil {
 		return fmt.Errorf("record the transition: %w", err)
@@ -92,7 +94,7 @@ func (s *Etcd) putWithTransition(ctx context.Context, kind, id, key string, data
 			puts = append(puts, put, clientv3.OpPut(s.prefix+dirTransitions+seqName(t.Seq), string(encoded)))
 		}
 		_, _, read := c.next()
-		resp, err := s.write(ctx, cmps, puts, []clientv3.Op{clientv3.OpGet(key), read})
+		resp, err := s.write(ctx, w, cmps, puts, []clientv3.Op{clientv3.OpGet(key), read})
 		if err != nil {
 			return err
 		}
@@ -227,7 +229,7 @@ func (s *Etcd) PutRevision(ctx context.Context, r Revision) error {
 	if err != nil {
 		return fmt.Errorf("put revision %s: %w", r.Commit, err)
 	}
-	return s.putRecord(ctx, dirRevisions, "revision", r.Commit, stored)
+	return s.putRecord(ctx, Write{Kind: WriteRevision}, dirRevisions, r.Commit, stored)
 }
 
 // Revision returns the revision of commit.
@@ -253,7 +255,7 @@ func (s *Etcd) Revisions(ctx context.Context, limit int) ([]Revision, error) {
 
 // PutRelease records a release, keyed by its id.
 func (s *Etcd) PutRelease(ctx context.Context, r Release) error {
-	return s.putRecord(ctx, dirReleases, "release", r.ID, r)
+	return s.putRecord(ctx, Write{Kind: WriteRelease, Service: r.Service}, dirReleases, r.ID, r)
 }
 
 // Release returns the release with id.
@@ -265,7 +267,7 @@ func (s *Etcd) Release(ctx context.Context, id string) (Release, error) {
 
 // PutInfraSet records an infra-set, keyed by its id, with its transition.
 func (s *Etcd) PutInfraSet(ctx context.Context, set InfraSet) error {
-	return s.putRecord(ctx, dirInfraSets, kindInfraSet, set.ID, set)
+	return s.putRecord(ctx, Write{Kind: WriteInfraSet, Service: set.Service, Stage: set.Stage, Target: set.Target, Set: set.ID}, dirInfraSets, set.ID, set)
 }
 
 // InfraSet returns the infra-set with id.
@@ -296,7 +298,7 @@ func (s *Etcd) ServiceInfraSets(ctx context.Context, service string) ([]InfraSet
 
 // PutRollout records a rollout, keyed by its id, with its transition.
 func (s *Etcd) PutRollout(ctx context.Context, r Rollout) error {
-	return s.putRecord(ctx, dirRollouts, kindRollout, r.ID, r)
+	return s.putRecord(ctx, Write{Kind: WriteRollout, Service: r.Service, Stage: r.Stage, Target: r.Target, Set: r.Set}, dirRollouts, r.ID, r)
 }
 
 // Rollout returns the rollout with id.

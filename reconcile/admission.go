@@ -99,11 +99,15 @@ func markRollbacks(c *schema.Change, warm map[string]bool) {
 // plug-in, Docker engine, HAProxy socket and router admin a target names
 // must be one of its names, before anything of the revision runs. A nil
 // host file names nothing. Each problem is one error naming the field and
-// the fix.
+// the fix. A target on another host (host:) names what that host's agent's
+// host file holds: the agent refuses a name it does not have when called.
 func CheckHostNames(ds *schema.DesiredState, host *hostconfig.Config) error {
 	var errs schema.Errors
 	for _, name := range sortedKeys(ds.Targets) {
 		t := ds.Targets[name]
+		if t.Host != "" {
+			continue
+		}
 		for _, a := range []struct {
 			role    string
 			adapter schema.Adapter

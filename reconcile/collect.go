@@ -142,7 +142,7 @@ func (r *Reconciler) collectOrphans(ctx context.Context, seen *observation) erro
 			continue
 		}
 		for _, o := range observed {
-			if state, ok := known[o.ID]; ok && state != api.SetRemoved {
+			if state, ok := known[o.ID]; ok && state != api.SetRemoved || !r.owns(o.Service) {
 				continue
 			}
 			why := fmt.Sprintf("infra-set %s runs but the journal has no live record of it: remove it", o.ID)

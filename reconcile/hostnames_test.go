@@ -29,6 +29,7 @@ func TestAdmissionRefusesNamesTheHostFileDoesNotHold(t *testing.T) {
 		name             string
 		runtime, traffic string
 		host             *hostconfig.Config
+		agent            string   // the target's host:, if any
 		want             []string // one line each; none when admitted
 	}{
 		{name: "every name known", runtime: `{"kind":"docker","host":"local"}`, traffic: `{"kind":"router","admin":"edge"}`, host: host},
@@ -40,12 +41,15 @@ func TestAdmissionRefusesNamesTheHostFileDoesNotHold(t *testing.T) {
 			want: []string{`targets.t.runtime.host: Docker engine "remote" is not in the host file`, `targets.t.traffic.admin: router admin address "west" is not in the host file /etc/durable/host.yaml (it names edge)`}},
 		{name: "unknown HAProxy socket", runtime: `{"kind":"process"}`, traffic: `{"kind":"haproxy","socket":"west"}`, host: host,
 			want: []string{`targets.t.traffic.socket: HAProxy socket "west" is not in the host file`}},
+		{name: "a target behind an agent: its host's names", runtime: `{"kind":"exec","plugin":"sh"}`, traffic: `{"kind":"router","admin":"west"}`, host: host, agent: "a1"},
 		{name: "no host file", runtime: `{"kind":"process"}`, traffic: `{"kind":"router","admin":"edge"}`,
 			want: []string{`targets.t.traffic.admin: router admin address "edge" is not known on this host: the reconciler runs without a host file; write one and pass it as durable run --host-config FILE`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds := &schema.DesiredState{Targets: map[string]schema.Target{"t": target(tt.runtime, tt.traffic)}}
+			tg := target(tt.runtime, tt.traffic)
+			tg.Host = tt.agent
+			ds := &schema.DesiredState{Targets: map[string]schema.Target{"t": tg}}
 			err := CheckHostNames(ds, tt.host)
 			if len(tt.want) == 0 {
 				if err != nil {

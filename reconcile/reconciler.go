@@ -118,6 +118,16 @@ type Config struct {
 	// in this process. durable run gives schema.Isolation's Load, which
 	// bounds a hostile revision's time and memory in a child process.
 	LoadState func(context.Context, fs.FS) (*schema.DesiredState, error)
+	// Owns, when set, is which services this reconciler converges: the
+	// others belong to other reconcilers sharing its journal (durable run
+	// --etcd with shards), and it neither acts on their placements nor
+	// collects their sets. nil: all.
+	Owns func(service string) bool
+	// Follow takes each revision as the journal has it — judged by the
+	// reconciler that takes revisions in, another one sharing the journal
+	// — instead of judging it: the source only tells it which commit to
+	// wait for (follow.go).
+	Follow bool
 	// Warnings are the guarantees the operator started the reconciler
 	// without (--insecure-skip-verify, instances as root): journaled when
 	// Run starts, and shown in every status.
@@ -224,6 +234,9 @@ type Reconciler struct {
 	inbox inbox
 	work  work
 	acts  atomic.Int64
+	// awaiting is, under Config.Follow, the commit fetched whose verdict
+	// the journal does not have yet (see follow.go); owned by the loop.
+	awaiting string
 	// trees are the desired states of the trees evaluated last.
 	trees treeCache
 	// pending are the runtime calls left to finish in the background; bg
@@ -272,26 +285,41 @@ func New(ctx context.Context, cfg Config, st journal.Store, src Fetcher) (*Recon
 		if rev.Verdict != api.RevisionAccepted {
 			continue
 		}
-		var ds schema.DesiredState
-		if err := json.Unmarshal(rev.DesiredState, &ds); err != nil {
-			return nil, fmt.Errorf("journal: revision %s: desired state: %w", short(rev.Commit), err)
-		}
-		pol, err := r.restorePolicies(ctx, rev)
-		if err != nil {
+		if err := r.adopt(ctx, rev); err != nil {
 			return nil, err
 		}
-		r.desired, r.revision, r.policies = &ds, withoutState(rev), pol
 		r.inbox.handled = rev.Commit
 		r.log.Info("resuming from journal", "revision", short(rev.Commit))
-		// The resumed services' secrets are redacted from the start, before
-		// an adapter's first error could show one; one that cannot be read
-		// now is reported when a set needs it.
-		for _, svc := range ds.Services {
-			_, _, _ = r.readSecrets(svc)
-		}
 		break
 	}
 	return r, nil
+}
+
+// adopt makes an accepted revision, as journaled, the desired state.
+func (r *Reconciler) adopt(ctx context.Context, rev journal.Revision) error {
+	var ds schema.DesiredState
+	if err := json.Unmarshal(rev.DesiredState, &ds); err != nil {
+		return fmt.Errorf("journal: revision %s: desired state: %w", short(rev.Commit), err)
+	}
+	pol, err := r.restorePolicies(ctx, rev)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.desired, r.revision, r.policies = &ds, withoutState(rev), pol
+	r.mu.Unlock()
+	// The services' secrets are redacted from the start, before an
+	// adapter's first error could show one; one that cannot be read now is
+	// reported when a set needs it.
+	for _, svc := range ds.Services {
+		_, _, _ = r.readSecrets(svc)
+	}
+	return nil
+}
+
+// owns reports whether this reconciler converges service (Config.Owns).
+func (r *Reconciler) owns(service string) bool {
+	return r.cfg.Owns == nil || r.cfg.Owns(service)
 }
 
 // desiredState is the last accepted revision's desired state (nil before
@@ -347,6 +375,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if res, ok := r.inbox.take(); ok {
 			r.handleSnapshot(ctx, res.snap, res.err)
 			full = true
+		} else if r.awaitVerdict(ctx) {
+			full = true
 		}
 		active := false
 		if full {
@@ -360,7 +390,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			default:
 			}
 		}
-		timer.Reset(r.work.next(active, r.cfg.ActiveInterval, r.cfg.IdleInterval))
+		// A verdict awaited is asked for at the active pace.
+		timer.Reset(r.work.next(active || r.awaiting != "", r.cfg.ActiveInterval, r.cfg.IdleInterval))
 	}
 }
 
@@ -430,6 +461,9 @@ func (r *Reconciler) convergeAll(ctx context.Context, ps onePass, names []string
 			for _, name := range names {
 				if r.inbox.newer() {
 					return busy, true, nil
+				}
+				if !r.owns(name) {
+					continue
 				}
 				p, ok, err := r.placementOf(ctx, ps.ds, ps.rev, position{name, i, targetName})
 				if err != nil {

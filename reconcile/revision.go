@@ -28,6 +28,10 @@ func (r *Reconciler) handleSnapshot(ctx context.Context, snap source.Snapshot, f
 	r.mu.Lock()
 	r.sourceErr = nil
 	r.mu.Unlock()
+	if r.cfg.Follow {
+		r.follow(ctx, snap.Commit)
+		return
+	}
 
 	if _, err := r.store.Revision(ctx, snap.Commit); err == nil {
 		return // already seen and judged

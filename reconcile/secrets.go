@@ -323,6 +323,9 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 			continue
 		}
 		updated[name] = svc
+		if r.cfg.Follow {
+			continue // the leader, reading the same secrets, journals it
+		}
 		if err := r.putRelease(ctx, svc, rev.Commit); err != nil {
 			r.log.Error("journal release", "err", err)
 			return
@@ -336,6 +339,12 @@ func (r *Reconciler) refreshSecrets(ctx context.Context) {
 	next := *ds
 	next.Services = maps.Clone(ds.Services)
 	maps.Copy(next.Services, updated)
+	if r.cfg.Follow {
+		r.mu.Lock()
+		r.desired = &next
+		r.mu.Unlock()
+		return
+	}
 	// The journal's revision says what is desired now, for status and for
 	// a restart.
 	rev.Releases = map[string]string{}

@@ -21,10 +21,11 @@ import (
 // a target that names a host is refused.
 type Fleet struct {
 	CA, Cert, Key string
-	// Fence is this reconciler's fencing token, sent with every call to an
-	// agent (and to every agent of the inventory when the term starts): an
-	// agent that saw a later term's refuses this one's actions.
-	Fence remote.Fence
+	// Fences are this reconciler's fencing tokens, one per shard it owns,
+	// sent with every call to an agent (and to every agent of the
+	// inventory when the term starts): an agent that saw a later owner's
+	// token of one of the shards refuses this term's actions.
+	Fences []remote.Fence
 }
 
 // targetSet builds each target's adapters once and reuses them while the
@@ -124,7 +125,7 @@ func (t *targetSet) agent(target schema.Target) (*remote.Agent, error) {
 	if a, ok := t.agents[key]; ok {
 		return a, nil
 	}
-	a, err := remote.New(remote.Config{Address: h.Address, Host: h.Name, CA: t.fleet.CA, Cert: t.fleet.Cert, Key: t.fleet.Key, Fence: t.fleet.Fence})
+	a, err := remote.New(remote.Config{Address: h.Address, Host: h.Name, CA: t.fleet.CA, Cert: t.fleet.Cert, Key: t.fleet.Key, Fences: t.fleet.Fences})
 	if err != nil {
 		return nil, err
 	}
@@ -236,13 +237,13 @@ func closeAdapter(a any) {
 // not answer gets it with the first call made to it.
 const fenceTimeout = 2 * time.Second
 
-// sendFence gives every agent of the inventory this term's fencing token,
+// sendFence gives every agent of the inventory this term's fencing tokens,
 // once per term and before the term's first action, so that a former
 // owner's actions are refused from then on; it returns the agents that
 // could not be told.
 func (t *targetSet) sendFence(ctx context.Context, ds *schema.DesiredState) []error {
 	t.mu.Lock()
-	if t.fenced || t.fleet.Fence.Token == 0 || len(ds.Hosts) == 0 {
+	if t.fenced || len(t.fleet.Fences) == 0 || len(ds.Hosts) == 0 {
 		t.mu.Unlock()
 		return nil
 	}

@@ -57,7 +57,7 @@ func TestTermSendsItsFenceToEveryAgent(t *testing.T) {
 	}
 	term := func(token uint64) *targetSet {
 		ts := newTargetSet(adapters.Host{}, Fleet{CA: filepath.Join(dir, "ca.crt"), Cert: filepath.Join(dir, "reconciler.crt"),
-			Key: filepath.Join(dir, "reconciler.key"), Fence: remote.Fence{Shard: "/durable/leader", Token: token}})
+			Key: filepath.Join(dir, "reconciler.key"), Fences: []remote.Fence{{Shard: "/durable/leader", Token: token}}})
 		ts.retain(ds)
 		return ts
 	}

@@ -520,7 +520,7 @@ func (r *Reconciler) revertsFirst(ctx context.Context, ds *schema.DesiredState, 
 		i, inPipeline := stages[s.Stage]
 		_, targeted := ds.Targets[s.Target]
 		targeted = targeted && inPipeline && slices.Contains(ds.Pipeline.Stages[i].Targets, s.Target)
-		if s.State != api.SetWarm || !ok || !inPipeline || !targeted || svc.ReleaseID() != s.Release {
+		if s.State != api.SetWarm || !ok || !inPipeline || !targeted || svc.ReleaseID() != s.Release || !r.owns(s.Service) {
 			continue
 		}
 		p, ok, err := r.placementOf(ctx, ds, rev, position{s.Service, i, s.Target})

@@ -64,23 +64,10 @@ func dirFS(dir string) (fs.FS, linkCheck, error) {
 // load reads and checks the desired state of fsys and decodes it.
 func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 	fail := func(errs Errors) (*DesiredState, error) { return nil, errs.normalize() }
-	mod, errs := readModule(fsys, checkLink)
+	files, pkgs, errs := parseTree(fsys, checkLink)
 	if errs != nil {
 		return fail(errs)
 	}
-	var b budget
-	sources, errs := b.read(fsys, ".", isSource, checkLink)
-	if errs != nil {
-		return fail(errs)
-	}
-	if len(sources) == 0 {
-		return fail(Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}})
-	}
-	files, errs := parseSources(sources, mod)
-	if errs != nil {
-		return fail(errs)
-	}
-	pkgs := &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}
 	ds, errs, err := evaluate(files, pkgs)
 	if err != nil {
 		return nil, err
@@ -89,6 +76,28 @@ func load(fsys fs.FS, checkLink linkCheck) (*DesiredState, error) {
 		return fail(errs)
 	}
 	return ds, nil
+}
+
+// parseTree reads and parses the sources at the root of fsys, with what
+// loads the packages they import.
+func parseTree(fsys fs.FS, checkLink linkCheck) ([]*ast.File, *packages, Errors) {
+	mod, errs := readModule(fsys, checkLink)
+	if errs != nil {
+		return nil, nil, errs
+	}
+	var b budget
+	sources, errs := b.read(fsys, ".", isSource, checkLink)
+	if errs != nil {
+		return nil, nil, errs
+	}
+	if len(sources) == 0 {
+		return nil, nil, Errors{{Message: "no .cue files at the repository root; the desired state is one CUE package there, e.g. durable.cue"}}
+	}
+	files, errs := parseSources(sources, mod)
+	if errs != nil {
+		return nil, nil, errs
+	}
+	return files, &packages{fsys: fsys, checkLink: checkLink, mod: mod, budget: &b}, nil
 }
 
 // parseSources parses every file and checks that the .cue files form one
@@ -183,32 +192,14 @@ func packagePos(f *ast.File) ast.Node {
 func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) {
 	// A cue.Context grows with use and is not safe to share: one per load.
 	ctx := cuecontext.New()
-	x := &explainer{files: map[string]bool{}}
-	inst := pkgs.newBuild()
-	for _, f := range files {
-		x.files[f.Filename] = true
-		if err := inst.AddSyntax(f); err != nil {
-			return nil, x.explain(err), nil
-		}
+	x, errs := buildUser(ctx, files, pkgs)
+	if errs != nil {
+		return nil, errs, nil
 	}
-	// Loading the imported packages reports their own problems; CUE's
-	// "import failed" would only repeat them.
-	inst.Complete()
-	if pkgs.errs != nil {
-		return nil, pkgs.errs, nil
-	}
-	for _, f := range pkgs.files {
-		x.files[f.Filename] = true
-	}
-	p := packagePos(files[0]).Pos()
-	x.anchor = Error{File: files[0].Filename, Line: max(p.Line(), 1), Col: max(p.Column(), 1)}
-
-	x.user = ctx.BuildInstance(inst)
 	// Every problem is reported in one run: the user's own conflicts, the
 	// schema's verdict, what CUE leaves unsaid once it found an error
 	// (unknown fields beside other errors, missing values), and the checks
 	// CUE cannot express.
-	var errs Errors
 	if err := x.user.Validate(); err != nil {
 		errs = append(errs, x.explain(err)...)
 	}
@@ -255,6 +246,32 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		return nil, nil, err
 	}
 	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+}
+
+// buildUser builds the user's files, and the packages they import, into
+// the value the schema is then unified with.
+func buildUser(ctx *cue.Context, files []*ast.File, pkgs *packages) (*explainer, Errors) {
+	x := &explainer{files: map[string]bool{}}
+	inst := pkgs.newBuild()
+	for _, f := range files {
+		x.files[f.Filename] = true
+		if err := inst.AddSyntax(f); err != nil {
+			return nil, x.explain(err)
+		}
+	}
+	// Loading the imported packages reports their own problems; CUE's
+	// "import failed" would only repeat them.
+	inst.Complete()
+	if pkgs.errs != nil {
+		return nil, pkgs.errs
+	}
+	for _, f := range pkgs.files {
+		x.files[f.Filename] = true
+	}
+	p := packagePos(files[0]).Pos()
+	x.anchor = Error{File: files[0].Filename, Line: max(p.Line(), 1), Col: max(p.Column(), 1)}
+	x.user = ctx.BuildInstance(inst)
+	return x, nil
 }
 
 // decodeJSON decodes a validated desired state, as CUE marshals it, into

@@ -43,6 +43,16 @@ func (s *Source) At(commit string) (Snapshot, error) {
 // fast-forward of the branch from head, never a force: if the branch moved,
 // ErrHeadMoved.
 func (s *Source) CommitFiles(ctx context.Context, head string, files map[string][]byte, message string) (string, error) {
+	return s.CommitFilesTo(ctx, head, s.cfg.Branch, files, message)
+}
+
+// CommitFilesTo is CommitFiles pushing the commit to branch, which may be
+// another than the one the source follows (a queue/* branch): that one is
+// created, or fast-forwarded, never forced.
+func (s *Source) CommitFilesTo(ctx context.Context, head, branch string, files map[string][]byte, message string) (string, error) {
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil || strings.HasPrefix(branch, "refs/") {
+		return "", fmt.Errorf("commit on %s: branch %q is not a valid branch name", head, branch)
+	}
 	if len(files) == 0 || len(files) > maxEditedFiles {
 		return "", fmt.Errorf("commit on %s: %d files changed; a commit changes 1 to %d", head, len(files), maxEditedFiles)
 	}
@@ -75,7 +85,16 @@ func (s *Source) CommitFiles(ctx context.Context, head string, files map[string]
 	if tree == root.Hash {
 		return "", fmt.Errorf("commit on %s: the files already hold what would be written; nothing to commit", head[:min(12, len(head))])
 	}
-	return s.push(ctx, repo, head, tree, message)
+	return s.push(ctx, repo, written{head: head, tree: tree, message: message, branch: branch})
+}
+
+// written is a commit the source writes: its parent, tree and message,
+// and the branch it is pushed to.
+type written struct {
+	head    string
+	tree    plumbing.Hash
+	message string
+	branch  string
 }
 
 // writeCommit stores a commit of tree on head by Durable, signed by signer

@@ -64,3 +64,34 @@ func TestCommitFilesPushesAnEditedTree(t *testing.T) {
 		t.Errorf("At(not-a-commit) = %v", err)
 	}
 }
+
+// CommitFilesTo pushes to another branch than the followed one: created on
+// the head, never forced over; main stays; a branch name git refuses is
+// refused before anything is written.
+func TestCommitFilesToAnotherBranch(t *testing.T) {
+	work, first := newRepo(t, map[string]string{"release.cue": "a: 1\n"})
+	bare := filepath.Join(t.TempDir(), "origin.git")
+	runGit(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
+	s := newSource(t, Config{URL: bare})
+	head := fetch(t, s).Commit
+	ctx := context.Background()
+	c1, err := s.CommitFilesTo(ctx, head, "queue/release-a", map[string][]byte{"release.cue": []byte("a: 2\n")}, "a 2\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runGit(t, bare, "rev-parse", "queue/release-a"); got != c1 {
+		t.Fatalf("queue branch at %s, want %s", got, c1)
+	}
+	if got := runGit(t, bare, "rev-parse", "main"); got != first {
+		t.Fatalf("main moved to %s", got)
+	}
+	// Another commit on main's head would rewrite the queue branch: refused.
+	if _, err := s.CommitFilesTo(ctx, head, "queue/release-a", map[string][]byte{"release.cue": []byte("a: 3\n")}, "a 3\n"); err == nil {
+		t.Fatal("a commit that would rewrite the queue branch (not a fast-forward) was pushed")
+	}
+	for _, branch := range []string{"", "queue/..", "refs/heads/x", "a b", "queue/x.lock"} {
+		if _, err := s.CommitFilesTo(ctx, head, branch, map[string][]byte{"release.cue": []byte("a: 4\n")}, "bad\n"); err == nil || !strings.Contains(err.Error(), "not a valid branch name") {
+			t.Errorf("branch %q: %v", branch, err)
+		}
+	}
+}

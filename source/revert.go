@@ -32,27 +32,33 @@ func (s *Source) Revert(ctx context.Context, head, to, message string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("revert to %s: %w", to, err)
 	}
-	return s.push(ctx, repo, head, target.TreeHash, message)
+	return s.push(ctx, repo, written{head: head, tree: target.TreeHash, message: message, branch: s.cfg.Branch})
 }
 
-// push stores a commit of tree on head and pushes it to the branch, only
-// if the branch still points at head. Callers hold s.mu.
-func (s *Source) push(ctx context.Context, repo *git.Repository, head string, tree plumbing.Hash, message string) (string, error) {
-	hash, err := writeCommit(repo, head, tree, message, s.signer)
+// push stores a commit of w.tree on w.head and pushes it to w.branch: the
+// followed branch only if it still points at head, another as a
+// fast-forward. Callers hold s.mu.
+func (s *Source) push(ctx context.Context, repo *git.Repository, w written) (string, error) {
+	head := w.head
+	hash, err := writeCommit(repo, head, w.tree, w.message, s.signer)
 	if err != nil {
 		return "", err
 	}
-	ref := plumbing.NewBranchReferenceName(s.cfg.Branch)
+	ref := plumbing.NewBranchReferenceName(w.branch)
 	auth, err := authMethod(s.parsed, s.cfg.Credentials)
 	if err != nil {
 		return "", fmt.Errorf("push the commit to %s: %w", s.shown, err)
 	}
-	err = repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: remoteName,
-		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", hash, ref))},
-		Auth:       auth,
+	var require []config.RefSpec
+	if w.branch == s.cfg.Branch {
 		// The push only lands if the branch still points at head.
-		RequireRemoteRefs: []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", head, ref))},
+		require = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", head, ref))}
+	}
+	err = repo.PushContext(ctx, &git.PushOptions{
+		RemoteName:        remoteName,
+		RefSpecs:          []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", hash, ref))},
+		Auth:              auth,
+		RequireRemoteRefs: require,
 	})
 	switch {
 	case err == nil:
@@ -61,5 +67,5 @@ func (s *Source) push(ctx context.Context, repo *git.Repository, head string, tr
 		// go-git says so only in words.
 		return "", fmt.Errorf("push the commit to %s: %w: %v", s.shown, ErrHeadMoved, err)
 	}
-	return "", s.refused(fmt.Errorf("push the commit to %s branch %s: %w", s.shown, s.cfg.Branch, err))
+	return "", s.refused(fmt.Errorf("push the commit to %s branch %s: %w", s.shown, w.branch, err))
 }

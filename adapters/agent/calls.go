@@ -123,10 +123,10 @@ func unsupported(ad wire.Adapter, what string) error {
 	return fmt.Errorf("the %s traffic adapter cannot %s: %w", ad.Kind, what, adapters.ErrInvalid)
 }
 
-// fence answers the highest token of the caller's shard, which the
-// fencing check kept before this call ran.
+// fence answers the highest token of each of the caller's shards, which
+// the fencing check kept before this call ran.
 func (a *Agent) fence(ctx context.Context, _ wire.FenceRequest) (any, error) {
-	f, ok := ctx.Value(fenceKey{}).(wire.Fenced)
+	f, ok := ctx.Value(fenceKey{}).([]wire.Fenced)
 	if !ok {
 		return nil, fmt.Errorf("%s carries no %s: send SHARD TOKEN: %w", wire.PathFence, wire.FenceHeader, adapters.ErrInvalid)
 	}

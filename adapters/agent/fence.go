@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/durable-delivery/durable/adapters"
+	"github.com/durable-delivery/durable/adapters/agent/wire"
 )
 
 // fenceFile keeps, under --state, the highest fencing token seen per shard.
@@ -47,26 +49,40 @@ func loadFences(dir string) (*fences, error) {
 	return f, nil
 }
 
-// admit lets a call with token for shard through, keeping a higher token
-// on disk first; a lower one is adapters.ErrFenced.
-func (f *fences) admit(shard string, token uint64) (uint64, error) {
+// admit lets a call with these tokens through, keeping the higher ones on
+// disk first; any one below its shard's highest is adapters.ErrFenced and
+// raises none. It answers the highest token of each shard.
+func (f *fences) admit(tokens []wire.Fenced) ([]wire.Fenced, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	high := f.high[shard]
-	switch {
-	case token < high:
-		return high, fmt.Errorf("shard %s: token %d is below %d, a newer owner's: %w", shard, token, high, adapters.ErrFenced)
-	case token == high:
+	high := make([]wire.Fenced, len(tokens))
+	raised, added := false, 0
+	for i, t := range tokens {
+		h, known := f.high[t.Shard]
+		switch {
+		case t.Token < h:
+			return nil, fmt.Errorf("shard %s: token %d is below %d, a newer owner's: %w", t.Shard, t.Token, h, adapters.ErrFenced)
+		case !known:
+			added++
+		}
+		raised = raised || t.Token > h
+		high[i] = wire.Fenced{Shard: t.Shard, Token: max(t.Token, h)}
+	}
+	if len(f.high)+added > maxShards {
+		return nil, fmt.Errorf("the agent keeps tokens of %d shards at most: %w", maxShards, adapters.ErrInvalid)
+	}
+	if !raised {
 		return high, nil
-	case high == 0 && len(f.high) >= maxShards:
-		return 0, fmt.Errorf("shard %s: the agent keeps tokens of %d shards at most: %w", shard, maxShards, adapters.ErrInvalid)
 	}
-	f.high[shard] = token
+	old := maps.Clone(f.high)
+	for _, t := range high {
+		f.high[t.Shard] = t.Token
+	}
 	if err := f.save(); err != nil {
-		f.high[shard] = high
-		return high, fmt.Errorf("keep fencing token %d of shard %s: %v: %w", token, shard, err, adapters.ErrUnavailable)
+		f.high = old
+		return nil, fmt.Errorf("keep fencing tokens %s: %v: %w", wire.FormatFences(tokens), err, adapters.ErrUnavailable)
 	}
-	return token, nil
+	return high, nil
 }
 
 // save writes the tokens to a new file, synced, and renames it over the

@@ -33,7 +33,7 @@ const (
 //	POST /v1/traffic/remove-split  wire.ServiceRequest  → wire.Done
 //	POST /v1/traffic/in-flight     wire.SetRequest      → wire.InFlight
 //	POST /v1/health/set-metrics    wire.SetRequest      → adapters.SetMetrics
-//	POST /v1/fence                 wire.FenceRequest    → wire.Fenced
+//	POST /v1/fence                 wire.FenceRequest    → []wire.Fenced
 //
 // Any call may carry a fencing token (wire.FenceHeader); one below the
 // highest seen for its shard is refused before anything is done.
@@ -64,19 +64,19 @@ func (a *Agent) fenced(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		shard, token, err := wire.ParseFence(v)
+		tokens, err := wire.ParseFences(v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, wire.Error{Code: wire.CodeInvalid, Message: err.Error()})
 			return
 		}
-		high, err := a.fences.admit(shard, token)
+		high, err := a.fences.admit(tokens)
 		if err != nil {
-			a.log.Warn("call refused: fenced", "shard", shard, "token", token, "highest", high, "path", r.URL.Path, "caller", r.Context().Value(callerKey{}))
+			a.log.Warn("call refused: fenced", "tokens", v, "err", err, "path", r.URL.Path, "caller", r.Context().Value(callerKey{}))
 			status, body := wire.ErrorOf(err)
 			writeError(w, status, body)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fenceKey{}, wire.Fenced{Shard: shard, Token: high})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fenceKey{}, high)))
 	})
 }
 

@@ -57,13 +57,14 @@ type Config struct {
 	// CA is the PEM bundle the agent's certificate must chain to; Cert and
 	// Key the reconciler's client certificate and key.
 	CA, Cert, Key string
-	// Fence, when its Token is set, goes with every call: the agent
-	// refuses it once it saw a higher token of the shard (a newer owner's).
-	Fence Fence
+	// Fences, when any is given, go with every call: the agent refuses the
+	// call once it saw a higher token of one of their shards (a newer
+	// owner's).
+	Fences []Fence
 }
 
-// Fence is a caller's fencing token in a shard: under an election, the
-// create revision of the owner's key.
+// Fence is a caller's fencing token in a shard: the create revision of
+// the key through which it owns the shard.
 type Fence struct {
 	Shard string
 	Token uint64
@@ -107,11 +108,15 @@ func New(cfg Config) (*Agent, error) {
 	// one whose peer stops answering, failing the call waiting on it.
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAliveConfig: keepAlive, Control: control}).DialContext
 	a := &Agent{host: cfg.Host, base: lc.Base, http: lc.HTTP}
-	if cfg.Fence.Token > 0 {
-		if _, _, err := wire.ParseFence(wire.FormatFence(cfg.Fence.Shard, cfg.Fence.Token)); err != nil {
+	if len(cfg.Fences) > 0 {
+		tokens := make([]wire.Fenced, len(cfg.Fences))
+		for i, f := range cfg.Fences {
+			tokens[i] = wire.Fenced{Shard: f.Shard, Token: f.Token}
+		}
+		if _, err := wire.ParseFences(wire.FormatFences(tokens)); err != nil {
 			return nil, fmt.Errorf("remote: agent %s: %w: %w", cfg.Host, err, adapters.ErrInvalid)
 		}
-		a.fence = wire.FormatFence(cfg.Fence.Shard, cfg.Fence.Token)
+		a.fence = wire.FormatFences(tokens)
 	}
 	return a, nil
 }
@@ -200,11 +205,11 @@ func CheckCredentials(ca, cert, key string) error {
 	return err
 }
 
-// SendFence gives the agent this caller's fencing token at once, before
-// any action: a former owner of the shard is refused from then on. It
-// answers the highest token the agent holds for the shard.
-func (a *Agent) SendFence(ctx context.Context) (wire.Fenced, error) {
-	var out wire.Fenced
+// SendFence gives the agent this caller's fencing tokens at once, before
+// any action: a former owner of one of the shards is refused from then on.
+// It answers the highest token the agent holds for each shard.
+func (a *Agent) SendFence(ctx context.Context) ([]wire.Fenced, error) {
+	var out []wire.Fenced
 	if a.fence == "" {
 		return out, fmt.Errorf("agent %s: no fencing token to send: %w", a.host, adapters.ErrInvalid)
 	}

@@ -55,21 +55,32 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 		return nil, err
 	}
 	r.table.Store(t)
+	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
+		DialContext: dialer.DialContext,
+		// Every connection to an instance is kept for the next request
+		// (as many as requests in flight at once, up to this bound).
+		MaxIdleConnsPerHost:    maxIdlePerInstance,
+		IdleConnTimeout:        idleTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// The client's Accept-Encoding goes through as it came: the
+		// router neither asks for gzip on its behalf nor decompresses.
+		DisableCompression: true,
 	}
+	base := &leanTransport{std: transport, dial: dialer.DialContext, maxIdle: maxIdlePerInstance,
+		idleTimeout: idleTimeout, maxHeaderBytes: maxResponseHeaderBytes}
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:  &retryTransport{base: transport},
+		Transport:  &retryTransport{base: base},
 		BufferPool: newBufferPool(),
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(setHeader, exchangeOf(resp.Request).served.id)
+			// The set's own one-value slice, shared: headers are copied
+			// to the client value by value, never appended to.
+			resp.Header[setHeader] = exchangeOf(resp.Request).served.header
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
@@ -82,13 +93,27 @@ func New(stateFile string, log *slog.Logger) (*Router, error) {
 	return r, nil
 }
 
+// The connections kept to the instances: at most maxIdlePerInstance each,
+// closed after idleTimeout unused; an instance's answer header is at most
+// maxResponseHeaderBytes (http.Transport's default).
+const (
+	maxIdlePerInstance     = 512
+	idleTimeout            = 90 * time.Second
+	maxResponseHeaderBytes = 10 << 20
+)
+
 // setHeader names, in every proxied answer, the infra-set that served it.
 const setHeader = "X-Durable-Set"
 
 // exchange follows one proxied request: the route and set it was given, and
 // the set that really answered (another one when the picked set could not
-// be reached).
+// be reached). It is also the answer's writer, remembering its status for
+// the metrics, so that a request costs one allocation for both.
 type exchange struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	start  time.Time
 	route  *route
 	picked *setRoute
 	served *setRoute
@@ -112,45 +137,39 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "service "+rt.split.Service+" has no infra-set with traffic", http.StatusServiceUnavailable)
 		return
 	}
-	ex := &exchange{route: rt, picked: set}
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	ex := &exchange{ResponseWriter: w, status: http.StatusOK, start: time.Now(), route: rt, picked: set}
 	// Deferred, because ReverseProxy aborts with a panic when the client
 	// goes away mid-answer; the counters must still come out right.
-	defer func() {
-		if ex.served == nil {
-			// No instance answered: the 502 counts against the picked set.
-			set.counters.observe(sw.status, time.Since(start))
-			return
-		}
-		ex.served.counters.inFlight.Add(-1)
-		ex.served.counters.observe(sw.status, time.Since(start))
-	}()
-	r.proxy.ServeHTTP(sw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex)))
+	defer ex.count()
+	r.proxy.ServeHTTP(ex, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex)))
 }
 
-// statusWriter remembers the status of the answer for the metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+// count records the finished request on the set that served it, or on the
+// picked set when no instance answered (the 502 counts against it).
+func (ex *exchange) count() {
+	if ex.served == nil {
+		ex.picked.counters.observe(ex.status, time.Since(ex.start))
+		return
 	}
-	w.ResponseWriter.WriteHeader(code)
+	ex.served.counters.inFlight.Add(-1)
+	ex.served.counters.observe(ex.status, time.Since(ex.start))
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
+func (ex *exchange) WriteHeader(code int) {
+	if !ex.wrote {
+		ex.status, ex.wrote = code, true
+	}
+	ex.ResponseWriter.WriteHeader(code)
+}
+
+func (ex *exchange) Write(b []byte) (int, error) {
+	ex.wrote = true
+	return ex.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the connection, for flushing
 // streamed answers and for protocol upgrades.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (ex *exchange) Unwrap() http.ResponseWriter { return ex.ResponseWriter }
 
 // Split returns the split of a service and whether it is routed.
 func (r *Router) Split(service string) (adapters.Split, bool) {

@@ -30,6 +30,8 @@ type setRoute struct {
 	current   int // smooth weighted round-robin state, guarded by route.mu
 	endpoints []string
 	next      atomic.Uint64
+	// header is the value of setHeader in the answers the set serves.
+	header []string
 	// counters outlive the route: they belong to the set for as long as the
 	// router runs.
 	counters *setCounters
@@ -39,7 +41,7 @@ func newRoute(split adapters.Split, m *metrics) *route {
 	r := &route{split: split}
 	for _, b := range split.Backends {
 		r.sets = append(r.sets, &setRoute{
-			id: b.Set, weight: b.Weight, endpoints: b.Endpoints,
+			id: b.Set, weight: b.Weight, endpoints: b.Endpoints, header: []string{b.Set},
 			counters: m.of(split.Service, b.Set),
 		})
 	}
@@ -97,32 +99,29 @@ func (r *route) pick() *setRoute {
 	return best
 }
 
-// fallbackOrder lists the sets a request may be sent to: the picked one
-// first, then every other set with traffic. A set at weight 0 is never in
-// it, so a request never reaches a set the split took traffic from.
-func (r *route) fallbackOrder(picked *setRoute) []*setRoute {
-	out := []*setRoute{picked}
+// fallback returns the i-th set a request may be sent to, nil past the
+// last: the picked one first, then every other set with traffic. A set at
+// weight 0 is never one, so a request never reaches a set the split took
+// traffic from. It allocates nothing: it runs on every request.
+func (r *route) fallback(picked *setRoute, i int) *setRoute {
+	if i == 0 {
+		return picked
+	}
 	for _, s := range r.sets {
 		if s != picked && s.weight > 0 {
-			out = append(out, s)
+			if i--; i == 0 {
+				return s
+			}
 		}
 	}
-	return out
+	return nil
 }
 
-// endpointOrder returns the set's endpoints in round-robin order starting
-// with the next one, so that a retry can walk the rest.
-func (s *setRoute) endpointOrder() []string {
-	n := len(s.endpoints)
-	if n == 0 {
-		return nil
-	}
-	start := int((s.next.Add(1) - 1) % uint64(n))
-	out := make([]string, 0, n)
-	for i := range n {
-		out = append(out, s.endpoints[(start+i)%n])
-	}
-	return out
+// firstEndpoint returns where the set's round-robin starts this request:
+// its endpoints are tried from there, wrapping around, so that a retry can
+// walk the rest.
+func (s *setRoute) firstEndpoint() int {
+	return int((s.next.Add(1) - 1) % uint64(len(s.endpoints)))
 }
 
 // with returns a copy of the table with the service's split replaced (or

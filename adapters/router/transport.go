@@ -31,20 +31,22 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = &unsentBody{ReadCloser: req.Body}
 	}
 	var lastErr error
-	for _, set := range ex.route.fallbackOrder(ex.picked) {
-		for _, ep := range set.endpointOrder() {
-			attempt := req.Clone(req.Context())
-			attempt.URL.Host = ep
-			if body != nil {
-				attempt.Body = body
-			}
-			set.counters.inFlight.Add(1)
-			resp, err := t.base.RoundTrip(attempt)
+	for i := 0; ; i++ {
+		set := ex.route.fallback(ex.picked, i)
+		if set == nil {
+			break
+		}
+		n := len(set.endpoints)
+		if n == 0 {
+			continue
+		}
+		first := set.firstEndpoint()
+		for j := range n {
+			resp, err := t.send(req, set, set.endpoints[(first+j)%n], body)
 			if err == nil {
 				ex.served = set
 				return resp, nil
 			}
-			set.counters.inFlight.Add(-1)
 			lastErr = err
 			var op *net.OpError
 			neverSent := errors.As(err, &op) && op.Op == "dial" && (body == nil || !body.read.Load())
@@ -57,6 +59,26 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastErr = fmt.Errorf("infra-set %s has no endpoint", ex.picked.id)
 	}
 	return nil, lastErr
+}
+
+// send makes one attempt at endpoint ep of set, counting it in flight on
+// the set while it goes on. The attempt is a shallow copy of req with its
+// own URL: the base transport only reads a request, so the attempts share
+// the headers rather than each copying them.
+func (t *retryTransport) send(req *http.Request, set *setRoute, ep string, body *unsentBody) (*http.Response, error) {
+	attempt := *req
+	u := *req.URL
+	u.Host = ep
+	attempt.URL = &u
+	if body != nil {
+		attempt.Body = body
+	}
+	set.counters.inFlight.Add(1)
+	resp, err := t.base.RoundTrip(&attempt)
+	if err != nil {
+		set.counters.inFlight.Add(-1)
+	}
+	return resp, err
 }
 
 // unsentBody lets a request body be offered to several attempts: a failed

@@ -1,43 +1,40 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/durable-delivery/durable/cluster"
 	"github.com/durable-delivery/durable/internal/etcdtest"
 )
 
 // BenchmarkHAFailover measures a leader's failover at the default lease
-// TTL (5s): per iteration, leader a and standby b, each with a client of
-// its own; a's client is closed without resigning (its process killed:
-// the lease stays until it expires), and the time until b's term starts
-// is one sample. It reports the p50 and p99 of the samples, in seconds.
+// TTL (5s): per iteration, leader a and standby b of one shard, each with
+// a client of its own; a's client is closed without revoking its lease
+// (its process killed: the lease stays until it expires), and the time
+// until b's term starts is one sample. It reports the p50 and p99 of the
+// samples, in seconds.
 // `go test ./cmd/durable -run XXX -bench HAFailover -benchtime 20x`.
 func BenchmarkHAFailover(b *testing.B) {
 	srv := etcdtest.Start(b)
 	var samples []float64
 	for i := range b.N {
 		ca, cb := srv.Client(b), srv.Client(b)
-		wa, wb := newWritingTerm(ca), newWritingTerm(cb)
-		a, s := testElector(b, ca, "a"), testElector(b, cb, "b")
-		a.ttl, s.ttl = defaultLeaseTTL, defaultLeaseTTL
-		a.log, s.log = slog.New(slog.NewTextHandler(io.Discard, nil)), slog.New(slog.NewTextHandler(io.Discard, nil))
-		startElector(b, a, wa)
-		receive(b, "a's term", wa.started)
-		stopB := startElector(b, s, wb)
-		waitStandby(b, s, "a")
+		startedA, startedB := make(chan cluster.Ownership, 4), make(chan cluster.Ownership, 4)
+		_, stopA := testMember(b, ca, "a", defaultLeaseTTL, startedA)
+		receive(b, "a's term", startedA)
+		standby, stopB := testMember(b, cb, "b", defaultLeaseTTL, startedB)
+		waitStandby(b, standby, "a")
 		// Renewals come every third of the TTL: kill a at a varying point of
 		// its lease, as a real failure would.
 		time.Sleep(time.Duration(i%5) * 300 * time.Millisecond)
 		killed := time.Now()
 		_ = ca.Close()
-		receive(b, "b's term", wb.started)
+		receive(b, "b's term", startedB)
 		samples = append(samples, time.Since(killed).Seconds())
-		_ = stopB()
+		stopB()
+		stopA()
 	}
 	slices.Sort(samples)
 	b.ReportMetric(samples[len(samples)/2], "p50-s")
@@ -45,17 +42,19 @@ func BenchmarkHAFailover(b *testing.B) {
 	b.Logf("failover after a kill, %d samples, seconds: %.2f", len(samples), samples)
 }
 
-// waitStandby waits until e stands by under leader.
-func waitStandby(t testing.TB, e *elector, leader string) {
+// waitStandby waits until role's reconciler stands by under leader.
+func waitStandby(t testing.TB, role *leadership, leader string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, _ := e.role.Status(context.Background())
-		if s.Leadership.Leader == leader {
+		role.mu.Lock()
+		seen := role.state.Leader
+		role.mu.Unlock()
+		if seen == leader {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s does not see %s lead within 30s", e.self, leader)
+			t.Fatalf("%s does not see %s lead within 30s", role.state.Self, leader)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -3,36 +3,43 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/cluster"
 	"github.com/durable-delivery/durable/reconcile"
 )
 
-// leadership is what the API shows of an elected reconciler: its role,
-// who leads, and, while it leads, the reconciler of its term. It is the
-// API's server.Reconciler under --etcd: a standby answers its status
-// (Ready false, reason Standby) and ignores triggers.
+// leadership is what the API shows of a reconciler sharing its journal in
+// etcd: its role and shards, who leads, every member's shards, and, while
+// it owns shards, the reconciler of its term. It is the API's
+// server.Reconciler under --etcd: a standby answers its status (Ready
+// false, reason Standby) and ignores triggers.
 type leadership struct {
 	branch string
 	mu     sync.Mutex
 	state  api.Leadership
 	rec    *reconcile.Reconciler
-	// elected is 1 while this reconciler leads (durable_leader), and
-	// terms counts the terms it won (durable_leader_terms_total).
+	// elected is 1 while this reconciler leads (durable_leader), terms
+	// counts the times it became the leader (durable_leader_terms_total),
+	// and owned is how many shards it owns (durable_shards_owned).
 	elected prometheus.Gauge
 	terms   prometheus.Counter
+	owned   prometheus.Gauge
 	health  *etcdHealth
 }
 
 func newLeadership(self, branch string, reg prometheus.Registerer) (*leadership, error) {
 	l := &leadership{branch: branch, state: api.Leadership{Role: api.RoleStandby, Self: self, Since: time.Now().UTC()},
-		elected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "durable_leader", Help: "1 while this reconciler leads its election (durable run --etcd) and acts, 0 while it stands by"}),
-		terms:   prometheus.NewCounter(prometheus.CounterOpts{Name: "durable_leader_terms_total", Help: "Terms this reconciler won in its election (durable run --etcd)"})}
-	for _, c := range []prometheus.Collector{l.elected, l.terms} {
+		elected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "durable_leader", Help: "1 while this reconciler leads (owns shard 0, takes the revisions in; durable run --etcd), 0 otherwise"}),
+		terms:   prometheus.NewCounter(prometheus.CounterOpts{Name: "durable_leader_terms_total", Help: "Times this reconciler became the leader (durable run --etcd)"}),
+		owned:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "durable_shards_owned", Help: "Shards of the services this reconciler owns and converges (durable run --etcd --shards)"})}
+	for _, c := range []prometheus.Collector{l.elected, l.terms, l.owned} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register the leadership's metrics: %w", err)
 		}
@@ -45,13 +52,39 @@ func newLeadership(self, branch string, reg prometheus.Registerer) (*leadership,
 	return l, nil
 }
 
-// lead records that this reconciler won a term.
-func (l *leadership) lead(self string) {
+// saw records what a read of the deployment showed and what this
+// reconciler owns then.
+func (l *leadership) saw(v cluster.View, own cluster.Ownership) {
+	role := api.RoleStandby
+	switch {
+	case own.Leads():
+		role = api.RoleLeader
+	case len(own.Shards) > 0:
+		role = api.RoleMember
+	}
+	leader := ""
+	if lease, ok := v.Holders[0]; ok {
+		leader = v.Name(lease)
+	}
+	if role == api.RoleLeader {
+		leader = l.state.Self
+	}
+	owners := v.Owners()
+	members := make([]api.Member, 0, len(owners))
+	for _, name := range slices.Sorted(maps.Keys(owners)) {
+		members = append(members, api.Member{Name: name, Shards: owners[name]})
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.state = api.Leadership{Role: api.RoleLeader, Self: self, Leader: self, Since: time.Now().UTC()}
-	l.elected.Set(1)
-	l.terms.Inc()
+	if role != l.state.Role {
+		l.state.Since = time.Now().UTC()
+		if role == api.RoleLeader {
+			l.terms.Inc()
+		}
+	}
+	l.state.Role, l.state.Leader, l.state.Shards, l.state.Count, l.state.Members = role, leader, own.Owned(), own.Count, members
+	l.elected.Set(map[bool]float64{true: 1}[role == api.RoleLeader])
+	l.owned.Set(float64(len(own.Shards)))
 }
 
 // serve sets the reconciler of the current term (nil when it ends).
@@ -59,18 +92,6 @@ func (l *leadership) serve(rec *reconcile.Reconciler) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rec = rec
-}
-
-// standBy records that this reconciler stands by, leader leading ("" when
-// unknown).
-func (l *leadership) standBy(leader string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state.Role != api.RoleStandby {
-		l.state.Since = time.Now().UTC()
-	}
-	l.state.Role, l.state.Leader, l.rec = api.RoleStandby, leader, nil
-	l.elected.Set(0)
 }
 
 // Status is the leader's reconciler's status, or a standby's, with etcd
@@ -90,9 +111,9 @@ func (l *leadership) status(ctx context.Context) (api.Status, error) {
 		s.Leadership = &state
 		return s, err
 	}
-	if state.Role == api.RoleLeader {
+	if state.Role != api.RoleStandby {
 		return api.Status{Time: time.Now().UTC(), Services: []api.ServiceStatus{}, Leadership: &state,
-			Ready: api.Condition{Reason: api.ReasonProgressing, Since: state.Since, Message: "elected leader: resuming from the journal"}}, nil
+			Ready: api.Condition{Reason: api.ReasonProgressing, Since: state.Since, Message: fmt.Sprintf("owns shards %v: resuming from the journal", state.Shards)}}, nil
 	}
 	leader := state.Leader
 	if leader == "" {
@@ -100,7 +121,7 @@ func (l *leadership) status(ctx context.Context) (api.Status, error) {
 	}
 	return api.Status{Time: time.Now().UTC(), Services: []api.ServiceStatus{}, Leadership: &state,
 		Ready: api.Condition{Reason: api.ReasonStandby, Since: state.Since,
-			Message: fmt.Sprintf("standing by (leader: %s): this reconciler acts only once elected; ask the leader's API how the targets converge", leader)}}, nil
+			Message: fmt.Sprintf("standing by (leader: %s): this reconciler owns no shard of the services and acts on nothing until it does; ask the leader's API how the targets converge", leader)}}, nil
 }
 
 // Trigger asks the leader's source to fetch; a standby fetches nothing.

@@ -54,7 +54,8 @@ Start with: durable demo`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newValidateCmd(), newStatusCmd(), newDemoCmd(), newRouterCmd(), newVersionCmd(),
 		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newJournalCmd(), newPlanCmd(), newHistoryCmd(), newRollbackCmd(),
-		newCertsCmd(), newAgentCmd(), newQueueCmd())
+		newCertsCmd(), newAgentCmd(),
+		newPackCmd(), newSignCmd(), newKeysCmd(), newReleaseCmd(), newQueueCmd())
 	return root
 }
 

@@ -417,7 +417,7 @@ func sopsIdentities(file string) (*sops.Identities, error) {
 // checkFleet reads the fleet's credentials now, when they are given, so that
 // a reconciler never starts with files it could not present to an agent.
 func checkFleet(log *slog.Logger, f reconcile.Fleet) error {
-	if f == (reconcile.Fleet{}) {
+	if f.CA == "" && f.Cert == "" && f.Key == "" {
 		return nil
 	}
 	if f.CA == "" || f.Cert == "" || f.Key == "" {

@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/durable-delivery/durable/cluster"
 	"github.com/durable-delivery/durable/internal/hostfile"
 )
 
@@ -39,6 +40,7 @@ type etcdOptions struct {
 	ca, cert, key string
 	prefix        string
 	leaseTTL      time.Duration
+	shards        int
 }
 
 func addEtcdFlags(fs *pflag.FlagSet, o *etcdOptions) {
@@ -47,7 +49,8 @@ func addEtcdFlags(fs *pflag.FlagSet, o *etcdOptions) {
 	fs.StringVar(&o.cert, "etcd-cert", "", "client certificate presented to etcd (with --etcd-key)")
 	fs.StringVar(&o.key, "etcd-key", "", "the key of --etcd-cert (readable by this user alone)")
 	fs.StringVar(&o.prefix, "etcd-prefix", defaultEtcdPrefix, "etcd key prefix of this deployment: its journal and its election live under it")
-	fs.DurationVar(&o.leaseTTL, "lease-ttl", defaultLeaseTTL, "how long the leader's lease lasts without renewal: a standby takes over about this long after the leader dies (whole seconds, 2s to 1m)")
+	fs.DurationVar(&o.leaseTTL, "lease-ttl", defaultLeaseTTL, "how long a reconciler's lease lasts without renewal: the others take its shards over about this long after it dies (whole seconds, 2s to 1m)")
+	fs.IntVar(&o.shards, "shards", 1, fmt.Sprintf("divide the services into this many shards, which the reconcilers on the same etcd and --etcd-prefix own evenly (1 to %d; the same for every reconciler): 1, one leader acts and the others stand by", cluster.MaxShards))
 }
 
 // on says whether the journal is on etcd.
@@ -72,16 +75,18 @@ func (o etcdOptions) check() error {
 	if o.leaseTTL < minLeaseTTL || o.leaseTTL > maxLeaseTTL || o.leaseTTL%time.Second != 0 {
 		return usageError{fmt.Errorf("--lease-ttl %s: use whole seconds from %s to %s", o.leaseTTL, minLeaseTTL, maxLeaseTTL)}
 	}
+	if o.shards < 1 || o.shards > cluster.MaxShards {
+		return usageError{fmt.Errorf("--shards %d: use 1 to %d, the same for every reconciler of the deployment", o.shards, cluster.MaxShards)}
+	}
 	if !strings.HasPrefix(o.prefix, "/") || strings.ContainsRune(o.prefix, 0) {
 		return usageError{fmt.Errorf("--etcd-prefix %q: use a key prefix starting with / such as %s", o.prefix, defaultEtcdPrefix)}
 	}
 	return nil
 }
 
-// journalPrefix and electionPrefix are where the journal and the
-// election live under --etcd-prefix.
-func (o etcdOptions) journalPrefix() string  { return o.base() + "journal/" }
-func (o etcdOptions) electionPrefix() string { return o.base() + "leader" }
+// journalPrefix is where the journal lives under --etcd-prefix (the
+// members and shards are beside it: package cluster).
+func (o etcdOptions) journalPrefix() string { return o.base() + "journal/" }
 
 func (o etcdOptions) base() string {
 	if strings.HasSuffix(o.prefix, "/") {
@@ -144,7 +149,7 @@ func (o etcdOptions) tls() (*tls.Config, error) {
 func etcdReachable(ctx context.Context, c *clientv3.Client, o etcdOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.Get(ctx, o.electionPrefix(), clientv3.WithCountOnly()); err != nil {
+	if _, err := c.Get(ctx, o.journalPrefix(), clientv3.WithCountOnly()); err != nil {
 		return fmt.Errorf("--etcd %s: etcd does not answer: %w; check the endpoints and, for https://, --etcd-ca, --etcd-cert and --etcd-key", strings.Join(o.endpoints, ","), err)
 	}
 	return nil

@@ -23,7 +23,7 @@ func TestEtcdFlagsRefused(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("x", 100)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ok := etcdOptions{endpoints: []string{"http://127.0.0.1:2379"}, prefix: defaultEtcdPrefix, leaseTTL: defaultLeaseTTL}
+	ok := etcdOptions{endpoints: []string{"http://127.0.0.1:2379"}, prefix: defaultEtcdPrefix, leaseTTL: defaultLeaseTTL, shards: 1}
 	cases := []struct {
 		name string
 		edit func(*etcdOptions)
@@ -34,6 +34,8 @@ func TestEtcdFlagsRefused(t *testing.T) {
 		{"TTL not whole seconds", func(o *etcdOptions) { o.leaseTTL = 2500 * time.Millisecond }, "--lease-ttl"},
 		{"TTL too long", func(o *etcdOptions) { o.leaseTTL = time.Hour }, "--lease-ttl"},
 		{"cert without key", func(o *etcdOptions) { o.cert = loose }, "--etcd-cert and --etcd-key"},
+		{"no shards", func(o *etcdOptions) { o.shards = 0 }, "--shards"},
+		{"too many shards", func(o *etcdOptions) { o.shards = 1025 }, "--shards"},
 		{"relative prefix", func(o *etcdOptions) { o.prefix = "durable" }, "--etcd-prefix"},
 		{"NUL in prefix", func(o *etcdOptions) { o.prefix = "/a\x00b/" }, "--etcd-prefix"},
 		{"TLS without endpoints", func(o *etcdOptions) { o.endpoints, o.ca = nil, loose }, "need --etcd"},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/durable-delivery/durable/cluster"
 	"github.com/durable-delivery/durable/internal/listener"
 	"github.com/durable-delivery/durable/journal"
 	"github.com/durable-delivery/durable/reconcile"
@@ -15,8 +16,9 @@ import (
 )
 
 // runOnEtcd is durable run --etcd: the API serves at once, from the journal
-// in etcd, while the reconciler stands for election; it acts only during a
-// term it won, on a journal fenced on that term. What only a journal file
+// in etcd, while the reconciler registers as a member of the deployment
+// (package cluster); it acts only on the shards of the services it owns,
+// during a term on that ownership, on a journal fenced on it. What only a journal file
 // has (its size, POST /v1/journal/backup, the dashboard's writes) is
 // turned off, and says so.
 func runOnEtcd(ctx context.Context, p runParts, guard func(http.Handler, listener.Kind) http.Handler, l *listener.Listener) error {
@@ -60,29 +62,42 @@ func runOnEtcd(ctx context.Context, p runParts, guard func(http.Handler, listene
 		"endpoints", o.etcd.endpoints, "prefix", o.etcd.journalPrefix())
 	stopAPI := serveAPI(log, l, guard(server.WithMetrics(server.Handler(role, reads, server.Webhooks{Secrets: p.in.webhookSecrets}), metrics.handler), l.Kind))
 	defer stopAPI()
-	log.Info("reconciler running", "repo", src.URL(), "branch", o.branch, "state", o.stateDir, "api", l.URL(), "election", o.etcd.electionPrefix(), "self", self, "leaseTTL", o.etcd.leaseTTL)
-	e := &elector{client: client, prefix: o.etcd.electionPrefix(), self: self, ttl: o.etcd.leaseTTL, log: log, role: role}
-	return e.run(ctx, func(ctx context.Context, fence journal.Fence, lost func()) error {
-		st, err := journal.OpenEtcd(ctx, journal.EtcdConfig{Client: client, Prefix: o.etcd.journalPrefix(), Fence: &fence})
+	log.Info("reconciler running", "repo", src.URL(), "branch", o.branch, "state", o.stateDir, "api", l.URL(), "deployment", o.etcd.base(), "self", self, "shards", o.etcd.shards, "leaseTTL", o.etcd.leaseTTL)
+	member := cluster.Config{Client: client, Prefix: o.etcd.base(), Self: self, TTL: o.etcd.leaseTTL, Shards: o.etcd.shards, Log: log, Seen: role.saw}
+	return cluster.Run(ctx, member, func(ctx context.Context, own cluster.Ownership, lost func()) error {
+		st, err := journal.OpenEtcd(ctx, journal.EtcdConfig{Client: client, Prefix: o.etcd.journalPrefix(), FenceFor: own.FenceFor})
 		if err != nil {
-			return fmt.Errorf("%w: %v", errLeadershipLost, err)
+			return fmt.Errorf("%w: %v", cluster.ErrLost, err)
 		}
-		defer keepJournal(ctx, log, st, o.journalRetention)()
-		cfg := p.config()
-		// The agents refuse this term's actions once a later term's token
-		// reached them: the election key's create revision, per deployment.
-		cfg.Fleet.Fence = remote.Fence{Shard: o.etcd.electionPrefix(), Token: uint64(fence.Revision)}
-		cfg.RequireAgents = true
-		rec, err := reconcile.New(ctx, cfg, journal.Observed(fenceWatch{st, lost}, observers...), src)
+		if own.Leads() {
+			defer keepJournal(ctx, log, st, o.journalRetention)()
+		}
+		rec, err := reconcile.New(ctx, termConfig(p.config(), own), journal.Observed(fenceWatch{st, lost}, observers...), src)
 		if errors.Is(err, journal.ErrFenced) || ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", errLeadershipLost, err)
+			return fmt.Errorf("%w: %v", cluster.ErrLost, err)
 		}
 		if err != nil {
 			return err
 		}
 		role.serve(rec)
+		defer role.serve(nil)
 		return rec.Run(ctx)
 	})
+}
+
+// termConfig is cfg for a term on own: the services of its shards only,
+// the revisions taken in by the leader alone (the others follow the
+// journal), and every call to an agent carrying the tokens of its shards —
+// an agent refuses the term's actions once a later owner's token of one
+// reached it.
+func termConfig(cfg reconcile.Config, own cluster.Ownership) reconcile.Config {
+	for _, i := range own.Owned() {
+		cfg.Fleet.Fences = append(cfg.Fleet.Fences, remote.Fence{Shard: own.ShardName(i), Token: uint64(own.Shards[i].Revision)})
+	}
+	cfg.RequireAgents = true
+	cfg.Owns = own.Owns
+	cfg.Follow = !own.Leads()
+	return cfg
 }
 
 // electionName is this reconciler's name in the election, which standbys

@@ -32,19 +32,22 @@ const (
 	PathRemoveSplit = "/v1/traffic/remove-split"
 	PathInFlight    = "/v1/traffic/in-flight"
 	PathSetMetrics  = "/v1/health/set-metrics"
-	// PathFence records the caller's fencing token (FenceHeader) and
-	// answers the highest the agent has seen for its shard (Fenced).
+	// PathFence records the caller's fencing tokens (FenceHeader) and
+	// answers the highest the agent has seen for each of its shards
+	// ([]Fenced).
 	PathFence = "/v1/fence"
 )
 
-// FenceHeader carries a caller's fencing token on any call: "SHARD TOKEN",
-// the shard a name of up to 200 printable characters without spaces, the
-// token a positive decimal. The agent refuses (409, CodeFenced) a token
-// below the highest it has seen for the shard, and keeps a higher one on
-// disk before it acts.
+// FenceHeader carries a caller's fencing tokens on any call: "SHARD
+// TOKEN", the shard a name of up to 200 printable characters without
+// spaces or commas, the token a positive decimal; a caller that owns
+// several shards sends each pair, separated by ", ". The agent refuses
+// (409, CodeFenced) a call with any token below the highest it has seen
+// for that shard, and keeps the higher ones on disk before it acts.
 const FenceHeader = "Durable-Fence"
 
-// Fenced is the answer of PathFence.
+// Fenced is a shard's token; PathFence answers, for each shard of the
+// call's header, the highest the agent holds.
 type Fenced struct {
 	Shard string `json:"shard"`
 	Token uint64 `json:"token"`

@@ -68,6 +68,21 @@ func New(t testing.TB, ctx context.Context) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return NewWith(t, ctx, dir, Artifacts{Registry: regHost, Refs: artifacts, Trust: trust})
+}
+
+// Artifacts are what a fixture runs: the registry's host:port, the
+// artifacts by version, and the trust file that accepts them.
+type Artifacts struct {
+	Registry string
+	Refs     map[string]string
+	Trust    string
+}
+
+// NewWith is New on artifacts the test made itself, in dir: a router and
+// the quickstart repository pointing at it.
+func NewWith(t testing.TB, ctx context.Context, dir string, a Artifacts) *Fixture {
+	t.Helper()
 	router, routerAddr, adminAddr, err := harness.StartRouter(ctx, "router", Bin, filepath.Join(dir, "router.log"), "")
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +92,8 @@ func New(t testing.TB, ctx context.Context) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := On(t, dir, artifacts, repo, "http://"+routerAddr+"/")
-	f.RouterAdmin, f.Registry, f.Trust = adminAddr, regHost, trust
+	f := On(t, dir, a.Refs, repo, "http://"+routerAddr+"/")
+	f.RouterAdmin, f.Registry, f.Trust = adminAddr, a.Registry, a.Trust
 	f.Host.Routers[harness.ExampleRouter] = adminAddr
 	return f
 }

@@ -23,12 +23,24 @@ var agentListening = regexp.MustCompile(`agent listening on https://(\S+),`)
 // returns durable run's flags for it.
 func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) []string {
 	t.Helper()
+	addr, flags := startAgent(ctx, t, f, map[string]string{"edge": f.RouterAdmin})
+	inventory := "package quickstart\n\nhosts: a1: address: \"" + addr + "\"\ntargets: local: host: \"a1\"\n"
+	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "hosts.cue"), []byte(inventory), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return flags
+}
+
+// startAgent starts a `durable agent` on this host as host a1, serving the
+// routers named, and returns its address and durable run's flags for it.
+func startAgent(ctx context.Context, t testing.TB, f *e2etest.Fixture, routers map[string]string) (string, []string) {
+	t.Helper()
 	certs := filepath.Join(f.Dir, "certs")
 	if err := fleetcerts.NewFleet(certs, "ca", map[string][]string{"a1": {"127.0.0.1"}, "reconciler": nil}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	hostFile := filepath.Join(f.Dir, "agent-host.json")
-	if err := (harness.HostConfig{Routers: map[string]string{"edge": f.RouterAdmin}}).Write(hostFile); err != nil {
+	if err := (harness.HostConfig{Routers: routers}).Write(hostFile); err != nil {
 		t.Fatal(err)
 	}
 	agent, err := harness.StartChild("agent", e2etest.Bin, filepath.Join(f.Dir, "agent.log"), "agent", "--listen", "127.0.0.1:0",
@@ -45,11 +57,7 @@ func startAgentOn(ctx context.Context, t *testing.T, f *e2etest.Fixture) []strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	inventory := "package quickstart\n\nhosts: a1: address: \"" + addr[0] + "\"\ntargets: local: host: \"a1\"\n"
-	if err := os.WriteFile(filepath.Join(f.Repo.Dir, "hosts.cue"), []byte(inventory), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"--fleet-ca", filepath.Join(certs, "ca.crt"), "--fleet-cert", filepath.Join(certs, "reconciler.crt"),
+	return addr[0], []string{"--fleet-ca", filepath.Join(certs, "ca.crt"), "--fleet-cert", filepath.Join(certs, "reconciler.crt"),
 		"--fleet-key", filepath.Join(certs, "reconciler.key")}
 }
 
@@ -97,7 +105,7 @@ func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 	}
 	st.AssertNoFailedRequests(t)
 	fences, err := os.ReadFile(filepath.Join(f.Dir, "agent-state", "fences.json"))
-	if err != nil || !strings.Contains(string(fences), "/durable/leader") {
+	if err != nil || !strings.Contains(string(fences), "/durable/shards/0") {
 		t.Fatalf("the agent kept no token of the election's shard: %q, %v", fences, err)
 	}
 }

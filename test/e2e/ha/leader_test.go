@@ -99,7 +99,7 @@ func waitRole(ctx context.Context, t *testing.T, c *server.Client, role api.Role
 
 // checkEtcdJournal replays the journal in etcd against its invariants:
 // every action allowed, answered at most once, across the takeover.
-func checkEtcdJournal(t *testing.T, client *clientv3.Client) {
+func checkEtcdJournal(t testing.TB, client *clientv3.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

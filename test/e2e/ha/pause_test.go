@@ -29,7 +29,7 @@ func TestHALeaderPausedPastItsLease(t *testing.T) {
 
 	resumeLeader(ctx, t, f, pid, oldLeader, standby)
 	logs := f.Logs()
-	if !strings.Contains(logs, "leadership lost") {
+	if !strings.Contains(logs, "ownership lost") {
 		t.Fatalf("the resumed leader stands by without saying it lost its leadership:\n%s", logs)
 	}
 	t.Logf("the resumed leader's journal writes refused: %d (it may notice its lost lease first)", strings.Count(logs, "journal write was fenced off")+strings.Count(logs, "no longer owns the journal"))
