@@ -40,6 +40,9 @@ type composer struct {
 // compose applies p onto tip. A proposal Git and the field paths cannot
 // merge gives a failed verdict.
 func (c composer) compose(ctx context.Context, tip string, p Proposal) (candidate, verdict, error) {
+	if at, err := c.repo.resolve(ctx, p.Head); err != nil || at != p.Head {
+		return candidate{}, fail(ReasonBranch, fmt.Sprintf("commit %s of %s is not in the repository (the branch was rewritten and its commit collected?): push it again", short(p.Head), p.Branch)), nil
+	}
 	if ok, err := c.repo.contains(ctx, tip, p.Head); err != nil || ok {
 		return candidate{commit: tip, onto: tip, base: p.Head, method: MethodContained}, verdict{}, err
 	}

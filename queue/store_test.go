@@ -114,3 +114,21 @@ func TestAProposalMainHoldsLandsAsItIs(t *testing.T) {
 		t.Fatalf("main has %d commits after the first, want 1", n)
 	}
 }
+
+// A proposal whose commit is gone from the repository is ejected; it does
+// not block those behind it.
+func TestAProposalWhoseCommitIsGoneIsEjected(t *testing.T) {
+	r := newDesiredRepo(t, 2)
+	run := newRunner(t, r, Config{})
+	if _, err := run.cfg.Store.Add("gone", strings.Repeat("ab", 20), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.propose(t, "queue/after", map[string]string{"release.cue": releaseFile(2, map[int]int{1: 1})})
+	ps := byBranch(drain(t, run))
+	if p := ps["gone"]; p.State != Ejected || p.Reason != ReasonBranch || !strings.Contains(strings.Join(p.Reasons, ""), "push it again") {
+		t.Fatalf("the proposal whose commit is gone: %s %s %q", p.State, p.Reason, p.Reasons)
+	}
+	if ps["queue/after"].State != Landed {
+		t.Fatalf("the one behind: %s %q", ps["queue/after"].State, ps["queue/after"].Reasons)
+	}
+}
