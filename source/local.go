@@ -21,7 +21,7 @@ func ReadLocal(dir, rev string) (Snapshot, error) {
 	if err := checkRevision(rev); err != nil {
 		return Snapshot{}, err
 	}
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	repo, err := OpenLocal(dir)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("open the Git repository at %s: %w (give --repo the desired-state repository's directory)", dir, err)
 	}
@@ -35,6 +35,16 @@ func ReadLocal(dir, rev string) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("revision %q of %s: %w", rev, dir, err)
 	}
 	return snap, nil
+}
+
+// OpenLocal opens the repository at dir: a bare repository, or the work
+// tree holding dir.
+func OpenLocal(dir string) (*git.Repository, error) {
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	}
+	return repo, err
 }
 
 // checkRevision refuses a commit-ish that no repository names: empty,

@@ -10,7 +10,6 @@ package source
 import (
 	"errors"
 	"fmt"
-	"github.com/durable-delivery/durable/signing"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -130,11 +129,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	var signer git.Signer
 	if cfg.CommitKey != "" {
-		key, err := readSSHKey(cfg.CommitKey, "commit signing key", "replace the key that signs Durable's commits with")
-		if err != nil {
+		var err error
+		if signer, err = CommitSigner(cfg.CommitKey); err != nil {
 			errs = append(errs, err)
-		} else {
-			signer = signing.SSHSigner{Key: key}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -99,34 +99,11 @@ func Rollback(ctx context.Context, load Loader, head, old fs.FS, service string)
 func shape(s schema.Service) (any, error) {
 	name := s.Name
 	s.SecretsDigest, s.Name = "", ""
-	data, err := json.Marshal(s)
+	out, err := fieldedit.Shape(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode service %s: %w", name, err)
 	}
-	var out any
-	err = json.Unmarshal(data, &out)
-	return dropNulls(out), err
-}
-
-// dropNulls removes the keys of maps, at every depth, whose value is null:
-// what a Go nil encodes, a field the declaration does not give, so that
-// Diff removes it rather than writing null.
-func dropNulls(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if e == nil {
-				delete(v, k)
-				continue
-			}
-			v[k] = dropNulls(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = dropNulls(e)
-		}
-	}
-	return v
+	return out, nil
 }
 
 func describe(changes []fieldedit.Change) string {

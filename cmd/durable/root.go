@@ -55,7 +55,7 @@ Start with: durable demo`,
 	root.AddCommand(newRunCmd(), newValidateCmd(), newStatusCmd(), newDemoCmd(), newRouterCmd(), newVersionCmd(),
 		newPolicyCmd(), newApproveCmd(), newVerifyCmd(), newPinCmd(), newSchemaCmd(), newJournalCmd(), newPlanCmd(), newHistoryCmd(), newRollbackCmd(),
 		newCertsCmd(), newAgentCmd(),
-		newPackCmd(), newSignCmd(), newKeysCmd(), newReleaseCmd())
+		newPackCmd(), newSignCmd(), newKeysCmd(), newReleaseCmd(), newQueueCmd())
 	return root
 }
 
