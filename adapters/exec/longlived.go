@@ -188,6 +188,12 @@ func (l *longLived) exchange(ctx context.Context, p *process, req request) (resp
 	_ = p.stdin.SetWriteDeadline(deadline)
 	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The write's deadline is ctx's, which ends at once: the
+			// caller's, when it gave up first, or the plug-in's timeout.
+			<-ctx.Done()
+			if !errors.Is(context.Cause(ctx), errTimeout) {
+				return response{}, fmt.Errorf("%w: %w", errAbandoned, ctx.Err())
+			}
 			return response{}, fmt.Errorf("did not read its request within %s", l.timeout)
 		}
 		if errors.Is(err, syscall.EPIPE) {
