@@ -191,7 +191,7 @@ func TestEtcdFenceForChoosesEachWritesFence(t *testing.T) {
 			t.Fatalf("%s while a's shard is held: %v", name, err)
 		}
 	}
-	want := Write{Kind: WriteInfraSet, Service: "a", Stage: "prod", Target: "t1"}
+	want := Write{Kind: WriteInfraSet, Service: "a", Stage: "prod", Target: "t1", Set: "a-set"}
 	if !slices.Contains(asked, want) {
 		t.Fatalf("the chooser was asked %v, not %v", asked, want)
 	}
