@@ -88,7 +88,7 @@ for n in "${sizes[@]}"; do
 
 	# One unmeasured run of each warms the page cache and checks that
 	# Durable saw every service.
-	measure "$repo" "$durable" validate . >/dev/null
+	measure "$repo" "$durable" validate --timeout 10m . >/dev/null
 	grep -q "valid: $n service(s)" "$work/out" || { echo "durable validate did not find $n services:" >&2; cat "$work/out" >&2; exit 1; }
 	measure "$repo" "$cue" vet -c ./check >/dev/null
 
@@ -96,11 +96,11 @@ for n in "${sizes[@]}"; do
 	: >"$work/cue.txt"
 	for i in $(seq 1 "$runs"); do
 		if ((i % 2)); then
-			measure "$repo" "$durable" validate . >>"$work/durable.txt"
+			measure "$repo" "$durable" validate --timeout 10m . >>"$work/durable.txt"
 			measure "$repo" "$cue" vet -c ./check >>"$work/cue.txt"
 		else
 			measure "$repo" "$cue" vet -c ./check >>"$work/cue.txt"
-			measure "$repo" "$durable" validate . >>"$work/durable.txt"
+			measure "$repo" "$durable" validate --timeout 10m . >>"$work/durable.txt"
 		fi
 	done
 
