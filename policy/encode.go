@@ -48,9 +48,15 @@ type encoder struct {
 	memo   map[memoKey]fragment
 	values *valueCache
 	// textOnly writes the text and makes no value: the text is looked up
-	// in values first (see shared).
+	// in values first (see element).
 	textOnly bool
+	// depth counts the pointers, maps and slices being walked: past
+	// maxDepth the rest goes through encoding/json, which reports a cycle
+	// (a walk would never end) and writes what is only deep.
+	depth int
 }
+
+const maxDepth = 500
 
 // memoKey names a slice's or map's contents: same type, same backing
 // array (or map) and length is the same contents while one input is
@@ -124,12 +130,21 @@ func (e *encoder) encode(v reflect.Value) (ast.Value, error) {
 		return e.slow(v)
 	}
 	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice:
+		if e.depth >= maxDepth {
+			return e.slow(v)
+		}
+	}
+	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			e.buf = append(e.buf, "null"...)
 			return ast.NullValue, nil
 		}
-		return e.encode(v.Elem())
+		e.depth++
+		x, err := e.encode(v.Elem())
+		e.depth--
+		return x, err
 	case reflect.Struct:
 		return e.structValue(v)
 	case reflect.Map:
@@ -258,6 +273,8 @@ func (e *encoder) memoized(v reflect.Value, write func(reflect.Value) (ast.Value
 		e.buf = append(e.buf, "null"...)
 		return ast.NullValue, nil
 	}
+	e.depth++
+	defer func() { e.depth-- }()
 	if v.Len() == 0 || e.textOnly {
 		return write(v)
 	}

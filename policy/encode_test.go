@@ -253,6 +253,19 @@ func TestEncodeInputMatchesJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// An input that holds itself fails as encoding/json fails on it, rather
+// than walking forever; one only deep is written.
+func TestEncodeInputCycleAndDepth(t *testing.T) {
+	cycle := map[string]any{"a": 1}
+	cycle["self"] = cycle
+	checkEncoding(t, cycle, &valueCache{})
+	var deep any = "bottom"
+	for range 3 * maxDepth {
+		deep = []any{deep}
+	}
+	checkEncoding(t, map[string]any{"deep": deep}, &valueCache{})
+}
+
 // A part met twice in one input is written twice and shares its value.
 func TestEncodeInputSharedParts(t *testing.T) {
 	sets := []FleetSet{{ID: "web-1", Release: "r1", State: api.SetServing, Weight: 100, Healthy: 2, Desired: 2}}
