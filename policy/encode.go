@@ -113,21 +113,66 @@ var (
 	errUnsupported = errors.New("unsupported value")
 )
 
+// class is how the walk writes a type: itself, or through a method.
+type class int
+
+const (
+	plainClass class = iota
+	durationClass
+	timeClass
+	adapterClass
+	// marshalerClass types have a MarshalJSON or MarshalText method;
+	// addressableMarshalerClass ones have it on their pointer only.
+	marshalerClass
+	addressableMarshalerClass
+)
+
+var classes sync.Map // reflect.Type → class
+
+// classOf classifies t once.
+func classOf(t reflect.Type) class {
+	if c, ok := classes.Load(t); ok {
+		return c.(class)
+	}
+	c := plainClass
+	switch {
+	case t == durationType:
+		c = durationClass
+	case t == timeType:
+		c = timeClass
+	case t == adapterType:
+		c = adapterClass
+	case t.Implements(marshalerType) || t.Implements(textType):
+		c = marshalerClass
+	case t.Kind() != reflect.Pointer && (reflect.PointerTo(t).Implements(marshalerType) || reflect.PointerTo(t).Implements(textType)):
+		c = addressableMarshalerClass
+	}
+	classes.Store(t, c)
+	return c
+}
+
 // encode writes v's JSON and returns its value.
 func (e *encoder) encode(v reflect.Value) (ast.Value, error) {
 	if !v.IsValid() {
 		e.buf = append(e.buf, "null"...)
 		return ast.NullValue, nil
 	}
-	switch t := v.Type(); {
-	case t == durationType:
+	switch classOf(v.Type()) {
+	case durationClass:
 		return e.string(v.Interface().(api.Duration).String()), nil
-	case t == timeType:
+	case timeClass:
 		return e.time(v.Interface().(time.Time))
-	case t == adapterType && e.values != nil:
-		return e.adapter(v.Interface().(schema.Adapter))
-	case t.Implements(marshalerType) || t.Implements(textType):
+	case adapterClass:
+		if e.values != nil {
+			return e.adapter(v.Interface().(schema.Adapter))
+		}
 		return e.slow(v)
+	case marshalerClass:
+		return e.slow(v)
+	case addressableMarshalerClass:
+		if v.CanAddr() {
+			return e.slow(v.Addr()) // encoding/json calls a pointer's method on what it can address
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice:

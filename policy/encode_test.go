@@ -274,3 +274,22 @@ func TestEncodeInputSharedParts(t *testing.T) {
 	checkEncoding(t, in, &valueCache{})
 	checkEncoding(t, in, nil)
 }
+
+// ptrMarshaler has MarshalJSON on its pointer only: encoding/json calls it
+// where the value is addressable (reached through a pointer), and writes
+// the struct's fields elsewhere.
+type ptrMarshaler struct{ X int }
+
+func (p *ptrMarshaler) MarshalJSON() ([]byte, error) { return []byte(`{"custom": [ 1 ]}`), nil }
+
+type holdsPtrMarshaler struct {
+	A ptrMarshaler
+	B *ptrMarshaler
+	C []ptrMarshaler
+}
+
+func TestEncodeInputMethodsOnPointers(t *testing.T) {
+	in := holdsPtrMarshaler{A: ptrMarshaler{1}, B: &ptrMarshaler{2}, C: []ptrMarshaler{{3}}}
+	checkEncoding(t, in, &valueCache{})
+	checkEncoding(t, &in, &valueCache{})
+}
