@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -71,6 +69,7 @@ type Options struct {
 type Engine struct {
 	timeout time.Duration
 	sources []*compiled
+	values  valueCache
 }
 
 type compiled struct {
@@ -79,6 +78,9 @@ type compiled struct {
 	// rule it defines (deny, hold, allow): asking for the rules alone
 	// evaluates only what they depend on, not every helper of the package.
 	queries map[EntryPoint]map[string]rego.PreparedEvalQuery
+	// together asks all of an entry point's rules in one evaluation,
+	// where it defines several (see evalTogether).
+	together map[EntryPoint]rego.PreparedEvalQuery
 }
 
 // rules are the rules an entry point's package may define, in the order
@@ -148,7 +150,7 @@ func compileSource(ctx context.Context, src Source) (*compiled, Errors) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c := &compiled{src: src, queries: map[EntryPoint]map[string]rego.PreparedEvalQuery{}}
+	c := &compiled{src: src, queries: map[EntryPoint]map[string]rego.PreparedEvalQuery{}, together: map[EntryPoint]rego.PreparedEvalQuery{}}
 	for _, entry := range EntryPoints {
 		pkg := packageOf(modules, entry)
 		if pkg == nil {
@@ -174,6 +176,13 @@ func compileSource(ctx context.Context, src Source) (*compiled, Errors) {
 				return nil, fromAST(src.Name, err)
 			}
 			c.queries[entry][rule] = q
+		}
+		if len(c.queries[entry]) > 1 {
+			q, err := prepareTogether(ctx, compiler, entry, c.queries[entry])
+			if err != nil {
+				return nil, fromAST(src.Name, err)
+			}
+			c.together[entry] = q
 		}
 	}
 	return c, nil
@@ -240,7 +249,10 @@ func defines(c *ast.Compiler, e EntryPoint) bool {
 
 // Decide evaluates entry with input in every source that defines it. Every
 // source must allow; any deny wins, then any hold. A source that errors or
-// times out denies with the reason.
+// times out denies with the reason. The input is encoded once (encode.go):
+// its digest and the value the policies see come from the same text,
+// encoding/json's, and the parts of it met in earlier decisions are not
+// built again.
 func (e *Engine) Decide(ctx context.Context, entry EntryPoint, input any) Decision {
 	start := time.Now()
 	d := Decision{Entry: entry, Result: Allow}
@@ -252,21 +264,16 @@ func (e *Engine) Decide(ctx context.Context, entry EntryPoint, input any) Decisi
 		d.Duration = time.Since(start)
 		return d
 	}
-	digest, err := InputDigest(input)
+	in, err := encodeInput(input, &e.values)
 	if err != nil {
-		return d.fail(start, err.Error())
+		return d.fail(start, fmt.Errorf("encode input: %w", err).Error())
 	}
-	d.InputDigest = digest
-	value, err := toValue(reflect.ValueOf(input))
-	if err != nil {
-		return d.fail(start, fmt.Sprintf("convert input: %v", err))
-	}
+	d.InputDigest = in.digest
 
 	var labels []string
 	var denies, holds []string
 	for _, c := range e.sources {
-		q, ok := c.queries[entry]
-		if !ok {
+		if _, ok := c.queries[entry]; !ok {
 			continue
 		}
 		labels = append(labels, c.src.label())
@@ -274,7 +281,7 @@ func (e *Engine) Decide(ctx context.Context, entry EntryPoint, input any) Decisi
 		if len(e.sources) > 1 {
 			prefix = c.src.Name + ": "
 		}
-		result, reasons := e.eval(ctx, entry, q, value)
+		result, reasons := e.ask(ctx, entry, c, in.value)
 		for _, r := range reasons {
 			r = prefix + r
 			if result == Hold {
@@ -296,7 +303,8 @@ func (e *Engine) Decide(ctx context.Context, entry EntryPoint, input any) Decisi
 }
 
 // InputDigest is the digest a decision records of its input: the sha256 of
-// its JSON encoding.
+// its JSON encoding. A decision takes it from the same text as its input's
+// value (encodeInput), which writes what encoding/json writes.
 func InputDigest(input any) (string, error) {
 	raw, err := json.Marshal(input)
 	if err != nil {
@@ -309,54 +317,6 @@ func InputDigest(input any) (string, error) {
 func (d Decision) fail(start time.Time, reason string) Decision {
 	d.Result, d.Reasons, d.Duration = Deny, []string{reason}, time.Since(start)
 	return d
-}
-
-// eval asks one source and reads its answer: deny, then hold, then allow.
-// Reasons come back sorted, so that the same input always journals the same
-// decision. The timeout bounds the whole answer.
-func (e *Engine) eval(ctx context.Context, entry EntryPoint, queries map[string]rego.PreparedEvalQuery, input ast.Value) (string, []string) {
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	values := map[string]any{}
-	for _, rule := range rules[entry] {
-		q, ok := queries[rule]
-		if !ok {
-			continue
-		}
-		rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return Deny, []string{fmt.Sprintf("%s did not decide within %s (timed out); denied", entry.Package(), e.timeout)}
-		case err != nil:
-			return Deny, []string{fmt.Sprintf("%s failed: %s; denied", entry.Package(), oneLine(err.Error()))}
-		case len(rs) == 0 || len(rs[0].Expressions) == 0:
-			continue // undefined: judged below
-		}
-		values[rule] = rs[0].Expressions[0].Value
-		if rule == "allow" {
-			break
-		}
-		reasons, err := messages(values, rule)
-		if err != nil {
-			return Deny, []string{fmt.Sprintf("%s.%v; denied", entry.Package(), err)}
-		}
-		if len(reasons) > 0 {
-			if rule == "hold" {
-				return Hold, reasons
-			}
-			return Deny, reasons
-		}
-	}
-	if entry != Gate {
-		if _, ok := values["deny"]; !ok {
-			return Deny, []string{fmt.Sprintf("%s.deny is undefined; denied", entry.Package())}
-		}
-		return Allow, nil
-	}
-	if allow, _ := values["allow"].(bool); !allow {
-		return Deny, []string{fmt.Sprintf("%s did not allow (allow is %s); denied", entry.Package(), describe(values["allow"]))}
-	}
-	return Allow, nil
 }
 
 // messages reads a rule holding a set of reasons. A boolean true counts as

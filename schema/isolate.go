@@ -56,65 +56,104 @@ type isolatedResult struct {
 // Error saying which bound, so that the revision is rejected like any other
 // invalid one.
 func (iso Isolation) Load(ctx context.Context, fsys fs.FS) (*DesiredState, error) {
+	c, err := iso.start()
+	if err != nil {
+		return nil, err
+	}
+	return c.load(ctx, fsys)
+}
+
+// child is a started child process, waiting for a tree on its stdin.
+type child struct {
+	iso    Isolation
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser
+	stderr bytes.Buffer
+}
+
+// start starts a child: its runtime starts while it waits for a tree.
+func (iso Isolation) start() (*child, error) {
 	if len(iso.Command) == 0 {
 		return nil, errors.New("schema: isolated load: no command")
 	}
-	limit := iso.Timeout
+	c := &child{iso: iso, cmd: exec.Command(iso.Command[0], iso.Command[1:]...)}
+	c.cmd.Env = append(iso.Env, fmt.Sprintf("%s=%d", memoryEnv, iso.memory()))
+	if iso.Env == nil {
+		c.cmd.Env = append(os.Environ(), c.cmd.Env...)
+	}
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if c.stdout, err = c.cmd.StdoutPipe(); err != nil {
+		return nil, err
+	}
+	c.cmd.Stderr = &limitedBuffer{buf: &c.stderr, max: 64 << 10}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("schema: start the isolated evaluation %s: %w", iso.Command[0], err)
+	}
+	return c, nil
+}
+
+func (iso Isolation) memory() uint64 {
+	if iso.Memory == 0 {
+		return IsolatedMemory
+	}
+	return iso.Memory
+}
+
+// stop kills a child that was not given a tree, and waits for its end.
+func (c *child) stop() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+// load gives the child fsys and reads its result, killing it at the time
+// limit, counted from now.
+func (c *child) load(ctx context.Context, fsys fs.FS) (*DesiredState, error) {
+	var in bytes.Buffer
+	if err := writeTree(&in, fsys); err != nil {
+		c.stop()
+		return nil, err
+	}
+	limit := c.iso.Timeout
 	if limit == 0 {
 		limit = EvaluationLimit
 	}
-	memory := iso.Memory
-	if memory == 0 {
-		memory = IsolatedMemory
-	}
-	var in bytes.Buffer
-	if err := writeTree(&in, fsys); err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, iso.Command[0], iso.Command[1:]...)
-	cmd.Env = append(iso.Env, fmt.Sprintf("%s=%d", memoryEnv, memory))
-	if iso.Env == nil {
-		cmd.Env = append(os.Environ(), cmd.Env...)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("schema: start the isolated evaluation %s: %w", iso.Command[0], err)
-	}
+	stopKill := context.AfterFunc(ctx, func() { _ = c.cmd.Process.Kill() })
+	defer stopKill()
 	go func() {
-		_, _ = io.Copy(stdin, &in)
-		stdin.Close()
+		_, _ = io.Copy(c.stdin, &in)
+		c.stdin.Close()
 	}()
 	// The result is decoded as it comes (decodeResult); what follows it is
 	// read to its end, so that the child is never blocked writing.
-	res, decodeErr := decodeResult(stdout)
-	_, _ = io.Copy(io.Discard, stdout)
-	err = cmd.Wait()
+	res, decodeErr := decodeResult(c.stdout)
+	_, _ = io.Copy(io.Discard, c.stdout)
+	err := c.cmd.Wait()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return nil, Errors{{Message: fmt.Sprintf(
 			"evaluating the desired state took longer than %s, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", limit)}}
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case err != nil && memoryExhausted(stderr.String()):
+	case err != nil && memoryExhausted(c.stderr.String()):
 		return nil, Errors{{Message: fmt.Sprintf(
-			"evaluating the desired state needed more than %d MiB of memory, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", memory>>20)}}
+			"evaluating the desired state needed more than %d MiB of memory, the limit, and was stopped; look for a comprehension or a list.Range that grows too large", c.iso.memory()>>20)}}
 	case err != nil:
-		return nil, fmt.Errorf("schema: the isolated evaluation failed (%v): %s", err, lastLines(stderr.String(), 5))
+		return nil, fmt.Errorf("schema: the isolated evaluation failed (%v): %s", err, lastLines(c.stderr.String(), 5))
 	}
 	if decodeErr != nil {
 		return nil, fmt.Errorf("schema: read the isolated evaluation's result: %w", decodeErr)
 	}
+	return result(res, fsys)
+}
+
+// result is the desired state a child sent, or its errors.
+func result(res isolatedResult, fsys fs.FS) (*DesiredState, error) {
 	switch {
 	case res.Fault != "":
 		return nil, errors.New(res.Fault)

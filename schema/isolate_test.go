@@ -100,16 +100,21 @@ func TestIsolatedLoadCarriesSopsFiles(t *testing.T) {
 	}
 }
 
+// benchIsolation is the test binary as the child, or, with
+// DURABLE_BENCH_BINARY=PATH, that durable binary's serve-isolated (whose
+// start-up is what a reconciler pays).
+func benchIsolation() Isolation {
+	if bin := os.Getenv("DURABLE_BENCH_BINARY"); bin != "" {
+		return Isolation{Command: []string{bin, "schema", "serve-isolated"}}
+	}
+	return isolation(0, 0)
+}
+
 // BenchmarkIsolatedLoadQuickstart is the cost of one revision's evaluation
 // in a child process, start-up included, for the quickstart (compare
 // BenchmarkLoadQuickstart, in process).
 func BenchmarkIsolatedLoadQuickstart(b *testing.B) {
-	iso := isolation(0, 0)
-	for b.Loop() {
-		if _, err := iso.Load(context.Background(), examples.Quickstart()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoads(b, benchIsolation().Load)
 }
 
 // How a child that ran out of its address space dies, as seen: the

@@ -207,6 +207,7 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	defer p.isolation.Close()
 	if o.etcd.on() {
 		return runOnEtcd(ctx, p, guard, l)
 	}
@@ -251,7 +252,7 @@ type runParts struct {
 	in        hostInputs
 	secrets   *onhost.Secrets
 	red       *redact.Redactor
-	isolation schema.Isolation
+	isolation *schema.Warm
 	stateDir  string
 }
 
@@ -268,7 +269,7 @@ func newRunParts(log *slog.Logger, o runOptions, in hostInputs, hostSecrets *onh
 	// too, by the reconciler's redactor.
 	red := redact.New()
 	slog.SetDefault(slog.New(red.Handler(log.Handler())))
-	return runParts{log: log, o: o, in: in, secrets: hostSecrets, red: red, isolation: isolation, stateDir: abs}, nil
+	return runParts{log: log, o: o, in: in, secrets: hostSecrets, red: red, isolation: schema.NewWarm(isolation), stateDir: abs}, nil
 }
 
 // source is the desired-state repository's source, its fetches counted
@@ -310,7 +311,8 @@ func openJournal(stateDir string) (*journal.Bolt, string, error) {
 }
 
 // evaluationIsolation evaluates revisions in a child process of this
-// program, for at most timeout each.
+// program, for at most timeout each. durable run keeps one started ahead
+// (schema.Warm): a revision does not wait for the child's start-up.
 func evaluationIsolation(timeout time.Duration) (schema.Isolation, error) {
 	self, err := os.Executable()
 	if err != nil {

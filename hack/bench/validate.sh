@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Compares validating a desired-state repository with `durable validate` and
 # with `cue vet` against the exported schema (laid out as docs/schema.md
-# says), on generated repositories (internal/benchrepo) of 100, 1,000 and
-# 10,000 services. Each size runs both commands RUNS times (default 5),
-# interleaved, alternating which goes first, and prints the median wall time
-# and the peak RSS of each. cue is built at the CUE version of go.mod. Both
-# commands must succeed on every run, or the script stops.
+# says), on generated repositories (internal/benchrepo) of 1, 100, 1,000
+# and 10,000 services (SIZES, space-separated, to choose). Each size runs
+# both commands RUNS times (default 5), interleaved, alternating which goes
+# first, and prints the median wall time and the peak RSS of each. cue is
+# built at the CUE version of go.mod, unless CUE=BINARY gives one;
+# DURABLE=BINARY measures that binary instead of building ./cmd/durable.
+# Both commands must succeed on every run, or the script stops.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}
-sizes=(100 1000 10000)
+read -r -a sizes <<<"${SIZES:-1 100 1000 10000}"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
 
 cue_version=$(go list -m -f '{{.Version}}' cuelang.org/go)
-go build -o "$work/bin/durable" ./cmd/durable
+durable=${DURABLE:-$work/bin/durable}
+cue=${CUE:-$work/bin/cue}
+[ -n "${DURABLE:-}" ] || go build -o "$durable" ./cmd/durable
 go build -o "$work/bin/benchrepo" ./internal/benchrepo/cmd
-GOBIN="$work/bin" go install "cuelang.org/go/cmd/cue@$cue_version"
-durable=$work/bin/durable
-cue=$work/bin/cue
+[ -n "${CUE:-}" ] || GOBIN="$work/bin" go install "cuelang.org/go/cmd/cue@$cue_version"
 
 # measure DIR CMD...: runs CMD in DIR and prints "SECONDS MAX_RSS_KIB"; a
 # failing command ends the script with its output.
@@ -86,7 +88,7 @@ for n in "${sizes[@]}"; do
 
 	# One unmeasured run of each warms the page cache and checks that
 	# Durable saw every service.
-	measure "$repo" "$durable" validate . >/dev/null
+	measure "$repo" "$durable" validate --timeout 10m . >/dev/null
 	grep -q "valid: $n service(s)" "$work/out" || { echo "durable validate did not find $n services:" >&2; cat "$work/out" >&2; exit 1; }
 	measure "$repo" "$cue" vet -c ./check >/dev/null
 
@@ -94,11 +96,11 @@ for n in "${sizes[@]}"; do
 	: >"$work/cue.txt"
 	for i in $(seq 1 "$runs"); do
 		if ((i % 2)); then
-			measure "$repo" "$durable" validate . >>"$work/durable.txt"
+			measure "$repo" "$durable" validate --timeout 10m . >>"$work/durable.txt"
 			measure "$repo" "$cue" vet -c ./check >>"$work/cue.txt"
 		else
 			measure "$repo" "$cue" vet -c ./check >>"$work/cue.txt"
-			measure "$repo" "$durable" validate . >>"$work/durable.txt"
+			measure "$repo" "$durable" validate --timeout 10m . >>"$work/durable.txt"
 		fi
 	done
 
