@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 // branch pushed as queue/web-v2 is validated by the reconciler's own
 // process, lands on main, and — the reconciler polling only once an hour —
 // the landing itself makes the reconciler fetch and roll it out. The
-// status shows the proposal landed, and /metrics counts it.
+// status (the API's and durable status's) shows the proposal landed, and
+// /metrics counts it.
 func TestRunQueueLandsAProposalThenRollsItOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -50,6 +52,10 @@ func TestRunQueueLandsAProposalThenRollsItOut(t *testing.T) {
 	}
 	if main := git("rev-parse", "refs/heads/main"); main != c2 {
 		t.Fatalf("main is at %s, not at the landed %s", main, c2)
+	}
+	out, err := exec.CommandContext(ctx, e2etest.Bin, "status", "--api", strings.TrimPrefix(f.API.Base, "http://"), "--token-file", f.TokenFile).CombinedOutput()
+	if want := "#1 queue/web-v2 (" + c2[:12] + ") landed since"; err != nil || !strings.Contains(string(out), "Merge queue: 0 waiting") || !strings.Contains(string(out), want) {
+		t.Fatalf("durable status: %v; it does not show the queue with %q:\n%s", err, want, out)
 	}
 	if !st.Promoted(ctx, "roll out what the queue landed", c2, "v2") {
 		t.Fatalf("v2 did not converge after it landed:\n%s", f.Logs())
