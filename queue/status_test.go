@@ -103,3 +103,23 @@ func TestStatusOfABrokenStateSaysWhy(t *testing.T) {
 		t.Fatalf("status of a broken state file: %+v", s)
 	}
 }
+
+// BenchmarkStoreStatus is what GET /v1/status adds under durable run
+// --queue: one read of the state file, with 50 proposals kept.
+func BenchmarkStoreStatus(b *testing.B) {
+	st, err := OpenStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := st.Add("queue/b"+strings.Repeat("x", i), "c0ffee", time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if s := st.Status(); s.Error != "" || s.Waiting != 50 {
+			b.Fatalf("%+v", s)
+		}
+	}
+}
