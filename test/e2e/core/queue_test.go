@@ -34,9 +34,12 @@ func TestRunQueueLandsAProposalThenRollsItOut(t *testing.T) {
 		}
 		return strings.TrimSpace(out)
 	}
-	git("checkout", "-q", "-b", "queue/web-v2")
+	// Made on a branch of its own, then named queue/web-v2 in one step, as
+	// a push does: the queue never sees the branch before its commit.
+	git("checkout", "-q", "-b", "web-v2")
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2 through the queue")
 	git("checkout", "-q", "main")
+	git("branch", "queue/web-v2", "web-v2")
 
 	var landed api.QueueProposal
 	e2etest.WaitFor(ctx, t, "the proposal to land", func() bool {
