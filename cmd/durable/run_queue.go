@@ -91,6 +91,9 @@ func startQueue(ctx context.Context, p runParts, rec *reconcile.Reconciler, reg 
 		defer close(done)
 		_ = run.Run(ctx, p.o.queue.pass.interval)
 	}()
+	if len(cfg.Checker.Checks) > 0 {
+		p.log.Warn("--queue-check runs what committers wrote as this reconciler's user, who can read its journal, secrets and keys; run checks of the repository's code in a standalone durable queue run under a user of its own (docs/queue.md)")
+	}
 	p.log.Info("merge queue running", "main", cfg.Main, "state", filepath.Join(p.stateDir, queue.StateFile), "depth", cfg.Depth)
 	return queuedReconciler{Reconciler: rec, queue: cfg.Store}, func() { cancel(); <-done }, nil
 }
