@@ -30,6 +30,9 @@ type Status struct {
 	// Leadership is this reconciler's part in an election (durable run
 	// --etcd); none when it runs alone on its own journal.
 	Leadership *Leadership `json:"leadership,omitempty"`
+	// Queue is the merge queue this reconciler processes (durable run
+	// --queue); none without.
+	Queue *QueueStatus `json:"queue,omitempty"`
 }
 
 // Leadership says what a reconciler sharing its journal in etcd with

@@ -87,12 +87,19 @@ func (s *Store) update(fn func(*bolt.Bucket) error) error {
 // List returns every proposal kept, in queue order.
 func (s *Store) List() ([]Proposal, error) {
 	var out []Proposal
-	err := s.update(func(b *bolt.Bucket) error {
-		var err error
+	db, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
 		out, err = all(b)
 		return err
 	})
-	return out, err
+	return out, errors.Join(err, db.Close())
 }
 
 func all(b *bolt.Bucket) ([]Proposal, error) {

@@ -482,3 +482,49 @@ func TestDashboardShowsCanaryProgressAgainstItsGoals(t *testing.T) {
 		}
 	}
 }
+
+// The merge queue of durable run --queue shows in queue order, the
+// waiting with their place, an ejection with its reason and lines,
+// escaped; no queue, no section; an empty one says how to enqueue; one
+// that cannot be read says why.
+func TestDashboardShowsTheMergeQueue(t *testing.T) {
+	f := newDashboard(t, tokenAccess{open: ScopeRead}, false)
+	at := time.Date(2026, 12, 6, 12, 30, 0, 0, time.UTC)
+	b := f.browser(t)
+	if _, page := b.get("/"); strings.Contains(page, "Merge queue") {
+		t.Fatal("the page shows a queue where none runs")
+	}
+	f.status.set(func(s *api.Status) {
+		s.Queue = &api.QueueStatus{Waiting: 1, Proposals: []api.QueueProposal{
+			{Seq: 7, Branch: "queue/web-v2", Head: commit, State: api.ProposalLanded, Added: at, Since: at.Add(time.Minute), Candidate: waiting, Method: "field-merge"},
+			{Seq: 8, Branch: "queue/db", Head: commit, State: api.ProposalEjected, Added: at, Since: at, Reason: "admission", Reasons: []string{`deny: <script>alert("queue")</script>`}},
+			{Seq: 9, Branch: "queue/cache", Head: commit, State: api.ProposalQueued, Position: 1, Added: at.Add(time.Hour), Since: at.Add(time.Hour)},
+		}}
+	})
+	_, page := b.get("/")
+	want := []string{"Merge queue <small>1 waiting</small>",
+		`<tr id="proposal-7" data-state="landed"><td></td><td>#7 queue/web-v2</td><td><code>cccccccccccc</code></td><td>landed</td><td>12:31:00</td><td>12:30:00</td><td><code>aaaaaaaaaaaa</code> by field-merge</td>`,
+		`<tr id="proposal-8" data-state="ejected"><td></td><td>#8 queue/db</td>`, `<strong>admission</strong><br>deny: &lt;script&gt;alert(&#34;queue&#34;)&lt;/script&gt;`,
+		`<tr id="proposal-9" data-state="queued"><td>1</td><td>#9 queue/cache</td>`}
+	last := -1
+	for _, w := range want {
+		i := strings.Index(page, w)
+		if i < 0 || i < last {
+			t.Fatalf("the page lacks %q after what comes before it:\n%s", w, page)
+		}
+		last = i
+	}
+	if strings.Contains(page, `<script>alert("queue")`) {
+		t.Fatal("the page shows an ejection's reason unescaped")
+	}
+	f.status.set(func(s *api.Status) { s.Queue = &api.QueueStatus{Proposals: []api.QueueProposal{}} })
+	if _, page := b.get("/"); !strings.Contains(page, "Merge queue <small>0 waiting</small>") || !strings.Contains(page, "No proposal: push a branch as <code>queue/NAME</code>") {
+		t.Fatalf("the page does not show an empty queue:\n%s", page)
+	}
+	f.status.set(func(s *api.Status) {
+		s.Queue = &api.QueueStatus{Proposals: []api.QueueProposal{}, Error: "queue state /s/queue.db: not a queue's state file"}
+	})
+	if _, page := b.get("/"); !strings.Contains(page, "The queue's state cannot be read: queue state /s/queue.db: not a queue&#39;s state file") || strings.Contains(page, "No proposal") {
+		t.Fatalf("the page does not say the queue cannot be read:\n%s", page)
+	}
+}

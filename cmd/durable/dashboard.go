@@ -20,7 +20,10 @@ import (
 
 // dashboardParts are what the dashboard reads and writes through.
 type dashboardParts struct {
-	rec   *reconcile.Reconciler
+	rec *reconcile.Reconciler
+	// view is what the dashboard shows of rec (with the merge queue under
+	// durable run --queue); nil shows rec.
+	view  server.Reconciler
 	st    *journal.Bolt
 	src   *source.Source
 	load  writeback.Loader
@@ -41,7 +44,11 @@ func withDashboard(ctx context.Context, log *slog.Logger, h http.Handler, p dash
 		log.Info("the dashboard offers no approvals or rollbacks: the trust file wants signed commits, and Durable has no --commit-key to sign its own", "commits", p.trust.Commits.Mode)
 		acts = nil
 	}
-	dash := server.NewDashboard(server.DashboardConfig{Reconciler: p.rec, Journal: p.st, Actions: acts, Done: ctx.Done()})
+	var view server.Reconciler = p.rec
+	if p.view != nil {
+		view = p.view
+	}
+	dash := server.NewDashboard(server.DashboardConfig{Reconciler: view, Journal: p.st, Actions: acts, Done: ctx.Done()})
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/rollback", server.RollbackHandler(p.rec, acts)) // durable rollback
 	mux.Handle("/", h)

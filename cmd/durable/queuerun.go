@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/durable-delivery/durable/queue"
 	"github.com/durable-delivery/durable/reconcile"
@@ -34,6 +36,8 @@ type queueRunOptions struct {
 	checkTimeout       time.Duration
 	evaluationTimeout  time.Duration
 	metricsListen      string
+	// prefix is the pass flags' (addPassFlags), which errors name.
+	prefix string
 }
 
 func newQueueRunCmd() *cobra.Command {
@@ -65,16 +69,24 @@ until no proposal is left and exits 1 when one was ejected; else it runs until i
 	o.add(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.once, "once", false, "pass until the queue is empty, then exit")
-	f.IntVar(&o.depth, "depth", 1, "how many proposals are validated at once, each on top of those ahead (1 to 16)")
-	f.DurationVar(&o.interval, "interval", 5*time.Second, "time between passes")
+	o.addPassFlags(f, "")
 	f.StringVar(&o.trustFile, "trust", "", "trust file on this host: its commits section says which commits must be signed, and by whom (required, unless --insecure-skip-verify)")
 	f.BoolVar(&o.insecureSkipVerify, "insecure-skip-verify", false, "verify no commit signature")
 	f.StringVar(&o.commitKey, "commit-key", "", "SSH private key (readable by this user alone) that signs the commits the queue writes")
-	f.StringArrayVar(&o.checks, "check", nil, "a command line run (sh -c) in a copy of each candidate's tree; it passes when it exits 0 (repeatable)")
-	f.DurationVar(&o.checkTimeout, "check-timeout", 5*time.Minute, "how long one --check may run")
 	f.DurationVar(&o.evaluationTimeout, "evaluation-timeout", schema.EvaluationLimit, "how long evaluating a candidate's desired state may take (in a child process, as durable run)")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve the queue's /metrics here: a loopback HOST:PORT or unix:///PATH")
 	return cmd
+}
+
+// addPassFlags adds the flags of how the queue passes, each name after
+// prefix: durable queue run has them as they are, durable run with
+// "queue-".
+func (o *queueRunOptions) addPassFlags(f *pflag.FlagSet, prefix string) {
+	o.prefix = prefix
+	f.IntVar(&o.depth, prefix+"depth", 1, "how many proposals are validated at once, each on top of those ahead (1 to 16)")
+	f.DurationVar(&o.interval, prefix+"interval", 5*time.Second, "time between the queue's passes")
+	f.StringArrayVar(&o.checks, prefix+"check", nil, "a command line run (sh -c) in a copy of each candidate's tree; it passes when it exits 0 (repeatable)")
+	f.DurationVar(&o.checkTimeout, prefix+"check-timeout", 5*time.Minute, "how long one --"+prefix+"check may run")
 }
 
 // runner checks the flags and builds the queue's runner, with its metrics
@@ -99,16 +111,14 @@ func (o queueRunOptions) runner(ctx context.Context, cmd *cobra.Command) (run *q
 
 // config checks the flags and reads the files they name.
 func (o queueRunOptions) config() (queue.Config, error) {
-	if o.interval < 100*time.Millisecond || o.interval > time.Hour {
-		return queue.Config{}, usageError{fmt.Errorf("--interval %s: use 100ms to 1h", o.interval)}
-	}
-	if o.depth < 1 || o.depth > 16 {
-		return queue.Config{}, usageError{fmt.Errorf("--depth %d: use 1 to 16", o.depth)}
-	}
 	if o.evaluationTimeout < time.Second || o.evaluationTimeout > 10*time.Minute {
 		return queue.Config{}, usageError{fmt.Errorf("--evaluation-timeout %s: use 1s to 10m", o.evaluationTimeout)}
 	}
-	ck := queue.Checker{}
+	checks, err := o.passCommands()
+	if err != nil {
+		return queue.Config{}, err
+	}
+	ck := queue.Checker{Checks: checks}
 	switch {
 	case o.trustFile != "" && o.insecureSkipVerify:
 		return queue.Config{}, usageError{fmt.Errorf("give --trust FILE or --insecure-skip-verify, not both")}
@@ -120,13 +130,6 @@ func (o queueRunOptions) config() (queue.Config, error) {
 		ck.Commits = t.Commits
 	case !o.insecureSkipVerify:
 		return queue.Config{}, usageError{fmt.Errorf("--trust FILE is required (the commit signatures a proposal needs), or --insecure-skip-verify")}
-	}
-	for _, line := range o.checks {
-		c, err := queue.ParseCommand(line, o.checkTimeout)
-		if err != nil {
-			return queue.Config{}, usageError{err}
-		}
-		ck.Checks = append(ck.Checks, c)
 	}
 	isolation, err := evaluationIsolation(o.evaluationTimeout)
 	if err != nil {
@@ -170,4 +173,25 @@ func queueOnce(ctx context.Context, run *queue.Runner, f queueFlags) error {
 		}
 	}
 	return nil
+}
+
+// passCommands checks the pass flags (addPassFlags) and parses the
+// --check commands.
+func (o queueRunOptions) passCommands() ([]queue.Command, error) {
+	if o.interval < 100*time.Millisecond || o.interval > time.Hour {
+		return nil, usageError{fmt.Errorf("--%sinterval %s: use 100ms to 1h", o.prefix, o.interval)}
+	}
+	if o.depth < 1 || o.depth > 16 {
+		return nil, usageError{fmt.Errorf("--%sdepth %d: use 1 to 16", o.prefix, o.depth)}
+	}
+	var checks []queue.Command
+	for _, line := range o.checks {
+		c, err := queue.ParseCommand(line, o.checkTimeout)
+		if err != nil {
+			// The queue names its flags --check and --check-timeout.
+			return nil, usageError{errors.New(strings.ReplaceAll(err.Error(), "--check", "--"+o.prefix+"check"))}
+		}
+		checks = append(checks, c)
+	}
+	return checks, nil
 }

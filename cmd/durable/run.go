@@ -71,10 +71,7 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 				return usageError{fmt.Errorf("--timezone %q: %v; use an IANA name such as Europe/Paris or UTC", o.timezone, err)}
 			}
 			o.location = loc
-			if o.drift != "repair" && o.drift != "report" {
-				return usageError{fmt.Errorf("--drift %q: use repair or report", o.drift)}
-			}
-			if err := checkVerification(o); err != nil {
+			if err := checkRunFlags(cmd.Flags(), o); err != nil {
 				return err
 			}
 			if o.runAs, err = lookupRunAs(cmd, runAs); err != nil {
@@ -111,8 +108,21 @@ A forge's pushes reach POST /v1/webhooks/KIND, signed with the secret of --webho
 	addHostSecretFlags(cmd.Flags(), &o)
 	addRetentionFlag(cmd.Flags(), &o.journalRetention)
 	addEtcdFlags(cmd.Flags(), &o.etcd)
+	addRunQueueFlags(cmd.Flags(), &o.queue)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
+}
+
+// checkRunFlags refuses, before anything starts, flags that cannot work
+// or cannot go together.
+func checkRunFlags(fs *pflag.FlagSet, o runOptions) error {
+	if o.drift != "repair" && o.drift != "report" {
+		return usageError{fmt.Errorf("--drift %q: use repair or report", o.drift)}
+	}
+	if err := checkVerification(o); err != nil {
+		return err
+	}
+	return checkRunQueue(fs, o)
 }
 
 // addHostSecretFlags adds the flags naming the secrets the operator gives
@@ -168,6 +178,7 @@ type runOptions struct {
 	runAs                          *adapters.RunAs
 	journalRetention               time.Duration
 	etcd                           etcdOptions
+	queue                          runQueueOptions
 }
 
 func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
@@ -236,7 +247,12 @@ func runReconciler(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return err
 	}
 	status.reconciler = rec
-	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(rec, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, st: st, src: src, load: p.isolation.Load, trust: in.trust, signs: o.commitKey != ""})
+	view, stopQueue, err := startQueue(ctx, p, rec, metrics.reg)
+	if err != nil {
+		return err
+	}
+	defer stopQueue()
+	h := withDashboard(ctx, log, server.WithMetrics(server.Handler(view, st, server.Webhooks{Secrets: in.webhookSecrets}), metrics.handler), dashboardParts{rec: rec, view: view, st: st, src: src, load: p.isolation.Load, trust: in.trust, signs: o.commitKey != ""})
 	stopAPI := serveAPI(log, l, guard(h, l.Kind))
 	defer stopAPI()
 	log.Info("reconciler running", "repo", src.URL(), "branch", branch, "state", stateDir, "api", l.URL())

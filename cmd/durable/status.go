@@ -135,6 +135,7 @@ func printStatus(w io.Writer, st api.Status) {
 			printPlacement(w, pl)
 		}
 	}
+	printQueue(w, st.Queue)
 }
 
 // printPlacement shows one service on one target: its sets, the traffic
