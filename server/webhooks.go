@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -86,7 +87,10 @@ func (h *receivers) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "pong: the " + name + " receiver checks this webhook's signature"})
 		return
 	case webhook.Other:
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: event " + strconv.Quote(eventName) + " (" + webhook.EventHeader(kind) + ") is not a push"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: event " + strconv.Quote(eventName) + " (" + webhook.EventHeader(kind) + ") is not a push or a pull request"})
+		return
+	case webhook.PullRequest:
+		h.pullRequest(w, req, kind, body)
 		return
 	}
 	payload, err := webhook.Payload(req.Header.Get("Content-Type"), body)
@@ -120,6 +124,53 @@ func (h *receivers) push(w http.ResponseWriter, req *http.Request, kind webhook.
 	h.r.Trigger()
 	slog.Info("webhook: fetch requested", "kind", kind, "ref", p.Ref, "commit", p.After, "from", req.RemoteAddr)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetch requested", "ref": p.Ref, "after": p.After})
+}
+
+// Enqueuer is what a reconciler that runs a merge queue (durable run
+// --queue) offers the webhook receivers: a pull request marked ready
+// enqueues its branch, at the commit the repository's branch points at
+// then. It answers what it did, for the sender.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, branch string) (string, error)
+}
+
+// pullRequest enqueues the branch of a pull request that an event marks
+// ready to land on the followed branch, once per delivery id; every other
+// pull request event is answered and ignored, saying why.
+func (h *receivers) pullRequest(w http.ResponseWriter, req *http.Request, kind webhook.Kind, body []byte) {
+	q, queues := h.r.(Enqueuer)
+	if !queues {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: this reconciler runs no merge queue (durable run --queue, docs/queue.md)"})
+		return
+	}
+	payload, err := webhook.Payload(req.Header.Get("Content-Type"), body)
+	var pr webhook.PullRequestEvent
+	if err == nil {
+		pr, err = webhook.ParsePullRequest(kind, payload)
+	}
+	if err != nil {
+		h.refuse(w, req, http.StatusUnprocessableEntity, kind, err)
+		return
+	}
+	if id := webhook.Delivery(kind, req.Header.Get); id != "" && !h.seen.First(kind, id) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate delivery: " + strconv.Quote(id) + " was handled already"})
+		return
+	}
+	switch {
+	case pr.Base != h.r.Branch():
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: the pull request targets " + pr.Base + "; the queue lands on " + h.r.Branch()})
+		return
+	case !pr.Ready:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: " + pr.Why})
+		return
+	}
+	done, err := q.Enqueue(req.Context(), pr.Branch)
+	if err != nil {
+		h.refuse(w, req, http.StatusUnprocessableEntity, kind, err)
+		return
+	}
+	slog.Info("webhook: pull request enqueued", "kind", kind, "branch", pr.Branch, "from", req.RemoteAddr, "queue", done)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "enqueued", "branch": pr.Branch, "queue": done})
 }
 
 // read reads a delivery's body once it is signed at all: up to

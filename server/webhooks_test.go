@@ -250,3 +250,77 @@ func TestWebhookRefusalsDoNotFloodTheLog(t *testing.T) {
 		t.Fatalf("logged\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// queueing is a reconciler following main whose merge queue records what
+// pull requests enqueue, refusing the branch "gone".
+type queueing struct {
+	counter
+	enqueued []string
+}
+
+func (q *queueing) Enqueue(_ context.Context, branch string) (string, error) {
+	if branch == "gone" {
+		return "", fmt.Errorf("branch gone is not in the repository: push it first")
+	}
+	q.enqueued = append(q.enqueued, branch)
+	return fmt.Sprintf("proposal #%d", len(q.enqueued)), nil
+}
+
+// TestWebhookPullRequestEnqueues: a signed pull request event that marks a
+// pull request into main ready enqueues its branch, once per delivery;
+// drafts, other bases, other actions and forks are answered and ignored
+// with the reason; a reconciler without a queue ignores them all; a
+// malformed or hostile payload, or a branch the queue refuses, is refused
+// (422) with the reason; an unsigned one enqueues nothing.
+func TestWebhookPullRequestEnqueues(t *testing.T) {
+	pr := func(action, head, base string, draft bool) string {
+		return `{"action":"` + action + `","pull_request":{"draft":` + fmt.Sprint(draft) + `,"head":{"ref":"` + head + `","repo":{"full_name":"o/r"}},"base":{"ref":"` + base + `","repo":{"full_name":"o/r"}}}}`
+	}
+	mr := `{"object_kind":"merge_request","object_attributes":{"action":"update","source_branch":"mr-1","target_branch":"main","source_project_id":1,"target_project_id":1},"changes":{"draft":{"previous":true,"current":false}}}`
+	gitlab := delivery{kind: "gitlab", headers: map[string]string{"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": hookSecret, "Content-Type": "application/json"}, body: mr}
+	for _, c := range []struct {
+		name       string
+		queue      bool
+		deliveries []delivery
+		code       int
+		say        string
+		enqueued   []string
+	}{
+		{"ready into main", true, []delivery{github("pull_request", pr("opened", "queue/web-v2", "main", false))}, 202, "enqueued", []string{"queue/web-v2"}},
+		{"marked ready", true, []delivery{github("pull_request", pr("ready_for_review", "web-v2", "main", true))}, 202, "enqueued", []string{"web-v2"}},
+		{"gitlab draft marked ready", true, []delivery{gitlab}, 202, "enqueued", []string{"mr-1"}},
+		{"a retried delivery", true, []delivery{
+			github("pull_request", pr("opened", "web-v2", "main", false), "X-GitHub-Delivery", "d-1"),
+			github("pull_request", pr("opened", "web-v2", "main", false), "X-GitHub-Delivery", "d-1"),
+		}, 200, "duplicate delivery", []string{"web-v2"}},
+		{"a draft", true, []delivery{github("pull_request", pr("opened", "web-v2", "main", true))}, 200, "draft", nil},
+		{"into another branch", true, []delivery{github("pull_request", pr("opened", "web-v2", "release", false))}, 200, "targets release", nil},
+		{"closed", true, []delivery{github("pull_request", pr("closed", "web-v2", "main", false))}, 200, "closed", nil},
+		{"no queue here", false, []delivery{github("pull_request", pr("opened", "web-v2", "main", false))}, 200, "runs no merge queue", nil},
+		{"a branch the queue refuses", true, []delivery{github("pull_request", pr("opened", "gone", "main", false))}, 422, "push it first", nil},
+		{"a hostile branch", true, []delivery{github("pull_request", pr("opened", `x\u0000;rm -rf`, "main", false))}, 422, "no branch name has", nil},
+		{"not a pull request", true, []delivery{github("pull_request", `{"zen":"x"}`)}, 422, "pull_request", nil},
+		{"unsigned", true, []delivery{github("pull_request", pr("opened", "web-v2", "main", false)).with("X-Hub-Signature-256", "")}, 401, "", nil},
+		{"signed with another secret", true, []delivery{github("pull_request", pr("opened", "web-v2", "main", false)).with("X-Hub-Signature-256", "sha256="+hmacOf("other", "x"))}, 403, "", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := &queueing{}
+			var r Reconciler = q
+			if !c.queue {
+				r = &q.counter
+			}
+			h := Handler(r, nil, Webhooks{Secrets: map[webhook.Kind][]byte{webhook.GitHub: []byte(hookSecret), webhook.GitLab: []byte(hookSecret)}})
+			var code int
+			var answer map[string]string
+			for _, d := range c.deliveries {
+				code, answer, _ = send(t, h, d)
+			}
+			if code != c.code || !strings.Contains(answer["status"]+answer["error"], c.say) || fmt.Sprint(q.enqueued) != fmt.Sprint(c.enqueued) {
+				t.Fatalf("answered %d %v, enqueued %v; want %d saying %q, enqueued %v", code, answer, q.enqueued, c.code, c.say, c.enqueued)
+			}
+			if q.triggers.Load() != 0 {
+				t.Fatalf("a pull request event asked for a fetch")
+			}
+		})
+	}
+}

@@ -139,7 +139,7 @@ func addHostSecretFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.git.TokenFile, "git-token-file", "", "file holding an access token for an https:// --repo, sent as the password of user "+source.TokenUser+" (readable by this user alone)")
 	fs.StringVar(&o.secretsDir, "secrets-dir", "", "directory on this host (writable by the reconciler's user alone) holding the files that secretEnv.NAME.file names; without it, a revision with a file secret is rejected")
 	fs.StringSliceVar(&o.secretEnv, "secret-env", nil, "variables of the reconciler that secretEnv.NAME.env may name: names, or prefixes ending in * (e.g. DB_PASSWORD,DURABLE_SECRET_*); none by default")
-	fs.StringArrayVar(&o.webhookSecrets, "webhook-secret-file", nil, "KIND=FILE: receive KIND's pushes (github, gitlab, gitea or generic) at POST /v1/webhooks/KIND, signed with the secret in FILE (readable by this user alone); repeat for each kind")
+	fs.StringArrayVar(&o.webhookSecrets, "webhook-secret-file", nil, "KIND=FILE: receive KIND's pushes (github, gitlab, gitea or generic), and with --queue its pull requests marked ready, at POST /v1/webhooks/KIND, signed with the secret in FILE (readable by this user alone); repeat for each kind")
 }
 
 func newLogger(cmd *cobra.Command, format string) (*slog.Logger, error) {

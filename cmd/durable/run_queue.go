@@ -95,7 +95,7 @@ func startQueue(ctx context.Context, p runParts, rec *reconcile.Reconciler, reg 
 		p.log.Warn("--queue-check runs what committers wrote as this reconciler's user, who can read its journal, secrets and keys; run checks of the repository's code in a standalone durable queue run under a user of its own (docs/queue.md)")
 	}
 	p.log.Info("merge queue running", "main", cfg.Main, "state", filepath.Join(p.stateDir, queue.StateFile), "depth", cfg.Depth)
-	return queuedReconciler{Reconciler: rec, queue: cfg.Store}, func() { cancel(); <-done }, nil
+	return queuedReconciler{Reconciler: rec, queue: cfg.Store, repo: p.o.repo, main: cfg.Main}, func() { cancel(); <-done }, nil
 }
 
 // queueConfig is durable queue run's configuration made from durable run's
@@ -118,10 +118,22 @@ func (p runParts) queueConfig() (queue.Config, error) {
 }
 
 // queuedReconciler is the reconciler whose status shows the merge queue
-// processed beside it.
+// processed beside it, and whose webhook receivers enqueue the pull
+// requests marked ready (server.Enqueuer).
 type queuedReconciler struct {
 	*reconcile.Reconciler
-	queue *queue.Store
+	queue      *queue.Store
+	repo, main string
+}
+
+// Enqueue adds branch to the queue at the commit the repository's branch
+// points at now, as durable queue add does.
+func (q queuedReconciler) Enqueue(ctx context.Context, branch string) (string, error) {
+	p, err := q.queue.Enqueue(ctx, q.repo, q.main, branch, time.Now().UTC())
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("proposal #%d, %s at %s", p.Seq, p.Branch, abbrev(p.Head)), nil
 }
 
 func (q queuedReconciler) Status(ctx context.Context) (api.Status, error) {

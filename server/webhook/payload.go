@@ -204,9 +204,12 @@ func skipValue(dec *json.Decoder, at int64) error {
 // *PayloadError at the byte the decoder names.
 func jsonError(err error, at int64) error {
 	var syntax *json.SyntaxError
+	var wrongType *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
 		return &PayloadError{Offset: syntax.Offset, Reason: syntax.Error()}
+	case errors.As(err, &wrongType):
+		return &PayloadError{Offset: wrongType.Offset, Reason: wrongType.Error()}
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return &PayloadError{Offset: at, Reason: "the payload ends too early"}
 	}

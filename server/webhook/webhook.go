@@ -65,8 +65,9 @@ type scheme struct {
 	token bool
 	// event is the header naming the event; "" for generic, always a push.
 	event string
-	// push and ping are event's values for a push and a ping.
-	push, ping string
+	// push, ping and pull are event's values for a push, a ping and a
+	// pull request (GitLab: merge request).
+	push, ping, pull string
 	// delivery are the headers that may hold the delivery's id, the first
 	// present wins.
 	delivery []string
@@ -75,11 +76,11 @@ type scheme struct {
 }
 
 var schemes = map[Kind]scheme{
-	GitHub: {signature: "X-Hub-Signature-256", prefix: "sha256=", event: "X-GitHub-Event", push: "push", ping: "ping",
+	GitHub: {signature: "X-Hub-Signature-256", prefix: "sha256=", event: "X-GitHub-Event", push: "push", ping: "ping", pull: "pull_request",
 		delivery: []string{"X-GitHub-Delivery"}, fix: "set the webhook's Secret (repository Settings → Webhooks) to the content of the reconciler's github secret file"},
-	Gitea: {signature: "X-Gitea-Signature", event: "X-Gitea-Event", push: "push",
+	Gitea: {signature: "X-Gitea-Signature", event: "X-Gitea-Event", push: "push", pull: "pull_request",
 		delivery: []string{"X-Gitea-Delivery"}, fix: "set the webhook's Secret (repository Settings → Webhooks) to the content of the reconciler's gitea secret file"},
-	GitLab: {signature: "X-Gitlab-Token", token: true, event: "X-Gitlab-Event", push: "Push Hook",
+	GitLab: {signature: "X-Gitlab-Token", token: true, event: "X-Gitlab-Event", push: "Push Hook", pull: "Merge Request Hook",
 		delivery: []string{"Idempotency-Key", "X-Gitlab-Event-UUID"}, fix: "set the webhook's Secret token (project Settings → Webhooks) to the content of the reconciler's gitlab secret file"},
 	Generic: {signature: GenericSignature, prefix: "sha256=",
 		delivery: []string{GenericDelivery}, fix: "send " + GenericSignature + ": sha256=HEX, the HMAC-SHA256 of the body keyed with the content of the reconciler's generic secret file"},
@@ -96,6 +97,9 @@ const (
 	Push EventType = iota
 	// Ping is a forge checking that the receiver answers.
 	Ping
+	// PullRequest is a pull request's (merge request's) change: it may
+	// enqueue its branch in the merge queue.
+	PullRequest
 	// Other is every other event, answered and ignored.
 	Other
 )
@@ -112,6 +116,8 @@ func Event(kind Kind, h Header) (EventType, string) {
 		return Push, name
 	case s.ping != "" && name == s.ping:
 		return Ping, name
+	case s.pull != "" && name == s.pull:
+		return PullRequest, name
 	}
 	return Other, name
 }

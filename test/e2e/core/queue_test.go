@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/api"
+	"github.com/durable-delivery/durable/internal/harness"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
 
@@ -84,4 +86,61 @@ func scrape(t *testing.T, ctx context.Context, url string) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
+}
+
+// TestWebhookPullRequestLandsThroughTheQueue: with durable run --queue and
+// GitHub's webhook, a signed pull_request event that opens a pull request
+// of branch web-v2 into main (no queue/ name) enqueues it; it lands and
+// rolls out. A draft's event enqueues nothing.
+func TestWebhookPullRequestLandsThroughTheQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f, _ := newHookFixture(t, ctx, "--queue", "--queue-interval", "200ms")
+	st := f.Story()
+	// The canary's steps are baked by requests too.
+	st.Load = harness.StartLoadOn(ctx, []string{f.Router}, "", 2, 5*time.Millisecond)
+	t.Cleanup(st.Load.Stop)
+	git := func(args ...string) {
+		t.Helper()
+		if _, err := f.Repo.Git(ctx, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("checkout", "-q", "-b", "web-v2")
+	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2 by pull request")
+	git("checkout", "-q", "main")
+	event := func(draft bool) string {
+		return fmt.Sprintf(`{"action":"opened","pull_request":{"draft":%v,"head":{"ref":"web-v2","sha":%q,"repo":{"full_name":"ops/desired"}},"base":{"ref":"main","repo":{"full_name":"ops/desired"}}}}`, draft, c2)
+	}
+	if code, say := f.deliver(t, ctx, "pull_request", event(true), "pr-draft", e2eHookSecret); code != http.StatusOK || !strings.Contains(say, "draft") {
+		t.Fatalf("a draft's event: %d %s", code, say)
+	}
+	if code, say := f.deliver(t, ctx, "pull_request", event(false), "pr-ready", e2eHookSecret); code != http.StatusAccepted || !strings.Contains(say, "enqueued") {
+		t.Fatalf("a ready pull request's event: %d %s\n%s", code, say, f.Logs())
+	}
+	var landed api.QueueProposal
+	e2etest.WaitFor(ctx, t, "the pull request to land", func() bool {
+		s, err := f.API.Status(ctx)
+		if err != nil || s.Queue == nil || len(s.Queue.Proposals) == 0 {
+			return false
+		}
+		landed = s.Queue.Proposals[0]
+		return landed.State == api.ProposalLanded || landed.State == api.ProposalEjected
+	})
+	if landed.State != api.ProposalLanded || landed.Branch != "web-v2" || landed.Head != c2 || len(mustStatus(t, ctx, f).Queue.Proposals) != 1 {
+		t.Fatalf("the pull request did not land as itself: %+v\n%s", landed, f.Logs())
+	}
+	if !st.Promoted(ctx, "roll out the pull request the queue landed", c2, "v2") {
+		t.Fatalf("v2 did not converge after it landed:\n%s", f.Logs())
+	}
+	st.AssertNoFailedRequests(t)
+}
+
+func mustStatus(t *testing.T, ctx context.Context, f *hookFixture) api.Status {
+	t.Helper()
+	s, err := f.API.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -26,14 +26,14 @@ type hookFixture struct {
 	client *http.Client
 }
 
-func newHookFixture(tb testing.TB, ctx context.Context) (*hookFixture, string) {
+func newHookFixture(tb testing.TB, ctx context.Context, extra ...string) (*hookFixture, string) {
 	tb.Helper()
 	f := e2etest.New(tb, ctx)
 	secret := filepath.Join(f.Dir, "github.secret")
 	if err := os.WriteFile(secret, []byte(e2eHookSecret+"\n"), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	f.ExtraArgs = append(f.ExtraArgs, "--webhook-secret-file", "github="+secret, "--interval", "1h")
+	f.ExtraArgs = append(append(f.ExtraArgs, "--webhook-secret-file", "github="+secret, "--interval", "1h"), extra...)
 	st := f.Story()
 	c1 := f.Commit(ctx, f.Artifacts["v1"], "", "Deploy web v1")
 	f.StartReconciler(ctx)
@@ -63,13 +63,20 @@ func (f *hookFixture) commitNote(tb testing.TB, ctx context.Context, n int) stri
 func (f *hookFixture) push(tb testing.TB, ctx context.Context, ref, commit, delivery, secret string) (int, string) {
 	tb.Helper()
 	body := fmt.Sprintf(`{"ref":%q,"before":"%s","after":%q,"commits":[{"id":%q}]}`, ref, strings.Repeat("0", 40), commit, commit)
+	return f.deliver(tb, ctx, "push", body, delivery, secret)
+}
+
+// deliver sends GitHub's event with body, with no API token, signed with
+// secret, and returns the answer's status and what it says.
+func (f *hookFixture) deliver(tb testing.TB, ctx context.Context, event, body, delivery, secret string) (int, string) {
+	tb.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.API.Base+"/v1/webhooks/github", strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	name, value := webhook.Sign(webhook.GitHub, []byte(secret), []byte(body))
 	req.Header.Set(name, value)
-	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-GitHub-Delivery", delivery)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := f.client.Do(req)
