@@ -116,7 +116,12 @@ func (m *member) session(ctx context.Context, t Term) error {
 	alive, lose := context.WithCancelCause(ctx)
 	defer lose(nil)
 	go m.watchRenewals(alive, lose, h.sess)
-	events := m.cfg.Client.Watch(clientv3.WithRequireLeader(alive), m.keys.prefix, clientv3.WithPrefix())
+	// The members and the shards' locks only: the journal beside them
+	// changes at every write, which must not make every member read the
+	// deployment again.
+	watched := clientv3.WithRequireLeader(alive)
+	members := m.cfg.Client.Watch(watched, m.keys.members(), clientv3.WithPrefix())
+	shards := m.cfg.Client.Watch(watched, m.keys.shards(), clientv3.WithPrefix())
 	tick := time.NewTicker(resettle)
 	defer tick.Stop()
 	for {
@@ -127,9 +132,13 @@ func (m *member) session(ctx context.Context, t Term) error {
 				return nil
 			}
 			return context.Cause(alive)
-		case _, ok := <-events:
+		case _, ok := <-members:
 			if !ok {
-				events = nil // the resettle tick goes on
+				members = nil // the resettle tick goes on
+			}
+		case _, ok := <-shards:
+			if !ok {
+				shards = nil
 			}
 		case <-tick.C:
 		case <-h.term.ended():
@@ -262,7 +271,7 @@ func (m *member) settle(ctx context.Context, h *holding, t Term) {
 	h.own, h.term = next, nil
 	m.cfg.Log.Info("shards owned", "self", m.cfg.Self, "shards", next.Owned(), "members", len(v.Members), "leader", next.Leads())
 	if len(next.Shards) > 0 {
-		h.term = start(ctx, h.sess, next, t)
+		h.term = start(ctx, next, t)
 	}
 }
 
@@ -296,18 +305,11 @@ type running struct {
 // errStopped is the cause of a term stopped for a new ownership.
 var errStopped = errors.New("the ownership changed")
 
-// start runs t on own until ctx ends, the term is stopped, the session
-// ends, or lost is called.
-func start(ctx context.Context, sess *concurrency.Session, own Ownership, t Term) *running {
+// start runs t on own until ctx ends (the session's: watchRenewals ends
+// it once the lease may expire), the term is stopped, or lost is called.
+func start(ctx context.Context, own Ownership, t Term) *running {
 	ctx, cancel := context.WithCancelCause(ctx)
 	r := &running{own: own, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		select {
-		case <-sess.Done():
-			cancel(fmt.Errorf("%w: the lease expired", ErrLost))
-		case <-ctx.Done():
-		}
-	}()
 	lost := func() {
 		cancel(fmt.Errorf("%w: a journal write was fenced off (a shard of this reconciler's is another's now)", ErrLost))
 	}

@@ -83,7 +83,10 @@ func (l *leadership) saw(v cluster.View, own cluster.Ownership) {
 		}
 	}
 	l.state.Role, l.state.Leader, l.state.Shards, l.state.Count, l.state.Members = role, leader, own.Owned(), own.Count, members
-	l.elected.Set(map[bool]float64{true: 1}[role == api.RoleLeader])
+	l.elected.Set(0)
+	if role == api.RoleLeader {
+		l.elected.Set(1)
+	}
 	l.owned.Set(float64(len(own.Shards)))
 }
 
