@@ -78,18 +78,7 @@ func TestLeaderPausedItsLateCallsAreRefusedByTheAgent(t *testing.T) {
 
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
-	e2etest.WaitFor(ctx, t, "v2's canary", func() bool {
-		s, err := f.API.Status(ctx)
-		if err != nil || len(s.Services) == 0 {
-			return false
-		}
-		for _, set := range s.Services[0].Placements[0].Sets {
-			if set.Release == v2 && set.State == api.SetCanary {
-				return true
-			}
-		}
-		return false
-	})
+	waitCanaryOf(ctx, t, f, v2)
 	pid := pauseLeader(ctx, t, standby)
 	f.API.Base = standby.Base
 	f.Converge(ctx, st, "v2, completed by the new leader", c2, "v2")

@@ -41,10 +41,7 @@ func TestLeaderPartitionedFromEtcdStopsFirst(t *testing.T) {
 
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
-	e2etest.WaitFor(ctx, t, "v2's canary", func() bool {
-		s, err := f.API.Status(ctx)
-		return err == nil && len(s.Services) == 1 && hasCanaryOf(s.Services[0], v2)
-	})
+	waitCanaryOf(ctx, t, f, v2)
 	link.cut()
 	cut := time.Now()
 	waitRole(ctx, t, standby, api.RoleLeader, "")
@@ -68,15 +65,24 @@ func TestLeaderPartitionedFromEtcdStopsFirst(t *testing.T) {
 	st.AssertNoFailedRequests(t)
 }
 
-func hasCanaryOf(svc api.ServiceStatus, release string) bool {
-	for _, p := range svc.Placements {
-		for _, set := range p.Sets {
-			if set.Release == release && set.State == api.SetCanary {
-				return true
+// waitCanaryOf waits until the fixture's service has a set of release at
+// a canary step: its rollout is under way.
+func waitCanaryOf(ctx context.Context, t *testing.T, f *e2etest.Fixture, release string) {
+	t.Helper()
+	e2etest.WaitFor(ctx, t, "the canary of "+release, func() bool {
+		s, err := f.API.Status(ctx)
+		if err != nil || len(s.Services) == 0 {
+			return false
+		}
+		for _, p := range s.Services[0].Placements {
+			for _, set := range p.Sets {
+				if set.Release == release && set.State == api.SetCanary {
+					return true
+				}
 			}
 		}
-	}
-	return false
+		return false
+	})
 }
 
 // logTime is the time of the first line of logs that holds what.

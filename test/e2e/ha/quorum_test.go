@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/durable-delivery/durable/adapters/router"
-	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/internal/etcdtest"
 	"github.com/durable-delivery/durable/test/e2e/e2etest"
 )
@@ -29,20 +28,7 @@ func TestQuorumLostNothingActsEverythingServes(t *testing.T) {
 	st, _ := f.ServeV1(ctx, "Deploy web v1")
 	c2 := f.Commit(ctx, f.Artifacts["v2"], "", "Deploy web v2")
 	v2 := f.Judged(ctx, t, c2).Services[0].Release
-	e2etest.WaitFor(ctx, t, "v2's canary", func() bool {
-		s, err := f.API.Status(ctx)
-		if err != nil || len(s.Services) == 0 {
-			return false
-		}
-		for _, p := range s.Services[0].Placements {
-			for _, set := range p.Sets {
-				if set.Release == v2 && set.State == api.SetCanary {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	waitCanaryOf(ctx, t, f, v2)
 	cluster.Kill(t, 1)
 	cluster.Kill(t, 2)
 	lost := time.Now()
