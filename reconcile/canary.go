@@ -153,7 +153,7 @@ func (ro *rollout) step(ctx context.Context, set, serving journal.InfraSet, i in
 		if err := r.store.PutRollout(ctx, *rec); err != nil {
 			return err
 		}
-		return setSplit(ctx, ro.tr, split)
+		return ro.r.setSplit(ctx, ro.p.target, ro.tr, split)
 	})
 }
 
@@ -231,7 +231,7 @@ func (ro *rollout) abort(ctx context.Context, set, serving journal.InfraSet, rea
 			return err
 		}
 		recorded = true
-		return setSplit(ctx, ro.tr, split)
+		return ro.r.setSplit(ctx, ro.p.target, ro.tr, split)
 	})
 	if !recorded {
 		return err

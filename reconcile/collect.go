@@ -9,6 +9,7 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // collect removes the placement's sets that are no longer wanted: warm sets
@@ -62,7 +63,7 @@ func (ro *rollout) removeSet(ctx context.Context, s journal.InfraSet, rule, why 
 		if err := r.store.PutInfraSet(ctx, s); err != nil {
 			return err
 		}
-		if err := r.leaveTraffic(ctx, p.service.Name, ro.tr, s.ID); err != nil {
+		if err := r.leaveTraffic(ctx, p.target, p.service.Name, ro.tr, s.ID); err != nil {
 			return err
 		}
 		if err := ro.rt.Remove(ctx, s.ID, r.cfg.StopGrace); err != nil {
@@ -75,8 +76,8 @@ func (ro *rollout) removeSet(ctx context.Context, s journal.InfraSet, rule, why 
 
 // leaveTraffic drops a set from its service's split (refusing if it still
 // has weight) and waits, bounded, until its in-flight requests are done.
-func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapters.Traffic, set string) error {
-	split, err := splitOf(ctx, tr, service)
+func (r *Reconciler) leaveTraffic(ctx context.Context, target schema.Target, service string, tr adapters.Traffic, set string) error {
+	split, err := r.splitOf(ctx, target, tr, service)
 	if err != nil {
 		if isNotFound(err) {
 			return nil
@@ -94,13 +95,13 @@ func (r *Reconciler) leaveTraffic(ctx context.Context, service string, tr adapte
 	}
 	if len(kept) != len(split.Backends) {
 		split.Backends = kept
-		if err := setSplit(ctx, tr, split); err != nil {
+		if err := r.setSplit(ctx, target, tr, split); err != nil {
 			return fmt.Errorf("take %s out of the traffic: %w", set, err)
 		}
 	}
 	deadline := time.Now().Add(r.cfg.DrainTimeout)
 	for {
-		n, err := inFlight(ctx, tr, service, set)
+		n, err := r.inFlight(ctx, target, tr, service, set)
 		if err != nil || n == 0 || time.Now().After(deadline) {
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/durable-delivery/durable/adapters"
@@ -73,6 +74,51 @@ func TestStatusNamesTheFailingDependency(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRouterDownShownWhenNothingIsObserved: a pass after a revision that
+// changes every service converges every placement and observes nothing;
+// with the router down, status still names it (the converge's own calls
+// are noted), and once it answers again, no longer. Found flaking in
+// TestRevertUnderEachDependencyFault: a revert's pass met only placements
+// a newer revision had left dirty, and status named no dependency.
+func TestRouterDownShownWhenNothingIsObserved(t *testing.T) {
+	ctx := context.Background()
+	f := newFleetHarness(t)
+	f.revision("c1", "ab")
+	f.settle(ctx)
+	down := fmt.Errorf("router admin 127.0.0.1:9: connection refused: %w", adapters.ErrUnavailable)
+	key := adapterKey(f.target, f.target.Traffic)
+	router := &listCounting{faultyTraffic: faultyTraffic{newFailure(down)}}
+	f.r.targets.traffics[key] = router
+	f.revision("c2", "ba")
+	f.r.pass(ctx)
+	if n := router.lists.Load(); n != 0 {
+		t.Fatalf("the pass listed the router's splits %d time(s); want none (every placement changed: nothing observed)", n)
+	}
+	s, err := f.r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFailing(t, s, "target t traffic fake", "connection refused")
+
+	f.r.targets.traffics[key] = f.tr
+	f.r.pass(ctx)
+	if s, err = f.r.Status(ctx); err != nil || len(s.Failing) != 0 {
+		t.Fatalf("the router answers again, yet status says failing %+v (%v)", s.Failing, err)
+	}
+}
+
+// listCounting is a failing traffic adapter that counts its listings (the
+// observation's calls).
+type listCounting struct {
+	faultyTraffic
+	lists atomic.Int64
+}
+
+func (l *listCounting) Splits(ctx context.Context) ([]adapters.Split, error) {
+	l.lists.Add(1)
+	return l.faultyTraffic.Splits(ctx)
 }
 
 func wantFailing(t *testing.T, s api.Status, dependency, text string) {

@@ -23,11 +23,11 @@ func (ro *rollout) ensurePreview(ctx context.Context, set journal.InfraSet, st a
 	r, p, tr := ro.r, ro.p, ro.tr
 	want := adapters.Split{Service: previewName(p.service.Name),
 		Backends: []adapters.Backend{{Set: set.ID, Release: set.Release, Weight: 100, Endpoints: routableEndpoints(st)}}}
-	if have, err := splitOf(ctx, tr, want.Service); err == nil && sameSplit(have, want) {
+	if have, err := r.splitOf(ctx, p.target, tr, want.Service); err == nil && sameSplit(have, want) {
 		return nil
 	}
 	why := fmt.Sprintf("preview: route %s alone as %s until the switch", set.ID, want.Service)
-	return r.act(ctx, p.entry(set.ID, set.Release), action{kind: api.ActionSetSplit, rule: policyPreview, why: why, detail: want}, func() error { return setSplit(ctx, tr, want) })
+	return r.act(ctx, p.entry(set.ID, set.Release), action{kind: api.ActionSetSplit, rule: policyPreview, why: why, detail: want}, func() error { return r.setSplit(ctx, p.target, tr, want) })
 }
 
 // dropPreview stops routing the preview once no rollout is in flight on the
@@ -39,7 +39,7 @@ func (ro *rollout) dropPreview(ctx context.Context) error {
 		return nil
 	}
 	name := previewName(p.service.Name)
-	if _, err := splitOf(ctx, ro.tr, name); errors.Is(err, adapters.ErrNotFound) {
+	if _, err := r.splitOf(ctx, p.target, ro.tr, name); errors.Is(err, adapters.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err

@@ -25,7 +25,7 @@ func (ro *rollout) switchTo(ctx context.Context, next journal.InfraSet, serving 
 	if err != nil {
 		return err
 	}
-	if err := r.act(ctx, p.entry(next.ID, next.Release), action{kind: api.ActionSetSplit, rule: rule, why: why, detail: split}, func() error { return setSplit(ctx, ro.tr, split) }); err != nil {
+	if err := r.act(ctx, p.entry(next.ID, next.Release), action{kind: api.ActionSetSplit, rule: rule, why: why, detail: split}, func() error { return r.setSplit(ctx, p.target, ro.tr, split) }); err != nil {
 		return fmt.Errorf("switch traffic to %s: %w", next.ID, err)
 	}
 	if serving != nil {

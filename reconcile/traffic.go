@@ -12,6 +12,7 @@ import (
 	"github.com/durable-delivery/durable/adapters"
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/journal"
+	"github.com/durable-delivery/durable/schema"
 )
 
 // trafficTimeout bounds each call to a target's traffic adapter, whatever
@@ -20,33 +21,52 @@ import (
 // timeout, 30 s by default) so as not to cut them short.
 var trafficTimeout = 5 * time.Minute
 
-// setSplit, splitOf and inFlight are the traffic adapter's calls, each
-// bounded by trafficTimeout.
-func setSplit(ctx context.Context, tr adapters.Traffic, split adapters.Split) error {
+// setSplit, splitOf and inFlight are the calls to target's traffic
+// adapter tr, each bounded by trafficTimeout. Each outcome is noted for
+// status under the target's traffic dependency, as the observation's are:
+// a pass that converges every placement of a target (none is clean, so
+// nothing is observed) still shows its router down, and its first call
+// that answers shows it up.
+func (r *Reconciler) setSplit(ctx context.Context, target schema.Target, tr adapters.Traffic, split adapters.Split) error {
 	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
 	defer cancel()
-	return tr.SetSplit(ctx, split)
+	err := tr.SetSplit(ctx, split)
+	r.noteTraffic(ctx, target, err)
+	return err
 }
 
-func splitOf(ctx context.Context, tr adapters.Traffic, service string) (adapters.Split, error) {
+func (r *Reconciler) splitOf(ctx context.Context, target schema.Target, tr adapters.Traffic, service string) (adapters.Split, error) {
 	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
 	defer cancel()
-	return tr.Split(ctx, service)
+	split, err := tr.Split(ctx, service)
+	r.noteTraffic(ctx, target, err)
+	return split, err
 }
 
 // readSplit is splitOf ended at once by a newer revision too: a read
 // changes nothing, so cutting it is safe, and a revert never waits behind
 // another placement's read of a hung traffic adapter (up to its bound).
-func (r *Reconciler) readSplit(ctx context.Context, tr adapters.Traffic, service string) (adapters.Split, error) {
+func (r *Reconciler) readSplit(ctx context.Context, target schema.Target, tr adapters.Traffic, service string) (adapters.Split, error) {
 	ctx, stop := r.untilNewer(ctx)
 	defer stop()
-	return splitOf(ctx, tr, service)
+	return r.splitOf(ctx, target, tr, service)
 }
 
-func inFlight(ctx context.Context, tr adapters.Traffic, service, set string) (int, error) {
+func (r *Reconciler) inFlight(ctx context.Context, target schema.Target, tr adapters.Traffic, service, set string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, trafficTimeout)
 	defer cancel()
-	return tr.InFlight(ctx, service, set)
+	n, err := tr.InFlight(ctx, service, set)
+	r.noteTraffic(ctx, target, err)
+	return n, err
+}
+
+// noteTraffic notes a call to target's traffic adapter: one that answered
+// that a split is unknown or a request invalid answered all the same.
+func (r *Reconciler) noteTraffic(ctx context.Context, target schema.Target, err error) {
+	if errors.Is(err, adapters.ErrNotFound) || errors.Is(err, adapters.ErrInvalid) {
+		err = nil
+	}
+	r.noteTry(ctx, trafficDependency(target), err)
 }
 
 // desiredSplit is the traffic a placement should have given its journaled
@@ -111,7 +131,7 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	have, err := r.readSplit(ctx, tr, p.service.Name)
+	have, err := r.readSplit(ctx, p.target, tr, p.service.Name)
 	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
 		return fmt.Errorf("read traffic split: %w", err)
 	}
@@ -132,7 +152,7 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 		return nil
 	}
 	why := fmt.Sprintf("traffic split differs from the journal (%s): restore it", strings.Join(splitDiff(have, want), "; "))
-	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return setSplit(ctx, tr, want) })
+	return r.act(ctx, p.entry("", p.service.ReleaseID()), action{kind: api.ActionSetSplit, rule: policyDrift, why: why, detail: want}, func() error { return r.setSplit(ctx, p.target, tr, want) })
 }
 
 func sameSplit(a, b adapters.Split) bool { return len(splitDiff(a, b)) == 0 }

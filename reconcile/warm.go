@@ -155,14 +155,14 @@ func (ro *rollout) scaleUp(ctx context.Context, s journal.InfraSet, spec adapter
 // split before they stop. It reports whether it waits for the drain.
 func (ro *rollout) scaleDown(ctx context.Context, s journal.InfraSet, spec adapters.InfraSetSpec, scale scaleDetail) (bool, error) {
 	r, p, tr := ro.r, ro.p, ro.tr
-	split, err := splitOf(ctx, tr, p.service.Name)
+	split, err := r.splitOf(ctx, p.target, tr, p.service.Name)
 	if err != nil && !isNotFound(err) {
 		return false, fmt.Errorf("read traffic split: %w", err)
 	}
 	if split.Weight(s.ID) > 0 {
 		return true, nil // the split is restored first (syncSplit)
 	}
-	if n, err := inFlight(ctx, tr, p.service.Name, s.ID); err == nil && n > 0 && time.Since(s.UpdatedAt) < r.cfg.DrainTimeout {
+	if n, err := r.inFlight(ctx, p.target, tr, p.service.Name, s.ID); err == nil && n > 0 && time.Since(s.UpdatedAt) < r.cfg.DrainTimeout {
 		return true, nil
 	}
 	why := fmt.Sprintf("infra-set %s is warm and warmMode is minimal: keep %d of its %d instances running; a rollback to release %s starts the others again",
@@ -170,7 +170,7 @@ func (ro *rollout) scaleDown(ctx context.Context, s journal.InfraSet, spec adapt
 	spec.Replicas = scale.To
 	err = r.act(ctx, p.entry(s.ID, s.Release), action{kind: api.ActionScaleSet, rule: policyWarmMinimal, why: why, detail: scale}, func() error {
 		if trimmed, ok := withoutStopped(split, s.ID, ro.statuses[s.ID], scale.To); ok {
-			if err := setSplit(ctx, tr, trimmed); err != nil {
+			if err := r.setSplit(ctx, p.target, tr, trimmed); err != nil {
 				return fmt.Errorf("take the stopping instances of %s out of the traffic: %w", s.ID, err)
 			}
 		}

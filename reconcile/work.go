@@ -403,7 +403,7 @@ func (r *Reconciler) observeSplits(ctx context.Context, target schema.Target, se
 func (seen *observation) split(ctx context.Context, r *Reconciler, tr adapters.Traffic, p placement) (adapters.Split, error) {
 	listed, ok := seen.splits[adapterKey(p.target, p.target.Traffic)]
 	if !ok {
-		return r.readSplit(ctx, tr, p.service.Name)
+		return r.readSplit(ctx, p.target, tr, p.service.Name)
 	}
 	split, ok := listed[p.service.Name]
 	if !ok {
@@ -459,7 +459,7 @@ func (w *work) markClean(ctx context.Context, ro *rollout, seen *observation) {
 	if err != nil {
 		return
 	}
-	have, err := ro.r.readSplit(ctx, ro.tr, p.service.Name)
+	have, err := ro.r.readSplit(ctx, p.target, ro.tr, p.service.Name)
 	if err != nil || !sameSplit(want, have) {
 		return
 	}
