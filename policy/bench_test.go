@@ -45,7 +45,7 @@ func benchInputs(b *testing.B) map[policy.EntryPoint]any {
 	return map[policy.EntryPoint]any{
 		policy.Admission: policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: "admission", Now: now,
 			Commit: policy.Commit{ID: "3f2a", Message: "Deploy web", Author: policy.Person{Name: "Dev", Email: "dev@example.com"}, Trailers: map[string][]string{}},
-			Change: schema.Diff(&old, ds), Old: &old, New: ds, Approvals: []policy.Approval{}},
+			Change: schema.Diff(&old, ds), Old: prepare(b, &old), New: prepare(b, ds), Approvals: []policy.Approval{}},
 		policy.Gate: policy.GateInput{APIVersion: policy.APIVersion, Entry: "gate", Now: now, Service: "web",
 			Stage: policy.GateStage{Name: "prod", Index: 1, Targets: []string{"prod-a", "prod-b"}}, Target: "prod-a", Zone: "a",
 			Release: policy.GateRelease{ID: web.ReleaseID(), Artifact: web.Artifact}, Step: policy.GateStep{Kind: policy.StepPromote, Count: 1, Weight: 100},
@@ -55,6 +55,14 @@ func benchInputs(b *testing.B) map[policy.EntryPoint]any {
 			Action: policy.Action{Kind: api.ActionSetSplit, Service: "web", Stage: "prod", Target: "prod-a", Set: "web-2", Weights: map[string]int{"web-2": 100, "web-1": 0}},
 			Before: fleet, After: afterSplit(fleet, "web", 1)},
 	}
+}
+
+func prepare(b *testing.B, ds *schema.DesiredState) *policy.Prepared[schema.DesiredState] {
+	p, err := policy.Prepare(ds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 // afterSplit is the fleet after moving all of a placement's traffic to its
@@ -108,14 +116,15 @@ func BenchmarkDecision(b *testing.B) {
 			benchDecide(b, engine, ep, func() any { return inputs[ep] })
 		})
 	}
-	// A revision's first admission: its desired states are new to the
-	// engine, so they are encoded rather than taken from its cache.
+	// A revision's admission as the reconciler asks it: the new desired
+	// state prepared (its one encoding, also the journal's copy), the old
+	// one prepared when it was new.
 	b.Run("admission-new-revision", func(b *testing.B) {
 		in := inputs[policy.Admission].(policy.AdmissionInput)
 		benchDecide(b, engine, policy.Admission, func() any {
-			old, ds := *in.Old, *in.New
+			ds := *in.New.Of
 			fresh := in
-			fresh.Old, fresh.New = &old, &ds
+			fresh.New = prepare(b, &ds)
 			return fresh
 		})
 	})

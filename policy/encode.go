@@ -109,6 +109,7 @@ var (
 	marshalerType  = reflect.TypeFor[json.Marshaler]()
 	textType       = reflect.TypeFor[encoding.TextMarshaler]()
 	isZeroerType   = reflect.TypeFor[isZeroer]()
+	preparedType   = reflect.TypeFor[preparedPart]()
 	errUnsupported = errors.New("unsupported value")
 )
 
@@ -120,6 +121,7 @@ const (
 	durationClass
 	timeClass
 	adapterClass
+	preparedClass
 	// marshalerClass types have a MarshalJSON or MarshalText method;
 	// addressableMarshalerClass ones have it on their pointer only.
 	marshalerClass
@@ -141,6 +143,8 @@ func classOf(t reflect.Type) class {
 		c = timeClass
 	case t == adapterType:
 		c = adapterClass
+	case t.Implements(preparedType):
+		c = preparedClass
 	case t.Implements(marshalerType) || t.Implements(textType):
 		c = marshalerClass
 	case t.Kind() != reflect.Pointer && (reflect.PointerTo(t).Implements(marshalerType) || reflect.PointerTo(t).Implements(textType)):
@@ -166,6 +170,8 @@ func (e *encoder) encode(v reflect.Value) (ast.Value, error) {
 			return e.adapter(v.Interface().(schema.Adapter))
 		}
 		return e.slow(v)
+	case preparedClass:
+		return e.preparedValue(v)
 	case marshalerClass:
 		return e.slow(v)
 	case addressableMarshalerClass:

@@ -115,6 +115,18 @@ func (g *generator) fill(v reflect.Value, depth int) {
 		v.Set(reflect.ValueOf(g.adapter()))
 		return
 	}
+	if v.Kind() == reflect.Pointer && v.Type().Implements(preparedType) {
+		// A prepared part: its Of generated, then prepared, as a caller
+		// prepares one.
+		if depth < 8 && g.r.IntN(3) > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			g.fill(v.Elem().FieldByName("Of"), depth+1)
+			if err := v.Interface().(interface{ prepare() error }).prepare(); err != nil {
+				v.SetZero() // one encoding/json refuses is never prepared
+			}
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		for i := range v.NumField() {
@@ -160,6 +172,8 @@ func (g *generator) fill(v reflect.Value, depth int) {
 		v.SetUint([]uint64{0, 1, math.MaxUint64, 1 << 53, g.r.Uint64()}[g.r.IntN(5)])
 	case reflect.Float64:
 		v.SetFloat(g.float())
+	case reflect.Uint8: // bytes, written as base64
+		v.SetUint(uint64(g.r.IntN(256)))
 	default:
 		panic(fmt.Sprintf("generator: no values of %s", v.Type()))
 	}
@@ -292,4 +306,35 @@ func TestEncodeInputMethodsOnPointers(t *testing.T) {
 	in := holdsPtrMarshaler{A: ptrMarshaler{1}, B: &ptrMarshaler{2}, C: []ptrMarshaler{{3}}}
 	checkEncoding(t, in, &valueCache{})
 	checkEncoding(t, &in, &valueCache{})
+}
+
+// A prepared part is written as encoding/json writes what it holds: an
+// input's text, and so its digest, is the same whether its desired states
+// are prepared or not; generated states, broken ones included.
+func TestPreparedPartIsWrittenAsItsContents(t *testing.T) {
+	for seed := range uint64(4) {
+		g := &generator{r: rand.New(rand.NewPCG(seed, 21)), broken: seed%2 == 1}
+		for range 100 {
+			var ds schema.DesiredState
+			g.fill(reflect.ValueOf(&ds).Elem(), 0)
+			plain, perr := json.Marshal(struct {
+				Old *schema.DesiredState `json:"old"`
+			}{&ds})
+			p, err := Prepare(&ds)
+			if (err != nil) != (perr != nil) {
+				t.Fatalf("Prepare says %v, encoding/json %v", err, perr)
+			}
+			if err != nil {
+				continue
+			}
+			in := struct {
+				Old *Prepared[schema.DesiredState] `json:"old"`
+			}{p}
+			prepared, err := json.Marshal(in)
+			if err != nil || !bytes.Equal(prepared, plain) {
+				t.Fatalf("prepared, the input writes\n%s (%v)\nwithout, encoding/json writes\n%s", prepared, err, plain)
+			}
+			checkEncoding(t, in, &valueCache{})
+		}
+	}
 }

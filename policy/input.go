@@ -108,14 +108,16 @@ type ArtifactAttestation struct {
 
 // AdmissionInput is the input of durable.admission, asked once per revision.
 type AdmissionInput struct {
-	APIVersion string               `json:"apiVersion"`
-	Entry      string               `json:"entry"`
-	Now        Now                  `json:"now"`
-	Commit     Commit               `json:"commit"`
-	Change     schema.Change        `json:"change"`
-	Old        *schema.DesiredState `json:"old"`
-	New        *schema.DesiredState `json:"new"`
-	Approvals  []Approval           `json:"approvals"`
+	APIVersion string        `json:"apiVersion"`
+	Entry      string        `json:"entry"`
+	Now        Now           `json:"now"`
+	Commit     Commit        `json:"commit"`
+	Change     schema.Change `json:"change"`
+	// Old and New are the applied desired state (null before the first)
+	// and the revision's, prepared once per revision (Prepared).
+	Old       *Prepared[schema.DesiredState] `json:"old"`
+	New       *Prepared[schema.DesiredState] `json:"new"`
+	Approvals []Approval                     `json:"approvals"`
 	// Artifacts maps each service to what the trust says of its artifact.
 	Artifacts map[string]Artifact `json:"artifacts"`
 }

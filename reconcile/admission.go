@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	dockersettings "github.com/durable-delivery/durable/adapters/docker/settings"
 	execsettings "github.com/durable-delivery/durable/adapters/exec/settings"
@@ -36,6 +37,10 @@ type AdmissionQuestion struct {
 	// change back to one is a rollback.
 	Warm map[string]bool
 	Now  policy.Now
+	// Prepare prepares a desired state for the policy's input; nil
+	// prepares each one asked. The reconciler's keeps the states it
+	// prepared (preparedStates).
+	Prepare func(*schema.DesiredState) (*policy.Prepared[schema.DesiredState], error)
 }
 
 // Admit classifies a revision's change and asks engine's durable.admission
@@ -45,8 +50,72 @@ func Admit(ctx context.Context, engine *policy.Engine, q AdmissionQuestion) (sch
 	change := schema.Diff(q.Old, q.New)
 	markRollbacks(&change, q.Warm)
 	in := policy.AdmissionInput{APIVersion: policy.APIVersion, Entry: string(policy.Admission), Now: q.Now,
-		Commit: q.Commit, Change: change, Old: q.Old, New: q.New, Approvals: q.Approvals, Artifacts: q.Artifacts}
+		Commit: q.Commit, Change: change, Approvals: q.Approvals, Artifacts: q.Artifacts}
+	if engine.Defines(policy.Admission) { // else nothing reads the states
+		prepare := q.Prepare
+		if prepare == nil {
+			prepare = prepareState
+		}
+		var err error
+		if in.Old, err = prepare(q.Old); err == nil {
+			in.New, err = prepare(q.New)
+		}
+		if err != nil {
+			return change, policy.Decision{Entry: policy.Admission, Result: policy.Deny, Reasons: []string{"encode input: " + err.Error()}}
+		}
+	}
 	return change, engine.Decide(ctx, policy.Admission, in)
+}
+
+// prepareState prepares ds (nil, before the first revision: null).
+func prepareState(ds *schema.DesiredState) (*policy.Prepared[schema.DesiredState], error) {
+	if ds == nil {
+		return nil, nil
+	}
+	return policy.Prepare(ds)
+}
+
+// preparedStates keeps the last desired states admission was asked about,
+// prepared: a revision's state is the next revision's old one, and the
+// journal's copy of it (accept) is the same text. Only states of up to
+// maxKeptState bytes of JSON are kept: at 10,000 services a state's value
+// is hundreds of MB of terms, for a decision asked once per revision.
+type preparedStates struct {
+	mu   sync.Mutex
+	kept [2]*policy.Prepared[schema.DesiredState]
+}
+
+const maxKeptState = 1 << 20
+
+// prepare is ds prepared, kept or made now. A state is never changed once
+// the reconciler holds it (a change makes a new one), so the pointer
+// names its content.
+func (c *preparedStates) prepare(ds *schema.DesiredState) (*policy.Prepared[schema.DesiredState], error) {
+	if p := c.find(ds); p != nil || ds == nil {
+		return p, nil
+	}
+	p, err := policy.Prepare(ds)
+	if err != nil {
+		return nil, err
+	}
+	if p.Size() <= maxKeptState {
+		c.mu.Lock()
+		c.kept[0], c.kept[1] = p, c.kept[0]
+		c.mu.Unlock()
+	}
+	return p, nil
+}
+
+// find is ds as kept prepared, or nil.
+func (c *preparedStates) find(ds *schema.DesiredState) *policy.Prepared[schema.DesiredState] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.kept {
+		if p != nil && ds != nil && p.Of == ds {
+			return p
+		}
+	}
+	return nil
 }
 
 // SnapshotCommit is a fetched commit as admission sees it; signer is who
@@ -63,7 +132,7 @@ func (r *Reconciler) admit(ctx context.Context, pol policies, old, ds *schema.De
 		return policy.Decision{}, err
 	}
 	change, d := Admit(ctx, pol.engine, AdmissionQuestion{Old: old, New: ds, Commit: snap.commit, Artifacts: snap.artifacts,
-		Approvals: pol.approvals, Warm: warmReleases(sets), Now: r.now()})
+		Approvals: pol.approvals, Warm: warmReleases(sets), Now: r.now(), Prepare: r.states.prepare})
 	r.work.noteDiff(old, ds, change)
 	return d, nil
 }

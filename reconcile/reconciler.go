@@ -183,6 +183,9 @@ type Reconciler struct {
 	// and the journal (store) go through it.
 	redactor *redact.Redactor
 
+	// states are the desired states admission prepared last.
+	states preparedStates
+
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before
 	// any revision was accepted. revision is that revision as journaled,

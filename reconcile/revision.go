@@ -132,7 +132,7 @@ func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schem
 			return
 		}
 	}
-	rev.DesiredState = stateJSON(ds)
+	rev.DesiredState = r.stateJSON(ds)
 	rev.Policies = repoPolicies
 	rev.Approvals, _ = json.Marshal(pol.approvals)
 	r.mu.Lock()
@@ -155,10 +155,14 @@ func (r *Reconciler) accept(ctx context.Context, rev journal.Revision, ds *schem
 	r.mu.Unlock()
 }
 
-// stateJSON is ds as json.Marshal encodes it, without Marshal's buffer of
-// its size beside the result (schema.WriteJSON): 16 MB at 10,000 services.
-// A state that does not encode (none does) is left out, as before.
-func stateJSON(ds *schema.DesiredState) json.RawMessage {
+// stateJSON is ds as json.Marshal encodes it: the text admission prepared,
+// or written without Marshal's buffer of its size beside the result
+// (schema.WriteJSON): 16 MB at 10,000 services. A state that does not
+// encode (none does) is left out, as before.
+func (r *Reconciler) stateJSON(ds *schema.DesiredState) json.RawMessage {
+	if p := r.states.find(ds); p != nil {
+		return p.JSON()
+	}
 	var buf bytes.Buffer
 	if err := schema.WriteJSON(&buf, ds); err != nil {
 		return nil
