@@ -128,30 +128,55 @@ const (
 	addressableMarshalerClass
 )
 
-var classes sync.Map // reflect.Type → class
-
-// classOf classifies t once.
+// classOf classifies t, once per type (encoderOf).
 func classOf(t reflect.Type) class {
-	if c, ok := classes.Load(t); ok {
-		return c.(class)
-	}
-	c := plainClass
 	switch {
 	case t == durationType:
-		c = durationClass
+		return durationClass
 	case t == timeType:
-		c = timeClass
+		return timeClass
 	case t == adapterType:
-		c = adapterClass
+		return adapterClass
 	case t.Implements(preparedType):
-		c = preparedClass
+		return preparedClass
 	case t.Implements(marshalerType) || t.Implements(textType):
-		c = marshalerClass
+		return marshalerClass
 	case t.Kind() != reflect.Pointer && (reflect.PointerTo(t).Implements(marshalerType) || reflect.PointerTo(t).Implements(textType)):
-		c = addressableMarshalerClass
+		return addressableMarshalerClass
 	}
-	classes.Store(t, c)
-	return c
+	return plainClass
+}
+
+// encFunc writes a value of one type: its text appended to e.buf, and its
+// value (none while e.textOnly). Each type's is made once (encoderOf), so
+// that a value's walk looks up nothing of its type: a decision's input has
+// hundreds of values of a dozen types.
+type encFunc func(e *encoder, v reflect.Value) (ast.Value, error)
+
+var encoders sync.Map // reflect.Type → encFunc
+
+// encoderOf is t's encFunc. A recursive type's is asked for while it is
+// made: that call gets one that waits until it is made.
+func encoderOf(t reflect.Type) encFunc {
+	if f, ok := encoders.Load(t); ok {
+		return f.(encFunc)
+	}
+	var (
+		made sync.WaitGroup
+		f    encFunc
+	)
+	made.Add(1)
+	waiting := encFunc(func(e *encoder, v reflect.Value) (ast.Value, error) {
+		made.Wait()
+		return f(e, v)
+	})
+	if g, loaded := encoders.LoadOrStore(t, waiting); loaded {
+		return g.(encFunc)
+	}
+	f = newEncoder(t)
+	made.Done()
+	encoders.Store(t, f)
+	return f
 }
 
 // encode writes v's JSON and returns its value.
@@ -160,69 +185,112 @@ func (e *encoder) encode(v reflect.Value) (ast.Value, error) {
 		e.buf = append(e.buf, "null"...)
 		return ast.NullValue, nil
 	}
-	switch classOf(v.Type()) {
+	return encoderOf(v.Type())(e, v)
+}
+
+func newEncoder(t reflect.Type) encFunc {
+	switch classOf(t) {
 	case durationClass:
-		return e.string(v.Interface().(api.Duration).String()), nil
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			return e.string(v.Interface().(api.Duration).String()), nil
+		}
 	case timeClass:
-		return e.time(v.Interface().(time.Time))
+		return func(e *encoder, v reflect.Value) (ast.Value, error) { return e.time(v.Interface().(time.Time)) }
 	case adapterClass:
-		if e.values != nil {
-			return e.adapter(v.Interface().(schema.Adapter))
-		}
-		return e.slow(v)
-	case preparedClass:
-		return e.preparedValue(v)
-	case marshalerClass:
-		return e.slow(v)
-	case addressableMarshalerClass:
-		if v.CanAddr() {
-			return e.slow(v.Addr()) // encoding/json calls a pointer's method on what it can address
-		}
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice:
-		if e.depth >= maxDepth {
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if e.values != nil {
+				return e.adapter(v.Interface().(schema.Adapter))
+			}
 			return e.slow(v)
 		}
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return ast.NullValue, nil
+	case preparedClass:
+		return (*encoder).preparedValue
+	case marshalerClass:
+		return (*encoder).slow
+	case addressableMarshalerClass:
+		plain := kindEncoder(t)
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if v.CanAddr() {
+				return e.slow(v.Addr()) // encoding/json calls a pointer's method on what it can address
+			}
+			return plain(e, v)
 		}
-		e.depth++
-		x, err := e.encode(v.Elem())
-		e.depth--
-		return x, err
+	}
+	return kindEncoder(t)
+}
+
+// kindEncoder writes t's values by their kind.
+func kindEncoder(t reflect.Type) encFunc {
+	switch t.Kind() {
+	case reflect.Pointer:
+		elem := encoderOf(t.Elem())
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if e.depth >= maxDepth {
+				return e.slow(v)
+			}
+			if v.IsNil() {
+				e.buf = append(e.buf, "null"...)
+				return ast.NullValue, nil
+			}
+			e.depth++
+			x, err := elem(e, v.Elem())
+			e.depth--
+			return x, err
+		}
+	case reflect.Interface:
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if v.IsNil() {
+				e.buf = append(e.buf, "null"...)
+				return ast.NullValue, nil
+			}
+			e.depth++
+			x, err := e.encode(v.Elem())
+			e.depth--
+			return x, err
+		}
 	case reflect.Struct:
-		return e.structValue(v)
+		info := structOf(t)
+		if info.slow {
+			return (*encoder).slow
+		}
+		return func(e *encoder, v reflect.Value) (ast.Value, error) { return e.structValue(v, info) }
 	case reflect.Map:
-		return e.memoized(v, e.mapValue)
+		if t.Key().Kind() != reflect.String {
+			return (*encoder).slow
+		}
+		return memoizing(elementOf(t.Elem()), (*encoder).mapValue)
 	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return e.slow(v) // base64, as encoding/json writes bytes
+		if t.Elem().Kind() == reflect.Uint8 {
+			return (*encoder).slow // base64, as encoding/json writes bytes
 		}
-		return e.memoized(v, e.listValue)
+		return memoizing(elementOf(t.Elem()), (*encoder).listValue)
 	case reflect.Array:
-		return e.listValue(v)
+		elem := elementOf(t.Elem())
+		return func(e *encoder, v reflect.Value) (ast.Value, error) { return e.listValue(v, elem) }
 	case reflect.String:
-		return e.string(v.String()), nil
+		return func(e *encoder, v reflect.Value) (ast.Value, error) { return e.string(v.String()), nil }
 	case reflect.Bool:
-		if v.Bool() {
-			e.buf = append(e.buf, "true"...)
-			return ast.Boolean(true), nil
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if v.Bool() {
+				e.buf = append(e.buf, "true"...)
+				return ast.Boolean(true), nil
+			}
+			e.buf = append(e.buf, "false"...)
+			return ast.Boolean(false), nil
 		}
-		e.buf = append(e.buf, "false"...)
-		return ast.Boolean(false), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return e.number(strconv.AppendInt(e.buf, v.Int(), 10)), nil
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			return e.number(strconv.AppendInt(e.buf, v.Int(), 10)), nil
+		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return e.number(strconv.AppendUint(e.buf, v.Uint(), 10)), nil
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			return e.number(strconv.AppendUint(e.buf, v.Uint(), 10)), nil
+		}
 	case reflect.Float32, reflect.Float64:
-		return e.float(v.Float(), v.Type().Bits())
+		bits := t.Bits()
+		return func(e *encoder, v reflect.Value) (ast.Value, error) { return e.float(v.Float(), bits) }
 	}
-	return nil, errUnsupported
+	return func(*encoder, reflect.Value) (ast.Value, error) { return nil, errUnsupported }
 }
 
 // number takes the digits just appended to buf as a number.
@@ -317,41 +385,43 @@ func (e *encoder) slow(v reflect.Value) (ast.Value, error) {
 	return ast.ValueFromReader(bytes.NewReader(b))
 }
 
-// memoized writes a slice or map once per input, however often it is met.
-func (e *encoder) memoized(v reflect.Value, write func(reflect.Value) (ast.Value, error)) (ast.Value, error) {
-	if v.IsNil() {
-		e.buf = append(e.buf, "null"...)
-		return ast.NullValue, nil
+// memoizing writes a slice or map, its elements with elem, once per
+// input, however often it is met.
+func memoizing(elem encFunc, write func(*encoder, reflect.Value, encFunc) (ast.Value, error)) encFunc {
+	return func(e *encoder, v reflect.Value) (ast.Value, error) {
+		if e.depth >= maxDepth {
+			return e.slow(v)
+		}
+		if v.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return ast.NullValue, nil
+		}
+		e.depth++
+		defer func() { e.depth-- }()
+		if v.Len() == 0 || e.textOnly {
+			return write(e, v, elem)
+		}
+		key := memoKey{t: v.Type(), ptr: v.UnsafePointer(), n: v.Len()}
+		if f, ok := e.memo[key]; ok {
+			e.buf = append(e.buf, e.buf[f.start:f.end]...)
+			return f.value, nil
+		}
+		start := len(e.buf)
+		x, err := write(e, v, elem)
+		if err != nil {
+			return nil, err
+		}
+		if e.memo == nil {
+			e.memo = map[memoKey]fragment{}
+		}
+		e.memo[key] = fragment{start: start, end: len(e.buf), value: x}
+		return x, nil
 	}
-	e.depth++
-	defer func() { e.depth-- }()
-	if v.Len() == 0 || e.textOnly {
-		return write(v)
-	}
-	key := memoKey{t: v.Type(), ptr: v.UnsafePointer(), n: v.Len()}
-	if f, ok := e.memo[key]; ok {
-		e.buf = append(e.buf, e.buf[f.start:f.end]...)
-		return f.value, nil
-	}
-	start := len(e.buf)
-	x, err := write(v)
-	if err != nil {
-		return nil, err
-	}
-	if e.memo == nil {
-		e.memo = map[memoKey]fragment{}
-	}
-	e.memo[key] = fragment{start: start, end: len(e.buf), value: x}
-	return x, nil
 }
 
 // structValue writes a struct's object, its fields named and omitted as
 // encoding/json does.
-func (e *encoder) structValue(v reflect.Value) (ast.Value, error) {
-	info := structOf(v.Type())
-	if info.slow {
-		return e.slow(v)
-	}
+func (e *encoder) structValue(v reflect.Value, info *structInfo) (ast.Value, error) {
 	var terms [][2]*ast.Term
 	if !e.textOnly {
 		terms = make([][2]*ast.Term, 0, len(info.fields))
@@ -368,7 +438,7 @@ func (e *encoder) structValue(v reflect.Value) (ast.Value, error) {
 		}
 		first = false
 		e.buf = append(e.buf, f.key...)
-		x, err := e.element(fv)
+		x, err := f.enc(e, fv)
 		if err != nil {
 			return nil, err
 		}
@@ -384,10 +454,7 @@ func (e *encoder) structValue(v reflect.Value) (ast.Value, error) {
 }
 
 // mapValue writes a string-keyed map's object, its keys sorted.
-func (e *encoder) mapValue(v reflect.Value) (ast.Value, error) {
-	if v.Type().Key().Kind() != reflect.String {
-		return e.slow(v)
-	}
+func (e *encoder) mapValue(v reflect.Value, elem encFunc) (ast.Value, error) {
 	keys := make([]reflect.Value, 0, v.Len())
 	it := v.MapRange()
 	for it.Next() {
@@ -407,7 +474,7 @@ func (e *encoder) mapValue(v reflect.Value) (ast.Value, error) {
 		name := e.string(k.String())
 		invalidKey = invalidKey || !utf8.ValidString(k.String())
 		e.buf = append(e.buf, ':')
-		x, err := e.element(v.MapIndex(k))
+		x, err := elem(e, v.MapIndex(k))
 		if err != nil {
 			return nil, err
 		}
@@ -445,7 +512,7 @@ func objectOf(terms [][2]*ast.Term) ast.Value {
 }
 
 // listValue writes a slice's or an array's array.
-func (e *encoder) listValue(v reflect.Value) (ast.Value, error) {
+func (e *encoder) listValue(v reflect.Value, elem encFunc) (ast.Value, error) {
 	var terms []*ast.Term
 	if !e.textOnly {
 		terms = make([]*ast.Term, v.Len())
@@ -455,7 +522,7 @@ func (e *encoder) listValue(v reflect.Value) (ast.Value, error) {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		x, err := e.element(v.Index(i))
+		x, err := elem(e, v.Index(i))
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,10 +285,15 @@ func TestEncodeInputCycleAndDepth(t *testing.T) {
 // A part met twice in one input is written twice and shares its value.
 func TestEncodeInputSharedParts(t *testing.T) {
 	sets := []FleetSet{{ID: "web-1", Release: "r1", State: api.SetServing, Weight: 100, Healthy: 2, Desired: 2}}
-	fleet := Fleet{Services: map[string]FleetService{"web": {Replicas: 2, Placements: []FleetPlacement{{Stage: "prod", Sets: sets}}}}}
-	in := InvariantInput{APIVersion: APIVersion, Entry: "invariant", Before: fleet, After: fleet}
+	svc := FleetService{Replicas: 2, Placements: []FleetPlacement{{Stage: "prod", Sets: sets}}}
+	in := map[string]any{"before": svc, "after": svc}
 	checkEncoding(t, in, &valueCache{})
 	checkEncoding(t, in, nil)
+	fleet, err := PrepareFleet(map[string]FleetService{"web": svc, "api": svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEncoding(t, InvariantInput{APIVersion: APIVersion, Entry: "invariant", Before: fleet, After: fleet}, &valueCache{})
 }
 
 // ptrMarshaler has MarshalJSON on its pointer only: encoding/json calls it
@@ -337,4 +344,46 @@ func TestPreparedPartIsWrittenAsItsContents(t *testing.T) {
 			checkEncoding(t, in, &valueCache{})
 		}
 	}
+}
+
+// node is a recursive type: its encoder is asked for while it is made.
+type node struct {
+	Name string  `json:"name"`
+	Next *node   `json:"next,omitempty"`
+	Kids []node  `json:"kids"`
+	Any  any     `json:"any"`
+	Ptrs []*node `json:"ptrs,omitempty"`
+}
+
+// A recursive type is written as encoding/json writes it, shallow, deep
+// past maxDepth, and from several goroutines at once while its encoder is
+// first made.
+func TestEncodeInputRecursiveType(t *testing.T) {
+	list := &node{Name: "tail"}
+	for i := range 2 * maxDepth {
+		list = &node{Name: strconv.Itoa(i), Next: list, Kids: []node{{Name: "kid"}}, Any: map[string]any{"n": i}}
+	}
+	tree := node{Name: "root", Kids: []node{{Name: "a", Ptrs: []*node{{Name: "b"}}}}, Next: &node{Name: "c", Any: []any{1, "x"}}}
+	var wg sync.WaitGroup
+	digests := make([]string, 4)
+	for i := range digests {
+		wg.Go(func() {
+			if in, err := encodeInput(tree, &valueCache{}); err == nil {
+				digests[i] = in.digest
+			}
+		})
+	}
+	wg.Wait()
+	want, err := InputDigest(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range digests {
+		if d != want {
+			t.Fatalf("encoded at once, a digest is %q; encoding/json's text gives %s", d, want)
+		}
+	}
+	checkEncoding(t, tree, &valueCache{})
+	checkEncoding(t, list, &valueCache{})
+	checkEncoding(t, list, nil)
 }

@@ -248,7 +248,7 @@ func TestUndefinedEntryAllowsWhateverTheInput(t *testing.T) {
 	words := []string{"", "svc", "\xff\xfe", "a\x00b", strings.Repeat("z", 4096), `"}{`, "ünïcode"}
 	word := func() string { return words[rnd.IntN(len(words))] }
 	for i := range 300 {
-		f := Fleet{Services: map[string]FleetService{}}
+		services := map[string]FleetService{}
 		for range rnd.IntN(6) {
 			svc := FleetService{Replicas: rnd.Int() - rnd.Int(), KeepWarm: rnd.IntN(3) - 1}
 			for range rnd.IntN(3) {
@@ -258,7 +258,11 @@ func TestUndefinedEntryAllowsWhateverTheInput(t *testing.T) {
 				}
 				svc.Placements = append(svc.Placements, p)
 			}
-			f.Services[word()] = svc
+			services[word()] = svc
+		}
+		f, err := PrepareFleet(services)
+		if err != nil {
+			t.Fatal(err)
 		}
 		in := InvariantInput{APIVersion: APIVersion, Entry: string(Invariant), Action: Action{Kind: api.Action(word()), Service: word()}, Before: f}
 		if i%2 == 0 {

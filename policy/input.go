@@ -276,9 +276,25 @@ type FleetService struct {
 	Placements []FleetPlacement `json:"placements"`
 }
 
-// Fleet is every service on every target.
+// Fleet is every service on every target. Each service is prepared
+// (Prepared): a fleet is asked about before every action, and an action
+// changes one service, so the others' text and value are reused from the
+// fleet before it.
 type Fleet struct {
-	Services map[string]FleetService `json:"services"`
+	Services map[string]*Prepared[FleetService] `json:"services"`
+}
+
+// PrepareFleet is the fleet of services, each prepared.
+func PrepareFleet(services map[string]FleetService) (Fleet, error) {
+	f := Fleet{Services: make(map[string]*Prepared[FleetService], len(services))}
+	for name, svc := range services {
+		p, err := Prepare(&svc)
+		if err != nil {
+			return Fleet{}, err
+		}
+		f.Services[name] = p
+	}
+	return f, nil
 }
 
 // InvariantInput is the input of durable.invariant, asked before every

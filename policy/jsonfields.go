@@ -3,7 +3,6 @@ package policy
 import (
 	"reflect"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -27,15 +26,12 @@ type field struct {
 	name                *ast.Term
 	omitEmpty, omitZero bool
 	isZero              func(reflect.Value) bool
+	// enc writes the field's value (elementOf).
+	enc encFunc
 }
 
-var structCache sync.Map // reflect.Type → *structInfo
-
-// structOf reads a struct type's JSON fields once.
+// structOf reads a struct type's JSON fields, once per type (encoderOf).
 func structOf(t reflect.Type) *structInfo {
-	if s, ok := structCache.Load(t); ok {
-		return s.(*structInfo)
-	}
 	info := &structInfo{}
 	seen := map[string]bool{}
 	for i := range t.NumField() {
@@ -62,9 +58,9 @@ func structOf(t reflect.Type) *structInfo {
 		f := field{index: i, name: ast.StringTerm(name), isZero: isZero,
 			omitEmpty: strings.Contains(opts, ",omitempty,"), omitZero: strings.Contains(opts, ",omitzero,")}
 		f.key = append(appendQuoted(nil, name), ':')
+		f.enc = elementOf(sf.Type)
 		info.fields = append(info.fields, f)
 	}
-	structCache.Store(t, info)
 	return info
 }
 

@@ -30,9 +30,14 @@ func Prepare[T any](of *T) (*Prepared[T], error) {
 	return p, p.prepare()
 }
 
+// preparedValues are the values of the parts of what was prepared, by
+// their text (valueCache): a fleet's service prepared again after an
+// action has most of its placements as they were.
+var preparedValues valueCache
+
 // prepare encodes p.Of, for Prepare and for the tests' generated inputs.
 func (p *Prepared[T]) prepare() error {
-	e := &encoder{}
+	e := &encoder{values: &preparedValues}
 	v, err := e.encode(reflect.ValueOf(p.Of))
 	if err != nil {
 		if _, jerr := json.Marshal(p.Of); jerr != nil {

@@ -53,22 +53,40 @@ func (c *valueCache) put(text []byte, v ast.Value) {
 	c.size += len(text)
 }
 
-// element writes a field's, a map entry's or a list item's value. A
-// struct's text is written first and its value taken from the cache when
-// the same text was met before.
-func (e *encoder) element(v reflect.Value) (ast.Value, error) {
-	if e.values == nil || e.textOnly {
-		return e.encode(v)
+// elementOf is how a field's, a map entry's or a list item's value of
+// type t is written: a struct's text is written first and its value taken
+// from the cache when the same text was met before (shared).
+func elementOf(t reflect.Type) encFunc {
+	enc := encoderOf(t)
+	switch {
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && !t.Implements(marshalerType):
+		inner, cached := encoderOf(t.Elem()), t.Elem() != timeType && t.Elem() != durationType
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			switch {
+			case e.values == nil || e.textOnly || v.IsNil():
+				return enc(e, v)
+			case !cached:
+				return inner(e, v.Elem())
+			}
+			return e.shared(v.Elem(), inner)
+		}
+	case t.Kind() == reflect.Struct && t != timeType && t != durationType:
+		return func(e *encoder, v reflect.Value) (ast.Value, error) {
+			if e.values == nil || e.textOnly {
+				return enc(e, v)
+			}
+			return e.shared(v, enc)
+		}
 	}
-	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Type().Elem().Kind() == reflect.Struct && !v.Type().Implements(marshalerType) {
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct || v.Type() == timeType || v.Type() == durationType {
-		return e.encode(v)
-	}
+	return enc
+}
+
+// shared writes a struct v with enc, its value from the cache when its
+// text was met before.
+func (e *encoder) shared(v reflect.Value, enc encFunc) (ast.Value, error) {
 	start := len(e.buf)
 	e.textOnly = true
-	_, err := e.encode(v)
+	_, err := enc(e, v)
 	e.textOnly = false
 	if err != nil {
 		return nil, err
@@ -76,13 +94,13 @@ func (e *encoder) element(v reflect.Value) (ast.Value, error) {
 	text := e.buf[start:]
 	if len(text) < minShared {
 		e.buf = e.buf[:start]
-		return e.encode(v)
+		return enc(e, v)
 	}
 	if x, ok := e.values.get(text); ok {
 		return x, nil
 	}
 	e.buf = e.buf[:start]
-	x, err := e.encode(v)
+	x, err := enc(e, v)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,13 @@ package reconcile
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 
+	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/policy"
 	"github.com/durable-delivery/durable/schema"
 )
 
@@ -60,4 +63,52 @@ func firstService(ds *schema.DesiredState) string {
 		return name
 	}
 	return ""
+}
+
+// A fleet's services are prepared once and reused while they are the
+// same: a service changed in any field is prepared again, and every
+// prepared part is its service's text.
+func TestFleetPartsReusedWhileTheSame(t *testing.T) {
+	svc := func(healthy int) policy.FleetService {
+		return policy.FleetService{Replicas: 2, KeepWarm: 1, Placements: []policy.FleetPlacement{{Stage: "s", Target: "t", Zone: "z",
+			Sets: []policy.FleetSet{{ID: "a", Release: "r", State: api.SetServing, Weight: 100, Healthy: healthy, Desired: 2}}}}}
+	}
+	var c fleetParts
+	first, err := c.prepare(map[string]policy.FleetService{"web": svc(2), "api": svc(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.prepare(map[string]policy.FleetService{"web": svc(2), "api": svc(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Services["web"] != first.Services["web"] {
+		t.Error("an unchanged service was prepared again")
+	}
+	if second.Services["api"] == first.Services["api"] || second.Services["api"].Of.Placements[0].Sets[0].Healthy != 1 {
+		t.Error("a changed service kept its old prepared part")
+	}
+	changes := []func(*policy.FleetService){
+		func(s *policy.FleetService) { s.Replicas++ },
+		func(s *policy.FleetService) { s.KeepWarm++ },
+		func(s *policy.FleetService) { s.Placements[0].Zone = "y" },
+		func(s *policy.FleetService) { s.Placements[0].InFlight = true },
+		func(s *policy.FleetService) { s.Placements[0].Sets[0].State = api.SetWarm },
+		func(s *policy.FleetService) { s.Placements[0].Sets = append(s.Placements[0].Sets, policy.FleetSet{ID: "b"}) },
+		func(s *policy.FleetService) { s.Placements = append(s.Placements, policy.FleetPlacement{Stage: "s2"}) },
+	}
+	for i, change := range changes {
+		s := svc(2)
+		change(&s)
+		if sameFleetService(svc(2), s) {
+			t.Errorf("change %d: the services are the same", i)
+		}
+		f, err := c.prepare(map[string]policy.FleetService{"web": s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(s); string(f.Services["web"].JSON()) != string(want) {
+			t.Errorf("change %d: prepared as %s; the service is %s", i, f.Services["web"].JSON(), want)
+		}
+	}
 }

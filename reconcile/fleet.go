@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"maps"
+	"slices"
+	"sync"
 
 	"github.com/durable-delivery/durable/api"
 	"github.com/durable-delivery/durable/policy"
@@ -13,10 +15,10 @@ import (
 // the journal, with the health the last pass observed and the weights the
 // set states imply (serving 100, every other set 0).
 func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy.Fleet, error) {
-	f := policy.Fleet{Services: map[string]policy.FleetService{}}
+	services := map[string]policy.FleetService{}
 	v, err := r.view(ctx)
 	if err != nil {
-		return f, err
+		return policy.Fleet{}, err
 	}
 	inFlight := map[[3]string]bool{}
 	for _, ro := range v.rollouts {
@@ -33,7 +35,7 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		if s.State == api.SetRemoved {
 			continue
 		}
-		fs := f.Services[s.Service]
+		fs := services[s.Service]
 		if svc, ok := ds.Services[s.Service]; ok {
 			fs.Replicas, fs.KeepWarm = svc.Run.Replicas, svc.Strategy.KeepWarm
 		}
@@ -54,9 +56,9 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 		}
 		fs.Placements[i].Sets = append(fs.Placements[i].Sets, policy.FleetSet{ID: s.ID, Release: s.Release, State: s.State,
 			Weight: weight, Healthy: healthy[s.ID], Desired: r.replicasOf(ctx, s.Release)})
-		f.Services[s.Service] = fs
+		services[s.Service] = fs
 	}
-	for _, fs := range f.Services {
+	for _, fs := range services {
 		for _, pl := range fs.Placements {
 			canary := 0
 			for _, s := range pl.Sets {
@@ -71,7 +73,43 @@ func (r *Reconciler) fleet(ctx context.Context, ds *schema.DesiredState) (policy
 			}
 		}
 	}
+	return r.fleetParts.prepare(services)
+}
+
+// fleetParts are the services of the last fleet built, prepared: between
+// two actions most services are as they were, and their text and value
+// are reused rather than made again for every decision.
+type fleetParts struct {
+	mu   sync.Mutex
+	last map[string]*policy.Prepared[policy.FleetService]
+}
+
+// prepare is the fleet of services, each prepared or reused when it is
+// the same as in the last fleet.
+func (c *fleetParts) prepare(services map[string]policy.FleetService) (policy.Fleet, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := policy.Fleet{Services: make(map[string]*policy.Prepared[policy.FleetService], len(services))}
+	for name, svc := range services {
+		if p, ok := c.last[name]; ok && sameFleetService(*p.Of, svc) {
+			f.Services[name] = p
+			continue
+		}
+		p, err := policy.Prepare(&svc)
+		if err != nil {
+			return policy.Fleet{}, err
+		}
+		f.Services[name] = p
+	}
+	c.last = f.Services
 	return f, nil
+}
+
+func sameFleetService(a, b policy.FleetService) bool {
+	return a.Replicas == b.Replicas && a.KeepWarm == b.KeepWarm &&
+		slices.EqualFunc(a.Placements, b.Placements, func(x, y policy.FleetPlacement) bool {
+			return x.Stage == y.Stage && x.Target == y.Target && x.Zone == y.Zone && x.InFlight == y.InFlight && slices.Equal(x.Sets, y.Sets)
+		})
 }
 
 // replicasOf is the desired instance count of a journaled release,
@@ -99,18 +137,19 @@ func (r *Reconciler) replicasOf(ctx context.Context, release string) int {
 
 // after applies an action to a copy of the fleet. A set's desired stays its
 // release's replicas whatever it runs: healthy says what it runs.
-func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
-	f := policy.Fleet{Services: map[string]policy.FleetService{}}
-	for name, svc := range before.Services {
-		c := svc
-		c.Placements = make([]policy.FleetPlacement, len(svc.Placements))
-		for i, p := range svc.Placements {
-			p.Sets = append([]policy.FleetSet(nil), p.Sets...)
-			c.Placements[i] = p
-		}
-		f.Services[name] = c
+func after(before policy.Fleet, a policy.Action, zone string) (policy.Fleet, error) {
+	f := policy.Fleet{Services: maps.Clone(before.Services)}
+	if f.Services == nil {
+		f.Services = map[string]*policy.Prepared[policy.FleetService]{}
 	}
-	svc := f.Services[a.Service]
+	var svc policy.FleetService
+	if was, ok := before.Services[a.Service]; ok {
+		svc = *was.Of
+	}
+	svc.Placements = slices.Clone(svc.Placements)
+	for i := range svc.Placements {
+		svc.Placements[i].Sets = slices.Clone(svc.Placements[i].Sets)
+	}
 	pi := -1
 	for i, p := range svc.Placements {
 		if p.Stage == a.Stage && p.Target == a.Target {
@@ -163,6 +202,10 @@ func after(before policy.Fleet, a policy.Action, zone string) policy.Fleet {
 		}
 		p.Sets = kept
 	}
-	f.Services[a.Service] = svc
-	return f
+	prepared, err := policy.Prepare(&svc)
+	if err != nil {
+		return policy.Fleet{}, err
+	}
+	f.Services[a.Service] = prepared
+	return f, nil
 }

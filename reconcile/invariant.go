@@ -33,7 +33,11 @@ func (r *Reconciler) invariant(ctx context.Context, base journal.Entry, act acti
 	if err != nil {
 		return policy.Decision{}, err
 	}
+	next, err := after(before, a, ds.Targets[base.Target].Zone)
+	if err != nil {
+		return policy.Decision{}, err
+	}
 	in := policy.InvariantInput{APIVersion: policy.APIVersion, Entry: string(policy.Invariant), Now: r.now(),
-		Action: a, Before: before, After: after(before, a, ds.Targets[base.Target].Zone)}
+		Action: a, Before: before, After: next}
 	return pol.engine.Decide(ctx, policy.Invariant, in), nil
 }

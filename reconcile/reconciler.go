@@ -185,6 +185,8 @@ type Reconciler struct {
 
 	// states are the desired states admission prepared last.
 	states preparedStates
+	// fleetParts are the invariant's fleet's services prepared last.
+	fleetParts fleetParts
 
 	mu sync.Mutex
 	// desired is the last accepted revision's desired state; nil before

@@ -62,20 +62,33 @@ func TestWithoutStoppedKeepsTheOtherBackends(t *testing.T) {
 }
 
 func TestAfterScaleSet(t *testing.T) {
-	before := policy.Fleet{Services: map[string]policy.FleetService{"web": {Replicas: 3, KeepWarm: 1, Placements: []policy.FleetPlacement{{
+	before, err := policy.PrepareFleet(map[string]policy.FleetService{"web": {Replicas: 3, KeepWarm: 1, Placements: []policy.FleetPlacement{{
 		Stage: "s", Target: "t", Sets: []policy.FleetSet{
 			{ID: "new", State: api.SetServing, Weight: 100, Healthy: 3, Desired: 3},
 			{ID: "old", State: api.SetWarm, Healthy: 3, Desired: 3},
-		}}}}}}
-	down := after(before, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old"}, "z")
-	if s := down.Services["web"].Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != api.SetWarm {
+		}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(before.Services["web"].JSON())
+	down, err := after(before, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old"}, "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := down.Services["web"].Of.Placements[0].Sets[1]; s.Healthy != 1 || s.Desired != 3 || s.State != api.SetWarm {
 		t.Fatalf("after a scale-down: %+v", s)
 	}
-	if before.Services["web"].Placements[0].Sets[1].Healthy != 3 {
+	if before.Services["web"].Of.Placements[0].Sets[1].Healthy != 3 || string(before.Services["web"].JSON()) != text {
 		t.Fatal("after modified the fleet before the action")
 	}
-	up := after(down, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old", Rollback: true}, "z")
-	if pl := up.Services["web"].Placements[0]; !pl.InFlight || pl.Sets[1].Healthy != 1 {
+	if want, _ := json.Marshal(down.Services["web"].Of); string(down.Services["web"].JSON()) != string(want) {
+		t.Fatalf("the service after is prepared as\n%s\nit holds\n%s", down.Services["web"].JSON(), want)
+	}
+	up, err := after(down, policy.Action{Kind: api.ActionScaleSet, Service: "web", Stage: "s", Target: "t", Set: "old", Rollback: true}, "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl := up.Services["web"].Of.Placements[0]; !pl.InFlight || pl.Sets[1].Healthy != 1 {
 		t.Fatalf("after a rollback's scale-up: %+v", pl)
 	}
 }
