@@ -94,7 +94,9 @@ func TestFleetPartsReusedWhileTheSame(t *testing.T) {
 		func(s *policy.FleetService) { s.Placements[0].Zone = "y" },
 		func(s *policy.FleetService) { s.Placements[0].InFlight = true },
 		func(s *policy.FleetService) { s.Placements[0].Sets[0].State = api.SetWarm },
-		func(s *policy.FleetService) { s.Placements[0].Sets = append(s.Placements[0].Sets, policy.FleetSet{ID: "b"}) },
+		func(s *policy.FleetService) {
+			s.Placements[0].Sets = append(s.Placements[0].Sets, policy.FleetSet{ID: "b"})
+		},
 		func(s *policy.FleetService) { s.Placements = append(s.Placements, policy.FleetPlacement{Stage: "s2"}) },
 	}
 	for i, change := range changes {
