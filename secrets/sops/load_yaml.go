@@ -3,6 +3,7 @@ package sops
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -23,6 +24,7 @@ func loadYAML(text []byte) ([]branch, error) {
 		}
 	}
 	var docs []branch
+	load := &yamlLoad{budget: maxYAMLValues}
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	for {
 		var doc yaml.Node
@@ -33,7 +35,7 @@ func loadYAML(text []byte) ([]branch, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := yamlMapping(&doc, branch{}, false)
+		b, err := load.mapping(&doc, branch{}, false)
 		if err != nil {
 			return nil, err
 		}
@@ -41,19 +43,40 @@ func loadYAML(text []byte) ([]branch, error) {
 	}
 }
 
-// yamlMapping appends the items of node, a document or a mapping, to b.
+// maxYAMLValues bounds the values and comments a YAML file loads as. A file
+// within MaxFileBytes has fewer, unless aliases repeat a part of it: SOPS
+// expands them, and a few lines of aliases to aliases would expand to
+// billions (yaml.v3 refuses that in the first document, which SOPS decodes
+// first, but not in the others).
+const maxYAMLValues = 1 << 20
+
+// yamlLoad loads one file's documents, within its budget of values.
+type yamlLoad struct {
+	budget int
+}
+
+// spend takes n values from the budget, refusing the file when none is
+// left.
+func (l *yamlLoad) spend(node *yaml.Node, n int) error {
+	if l.budget -= n; l.budget < 0 {
+		return &parseError{line: node.Line, why: fmt.Sprintf("its aliases expand to more than %d values", maxYAMLValues)}
+	}
+	return nil
+}
+
+// mapping appends the items of node, a document or a mapping, to b.
 // commentsDone says the caller already placed node's head and line
 // comments.
-func yamlMapping(node *yaml.Node, b branch, commentsDone bool) (branch, error) {
+func (l *yamlLoad) mapping(node *yaml.Node, b branch, commentsDone bool) (branch, error) {
 	if !commentsDone {
-		b = appendYAMLComments(b, node.HeadComment)
-		b = appendYAMLComments(b, node.LineComment)
+		b = l.comments(b, node.HeadComment)
+		b = l.comments(b, node.LineComment)
 	}
 	var err error
 	switch node.Kind {
 	case yaml.DocumentNode:
 		for _, n := range node.Content {
-			if b, err = yamlMapping(n, b, false); err != nil {
+			if b, err = l.mapping(n, b, false); err != nil {
 				return nil, err
 			}
 		}
@@ -62,26 +85,29 @@ func yamlMapping(node *yaml.Node, b branch, commentsDone bool) (branch, error) {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			k, v := node.Content[i], node.Content[i+1]
-			b = appendYAMLComments(b, k.HeadComment)
-			b = appendYAMLComments(b, k.LineComment)
+			if err := l.spend(k, 1); err != nil {
+				return nil, err
+			}
+			b = l.comments(b, k.HeadComment)
+			b = l.comments(b, k.LineComment)
 			// A scalar's comments sit beside its key; a mapping's or a
 			// list's go inside it.
 			scalar := v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode
 			if scalar {
-				b = appendYAMLComments(b, v.HeadComment)
-				b = appendYAMLComments(b, v.LineComment)
+				b = l.comments(b, v.HeadComment)
+				b = l.comments(b, v.LineComment)
 			}
 			var key any
 			_ = k.Decode(&key) // SOPS ignores the error too: the key stays nil
-			value, err := yamlValue(v, scalar)
+			value, err := l.value(v, scalar)
 			if err != nil {
 				return nil, err
 			}
 			b = append(b, item{key: key, value: value})
 			if scalar {
-				b = appendYAMLComments(b, v.FootComment)
+				b = l.comments(b, v.FootComment)
 			}
-			b = appendYAMLComments(b, k.FootComment)
+			b = l.comments(b, k.FootComment)
 		}
 	case yaml.ScalarNode:
 		if node.ShortTag() == "!!null" {
@@ -89,48 +115,51 @@ func yamlMapping(node *yaml.Node, b branch, commentsDone bool) (branch, error) {
 		}
 		return nil, &parseError{line: node.Line, why: "a document that is a single value; SOPS reads a mapping"}
 	case yaml.AliasNode:
-		if b, err = yamlMapping(node.Alias, b, false); err != nil {
+		if b, err = l.mapping(node.Alias, b, false); err != nil {
 			return nil, err
 		}
 	}
 	if !commentsDone {
-		b = appendYAMLComments(b, node.FootComment)
+		b = l.comments(b, node.FootComment)
 	}
 	return b, nil
 }
 
-// yamlValue is the tree value of node. commentsDone says the caller already
+// value is the tree value of node. commentsDone says the caller already
 // placed node's own comments.
-func yamlValue(node *yaml.Node, commentsDone bool) (any, error) {
+func (l *yamlLoad) value(node *yaml.Node, commentsDone bool) (any, error) {
+	if err := l.spend(node, 1); err != nil {
+		return nil, err
+	}
 	switch node.Kind {
 	case yaml.SequenceNode:
 		var list []any
 		if !commentsDone {
-			list = appendYAMLListComments(list, node.HeadComment)
-			list = appendYAMLListComments(list, node.LineComment)
+			list = l.listComments(list, node.HeadComment)
+			list = l.listComments(list, node.LineComment)
 		}
 		for _, n := range node.Content {
-			list = appendYAMLListComments(list, n.HeadComment)
-			list = appendYAMLListComments(list, n.LineComment)
-			v, err := yamlValue(n, true)
+			list = l.listComments(list, n.HeadComment)
+			list = l.listComments(list, n.LineComment)
+			v, err := l.value(n, true)
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, v)
-			list = appendYAMLListComments(list, n.FootComment)
+			list = l.listComments(list, n.FootComment)
 		}
 		if !commentsDone {
-			list = appendYAMLListComments(list, node.FootComment)
+			list = l.listComments(list, node.FootComment)
 		}
 		return list, nil
 	case yaml.MappingNode:
-		return yamlMapping(node, branch{}, commentsDone)
+		return l.mapping(node, branch{}, commentsDone)
 	case yaml.ScalarNode:
 		var v any
 		_ = node.Decode(&v) // as SOPS: a scalar that does not decode is null
 		return v, nil
 	case yaml.AliasNode:
-		return yamlValue(node.Alias, false)
+		return l.value(node.Alias, false)
 	case yaml.DocumentNode:
 		return nil, &parseError{line: node.Line, why: "a document inside a document"}
 	}
@@ -149,15 +178,19 @@ func yamlCommentLines(text string) []string {
 	return out
 }
 
-func appendYAMLComments(b branch, text string) branch {
+// comments appends the lines of a comment to b; they count against the
+// budget, checked at the next value.
+func (l *yamlLoad) comments(b branch, text string) branch {
 	for _, c := range yamlCommentLines(text) {
+		l.budget--
 		b = append(b, item{key: comment{c}})
 	}
 	return b
 }
 
-func appendYAMLListComments(list []any, text string) []any {
+func (l *yamlLoad) listComments(list []any, text string) []any {
 	for _, c := range yamlCommentLines(text) {
+		l.budget--
 		list = append(list, comment{c})
 	}
 	return list
