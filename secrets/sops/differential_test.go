@@ -431,3 +431,34 @@ func TestDecryptReadsBytes(t *testing.T) {
 		t.Fatalf("Value(raw) = %q, %v; want %q", got, err, plain)
 	}
 }
+
+// BenchmarkDecrypt decrypts the same YAML file with Decrypt and with the
+// SOPS library.
+func BenchmarkDecrypt(b *testing.B) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids, err := ParseIdentities([]byte(id.String()+"\n"), "bench key")
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := sopstest.Encrypt("b.yaml", []byte(plainYAML), sopstest.Options{}, id.Recipient().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("durable", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Decrypt("b.yaml", enc, ids); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("library", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := libDecrypt("b.yaml", enc, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
