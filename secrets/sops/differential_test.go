@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -461,4 +463,72 @@ func BenchmarkDecrypt(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecryptFilesTheSOPSCommandWrote: files the sops command wrote
+// (testdata/sops-cli, made by its make.sh) read as the library reads them,
+// to the plaintexts beside them, and every tampering of them is refused by
+// both.
+func TestDecryptFilesTheSOPSCommandWrote(t *testing.T) {
+	id, err := age.ParseX25519Identity(fuzzIdentity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := ParseIdentities([]byte(fuzzIdentity+"\n"), "the fuzz identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("testdata/sops-cli/*.enc.*")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("found %d files written by sops (%v); run testdata/sops-cli/make.sh", len(files), err)
+	}
+	want := map[string]map[string]string{
+		"plain.enc.yaml": {"db.password": "hunter2-cli", "db.port": "5432", "db.ratio": "0.25", "db.enabled": "true",
+			"db.started": "2024-01-02T03:04:05Z", "db.empty": "", "ключ": "значение 🔑", "mode_unencrypted": "dev",
+			"multiline": "line one\nline two\n", "hosts": "<list>", "db.none": "<null>"},
+		"maconly.enc.yaml":       {"db.password": "hunter2-cli", "mode_unencrypted": "dev"},
+		"regex.enc.yaml":         {"public": "shown", "secret_token": "tok-cli", "nested.secret_pw": "pw-cli", "nested.label": "plain"},
+		"unregex.enc.yaml":       {"public": "shown", "secret_token": "tok-cli"},
+		"suffix.enc.yaml":        {"nested.secret_pw": "pw-cli", "public": "shown"},
+		"comments.enc.yaml":      {"a": "1", "b": "two", "c": "three"},
+		"clearcomments.enc.yaml": {"a": "1", "b": "two", "c": "three"},
+		"multi.enc.yaml":         {"first": "doc-one", "second": "<nokey>"},
+		"plain.enc.json": {"db.password": "hunter2-cli", "db.port": "5432", "db.on": "false", "db.none": "<null>",
+			"list": "<list>", "ключ": "значение", "empty": ""},
+		"plain.enc.env":   {"DB_PASSWORD": "hunter2-cli", "API_TOKEN": "tok=with=equals", "MULTI": "a\nb", "EMPTY": "", "mode_unencrypted": "dev"},
+		"maconly.enc.env": {"DB_PASSWORD": "hunter2-cli", "mode_unencrypted": "dev"},
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			enc, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sameReading(t, name, enc, id, ids) {
+				t.Fatal("both refuse the file sops wrote")
+			}
+			doc, err := Decrypt(name, enc, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want[name] == nil {
+				t.Fatalf("no values to expect of %s: add them", name)
+			}
+			for k, w := range want[name] {
+				if g := docValue(doc, k); g != w {
+					t.Errorf("Value(%q) = %q, want %q", k, g, w)
+				}
+			}
+			for _, tm := range tamperings {
+				changed, ok := tm.apply(t, name, enc)
+				if !ok {
+					continue
+				}
+				if !sameReading(t, name, changed, id, ids) {
+					t.Errorf("%s: both read the tampered file", tm.name)
+				}
+			}
+		})
+	}
 }
