@@ -85,6 +85,8 @@ var rules = []rule{
 		why: "the analysis is pure: it needs nothing of the reconciler"},
 	{from: module + "/reconcile", deny: []string{module + "/server", module + "/cmd", module + "/demo", module + "/test"},
 		why: "the controller is wired by cmd, never the other way"},
+	{from: module + "/cmd", deny: []string{"github.com/getsops/"},
+		why: "secrets/sops reads SOPS files itself: the SOPS library links every key service it has (cloud KMS clients, Vault, GCS, gRPC xDS), 40 MB and 14 ms of start-up; only tests (sopstest) use it"},
 }
 
 func init() {

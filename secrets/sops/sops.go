@@ -1,23 +1,23 @@
 // Package sops reads single values of SOPS-encrypted files kept in the
 // desired-state repository: the ciphertext is what a revision committed, and
 // it is decrypted on the reconciler's host with age identities its operator
-// gave. Decryption is SOPS' own (github.com/getsops/sops/v3): the data key is
-// recovered through a key service that holds only those identities, every
-// value is authenticated, and the file's MAC is checked before any value is
-// returned.
+// gave. It reads SOPS' file format itself, for age keys alone (the SOPS
+// library links every key service SOPS has, cloud KMS clients and all, into
+// the program): YAML, JSON and dotenv files load as SOPS' stores load them,
+// the data key is recovered from the file's age stanzas, every value is
+// authenticated (AES-256-GCM with its path as additional data), and the
+// file's MAC is checked before any value is returned. A differential test
+// (differential_test.go) holds it to the SOPS library.
 //
 // It must never take identities from anywhere but its caller (not the home
 // directory, not the SOPS_AGE_* variables), never return a value from a file
 // whose MAC does not verify, and never put a decrypted value, or any text a
 // decryption step produced, into an error: errors name the file, the key and
 // the fix, and list keys, never values.
-//
-// Note that SOPS' audit package, linked in with the library, reads
-// /etc/sops/audit.yaml when the program starts, as the sops command does.
 package sops
 
 import (
-	"bytes"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"path"
@@ -25,15 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
-	sopsage "github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/config"
-	"github.com/getsops/sops/v3/keyservice"
-	"github.com/getsops/sops/v3/stores/dotenv"
-	"github.com/getsops/sops/v3/stores/json"
-	"github.com/getsops/sops/v3/stores/yaml"
 )
 
 // MaxFileBytes bounds an encrypted file: secrets are small, and a larger
@@ -60,7 +51,28 @@ var (
 type Document struct {
 	file   string
 	dotenv bool
-	root   sops.TreeBranch
+	root   branch
+}
+
+// format is a SOPS file format: how its text loads and where its metadata
+// is.
+type format struct {
+	name string
+	load func([]byte) ([]branch, error)
+	// flatMetadata: the metadata is in sops_ variables (dotenv), not under
+	// a "sops" key.
+	flatMetadata bool
+}
+
+// formatOf chooses the format by the file's extension, as SOPS does.
+func formatOf(file string) format {
+	switch strings.ToLower(path.Ext(file)) {
+	case ".json":
+		return format{name: "JSON", load: loadJSON}
+	case ".env":
+		return format{name: "dotenv", load: loadDotenv, flatMetadata: true}
+	}
+	return format{name: "YAML", load: loadYAML}
 }
 
 // Decrypt decrypts ciphertext, the content of the SOPS file named file (a
@@ -73,105 +85,122 @@ func Decrypt(file string, ciphertext []byte, ids *Identities) (*Document, error)
 	if len(ciphertext) > MaxFileBytes {
 		return nil, fmt.Errorf("%s: %d bytes, over the limit of %d bytes for a SOPS file; split its secrets into smaller files", file, len(ciphertext), MaxFileBytes)
 	}
-	format, store := storeFor(file)
-	tree, err := store.LoadEncryptedFile(ciphertext)
-	if errors.Is(err, sops.MetadataNotFound) {
+	f := formatOf(file)
+	docs, err := f.load(ciphertext)
+	if err != nil {
+		return nil, loadError(file, f.name, err)
+	}
+	md, err := takeMetadata(docs, f.flatMetadata)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a SOPS-encrypted %s file: its SOPS metadata is not valid: %v; encrypt it again with sops", file, f.name, err)
+	}
+	if md == nil {
 		return nil, fmt.Errorf("%s: has no SOPS metadata; encrypt it with sops --encrypt --age RECIPIENT --in-place %s", file, file)
 	}
+	key, err := dataKey(file, md, ids)
 	if err != nil {
-		return nil, loadError(file, format, ciphertext, err)
-	}
-
-	ks := &ageKeyService{ids: sopsage.ParsedIdentities(ids.ids)}
-	dataKey, err := tree.Metadata.GetDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ks)}, nil)
-	if err != nil {
-		return nil, dataKeyError(file, tree.Metadata, ids, ks, err)
+		return nil, err
 	}
 
 	// The MAC covers the values, their order and the metadata's choice of
-	// what is encrypted; Tree.Decrypt computes it over what it decrypted.
-	// Decryption errors are not wrapped: SOPS' messages may quote a
-	// decrypted value.
-	cipher := aes.NewCipher()
-	computed, err := tree.Decrypt(dataKey, cipher)
+	// what is encrypted; it is computed over what was decrypted.
+	computed, err := decryptDocuments(docs, md, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: a value does not decrypt with the file's data key, so it was changed after encryption; restore the committed file, or edit it with sops rather than by hand", file, ErrIntegrity)
 	}
-	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil || stored != computed {
+	stored, err := decryptValue(md.mac, key, md.lastModified)
+	if s, ok := stored.(string); err != nil || !ok || subtle.ConstantTimeCompare([]byte(s), []byte(computed)) != 1 {
 		return nil, fmt.Errorf("%s: %w: the values do not match the file's MAC, so the file was changed after encryption; restore the committed file, or edit it with sops rather than by hand", file, ErrIntegrity)
 	}
-	doc := &Document{file: file, dotenv: format == "dotenv"}
-	if len(tree.Branches) > 0 {
-		// Only the first document of a multi-document YAML file is read.
-		doc.root = tree.Branches[0]
-	}
-	return doc, nil
+	// Only the first document of a multi-document YAML file is read.
+	return &Document{file: file, dotenv: f.flatMetadata, root: docs[0]}, nil
 }
 
-// loadError says that file does not load as a SOPS file of format,
-// without the store's own message: it may quote the file's text (the
-// dotenv store quotes a line without "=", the JSON store a top-level
-// value, the YAML one a value of the wrong type), and a file that does not
-// load may be a secret that was never encrypted. It gives the line when
-// the message has one, or for dotenv the first line without "=".
-func loadError(file, format string, text []byte, err error) error {
-	where := ""
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		where = " at line " + m[1]
-	} else if n := dotenvBadLine(text); format == "dotenv" && n > 0 {
-		where = fmt.Sprintf(" at line %d (a line without \"=\")", n)
+// takeMetadata removes the SOPS metadata from docs and reads it, or is nil
+// when the file has none. As in SOPS, a YAML file's metadata is its first
+// document's, and the "sops" key is removed from every document.
+func takeMetadata(docs []branch, flat bool) (*metadata, error) {
+	if len(docs) == 0 {
+		return nil, nil
 	}
-	return fmt.Errorf("%s: not a SOPS-encrypted %s file: it does not parse%s (the parser's message may quote the file, so it is left out); the format follows the file name's extension (.yaml, .yml, .json, .env)", file, format, where)
+	var tree any
+	if flat {
+		var err error
+		if docs[0], tree, err = takeDotenvMetadata(docs[0]); err != nil {
+			return nil, err
+		}
+	} else {
+		found := false
+		for d, doc := range docs {
+			kept := doc[:0]
+			for _, it := range doc {
+				if k, ok := it.key.(string); !ok || k != metadataKey {
+					kept = append(kept, it)
+					continue
+				}
+				if d > 0 {
+					continue
+				}
+				if found {
+					return nil, &metadataError{"the file has two sops entries"}
+				}
+				found = true
+				b, ok := it.value.(branch)
+				if !ok {
+					return nil, &metadataError{"its sops entry is not a mapping"}
+				}
+				plain, err := plainTree(b)
+				if err != nil {
+					return nil, err
+				}
+				tree = plain
+			}
+			docs[d] = kept
+		}
+	}
+	if tree == nil {
+		return nil, nil
+	}
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return nil, &metadataError{"it is not a mapping"}
+	}
+	return parseMetadata(m)
+}
+
+// parseError says where a file does not load, never what it holds.
+type parseError struct {
+	line int    // 0 when unknown
+	why  string // what is wrong, quoting nothing; "" for a parser's error
+}
+
+func (e *parseError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.why) }
+
+// loadError says that file does not load as a SOPS file of format,
+// without a parser's own message: it may quote the file's text (a YAML
+// parser's message quotes a value of the wrong type), and a file that does
+// not load may be a secret that was never encrypted. It gives the line
+// where it has one.
+func loadError(file, format string, err error) error {
+	line, why := 0, ""
+	var pe *parseError
+	if errors.As(err, &pe) {
+		line, why = pe.line, pe.why
+	} else if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+	}
+	where := ""
+	if line > 0 {
+		where = fmt.Sprintf(" at line %d", line)
+	}
+	if why == "" {
+		why = "the parser's message may quote the file, so it is left out"
+	}
+	return fmt.Errorf("%s: not a SOPS-encrypted %s file: it does not parse%s (%s); the format follows the file name's extension (.yaml, .yml, .json, .env)", file, format, where, why)
 }
 
 // yamlLine finds the line a YAML parser's message gives.
 var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
-
-// dotenvBadLine is the number of the first line of a dotenv text that is
-// neither empty, a comment, nor has a "=", or 0 if there is none.
-func dotenvBadLine(text []byte) int {
-	for i, line := range bytes.Split(text, []byte("\n")) {
-		if len(line) > 0 && line[0] != '#' && !bytes.Contains(line, []byte("=")) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// storeFor chooses SOPS' store by the file's extension.
-func storeFor(file string) (string, sops.EncryptedFileLoader) {
-	switch strings.ToLower(path.Ext(file)) {
-	case ".json":
-		return "JSON", json.NewStore(&config.JSONStoreConfig{})
-	case ".env":
-		return "dotenv", dotenv.NewStore(&config.DotenvStoreConfig{})
-	}
-	return "YAML", yaml.NewStore(&config.YAMLStoreConfig{})
-}
-
-// dataKeyError says why the data key could not be had, and how to fix it.
-func dataKeyError(file string, md sops.Metadata, ids *Identities, ks *ageKeyService, err error) error {
-	var ageRecipients, others []string
-	for _, group := range md.KeyGroups {
-		for _, k := range group {
-			if a, ok := k.(*sopsage.MasterKey); ok {
-				ageRecipients = append(ageRecipients, a.Recipient)
-			} else {
-				others = append(others, k.TypeToIdentifier())
-			}
-		}
-	}
-	fix := fmt.Sprintf("add the reconciler's public key %s to the file's recipients (in .sops.yaml, then sops updatekeys %s)", orList(ids.recipients), file)
-	switch {
-	case len(ageRecipients) == 0:
-		return fmt.Errorf("%s: %w: the file is encrypted to no age key (only to %s, which durable does not use); %s", file, ErrNoMatchingIdentity, strings.Join(uniq(others), ", "), fix)
-	case ks.noMatch:
-		return fmt.Errorf("%s: %w: the file is encrypted to %s, and the identities of %s are for %s; %s", file, ErrNoMatchingIdentity, strings.Join(ageRecipients, ", "), ids.source, strings.Join(ids.recipients, ", "), fix)
-	}
-	// Errors about the data key hold no plaintext: the key is what failed.
-	return fmt.Errorf("%s: cannot decrypt the file's data key with the identities of %s: %v", file, ids.source, err)
-}
 
 // Value returns the value at key: dotted for nested keys of YAML and JSON
 // ("db.password"), the variable's name in a dotenv file. A number or a
@@ -183,14 +212,14 @@ func (d *Document) Value(key string) (string, error) {
 	}
 	var cur any = d.root
 	for i, seg := range segs {
-		branch, ok := cur.(sops.TreeBranch)
+		b, ok := cur.(branch)
 		if !ok {
 			return "", d.noKey(key, fmt.Sprintf("%s holds %s, not keys", strings.Join(segs[:i], "."), kind(cur)))
 		}
 		found := false
-		for _, item := range branch {
-			if k, ok := keyString(item.Key); ok && k == seg {
-				cur, found = item.Value, true
+		for _, it := range b {
+			if k, ok := keyString(it.key); ok && k == seg {
+				cur, found = it.value, true
 				break
 			}
 		}
@@ -205,17 +234,13 @@ func (d *Document) Value(key string) (string, error) {
 		return string(v), nil
 	case int:
 		return strconv.Itoa(v), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case uint64:
-		return strconv.FormatUint(v, 10), nil
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	case bool:
 		return strconv.FormatBool(v), nil
 	case time.Time:
 		return v.Format(time.RFC3339Nano), nil
-	case sops.TreeBranch:
+	case branch:
 		return "", fmt.Errorf("%s: key %s: %w: it holds a map (keys %s); name one value, e.g. %s", d.file, key, ErrNotString,
 			strings.Join(limit(leafKeys(key, v), 10), ", "), firstOr(leafKeys(key, v), key+".KEY"))
 	}
@@ -239,17 +264,17 @@ func (d *Document) noKey(key, why string) error {
 }
 
 // leafKeys lists the dotted paths of a branch's values under prefix.
-func leafKeys(prefix string, branch sops.TreeBranch) []string {
+func leafKeys(prefix string, b branch) []string {
 	var out []string
-	for _, item := range branch {
-		k, ok := keyString(item.Key)
+	for _, it := range b {
+		k, ok := keyString(it.key)
 		if !ok {
 			continue
 		}
 		if prefix != "" {
 			k = prefix + "." + k
 		}
-		if sub, ok := item.Value.(sops.TreeBranch); ok {
+		if sub, ok := it.value.(branch); ok {
 			out = append(out, leafKeys(k, sub)...)
 			continue
 		}
@@ -258,15 +283,11 @@ func leafKeys(prefix string, branch sops.TreeBranch) []string {
 	return out
 }
 
-// keyString is an item's key, or false for a comment.
+// keyString is an item's key, or false for a comment (after the walk,
+// every other key is a string).
 func keyString(k any) (string, bool) {
-	switch k := k.(type) {
-	case sops.Comment:
-		return "", false
-	case string:
-		return k, true
-	}
-	return fmt.Sprint(k), true
+	s, ok := k.(string)
+	return s, ok
 }
 
 // kind names a value's type without showing it.
@@ -274,7 +295,7 @@ func kind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
-	case sops.TreeBranch:
+	case branch:
 		return "a map"
 	case []any:
 		return "a list"

@@ -10,9 +10,10 @@ import (
 	"github.com/durable-delivery/durable/secrets/sops/sopstest"
 )
 
-// fuzzIdentity is a throwaway age identity made for FuzzDecrypt and nothing
-// else: fixed, so that a finding saved under testdata/fuzz still decrypts
-// when it is replayed. It protects no secret.
+// fuzzIdentity is a throwaway age identity made for FuzzDecrypt, and the
+// recipient of the files the sops command wrote in testdata/sops-cli: fixed,
+// so that a finding saved under testdata/fuzz still decrypts when it is
+// replayed. It protects no secret.
 const fuzzIdentity = "AGE-SECRET-KEY-1J4FGMGR39EEVQH9T4X4QGCSVKU6S9UHRZFLFFU23E9ADHKY6CW5SLVJ60G"
 
 // fuzzFormats are the file names FuzzDecrypt parses a file as, one per

@@ -395,3 +395,20 @@ func TestDecryptLoadErrorsQuoteNothing(t *testing.T) {
 		noPlaintext(t, err)
 	}
 }
+
+// TestDecryptRefusesAnAliasBomb: aliases to aliases that would expand to a
+// billion values, in a second document (yaml.v3 checks the first only),
+// are refused, not expanded.
+func TestDecryptRefusesAnAliasBomb(t *testing.T) {
+	_, ids := newKey(t)
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, name := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		bomb += name + ": &" + name + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
+		prev = name
+	}
+	_, err := Decrypt("bomb.yaml", []byte("k: v\n---\n"+bomb), ids)
+	if err == nil || !strings.Contains(err.Error(), "bomb.yaml: not a SOPS-encrypted YAML file: it does not parse at line") || !strings.Contains(err.Error(), "aliases expand to more than") {
+		t.Fatalf("got %v, want the aliases refused", err)
+	}
+}
