@@ -182,8 +182,7 @@ func encoderOf(t reflect.Type) encFunc {
 // encode writes v's JSON and returns its value.
 func (e *encoder) encode(v reflect.Value) (ast.Value, error) {
 	if !v.IsValid() {
-		e.buf = append(e.buf, "null"...)
-		return ast.NullValue, nil
+		return e.null(), nil
 	}
 	return encoderOf(v.Type())(e, v)
 }
@@ -219,18 +218,33 @@ func newEncoder(t reflect.Type) encFunc {
 	return kindEncoder(t)
 }
 
+// null writes null.
+func (e *encoder) null() ast.Value {
+	e.buf = append(e.buf, "null"...)
+	return ast.NullValue
+}
+
+// shallow writes a pointer, map or slice that is nil (null) or past
+// maxDepth (through encoding/json), and reports whether it did.
+func (e *encoder) shallow(v reflect.Value) (bool, ast.Value, error) {
+	if e.depth >= maxDepth {
+		x, err := e.slow(v)
+		return true, x, err
+	}
+	if v.IsNil() {
+		return true, e.null(), nil
+	}
+	return false, nil, nil
+}
+
 // kindEncoder writes t's values by their kind.
 func kindEncoder(t reflect.Type) encFunc {
 	switch t.Kind() {
 	case reflect.Pointer:
 		elem := encoderOf(t.Elem())
 		return func(e *encoder, v reflect.Value) (ast.Value, error) {
-			if e.depth >= maxDepth {
-				return e.slow(v)
-			}
-			if v.IsNil() {
-				e.buf = append(e.buf, "null"...)
-				return ast.NullValue, nil
+			if done, x, err := e.shallow(v); done {
+				return x, err
 			}
 			e.depth++
 			x, err := elem(e, v.Elem())
@@ -240,8 +254,7 @@ func kindEncoder(t reflect.Type) encFunc {
 	case reflect.Interface:
 		return func(e *encoder, v reflect.Value) (ast.Value, error) {
 			if v.IsNil() {
-				e.buf = append(e.buf, "null"...)
-				return ast.NullValue, nil
+				return e.null(), nil
 			}
 			e.depth++
 			x, err := e.encode(v.Elem())
@@ -389,12 +402,8 @@ func (e *encoder) slow(v reflect.Value) (ast.Value, error) {
 // input, however often it is met.
 func memoizing(elem encFunc, write func(*encoder, reflect.Value, encFunc) (ast.Value, error)) encFunc {
 	return func(e *encoder, v reflect.Value) (ast.Value, error) {
-		if e.depth >= maxDepth {
-			return e.slow(v)
-		}
-		if v.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return ast.NullValue, nil
+		if done, x, err := e.shallow(v); done {
+			return x, err
 		}
 		e.depth++
 		defer func() { e.depth-- }()

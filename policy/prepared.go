@@ -68,8 +68,7 @@ type preparedPart interface {
 // preparedValue writes a prepared part (nil: null).
 func (e *encoder) preparedValue(v reflect.Value) (ast.Value, error) {
 	if v.Kind() == reflect.Pointer && v.IsNil() {
-		e.buf = append(e.buf, "null"...)
-		return ast.NullValue, nil
+		return e.null(), nil
 	}
 	text, value := v.Interface().(preparedPart).prepared()
 	e.buf = append(e.buf, text...)
