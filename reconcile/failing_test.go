@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,5 +154,42 @@ func TestADependencyChangeIsJournaledOnce(t *testing.T) {
 	}
 	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("journaled:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSplitKeptWhileAnEnsureDoesNotAnswer: when the Ensure of a set the
+// split routes fails (the Docker engine down), the pass leaves the split
+// as it is, the warm set in it, and the placement's error is the
+// runtime's, not a claim that the set runs nothing. Found beside the flaky
+// revert test: an Ensure a newer revision cut short left a pass writing
+// "serves but has no instance running".
+func TestSplitKeptWhileAnEnsureDoesNotAnswer(t *testing.T) {
+	ctx := context.Background()
+	f, warm := withWarmSet(ctx, t, "aa", "ba")
+	serving := f.set("svc-0")
+	before, err := f.tr.Split(ctx, "svc-0")
+	if err != nil || before.Weight(serving) != 100 || !slices.ContainsFunc(before.Backends, func(b adapters.Backend) bool { return b.Set == warm }) {
+		t.Fatalf("svc-0's split is %+v (%v); want %s serving, %s warm in it", before, err, serving, warm)
+	}
+	down := fmt.Errorf("docker: engine unreachable: connection refused: %w", adapters.ErrUnavailable)
+	for _, id := range []string{warm, serving} {
+		f.r.targets.runtimes[adapterKey(f.target, f.target.Runtime)] = faultyRuntime{recordingRuntime: f.rt, ensureOf: id, fl: newFailure(down)}
+		f.r.work.keys = map[string]cleanKey{} // converged, not taken as clean
+		f.r.pass(ctx)
+		after, err := f.tr.Split(ctx, "svc-0")
+		if err != nil || !sameSplit(before, after) {
+			t.Fatalf("with the Ensure of %s failing, the split became %+v (%v); want it kept: %+v", id, after, err, before)
+		}
+		s, err := f.r.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, svc := range s.Services {
+			for _, pl := range svc.Placements {
+				if svc.Name == "svc-0" && (pl.Error == nil || !strings.Contains(pl.Error.Error, "engine unreachable") || strings.Contains(pl.Error.Error, "no instance running")) {
+					t.Errorf("with the Ensure of %s failing, svc-0 shows %+v; want the runtime's error", id, pl.Error)
+				}
+			}
+		}
 	}
 }

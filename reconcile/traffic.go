@@ -127,6 +127,15 @@ func (ro *rollout) syncSplit(ctx context.Context) error {
 	if find(ro.sets, isServing) == nil {
 		return nil // nothing served yet: the first switch sets the split
 	}
+	// A set whose Ensure did not answer this pass (it failed, or goes on
+	// in the background) has no status: the split is kept as it is rather
+	// than written without it (a warm set dropped, a serving one said to
+	// run nothing).
+	for _, s := range ro.sets {
+		if _, ok := ro.statuses[s.ID]; !ok && ro.problems[s.ID] != "" && (s.State == api.SetServing || s.State == api.SetCanary || s.State == api.SetWarm) {
+			return fmt.Errorf("infra-set %s: %s; its traffic split is kept as it is until the runtime answers", s.ID, ro.problems[s.ID])
+		}
+	}
 	want, err := desiredSplit(p, ro.sets, ro.statuses)
 	if err != nil {
 		return err
