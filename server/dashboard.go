@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,9 +40,13 @@ type DashboardConfig struct {
 var dashboardFiles embed.FS
 
 // The page's templates and its assets, embedded: a template that does not
-// parse fails every test of the package.
+// parse fails every test of the package. The templates are parsed when a
+// dashboard is first made, not when the program starts (a millisecond of
+// every command's start-up).
 var (
-	dashboardPage      = template.Must(template.New("page").Funcs(viewFuncs).ParseFS(dashboardFiles, "dashboard/*.html"))
+	dashboardPage = sync.OnceValue(func() *template.Template {
+		return template.Must(template.New("page").Funcs(viewFuncs).ParseFS(dashboardFiles, "dashboard/*.html"))
+	})
 	dashboardAssets, _ = fs.Sub(dashboardFiles, "dashboard/assets")
 )
 
@@ -81,7 +86,7 @@ func NewDashboard(cfg DashboardConfig) http.Handler {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
 	}
-	d := &dashboard{cfg: cfg, page: dashboardPage, key: make([]byte, 32), streams: make(chan struct{}, maxStreams)}
+	d := &dashboard{cfg: cfg, page: dashboardPage(), key: make([]byte, 32), streams: make(chan struct{}, maxStreams)}
 	_, _ = rand.Read(d.key) // crypto/rand never fails: it crashes the program instead
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", d.servePage)
