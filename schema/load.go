@@ -233,6 +233,22 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		return nil, errs, nil
 	}
 
+	ds, errs, err := decode(v, x)
+	if errs != nil || err != nil {
+		return nil, errs, err
+	}
+	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+}
+
+// decode decodes the validated desired state v into its Go types. Should
+// the value not decode (which validation leaves to faults of Durable's),
+// it is marshalled to JSON and decoded strictly, as it was before
+// decodeValue, for that path's verdict and words.
+func decode(v cue.Value, x *explainer) (*DesiredState, Errors, error) {
+	var ds DesiredState
+	if decodeValue(v, &ds) == nil {
+		return &ds, nil, nil
+	}
 	b, err := v.MarshalJSON()
 	if err != nil {
 		errs := x.explain(err)
@@ -241,11 +257,11 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		}
 		return nil, errs, nil
 	}
-	ds, err := decodeJSON(b)
+	fromJSON, err := decodeJSON(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+	return fromJSON, nil, nil
 }
 
 // buildUser builds the user's files, and the packages they import, into
