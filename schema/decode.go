@@ -2,8 +2,10 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -40,11 +42,7 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // decodeInto sets dst, which is settable, from v.
 func decodeInto(v cue.Value, dst reflect.Value) error {
 	if reflect.PointerTo(dst.Type()).Implements(unmarshalerType) {
-		b, err := v.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		return dst.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b)
+		return unmarshalValue(v, dst.Addr().Interface().(json.Unmarshaler))
 	}
 	switch dst.Kind() {
 	case reflect.Pointer:
@@ -74,14 +72,19 @@ func decodeInto(v cue.Value, dst reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		m := reflect.MakeMap(dst.Type())
-		elem := reflect.New(dst.Type().Elem()).Elem()
+		var keys []string
+		var values []cue.Value
 		for it.Next() {
-			elem.SetZero()
-			if err := decodeInto(it.Value(), elem); err != nil {
-				return err
-			}
-			m.SetMapIndex(reflect.ValueOf(it.Selector().Unquoted()).Convert(dst.Type().Key()), elem)
+			keys = append(keys, it.Selector().Unquoted())
+			values = append(values, it.Value())
+		}
+		elems := reflect.MakeSlice(reflect.SliceOf(dst.Type().Elem()), len(values), len(values))
+		if err := decodeEach(values, elems); err != nil {
+			return err
+		}
+		m := reflect.MakeMapWithSize(dst.Type(), len(keys))
+		for i, k := range keys {
+			m.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), elems.Index(i))
 		}
 		dst.Set(m)
 	case reflect.Slice:
@@ -139,6 +142,59 @@ func decodeInto(v cue.Value, dst reflect.Value) error {
 		return fmt.Errorf("decode into %s: unsupported kind", dst.Type())
 	}
 	return nil
+}
+
+// unmarshalValue gives u the JSON of v. A string (a Duration) is encoded
+// by encoding/json, which CUE's encoding of it decodes the same as,
+// without the evaluation context MarshalJSON allocates.
+func unmarshalValue(v cue.Value, u json.Unmarshaler) error {
+	var b []byte
+	var err error
+	if s, strErr := v.String(); strErr == nil {
+		b, err = json.Marshal(s)
+	} else {
+		b, err = v.MarshalJSON()
+	}
+	if err != nil {
+		return err
+	}
+	return u.UnmarshalJSON(b)
+}
+
+// parallelFrom is the number of values from which decodeEach shares them
+// out between goroutines: below it, starting them costs more than it saves.
+const parallelFrom = 64
+
+// decodeEach decodes values[i] into elems.Index(i). Many values (a map of
+// services) are decoded by as many goroutines as Go runs at once, each a
+// contiguous share: an evaluated cue.Value is safe for concurrent use
+// (cue/concurrent_test.go in CUE v0.17, issue 2733), and decoding is most
+// of what is left of a load once CUE has evaluated it.
+func decodeEach(values []cue.Value, elems reflect.Value) error {
+	workers := min(runtime.GOMAXPROCS(0), len(values)/parallelFrom)
+	if workers <= 1 {
+		for i, v := range values {
+			if err := decodeInto(v, elems.Index(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(values)/workers, (w+1)*len(values)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if err := decodeInto(values[i], elems.Index(i)); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // typeField is a struct field as encoding/json names it. An embedded

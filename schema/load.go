@@ -209,13 +209,31 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	for _, e := range errs {
 		conflicted[e.Path] = true
 	}
+	// The checks CUE cannot express read the user's value alone, evaluated
+	// by now, and run beside the schema's evaluation: a cue.Value is safe
+	// for concurrent use (cue/concurrent_test.go in CUE v0.17, issue 2733).
+	// What they report is added after the schema's verdict, as if in turn.
+	type checked struct {
+		sopsFiles map[string][]byte
+		errs      Errors
+	}
+	beyond := make(chan checked, 1)
+	go func(x explainer) {
+		sopsFiles, errs := pkgs.checkBeyondSchema(x.user, &x)
+		beyond <- checked{sopsFiles, errs}
+	}(*x)
 	def, err := compileSchema(ctx)
 	if err != nil {
+		<-beyond
 		return nil, nil, err
 	}
 	x.def = def
 	v := x.user.Unify(def)
-	if err := v.Validate(cue.Concrete(true)); err != nil {
+	err = v.Validate(cue.Concrete(true))
+	// The passes that explain the schema's verdict walk the user's value
+	// further: they wait for the checks.
+	c := <-beyond
+	if err != nil {
 		for _, e := range x.explain(err) {
 			if !conflicted[e.Path] {
 				errs = append(errs, e)
@@ -228,8 +246,7 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 			errs = x.unexplained(err)
 		}
 	}
-	sopsFiles, beyond := pkgs.checkBeyondSchema(x.user, x)
-	if errs = append(errs, beyond...); errs != nil {
+	if errs = append(errs, c.errs...); errs != nil {
 		return nil, errs, nil
 	}
 
@@ -237,7 +254,7 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	if errs != nil || err != nil {
 		return nil, errs, err
 	}
-	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+	return ds, nil, attachSopsFiles(ds, fromMap(c.sopsFiles))
 }
 
 // decode decodes the validated desired state v into its Go types. Should
