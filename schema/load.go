@@ -229,10 +229,17 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	}
 	x.def = def
 	v := x.user.Unify(def)
+	// The value is decoded while it is validated, as the checks run, and
+	// the result is kept only if the value is valid.
+	decoded := make(chan decoding, 1)
+	go func() {
+		var ds DesiredState
+		decoded <- decoding{&ds, decodeValue(v, &ds)}
+	}()
 	err = v.Validate(cue.Concrete(true))
 	// The passes that explain the schema's verdict walk the user's value
 	// further: they wait for the checks.
-	c := <-beyond
+	c, d := <-beyond, <-decoded
 	if err != nil {
 		for _, e := range x.explain(err) {
 			if !conflicted[e.Path] {
@@ -250,21 +257,26 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		return nil, errs, nil
 	}
 
-	ds, errs, err := decode(v, x)
+	ds, errs, err := decode(v, d, x)
 	if errs != nil || err != nil {
 		return nil, errs, err
 	}
 	return ds, nil, attachSopsFiles(ds, fromMap(c.sopsFiles))
 }
 
-// decode decodes the validated desired state v into its Go types. Should
-// the value not decode (which validation leaves to faults of Durable's),
-// it is marshalled to JSON and decoded strictly, as it was before
-// decodeValue, for that path's verdict and words.
-func decode(v cue.Value, x *explainer) (*DesiredState, Errors, error) {
-	var ds DesiredState
-	if decodeValue(v, &ds) == nil {
-		return &ds, nil, nil
+// decoding is what decodeValue made of a desired state.
+type decoding struct {
+	state *DesiredState
+	err   error
+}
+
+// decode is the validated desired state v in its Go types, as d decoded
+// it. Should the value not have decoded (which validation leaves to
+// faults of Durable's), it is marshalled to JSON and decoded strictly, as
+// it was before decodeValue, for that path's verdict and words.
+func decode(v cue.Value, d decoding, x *explainer) (*DesiredState, Errors, error) {
+	if d.err == nil {
+		return d.state, nil, nil
 	}
 	b, err := v.MarshalJSON()
 	if err != nil {
