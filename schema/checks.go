@@ -24,21 +24,28 @@ import (
 //   - a canary's step weights strictly rise;
 //   - each secret names exactly one source, and a secret file is named
 //     inside the operator's secrets directory.
-func check(v cue.Value, x *explainer) Errors {
+//
+// services are v's services (servicesOf).
+func check(v cue.Value, services fields, x *explainer) Errors {
 	var errs Errors
-	services := fieldsOf(v, "services")
-	if services != nil && len(services) == 0 {
+	if services.names != nil && len(services.names) == 0 {
 		errs = append(errs, x.errorAt([]cue.Selector{cue.Str("services")},
 			`services: no service is declared; declare one, e.g. services: web: artifact: "REPOSITORY@sha256:<64 hex digits>"`))
 	}
 	errs = append(errs, checkStages(v, x)...)
 	errs = append(errs, checkHosts(v, x)...)
-	errs = append(errs, checkDependencies(v, services, x)...)
-	for _, name := range services {
-		errs = append(errs, checkSteps(v, name, x)...)
-		errs = append(errs, checkSecretRefs(v, name, x)...)
+	errs = append(errs, checkDependencies(services, x)...)
+	for _, name := range services.names {
+		svc := services.values[name]
+		errs = append(errs, checkSteps(svc, name, x)...)
+		errs = append(errs, checkSecretRefs(svc, name, x)...)
 	}
 	return errs
+}
+
+// servicesOf is the services the user's value v declares.
+func servicesOf(v cue.Value) fields {
+	return fieldsAt(v.LookupPath(cue.MakePath(cue.Str("services"))))
 }
 
 // checkStages checks stage names and the targets each stage names.
@@ -131,12 +138,13 @@ func declareHint(target string, declared []string) string {
 	return hint
 }
 
-// checkSteps requires a canary's step weights to rise strictly.
-func checkSteps(v cue.Value, service string, x *explainer) Errors {
+// checkSteps requires a canary's step weights to rise strictly in svc, the
+// value of the service named service.
+func checkSteps(svc cue.Value, service string, x *explainer) Errors {
 	at := []cue.Selector{cue.Str("services"), cue.Str(service), cue.Str("strategy"), cue.Str("steps")}
 	var errs Errors
 	prev := int64(0)
-	for i, step := range listOf(v.LookupPath(cue.MakePath(at...))) {
+	for i, step := range listOf(svc.LookupPath(cue.MakePath(at[2:]...))) {
 		w, err := step.LookupPath(cue.MakePath(cue.Str("weight"))).Int64()
 		if err != nil {
 			continue
@@ -151,12 +159,13 @@ func checkSteps(v cue.Value, service string, x *explainer) Errors {
 	return errs
 }
 
-// checkSecretRefs requires each secret to name exactly one source, and a
-// file to be named inside the secrets directory.
-func checkSecretRefs(v cue.Value, service string, x *explainer) Errors {
+// checkSecretRefs requires each secret of svc, the value of the service
+// named service, to name exactly one source, and a file to be named inside
+// the secrets directory.
+func checkSecretRefs(svc cue.Value, service string, x *explainer) Errors {
 	at := []cue.Selector{cue.Str("services"), cue.Str(service), cue.Str("run"), cue.Str("secretEnv")}
 	var errs Errors
-	secrets := v.LookupPath(cue.MakePath(at...))
+	secrets := svc.LookupPath(cue.MakePath(at[2:]...))
 	for _, name := range fieldsOf(secrets) {
 		ref := secrets.LookupPath(cue.MakePath(cue.Str(name)))
 		var sources []string
@@ -192,19 +201,34 @@ func fieldsOf(v cue.Value, path ...string) []string {
 	for i, p := range path {
 		sels[i] = cue.Str(p)
 	}
-	s := v.LookupPath(cue.MakePath(sels...))
+	return fieldsAt(v.LookupPath(cue.MakePath(sels...))).names
+}
+
+// fields are the regular fields of a struct: their names, sorted (nil when
+// the value is no struct), and their values by name. Looking a field up in a
+// struct of n fields costs time in n: a check that visits every field takes
+// its value from here.
+type fields struct {
+	names  []string
+	values map[string]cue.Value
+}
+
+// fieldsAt lists the regular fields of the struct s.
+func fieldsAt(s cue.Value) fields {
 	it, err := s.Fields()
 	if err != nil {
-		return nil
+		return fields{}
 	}
-	names := []string{}
+	f := fields{names: []string{}, values: map[string]cue.Value{}}
 	for it.Next() {
 		if it.Selector().IsString() {
-			names = append(names, it.Selector().Unquoted())
+			name := it.Selector().Unquoted()
+			f.names = append(f.names, name)
+			f.values[name] = it.Value()
 		}
 	}
-	slices.Sort(names)
-	return names
+	slices.Sort(f.names)
+	return f
 }
 
 // listOf is the elements of the list v, or nil when v is not a list.

@@ -14,13 +14,17 @@ import (
 // its alphabetically first service). This is Go rather than a CUE
 // disjunction over the service names, which costs time quadratic in their
 // number.
-func checkDependencies(v cue.Value, services []string, x *explainer) Errors {
+func checkDependencies(declared fields, x *explainer) Errors {
 	var errs Errors
+	services := declared.names
+	dependsOn := func(name string) []cue.Value {
+		return listOf(declared.values[name].LookupPath(cue.MakePath(cue.Str("dependsOn"))))
+	}
 	edges := map[string][]string{}
 	for _, name := range services {
 		at := []cue.Selector{cue.Str("services"), cue.Str(name), cue.Str("dependsOn")}
 		seen := map[string]bool{}
-		for i, d := range listOf(v.LookupPath(cue.MakePath(at...))) {
+		for i, d := range dependsOn(name) {
 			dep, err := d.String()
 			if err != nil {
 				continue
@@ -47,7 +51,7 @@ func checkDependencies(v cue.Value, services []string, x *explainer) Errors {
 		from, to := cycle[0], cycle[1]
 		i := 0
 		p := []cue.Selector{cue.Str("services"), cue.Str(from), cue.Str("dependsOn")}
-		for j, d := range listOf(v.LookupPath(cue.MakePath(p...))) {
+		for j, d := range dependsOn(from) {
 			if s, err := d.String(); err == nil && s == to {
 				i = j
 				break

@@ -209,13 +209,38 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 	for _, e := range errs {
 		conflicted[e.Path] = true
 	}
+	// The checks CUE cannot express read the user's value alone, evaluated
+	// by now, and run beside the schema's evaluation: a cue.Value is safe
+	// for concurrent use (cue/concurrent_test.go in CUE v0.17, issue 2733).
+	// What they report is added after the schema's verdict, as if in turn.
+	type checked struct {
+		sopsFiles map[string][]byte
+		errs      Errors
+	}
+	beyond := make(chan checked, 1)
+	go func(x explainer) {
+		sopsFiles, errs := pkgs.checkBeyondSchema(x.user, &x)
+		beyond <- checked{sopsFiles, errs}
+	}(*x)
 	def, err := compileSchema(ctx)
 	if err != nil {
+		<-beyond
 		return nil, nil, err
 	}
 	x.def = def
 	v := x.user.Unify(def)
-	if err := v.Validate(cue.Concrete(true)); err != nil {
+	// The value is decoded while it is validated, as the checks run, and
+	// the result is kept only if the value is valid.
+	decoded := make(chan decoding, 1)
+	go func() {
+		var ds DesiredState
+		decoded <- decoding{&ds, decodeValue(v, &ds)}
+	}()
+	err = v.Validate(cue.Concrete(true))
+	// The passes that explain the schema's verdict walk the user's value
+	// further: they wait for the checks.
+	c, d := <-beyond, <-decoded
+	if err != nil {
 		for _, e := range x.explain(err) {
 			if !conflicted[e.Path] {
 				errs = append(errs, e)
@@ -228,11 +253,31 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 			errs = x.unexplained(err)
 		}
 	}
-	sopsFiles, beyond := pkgs.checkBeyondSchema(x.user, x)
-	if errs = append(errs, beyond...); errs != nil {
+	if errs = append(errs, c.errs...); errs != nil {
 		return nil, errs, nil
 	}
 
+	ds, errs, err := decode(v, d, x)
+	if errs != nil || err != nil {
+		return nil, errs, err
+	}
+	return ds, nil, attachSopsFiles(ds, fromMap(c.sopsFiles))
+}
+
+// decoding is what decodeValue made of a desired state.
+type decoding struct {
+	state *DesiredState
+	err   error
+}
+
+// decode is the validated desired state v in its Go types, as d decoded
+// it. Should the value not have decoded (which validation leaves to
+// faults of Durable's), it is marshalled to JSON and decoded strictly, as
+// it was before decodeValue, for that path's verdict and words.
+func decode(v cue.Value, d decoding, x *explainer) (*DesiredState, Errors, error) {
+	if d.err == nil {
+		return d.state, nil, nil
+	}
 	b, err := v.MarshalJSON()
 	if err != nil {
 		errs := x.explain(err)
@@ -241,11 +286,11 @@ func evaluate(files []*ast.File, pkgs *packages) (*DesiredState, Errors, error) 
 		}
 		return nil, errs, nil
 	}
-	ds, err := decodeJSON(b)
+	fromJSON, err := decodeJSON(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	return ds, nil, attachSopsFiles(ds, fromMap(sopsFiles))
+	return fromJSON, nil, nil
 }
 
 // buildUser builds the user's files, and the packages they import, into

@@ -10,21 +10,21 @@ import (
 	"cuelang.org/go/cue"
 )
 
-// readSopsFiles reads the SOPS files the user's value v refers to, from the
+// readSopsFiles reads the SOPS files the user's services refer to, from the
 // same revision as the desired state, so that the reconciler decrypts exactly
 // what was committed. Each must be a regular file of the repository (a link
 // out of the tree is refused), within MaxFileBytes, and carry SOPS metadata;
 // its values are not looked at here. It returns the files by cleaned path.
-func readSopsFiles(fsys fs.FS, checkLink linkCheck, v cue.Value, x *explainer) (map[string][]byte, Errors) {
+func readSopsFiles(fsys fs.FS, checkLink linkCheck, services fields, x *explainer) (map[string][]byte, Errors) {
 	var errs Errors
 	read := map[string][]byte{}
 	failed := map[string]error{}
-	for _, svc := range fieldsOf(v, "services") {
+	for _, svc := range services.names {
 		at := []cue.Selector{cue.Str("services"), cue.Str(svc), cue.Str("run"), cue.Str("secretEnv")}
-		secrets := v.LookupPath(cue.MakePath(at...))
-		for _, env := range fieldsOf(secrets) {
+		secrets := fieldsAt(services.values[svc].LookupPath(cue.MakePath(at[2:]...)))
+		for _, env := range secrets.names {
 			p := append(slices.Clone(at), cue.Str(env), cue.Str("sops"), cue.Str("file"))
-			name, err := v.LookupPath(cue.MakePath(p...)).String()
+			name, err := secrets.values[env].LookupPath(cue.MakePath(cue.Str("sops"), cue.Str("file"))).String()
 			if err != nil {
 				continue
 			}
@@ -72,8 +72,9 @@ func fromMap(files map[string][]byte) func(string) ([]byte, error) {
 // checkBeyondSchema runs, on the evaluated value v, the checks CUE cannot
 // express and reads the SOPS files v names, by cleaned path.
 func (p *packages) checkBeyondSchema(v cue.Value, x *explainer) (map[string][]byte, Errors) {
-	errs := check(v, x)
-	files, sopsErrs := readSopsFiles(p.fsys, p.checkLink, v, x)
+	services := servicesOf(v)
+	errs := check(v, services, x)
+	files, sopsErrs := readSopsFiles(p.fsys, p.checkLink, services, x)
 	return files, append(errs, sopsErrs...)
 }
 

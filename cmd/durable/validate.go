@@ -132,10 +132,13 @@ func validateWithin(cmd *cobra.Command, dir string, host *hostconfig.Config, tim
 // values live on the reconciler's host. The names targets give are checked
 // against host when there is one.
 func validate(cmd *cobra.Command, dir string, host *hostconfig.Config) (validation, error) {
-	// A validation is short-lived and its heap mostly live: collecting
-	// less often saves time (about 10% for 1,000 services), while turning
-	// collection off costs more in the fresh pages a larger heap touches.
-	debug.SetGCPercent(400)
+	// A validation is short-lived and its heap mostly live: it does not
+	// collect until the heap nears the soft bound an isolated evaluation
+	// has (or GOMEMLIMIT, if lower), which saved 10-15% of the time of
+	// 1,000 and 10,000 services against collecting at GOGC=400, for 7-15%
+	// more peak RSS (1.9 GB against 1.6-1.8 at 10,000).
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(min(debug.SetMemoryLimit(-1), schema.IsolatedMemory/4*3)))
 	v := validation{Dir: dir, Errors: []validationError{}, EntryPoints: []string{}}
 	loader := reconcile.RevisionLoader{LoadState: func(context.Context, fs.FS) (*schema.DesiredState, error) {
 		return schema.LoadDir(dir) // as os.DirFS(dir), refusing links out of it
