@@ -65,28 +65,7 @@ func decodeInto(v cue.Value, dst reflect.Value) error {
 			}
 		}
 	case reflect.Map:
-		if dst.Type().Key().Kind() != reflect.String {
-			return fmt.Errorf("decode into %s: map keys are not strings", dst.Type())
-		}
-		it, err := v.Fields()
-		if err != nil {
-			return err
-		}
-		var keys []string
-		var values []cue.Value
-		for it.Next() {
-			keys = append(keys, it.Selector().Unquoted())
-			values = append(values, it.Value())
-		}
-		elems := reflect.MakeSlice(reflect.SliceOf(dst.Type().Elem()), len(values), len(values))
-		if err := decodeEach(values, elems); err != nil {
-			return err
-		}
-		m := reflect.MakeMapWithSize(dst.Type(), len(keys))
-		for i, k := range keys {
-			m.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), elems.Index(i))
-		}
-		dst.Set(m)
+		return decodeMap(v, dst)
 	case reflect.Slice:
 		it, err := v.List()
 		if err != nil {
@@ -102,6 +81,43 @@ func decodeInto(v cue.Value, dst reflect.Value) error {
 			s = reflect.Append(s, elem)
 		}
 		dst.Set(s)
+	default:
+		return decodeScalar(v, dst)
+	}
+	return nil
+}
+
+// decodeMap sets dst, a map with string keys, from v's fields, decoded in
+// parallel (decodeEach).
+func decodeMap(v cue.Value, dst reflect.Value) error {
+	if dst.Type().Key().Kind() != reflect.String {
+		return fmt.Errorf("decode into %s: map keys are not strings", dst.Type())
+	}
+	it, err := v.Fields()
+	if err != nil {
+		return err
+	}
+	var keys []string
+	var values []cue.Value
+	for it.Next() {
+		keys = append(keys, it.Selector().Unquoted())
+		values = append(values, it.Value())
+	}
+	elems := reflect.MakeSlice(reflect.SliceOf(dst.Type().Elem()), len(values), len(values))
+	if err := decodeEach(values, elems); err != nil {
+		return err
+	}
+	m := reflect.MakeMapWithSize(dst.Type(), len(keys))
+	for i, k := range keys {
+		m.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), elems.Index(i))
+	}
+	dst.Set(m)
+	return nil
+}
+
+// decodeScalar sets dst, a string, a boolean or a number, from v.
+func decodeScalar(v cue.Value, dst reflect.Value) error {
+	switch dst.Kind() {
 	case reflect.String:
 		s, err := v.String()
 		if err != nil {
