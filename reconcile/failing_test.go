@@ -193,3 +193,58 @@ func TestSplitKeptWhileAnEnsureDoesNotAnswer(t *testing.T) {
 		}
 	}
 }
+
+// refusingWrites is the fleet's traffic adapter answering every read and
+// refusing every write with err.
+type refusingWrites struct {
+	*recordingTraffic
+	err error
+}
+
+func (r refusingWrites) SetSplit(context.Context, adapters.Split) error { return r.err }
+
+// TestRefusedWritesLeaveTheRouterUp: a traffic adapter that answers reads
+// and refuses a write (a newer owner's fence, a conflict) is not a failing
+// dependency: the placements show the refusal, status lists no dependency,
+// and no dependency change is journaled over several passes (noting the
+// refusals would have it go down and up on every pass).
+func TestRefusedWritesLeaveTheRouterUp(t *testing.T) {
+	for _, refusal := range []error{adapters.ErrFenced, adapters.ErrConflict, errors.New("plug-in: backend pool is locked")} {
+		ctx := context.Background()
+		f := newFleetHarness(t)
+		f.revision("c1", "ab")
+		f.settle(ctx)
+		f.r.targets.traffics[adapterKey(f.target, f.target.Traffic)] = refusingWrites{f.tr, fmt.Errorf("set split: %w", refusal)}
+		f.revision("c2", "ba")
+		for range 3 {
+			f.r.pass(ctx)
+		}
+		s, err := f.r.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Failing) != 0 {
+			t.Errorf("%v: status says failing %+v; want none (the router answers)", refusal, s.Failing)
+		}
+		refused := 0
+		for _, svc := range s.Services {
+			for _, pl := range svc.Placements {
+				if pl.Error != nil && strings.Contains(pl.Error.Error, refusal.Error()) {
+					refused++
+				}
+			}
+		}
+		if refused == 0 {
+			t.Errorf("%v: no placement shows the refusal", refusal)
+		}
+		entries, err := f.st.Entries(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Action == api.ActionDependencyDown || e.Action == api.ActionDependencyUp {
+				t.Errorf("%v: journaled %s %s", refusal, e.Action, e.Result)
+			}
+		}
+	}
+}

@@ -60,13 +60,20 @@ func (r *Reconciler) inFlight(ctx context.Context, target schema.Target, tr adap
 	return n, err
 }
 
-// noteTraffic notes a call to target's traffic adapter: one that answered
-// that a split is unknown or a request invalid answered all the same.
+// noteTraffic notes a call to target's traffic adapter: up when it
+// answered (that a split is unknown or a request invalid is an answer),
+// down when it did not (unavailable, or no answer within the bound). Any
+// other error is the adapter's answer about the request (a conflict, a
+// newer owner's fence, a plug-in's refusal): it says nothing of the
+// dependency, and noting it would have the dependency go down and up on
+// every pass while reads answer and a write is refused.
 func (r *Reconciler) noteTraffic(ctx context.Context, target schema.Target, err error) {
-	if errors.Is(err, adapters.ErrNotFound) || errors.Is(err, adapters.ErrInvalid) {
-		err = nil
+	switch {
+	case err == nil, errors.Is(err, adapters.ErrNotFound), errors.Is(err, adapters.ErrInvalid):
+		r.noteTry(ctx, trafficDependency(target), nil)
+	case errors.Is(err, adapters.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		r.noteTry(ctx, trafficDependency(target), err)
 	}
-	r.noteTry(ctx, trafficDependency(target), err)
 }
 
 // desiredSplit is the traffic a placement should have given its journaled
