@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // byBranch indexes proposals by branch.
@@ -53,7 +55,7 @@ func admissionDenies(t *testing.T, depth int) {
 	if strings.Contains(r.file(t, "main", "service.cue"), "replicas: 5") {
 		t.Fatal("the denied change reached main")
 	}
-	if _, err := run.repo.resolve(t.Context(), "refs/heads/queue/scale"); err != nil || runGit(t, r.bare, "branch", "--list", "queue/scale") == "" {
+	if _, err := run.repo.resolve(t.Context(), "refs/heads/queue/scale"); err != nil || gittest.Run(t, r.bare, "branch", "--list", "queue/scale") == "" {
 		t.Fatal("the ejected proposal's branch was deleted: its author needs it to fix the change")
 	}
 }
@@ -92,7 +94,7 @@ func TestAnUnsignedProposalIsEjectedWhereTheTrustFileWantsSignatures(t *testing.
 	r := newDesiredRepo(t, 3)
 	devKey, devLine := sshKey(t, "dev@example.test")
 	queueKey, queueLine := sshKey(t, "durable@localhost")
-	runGit(t, r.work, "config", "gpg.format", "ssh")
+	gittest.Run(t, r.work, "config", "gpg.format", "ssh")
 	signed := signArgs(devKey)
 	r.propose(t, "queue/1-signed", map[string]string{"release.cue": releaseFile(3, map[int]int{0: 1})}, signed...)
 	unsigned := r.propose(t, "queue/2-unsigned", map[string]string{"release.cue": releaseFile(3, map[int]int{1: 1})})
@@ -116,7 +118,7 @@ func TestAnUnsignedProposalIsEjectedWhereTheTrustFileWantsSignatures(t *testing.
 	// git itself accepts the queue's signature.
 	allowed := t.TempDir() + "/allowed"
 	writeFiles(t, "/", map[string]string{allowed: queueLine})
-	runGit(t, r.bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", "main")
+	gittest.Run(t, r.bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", "main")
 }
 
 // A main someone pushed broken does not make the next change a first
@@ -125,7 +127,7 @@ func TestAnUnsignedProposalIsEjectedWhereTheTrustFileWantsSignatures(t *testing.
 func TestABrokenMainIsNotAFirstRevisionForAdmission(t *testing.T) {
 	r := newDesiredRepo(t, 2)
 	r.propose(t, "broken", map[string]string{"release.cue": "package quickstart\n\nservices: svc0: artifact: 42\n"})
-	runGit(t, r.bare, "update-ref", "refs/heads/main", "refs/heads/broken")
+	gittest.Run(t, r.bare, "update-ref", "refs/heads/main", "refs/heads/broken")
 	scaled := strings.Replace(servicesFile(2), "replicas: 2", "replicas: 5", 1)
 	r.propose(t, "queue/1-scale", map[string]string{"release.cue": releaseFile(2, nil), "service.cue": scaled})
 	r.propose(t, "queue/2-fix", map[string]string{"release.cue": releaseFile(2, map[int]int{1: 3})})

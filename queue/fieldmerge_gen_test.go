@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/durable-delivery/durable/fieldedit"
+	"github.com/durable-delivery/durable/internal/gittest"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/source"
 )
@@ -108,11 +109,11 @@ func TestGeneratedMergesAgreeWithWritingBothChanges(t *testing.T) {
 	r := newDesiredRepo(t, genServices)
 	run := newRunner(t, desiredRepo{bare: r.work}, Config{})
 	commit := func(from string, f genFields, msg string) string {
-		runGit(t, r.work, "checkout", "-q", "-B", "gen", from)
+		gittest.Run(t, r.work, "checkout", "-q", "-B", "gen", from)
 		writeFiles(t, r.work, f.files())
-		runGit(t, r.work, "add", "-A")
-		runGit(t, r.work, "commit", "-q", "--allow-empty", "-m", msg)
-		return runGit(t, r.work, "rev-parse", "HEAD")
+		gittest.Run(t, r.work, "add", "-A")
+		gittest.Run(t, r.work, "commit", "-q", "--allow-empty", "-m", msg)
+		return gittest.Run(t, r.work, "rev-parse", "HEAD")
 	}
 	methods, ejected := map[string]int{}, 0
 	for i := range 20 {

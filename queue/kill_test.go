@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // A queue runner SIGKILLed at random instants while twenty proposals land
@@ -73,7 +75,7 @@ func TestAQueueKilledAtRandomLandsEachProposalOnceInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := strings.Fields(runGit(t, r.bare, "log", "--first-parent", "--format=%H", "--reverse", "main"))[1:]
+	log := strings.Fields(gittest.Run(t, r.bare, "log", "--first-parent", "--format=%H", "--reverse", "main"))[1:]
 	if len(ps) != n || len(log) != n {
 		t.Fatalf("%d proposals and %d new commits on main, want %d of each", len(ps), len(log), n)
 	}
@@ -81,7 +83,7 @@ func TestAQueueKilledAtRandomLandsEachProposalOnceInOrder(t *testing.T) {
 		if p.State != Landed || p.Branch != fmt.Sprintf("queue/%02d", i) || p.Candidate != log[i] {
 			t.Fatalf("proposal %d: %s %s landed as %.12s; main's commit %d is %.12s", i, p.Branch, p.State, p.Candidate, i, log[i])
 		}
-		msg := runGit(t, r.bare, "log", "-1", "--format=%B", log[i])
+		msg := gittest.Run(t, r.bare, "log", "-1", "--format=%B", log[i])
 		if p.Method == MethodFastForward && log[i] != p.Head || p.Method != MethodFastForward && !strings.Contains(msg, "Queue-Branch: "+p.Branch) {
 			t.Fatalf("main's commit %d is not %s's landing:\n%s", i, p.Branch, msg)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/durable-delivery/durable/internal/gittest"
 	"github.com/durable-delivery/durable/schema"
 	"github.com/durable-delivery/durable/source"
 )
@@ -25,7 +26,7 @@ func TestTenAdjacentProposalsLandInOrder(t *testing.T) {
 	if len(ps) != 10 {
 		t.Fatalf("%d proposals, want 10", len(ps))
 	}
-	log := strings.Fields(runGit(t, r.bare, "log", "--format=%H", "--reverse", "main"))[1:]
+	log := strings.Fields(gittest.Run(t, r.bare, "log", "--format=%H", "--reverse", "main"))[1:]
 	if len(log) != 10 {
 		t.Fatalf("main has %d new commits, want 10", len(log))
 	}

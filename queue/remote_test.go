@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // With a URL (file://, through Git's transport), the queue mirrors the
@@ -44,7 +46,7 @@ func TestARemoteRepositoryIsMirroredAndPushedTo(t *testing.T) {
 	if !strings.Contains(r.file(t, "main", "service.cue"), "/ready") {
 		t.Fatal("the named branch did not land on the remote")
 	}
-	if left := runGit(t, r.bare, "branch", "--list", "queue/*"); left != "" {
+	if left := gittest.Run(t, r.bare, "branch", "--list", "queue/*"); left != "" {
 		t.Fatalf("queue branches left on the remote: %s", left)
 	}
 	if _, err := st.Enqueue(t.Context(), url, "main", "nothere", run.cfg.Now()); err == nil || !strings.Contains(err.Error(), "is not in") {

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,31 +15,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/durable-delivery/durable/examples"
+	"github.com/durable-delivery/durable/internal/gittest"
 	"github.com/durable-delivery/durable/signing"
 	"github.com/durable-delivery/durable/source"
 )
-
-// gitEnv makes the git CLI deaf to the host's configuration.
-func gitEnv(t testing.TB) {
-	t.Helper()
-	t.Setenv("GIT_AUTHOR_NAME", "Dev")
-	t.Setenv("GIT_AUTHOR_EMAIL", "dev@example.test")
-	t.Setenv("GIT_COMMITTER_NAME", "Dev")
-	t.Setenv("GIT_COMMITTER_EMAIL", "dev@example.test")
-	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-}
-
-func runGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // digest is a well-formed artifact digest numbered n.
 func digest(n int) string { return fmt.Sprintf("%064x", n) }
@@ -75,7 +53,7 @@ type desiredRepo struct {
 
 func newDesiredRepo(t testing.TB, n int) desiredRepo {
 	t.Helper()
-	gitEnv(t)
+	gittest.Env(t)
 	root := t.TempDir()
 	r := desiredRepo{work: filepath.Join(root, "work"), bare: filepath.Join(root, "desired.git")}
 	if err := os.CopyFS(r.work, examples.Quickstart()); err != nil {
@@ -87,11 +65,11 @@ func newDesiredRepo(t testing.TB, n int) desiredRepo {
 		}
 	}
 	writeFiles(t, r.work, map[string]string{"release.cue": releaseFile(n, nil), "service.cue": servicesFile(n)})
-	runGit(t, r.work, "init", "-q", "-b", "main")
-	runGit(t, r.work, "add", "-A")
-	runGit(t, r.work, "commit", "-q", "-m", "first")
-	runGit(t, root, "clone", "-q", "--bare", r.work, r.bare)
-	runGit(t, r.work, "remote", "add", "q", r.bare)
+	gittest.Run(t, r.work, "init", "-q", "-b", "main")
+	gittest.Run(t, r.work, "add", "-A")
+	gittest.Run(t, r.work, "commit", "-q", "-m", "first")
+	gittest.Run(t, root, "clone", "-q", "--bare", r.work, r.bare)
+	gittest.Run(t, r.work, "remote", "add", "q", r.bare)
 	return r
 }
 
@@ -108,19 +86,19 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 // files changed, committed with args (e.g. -S), and returns its commit.
 func (r desiredRepo) propose(t testing.TB, branch string, files map[string]string, commitArgs ...string) string {
 	t.Helper()
-	runGit(t, r.work, "fetch", "-q", "q", "main")
-	runGit(t, r.work, "checkout", "-q", "-B", "p", "FETCH_HEAD")
+	gittest.Run(t, r.work, "fetch", "-q", "q", "main")
+	gittest.Run(t, r.work, "checkout", "-q", "-B", "p", "FETCH_HEAD")
 	writeFiles(t, r.work, files)
-	runGit(t, r.work, "add", "-A")
-	runGit(t, r.work, append([]string{"commit", "-q", "-m", "change " + branch}, commitArgs...)...)
-	runGit(t, r.work, "push", "-q", "q", "p:refs/heads/"+branch)
-	return runGit(t, r.work, "rev-parse", "HEAD")
+	gittest.Run(t, r.work, "add", "-A")
+	gittest.Run(t, r.work, append([]string{"commit", "-q", "-m", "change " + branch}, commitArgs...)...)
+	gittest.Run(t, r.work, "push", "-q", "q", "p:refs/heads/"+branch)
+	return gittest.Run(t, r.work, "rev-parse", "HEAD")
 }
 
 // file reads a file of main's tree in the bare repository.
 func (r desiredRepo) file(t testing.TB, rev, name string) string {
 	t.Helper()
-	return runGit(t, r.bare, "show", rev+":"+name)
+	return gittest.Run(t, r.bare, "show", rev+":"+name)
 }
 
 // sshKey writes an ed25519 private key (0600) and returns its path and

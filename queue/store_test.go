@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // queue add refuses names Git would not take, hostile ones, oversized
@@ -101,16 +103,16 @@ func TestARemovedProposalDoesNotLand(t *testing.T) {
 func TestAProposalMainHoldsLandsAsItIs(t *testing.T) {
 	r := newDesiredRepo(t, 2)
 	first := r.propose(t, "queue/1-first", map[string]string{"release.cue": releaseFile(2, map[int]int{0: 1})})
-	runGit(t, r.bare, "branch", "queue/2-same", first)
+	gittest.Run(t, r.bare, "branch", "queue/2-same", first)
 	run := newRunner(t, r, Config{})
 	ps := byBranch(drain(t, run))
 	if p := ps["queue/2-same"]; p.State != Landed || p.Method != MethodContained || p.Candidate != first {
 		t.Fatalf("the proposal the first brought: %s %s %.12s", p.State, p.Method, p.Candidate)
 	}
-	if left := runGit(t, r.bare, "branch", "--list", "queue/*"); left != "" {
+	if left := gittest.Run(t, r.bare, "branch", "--list", "queue/*"); left != "" {
 		t.Fatalf("queue branches left: %s", left)
 	}
-	if n := strings.Count(runGit(t, r.bare, "log", "--format=%H", "main"), "\n"); n != 1 {
+	if n := strings.Count(gittest.Run(t, r.bare, "log", "--format=%H", "main"), "\n"); n != 1 {
 		t.Fatalf("main has %d commits after the first, want 1", n)
 	}
 }

@@ -3,6 +3,8 @@ package queue
 import (
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // greetings declares two services' GREETING through a comprehension.
@@ -17,12 +19,12 @@ func greetings(a, b string) string {
 // place to edit by hand.
 func TestAChangeInsideAComprehensionIsEjectedWithItsPlace(t *testing.T) {
 	r := newDesiredRepo(t, 2)
-	runGit(t, r.work, "fetch", "-q", "q", "main")
-	runGit(t, r.work, "checkout", "-q", "-B", "p", "FETCH_HEAD")
+	gittest.Run(t, r.work, "fetch", "-q", "q", "main")
+	gittest.Run(t, r.work, "checkout", "-q", "-B", "p", "FETCH_HEAD")
 	writeFiles(t, r.work, map[string]string{"greeting.cue": greetings("hello", "hello")})
-	runGit(t, r.work, "add", "-A")
-	runGit(t, r.work, "commit", "-q", "-m", "greetings")
-	runGit(t, r.work, "push", "-q", "q", "p:main")
+	gittest.Run(t, r.work, "add", "-A")
+	gittest.Run(t, r.work, "commit", "-q", "-m", "greetings")
+	gittest.Run(t, r.work, "push", "-q", "q", "p:main")
 	r.propose(t, "queue/1-svc0", map[string]string{"greeting.cue": greetings("bonjour", "hello")})
 	r.propose(t, "queue/2-svc1", map[string]string{"greeting.cue": greetings("hello", "hallo")})
 	run := newRunner(t, r, Config{})

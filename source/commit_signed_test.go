@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/durable-delivery/durable/internal/gittest"
 	"github.com/durable-delivery/durable/signing"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestCommitFilesSignsWithTheCommitKey(t *testing.T) {
 	work, first := newRepo(t, map[string]string{"web.cue": "web: 1\n"})
 	bare := filepath.Join(t.TempDir(), "origin.git")
-	runGit(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
+	gittest.Run(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
 	key := sshCredentials(t).SSHKey
 	s := newSource(t, Config{URL: bare, CommitKey: key})
 	head := fetch(t, s).Commit
@@ -66,7 +67,7 @@ func TestCommitFilesSignsWithTheCommitKey(t *testing.T) {
 		t.Fatalf("the trust file listing Durable's key: %+v, %v", who, err)
 	}
 	// git verify-commit exits non-zero, which fails the test, on a signature that does not verify.
-	runGit(t, bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", commit)
+	gittest.Run(t, bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", commit)
 
 	other := sshCredentials(t).SSHKey
 	s2 := newSource(t, Config{URL: bare, Dir: filepath.Join(t.TempDir(), "cache"), CommitKey: other})

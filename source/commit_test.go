@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // A commit written by CommitFiles lands on the branch of a real repository
@@ -13,7 +15,7 @@ import (
 func TestCommitFilesPushesAnEditedTree(t *testing.T) {
 	work, first := newRepo(t, map[string]string{"services/web.cue": "web: 1\n", "services/api.cue": "api: 1\n", "README": "hi\n"})
 	bare := filepath.Join(t.TempDir(), "origin.git")
-	runGit(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
+	gittest.Run(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
 	s := newSource(t, Config{URL: bare})
 	head := fetch(t, s).Commit
 	if head != first {
@@ -28,17 +30,17 @@ func TestCommitFilesPushesAnEditedTree(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CommitFiles: %v", err)
 	}
-	if got := runGit(t, bare, "rev-parse", "main"); got != commit {
+	if got := gittest.Run(t, bare, "rev-parse", "main"); got != commit {
 		t.Fatalf("branch at %s, want the new commit %s", got, commit)
 	}
-	if got := runGit(t, bare, "ls-tree", "-r", "--name-only", "main"); got != "approvals/prod-abc/who.json\nservices/api.cue\nservices/web.cue" {
+	if got := gittest.Run(t, bare, "ls-tree", "-r", "--name-only", "main"); got != "approvals/prod-abc/who.json\nservices/api.cue\nservices/web.cue" {
 		t.Fatalf("tree after the commit:\n%s", got)
 	}
-	if got := runGit(t, bare, "show", "main:services/web.cue"); got != "web: 2" {
+	if got := gittest.Run(t, bare, "show", "main:services/web.cue"); got != "web: 2" {
 		t.Fatalf("services/web.cue = %q", got)
 	}
 	// git's own check of the objects written: trees in git's order.
-	runGit(t, bare, "fsck", "--strict")
+	gittest.Run(t, bare, "fsck", "--strict")
 	snap, err := s.At(first)
 	if err != nil || readFile(t, snap.Files, "README") != "hi\n" {
 		t.Fatalf("At(first) = %v, %v: want the first tree back", snap.Commit, err)
@@ -71,7 +73,7 @@ func TestCommitFilesPushesAnEditedTree(t *testing.T) {
 func TestCommitFilesToAnotherBranch(t *testing.T) {
 	work, first := newRepo(t, map[string]string{"release.cue": "a: 1\n"})
 	bare := filepath.Join(t.TempDir(), "origin.git")
-	runGit(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
+	gittest.Run(t, filepath.Dir(bare), "clone", "-q", "--bare", work, bare)
 	s := newSource(t, Config{URL: bare})
 	head := fetch(t, s).Commit
 	ctx := context.Background()
@@ -79,10 +81,10 @@ func TestCommitFilesToAnotherBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := runGit(t, bare, "rev-parse", "queue/release-a"); got != c1 {
+	if got := gittest.Run(t, bare, "rev-parse", "queue/release-a"); got != c1 {
 		t.Fatalf("queue branch at %s, want %s", got, c1)
 	}
-	if got := runGit(t, bare, "rev-parse", "main"); got != first {
+	if got := gittest.Run(t, bare, "rev-parse", "main"); got != first {
 		t.Fatalf("main moved to %s", got)
 	}
 	// Another commit on main's head would rewrite the queue branch: refused.

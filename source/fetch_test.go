@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 func newSource(t *testing.T, cfg Config) *Source {
@@ -79,7 +81,7 @@ func TestFetchFirstThenNewCommit(t *testing.T) {
 	if snap.Commit != first {
 		t.Errorf("Commit = %s, want %s", snap.Commit, first)
 	}
-	if want := runGit(t, repo, "rev-parse", "HEAD^{tree}"); snap.Tree != want {
+	if want := gittest.Run(t, repo, "rev-parse", "HEAD^{tree}"); snap.Tree != want {
 		t.Errorf("Tree = %s, want %s", snap.Tree, want)
 	}
 	if strings.TrimSpace(snap.Message) != "make web.yaml executable" || snap.Author != "Test Author <author@example.test>" || snap.Time.IsZero() {
@@ -127,7 +129,7 @@ func TestFetchRevertHasEarlierTree(t *testing.T) {
 		t.Fatal("a change kept the tree")
 	}
 
-	runGit(t, repo, "revert", "--no-edit", "HEAD")
+	gittest.Run(t, repo, "revert", "--no-edit", "HEAD")
 	reverted := fetch(t, s)
 	if reverted.Commit == before.Commit || reverted.Commit == changed.Commit {
 		t.Errorf("revert commit %s is not new", reverted.Commit)
@@ -168,7 +170,7 @@ func TestFetchURLForms(t *testing.T) {
 // (smart HTTP) on 127.0.0.1 and returns the server's URL.
 func gitHTTPServer(t *testing.T, root string) string {
 	t.Helper()
-	execPath := runGit(t, root, "--exec-path")
+	execPath := gittest.Run(t, root, "--exec-path")
 	backend := filepath.Join(execPath, "git-http-backend")
 	if _, err := os.Stat(backend); err != nil {
 		t.Fatalf("git http-backend is missing (%v); install git fully, it is part of it", err)
@@ -194,8 +196,8 @@ func TestFetchUnreachable(t *testing.T) {
 			cfg := Config{URL: c.url}
 			if name == "no branch" {
 				cfg.Branch = "main"
-				runGit(t, good, "branch", "-q", "-m", "main", "trunk")
-				t.Cleanup(func() { runGit(t, good, "branch", "-q", "-m", "trunk", "main") })
+				gittest.Run(t, good, "branch", "-q", "-m", "main", "trunk")
+				t.Cleanup(func() { gittest.Run(t, good, "branch", "-q", "-m", "trunk", "main") })
 			}
 			s := newSource(t, cfg)
 			err := fetchErr(t, s)
@@ -324,9 +326,9 @@ func TestFetchSymlinks(t *testing.T) {
 
 func TestFetchIgnoresSubmodules(t *testing.T) {
 	repo, _ := newRepo(t, map[string]string{"app.cue": "x: 1\n"})
-	other := runGit(t, repo, "rev-parse", "HEAD")
-	runGit(t, repo, "update-index", "--add", "--cacheinfo", "160000,"+other+",vendor/lib")
-	runGit(t, repo, "commit", "-q", "-m", "add a gitlink")
+	other := gittest.Run(t, repo, "rev-parse", "HEAD")
+	gittest.Run(t, repo, "update-index", "--add", "--cacheinfo", "160000,"+other+",vendor/lib")
+	gittest.Run(t, repo, "commit", "-q", "-m", "add a gitlink")
 	snap := fetch(t, newSource(t, Config{URL: repo}))
 	if _, err := fs.Stat(snap.Files, "vendor/lib"); err == nil {
 		t.Error("the gitlink is in the snapshot")

@@ -2,45 +2,23 @@ package source
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
-
-// gitEnv makes the git CLI usable on a bare machine and deaf to the host's
-// configuration.
-func gitEnv(t *testing.T) {
-	t.Helper()
-	t.Setenv("GIT_AUTHOR_NAME", "Test Author")
-	t.Setenv("GIT_AUTHOR_EMAIL", "author@example.test")
-	t.Setenv("GIT_COMMITTER_NAME", "Test Committer")
-	t.Setenv("GIT_COMMITTER_EMAIL", "committer@example.test")
-	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-}
-
-func runGit(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // newRepo makes a repository with branch main holding files, and returns its
 // path and first commit.
 func newRepo(t *testing.T, files map[string]string) (string, string) {
 	t.Helper()
-	gitEnv(t)
+	gittest.Env(t)
 	dir := filepath.Join(t.TempDir(), "repo")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, dir, "init", "-q", "-b", "main")
+	gittest.Run(t, dir, "init", "-q", "-b", "main")
 	return dir, commitFiles(t, dir, "first", files)
 }
 
@@ -68,7 +46,7 @@ func commitFiles(t *testing.T, dir, message string, files map[string]string) str
 			}
 		}
 	}
-	runGit(t, dir, "add", "-A")
-	runGit(t, dir, "commit", "-q", "--allow-empty", "-m", message)
-	return runGit(t, dir, "rev-parse", "HEAD")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "commit", "-q", "--allow-empty", "-m", message)
+	return gittest.Run(t, dir, "rev-parse", "HEAD")
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 const testToken = "ghs_TestTokenThatMustNeverShow0123456789"
@@ -26,7 +28,7 @@ const testToken = "ghs_TestTokenThatMustNeverShow0123456789"
 // of the machine, and counts a find in leaks.
 func privateGitHTTPServer(t *testing.T, root, token string, leaks *atomic.Int32) string {
 	t.Helper()
-	backend := filepath.Join(runGit(t, root, "--exec-path"), "git-http-backend")
+	backend := filepath.Join(gittest.Run(t, root, "--exec-path"), "git-http-backend")
 	cgiHandler := &cgi.Handler{
 		Path: backend,
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull},

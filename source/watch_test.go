@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/durable-delivery/durable/internal/gittest"
 )
 
 // waitResult is a generous deadline: the machine is shared and slow, and
@@ -72,7 +74,7 @@ func TestWatchReportsErrorsAndKeepsGoing(t *testing.T) {
 	if r := nextResult(t, results); r.err == nil {
 		t.Fatalf("Watch of a missing repository reported %s, want an error", r.snap.Commit)
 	}
-	runGit(t, repo, "clone", "-q", "--bare", repo, repo+".missing")
+	gittest.Run(t, repo, "clone", "-q", "--bare", repo, repo+".missing")
 	s.Trigger()
 	if r := nextResult(t, results); r.err != nil || r.snap.Commit != first {
 		t.Fatalf("Watch after the repository appeared = %s, %v; want %s", r.snap.Commit, r.err, first)
@@ -142,7 +144,7 @@ func TestWatchTellsFetched(t *testing.T) {
 	if r.err == nil || f.err != r.err || f.took <= 0 {
 		t.Fatalf("Fetched told %v after %s; Watch reported %v", f.err, f.took, r.err)
 	}
-	runGit(t, repo, "clone", "-q", "--bare", repo, repo+".missing")
+	gittest.Run(t, repo, "clone", "-q", "--bare", repo, repo+".missing")
 	s.Trigger()
 	if r := nextResult(t, results); r.err != nil {
 		t.Fatal(r.err)
