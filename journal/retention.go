@@ -85,10 +85,6 @@ type retentionPlan struct {
 	entries, transitions                []uint64
 }
 
-func (p retentionPlan) empty() bool {
-	return len(p.revisions)+len(p.releases)+len(p.sets)+len(p.rollouts)+len(p.entries)+len(p.transitions) == 0
-}
-
 // planRetention decides what of snap may go, given the cutoff: nothing at
 // or after it, and nothing needed (see above).
 func planRetention(snap snapshot, cutoff time.Time) retentionPlan {

@@ -33,11 +33,6 @@ type encoded struct {
 	digest string
 }
 
-// errSlowPath marks a value the walk does not write itself; the caller
-// asks encoding/json for its text (and the error it reports, so that a
-// decision denies with the same reason as before).
-var errSlowPath = errors.New("not encoded by the walk")
-
 // encoder walks one input. A slice or map met twice in the same input is
 // written once and its value shared; a struct whose text was met in an
 // earlier decision of the engine takes its value from the engine's cache

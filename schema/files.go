@@ -32,14 +32,6 @@ type sourceFile struct {
 // trusts the file system to keep its links inside the tree.
 type linkCheck func(name string) error
 
-// readSources reads every .cue and YAML file at the root of fsys, in name
-// order, within the caps. Sub-directories, other files and names starting
-// with "." or "_" are ignored.
-func readSources(fsys fs.FS, checkLink linkCheck) ([]sourceFile, Errors) {
-	var b budget
-	return b.read(fsys, ".", isSource, checkLink)
-}
-
 // budget is what the files read so far in one load hold, against the caps
 // that bound a repository as a whole.
 type budget struct {

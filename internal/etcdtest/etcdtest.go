@@ -77,9 +77,6 @@ func (s *Server) Client(t testing.TB) *clientv3.Client {
 	return c
 }
 
-// Log is what etcd printed so far.
-func (s *Server) Log() string { return s.log.String() }
-
 func need(t testing.TB) string {
 	t.Helper()
 	if fi, err := os.Stat(Binary); err == nil && fi.Mode().IsRegular() {
