@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/durable-delivery/durable/api"
@@ -111,6 +115,63 @@ func TestFleetPartsReusedWhileTheSame(t *testing.T) {
 		}
 		if want, _ := json.Marshal(s); string(f.Services["web"].JSON()) != string(want) {
 			t.Errorf("change %d: prepared as %s; the service is %s", i, f.Services["web"].JSON(), want)
+		}
+	}
+}
+
+// Over generated fleets changed a little between actions (odd strings,
+// extreme numbers, sets and placements added and dropped), every service
+// of the fleet fleetParts makes is prepared as the service it holds.
+func TestFleetPartsAgreeWithTheirServicesGenerated(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 11))
+	words := []string{"", "web", "api", "\xff", "a\"b", "<tag>", "ünï", strings.Repeat("z", 300)}
+	word := func() string { return words[rnd.IntN(len(words))] }
+	set := func() policy.FleetSet {
+		return policy.FleetSet{ID: word(), Release: word(), State: api.SetState(word()), Weight: rnd.IntN(300) - 100,
+			Healthy: rnd.Int() - rnd.Int(), Desired: rnd.IntN(5)}
+	}
+	services := map[string]policy.FleetService{}
+	var c fleetParts
+	for i := range 500 {
+		name := word()
+		svc := services[name]
+		switch rnd.IntN(5) {
+		case 0:
+			svc.Replicas, svc.KeepWarm = rnd.Int()-rnd.Int(), rnd.IntN(3)-1
+		case 1:
+			svc.Placements = append(slices.Clone(svc.Placements), policy.FleetPlacement{Stage: word(), Target: word(), Zone: word(), InFlight: rnd.IntN(2) == 0})
+		case 2:
+			if n := len(svc.Placements); n > 0 {
+				svc.Placements = slices.Clone(svc.Placements)
+				p := &svc.Placements[rnd.IntN(n)]
+				p.Sets = append(slices.Clone(p.Sets), set())
+			}
+		case 3:
+			if n := len(svc.Placements); n > 0 {
+				svc.Placements = slices.Clone(svc.Placements)
+				p := &svc.Placements[rnd.IntN(n)]
+				if len(p.Sets) > 0 {
+					p.Sets = slices.Clone(p.Sets)
+					p.Sets[rnd.IntN(len(p.Sets))].Weight = rnd.IntN(101)
+				}
+			}
+		case 4:
+			delete(services, name)
+			continue
+		}
+		services[name] = svc
+		f, err := c.prepare(maps.Clone(services))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, svc := range services {
+			want, err := json.Marshal(svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Services[name].JSON(); string(got) != string(want) {
+				t.Fatalf("step %d: %q prepared as\n%s\nit is\n%s", i, name, got, want)
+			}
 		}
 	}
 }
